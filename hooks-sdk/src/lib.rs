@@ -1,1 +1,93 @@
+//! Write [ISC Kea](https://www.isc.org/kea/) DHCP hook libraries in safe Rust.
+//!
+//! A hook is a type that implements [`Hook`] (how it is built from its
+//! `parameters`) and [`Callout<P>`] for each hook point `P` it wants, such as
+//! [`dhcp4::Pkt4Receive`]. One [`kea_hook!`] line turns the crate (built as a
+//! `cdylib`) into a library Kea loads through `hooks-libraries`:
+//!
+//! ```no_run
+//! use kea_hooks::prelude::*;
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Params {
+//!     /// Drop DISCOVERs from this exact hardware address.
+//!     block: String,
+//! }
+//!
+//! struct Blocker {
+//!     block: String,
+//! }
+//!
+//! impl Hook for Blocker {
+//!     const NAME: &'static str = "blocker";
+//!     type Params = Params;
+//!     fn load(params: Params, _cx: &LoadContext) -> Result<Self, Error> {
+//!         Ok(Blocker { block: params.block.to_lowercase() })
+//!     }
+//! }
+//!
+//! impl Callout<dhcp4::Pkt4Receive> for Blocker {
+//!     fn call(&self, cx: &Context<'_, dhcp4::Pkt4Receive>) -> Result<(), Error> {
+//!         let query = cx.query()?;
+//!         if query.hwaddr().to_string() == self.block {
+//!             tracing::debug!(xid = query.xid(), "blocked");
+//!             cx.set_next_step(NextStep::Drop);
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! kea_hooks::kea_hook!(Blocker);
+//! ```
+//!
+//! # What the SDK guarantees
+//! * Nothing crosses the boundary: every entry point catches Rust panics, and
+//!   every C++ call that can throw returns a [`Result`] (`Error` of kind
+//!   [`ErrorKind::Kea`]). A panicking callout is logged once and the packet
+//!   gets the hook's [`Hook::ON_PANIC`] outcome.
+//! * Views ([`dhcp4::Pkt4`], [`dhcp4::Lease4`], [`dhcp4::Subnet4`]) borrow
+//!   Kea's objects for the callout's duration only; no raw pointers leak.
+//! * `tracing` events go to Kea's logger `kea-dhcp4.<NAME>` with Kea's
+//!   severities; see [`log`].
+//! * Parameters are deserialized with serde; a bad one fails the load with a
+//!   message naming the field; see [`params`].
+//! * Reload (`config-reload`, SIGHUP) drops the hook value (its `Drop` runs:
+//!   join your threads there) and builds a new one from the new parameters.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
+pub mod callout;
+pub mod dhcp4;
+mod error;
+mod ffi;
+mod hook;
+pub mod hwaddr;
+pub mod log;
+mod macros;
+pub mod params;
+
+pub use callout::{Callout, Context, HookPoint, NextStep};
+pub use error::{Error, ErrorKind};
+pub use hook::{Hook, LoadContext, OnPanic, Server};
+
+include!(concat!(env!("OUT_DIR"), "/kea_version.rs"));
+
+/// What a hook author needs in scope.
+pub mod prelude {
+    pub use crate::callout::{Callout, Context, NextStep};
+    pub use crate::dhcp4;
+    pub use crate::error::{Error, ErrorKind};
+    pub use crate::hook::{Hook, LoadContext, OnPanic};
+    pub use crate::params::NoParameters;
+}
+
+/// Support for [`kea_hook!`]; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::callout::{CalloutEntry, NotRegistered, Probe, Registered};
+    pub use crate::ffi::RawLibraryHandle;
+    pub use crate::hook::{load, unload};
+    pub use crate::KEA_HOOKS_VERSION;
+}
