@@ -240,7 +240,6 @@ const Lease4* lease4_collection_get(const Lease4Collection& leases, std::size_t 
 std::uint32_t subnet4_id(const Subnet4& subnet) { return subnet.getID(); }
 std::uint32_t subnet4_prefix(const Subnet4& subnet) { return v4(subnet.get().first); }
 std::uint8_t subnet4_prefix_len(const Subnet4& subnet) { return subnet.get().second; }
-rust::String subnet4_text(const Subnet4& subnet) { return rust::String(subnet.toText()); }
 
 // ---- logging ----
 //

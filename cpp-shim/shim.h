@@ -111,7 +111,6 @@ const Lease4* lease4_collection_get(const Lease4Collection& leases, std::size_t 
 std::uint32_t subnet4_id(const Subnet4& subnet);
 std::uint32_t subnet4_prefix(const Subnet4& subnet);
 std::uint8_t subnet4_prefix_len(const Subnet4& subnet);
-rust::String subnet4_text(const Subnet4& subnet);
 
 // ---- logging ----
 void log_open(rust::Str logger_name, rust::Str message_id);

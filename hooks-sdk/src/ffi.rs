@@ -96,7 +96,6 @@ pub(crate) mod bridge {
         fn subnet4_id(subnet: &Subnet4) -> u32;
         fn subnet4_prefix(subnet: &Subnet4) -> u32;
         fn subnet4_prefix_len(subnet: &Subnet4) -> u8;
-        fn subnet4_text(subnet: &Subnet4) -> Result<String>;
 
         // ---- logging ----
         fn log_open(logger_name: &str, message_id: &str) -> Result<()>;
@@ -106,3 +105,129 @@ pub(crate) mod bridge {
     }
 }
 
+
+use std::marker::{PhantomData, PhantomPinned};
+use std::pin::Pin;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+pub(crate) use bridge::*;
+
+use crate::callout::dispatch_callout;
+use crate::hook::Instance;
+
+/// Kea's `isc::hooks::LibraryHandle` as the exported `load` function
+/// receives it (a C++ reference, a non-null pointer in the ABI).
+///
+/// Only [`kea_hook!`](crate::kea_hook) names this type; it cannot be
+/// created, moved out of, or sent to another thread.
+#[repr(C)]
+pub struct RawLibraryHandle {
+    _opaque: [u8; 0],
+    _not_send_or_unpin: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+impl RawLibraryHandle {
+    /// The same object, as the bridge's opaque C++ type.
+    pub(crate) fn library_handle(&mut self) -> Pin<&mut LibraryHandle> {
+        // SAFETY: a `RawLibraryHandle` only ever exists behind the reference
+        // Kea passes to `load(LibraryHandle&)`, so the pointer is a live,
+        // exclusive `LibraryHandle` for the duration of this borrow. Both
+        // types are opaque to Rust and the object is never moved (it stays
+        // pinned where Kea allocated it).
+        unsafe { Pin::new_unchecked(&mut *(self as *mut RawLibraryHandle).cast::<LibraryHandle>()) }
+    }
+}
+
+// ---- callout arguments ------------------------------------------------------
+//
+// The shim returns raw pointers into objects that the callout handle's
+// argument map keeps alive through `boost::shared_ptr`s. The map only
+// changes through `setArgument`/`deleteArgument`, which this crate never
+// exposes, and Kea does not touch a handle's arguments while one of its
+// callouts runs. Tying the returned reference to the borrow of the handle
+// is therefore sound: the pointee outlives `'a`. Null becomes `None`.
+
+/// Argument `name` as a `Pkt4`, `None` when Kea passed a null pointer.
+pub(crate) fn arg_pkt4_ref<'a>(h: &'a CalloutHandle, name: &str) -> Result<Option<&'a Pkt4>, cxx::Exception> {
+    let p = arg_pkt4(h, name)?;
+    // SAFETY: see the comment above this group of functions.
+    Ok(unsafe { p.as_ref() })
+}
+
+/// Argument `name` as a `Lease4`.
+pub(crate) fn arg_lease4_ref<'a>(h: &'a CalloutHandle, name: &str) -> Result<Option<&'a Lease4>, cxx::Exception> {
+    let p = arg_lease4(h, name)?;
+    // SAFETY: see the comment above this group of functions.
+    Ok(unsafe { p.as_ref() })
+}
+
+/// Argument `name` as a `Subnet4`.
+pub(crate) fn arg_subnet4_ref<'a>(h: &'a CalloutHandle, name: &str) -> Result<Option<&'a Subnet4>, cxx::Exception> {
+    let p = arg_subnet4(h, name)?;
+    // SAFETY: see the comment above this group of functions.
+    Ok(unsafe { p.as_ref() })
+}
+
+/// Argument `name` as a `Lease4Collection`.
+pub(crate) fn arg_lease4_collection_ref<'a>(
+    h: &'a CalloutHandle,
+    name: &str,
+) -> Result<Option<&'a Lease4Collection>, cxx::Exception> {
+    let p = arg_lease4_collection(h, name)?;
+    // SAFETY: see the comment above this group of functions.
+    Ok(unsafe { p.as_ref() })
+}
+
+/// Element `index` of a lease collection.
+pub(crate) fn lease4_collection_at(leases: &Lease4Collection, index: usize) -> Option<&Lease4> {
+    let p = lease4_collection_get(leases, index);
+    // SAFETY: the element is held by a `Lease4Ptr` inside the collection,
+    // which the reference `leases` keeps borrowed (and so unchanged and
+    // alive); the shim returns null for an index out of range.
+    unsafe { p.as_ref() }
+}
+
+// ---- the loaded hook instance -------------------------------------------------
+
+/// The hook value built by the last successful `load()`, or null.
+static INSTANCE: AtomicPtr<Instance> = AtomicPtr::new(ptr::null_mut());
+
+/// Publishes the instance callouts dispatch to; returns the previous one.
+pub(crate) fn install_instance(instance: Box<Instance>) -> Option<Box<Instance>> {
+    let old = INSTANCE.swap(Box::into_raw(instance), Ordering::AcqRel);
+    // SAFETY: a non-null pointer in INSTANCE always comes from
+    // `Box::into_raw` above and is owned by the static until swapped out.
+    (!old.is_null()).then(|| unsafe { Box::from_raw(old) })
+}
+
+/// Withdraws the instance (at unload).
+pub(crate) fn take_instance() -> Option<Box<Instance>> {
+    let old = INSTANCE.swap(ptr::null_mut(), Ordering::AcqRel);
+    // SAFETY: as in `install_instance`; swapping null in transfers ownership.
+    (!old.is_null()).then(|| unsafe { Box::from_raw(old) })
+}
+
+/// Runs `f` with the current instance, if a hook is loaded.
+pub(crate) fn with_instance<R>(f: impl FnOnce(&Instance) -> R) -> Option<R> {
+    let p = INSTANCE.load(Ordering::Acquire);
+    // SAFETY: the instance is freed only by `take_instance`, which runs in
+    // `unload()`. Kea calls `load()`/`unload()` on its main thread, and never
+    // while a callout of this library is running: packet processing is
+    // stopped for reconfiguration and shutdown (on worker threads by Kea's
+    // multi-threading critical section), so the box outlives `f`.
+    unsafe { p.as_ref() }.map(f)
+}
+
+// ---- signals ----------------------------------------------------------------------
+
+/// Sets SIGPIPE to "ignore", as Rust's own start-up does for executables
+/// (a cdylib never runs it). Writing to a closed pipe or socket then
+/// returns `EPIPE` instead of killing Kea.
+pub(crate) fn ignore_sigpipe() {
+    // SAFETY: `signal` with SIG_IGN installs no handler code, so there is no
+    // async-signal-safety concern; it only changes the disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}

@@ -61,6 +61,7 @@
 pub mod callout;
 pub mod dhcp4;
 mod error;
+#[allow(unsafe_code)]
 mod ffi;
 mod hook;
 pub mod hwaddr;

@@ -1,0 +1,282 @@
+//! Callouts: the functions Kea calls at hook points.
+//!
+//! A hook implements [`Callout<P>`] once for each hook point `P` it wants
+//! (the markers live in [`crate::dhcp4`]). [`kea_hook!`](crate::kea_hook)
+//! finds those implementations at compile time and `load()` registers a
+//! callout for exactly those points, and only when the running server has
+//! them.
+//!
+//! Each call gets a [`Context`], which borrows the callout's arguments for
+//! the call's duration and carries the [`NextStep`] the callout chooses.
+//!
+//! # Errors and panics
+//! * A callout that returns `Err` is logged (one `ERROR` line naming the hook
+//!   and point); the next step it set before failing stands.
+//! * A callout that panics is logged the same way (message and location, no
+//!   backtrace) and the packet gets the hook's [`Hook::ON_PANIC`] outcome.
+//!
+//! Neither reaches Kea: the callout returns success to Kea in both cases so
+//! that Kea does not log a second, less precise error.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+
+use crate::error::Error;
+use crate::ffi::{self, CalloutHandle};
+use crate::hook::{guard, Hook, OnPanic};
+use crate::log::{self as klog, Severity};
+
+/// What Kea does with the packet after the callouts of a hook point.
+///
+/// The exact meaning depends on the point; see each marker's docs in
+/// [`crate::dhcp4`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NextStep {
+    /// Carry on normally.
+    Continue,
+    /// Skip the step the point guards (for example, do not select a lease).
+    Skip,
+    /// Drop the packet.
+    Drop,
+    /// The packet was parked by another library. This SDK does not park
+    /// packets yet; [`Context::set_next_step`] ignores it.
+    Park,
+}
+
+impl NextStep {
+    fn from_status(status: i32) -> NextStep {
+        match status {
+            1 => NextStep::Skip,
+            2 => NextStep::Drop,
+            3 => NextStep::Park,
+            _ => NextStep::Continue,
+        }
+    }
+
+    fn status(self) -> i32 {
+        match self {
+            NextStep::Continue => 0,
+            NextStep::Skip => 1,
+            NextStep::Drop => 2,
+            NextStep::Park => 3,
+        }
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+pub(crate) use sealed::Sealed;
+
+/// A Kea hook point, such as [`crate::dhcp4::Pkt4Receive`].
+///
+/// Implemented by the SDK's marker types only.
+pub trait HookPoint: Sealed + Sized + 'static {
+    /// Kea's name for the point, for example `"pkt4_receive"`.
+    const NAME: &'static str;
+    /// Index of the shim's C++ callout for this point (unique, < 64).
+    #[doc(hidden)]
+    const INDEX: u8;
+    /// The next step that drops the packet (or, where a point cannot drop,
+    /// its closest refusal), used for [`OnPanic::Drop`].
+    #[doc(hidden)]
+    const REFUSE: NextStep;
+}
+
+/// A hook's callout for hook point `P`.
+///
+/// ```no_run
+/// # use kea_hooks::prelude::*;
+/// # struct Counter(std::sync::atomic::AtomicU64);
+/// # impl Hook for Counter {
+/// #     const NAME: &'static str = "counter";
+/// #     type Params = NoParameters;
+/// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(Counter(Default::default())) }
+/// # }
+/// impl Callout<dhcp4::Pkt4Send> for Counter {
+///     fn call(&self, cx: &Context<'_, dhcp4::Pkt4Send>) -> Result<(), Error> {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         tracing::debug!(xid = cx.response()?.xid(), "sending");
+///         Ok(())
+///     }
+/// }
+/// # kea_hooks::kea_hook!(Counter);
+/// ```
+///
+/// Callouts run on Kea's packet threads, several at once when Kea's
+/// multi-threading is on: they take `&self`, so shared state needs atomics
+/// or locks.
+pub trait Callout<P: HookPoint>: Hook {
+    /// Handles one call of the hook point.
+    fn call(&self, cx: &Context<'_, P>) -> Result<(), Error>;
+}
+
+/// One call of hook point `P`: its arguments, borrowed for `'a`, and the
+/// next step the callout chooses.
+///
+/// The per-point argument accessors (`query()`, `lease()`, ...) are on
+/// `Context<'_, P>` for each marker in [`crate::dhcp4`].
+pub struct Context<'a, P> {
+    pub(crate) handle: &'a CalloutHandle,
+    step: Cell<Option<NextStep>>,
+    _point: PhantomData<fn() -> P>,
+}
+
+impl<'a, P: HookPoint> Context<'a, P> {
+    fn new(handle: &'a CalloutHandle) -> Self {
+        Context { handle, step: Cell::new(None), _point: PhantomData }
+    }
+
+    /// Kea's name of the hook point.
+    pub fn hook_point(&self) -> &'static str {
+        P::NAME
+    }
+
+    /// The next step as it stands: what this callout set, else what earlier
+    /// callouts (of other libraries) left.
+    pub fn next_step(&self) -> NextStep {
+        self.step.get().unwrap_or_else(|| NextStep::from_status(ffi::handle_status(self.handle)))
+    }
+
+    /// Chooses what Kea does next. Takes effect when the callout returns
+    /// (also when it returns `Err`). [`NextStep::Park`] is ignored.
+    pub fn set_next_step(&self, step: NextStep) {
+        if step != NextStep::Park {
+            self.step.set(Some(step));
+        }
+    }
+
+    /// The names of the arguments Kea passed (useful to explore a point).
+    pub fn argument_names(&self) -> Result<Vec<String>, Error> {
+        Ok(ffi::handle_argument_names(self.handle)?)
+    }
+
+    /// Reads argument `name` as a boolean. Fails (a Kea error) when there
+    /// is no such argument or it is of another type.
+    pub fn argument_bool(&self, name: &str) -> Result<bool, Error> {
+        Ok(ffi::arg_bool(self.handle, name)?)
+    }
+}
+
+impl<P> fmt::Debug for Context<'_, P>
+where
+    P: HookPoint,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context").field("hook_point", &P::NAME).field("next_step", &self.step.get()).finish()
+    }
+}
+
+// ---- registration -------------------------------------------------------------
+
+type Trampoline = fn(&(dyn Any + Send + Sync), &CalloutHandle) -> (Result<(), Error>, Option<NextStep>);
+
+/// A callout the hook implements, as `load()` registers it.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct CalloutEntry {
+    pub(crate) name: &'static str,
+    pub(crate) index: u8,
+    pub(crate) refuse: NextStep,
+    trampoline: Trampoline,
+}
+
+fn trampoline<H: Callout<P>, P: HookPoint>(
+    hook: &(dyn Any + Send + Sync),
+    handle: &CalloutHandle,
+) -> (Result<(), Error>, Option<NextStep>) {
+    let Some(hook) = hook.downcast_ref::<H>() else {
+        // Unreachable: entries and instance are built from the same `H`.
+        return (Err(Error::msg("kea-hooks: hook type mismatch")), None);
+    };
+    let cx = Context::<P>::new(handle);
+    let result = hook.call(&cx);
+    (result, cx.step.get())
+}
+
+/// Compile-time probe used by [`kea_hook!`](crate::kea_hook): `(&&Probe::<H,
+/// P>::new()).entry()` is `Some` exactly when `H: Callout<P>`.
+#[doc(hidden)]
+pub struct Probe<H, P>(PhantomData<fn() -> (H, P)>);
+
+impl<H, P> Probe<H, P> {
+    /// Creates the probe.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Probe(PhantomData)
+    }
+}
+
+/// Chosen by method resolution when `H: Callout<P>`.
+#[doc(hidden)]
+pub trait Registered {
+    /// The entry to register.
+    fn entry(&self) -> Option<CalloutEntry>;
+}
+
+impl<H: Callout<P>, P: HookPoint> Registered for &Probe<H, P> {
+    fn entry(&self) -> Option<CalloutEntry> {
+        Some(CalloutEntry { name: P::NAME, index: P::INDEX, refuse: P::REFUSE, trampoline: trampoline::<H, P> })
+    }
+}
+
+/// The fallback when `H` does not implement `Callout<P>`.
+#[doc(hidden)]
+pub trait NotRegistered {
+    /// Nothing to register.
+    fn entry(&self) -> Option<CalloutEntry>;
+}
+
+impl<H, P> NotRegistered for Probe<H, P> {
+    fn entry(&self) -> Option<CalloutEntry> {
+        None
+    }
+}
+
+// ---- dispatch -----------------------------------------------------------------
+
+/// Entry point of every C++ callout in the shim (see `ffi.rs`).
+pub(crate) fn dispatch_callout(point: u8, mut handle: Pin<&mut CalloutHandle>) -> i32 {
+    // Last guard: nothing below should panic, but a panic must never reach
+    // the `extern "Rust"` boundary (it would abort Kea).
+    let step = panic::catch_unwind(AssertUnwindSafe(|| {
+        ffi::with_instance(|inst| {
+            let entry = inst.callouts.get(usize::from(point)).copied().flatten()?;
+            let shared: &CalloutHandle = &handle;
+            match guard(|| (entry.trampoline)(&*inst.hook, shared)) {
+                Ok((Ok(()), step)) => step,
+                Ok((Err(e), step)) => {
+                    klog::emit(Severity::Error, 0, &format!("{}: callout {} failed: {e}", inst.name, entry.name));
+                    step
+                }
+                Err(panic) => {
+                    let outcome = match inst.on_panic {
+                        OnPanic::Drop => Some(entry.refuse),
+                        OnPanic::Continue => None,
+                    };
+                    let what = match outcome {
+                        Some(NextStep::Drop) => "packet dropped",
+                        Some(_) => "step skipped",
+                        None => "packet continues",
+                    };
+                    klog::emit(
+                        Severity::Error,
+                        0,
+                        &format!("{}: callout {} panicked: {panic}; {what}", inst.name, entry.name),
+                    );
+                    outcome
+                }
+            }
+        })
+        .flatten()
+    }));
+    if let Ok(Some(step)) = step {
+        ffi::handle_set_status(handle.as_mut(), step.status());
+    }
+    0
+}

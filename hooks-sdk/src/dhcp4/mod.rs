@@ -1,0 +1,171 @@
+//! DHCPv4 (kea-dhcp4): hook points and read-only views of packets, leases
+//! and subnets.
+//!
+//! Each hook point is a marker type; implement
+//! [`Callout<P>`](crate::Callout) for it. A [`Context`] of that point has
+//! accessors for exactly the arguments Kea passes there. The views
+//! ([`Pkt4`], [`Lease4`], [`Subnet4`]) borrow Kea's objects for the callout
+//! and cannot outlive it.
+//!
+//! | marker | Kea point | arguments | [`NextStep`](crate::NextStep) honoured |
+//! |---|---|---|---|
+//! | [`Pkt4Receive`] | `pkt4_receive` | `query()` | Skip (no parsing of options), Drop |
+//! | [`Subnet4Select`] | `subnet4_select` | `query()`, `subnet()` | Skip (no subnet), Drop |
+//! | [`Lease4Select`] | `lease4_select` | `query()`, `subnet()`, `lease()`, `fake_allocation()` | Skip (lease not assigned) |
+//! | [`Leases4Committed`] | `leases4_committed` | `query()`, `leases()`, `deleted_leases()` | Drop |
+//! | [`Pkt4Send`] | `pkt4_send` | `response()`, `query()` | Skip (no packing), Drop |
+
+use crate::callout::{Context, HookPoint, NextStep, Sealed};
+use crate::error::{Error, ErrorKind};
+use crate::ffi;
+
+mod lease4;
+mod pkt4;
+mod subnet4;
+
+pub use lease4::{Lease4, LeaseState, Leases4, Leases4Iter};
+pub use pkt4::{MessageType, Pkt4};
+pub use subnet4::Subnet4;
+
+macro_rules! hook_point {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $index:literal, $refuse:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub enum $ty {}
+        impl Sealed for $ty {}
+        impl HookPoint for $ty {
+            const NAME: &'static str = $name;
+            const INDEX: u8 = $index;
+            const REFUSE: NextStep = NextStep::$refuse;
+        }
+    };
+}
+
+hook_point!(
+    /// `pkt4_receive`: a query was received and parsed, before any
+    /// processing. The cheapest place to drop a packet.
+    Pkt4Receive, "pkt4_receive", 0, Drop
+);
+hook_point!(
+    /// `subnet4_select`: Kea selected a subnet (possibly none) for the query.
+    Subnet4Select, "subnet4_select", 1, Drop
+);
+hook_point!(
+    /// `lease4_select`: Kea is about to offer (`fake_allocation()`) or
+    /// assign a lease. Skip refuses the lease; Drop is not honoured here, so
+    /// [`OnPanic::Drop`](crate::OnPanic::Drop) skips instead.
+    Lease4Select, "lease4_select", 2, Skip
+);
+hook_point!(
+    /// `leases4_committed`: leases were granted (or released) in the lease
+    /// database, before the response is sent.
+    Leases4Committed, "leases4_committed", 3, Drop
+);
+hook_point!(
+    /// `pkt4_send`: the response is about to be sent.
+    Pkt4Send, "pkt4_send", 4, Drop
+);
+
+fn required<T>(value: Option<T>, name: &str) -> Result<T, Error> {
+    value.ok_or_else(|| Error::new(ErrorKind::Kea, format!("argument {name} is null")))
+}
+
+impl<'a, P: HookPoint> Context<'a, P> {
+    /// Argument `name` as a DHCPv4 packet (`None` if Kea passed null).
+    /// Prefer the per-point accessors; this reaches arguments the SDK does
+    /// not name yet. Fails when there is no such argument or it has another
+    /// type.
+    pub fn argument_pkt4(&self, name: &str) -> Result<Option<Pkt4<'a>>, Error> {
+        Ok(ffi::arg_pkt4_ref(self.handle, name)?.map(Pkt4::new))
+    }
+
+    /// Argument `name` as a DHCPv4 lease (`None` if null).
+    pub fn argument_lease4(&self, name: &str) -> Result<Option<Lease4<'a>>, Error> {
+        Ok(ffi::arg_lease4_ref(self.handle, name)?.map(Lease4::new))
+    }
+
+    /// Argument `name` as a DHCPv4 subnet (`None` if null).
+    pub fn argument_subnet4(&self, name: &str) -> Result<Option<Subnet4<'a>>, Error> {
+        Ok(ffi::arg_subnet4_ref(self.handle, name)?.map(Subnet4::new))
+    }
+
+    /// Argument `name` as a collection of DHCPv4 leases (empty if null).
+    pub fn argument_leases4(&self, name: &str) -> Result<Leases4<'a>, Error> {
+        Ok(Leases4::new(ffi::arg_lease4_collection_ref(self.handle, name)?))
+    }
+
+    fn query4(&self) -> Result<Pkt4<'a>, Error> {
+        required(self.argument_pkt4("query4")?, "query4")
+    }
+}
+
+impl<'a> Context<'a, Pkt4Receive> {
+    /// The query (`query4`).
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+}
+
+impl<'a> Context<'a, Subnet4Select> {
+    /// The query (`query4`).
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The selected subnet (`subnet4`), `None` when Kea found none.
+    pub fn subnet(&self) -> Result<Option<Subnet4<'a>>, Error> {
+        self.argument_subnet4("subnet4")
+    }
+}
+
+impl<'a> Context<'a, Lease4Select> {
+    /// The query (`query4`).
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The subnet the lease is from (`subnet4`).
+    pub fn subnet(&self) -> Result<Subnet4<'a>, Error> {
+        required(self.argument_subnet4("subnet4")?, "subnet4")
+    }
+
+    /// The lease about to be offered or assigned (`lease4`).
+    pub fn lease(&self) -> Result<Lease4<'a>, Error> {
+        required(self.argument_lease4("lease4")?, "lease4")
+    }
+
+    /// True for a DISCOVER (the lease is only offered), false for a REQUEST
+    /// (`fake_allocation`).
+    pub fn fake_allocation(&self) -> Result<bool, Error> {
+        self.argument_bool("fake_allocation")
+    }
+}
+
+impl<'a> Context<'a, Leases4Committed> {
+    /// The query (`query4`).
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The leases granted or renewed (`leases4`).
+    pub fn leases(&self) -> Result<Leases4<'a>, Error> {
+        self.argument_leases4("leases4")
+    }
+
+    /// The leases released or replaced (`deleted_leases4`).
+    pub fn deleted_leases(&self) -> Result<Leases4<'a>, Error> {
+        self.argument_leases4("deleted_leases4")
+    }
+}
+
+impl<'a> Context<'a, Pkt4Send> {
+    /// The response about to be sent (`response4`).
+    pub fn response(&self) -> Result<Pkt4<'a>, Error> {
+        required(self.argument_pkt4("response4")?, "response4")
+    }
+
+    /// The query it answers (`query4`).
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+}

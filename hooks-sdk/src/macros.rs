@@ -1,0 +1,91 @@
+//! The [`kea_hook!`] macro.
+
+/// Exports a [`Hook`](crate::Hook) type as a Kea hook library.
+///
+/// Put it once in a crate built as a `cdylib`:
+///
+/// ```toml
+/// [lib]
+/// crate-type = ["cdylib"]
+/// ```
+///
+/// It defines the four C symbols Kea looks up and nothing else:
+/// * `version()`: the `KEA_HOOKS_VERSION` of the Kea the SDK was built
+///   against (Kea refuses the library when it differs from its own);
+/// * `multi_threading_compatible()`: 1 (a [`Hook`](crate::Hook) is
+///   `Send + Sync`);
+/// * `load()`: parses the parameters, calls [`Hook::load`](crate::Hook::load)
+///   and registers a callout for every hook point the type implements
+///   [`Callout`](crate::Callout) for and the running server has;
+/// * `unload()`: drops the hook value.
+///
+/// No symbol is named like a hook point, so Kea registers nothing behind
+/// the SDK's back. Building with `panic = "abort"` is a compile error: a
+/// panic must be caught before it reaches Kea.
+#[macro_export]
+macro_rules! kea_hook {
+    ($hook:ty) => {
+        #[cfg(panic = "abort")]
+        ::core::compile_error!(
+            "kea-hooks: build hooks with `panic = \"unwind\"` (set it in [profile.release] and [profile.dev]); with `abort` a panic would take Kea down"
+        );
+
+        const _: () = {
+            /// Kea hooks API version this library was built for.
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            pub extern "C" fn version() -> ::core::ffi::c_int {
+                $crate::__private::KEA_HOOKS_VERSION
+            }
+
+            /// The hook may be called from several threads at once.
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            pub extern "C" fn multi_threading_compatible() -> ::core::ffi::c_int {
+                1
+            }
+
+            /// Builds the hook and registers its callouts.
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            pub extern "C" fn load(
+                handle: ::core::option::Option<&mut $crate::__private::RawLibraryHandle>,
+            ) -> ::core::ffi::c_int {
+                $crate::__private::load::<$hook>(handle, &$crate::__kea_callout_entries!($hook))
+            }
+
+            /// Drops the hook.
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            pub extern "C" fn unload() -> ::core::ffi::c_int {
+                $crate::__private::unload()
+            }
+        };
+    };
+}
+
+/// The callouts `$hook` implements, one entry per hook point the SDK knows.
+/// Adding a hook point: a marker in `dhcp4`/`dhcp6` and a line here.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kea_callout_entries {
+    ($hook:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{NotRegistered as _, Registered as _};
+        [
+            $crate::__kea_probe!($hook, $crate::dhcp4::Pkt4Receive),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Subnet4Select),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Select),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Leases4Committed),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Pkt4Send),
+        ]
+    }};
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kea_probe {
+    ($hook:ty, $point:ty) => {
+        (&&$crate::__private::Probe::<$hook, $point>::new()).entry()
+    };
+}
