@@ -13,7 +13,7 @@
 //! * A callout that returns `Err` is logged (one `ERROR` line naming the hook
 //!   and point); the next step it set before failing stands.
 //! * A callout that panics is logged the same way (message and location, no
-//!   backtrace) and the packet gets the hook's [`Hook::ON_PANIC`] outcome.
+//!   backtrace) and the packet gets the hook's [`Hook::on_panic`] outcome.
 //!
 //! Neither reaches Kea: the callout returns success to Kea in both cases so
 //! that Kea does not log a second, less precise error.

@@ -30,12 +30,6 @@ pub trait Hook: Sized + Send + Sync + 'static {
     /// characters, letters, digits, `-` and `_`.
     const NAME: &'static str;
 
-    /// What the packet gets when a callout panics. Default:
-    /// [`OnPanic::Drop`]. A hook that makes policy decisions should fail
-    /// closed (the client retries; an unchecked packet is not served); a
-    /// hook that only observes can choose [`OnPanic::Continue`].
-    const ON_PANIC: OnPanic = OnPanic::Drop;
-
     /// The `parameters` map of the hook's `hooks-libraries` entry; use
     /// [`NoParameters`](crate::params::NoParameters) when there are none.
     type Params: DeserializeOwned;
@@ -43,6 +37,15 @@ pub trait Hook: Sized + Send + Sync + 'static {
     /// Builds the hook from its parameters. An `Err` fails the load and Kea
     /// refuses the configuration; the error is logged with the hook's name.
     fn load(params: Self::Params, cx: &LoadContext) -> Result<Self, Error>;
+
+    /// What the packet gets when a callout panics; asked once, right after
+    /// `load`. Default: [`OnPanic::Drop`]. A hook that makes policy
+    /// decisions should fail closed (the client retries; an unchecked packet
+    /// is not served); a hook that only observes can return
+    /// [`OnPanic::Continue`], or take it from its parameters.
+    fn on_panic(&self) -> OnPanic {
+        OnPanic::Drop
+    }
 }
 
 /// What a packet gets when a callout panics.
@@ -240,7 +243,8 @@ fn load_inner<H: Hook>(handle: &mut RawLibraryHandle, entries: &[Option<CalloutE
         callouts[usize::from(entry.index)] = Some(*entry);
         registered.push(entry.name);
     }
-    let instance = Instance { hook: Box::new(hook), name: H::NAME, on_panic: H::ON_PANIC, callouts };
+    let on_panic = hook.on_panic();
+    let instance = Instance { hook: Box::new(hook), name: H::NAME, on_panic, callouts };
     if let Some(old) = ffi::install_instance(Box::new(instance)) {
         // Kea unloads before it loads again, so this is not expected; drop
         // the stale hook rather than leak it.

@@ -46,7 +46,7 @@
 //! * Nothing crosses the boundary: every entry point catches Rust panics, and
 //!   every C++ call that can throw returns a [`Result`] (`Error` of kind
 //!   [`ErrorKind::Kea`]). A panicking callout is logged once and the packet
-//!   gets the hook's [`Hook::ON_PANIC`] outcome.
+//!   gets the hook's [`Hook::on_panic`] outcome.
 //! * Views ([`dhcp4::Pkt4`], [`dhcp4::Lease4`], [`dhcp4::Subnet4`]) borrow
 //!   Kea's objects for the callout's duration only; no raw pointers leak.
 //! * `tracing` events go to Kea's logger `kea-dhcp4.<NAME>` with Kea's
@@ -72,6 +72,9 @@ pub mod params;
 pub use callout::{Callout, Context, HookPoint, NextStep};
 pub use error::{Error, ErrorKind};
 pub use hook::{Hook, LoadContext, OnPanic, Server};
+
+/// The `tracing` crate the SDK logs through (so a hook can use the same version).
+pub use tracing;
 
 include!(concat!(env!("OUT_DIR"), "/kea_version.rs"));
 
