@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what building and testing the hooks needs on Debian (bookworm:
+# Kea 2.2). Idempotent; installs only what is missing. Needs root to install.
+set -euo pipefail
+
+PKGS=(
+  kea-dev kea-dhcp4-server kea-dhcp6-server kea-admin   # Kea, its headers, perfdhcp
+  libboost-dev liblog4cplus-dev libssl-dev              # headers kea-dev does not pull in
+  g++ pkg-config                                        # the C++ shim and the bench fixture
+  iproute2 isc-dhcp-client                              # test network namespaces, a real client
+  valgrind                                              # instruction counts in the benchmark
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup-debian: missing packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "setup-debian: installing ${missing[*]}"
+  # Keep the packaged Kea services from starting: the tests run their own.
+  created_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if ((created_policy)); then rm -f /usr/sbin/policy-rc.d; fi
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup-debian: cargo not found: install Rust (https://rustup.rs, 1.85 or newer)" >&2
+  exit 1
+fi
