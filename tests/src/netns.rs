@@ -1,0 +1,117 @@
+//! A server and a client network namespace joined by a veth pair.
+
+use std::net::Ipv4Addr;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Runs `ip args...`, panicking with its stderr on failure.
+pub(crate) fn ip(args: &[&str]) -> Output {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Two namespaces (`khs<N>` for Kea, `khc<N>` for clients) joined by a veth
+/// pair, with the server end addressed in 198.18.0.0/15. Deleted on drop.
+#[derive(Debug)]
+pub struct NetPair {
+    id: u32,
+    net: [u8; 3],
+}
+
+impl NetPair {
+    /// Creates the namespaces and links; unique per process and call.
+    pub fn new() -> NetPair {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        // 9 bits from the pid and 7 from the counter: a /24 in 198.18.0.0/15.
+        let pid = std::process::id();
+        let id = ((pid & 0x1ff) << 7) | (n & 0x7f);
+        let net = [198, 18 + ((id >> 8) & 1) as u8, (id & 0xff) as u8];
+        let id = id | ((pid >> 9) & 0x3f) << 16; // names: more of the pid
+        let pair = NetPair { id, net };
+        let (s, c) = (pair.server_ns(), pair.client_ns());
+        // Stale namespaces from a killed run with the same pid: remove.
+        for ns in [&s, &c] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        ip(&["netns", "add", &s]);
+        ip(&["netns", "add", &c]);
+        ip(&["-n", &s, "link", "add", &pair.server_if(), "type", "veth", "peer", "name", &pair.client_if(), "netns", &c]);
+        ip(&["-n", &s, "addr", "add", &format!("{}/24", pair.server_addr()), "dev", &pair.server_if()]);
+        // perfdhcp needs an address on its interface; outside the pool.
+        ip(&["-n", &c, "addr", "add", &format!("{}/24", pair.client_addr()), "dev", &pair.client_if()]);
+        for (ns, dev) in [(&s, pair.server_if()), (&c, pair.client_if())] {
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            ip(&["-n", ns, "link", "set", &dev, "up"]);
+        }
+        pair
+    }
+
+    /// The namespace Kea runs in.
+    pub fn server_ns(&self) -> String {
+        format!("khs{:x}", self.id)
+    }
+
+    /// The namespace clients run in.
+    pub fn client_ns(&self) -> String {
+        format!("khc{:x}", self.id)
+    }
+
+    /// Kea's interface.
+    pub fn server_if(&self) -> String {
+        format!("vks{:x}", self.id)
+    }
+
+    /// The clients' interface.
+    pub fn client_if(&self) -> String {
+        format!("vkc{:x}", self.id)
+    }
+
+    /// Kea's address.
+    pub fn server_addr(&self) -> Ipv4Addr {
+        Ipv4Addr::new(self.net[0], self.net[1], self.net[2], 1)
+    }
+
+    /// The client interface's own address (`.2`, outside the pool).
+    pub fn client_addr(&self) -> Ipv4Addr {
+        Ipv4Addr::new(self.net[0], self.net[1], self.net[2], 2)
+    }
+
+    /// The subnet, `198.18.X.0/24`.
+    pub fn subnet(&self) -> String {
+        format!("{}.{}.{}.0/24", self.net[0], self.net[1], self.net[2])
+    }
+
+    /// The pool, `198.18.X.10 - 198.18.X.250`.
+    pub fn pool(&self) -> String {
+        let p = format!("{}.{}.{}", self.net[0], self.net[1], self.net[2]);
+        format!("{p}.10 - {p}.250")
+    }
+
+    /// Sets the client interface's MAC address (what dhclient sends).
+    pub fn set_client_mac(&self, mac: &str) {
+        ip(&["-n", &self.client_ns(), "link", "set", "dev", &self.client_if(), "address", mac]);
+    }
+
+    /// A command that runs `program` inside namespace `ns`.
+    pub fn command_in(ns: &str, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns, program]);
+        cmd
+    }
+}
+
+impl Default for NetPair {
+    fn default() -> Self {
+        NetPair::new()
+    }
+}
+
+impl Drop for NetPair {
+    fn drop(&mut self) {
+        for ns in [self.client_ns(), self.server_ns()] {
+            let _ = Command::new("ip").args(["netns", "del", &ns]).output();
+        }
+    }
+}

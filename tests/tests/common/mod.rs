@@ -1,0 +1,60 @@
+//! Shared by the integration test files: building the hook libraries.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+
+/// Builds package `package` (a cdylib in this workspace) with the profile
+/// the tests were built with, once per test process, and returns the path
+/// of `lib<lib>.so`.
+pub fn hook_library(package: &str, lib: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(p) = built.get(package) {
+        return p.clone();
+    }
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&workspace).args(["build", "--quiet", "-p", package]);
+    if profile == "release" {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "cargo build -p {package} failed");
+    let path = target.join(profile).join(format!("lib{lib}.so"));
+    assert!(path.exists(), "{} was not built", path.display());
+    built.insert(package.to_owned(), path.clone());
+    path
+}
+
+/// The probe hook (tests/probe-hook).
+pub fn probe() -> PathBuf {
+    hook_library("kea-hook-probe", "dhcp_probe")
+}
+
+/// The MAC access-list hook (hooks/mac-acl).
+pub fn mac_acl() -> PathBuf {
+    hook_library("kea-hook-mac-acl", "dhcp_mac_acl")
+}
+
+/// Reads the probe's JSON-lines output.
+pub fn records(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad probe line {l:?}: {e}")))
+        .collect()
+}
+
+/// Records of one hook point.
+pub fn at<'a>(records: &'a [serde_json::Value], point: &str) -> Vec<&'a serde_json::Value> {
+    records.iter().filter(|r| r["point"] == point).collect()
+}

@@ -1,0 +1,65 @@
+//! The mac-acl hook in a real kea-dhcp4: allowed clients get leases, denied
+//! ones are dropped, decisions are logged at debug level.
+
+mod common;
+
+use std::time::Duration;
+
+use kea_hooks_tests::{dhclient, perfdhcp, require_root_and_kea, KeaConfig, NetPair};
+use serde_json::json;
+
+#[test]
+fn allowed_clients_are_served_and_denied_ones_dropped() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let kea = KeaConfig::new(&pair)
+        .logger("kea-dhcp4.mac-acl", "DEBUG", 40)
+        .hook(&common::mac_acl(), Some(json!({ "allow": ["02:aa"], "deny": ["02:aa:00:66"] })))
+        .start(&pair)
+        .expect("kea starts with mac-acl");
+
+    pair.set_client_mac("02:aa:00:01:02:03");
+    let addr = dhclient(&pair, Duration::from_secs(15)).expect("an allowed client gets an address");
+
+    pair.set_client_mac("02:aa:00:66:00:01");
+    assert_eq!(dhclient(&pair, Duration::from_secs(4)), None, "a client under a deny prefix was served");
+    pair.set_client_mac("06:00:00:00:00:01");
+    assert_eq!(dhclient(&pair, Duration::from_secs(4)), None, "an unlisted client was served (default is deny)");
+
+    let leases = kea.leases();
+    assert_eq!(leases.len(), 1, "{leases:?}");
+    assert_eq!(leases[0].address, addr);
+    assert_eq!(leases[0].hwaddr, "02:aa:00:01:02:03");
+
+    let log = kea.log();
+    assert!(log.lines().any(|l| l.contains("kea-dhcp4.mac-acl") && l.contains("allowed") && l.contains("hwaddr=02:aa:00:01:02:03")), "{log}");
+    assert!(log.lines().any(|l| l.contains("denied: dropping") && l.contains("hwaddr=02:aa:00:66:00:01") && l.contains("rule=")), "{log}");
+    assert!(log.lines().any(|l| l.contains("denied: dropping") && l.contains("hwaddr=06:00:00:00:00:01")), "{log}");
+    // Kea itself recorded the drops (pkt4-receive-drop statistic).
+    let stats = kea.command("statistic-get", Some(json!({ "name": "pkt4-receive-drop" })));
+    let drops = stats["arguments"]["pkt4-receive-drop"][0][0].as_u64().unwrap_or(0);
+    assert!(drops >= 2, "{stats}");
+
+    // At unload the counters are logged.
+    drop(kea);
+}
+
+#[test]
+fn debug_decisions_are_not_logged_at_info() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let kea = KeaConfig::new(&pair)
+        .logger("kea-dhcp4.mac-acl", "INFO", 0)
+        .hook(&common::mac_acl(), Some(json!({ "deny": ["02:bb"] })))
+        .start(&pair)
+        .unwrap();
+    let report = perfdhcp(&pair, &["-r", "50", "-R", "30", "-n", "30", "-p", "5", "-W", "1000000"]);
+    assert!(report.received > 0);
+    let log = kea.log();
+    assert!(log.contains("access list loaded"), "INFO line missing:\n{log}");
+    assert!(!log.contains("allowed"), "DEBUG lines written at INFO:\n{log}");
+}

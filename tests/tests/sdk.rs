@@ -1,0 +1,310 @@
+//! The SDK against a real kea-dhcp4: loading, the data callouts see,
+//! parameters, panics and errors, multi-threading, reload under traffic.
+//! Run as root (network namespaces); see the README.
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
+
+use kea_hooks_tests::{dhclient, perfdhcp, perfdhcp_spawn, require_root_and_kea, KeaConfig, NetPair};
+use serde_json::json;
+
+use common::{at, mac_acl, probe, records};
+
+/// perfdhcp arguments for a short, bounded run of `clients` DORA exchanges.
+fn dora(clients: u32) -> Vec<String> {
+    let n = clients.to_string();
+    ["-r", "50", "-R", n.as_str(), "-n", n.as_str(), "-p", "10", "-W", "1000000"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn callouts_see_what_kea_leases() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let out = cfg.dir().join("probe.jsonl");
+    let mut kea = cfg
+        .hook(&probe(), Some(json!({ "out": out, "missing-argument": true })))
+        .start(&pair)
+        .expect("kea starts with the probe hook");
+
+    let report = perfdhcp(&pair, &args(&dora(20)));
+    assert!(report.received > 0, "perfdhcp got no offers:\n{}", report.stdout);
+
+    pair.set_client_mac("02:42:c6:12:00:07");
+    let addr = dhclient(&pair, Duration::from_secs(15)).expect("dhclient gets an address");
+
+    let leases = kea.leases();
+    assert!(!leases.is_empty());
+    let recs = records(&out);
+
+    // load() saw the server and its own logger.
+    let load = at(&recs, "load");
+    assert_eq!(load.len(), 1, "{recs:?}");
+    assert_eq!(load[0]["server"], "Dhcp4");
+    assert_eq!(load[0]["logger"], "kea-dhcp4.probe");
+
+    // Every lease Kea holds was seen, with the same data, in leases4_committed.
+    let committed: Vec<_> = at(&recs, "leases4_committed").iter().flat_map(|r| r["leases"].as_array().unwrap().clone()).collect();
+    for lease in &leases {
+        let seen = committed
+            .iter()
+            .find(|l| l["address"] == lease.address.to_string())
+            .unwrap_or_else(|| panic!("lease {} not seen by the hook; saw {committed:?}", lease.address));
+        assert_eq!(seen["hwaddr"], lease.hwaddr, "hwaddr of {}", lease.address);
+        assert_eq!(seen["subnet_id"], lease.subnet_id);
+        assert_eq!(seen["valid_lifetime"], lease.valid_lifetime);
+        assert_eq!(seen["state"], "default");
+        assert_eq!(seen["cltt"].as_u64().unwrap() + u64::from(lease.valid_lifetime), lease.expire);
+    }
+
+    // dhclient's exchange, point by point.
+    let mine = |r: &&serde_json::Value, key: &str| r[key]["hwaddr"] == "02:42:c6:12:00:07";
+    let rx: Vec<_> = at(&recs, "pkt4_receive").into_iter().filter(|r| mine(r, "query")).collect();
+    let types: BTreeSet<_> = rx.iter().map(|r| r["query"]["type"].as_str().unwrap()).collect();
+    assert!(types.contains("DHCPDISCOVER") && types.contains("DHCPREQUEST"), "{types:?}");
+    for r in &rx {
+        assert_eq!(r["query"]["htype"], 1);
+        assert_eq!(r["query"]["iface"], pair.server_if());
+        assert_eq!(r["query"]["option53"].as_array().unwrap().len(), 1);
+        // A Kea call that throws (NoSuchArgument) reached Rust as an error.
+        assert_eq!(r["missing_argument"]["kind"], "Kea", "{r}");
+        let msg = r["missing_argument"]["message"].as_str().unwrap();
+        assert!(msg.contains("no-such-argument"), "{msg}");
+    }
+    let sel: Vec<_> = at(&recs, "lease4_select").into_iter().filter(|r| mine(r, "query")).collect();
+    assert!(sel.iter().any(|r| r["fake_allocation"] == true), "no offer-time lease4_select");
+    assert!(sel.iter().any(|r| r["fake_allocation"] == false), "no request-time lease4_select");
+    for r in &sel {
+        assert_eq!(r["lease"]["address"], addr.to_string());
+        assert_eq!(r["subnet"]["id"], 1);
+        assert_eq!(r["subnet"]["text"], pair.subnet());
+    }
+    let sub: Vec<_> = at(&recs, "subnet4_select").into_iter().filter(|r| mine(r, "query")).collect();
+    assert!(!sub.is_empty());
+    assert_eq!(sub[0]["subnet"]["prefix_len"], 24);
+    let tx: Vec<_> = at(&recs, "pkt4_send").into_iter().filter(|r| mine(r, "response")).collect();
+    let sent: BTreeSet<_> = tx.iter().map(|r| r["response"]["type"].as_str().unwrap()).collect();
+    assert!(sent.contains("DHCPOFFER") && sent.contains("DHCPACK"), "{sent:?}");
+    let ack = tx.iter().find(|r| r["response"]["type"] == "DHCPACK").unwrap();
+    assert_eq!(ack["response"]["yiaddr"], addr.to_string());
+    assert_eq!(ack["query"]["xid"], ack["response"]["xid"]);
+    assert!(kea.is_alive());
+}
+
+#[test]
+fn bad_parameters_are_refused_naming_the_field() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cases = [
+        (mac_acl(), json!({ "deny": ["02:00", 5] }), "at 'deny[1]'"),
+        (mac_acl(), json!({ "allow": ["zz:00"] }), "at 'allow[0]'"),
+        (mac_acl(), json!({ "default": "maybe" }), "at 'default'"),
+        (mac_acl(), json!({ "colour": "blue" }), "unknown field `colour`"),
+        (probe(), json!({}), "missing field `out`"),
+        (probe(), json!({ "out": 5 }), "at 'out'"),
+    ];
+    for (lib, params, needle) in cases {
+        let failure = match KeaConfig::new(&pair).hook(&lib, Some(params.clone())).start(&pair) {
+            Ok(_) => panic!("Kea accepted bad parameters {params}"),
+            Err(f) => f,
+        };
+        let line = failure
+            .log
+            .lines()
+            .find(|l| l.contains("load failed: bad parameters"))
+            .unwrap_or_else(|| panic!("no load failure line for {params}:\n{}", failure.log));
+        assert!(line.contains(needle), "{params}: expected {needle:?} in {line:?}");
+        let hook = if lib == mac_acl() { "mac-acl" } else { "probe" };
+        assert!(line.contains(&format!("kea-dhcp4.{hook}")), "line does not name the hook: {line}");
+        assert!(failure.log.contains("HOOKS_LOAD_ERROR"), "Kea did not refuse the library:\n{}", failure.log);
+    }
+}
+
+#[test]
+fn a_panicking_callout_drops_the_packet_and_kea_keeps_serving() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let out = cfg.dir().join("probe.jsonl");
+    let mut kea = cfg
+        .hook(&probe(), Some(json!({ "out": out, "panic-hwaddr": "02:00:00:00:0b:ad" })))
+        .start(&pair)
+        .unwrap();
+
+    pair.set_client_mac("02:00:00:00:0b:ad");
+    assert_eq!(dhclient(&pair, Duration::from_secs(4)), None, "the panicking client was served");
+    assert!(kea.is_alive(), "Kea died after a panic in a callout");
+
+    pair.set_client_mac("02:00:00:00:00:01");
+    let addr = dhclient(&pair, Duration::from_secs(15));
+    assert!(addr.is_some(), "Kea stopped serving after a panic");
+
+    // One log line per panic, with message and location, no backtrace.
+    let log = kea.log();
+    let panics: Vec<_> = log.lines().filter(|l| l.contains("callout pkt4_receive panicked")).collect();
+    let attempts = at(&records(&out), "pkt4_receive")
+        .iter()
+        .filter(|r| r["query"]["hwaddr"] == "02:00:00:00:0b:ad")
+        .count();
+    assert!(attempts > 0);
+    assert_eq!(panics.len(), attempts, "one line per panic:\n{log}");
+    assert!(panics[0].contains("probe panics for 02:00:00:00:0b:ad (at "), "{}", panics[0]);
+    assert!(panics[0].contains("packet dropped"), "{}", panics[0]);
+    assert!(!log.contains("stack backtrace"), "{log}");
+    assert!(!kea.leases().iter().any(|l| l.hwaddr == "02:00:00:00:0b:ad"));
+}
+
+#[test]
+fn on_panic_continue_serves_the_client() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let out = cfg.dir().join("probe.jsonl");
+    let mut kea = cfg
+        .hook(&probe(), Some(json!({ "out": out, "panic-hwaddr": "02:00:00:00:0b:ad", "on-panic": "continue" })))
+        .start(&pair)
+        .unwrap();
+    pair.set_client_mac("02:00:00:00:0b:ad");
+    assert!(dhclient(&pair, Duration::from_secs(15)).is_some());
+    assert!(kea.log().contains("packet continues"));
+    assert!(kea.is_alive());
+}
+
+#[test]
+fn a_callout_error_is_logged_and_the_packet_goes_on() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let out = cfg.dir().join("probe.jsonl");
+    let kea = cfg
+        .hook(&probe(), Some(json!({ "out": out, "error-hwaddr": "02:00:00:00:0e:44" })))
+        .start(&pair)
+        .unwrap();
+    pair.set_client_mac("02:00:00:00:0e:44");
+    assert!(dhclient(&pair, Duration::from_secs(15)).is_some());
+    let log = kea.log();
+    assert!(
+        log.lines().any(|l| l.contains("ERROR") && l.contains("callout pkt4_receive failed: probe error for 02:00:00:00:0e:44")),
+        "{log}"
+    );
+    assert!(!log.contains("HOOKS_CALLOUT_ERROR"), "the error leaked to Kea as a failed callout:\n{log}");
+}
+
+#[test]
+fn multi_threaded_kea_runs_callouts_on_several_threads() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let out = cfg.dir().join("probe.jsonl");
+    let mut kea = cfg.multi_threading(true).hook(&probe(), Some(json!({ "out": out }))).start(&pair).unwrap();
+    let report = perfdhcp(&pair, &["-r", "400", "-R", "400", "-n", "400", "-p", "10", "-W", "1000000"]);
+    assert!(report.received > 0, "{}", report.stdout);
+    assert!(kea.is_alive());
+    let recs = records(&out);
+    let threads: HashSet<_> = at(&recs, "pkt4_receive").iter().map(|r| r["thread"].to_string()).collect();
+    assert!(threads.len() >= 2, "callouts ran on {} thread(s) only", threads.len());
+    let committed: HashSet<String> = at(&recs, "leases4_committed")
+        .iter()
+        .flat_map(|r| r["leases"].as_array().unwrap().iter().map(|l| l["address"].as_str().unwrap().to_owned()).collect::<Vec<_>>())
+        .collect();
+    for lease in kea.leases() {
+        assert!(committed.contains(&lease.address.to_string()), "lease {} not seen", lease.address);
+    }
+}
+
+#[test]
+fn reload_under_traffic_rebuilds_the_hook() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let out = cfg.dir().join("probe.jsonl");
+    let params = |generation: u32| json!({ "out": out, "generation": generation, "background-thread": true });
+    let mut kea = cfg
+        .multi_threading(true)
+        .logger("kea-dhcp4.probe", "DEBUG", 99)
+        .hook(&probe(), Some(params(0)))
+        .start(&pair)
+        .unwrap();
+
+    let mut traffic = perfdhcp_spawn(&pair, &["-r", "200", "-R", "100000", "-p", "8"]);
+    std::thread::sleep(Duration::from_millis(700));
+    for generation in 1..=4u32 {
+        kea.config_mut().set_hook_parameters(0, params(generation));
+        kea.write_config();
+        if generation % 2 == 1 {
+            let answer = kea.config_reload();
+            assert_eq!(answer["result"], 0, "config-reload: {answer}");
+        } else {
+            kea.sighup();
+        }
+        std::thread::sleep(Duration::from_millis(900));
+        assert!(kea.is_alive(), "Kea died during reload {generation}");
+    }
+    let _ = traffic.wait();
+    assert!(kea.is_alive());
+
+    let recs = records(&out);
+    let loads: Vec<_> = at(&recs, "load");
+    let unloads: Vec<_> = at(&recs, "unload");
+    assert_eq!(loads.len(), 5, "loads: {loads:?}");
+    assert_eq!(unloads.len(), 4);
+    // Every generation handled packets, so traffic went through each load.
+    for generation in 0..=4u32 {
+        assert!(
+            recs.iter().any(|r| r["point"] == "pkt4_receive" && r["generation"] == generation),
+            "no traffic seen by generation {generation}"
+        );
+    }
+    // The background thread was joined before each unload record.
+    assert!(kea.log().contains("background tick"));
+    let answer = kea.command("list-commands", None);
+    assert_eq!(answer["result"], 0);
+}
+
+#[test]
+fn hooks_export_only_the_four_kea_symbols() {
+    let hook_points = [
+        "buffer4_receive", "buffer4_send", "pkt4_receive", "pkt4_send", "subnet4_select", "lease4_select",
+        "leases4_committed", "lease4_renew", "lease4_release", "lease4_decline", "lease4_expire", "lease4_recover",
+        "host4_identifier", "ddns4_update", "command_processed", "dhcp4_srv_configured", "context_create",
+        "context_destroy", "cb4_updated", "lease4_offer",
+    ];
+    for lib in [probe(), mac_acl()] {
+        let out = std::process::Command::new("nm").args(["-D", "--defined-only"]).arg(&lib).output().expect("nm");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let names: BTreeSet<&str> = text
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(2))
+            .filter(|n| !n.starts_with("cxxbridge1$") && !n.starts_with('_'))
+            .collect();
+        let want: BTreeSet<&str> = ["load", "multi_threading_compatible", "unload", "version"].into();
+        assert_eq!(names, want, "{}", lib.display());
+        for p in hook_points {
+            assert!(!text.lines().any(|l| l.ends_with(&format!(" {p}"))), "{p} exported by {}", lib.display());
+        }
+    }
+}
+
