@@ -386,8 +386,15 @@ impl Kea {
     }
 }
 
-impl Drop for Kea {
-    fn drop(&mut self) {
+impl Kea {
+    /// Stops Kea (SIGTERM; SIGKILL after 5 s) and returns its log, which
+    /// then holds what the hooks logged at unload.
+    pub fn stop(&mut self) -> String {
+        self.terminate();
+        self.log()
+    }
+
+    fn terminate(&mut self) {
         let Some(mut child) = self.child.take() else { return };
         if let Ok(None) = child.try_wait() {
             let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
@@ -401,6 +408,12 @@ impl Drop for Kea {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+impl Drop for Kea {
+    fn drop(&mut self) {
+        self.terminate();
         if std::thread::panicking() || std::env::var_os("KEEP_TEST_DIRS").is_some() {
             let log = self.all_output();
             let lines: Vec<&str> = log.lines().collect();
