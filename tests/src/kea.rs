@@ -28,6 +28,7 @@ pub struct KeaConfig {
     hooks: Vec<Value>,
     multi_threading: bool,
     valid_lifetime: u32,
+    cpu: Option<usize>,
     extra: Value,
 }
 
@@ -47,6 +48,7 @@ impl KeaConfig {
             hooks: Vec::new(),
             multi_threading: false,
             valid_lifetime: 3600,
+            cpu: None,
             extra: json!({}),
         }
     }
@@ -96,6 +98,12 @@ impl KeaConfig {
     /// Sets `valid-lifetime`.
     pub fn valid_lifetime(mut self, seconds: u32) -> Self {
         self.valid_lifetime = seconds;
+        self
+    }
+
+    /// Pins kea-dhcp4 to one CPU (with `taskset`), for benchmarks.
+    pub fn cpu(mut self, cpu: Option<usize>) -> Self {
+        self.cpu = cpu;
         self
     }
 
@@ -163,7 +171,15 @@ impl KeaConfig {
             .and_then(|p| Path::new(p).parent())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| dir.clone());
-        let child = NetPair::command_in(&pair.server_ns(), kea_bin.to_str().unwrap())
+        let mut cmd = match self.cpu {
+            None => NetPair::command_in(&pair.server_ns(), kea_bin.to_str().unwrap()),
+            Some(cpu) => {
+                let mut c = NetPair::command_in(&pair.server_ns(), "taskset");
+                c.args(["-c", &cpu.to_string()]).arg(&kea_bin);
+                c
+            }
+        };
+        let child = cmd
             .arg("-c")
             .arg(self.config_path())
             // Writable pid and lock dirs; on 2.6+ also the allowed dirs for

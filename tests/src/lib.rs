@@ -13,4 +13,4 @@ mod traffic;
 pub use env::{require_root_and_kea, TestDir};
 pub use kea::{Kea, KeaConfig, LeaseRow, StartFailure};
 pub use netns::NetPair;
-pub use traffic::{dhclient, perfdhcp, perfdhcp_spawn, PerfdhcpReport};
+pub use traffic::{dhclient, perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, Exchange, PerfdhcpReport};

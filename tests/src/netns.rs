@@ -16,20 +16,50 @@ pub(crate) fn ip(args: &[&str]) -> Output {
 #[derive(Debug)]
 pub struct NetPair {
     id: u32,
-    net: [u8; 3],
+    server: Ipv4Addr,
+    client: Ipv4Addr,
+    prefix_len: u8,
+    pool: String,
 }
 
 impl NetPair {
     /// Creates the namespaces and links; unique per process and call.
     pub fn new() -> NetPair {
+        let id = Self::next_id();
+        // Namespaces are isolated, so subnets may repeat; spreading them over
+        // 198.18.0.0/15 only makes captures easier to tell apart.
+        let net = [198, 18 + ((id >> 8) & 1) as u8, (id & 0xff) as u8];
+        let p = format!("{}.{}.{}", net[0], net[1], net[2]);
+        Self::create(NetPair {
+            id,
+            server: Ipv4Addr::new(net[0], net[1], net[2], 1),
+            client: Ipv4Addr::new(net[0], net[1], net[2], 2),
+            prefix_len: 24,
+            pool: format!("{p}.10 - {p}.250"),
+        })
+    }
+
+    /// A pair on 198.19.0.0/16 with a pool of 65,000 addresses, for load
+    /// generation (benchmarks).
+    pub fn wide() -> NetPair {
+        Self::create(NetPair {
+            id: Self::next_id(),
+            server: Ipv4Addr::new(198, 19, 0, 1),
+            client: Ipv4Addr::new(198, 19, 0, 2),
+            prefix_len: 16,
+            pool: "198.19.1.0 - 198.19.255.254".into(),
+        })
+    }
+
+    fn next_id() -> u32 {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        // 9 bits from the pid and 7 from the counter: a /24 in 198.18.0.0/15.
         let pid = std::process::id();
-        let id = ((pid & 0x1ff) << 7) | (n & 0x7f);
-        let net = [198, 18 + ((id >> 8) & 1) as u8, (id & 0xff) as u8];
-        let id = id | ((pid >> 9) & 0x3f) << 16; // names: more of the pid
-        let pair = NetPair { id, net };
+        // 16 bits of pid and 7 of counter: unique names per process and pair.
+        ((pid & 0xffff) << 7) | (n & 0x7f)
+    }
+
+    fn create(pair: NetPair) -> NetPair {
         let (s, c) = (pair.server_ns(), pair.client_ns());
         // Stale namespaces from a killed run with the same pid: remove.
         for ns in [&s, &c] {
@@ -38,9 +68,10 @@ impl NetPair {
         ip(&["netns", "add", &s]);
         ip(&["netns", "add", &c]);
         ip(&["-n", &s, "link", "add", &pair.server_if(), "type", "veth", "peer", "name", &pair.client_if(), "netns", &c]);
-        ip(&["-n", &s, "addr", "add", &format!("{}/24", pair.server_addr()), "dev", &pair.server_if()]);
+        let len = pair.prefix_len;
+        ip(&["-n", &s, "addr", "add", &format!("{}/{len}", pair.server), "dev", &pair.server_if()]);
         // perfdhcp needs an address on its interface; outside the pool.
-        ip(&["-n", &c, "addr", "add", &format!("{}/24", pair.client_addr()), "dev", &pair.client_if()]);
+        ip(&["-n", &c, "addr", "add", &format!("{}/{len}", pair.client), "dev", &pair.client_if()]);
         for (ns, dev) in [(&s, pair.server_if()), (&c, pair.client_if())] {
             ip(&["-n", ns, "link", "set", "lo", "up"]);
             ip(&["-n", ns, "link", "set", &dev, "up"]);
@@ -70,23 +101,23 @@ impl NetPair {
 
     /// Kea's address.
     pub fn server_addr(&self) -> Ipv4Addr {
-        Ipv4Addr::new(self.net[0], self.net[1], self.net[2], 1)
+        self.server
     }
 
     /// The client interface's own address (`.2`, outside the pool).
     pub fn client_addr(&self) -> Ipv4Addr {
-        Ipv4Addr::new(self.net[0], self.net[1], self.net[2], 2)
+        self.client
     }
 
-    /// The subnet, `198.18.X.0/24`.
+    /// The subnet, e.g. `198.18.X.0/24`.
     pub fn subnet(&self) -> String {
-        format!("{}.{}.{}.0/24", self.net[0], self.net[1], self.net[2])
+        let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix_len)).unwrap_or(0);
+        format!("{}/{}", Ipv4Addr::from(u32::from(self.server) & mask), self.prefix_len)
     }
 
-    /// The pool, `198.18.X.10 - 198.18.X.250`.
+    /// The address pool, e.g. `198.18.X.10 - 198.18.X.250`.
     pub fn pool(&self) -> String {
-        let p = format!("{}.{}.{}", self.net[0], self.net[1], self.net[2]);
-        format!("{p}.10 - {p}.250")
+        self.pool.clone()
     }
 
     /// Sets the client interface's MAC address (what dhclient sends).

@@ -65,9 +65,16 @@ impl PerfdhcpReport {
     }
 }
 
-fn perfdhcp_command(pair: &NetPair, args: &[&str]) -> std::process::Command {
+fn perfdhcp_command(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> std::process::Command {
     let bin = find_program("perfdhcp").expect("perfdhcp not installed (package kea-admin)");
-    let mut cmd = NetPair::command_in(&pair.client_ns(), bin.to_str().unwrap());
+    let mut cmd = match cpu {
+        None => NetPair::command_in(&pair.client_ns(), bin.to_str().unwrap()),
+        Some(cpu) => {
+            let mut c = NetPair::command_in(&pair.client_ns(), "taskset");
+            c.args(["-c", &cpu.to_string()]).arg(&bin);
+            c
+        }
+    };
     // -B: replies come from a raw socket; -l: send on the client interface.
     cmd.args(["-4", "-B", "-l", &pair.client_if()]).args(args);
     cmd
@@ -77,7 +84,12 @@ fn perfdhcp_command(pair: &NetPair, args: &[&str]) -> std::process::Command {
 /// bound it). Exit status 0 and 3 (some drops) are accepted: check the
 /// counters.
 pub fn perfdhcp(pair: &NetPair, args: &[&str]) -> PerfdhcpReport {
-    let out = perfdhcp_command(pair, args).stdin(Stdio::null()).output().expect("run perfdhcp");
+    perfdhcp_on_cpu(pair, None, args)
+}
+
+/// [`perfdhcp`], pinned to `cpu` when given (for benchmarks).
+pub fn perfdhcp_on_cpu(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> PerfdhcpReport {
+    let out = perfdhcp_command(pair, cpu, args).stdin(Stdio::null()).output().expect("run perfdhcp");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     match out.status.code() {
         Some(0) | Some(3) => PerfdhcpReport::parse(stdout),
@@ -87,7 +99,7 @@ pub fn perfdhcp(pair: &NetPair, args: &[&str]) -> PerfdhcpReport {
 
 /// Starts perfdhcp in the background (output discarded); bound it with `-p`.
 pub fn perfdhcp_spawn(pair: &NetPair, args: &[&str]) -> Child {
-    perfdhcp_command(pair, args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn perfdhcp")
+    perfdhcp_command(pair, None, args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn perfdhcp")
 }
 
 /// Runs dhclient once on the client interface (with the pair's current

@@ -1,0 +1,169 @@
+//! `kea-bench`: the SDK's benchmark (run it through `scripts/bench.sh`).
+//!
+//! 1. Per callout, in process: `callout_bench` drives Kea's own
+//!    `HooksManager::callCallouts` for pkt4_receive, lease4_select and
+//!    pkt4_send with no library, the hand-written C++ hook and the Rust hook
+//!    (same work), and prints ns per call and Rust minus C++.
+//! 2. End to end: kea-dhcp4 (pinned to one CPU) serves perfdhcp (pinned to
+//!    another) in network namespaces, with no hook, the C++ hook and the
+//!    Rust hook, interleaved over several rounds; prints the median
+//!    exchanges per second and the ratios.
+//!
+//! Options: `--rounds N` (default 5), `--seconds S` per run (default 5),
+//! `--rate R` perfdhcp's target rate (default 20000), `--skip-e2e`,
+//! `--skip-callouts`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kea_hooks_tests::{perfdhcp_on_cpu, KeaConfig, NetPair};
+
+struct Opts {
+    rounds: usize,
+    seconds: u32,
+    rate: u32,
+    e2e: bool,
+    callouts: bool,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts { rounds: 5, seconds: 5, rate: 20000, e2e: true, callouts: true };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut num = || args.next().and_then(|v| v.parse::<u32>().ok()).unwrap_or_else(|| usage());
+        match a.as_str() {
+            "--rounds" => o.rounds = num() as usize,
+            "--seconds" => o.seconds = num(),
+            "--rate" => o.rate = num(),
+            "--skip-e2e" => o.e2e = false,
+            "--skip-callouts" => o.callouts = false,
+            _ => usage(),
+        }
+    }
+    o
+}
+
+fn usage() -> ! {
+    eprintln!("usage: kea-bench [--rounds N] [--seconds S] [--rate R] [--skip-e2e] [--skip-callouts]");
+    std::process::exit(2)
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn main() {
+    let o = opts();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let out = target.join("bench");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+
+    eprintln!("building the hooks and the driver...");
+    run(Command::new(&cargo).current_dir(&root).args(["build", "--release", "--quiet", "-p", "kea-hook-bench"]));
+    let rust_hook = target.join("release/libdhcp_bench_rust.so");
+    run(Command::new(root.join("tests/bench/cpp-hook/build.sh")).arg(&out));
+    let cpp_hook = out.join("libdhcp_bench_cpp.so");
+    run(Command::new(root.join("tests/bench/driver/build.sh")).arg(&out));
+    let driver = out.join("callout_bench");
+
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let (kea_cpu, client_cpu) = if cpus >= 2 { (Some(0), Some(1)) } else { (None, None) };
+    println!("# kea-bench: {} CPUs, Kea on CPU {kea_cpu:?}, perfdhcp on CPU {client_cpu:?}", cpus);
+    println!("# {}", cpu_model());
+
+    let variants: [(&str, Option<&Path>); 3] = [("none", None), ("cpp", Some(&cpp_hook)), ("rust", Some(&rust_hook))];
+
+    if o.callouts {
+        println!("\n## Per callout, in process (HooksManager::callCallouts), ns per call, median of rounds");
+        // point -> variant -> samples
+        let mut ns: BTreeMap<String, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+        for round in 0..o.rounds.max(1) {
+            for k in 0..3 {
+                let (name, lib) = variants[(round + k) % 3];
+                let mut cmd = Command::new(&driver);
+                cmd.args(["--cpu", &client_cpu.unwrap_or(0).to_string(), "--reps", "5"]);
+                if let Some(lib) = lib {
+                    cmd.arg(lib);
+                }
+                for line in run(&mut cmd).lines().filter(|l| l.starts_with("point=")) {
+                    let field = |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(key)).unwrap_or("");
+                    let v: f64 = field("ns_per_call=").parse().unwrap_or(f64::NAN);
+                    ns.entry(field("point=").to_owned()).or_default().entry(name).or_default().push(v);
+                }
+            }
+        }
+        println!("{:<16} {:>10} {:>10} {:>10} {:>14}", "point", "no hook", "C++", "Rust", "Rust - C++");
+        for (point, by) in &mut ns {
+            let mut m = |v: &str| by.get_mut(v).map(|s| median(s)).unwrap_or(f64::NAN);
+            let (none, cpp, rust) = (m("none"), m("cpp"), m("rust"));
+            println!("{point:<16} {none:>10.1} {cpp:>10.1} {rust:>10.1} {:>+14.1}", rust - cpp);
+        }
+    }
+
+    if o.e2e {
+        println!(
+            "\n## End to end: kea-dhcp4 + perfdhcp (DORA, {} s per run, target rate {}/s), exchanges/s",
+            o.seconds, o.rate
+        );
+        let pair = NetPair::wide();
+        let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for round in 0..o.rounds.max(1) {
+            for k in 0..3 {
+                let (name, lib) = variants[(round + k) % 3];
+                let mut cfg = KeaConfig::new(&pair).cpu(kea_cpu).valid_lifetime(86400);
+                if let Some(lib) = lib {
+                    cfg = cfg.hook(lib, None);
+                }
+                let mut kea = cfg.start(&pair).unwrap_or_else(|e| panic!("{e}"));
+                let args = [
+                    "-r".to_owned(), o.rate.to_string(), "-R".to_owned(), "60000".to_owned(),
+                    "-p".to_owned(), o.seconds.to_string(), "-W".to_owned(), "1000000".to_owned(),
+                ];
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let report = perfdhcp_on_cpu(&pair, client_cpu, &args);
+                let rate = report.rate.unwrap_or(f64::NAN);
+                eprintln!("round {round} {name:<5} {rate:>9.1} exchanges/s");
+                assert!(kea.is_alive(), "Kea died under load with {name}");
+                kea.stop();
+                rates.entry(name).or_default().push(rate);
+            }
+        }
+        println!("{:<8} {:>10} {:>10} {:>10}", "hook", "median", "min", "max");
+        let mut med = BTreeMap::new();
+        for (name, v) in &mut rates {
+            let m = median(v);
+            med.insert(*name, m);
+            println!("{name:<8} {m:>10.1} {:>10.1} {:>10.1}", v[0], v[v.len() - 1]);
+        }
+        println!(
+            "ratio Rust/C++ = {:.3}   C++/none = {:.3}   Rust/none = {:.3}",
+            med["rust"] / med["cpp"],
+            med["cpp"] / med["none"],
+            med["rust"] / med["none"]
+        );
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into())
+}
