@@ -114,15 +114,16 @@ impl Callout<dhcp4::Pkt4Receive> for MacAcl {
         }
         let hwaddr = query.hwaddr();
         let (action, rule) = self.acl.decide(hwaddr.as_bytes());
-        let rule = rule.map(|p| kea_hooks::hwaddr::HwAddr::new(hwaddr.htype(), p));
+        let rule = rule.map_or_else(|| "default".to_owned(), |p| kea_hooks::hwaddr::HwAddr::new(hwaddr.htype(), p).to_string());
+        let xid = format_args!("{:#010x}", query.xid());
         match action {
             Action::Allow => {
                 self.allowed.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%hwaddr, xid = query.xid(), r#type = %kind, rule = ?rule.map(|r| r.to_string()), "allowed");
+                tracing::debug!(%hwaddr, %xid, r#type = %kind, %rule, "allowed");
             }
             Action::Deny => {
                 self.denied.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%hwaddr, xid = query.xid(), r#type = %kind, rule = ?rule.map(|r| r.to_string()), "denied: dropping");
+                tracing::debug!(%hwaddr, %xid, r#type = %kind, %rule, "denied: dropping");
                 cx.set_next_step(NextStep::Drop);
             }
         }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds the hooks and shows the mac-acl hook working in a real kea-dhcp4:
+# an allowed and a denied DHCP client, each in a network namespace.
+# Needs root; installs the Debian packages it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup-debian.sh
+cargo build --release --workspace
+cargo run --release --quiet -p kea-hooks-tests --bin kea-demo
