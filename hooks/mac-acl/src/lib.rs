@@ -115,7 +115,7 @@ impl Callout<dhcp4::Pkt4Receive> for MacAcl {
         let hwaddr = query.hwaddr();
         let (action, rule) = self.acl.decide(hwaddr.as_bytes());
         let rule = rule.map_or_else(|| "default".to_owned(), |p| kea_hooks::hwaddr::HwAddr::new(hwaddr.htype(), p).to_string());
-        let xid = format_args!("{:#010x}", query.xid());
+        let xid = format!("{:#010x}", query.xid());
         match action {
             Action::Allow => {
                 self.allowed.fetch_add(1, Ordering::Relaxed);
