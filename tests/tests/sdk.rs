@@ -10,7 +10,7 @@ use std::time::Duration;
 use kea_hooks_tests::{dhclient, perfdhcp, perfdhcp_spawn, require_root_and_kea, KeaConfig, NetPair};
 use serde_json::json;
 
-use common::{at, mac_acl, probe, records};
+use common::{at, mac_acl, probe, records, with_probe};
 
 /// perfdhcp arguments for a short, bounded run of `clients` DORA exchanges.
 fn dora(clients: u32) -> Vec<String> {
@@ -31,12 +31,7 @@ fn callouts_see_what_kea_leases() {
         return;
     }
     let pair = NetPair::new();
-    let cfg = KeaConfig::new(&pair);
-    let out = cfg.dir().join("probe.jsonl");
-    let mut kea = cfg
-        .hook(&probe(), Some(json!({ "out": out, "missing-argument": true })))
-        .start(&pair)
-        .expect("kea starts with the probe hook");
+    let (mut kea, out) = with_probe(&pair, KeaConfig::new(&pair), json!({ "missing-argument": true }));
 
     let report = perfdhcp(&pair, &args(&dora(20)));
     assert!(report.received > 0, "perfdhcp got no offers:\n{}", report.stdout);
@@ -139,12 +134,7 @@ fn a_panicking_callout_drops_the_packet_and_kea_keeps_serving() {
         return;
     }
     let pair = NetPair::new();
-    let cfg = KeaConfig::new(&pair);
-    let out = cfg.dir().join("probe.jsonl");
-    let mut kea = cfg
-        .hook(&probe(), Some(json!({ "out": out, "panic-hwaddr": "02:00:00:00:0b:ad" })))
-        .start(&pair)
-        .unwrap();
+    let (mut kea, out) = with_probe(&pair, KeaConfig::new(&pair), json!({ "panic-hwaddr": "02:00:00:00:0b:ad" }));
 
     pair.set_client_mac("02:00:00:00:0b:ad");
     assert_eq!(dhclient(&pair, Duration::from_secs(4)), None, "the panicking client was served");
@@ -175,12 +165,7 @@ fn on_panic_continue_serves_the_client() {
         return;
     }
     let pair = NetPair::new();
-    let cfg = KeaConfig::new(&pair);
-    let out = cfg.dir().join("probe.jsonl");
-    let mut kea = cfg
-        .hook(&probe(), Some(json!({ "out": out, "panic-hwaddr": "02:00:00:00:0b:ad", "on-panic": "continue" })))
-        .start(&pair)
-        .unwrap();
+    let (mut kea, _) = with_probe(&pair, KeaConfig::new(&pair), json!({ "panic-hwaddr": "02:00:00:00:0b:ad", "on-panic": "continue" }));
     pair.set_client_mac("02:00:00:00:0b:ad");
     assert!(dhclient(&pair, Duration::from_secs(15)).is_some());
     assert!(kea.log().contains("packet continues"));
@@ -193,12 +178,7 @@ fn a_callout_error_is_logged_and_the_packet_goes_on() {
         return;
     }
     let pair = NetPair::new();
-    let cfg = KeaConfig::new(&pair);
-    let out = cfg.dir().join("probe.jsonl");
-    let kea = cfg
-        .hook(&probe(), Some(json!({ "out": out, "error-hwaddr": "02:00:00:00:0e:44" })))
-        .start(&pair)
-        .unwrap();
+    let (kea, _) = with_probe(&pair, KeaConfig::new(&pair), json!({ "error-hwaddr": "02:00:00:00:0e:44" }));
     pair.set_client_mac("02:00:00:00:0e:44");
     assert!(dhclient(&pair, Duration::from_secs(15)).is_some());
     let log = kea.log();
@@ -215,9 +195,7 @@ fn multi_threaded_kea_runs_callouts_on_several_threads() {
         return;
     }
     let pair = NetPair::new();
-    let cfg = KeaConfig::new(&pair);
-    let out = cfg.dir().join("probe.jsonl");
-    let mut kea = cfg.multi_threading(true).hook(&probe(), Some(json!({ "out": out }))).start(&pair).unwrap();
+    let (mut kea, out) = with_probe(&pair, KeaConfig::new(&pair).multi_threading(true), json!({}));
     let report = perfdhcp(&pair, &["-r", "400", "-R", "400", "-n", "400", "-p", "10", "-W", "1000000"]);
     assert!(report.received > 0, "{}", report.stdout);
     assert!(kea.is_alive());

@@ -58,3 +58,16 @@ pub fn records(path: &std::path::Path) -> Vec<serde_json::Value> {
 pub fn at<'a>(records: &'a [serde_json::Value], point: &str) -> Vec<&'a serde_json::Value> {
     records.iter().filter(|r| r["point"] == point).collect()
 }
+
+/// Starts Kea from `cfg` with the probe hook; `params` gets `out` (a file in
+/// Kea's test dir), which is returned with the running Kea.
+pub fn with_probe(
+    pair: &kea_hooks_tests::NetPair,
+    cfg: kea_hooks_tests::KeaConfig,
+    mut params: serde_json::Value,
+) -> (kea_hooks_tests::Kea, PathBuf) {
+    let out = cfg.dir().join("probe.jsonl");
+    params["out"] = serde_json::json!(out);
+    let kea = cfg.hook(&probe(), Some(params)).start(pair).unwrap_or_else(|e| panic!("{e}"));
+    (kea, out)
+}
