@@ -137,18 +137,16 @@ bool arg_bool(const CalloutHandle& handle, rust::Str name) {
 std::uint8_t pkt4_type(const Pkt4& pkt) { return pkt.getType(); }
 std::uint32_t pkt4_transid(const Pkt4& pkt) { return pkt.getTransid(); }
 
-std::uint16_t pkt4_htype(const Pkt4& pkt) {
-    const isc::dhcp::HWAddrPtr hw = pkt.getHWAddr();
-    return hw ? hw->htype_ : 0;
-}
-
-rust::Slice<const std::uint8_t> pkt4_hwaddr(const Pkt4& pkt) {
-    // The HWAddr object is owned by the packet, so the slice lives as long
-    // as the packet does.
+rust::Slice<const std::uint8_t> pkt4_hwaddr(const Pkt4& pkt, std::uint16_t& htype) {
+    // One call for type and bytes: getHWAddr() copies a shared_ptr (two
+    // atomic operations) each time. The HWAddr object is owned by the
+    // packet, so the slice lives as long as the packet does.
     const isc::dhcp::HWAddrPtr hw = pkt.getHWAddr();
     if (!hw) {
+        htype = 0;
         return rust::Slice<const std::uint8_t>();
     }
+    htype = hw->htype_;
     return bytes(hw->hwaddr_);
 }
 

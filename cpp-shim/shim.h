@@ -67,8 +67,7 @@ bool arg_bool(const CalloutHandle& handle, rust::Str name);
 // ---- Pkt4 ----
 std::uint8_t pkt4_type(const Pkt4& pkt);
 std::uint32_t pkt4_transid(const Pkt4& pkt);
-std::uint16_t pkt4_htype(const Pkt4& pkt);
-rust::Slice<const std::uint8_t> pkt4_hwaddr(const Pkt4& pkt);
+rust::Slice<const std::uint8_t> pkt4_hwaddr(const Pkt4& pkt, std::uint16_t& htype);
 std::uint32_t pkt4_ciaddr(const Pkt4& pkt);
 std::uint32_t pkt4_yiaddr(const Pkt4& pkt);
 std::uint32_t pkt4_siaddr(const Pkt4& pkt);

@@ -52,8 +52,7 @@ pub(crate) mod bridge {
         // ---- Pkt4 ----
         fn pkt4_type(pkt: &Pkt4) -> Result<u8>;
         fn pkt4_transid(pkt: &Pkt4) -> u32;
-        fn pkt4_htype(pkt: &Pkt4) -> u16;
-        fn pkt4_hwaddr(pkt: &Pkt4) -> &[u8];
+        fn pkt4_hwaddr<'a>(pkt: &'a Pkt4, htype: &mut u16) -> &'a [u8];
         fn pkt4_ciaddr(pkt: &Pkt4) -> u32;
         fn pkt4_yiaddr(pkt: &Pkt4) -> u32;
         fn pkt4_siaddr(pkt: &Pkt4) -> u32;

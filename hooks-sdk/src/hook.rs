@@ -165,8 +165,9 @@ fn install_panic_hook() {
 
 /// Runs `f`, turning a panic into a [`PanicMessage`].
 pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> Result<R, PanicMessage> {
+    // The fast path touches only a const, destructor-free thread-local;
+    // LOCATION is written by the panic hook and read here only after a panic.
     let outer = IN_GUARD.with(|g| g.replace(true));
-    LOCATION.with(|c| c.set(None));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     IN_GUARD.with(|g| g.set(outer));
     result.map_err(|payload| PanicMessage { message: payload_text(&*payload), location: LOCATION.with(Cell::take) })

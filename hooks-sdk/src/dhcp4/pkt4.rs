@@ -31,7 +31,9 @@ impl<'a> Pkt4<'a> {
 
     /// The client hardware address (`htype`, `chaddr`).
     pub fn hwaddr(&self) -> HwAddr<'a> {
-        HwAddr::new(ffi::pkt4_htype(self.pkt), ffi::pkt4_hwaddr(self.pkt))
+        let mut htype = 0;
+        let bytes = ffi::pkt4_hwaddr(self.pkt, &mut htype);
+        HwAddr::new(htype, bytes)
     }
 
     /// `ciaddr`.
