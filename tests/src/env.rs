@@ -1,6 +1,6 @@
 //! What the tests need from the machine, and their temporary directories.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -11,59 +11,81 @@ pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
     ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"]
         .into_iter()
         .map(PathBuf::from)
-        .chain(path.split(':').map(PathBuf::from))
+        .chain(path.split(':').filter(|d| !d.is_empty()).map(PathBuf::from))
         .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
 
-/// True when integration tests can run: root, and Kea's daemon, perfdhcp,
-/// dhclient and `ip` installed. Otherwise, with `CI` set this panics naming
-/// what is missing; without it, it prints why the test is skipped and
-/// returns false.
-pub fn require_root_and_kea() -> bool {
+/// Like [`find_program`], panicking with the package to install.
+pub(crate) fn program(name: &str, package: &str) -> PathBuf {
+    find_program(name).unwrap_or_else(|| panic!("`{name}` not found: install the Debian package {package}"))
+}
+
+/// What is missing for the integration tests, empty when nothing is.
+fn missing() -> Vec<String> {
     let mut missing = Vec::new();
-    // /proc/self belongs to the process's effective user.
-    if std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX) != 0 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
         missing.push("root (network namespaces)".to_owned());
     }
-    for prog in ["kea-dhcp4", "perfdhcp", "dhclient", "ip"] {
+    for (prog, package) in
+        [("kea-dhcp4", "kea-dhcp4-server"), ("perfdhcp", "kea-admin"), ("dhclient", "isc-dhcp-client"), ("ip", "iproute2")]
+    {
         if find_program(prog).is_none() {
-            missing.push(format!("`{prog}`"));
+            missing.push(format!("`{prog}` (package {package})"));
         }
     }
+    missing
+}
+
+/// True when integration tests can run: running as root (effective uid 0)
+/// with `kea-dhcp4`, `perfdhcp`, `dhclient` and `ip` installed.
+///
+/// Otherwise, with the `CI` environment variable set (non-empty) this
+/// panics naming what is missing; without it, it prints why the test is
+/// skipped and returns false. Start every integration test with
+/// `if !require_root_and_kea() { return; }`.
+pub fn require_root_and_kea() -> bool {
+    let missing = missing();
     if missing.is_empty() {
         return true;
     }
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main").map(|n| format!("{n} ")).unwrap_or_default();
     let why = format!(
-        "integration test needs {}: run `sudo ./scripts/test.sh` (it installs Kea; see README)",
+        "skipping integration test {test}(missing: {}): run as root with kea-dhcp4 installed (see README; `sudo ./scripts/test.sh`)",
         missing.join(", ")
     );
     if std::env::var("CI").map(|v| !v.is_empty()).unwrap_or(false) {
-        panic!("CI is set and the {why}");
+        panic!("CI is set, so not {why}");
     }
-    eprintln!("SKIPPED: {why}");
+    eprintln!("{why}");
     false
 }
 
-/// A fresh directory (mode 0750), removed on drop unless `KEEP_TEST_DIRS`
-/// is set.
+/// A fresh directory `kea-hooks-test-<pid>-<counter>-<nanos>` (mode 0750)
+/// under the system temp dir, removed on drop unless `KEEP_TEST_DIRS` is
+/// set (then its path is printed).
 #[derive(Debug)]
 pub struct TestDir {
     path: PathBuf,
 }
 
 impl TestDir {
-    /// Creates a unique directory under the system temp dir.
-    pub fn new(tag: &str) -> TestDir {
+    /// Creates a unique directory; panics if it cannot.
+    pub fn new() -> TestDir {
         static N: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let path = std::env::temp_dir().join(format!(
-            "kea-hooks-{tag}-{}-{}-{nanos}",
+            "kea-hooks-test-{}-{}-{nanos}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::create_dir_all(&path).expect("create test dir");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o750)).expect("chmod test dir");
+        // create_dir (not _all): a leftover with the same name is an error,
+        // never silently shared.
+        std::fs::create_dir(&path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o750))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
         TestDir { path }
     }
 
@@ -73,12 +95,39 @@ impl TestDir {
     }
 }
 
+impl Default for TestDir {
+    fn default() -> Self {
+        TestDir::new()
+    }
+}
+
 impl Drop for TestDir {
     fn drop(&mut self) {
         if std::env::var_os("KEEP_TEST_DIRS").is_some() {
             eprintln!("kept test dir {}", self.path.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn test_dirs_are_unique_private_and_removed() {
+        let (a, b) = (TestDir::new(), TestDir::new());
+        assert_ne!(a.path(), b.path());
+        let name = a.path().file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(name.starts_with(&format!("kea-hooks-test-{}-", std::process::id())), "{name}");
+        assert_eq!(std::fs::metadata(a.path()).unwrap().mode() & 0o7777, 0o750);
+        let path = a.path().to_path_buf();
+        std::fs::write(path.join("f"), "x").unwrap();
+        drop(a);
+        if std::env::var_os("KEEP_TEST_DIRS").is_none() {
+            assert!(!path.exists());
         }
     }
 }

@@ -5,26 +5,30 @@ use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use std::{fmt, fs};
 
 use serde_json::{json, Value};
 
-use crate::env::{find_program, TestDir};
+use crate::env::{program, TestDir};
 use crate::netns::NetPair;
 
 /// A kea-dhcp4 configuration for one [`NetPair`], built up by a test.
-#[derive(Debug)]
+///
+/// It owns the test directory (config, lease file, log, control socket);
+/// clones share it, and [`Kea`] takes it over on [`KeaConfig::start`].
+#[derive(Debug, Clone)]
 pub struct KeaConfig {
-    dir: TestDir,
+    dir: Arc<TestDir>,
     interface: String,
     subnet: String,
     pool: String,
     router: Ipv4Addr,
     severity: String,
     debuglevel: u32,
-    loggers: Vec<Value>,
+    loggers: Vec<(String, String, u32)>,
     hooks: Vec<Value>,
     multi_threading: bool,
     valid_lifetime: u32,
@@ -33,11 +37,14 @@ pub struct KeaConfig {
 }
 
 impl KeaConfig {
-    /// A configuration serving the pair's subnet on its server interface,
-    /// with a fresh directory for the lease file, log and socket.
+    /// A configuration serving the pair's subnet (id 1, the pair's pool,
+    /// option routers = the server address) on its server interface over a
+    /// raw socket, with a fresh [`TestDir`] for the lease file, log and
+    /// control socket. Root logger at INFO, valid-lifetime 3600, no hooks,
+    /// multi-threading off.
     pub fn new(pair: &NetPair) -> KeaConfig {
         KeaConfig {
-            dir: TestDir::new("kea"),
+            dir: Arc::new(TestDir::new()),
             interface: pair.server_if(),
             subnet: pair.subnet(),
             pool: pair.pool(),
@@ -65,16 +72,15 @@ impl KeaConfig {
         self
     }
 
-    /// Adds a logger (same output file as the root logger).
+    /// Adds a logger, e.g. `("kea-dhcp4.my-hook", "DEBUG", 40)`, writing
+    /// to the same file as the root logger.
     pub fn logger(mut self, name: &str, severity: &str, debuglevel: u32) -> Self {
-        self.loggers.push(json!({
-            "name": name, "severity": severity, "debuglevel": debuglevel,
-            "output_options": [{ "output": self.log_path(), "flush": true }]
-        }));
+        self.loggers.push((name.to_owned(), severity.to_owned(), debuglevel));
         self
     }
 
-    /// Appends a `hooks-libraries` entry.
+    /// Appends a `hooks-libraries` entry `{"library": library,
+    /// "parameters": parameters}` (no `parameters` key for `None`).
     pub fn hook(mut self, library: &Path, parameters: Option<Value>) -> Self {
         let mut entry = json!({ "library": library });
         if let Some(p) = parameters {
@@ -89,7 +95,8 @@ impl KeaConfig {
         self.hooks[index]["parameters"] = parameters;
     }
 
-    /// Turns Kea's multi-threading on (4 threads) or off (2.2's default).
+    /// Turns Kea's multi-threading on (4 threads, queue 64) or off (2.2's
+    /// default; 2.4+ default to on, which is why it is always written).
     pub fn multi_threading(mut self, on: bool) -> Self {
         self.multi_threading = on;
         self
@@ -107,7 +114,9 @@ impl KeaConfig {
         self
     }
 
-    /// Deep-merges `extra` into the `Dhcp4` object.
+    /// Deep-merges `extra` into the `Dhcp4` object (objects merge key by
+    /// key, anything else replaces). Applied last, so it can override
+    /// anything the builder writes.
     pub fn merge(mut self, extra: Value) -> Self {
         merge(&mut self.extra, extra);
         self
@@ -127,11 +136,14 @@ impl KeaConfig {
 
     /// The configuration as Kea reads it (`{"Dhcp4": {...}}`).
     pub fn to_json(&self) -> Value {
-        let mut loggers = vec![json!({
-            "name": "kea-dhcp4", "severity": self.severity, "debuglevel": self.debuglevel,
-            "output_options": [{ "output": self.log_path(), "flush": true }]
-        })];
-        loggers.extend(self.loggers.iter().cloned());
+        let logger = |name: &str, severity: &str, debuglevel: u32| {
+            json!({
+                "name": name, "severity": severity, "debuglevel": debuglevel,
+                "output_options": [{ "output": self.log_path(), "flush": true }]
+            })
+        };
+        let mut loggers = vec![logger("kea-dhcp4", &self.severity, self.debuglevel)];
+        loggers.extend(self.loggers.iter().map(|(n, s, d)| logger(n, s, *d)));
         let mut dhcp4 = json!({
             "interfaces-config": { "interfaces": [self.interface], "dhcp-socket-type": "raw" },
             "lease-database": { "type": "memfile", "name": self.dir().join("leases4.csv"), "lfc-interval": 0 },
@@ -154,16 +166,18 @@ impl KeaConfig {
 
     fn write(&self) {
         let text = serde_json::to_string_pretty(&self.to_json()).unwrap();
-        fs::write(self.config_path(), text).expect("write kea config");
+        fs::write(self.config_path(), text).unwrap_or_else(|e| panic!("write {}: {e}", self.config_path().display()));
     }
 
-    /// Writes the configuration and starts kea-dhcp4 in the pair's server
-    /// namespace; returns once its control socket answers, or with Kea's
-    /// output if it exits first (or does not answer within 20 s).
+    /// Writes `<dir>/kea-dhcp4.conf` and starts kea-dhcp4 in the pair's
+    /// server namespace (stdout/stderr to `<dir>/kea.stdout`,
+    /// `kea.stderr`); returns once the control socket answers
+    /// `list-commands`, or Kea's output if it exits first (or does not
+    /// answer within 20 s, after which it is killed).
     pub fn start(self, pair: &NetPair) -> Result<Kea, StartFailure> {
         self.write();
         let dir = self.dir().to_path_buf();
-        let kea_bin = find_program("kea-dhcp4").expect("kea-dhcp4 not installed");
+        let kea_bin = program("kea-dhcp4", "kea-dhcp4-server");
         let hooks_dir = self
             .hooks
             .first()
@@ -232,6 +246,8 @@ fn merge(into: &mut Value, from: Value) {
 }
 
 /// Why Kea did not start: its exit status (if it exited) and its output.
+/// Debug and Display show both, so `.unwrap()` / `.expect()` print Kea's
+/// own reason.
 pub struct StartFailure {
     /// The exit status, `None` if it never answered and was killed.
     pub status: Option<ExitStatus>,
@@ -251,7 +267,7 @@ impl fmt::Display for StartFailure {
     }
 }
 
-/// A lease from Kea's memfile.
+/// A lease from Kea's memfile (`leases4.csv`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseRow {
     /// Leased address.
@@ -273,14 +289,16 @@ pub struct LeaseRow {
 }
 
 /// A running kea-dhcp4. Dropping it stops the process (SIGTERM, then
-/// SIGKILL after 5 s) and removes its directory.
+/// SIGKILL after 5 s) and removes its directory; if the thread is
+/// panicking (a failed assertion) or `KEEP_TEST_DIRS` is set, it first
+/// prints the last 60 lines of Kea's output to stderr.
 pub struct Kea {
     child: Option<Child>,
     config: KeaConfig,
 }
 
 impl Kea {
-    /// Kea's pid.
+    /// Kea's pid (0 once stopped).
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).unwrap_or(0)
     }
@@ -290,27 +308,46 @@ impl Kea {
         self.config.dir()
     }
 
-    /// The configuration, to change before [`Kea::write_config`].
+    /// The configuration Kea was started with (or last rewritten to).
+    /// Clone it, change the clone with the builder methods and pass it to
+    /// [`Kea::rewrite_config`].
+    pub fn config(&self) -> &KeaConfig {
+        &self.config
+    }
+
+    /// The configuration, to change in place before [`Kea::write_config`].
     pub fn config_mut(&mut self) -> &mut KeaConfig {
         &mut self.config
     }
 
-    /// Rewrites the configuration file (for a later reload or SIGHUP).
+    /// Rewrites the configuration file from [`Kea::config`] (for a later
+    /// [`Kea::config_reload`] or [`Kea::sighup`]).
     pub fn write_config(&self) {
         self.config.write();
     }
 
-    /// The contents of Kea's log file.
+    /// Replaces the configuration with `cfg` (normally a changed clone of
+    /// [`Kea::config`]; if it was made for another directory, its settings
+    /// are used with this Kea's directory) and rewrites the file. Kea reads
+    /// it on the next [`Kea::config_reload`] or [`Kea::sighup`].
+    pub fn rewrite_config(&mut self, cfg: &KeaConfig) {
+        let mut cfg = cfg.clone();
+        cfg.dir = Arc::clone(&self.config.dir);
+        self.config = cfg;
+        self.config.write();
+    }
+
+    /// The contents of Kea's log file (`<dir>/kea.log`).
     pub fn log(&self) -> String {
-        fs::read_to_string(self.config.log_path()).unwrap_or_default()
+        read_lossy(&self.config.log_path())
     }
 
     fn all_output(&self) -> String {
-        let read = |name: &str| fs::read_to_string(self.dir().join(name)).unwrap_or_default();
-        format!("{}\n--- stderr ---\n{}\n--- stdout ---\n{}", self.log(), read("kea.stderr"), read("kea.stdout"))
+        let read = |name: &str| read_lossy(&self.dir().join(name));
+        format!("--- kea.log ---\n{}\n--- kea.stderr ---\n{}\n--- kea.stdout ---\n{}", self.log(), read("kea.stderr"), read("kea.stdout"))
     }
 
-    /// Waits until the log contains `needle`.
+    /// Waits until the log contains `needle`; false after `timeout`.
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
@@ -341,7 +378,9 @@ impl Kea {
         serde_json::from_str(&text).map_err(|e| std::io::Error::other(format!("bad answer {text:?}: {e}")))
     }
 
-    /// Sends a command over the control socket and returns Kea's answer.
+    /// Sends `{"command": name, "arguments": arguments}` over the control
+    /// socket and returns Kea's answer (`{"result": 0, ...}` on success).
+    /// Retries connecting for up to 5 s; panics if Kea never answers.
     pub fn command(&self, name: &str, arguments: Option<Value>) -> Value {
         let mut last = None;
         for _ in 0..50 {
@@ -359,52 +398,86 @@ impl Kea {
         self.command("config-reload", None)
     }
 
-    fn signal(&self, sig: &str) {
-        let status = Command::new("kill").arg(format!("-{sig}")).arg(self.pid().to_string()).status().expect("kill");
-        assert!(status.success(), "kill -{sig} {}", self.pid());
+    fn signal(&self, sig: libc::c_int) {
+        let pid = self.pid();
+        assert!(pid != 0, "Kea is not running");
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        let rc = unsafe { libc::kill(pid as libc::pid_t, sig) };
+        assert!(rc == 0, "kill({pid}, {sig}): {}", std::io::Error::last_os_error());
     }
 
     /// Sends SIGHUP (Kea reloads its configuration file).
     pub fn sighup(&self) {
-        self.signal("HUP");
+        self.signal(libc::SIGHUP);
     }
 
-    /// Whether the process is still running.
+    /// Whether the process is still running (reaps it if it exited).
     pub fn is_alive(&mut self) -> bool {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
     }
 
-    /// The active leases in the memfile (latest row per address, state 0,
-    /// non-zero lifetime).
+    /// The active leases in the memfile, in file order: the latest row
+    /// per address, without released/expired ones (valid lifetime 0) and
+    /// without declined or reclaimed ones (state != 0).
     pub fn leases(&self) -> Vec<LeaseRow> {
-        let text = fs::read_to_string(self.dir().join("leases4.csv")).unwrap_or_default();
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-        let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
-        let mut rows: Vec<LeaseRow> = Vec::new();
-        for line in lines.filter(|l| !l.is_empty()) {
-            let f: Vec<&str> = line.split(',').collect();
-            let row = LeaseRow {
-                address: f[col("address")].parse().expect("lease address"),
-                hwaddr: f[col("hwaddr")].to_owned(),
-                client_id: f[col("client_id")].to_owned(),
-                valid_lifetime: f[col("valid_lifetime")].parse().unwrap_or(0),
-                expire: f[col("expire")].parse().unwrap_or(0),
-                subnet_id: f[col("subnet_id")].parse().unwrap_or(0),
-                hostname: f[col("hostname")].to_owned(),
-                state: f[col("state")].parse().unwrap_or(0),
-            };
-            rows.retain(|r| r.address != row.address);
-            rows.push(row);
-        }
-        rows.retain(|r| r.state == 0 && r.valid_lifetime > 0);
-        rows
+        parse_leases(&read_lossy(&self.dir().join("leases4.csv")))
     }
+}
+
+fn read_lossy(path: &Path) -> String {
+    fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+}
+
+/// Parses a Kea 2.x v4 memfile: a header naming the columns, then one row
+/// per lease update (the last row for an address wins). A partly written
+/// last line (Kea appends while we read) is skipped.
+pub(crate) fn parse_leases(text: &str) -> Vec<LeaseRow> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    if header.len() < 2 {
+        return Vec::new();
+    }
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("lease file has no column {name}"));
+    let cols = [
+        col("address"),
+        col("hwaddr"),
+        col("client_id"),
+        col("valid_lifetime"),
+        col("expire"),
+        col("subnet_id"),
+        col("hostname"),
+        col("state"),
+    ];
+    let mut rows: Vec<LeaseRow> = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        // Kea writes every column (user_context, last, may be empty).
+        if f.len() < header.len() {
+            continue;
+        }
+        let [address, hwaddr, client_id, valid, expire, subnet, hostname, state] = cols.map(|c| f[c]);
+        let Ok(address) = address.parse() else { continue };
+        let row = LeaseRow {
+            address,
+            hwaddr: hwaddr.to_owned(),
+            client_id: client_id.to_owned(),
+            valid_lifetime: valid.parse().unwrap_or(0),
+            expire: expire.parse().unwrap_or(0),
+            subnet_id: subnet.parse().unwrap_or(0),
+            // Kea escapes commas in text fields as "&#x2c".
+            hostname: hostname.replace("&#x2c", ","),
+            state: state.parse().unwrap_or(0),
+        };
+        rows.retain(|r| r.address != row.address);
+        rows.push(row);
+    }
+    rows.retain(|r| r.state == 0 && r.valid_lifetime > 0);
+    rows
 }
 
 impl Kea {
     /// Stops Kea (SIGTERM; SIGKILL after 5 s) and returns its log, which
-    /// then holds what the hooks logged at unload.
+    /// then holds what the hooks logged at unload. Idempotent.
     pub fn stop(&mut self) -> String {
         self.terminate();
         self.log()
@@ -413,7 +486,8 @@ impl Kea {
     fn terminate(&mut self) {
         let Some(mut child) = self.child.take() else { return };
         if let Ok(None) = child.try_wait() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            // SAFETY: kill(2) on our own, not yet reaped, child.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -431,10 +505,60 @@ impl Drop for Kea {
     fn drop(&mut self) {
         self.terminate();
         if std::thread::panicking() || std::env::var_os("KEEP_TEST_DIRS").is_some() {
-            let log = self.all_output();
-            let lines: Vec<&str> = log.lines().collect();
-            let tail = &lines[lines.len().saturating_sub(60)..];
-            eprintln!("--- last lines of {} ---\n{}", self.config.log_path().display(), tail.join("\n"));
+            let tail = |text: String, n: usize| {
+                let lines: Vec<&str> = text.lines().collect();
+                lines[lines.len().saturating_sub(n)..].join("\n")
+            };
+            let mut report = format!("--- last lines of {} ---\n{}", self.config.log_path().display(), tail(self.log(), 60));
+            // A crash (abort, uncaught exception) shows on stderr only.
+            let stderr = read_lossy(&self.dir().join("kea.stderr"));
+            if !stderr.trim().is_empty() {
+                report += &format!("\n--- last lines of kea.stderr ---\n{}", tail(stderr, 20));
+            }
+            eprintln!("{report}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_file_keeps_the_latest_active_row_per_address() {
+        let text = "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context
+198.18.1.10,00:0c:01:02:03:04,01:00:0c:01:02:03:04,7200,1795380897,1,0,0,,0,
+198.18.1.11,00:0c:01:02:03:05,,7200,1795380897,1,0,0,a&#x2cb,0,
+198.18.1.10,00:0c:01:02:03:04,01:00:0c:01:02:03:04,3600,1795380999,1,0,0,host,0,{ \"a\": 1&#x2c \"b\": 2 }
+198.18.1.12,00:0c:01:02:03:06,,7200,1795380897,1,0,0,,0,
+198.18.1.12,00:0c:01:02:03:06,,0,1795380897,1,0,0,,0,
+198.18.1.13,00:0c:01:02:03:07,,7200,1795380897,1,0,0,,1,
+198.18.1.14,00:0c:01:02:03:08,,72";
+        let rows = parse_leases(text);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0].address, Ipv4Addr::new(198, 18, 1, 11));
+        assert_eq!(rows[0].hostname, "a,b");
+        assert_eq!(rows[0].client_id, "");
+        assert_eq!(
+            rows[1],
+            LeaseRow {
+                address: Ipv4Addr::new(198, 18, 1, 10),
+                hwaddr: "00:0c:01:02:03:04".into(),
+                client_id: "01:00:0c:01:02:03:04".into(),
+                valid_lifetime: 3600,
+                expire: 1795380999,
+                subnet_id: 1,
+                hostname: "host".into(),
+                state: 0,
+            }
+        );
+        assert!(parse_leases("").is_empty());
+    }
+
+    #[test]
+    fn merge_is_deep() {
+        let mut a = json!({ "x": { "y": 1, "z": [1] }, "k": "v" });
+        merge(&mut a, json!({ "x": { "y": 2, "z": [3, 4], "n": null }, "w": true }));
+        assert_eq!(a, json!({ "x": { "y": 2, "z": [3, 4], "n": null }, "k": "v", "w": true }));
     }
 }

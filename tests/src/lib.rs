@@ -4,13 +4,33 @@
 //! Every test that uses it starts with
 //! `if !require_root_and_kea() { return; }`: outside CI a test that cannot
 //! run says why and returns; with `CI` set it fails.
+//!
+//! ```no_run
+//! use kea_hooks_tests::{perfdhcp, require_root_and_kea, KeaConfig, NetPair};
+//! if require_root_and_kea() {
+//!     let pair = NetPair::new();
+//!     let kea = KeaConfig::new(&pair).start(&pair).unwrap();
+//!     let report = perfdhcp(&pair, &["-r", "10", "-R", "10", "-n", "10", "-W", "1000000"]);
+//!     assert!(report.received > 0);
+//!     assert!(!kea.leases().is_empty());
+//! }
+//! ```
+//!
+//! Everything a test creates is unique per process and call (namespaces,
+//! interfaces, directories), so tests run in parallel threads and
+//! concurrent test processes do not collide. `KEEP_TEST_DIRS=1` keeps the
+//! directories (config, log, leases) and prints their paths.
 
+#![warn(missing_docs)]
+
+mod dhclient;
 mod env;
 mod kea;
 mod netns;
-mod traffic;
+mod perfdhcp;
 
+pub use dhclient::dhclient;
 pub use env::{require_root_and_kea, TestDir};
 pub use kea::{Kea, KeaConfig, LeaseRow, StartFailure};
-pub use netns::NetPair;
-pub use traffic::{dhclient, perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, Exchange, PerfdhcpReport};
+pub use netns::{run_in_ns, NetPair};
+pub use perfdhcp::{perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, Exchange, PerfdhcpReport};

@@ -4,15 +4,35 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// `ip` (iproute2), found even when `PATH` lacks /usr/sbin.
+fn ip_command() -> Command {
+    Command::new(crate::env::find_program("ip").unwrap_or_else(|| "ip".into()))
+}
+
 /// Runs `ip args...`, panicking with its stderr on failure.
 pub(crate) fn ip(args: &[&str]) -> Output {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    let out = ip_command().args(args).output().unwrap_or_else(|e| panic!("run ip {}: {e}", args.join(" ")));
+    assert!(out.status.success(), "ip {} failed ({}): {}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr));
     out
 }
 
+/// Runs `program args...` inside network namespace `ns` (`ip netns exec`)
+/// and returns its output, whatever its exit status.
+pub fn run_in_ns(ns: &str, program: &str, args: &[&str]) -> Output {
+    NetPair::command_in(ns, program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("ip netns exec {ns} {program}: {e}"))
+}
+
 /// Two namespaces (`khs<N>` for Kea, `khc<N>` for clients) joined by a veth
-/// pair, with the server end addressed in 198.18.0.0/15. Deleted on drop.
+/// pair (`vks<N>`, `vkc<N>`), the server end addressed `198.18.X.1/24`
+/// (198.18.0.0/15, the benchmarking range), the client end `.2` (perfdhcp
+/// refuses an interface without an IPv4 address; it is outside the pool).
+/// `<N>` is hex of the pid and a per-process counter, so pairs of parallel
+/// tests and of concurrent test processes never collide. Both namespaces
+/// (and with them the veths) are deleted on drop.
 #[derive(Debug)]
 pub struct NetPair {
     id: u32,
@@ -23,12 +43,14 @@ pub struct NetPair {
 }
 
 impl NetPair {
-    /// Creates the namespaces and links; unique per process and call.
+    /// Creates the namespaces and links, unique per process and call;
+    /// panics with `ip`'s stderr if a step fails.
     pub fn new() -> NetPair {
         let id = Self::next_id();
         // Namespaces are isolated, so subnets may repeat; spreading them over
         // 198.18.0.0/15 only makes captures easier to tell apart.
-        let net = [198, 18 + ((id >> 8) & 1) as u8, (id & 0xff) as u8];
+        let n = id & 0x1ff;
+        let net = [198, 18 + (n >> 8) as u8, (n & 0xff) as u8];
         let p = format!("{}.{}.{}", net[0], net[1], net[2]);
         Self::create(NetPair {
             id,
@@ -54,16 +76,19 @@ impl NetPair {
     fn next_id() -> u32 {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let pid = std::process::id();
-        // 16 bits of pid and 7 of counter: unique names per process and pair.
-        ((pid & 0xffff) << 7) | (n & 0x7f)
+        // Linux pids fit in 22 bits (pid_max <= 2^22): with a 10-bit counter
+        // the id is unique per live process and pair, and names stay within
+        // 3 + 8 hex digits (IFNAMSIZ allows 15).
+        let pid = std::process::id() & 0x3f_ffff;
+        (pid << 10) | (n & 0x3ff)
     }
 
     fn create(pair: NetPair) -> NetPair {
         let (s, c) = (pair.server_ns(), pair.client_ns());
-        // Stale namespaces from a killed run with the same pid: remove.
+        // Stale namespaces from a killed run with the same pid: remove. (If
+        // a step below panics, dropping `pair` deletes what was made.)
         for ns in [&s, &c] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            let _ = ip_command().args(["netns", "del", ns]).output();
         }
         ip(&["netns", "add", &s]);
         ip(&["netns", "add", &c]);
@@ -127,7 +152,7 @@ impl NetPair {
 
     /// A command that runs `program` inside namespace `ns`.
     pub fn command_in(ns: &str, program: &str) -> Command {
-        let mut cmd = Command::new("ip");
+        let mut cmd = ip_command();
         cmd.args(["netns", "exec", ns, program]);
         cmd
     }
@@ -142,7 +167,7 @@ impl Default for NetPair {
 impl Drop for NetPair {
     fn drop(&mut self) {
         for ns in [self.client_ns(), self.server_ns()] {
-            let _ = Command::new("ip").args(["netns", "del", &ns]).output();
+            let _ = ip_command().args(["netns", "del", &ns]).output();
         }
     }
 }

@@ -1,12 +1,9 @@
-//! DHCP traffic from the client namespace: perfdhcp and dhclient.
+//! perfdhcp (package kea-admin) in the client namespace: bounded runs with
+//! a parsed report, and background traffic.
 
-use std::fs;
-use std::net::Ipv4Addr;
-use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
-use crate::env::{find_program, TestDir};
+use crate::env::program;
 use crate::netns::NetPair;
 
 /// One exchange's counters from perfdhcp's report.
@@ -27,20 +24,25 @@ pub struct Exchange {
 pub struct PerfdhcpReport {
     /// The whole output.
     pub stdout: String,
-    /// DISCOVERs sent.
+    /// perfdhcp's exit code: 0, or 3 when anything counted as dropped.
+    pub exit_code: i32,
+    /// DISCOVERs sent (the first exchange's `sent packets`).
     pub sent: u64,
-    /// OFFERs received.
+    /// OFFERs received (the first exchange's `received packets`).
     pub received: u64,
-    /// Every exchange perfdhcp reported.
+    /// Every exchange perfdhcp reported, in order (`DISCOVER-OFFER`, then
+    /// `REQUEST-ACK` unless `-i`).
     pub exchanges: Vec<Exchange>,
-    /// Completed exchanges per second (`Rate:` line).
+    /// The `Rate: X 4-way exchanges/second` figure. perfdhcp divides by the
+    /// whole run, including the `-W` wait at the end, so it understates the
+    /// server's rate on short runs.
     pub rate: Option<f64>,
 }
 
 impl PerfdhcpReport {
     fn parse(stdout: String) -> PerfdhcpReport {
         let mut report = PerfdhcpReport { stdout, ..Default::default() };
-        let number = |line: &str| line.rsplit(':').next().and_then(|v| v.trim().split_whitespace().next()?.parse().ok());
+        let number = |line: &str| line.rsplit(':').next().and_then(|v| v.split_whitespace().next()?.parse().ok());
         for line in report.stdout.lines() {
             let line = line.trim();
             if let Some(rest) = line.strip_prefix("***Statistics for:") {
@@ -66,7 +68,7 @@ impl PerfdhcpReport {
 }
 
 fn perfdhcp_command(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> std::process::Command {
-    let bin = find_program("perfdhcp").expect("perfdhcp not installed (package kea-admin)");
+    let bin = program("perfdhcp", "kea-admin");
     let mut cmd = match cpu {
         None => NetPair::command_in(&pair.client_ns(), bin.to_str().unwrap()),
         Some(cpu) => {
@@ -80,9 +82,12 @@ fn perfdhcp_command(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> std::p
     cmd
 }
 
-/// Runs perfdhcp in the client namespace with `args` (add `-n`/`-p` to
-/// bound it). Exit status 0 and 3 (some drops) are accepted: check the
-/// counters.
+/// Runs `perfdhcp -4 -B -l <client_if> args...` in the client namespace
+/// and parses its report. `-B` (broadcast) is needed for replies from
+/// Kea's raw socket. Bound the run with `-n COUNT` and/or `-p SECONDS`, and
+/// add `-W 1000000` or the last exchange in flight counts as a drop. Exit
+/// status 0 and 3 (something dropped) are accepted: check the counters;
+/// any other status panics with perfdhcp's output.
 pub fn perfdhcp(pair: &NetPair, args: &[&str]) -> PerfdhcpReport {
     perfdhcp_on_cpu(pair, None, args)
 }
@@ -92,65 +97,80 @@ pub fn perfdhcp_on_cpu(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> Per
     let out = perfdhcp_command(pair, cpu, args).stdin(Stdio::null()).output().expect("run perfdhcp");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     match out.status.code() {
-        Some(0) | Some(3) => PerfdhcpReport::parse(stdout),
+        Some(code @ (0 | 3)) => PerfdhcpReport { exit_code: code, ..PerfdhcpReport::parse(stdout) },
         _ => panic!("perfdhcp {args:?} failed ({}):\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr)),
     }
 }
 
-/// Starts perfdhcp in the background (output discarded); bound it with `-p`.
+/// Starts the same perfdhcp command in the background (output discarded)
+/// and returns the child (its pid is perfdhcp's): bound it with `-p` or
+/// `-n`, then `wait()` it, or `kill()` it.
 pub fn perfdhcp_spawn(pair: &NetPair, args: &[&str]) -> Child {
     perfdhcp_command(pair, None, args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn perfdhcp")
 }
 
-/// Runs dhclient once on the client interface (with the pair's current
-/// MAC) and returns the address it was bound to, or `None` if none came
-/// within `timeout`. dhclient configures nothing: its script only records
-/// the address. The process is killed by pid before returning.
-pub fn dhclient(pair: &NetPair, timeout: Duration) -> Option<Ipv4Addr> {
-    let dir = TestDir::new("dhclient");
-    let got = dir.path().join("address");
-    let script = dir.path().join("script.sh");
-    fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\ncase \"$reason\" in BOUND|RENEW|REBIND|REBOOT) printf '%s' \"$new_ip_address\" > {}.tmp && mv {0}.tmp {0};; esac\nexit 0\n",
-            got.display()
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
-    let conf = dir.path().join("dhclient.conf");
-    fs::write(&conf, "").unwrap();
-    let bin = find_program("dhclient").expect("dhclient not installed (package isc-dhcp-client)");
-    let mut child = NetPair::command_in(&pair.client_ns(), bin.to_str().unwrap())
-        .args(["-4", "-1", "-d", "-q"])
-        .arg("-sf")
-        .arg(&script)
-        .arg("-cf")
-        .arg(&conf)
-        .arg("-lf")
-        .arg(dir.path().join("dhclient.leases"))
-        .arg("-pf")
-        .arg(dir.path().join("dhclient.pid"))
-        .arg(pair.client_if())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.path().join("dhclient.stderr")).unwrap())
-        .spawn()
-        .expect("spawn dhclient");
-    let deadline = Instant::now() + timeout;
-    let mut address = None;
-    while Instant::now() < deadline {
-        if let Ok(text) = fs::read_to_string(&got) {
-            address = text.trim().parse().ok();
-            break;
-        }
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// perfdhcp 2.2's output for `-R 10 -n 10 -r 10` without `-W`.
+    const OUTPUT: &str = "Running: perfdhcp -4 -B -l vmc0 -R 10 -n 10 -r 10
+Scenario: basic.
+Multi-thread mode enabled.
+***Rate statistics***
+Rate: 8.98462 4-way exchanges/second, expected rate: 10
+
+***Malformed Packets***
+Malformed packets: 0
+***Statistics for: DISCOVER-OFFER***
+sent packets: 10
+received packets: 9
+drops: 1
+drops ratio: 10 %
+orphans: 0
+rejected leases: 0
+non unique addresses: 0
+
+min delay: 0.445 ms
+avg delay: 0.529 ms
+max delay: 0.662 ms
+std deviation: 0.057 ms
+collected packets: 0
+
+***Statistics for: REQUEST-ACK***
+sent packets: 9
+received packets: 9
+drops: 0
+drops ratio: 0.000 %
+orphans: 0
+rejected leases: 0
+non unique addresses: 0
+
+min delay: 0.198 ms
+avg delay: 0.256 ms
+max delay: 0.293 ms
+std deviation: 0.026 ms
+collected packets: 0
+";
+
+    #[test]
+    fn parses_perfdhcp_2_2_report() {
+        let r = PerfdhcpReport::parse(OUTPUT.to_owned());
+        assert_eq!((r.sent, r.received), (10, 9));
+        assert_eq!(
+            r.exchanges,
+            vec![
+                Exchange { name: "DISCOVER-OFFER".into(), sent: 10, received: 9, drops: 1 },
+                Exchange { name: "REQUEST-ACK".into(), sent: 9, received: 9, drops: 0 },
+            ]
+        );
+        assert_eq!(r.rate, Some(8.98462));
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    address
+
+    #[test]
+    fn empty_output_parses_to_nothing() {
+        let r = PerfdhcpReport::parse(String::new());
+        assert_eq!((r.sent, r.received, r.rate), (0, 0, None));
+        assert!(r.exchanges.is_empty());
+    }
 }
