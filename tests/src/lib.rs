@@ -23,12 +23,14 @@
 
 #![warn(missing_docs)]
 
+mod build;
 mod dhclient;
 mod env;
 mod kea;
 mod netns;
 mod perfdhcp;
 
+pub use build::{build_hook, target_dir, workspace_root, Profile};
 pub use dhclient::dhclient;
 pub use env::{require_root_and_kea, TestDir};
 pub use kea::{Kea, KeaConfig, LeaseRow, StartFailure};

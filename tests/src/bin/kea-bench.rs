@@ -14,10 +14,10 @@
 //! `--skip-callouts`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use kea_hooks_tests::{perfdhcp_on_cpu, KeaConfig, NetPair};
+use kea_hooks_tests::{build_hook, perfdhcp_on_cpu, target_dir, workspace_root, KeaConfig, NetPair, Profile};
 
 struct Opts {
     rounds: usize,
@@ -69,17 +69,13 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() {
     let o = opts();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let out = target.join("bench");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = workspace_root();
+    let out = target_dir().join("bench");
 
     eprintln!("building the hooks and the driver...");
-    run(Command::new(&cargo).current_dir(&root).args(["build", "--release", "--quiet", "-p", "kea-hook-bench"]));
-    let rust_hook = target.join("release/libdhcp_bench_rust.so");
-    run(Command::new(root.join("tests/bench/cpp-hook/build.sh")).arg(&out));
+    let rust_hook = build_hook("kea-hook-bench", "dhcp_bench_rust", Profile::Release);
+    run(Command::new(root.join("tests/bench/build.sh")).arg(&out));
     let cpp_hook = out.join("libdhcp_bench_cpp.so");
-    run(Command::new(root.join("tests/bench/driver/build.sh")).arg(&out));
     let driver = out.join("callout_bench");
 
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

@@ -5,27 +5,16 @@
 //! another; the hook allows hardware addresses under `02:aa` and denies the
 //! rest. One allowed and one denied client ask for an address.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use kea_hooks_tests::{dhclient, require_root_and_kea, KeaConfig, NetPair};
+use kea_hooks_tests::{build_hook, dhclient, require_root_and_kea, KeaConfig, NetPair, Profile};
 use serde_json::json;
 
 fn main() {
     if !require_root_and_kea() {
         std::process::exit(1);
     }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(&root)
-        .args(["build", "--release", "--quiet", "-p", "kea-hook-mac-acl"])
-        .status()
-        .expect("cargo");
-    assert!(status.success(), "building the mac-acl hook failed");
-    let lib = target.join("release/libdhcp_mac_acl.so");
+    let lib = build_hook("kea-hook-mac-acl", "dhcp_mac_acl", Profile::Release);
     println!("built {}", lib.display());
 
     let pair = NetPair::new();

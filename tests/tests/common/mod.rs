@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Mutex;
 
 /// Builds package `package` (a cdylib in this workspace) with the profile
@@ -17,19 +16,7 @@ pub fn hook_library(package: &str, lib: &str) -> PathBuf {
     if let Some(p) = built.get(package) {
         return p.clone();
     }
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(&workspace).args(["build", "--quiet", "-p", package]);
-    if profile == "release" {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("run cargo build");
-    assert!(status.success(), "cargo build -p {package} failed");
-    let path = target.join(profile).join(format!("lib{lib}.so"));
-    assert!(path.exists(), "{} was not built", path.display());
+    let path = kea_hooks_tests::build_hook(package, lib, kea_hooks_tests::Profile::current());
     built.insert(package.to_owned(), path.clone());
     path
 }
