@@ -3,6 +3,7 @@
 #include "shim.h"
 
 #include <array>
+#include <stdexcept>
 #include <atomic>
 #include <mutex>
 #include <utility>
@@ -61,10 +62,48 @@ constexpr std::array<CalloutFn, sizeof...(I)> make_table(std::index_sequence<I..
 constexpr auto CALLOUTS = make_table(std::make_index_sequence<MAX_POINTS>{});
 
 template <typename T>
-T get_arg(const CalloutHandle& handle, rust::Str name) {
+T get_arg(const CalloutHandle& handle, const std::string& name) {
     T value;
-    handle.getArgument(std::string(name), value);
+    handle.getArgument(name, value);
     return value;
+}
+
+// The names of the arguments the SDK asks for itself, built once when the
+// library is mapped: fetching one of them copies no string.
+const std::string QUERY4 = "query4";
+const std::string RESPONSE4 = "response4";
+const std::string LEASE4 = "lease4";
+const std::string SUBNET4 = "subnet4";
+const std::string LEASES4 = "leases4";
+const std::string DELETED_LEASES4 = "deleted_leases4";
+const std::string FAKE_ALLOCATION = "fake_allocation";
+
+const std::string& arg_name(Arg arg) {
+    switch (arg) {
+    case Arg::Query4: return QUERY4;
+    case Arg::Response4: return RESPONSE4;
+    case Arg::Lease4: return LEASE4;
+    case Arg::Subnet4: return SUBNET4;
+    case Arg::Leases4: return LEASES4;
+    case Arg::DeletedLeases4: return DELETED_LEASES4;
+    case Arg::FakeAllocation: return FAKE_ALLOCATION;
+    }
+    throw std::invalid_argument("kea-hooks: unknown argument id");
+}
+
+// Fetches a pointer argument without letting an exception out: `ok` says
+// whether Kea threw (the Rust side then asks again by name, through a
+// `Result` function, to get the message).
+template <typename Ptr>
+auto try_get_ptr(const CalloutHandle& handle, Arg arg, bool& ok) noexcept -> decltype(Ptr().get()) {
+    try {
+        auto p = get_arg<Ptr>(handle, arg_name(arg)).get();
+        ok = true;
+        return p;
+    } catch (...) {
+        ok = false;
+        return nullptr;
+    }
 }
 
 }  // namespace
@@ -112,24 +151,55 @@ rust::Vec<rust::String> handle_argument_names(const CalloutHandle& handle) {
     return out;
 }
 
+// The pointers returned below stay valid after the local shared_ptr copy
+// goes: the handle's argument map holds another reference.
+
 const Pkt4* arg_pkt4(const CalloutHandle& handle, rust::Str name) {
-    return get_arg<isc::dhcp::Pkt4Ptr>(handle, name).get();
+    return get_arg<isc::dhcp::Pkt4Ptr>(handle, std::string(name)).get();
 }
 
 const Lease4* arg_lease4(const CalloutHandle& handle, rust::Str name) {
-    return get_arg<isc::dhcp::Lease4Ptr>(handle, name).get();
+    return get_arg<isc::dhcp::Lease4Ptr>(handle, std::string(name)).get();
 }
 
 const Subnet4* arg_subnet4(const CalloutHandle& handle, rust::Str name) {
-    return get_arg<Subnet4Arg>(handle, name).get();
+    return get_arg<Subnet4Arg>(handle, std::string(name)).get();
 }
 
 const Lease4Collection* arg_lease4_collection(const CalloutHandle& handle, rust::Str name) {
-    return get_arg<isc::dhcp::Lease4CollectionPtr>(handle, name).get();
+    return get_arg<isc::dhcp::Lease4CollectionPtr>(handle, std::string(name)).get();
 }
 
 bool arg_bool(const CalloutHandle& handle, rust::Str name) {
-    return get_arg<bool>(handle, name);
+    return get_arg<bool>(handle, std::string(name));
+}
+
+const Pkt4* known_arg_pkt4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
+    return try_get_ptr<isc::dhcp::Pkt4Ptr>(handle, arg, ok);
+}
+
+const Lease4* known_arg_lease4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
+    return try_get_ptr<isc::dhcp::Lease4Ptr>(handle, arg, ok);
+}
+
+const Subnet4* known_arg_subnet4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
+    return try_get_ptr<Subnet4Arg>(handle, arg, ok);
+}
+
+const Lease4Collection* known_arg_lease4_collection(const CalloutHandle& handle, Arg arg,
+                                                    bool& ok) noexcept {
+    return try_get_ptr<isc::dhcp::Lease4CollectionPtr>(handle, arg, ok);
+}
+
+bool known_arg_bool(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
+    try {
+        const bool value = get_arg<bool>(handle, arg_name(arg));
+        ok = true;
+        return value;
+    } catch (...) {
+        ok = false;
+        return false;
+    }
 }
 
 // ---- Pkt4 ----

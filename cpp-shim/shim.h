@@ -41,6 +41,8 @@ static void trycatch(Try&& func, Fail&& fail) noexcept try {
 
 namespace kea_shim {
 
+enum class Arg : std::uint8_t;  // shared with Rust (ffi.rs), defined by cxx
+
 using isc::dhcp::Lease4;
 using isc::dhcp::Lease4Collection;
 using isc::dhcp::Pkt4;
@@ -63,6 +65,12 @@ const Lease4* arg_lease4(const CalloutHandle& handle, rust::Str name);
 const Subnet4* arg_subnet4(const CalloutHandle& handle, rust::Str name);
 const Lease4Collection* arg_lease4_collection(const CalloutHandle& handle, rust::Str name);
 bool arg_bool(const CalloutHandle& handle, rust::Str name);
+const Pkt4* known_arg_pkt4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;
+const Lease4* known_arg_lease4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;
+const Subnet4* known_arg_subnet4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;
+const Lease4Collection* known_arg_lease4_collection(const CalloutHandle& handle, Arg arg,
+                                                    bool& ok) noexcept;
+bool known_arg_bool(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;
 
 // ---- Pkt4 ----
 std::uint8_t pkt4_type(const Pkt4& pkt);

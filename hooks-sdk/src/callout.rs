@@ -27,7 +27,7 @@ use std::pin::Pin;
 
 use crate::error::Error;
 use crate::ffi::{self, CalloutHandle};
-use crate::hook::{guard, Hook, OnPanic};
+use crate::hook::{guard, Hook, Instance, OnPanic, PanicMessage};
 use crate::log::{self as klog, Severity};
 
 /// What Kea does with the packet after the callouts of a hook point.
@@ -174,7 +174,10 @@ where
 
 // ---- registration -------------------------------------------------------------
 
-type Trampoline = fn(&(dyn Any + Send + Sync), &CalloutHandle) -> (Result<(), Error>, Option<NextStep>);
+/// Runs a callout of a hook and returns the next step it chose. A callout's
+/// `Err` is logged inside (off the fast path), so the value that crosses the
+/// panic guard is a single byte.
+type Trampoline = fn(&(dyn Any + Send + Sync), &CalloutHandle) -> Option<NextStep>;
 
 /// A callout the hook implements, as `load()` registers it.
 #[doc(hidden)]
@@ -186,17 +189,25 @@ pub struct CalloutEntry {
     trampoline: Trampoline,
 }
 
-fn trampoline<H: Callout<P>, P: HookPoint>(
-    hook: &(dyn Any + Send + Sync),
-    handle: &CalloutHandle,
-) -> (Result<(), Error>, Option<NextStep>) {
-    let Some(hook) = hook.downcast_ref::<H>() else {
-        // Unreachable: entries and instance are built from the same `H`.
-        return (Err(Error::msg("kea-hooks: hook type mismatch")), None);
-    };
+fn trampoline<H: Callout<P>, P: HookPoint>(hook: &(dyn Any + Send + Sync), handle: &CalloutHandle) -> Option<NextStep> {
+    // Entries and the instance are built from the same `H` in `load()`, so
+    // the downcast always succeeds; `None` leaves the packet alone.
+    let hook = hook.downcast_ref::<H>()?;
     let cx = Context::<P>::new(handle);
-    let result = hook.call(&cx);
-    (result, cx.step.get())
+    if let Err(e) = hook.call(&cx) {
+        callout_failed(H::NAME, P::NAME, &e);
+    }
+    cx.step.get()
+}
+
+/// Logs a callout's `Err` (one line). Never panics: a `Display` of the
+/// author's error that panics is caught here and named as such.
+#[cold]
+#[inline(never)]
+fn callout_failed(hook: &str, point: &str, e: &Error) {
+    let text = panic::catch_unwind(AssertUnwindSafe(|| e.to_string()))
+        .unwrap_or_else(|_| "(its Display implementation panicked)".to_owned());
+    klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} failed: {text}"));
 }
 
 /// Compile-time probe used by [`kea_hook!`](crate::kea_hook): `(&&Probe::<H,
@@ -241,42 +252,44 @@ impl<H, P> NotRegistered for Probe<H, P> {
 // ---- dispatch -----------------------------------------------------------------
 
 /// Entry point of every C++ callout in the shim (see `ffi.rs`).
+///
+/// The fast path is one atomic load, one indexed entry, the trampoline
+/// inside one panic guard, and a status write only when the callout chose a
+/// step. Nothing outside the guard can panic: the index is checked with
+/// `get`, and the panic path's logging guards itself.
 pub(crate) fn dispatch_callout(point: u8, mut handle: Pin<&mut CalloutHandle>) -> i32 {
-    // Last guard: nothing below should panic, but a panic must never reach
-    // the `extern "Rust"` boundary (it would abort Kea).
-    let step = panic::catch_unwind(AssertUnwindSafe(|| {
-        ffi::with_instance(|inst| {
-            let entry = inst.callouts.get(usize::from(point)).copied().flatten()?;
-            let shared: &CalloutHandle = &handle;
-            match guard(|| (entry.trampoline)(&*inst.hook, shared)) {
-                Ok((Ok(()), step)) => step,
-                Ok((Err(e), step)) => {
-                    klog::emit(Severity::Error, 0, &format!("{}: callout {} failed: {e}", inst.name, entry.name));
-                    step
-                }
-                Err(panic) => {
-                    let outcome = match inst.on_panic {
-                        OnPanic::Drop => Some(entry.refuse),
-                        OnPanic::Continue => None,
-                    };
-                    let what = match outcome {
-                        Some(NextStep::Drop) => "packet dropped",
-                        Some(_) => "step skipped",
-                        None => "packet continues",
-                    };
-                    klog::emit(
-                        Severity::Error,
-                        0,
-                        &format!("{}: callout {} panicked: {panic}; {what}", inst.name, entry.name),
-                    );
-                    outcome
-                }
-            }
-        })
-        .flatten()
-    }));
-    if let Ok(Some(step)) = step {
+    let step = ffi::with_instance(|inst| {
+        let entry = inst.callouts.get(usize::from(point)).copied().flatten()?;
+        let shared: &CalloutHandle = &handle;
+        match guard(|| (entry.trampoline)(&*inst.hook, shared)) {
+            Ok(step) => step,
+            Err(panic) => callout_panicked(inst, &entry, &panic),
+        }
+    })
+    .flatten();
+    if let Some(step) = step {
         ffi::handle_set_status(handle.as_mut(), step.status());
     }
     0
+}
+
+/// Logs a callout's panic (one line, with the outcome) and returns the step
+/// the hook's [`OnPanic`] policy gives the packet.
+#[cold]
+#[inline(never)]
+fn callout_panicked(inst: &Instance, entry: &CalloutEntry, panic: &PanicMessage) -> Option<NextStep> {
+    let outcome = match inst.on_panic {
+        OnPanic::Drop => Some(entry.refuse),
+        OnPanic::Continue => None,
+    };
+    let what = match outcome {
+        Some(NextStep::Drop) => "packet dropped",
+        Some(_) => "step skipped",
+        None => "packet continues",
+    };
+    // Formatting the message cannot reach the boundary either.
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        klog::emit(Severity::Error, 0, &format!("{}: callout {} panicked: {panic}; {what}", inst.name, entry.name));
+    }));
+    outcome
 }

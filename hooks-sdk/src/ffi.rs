@@ -11,6 +11,21 @@
 
 #[cxx::bridge(namespace = "kea_shim")]
 pub(crate) mod bridge {
+    /// The callout arguments the SDK names itself. The shim keeps each
+    /// name as a ready-made `std::string`, so fetching one of these costs
+    /// no string conversion (the `&str` variants serve any other name).
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum Arg {
+        Query4,
+        Response4,
+        Lease4,
+        Subnet4,
+        Leases4,
+        DeletedLeases4,
+        FakeAllocation,
+    }
+
     extern "Rust" {
         /// Called by the shim's per-point C++ callouts.
         fn dispatch_callout(point: u8, handle: Pin<&mut CalloutHandle>) -> i32;
@@ -48,6 +63,16 @@ pub(crate) mod bridge {
         fn arg_lease4_collection(handle: &CalloutHandle, name: &str)
             -> Result<*const Lease4Collection>;
         fn arg_bool(handle: &CalloutHandle, name: &str) -> Result<bool>;
+        // Fast path for the arguments the SDK names: no exception handling
+        // on the way back. `ok` is false when Kea threw; the caller then
+        // fetches by name through the `Result` function above to get the
+        // exception's message.
+        fn known_arg_pkt4(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> *const Pkt4;
+        fn known_arg_lease4(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> *const Lease4;
+        fn known_arg_subnet4(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> *const Subnet4;
+        fn known_arg_lease4_collection(handle: &CalloutHandle, arg: Arg, ok: &mut bool)
+            -> *const Lease4Collection;
+        fn known_arg_bool(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> bool;
 
         // ---- Pkt4 ----
         fn pkt4_type(pkt: &Pkt4) -> Result<u8>;
@@ -147,35 +172,73 @@ impl RawLibraryHandle {
 // callouts runs. Tying the returned reference to the borrow of the handle
 // is therefore sound: the pointee outlives `'a`. Null becomes `None`.
 
-/// Argument `name` as a `Pkt4`, `None` when Kea passed a null pointer.
-pub(crate) fn arg_pkt4_ref<'a>(h: &'a CalloutHandle, name: &str) -> Result<Option<&'a Pkt4>, cxx::Exception> {
-    let p = arg_pkt4(h, name)?;
-    // SAFETY: see the comment above this group of functions.
-    Ok(unsafe { p.as_ref() })
+impl Arg {
+    /// Kea's name of the argument.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Arg::Query4 => "query4",
+            Arg::Response4 => "response4",
+            Arg::Lease4 => "lease4",
+            Arg::Subnet4 => "subnet4",
+            Arg::Leases4 => "leases4",
+            Arg::DeletedLeases4 => "deleted_leases4",
+            Arg::FakeAllocation => "fake_allocation",
+            _ => "unknown",
+        }
+    }
 }
 
-/// Argument `name` as a `Lease4`.
-pub(crate) fn arg_lease4_ref<'a>(h: &'a CalloutHandle, name: &str) -> Result<Option<&'a Lease4>, cxx::Exception> {
-    let p = arg_lease4(h, name)?;
-    // SAFETY: see the comment above this group of functions.
-    Ok(unsafe { p.as_ref() })
+/// Which argument to fetch: one the SDK names, or any name.
+#[derive(Clone, Copy)]
+pub(crate) enum ArgRef<'n> {
+    Known(Arg),
+    Named(&'n str),
 }
 
-/// Argument `name` as a `Subnet4`.
-pub(crate) fn arg_subnet4_ref<'a>(h: &'a CalloutHandle, name: &str) -> Result<Option<&'a Subnet4>, cxx::Exception> {
-    let p = arg_subnet4(h, name)?;
-    // SAFETY: see the comment above this group of functions.
-    Ok(unsafe { p.as_ref() })
+macro_rules! arg_ref {
+    ($(#[$doc:meta])* $fn:ident -> $ty:ty, $known:ident, $named:ident) => {
+        $(#[$doc])*
+        pub(crate) fn $fn<'a>(h: &'a CalloutHandle, arg: ArgRef<'_>) -> Result<Option<&'a $ty>, cxx::Exception> {
+            let p = match arg {
+                ArgRef::Known(a) => {
+                    let mut ok = false;
+                    let p = $known(h, a, &mut ok);
+                    if ok { p } else { $named(h, a.name())? }
+                }
+                ArgRef::Named(n) => $named(h, n)?,
+            };
+            // SAFETY: see the comment above this group of functions.
+            Ok(unsafe { p.as_ref() })
+        }
+    };
 }
 
-/// Argument `name` as a `Lease4Collection`.
-pub(crate) fn arg_lease4_collection_ref<'a>(
-    h: &'a CalloutHandle,
-    name: &str,
-) -> Result<Option<&'a Lease4Collection>, cxx::Exception> {
-    let p = arg_lease4_collection(h, name)?;
-    // SAFETY: see the comment above this group of functions.
-    Ok(unsafe { p.as_ref() })
+arg_ref!(
+    /// The argument as a `Pkt4`, `None` when Kea passed a null pointer.
+    arg_pkt4_ref -> Pkt4, known_arg_pkt4, arg_pkt4
+);
+arg_ref!(
+    /// The argument as a `Lease4`.
+    arg_lease4_ref -> Lease4, known_arg_lease4, arg_lease4
+);
+arg_ref!(
+    /// The argument as a `Subnet4`.
+    arg_subnet4_ref -> Subnet4, known_arg_subnet4, arg_subnet4
+);
+arg_ref!(
+    /// The argument as a `Lease4Collection`.
+    arg_lease4_collection_ref -> Lease4Collection, known_arg_lease4_collection, arg_lease4_collection
+);
+
+/// Argument `arg` as a boolean.
+pub(crate) fn arg_bool_known(h: &CalloutHandle, arg: Arg) -> Result<bool, cxx::Exception> {
+    let mut ok = false;
+    let value = known_arg_bool(h, arg, &mut ok);
+    if ok {
+        Ok(value)
+    } else {
+        arg_bool(h, arg.name())
+    }
 }
 
 /// Element `index` of a lease collection.
@@ -208,6 +271,7 @@ pub(crate) fn take_instance() -> Option<Box<Instance>> {
 }
 
 /// Runs `f` with the current instance, if a hook is loaded.
+#[inline(always)]
 pub(crate) fn with_instance<R>(f: impl FnOnce(&Instance) -> R) -> Option<R> {
     let p = INSTANCE.load(Ordering::Acquire);
     // SAFETY: the instance is freed only by `take_instance`, which runs in

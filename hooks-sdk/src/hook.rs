@@ -164,6 +164,7 @@ fn install_panic_hook() {
 }
 
 /// Runs `f`, turning a panic into a [`PanicMessage`].
+#[inline(always)]
 pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> Result<R, PanicMessage> {
     // The fast path touches only a const, destructor-free thread-local;
     // LOCATION is written by the panic hook and read here only after a panic.

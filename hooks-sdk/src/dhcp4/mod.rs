@@ -17,7 +17,7 @@
 
 use crate::callout::{Context, HookPoint, NextStep, Sealed};
 use crate::error::{Error, ErrorKind};
-use crate::ffi;
+use crate::ffi::{self, Arg, ArgRef};
 
 mod lease4;
 mod pkt4;
@@ -66,8 +66,11 @@ hook_point!(
     Pkt4Send, "pkt4_send", 4, Drop
 );
 
-fn required<T>(value: Option<T>, name: &str) -> Result<T, Error> {
-    value.ok_or_else(|| Error::new(ErrorKind::Kea, format!("argument {name} is null")))
+fn required<T>(value: Option<T>, arg: Arg) -> Result<T, Error> {
+    match value {
+        Some(v) => Ok(v),
+        None => Err(Error::new(ErrorKind::Kea, format!("argument {} is null", arg.name()))),
+    }
 }
 
 impl<'a, P: HookPoint> Context<'a, P> {
@@ -76,26 +79,42 @@ impl<'a, P: HookPoint> Context<'a, P> {
     /// not name yet. Fails when there is no such argument or it has another
     /// type.
     pub fn argument_pkt4(&self, name: &str) -> Result<Option<Pkt4<'a>>, Error> {
-        Ok(ffi::arg_pkt4_ref(self.handle, name)?.map(Pkt4::new))
+        self.pkt4(ArgRef::Named(name))
     }
 
     /// Argument `name` as a DHCPv4 lease (`None` if null).
     pub fn argument_lease4(&self, name: &str) -> Result<Option<Lease4<'a>>, Error> {
-        Ok(ffi::arg_lease4_ref(self.handle, name)?.map(Lease4::new))
+        self.lease4(ArgRef::Named(name))
     }
 
     /// Argument `name` as a DHCPv4 subnet (`None` if null).
     pub fn argument_subnet4(&self, name: &str) -> Result<Option<Subnet4<'a>>, Error> {
-        Ok(ffi::arg_subnet4_ref(self.handle, name)?.map(Subnet4::new))
+        self.subnet4(ArgRef::Named(name))
     }
 
     /// Argument `name` as a collection of DHCPv4 leases (empty if null).
     pub fn argument_leases4(&self, name: &str) -> Result<Leases4<'a>, Error> {
-        Ok(Leases4::new(ffi::arg_lease4_collection_ref(self.handle, name)?))
+        self.leases4(ArgRef::Named(name))
+    }
+
+    fn pkt4(&self, arg: ArgRef<'_>) -> Result<Option<Pkt4<'a>>, Error> {
+        Ok(ffi::arg_pkt4_ref(self.handle, arg)?.map(Pkt4::new))
+    }
+
+    fn lease4(&self, arg: ArgRef<'_>) -> Result<Option<Lease4<'a>>, Error> {
+        Ok(ffi::arg_lease4_ref(self.handle, arg)?.map(Lease4::new))
+    }
+
+    fn subnet4(&self, arg: ArgRef<'_>) -> Result<Option<Subnet4<'a>>, Error> {
+        Ok(ffi::arg_subnet4_ref(self.handle, arg)?.map(Subnet4::new))
+    }
+
+    fn leases4(&self, arg: ArgRef<'_>) -> Result<Leases4<'a>, Error> {
+        Ok(Leases4::new(ffi::arg_lease4_collection_ref(self.handle, arg)?))
     }
 
     fn query4(&self) -> Result<Pkt4<'a>, Error> {
-        required(self.argument_pkt4("query4")?, "query4")
+        required(self.pkt4(ArgRef::Known(Arg::Query4))?, Arg::Query4)
     }
 }
 
@@ -114,7 +133,7 @@ impl<'a> Context<'a, Subnet4Select> {
 
     /// The selected subnet (`subnet4`), `None` when Kea found none.
     pub fn subnet(&self) -> Result<Option<Subnet4<'a>>, Error> {
-        self.argument_subnet4("subnet4")
+        self.subnet4(ArgRef::Known(Arg::Subnet4))
     }
 }
 
@@ -126,18 +145,18 @@ impl<'a> Context<'a, Lease4Select> {
 
     /// The subnet the lease is from (`subnet4`).
     pub fn subnet(&self) -> Result<Subnet4<'a>, Error> {
-        required(self.argument_subnet4("subnet4")?, "subnet4")
+        required(self.subnet4(ArgRef::Known(Arg::Subnet4))?, Arg::Subnet4)
     }
 
     /// The lease about to be offered or assigned (`lease4`).
     pub fn lease(&self) -> Result<Lease4<'a>, Error> {
-        required(self.argument_lease4("lease4")?, "lease4")
+        required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
     }
 
     /// True for a DISCOVER (the lease is only offered), false for a REQUEST
     /// (`fake_allocation`).
     pub fn fake_allocation(&self) -> Result<bool, Error> {
-        self.argument_bool("fake_allocation")
+        Ok(ffi::arg_bool_known(self.handle, Arg::FakeAllocation)?)
     }
 }
 
@@ -149,19 +168,19 @@ impl<'a> Context<'a, Leases4Committed> {
 
     /// The leases granted or renewed (`leases4`).
     pub fn leases(&self) -> Result<Leases4<'a>, Error> {
-        self.argument_leases4("leases4")
+        self.leases4(ArgRef::Known(Arg::Leases4))
     }
 
     /// The leases released or replaced (`deleted_leases4`).
     pub fn deleted_leases(&self) -> Result<Leases4<'a>, Error> {
-        self.argument_leases4("deleted_leases4")
+        self.leases4(ArgRef::Known(Arg::DeletedLeases4))
     }
 }
 
 impl<'a> Context<'a, Pkt4Send> {
     /// The response about to be sent (`response4`).
     pub fn response(&self) -> Result<Pkt4<'a>, Error> {
-        required(self.argument_pkt4("response4")?, "response4")
+        required(self.pkt4(ArgRef::Known(Arg::Response4))?, Arg::Response4)
     }
 
     /// The query it answers (`query4`).
