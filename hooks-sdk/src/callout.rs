@@ -259,11 +259,11 @@ impl<H, P> NotRegistered for Probe<H, P> {
 /// `get`, and the panic path's logging guards itself.
 pub(crate) fn dispatch_callout(point: u8, mut handle: Pin<&mut CalloutHandle>) -> i32 {
     let step = ffi::with_instance(|inst| {
-        let entry = inst.callouts.get(usize::from(point)).copied().flatten()?;
+        let entry = inst.callouts.get(usize::from(point))?.as_ref()?;
         let shared: &CalloutHandle = &handle;
         match guard(|| (entry.trampoline)(&*inst.hook, shared)) {
             Ok(step) => step,
-            Err(panic) => callout_panicked(inst, &entry, &panic),
+            Err(panic) => callout_panicked(inst, entry, &panic),
         }
     })
     .flatten();

@@ -198,12 +198,18 @@ pub(crate) enum ArgRef<'n> {
 macro_rules! arg_ref {
     ($(#[$doc:meta])* $fn:ident -> $ty:ty, $known:ident, $named:ident) => {
         $(#[$doc])*
+        #[inline]
         pub(crate) fn $fn<'a>(h: &'a CalloutHandle, arg: ArgRef<'_>) -> Result<Option<&'a $ty>, cxx::Exception> {
+            #[cold]
+            #[inline(never)]
+            fn refetch(h: &CalloutHandle, arg: Arg) -> Result<*const $ty, cxx::Exception> {
+                $named(h, arg.name())
+            }
             let p = match arg {
                 ArgRef::Known(a) => {
                     let mut ok = false;
                     let p = $known(h, a, &mut ok);
-                    if ok { p } else { $named(h, a.name())? }
+                    if ok { p } else { refetch(h, a)? }
                 }
                 ArgRef::Named(n) => $named(h, n)?,
             };
@@ -231,6 +237,7 @@ arg_ref!(
 );
 
 /// Argument `arg` as a boolean.
+#[inline]
 pub(crate) fn arg_bool_known(h: &CalloutHandle, arg: Arg) -> Result<bool, cxx::Exception> {
     let mut ok = false;
     let value = known_arg_bool(h, arg, &mut ok);
@@ -242,6 +249,7 @@ pub(crate) fn arg_bool_known(h: &CalloutHandle, arg: Arg) -> Result<bool, cxx::E
 }
 
 /// Element `index` of a lease collection.
+#[inline]
 pub(crate) fn lease4_collection_at(leases: &Lease4Collection, index: usize) -> Option<&Lease4> {
     let p = lease4_collection_get(leases, index);
     // SAFETY: the element is held by a `Lease4Ptr` inside the collection,

@@ -14,37 +14,44 @@ pub struct Lease4<'a> {
 }
 
 impl<'a> Lease4<'a> {
+    #[inline]
     pub(crate) fn new(lease: &'a ffi::Lease4) -> Self {
         Lease4 { lease }
     }
 
     /// The leased address.
+    #[inline]
     pub fn address(&self) -> Ipv4Addr {
         Ipv4Addr::from(ffi::lease4_addr(self.lease))
     }
 
     /// The client's hardware address, if the lease records one.
+    #[inline]
     pub fn hwaddr(&self) -> Option<HwAddr<'a>> {
         ffi::lease4_has_hwaddr(self.lease)
             .then(|| HwAddr::new(ffi::lease4_htype(self.lease), ffi::lease4_hwaddr(self.lease)))
     }
 
     /// The client identifier (option 61) bytes, if the client sent one.
+    #[inline]
     pub fn client_id(&self) -> Option<&'a [u8]> {
         ffi::lease4_has_client_id(self.lease).then(|| ffi::lease4_client_id(self.lease))
     }
 
     /// The valid lifetime in seconds.
+    #[inline]
     pub fn valid_lifetime(&self) -> u32 {
         ffi::lease4_valid_lft(self.lease)
     }
 
     /// Client last transmission time, seconds since the Unix epoch.
+    #[inline]
     pub fn cltt(&self) -> i64 {
         ffi::lease4_cltt(self.lease)
     }
 
     /// The id of the subnet the lease belongs to.
+    #[inline]
     pub fn subnet_id(&self) -> u32 {
         ffi::lease4_subnet_id(self.lease)
     }
@@ -55,21 +62,25 @@ impl<'a> Lease4<'a> {
     }
 
     /// The hostname's raw bytes.
+    #[inline]
     pub fn hostname_bytes(&self) -> &'a [u8] {
         ffi::lease4_hostname(self.lease)
     }
 
     /// The lease state.
+    #[inline]
     pub fn state(&self) -> LeaseState {
         LeaseState(ffi::lease4_state(self.lease))
     }
 
     /// Whether forward DNS is updated for the lease.
+    #[inline]
     pub fn fqdn_fwd(&self) -> bool {
         ffi::lease4_fqdn_fwd(self.lease)
     }
 
     /// Whether reverse DNS is updated for the lease.
+    #[inline]
     pub fn fqdn_rev(&self) -> bool {
         ffi::lease4_fqdn_rev(self.lease)
     }
@@ -137,21 +148,25 @@ pub struct Leases4<'a> {
 }
 
 impl<'a> Leases4<'a> {
+    #[inline]
     pub(crate) fn new(leases: Option<&'a ffi::Lease4Collection>) -> Self {
         Leases4 { leases }
     }
 
     /// The number of leases.
+    #[inline]
     pub fn len(&self) -> usize {
         self.leases.map_or(0, ffi::lease4_collection_len)
     }
 
     /// True when there are none.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Lease `index`.
+    #[inline]
     pub fn get(&self, index: usize) -> Option<Lease4<'a>> {
         self.leases.and_then(|c| ffi::lease4_collection_at(c, index)).map(Lease4::new)
     }

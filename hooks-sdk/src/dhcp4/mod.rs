@@ -66,6 +66,7 @@ hook_point!(
     Pkt4Send, "pkt4_send", 4, Drop
 );
 
+#[inline]
 fn required<T>(value: Option<T>, arg: Arg) -> Result<T, Error> {
     match value {
         Some(v) => Ok(v),
@@ -78,41 +79,50 @@ impl<'a, P: HookPoint> Context<'a, P> {
     /// Prefer the per-point accessors; this reaches arguments the SDK does
     /// not name yet. Fails when there is no such argument or it has another
     /// type.
+    #[inline]
     pub fn argument_pkt4(&self, name: &str) -> Result<Option<Pkt4<'a>>, Error> {
         self.pkt4(ArgRef::Named(name))
     }
 
     /// Argument `name` as a DHCPv4 lease (`None` if null).
+    #[inline]
     pub fn argument_lease4(&self, name: &str) -> Result<Option<Lease4<'a>>, Error> {
         self.lease4(ArgRef::Named(name))
     }
 
     /// Argument `name` as a DHCPv4 subnet (`None` if null).
+    #[inline]
     pub fn argument_subnet4(&self, name: &str) -> Result<Option<Subnet4<'a>>, Error> {
         self.subnet4(ArgRef::Named(name))
     }
 
     /// Argument `name` as a collection of DHCPv4 leases (empty if null).
+    #[inline]
     pub fn argument_leases4(&self, name: &str) -> Result<Leases4<'a>, Error> {
         self.leases4(ArgRef::Named(name))
     }
 
+    #[inline]
     fn pkt4(&self, arg: ArgRef<'_>) -> Result<Option<Pkt4<'a>>, Error> {
         Ok(ffi::arg_pkt4_ref(self.handle, arg)?.map(Pkt4::new))
     }
 
+    #[inline]
     fn lease4(&self, arg: ArgRef<'_>) -> Result<Option<Lease4<'a>>, Error> {
         Ok(ffi::arg_lease4_ref(self.handle, arg)?.map(Lease4::new))
     }
 
+    #[inline]
     fn subnet4(&self, arg: ArgRef<'_>) -> Result<Option<Subnet4<'a>>, Error> {
         Ok(ffi::arg_subnet4_ref(self.handle, arg)?.map(Subnet4::new))
     }
 
+    #[inline]
     fn leases4(&self, arg: ArgRef<'_>) -> Result<Leases4<'a>, Error> {
         Ok(Leases4::new(ffi::arg_lease4_collection_ref(self.handle, arg)?))
     }
 
+    #[inline]
     fn query4(&self) -> Result<Pkt4<'a>, Error> {
         required(self.pkt4(ArgRef::Known(Arg::Query4))?, Arg::Query4)
     }
@@ -120,6 +130,7 @@ impl<'a, P: HookPoint> Context<'a, P> {
 
 impl<'a> Context<'a, Pkt4Receive> {
     /// The query (`query4`).
+    #[inline]
     pub fn query(&self) -> Result<Pkt4<'a>, Error> {
         self.query4()
     }
@@ -127,11 +138,13 @@ impl<'a> Context<'a, Pkt4Receive> {
 
 impl<'a> Context<'a, Subnet4Select> {
     /// The query (`query4`).
+    #[inline]
     pub fn query(&self) -> Result<Pkt4<'a>, Error> {
         self.query4()
     }
 
     /// The selected subnet (`subnet4`), `None` when Kea found none.
+    #[inline]
     pub fn subnet(&self) -> Result<Option<Subnet4<'a>>, Error> {
         self.subnet4(ArgRef::Known(Arg::Subnet4))
     }
@@ -139,22 +152,26 @@ impl<'a> Context<'a, Subnet4Select> {
 
 impl<'a> Context<'a, Lease4Select> {
     /// The query (`query4`).
+    #[inline]
     pub fn query(&self) -> Result<Pkt4<'a>, Error> {
         self.query4()
     }
 
     /// The subnet the lease is from (`subnet4`).
+    #[inline]
     pub fn subnet(&self) -> Result<Subnet4<'a>, Error> {
         required(self.subnet4(ArgRef::Known(Arg::Subnet4))?, Arg::Subnet4)
     }
 
     /// The lease about to be offered or assigned (`lease4`).
+    #[inline]
     pub fn lease(&self) -> Result<Lease4<'a>, Error> {
         required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
     }
 
     /// True for a DISCOVER (the lease is only offered), false for a REQUEST
     /// (`fake_allocation`).
+    #[inline]
     pub fn fake_allocation(&self) -> Result<bool, Error> {
         Ok(ffi::arg_bool_known(self.handle, Arg::FakeAllocation)?)
     }
@@ -162,16 +179,19 @@ impl<'a> Context<'a, Lease4Select> {
 
 impl<'a> Context<'a, Leases4Committed> {
     /// The query (`query4`).
+    #[inline]
     pub fn query(&self) -> Result<Pkt4<'a>, Error> {
         self.query4()
     }
 
     /// The leases granted or renewed (`leases4`).
+    #[inline]
     pub fn leases(&self) -> Result<Leases4<'a>, Error> {
         self.leases4(ArgRef::Known(Arg::Leases4))
     }
 
     /// The leases released or replaced (`deleted_leases4`).
+    #[inline]
     pub fn deleted_leases(&self) -> Result<Leases4<'a>, Error> {
         self.leases4(ArgRef::Known(Arg::DeletedLeases4))
     }
@@ -179,11 +199,13 @@ impl<'a> Context<'a, Leases4Committed> {
 
 impl<'a> Context<'a, Pkt4Send> {
     /// The response about to be sent (`response4`).
+    #[inline]
     pub fn response(&self) -> Result<Pkt4<'a>, Error> {
         required(self.pkt4(ArgRef::Known(Arg::Response4))?, Arg::Response4)
     }
 
     /// The query it answers (`query4`).
+    #[inline]
     pub fn query(&self) -> Result<Pkt4<'a>, Error> {
         self.query4()
     }

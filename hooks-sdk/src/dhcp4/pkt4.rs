@@ -14,22 +14,26 @@ pub struct Pkt4<'a> {
 }
 
 impl<'a> Pkt4<'a> {
+    #[inline]
     pub(crate) fn new(pkt: &'a ffi::Pkt4) -> Self {
         Pkt4 { pkt }
     }
 
     /// The DHCP message type (option 53). Fails only when that option is
     /// malformed.
+    #[inline]
     pub fn message_type(&self) -> Result<MessageType, Error> {
         Ok(MessageType(ffi::pkt4_type(self.pkt)?))
     }
 
     /// The transaction id (`xid`).
+    #[inline]
     pub fn xid(&self) -> u32 {
         ffi::pkt4_transid(self.pkt)
     }
 
     /// The client hardware address (`htype`, `chaddr`).
+    #[inline]
     pub fn hwaddr(&self) -> HwAddr<'a> {
         let mut htype = 0;
         let bytes = ffi::pkt4_hwaddr(self.pkt, &mut htype);
@@ -37,42 +41,50 @@ impl<'a> Pkt4<'a> {
     }
 
     /// `ciaddr`.
+    #[inline]
     pub fn ciaddr(&self) -> Ipv4Addr {
         Ipv4Addr::from(ffi::pkt4_ciaddr(self.pkt))
     }
 
     /// `yiaddr`.
+    #[inline]
     pub fn yiaddr(&self) -> Ipv4Addr {
         Ipv4Addr::from(ffi::pkt4_yiaddr(self.pkt))
     }
 
     /// `siaddr`.
+    #[inline]
     pub fn siaddr(&self) -> Ipv4Addr {
         Ipv4Addr::from(ffi::pkt4_siaddr(self.pkt))
     }
 
     /// `giaddr` (the relay's address, 0.0.0.0 when not relayed).
+    #[inline]
     pub fn giaddr(&self) -> Ipv4Addr {
         Ipv4Addr::from(ffi::pkt4_giaddr(self.pkt))
     }
 
     /// The remote IP address: the sender of a query, the destination of a
     /// response.
+    #[inline]
     pub fn remote_addr(&self) -> Ipv4Addr {
         Ipv4Addr::from(ffi::pkt4_remote_addr(self.pkt))
     }
 
     /// The local IP address.
+    #[inline]
     pub fn local_addr(&self) -> Ipv4Addr {
         Ipv4Addr::from(ffi::pkt4_local_addr(self.pkt))
     }
 
     /// The remote UDP port.
+    #[inline]
     pub fn remote_port(&self) -> u16 {
         ffi::pkt4_remote_port(self.pkt)
     }
 
     /// The local UDP port.
+    #[inline]
     pub fn local_port(&self) -> u16 {
         ffi::pkt4_local_port(self.pkt)
     }
@@ -83,21 +95,25 @@ impl<'a> Pkt4<'a> {
     }
 
     /// The interface index, or -1 when unknown.
+    #[inline]
     pub fn iface_index(&self) -> i32 {
         ffi::pkt4_iface_index(self.pkt)
     }
 
     /// `hops`.
+    #[inline]
     pub fn hops(&self) -> u8 {
         ffi::pkt4_hops(self.pkt)
     }
 
     /// `secs`.
+    #[inline]
     pub fn secs(&self) -> u16 {
         ffi::pkt4_secs(self.pkt)
     }
 
     /// `flags` (0x8000 is the broadcast bit).
+    #[inline]
     pub fn flags(&self) -> u16 {
         ffi::pkt4_flags(self.pkt)
     }
@@ -109,6 +125,7 @@ impl<'a> Pkt4<'a> {
     }
 
     /// Whether the packet carries option `code`.
+    #[inline]
     pub fn has_option(&self, code: u8) -> bool {
         ffi::pkt4_has_option(self.pkt, u16::from(code))
     }

@@ -12,21 +12,25 @@ pub struct Subnet4<'a> {
 }
 
 impl<'a> Subnet4<'a> {
+    #[inline]
     pub(crate) fn new(subnet: &'a ffi::Subnet4) -> Self {
         Subnet4 { subnet }
     }
 
     /// The subnet id (`id` in the configuration).
+    #[inline]
     pub fn id(&self) -> u32 {
         ffi::subnet4_id(self.subnet)
     }
 
     /// The network address.
+    #[inline]
     pub fn prefix(&self) -> Ipv4Addr {
         Ipv4Addr::from(ffi::subnet4_prefix(self.subnet))
     }
 
     /// The prefix length.
+    #[inline]
     pub fn prefix_len(&self) -> u8 {
         ffi::subnet4_prefix_len(self.subnet)
     }
