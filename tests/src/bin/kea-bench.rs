@@ -3,7 +3,9 @@
 //! 1. Per callout, in process: `callout_bench` drives Kea's own
 //!    `HooksManager::callCallouts` for pkt4_receive, lease4_select and
 //!    pkt4_send with no library, the hand-written C++ hook and the Rust hook
-//!    (same work), and prints ns per call and Rust minus C++.
+//!    (same work), and prints ns per call and Rust minus C++. The same
+//!    driver under callgrind gives instructions per callout, which do not
+//!    depend on what else the machine is doing.
 //! 2. End to end: kea-dhcp4 (pinned to one CPU) serves perfdhcp (pinned to
 //!    another) in network namespaces, with no hook, the C++ hook and the
 //!    Rust hook, interleaved over several rounds; prints the median
@@ -110,6 +112,42 @@ fn main() {
             let (none, cpp, rust) = (m("none"), m("cpp"), m("rust"));
             println!("{point:<16} {none:>10.1} {cpp:>10.1} {rust:>10.1} {:>+14.1}", rust - cpp);
         }
+    }
+
+    if o.callouts {
+        println!("\n## Per callout, instructions (callgrind; mean of the three points)");
+        let mut ir = BTreeMap::new();
+        for (name, lib) in variants {
+            let count = |iterations: u64| -> u64 {
+                let out_file = out.join(format!("callgrind.{name}.{iterations}"));
+                let mut cmd = Command::new("valgrind");
+                cmd.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", out_file.display()));
+                cmd.arg(&driver).args(["--iterations", &iterations.to_string(), "--reps", "1", "--warmup", "0"]);
+                if let Some(lib) = lib {
+                    cmd.arg(lib);
+                }
+                let output = cmd.output().unwrap_or_else(|e| panic!("valgrind (apt-get install valgrind): {e}"));
+                let _ = std::fs::remove_file(&out_file);
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert!(output.status.success(), "{cmd:?} failed:\n{stderr}");
+                stderr
+                    .lines()
+                    .find_map(|l| l.split("Collected :").nth(1).and_then(|n| n.trim().parse().ok()))
+                    .unwrap_or_else(|| panic!("no instruction count from callgrind:\n{stderr}"))
+            };
+            // Two runs differing only in iteration count: start-up cancels out.
+            let (few, many) = (2_000, 22_000);
+            let per_call = (count(many) - count(few)) as f64 / ((many - few) * 3) as f64;
+            ir.insert(name, per_call);
+        }
+        println!("{:>10} {:>10} {:>10} {:>14}", "no hook", "C++", "Rust", "Rust - C++");
+        println!(
+            "{:>10.0} {:>10.0} {:>10.0} {:>+14.0}",
+            ir["none"],
+            ir["cpp"],
+            ir["rust"],
+            ir["rust"] - ir["cpp"]
+        );
     }
 
     if o.e2e {
