@@ -9,7 +9,8 @@
 //! 2. End to end: kea-dhcp4 (pinned to one CPU) serves perfdhcp (pinned to
 //!    another) in network namespaces, with no hook, the C++ hook and the
 //!    Rust hook, interleaved over several rounds; prints the median
-//!    exchanges per second and the ratios.
+//!    exchanges per second (ACKs received over the sending period) and the
+//!    ratios.
 //!
 //! Options: `--rounds N` (default 5), `--seconds S` per run (default 5),
 //! `--rate R` perfdhcp's target rate (default 20000), `--skip-e2e`,
@@ -157,10 +158,13 @@ fn main() {
         );
         let pair = NetPair::wide();
         let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let mut cpu_us: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for round in 0..o.rounds.max(1) {
             for k in 0..3 {
                 let (name, lib) = variants[(round + k) % 3];
-                let mut cfg = KeaConfig::new(&pair).cpu(kea_cpu).valid_lifetime(86400);
+                // WARN: at INFO Kea writes a log line per OFFER and per ACK,
+                // which would dominate what is measured.
+                let mut cfg = KeaConfig::new(&pair).cpu(kea_cpu).valid_lifetime(86400).severity("WARN");
                 if let Some(lib) = lib {
                     cfg = cfg.hook(lib, None);
                 }
@@ -170,9 +174,18 @@ fn main() {
                     "-p".to_owned(), o.seconds.to_string(), "-W".to_owned(), "1000000".to_owned(),
                 ];
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let cpu_before = cpu_ns(kea.pid());
                 let report = perfdhcp_on_cpu(&pair, client_cpu, &args);
-                let rate = report.rate.unwrap_or(f64::NAN);
-                eprintln!("round {round} {name:<5} {rate:>9.1} exchanges/s");
+                let cpu = cpu_ns(kea.pid()) - cpu_before;
+                // Completed DORA exchanges (ACKs) over the sending period:
+                // perfdhcp's own `Rate:` also divides by the -W wait.
+                let acks = report.exchanges.get(1).map(|e| e.received).unwrap_or(0);
+                let rate = acks as f64 / f64::from(o.seconds);
+                // Kea's CPU time per completed exchange: every packet it
+                // handled (also those perfdhcp gave up on) over the ACKs.
+                let per_exchange = cpu as f64 / 1000.0 / acks.max(1) as f64;
+                eprintln!("round {round} {name:<5} {rate:>9.1} exchanges/s {per_exchange:>7.1} us CPU/exchange");
+                cpu_us.entry(name).or_default().push(per_exchange);
                 assert!(kea.is_alive(), "Kea died under load with {name}");
                 kea.stop();
                 rates.entry(name).or_default().push(rate);
@@ -191,7 +204,32 @@ fn main() {
             med["cpp"] / med["none"],
             med["rust"] / med["none"]
         );
+
+        println!("\n## End to end: Kea CPU time per exchange, us (lower is better)");
+        println!("{:<8} {:>10} {:>10} {:>10}", "hook", "median", "min", "max");
+        let mut med = BTreeMap::new();
+        for (name, v) in &mut cpu_us {
+            let m = median(v);
+            med.insert(*name, m);
+            println!("{name:<8} {m:>10.2} {:>10.2} {:>10.2}", v[0], v[v.len() - 1]);
+        }
+        println!(
+            "ratio Rust/C++ = {:.3}   C++/none = {:.3}   Rust/none = {:.3}",
+            med["rust"] / med["cpp"],
+            med["cpp"] / med["none"],
+            med["rust"] / med["none"]
+        );
     }
+}
+
+/// CPU time (ns) all threads of process `pid` have run so far, from the
+/// scheduler's own accounting (`/proc/PID/task/*/schedstat`).
+fn cpu_ns(pid: u32) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap_or_else(|e| panic!("/proc/{pid}/task: {e}"));
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 fn cpu_model() -> String {
