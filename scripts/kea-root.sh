@@ -32,7 +32,7 @@
 # and every process CMD leaves behind goes away when it exits, failed or not.
 # Inside the root: fresh /proc, /sys, /dev (the host's, with a private
 # /dev/shm), /run and /tmp (tmpfs; /run/netns exists, `ip netns add` works),
-# the host's /etc/resolv.conf, this repository at the same path (read-write),
+# the host's /etc/resolv.conf and CA bundle, this repository at the same path (read-write),
 # the host's ~/.rustup and ~/.cargo read-only, CARGO_HOME=$KEA_ROOT_CACHE/cargo
 # (writable, shared by all roots; registry downloads happen once), and
 # CARGO_TARGET_DIR=<repo>/target/kea-X.Y for the root's Kea X.Y, so builds
@@ -91,6 +91,12 @@ if [[ ${1:-} == --inner ]]; then
   [[ -e $ROOT/etc/resolv.conf || -L $ROOT/etc/resolv.conf ]] && rm -f "$ROOT/etc/resolv.conf"
   touch "$ROOT/etc/resolv.conf"
   mount --bind /etc/resolv.conf "$ROOT/etc/resolv.conf"
+  # The host's CA bundle, which may hold a site's own (proxy) CA, so that
+  # cargo reaches crates.io from inside as it does outside.
+  if [[ -f /etc/ssl/certs/ca-certificates.crt && -f $ROOT/etc/ssl/certs/ca-certificates.crt ]]; then
+    mount --bind /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/ca-certificates.crt"
+    mount -o remount,bind,ro "$ROOT/etc/ssl/certs/ca-certificates.crt"
+  fi
 
   bind() { # bind SRC [ro]: SRC at the same path inside the root
     mkdir -p "$ROOT$1"
