@@ -88,8 +88,12 @@ if [[ ${1:-} == --inner ]]; then
   else
     mount -t tmpfs -o mode=1777,nosuid,nodev tmp "$ROOT/tmp"
   fi
-  [[ -e $ROOT/etc/resolv.conf || -L $ROOT/etc/resolv.conf ]] && rm -f "$ROOT/etc/resolv.conf"
-  touch "$ROOT/etc/resolv.conf"
+  # (Never unlink it here: in a concurrent run's namespace it is a mount
+  # point, and unlinking that would detach the other run's mount.)
+  if [[ ! -f $ROOT/etc/resolv.conf || -L $ROOT/etc/resolv.conf ]]; then
+    rm -f "$ROOT/etc/resolv.conf"
+    : >"$ROOT/etc/resolv.conf"
+  fi
   mount --bind /etc/resolv.conf "$ROOT/etc/resolv.conf"
   # The host's CA bundle, which may hold a site's own (proxy) CA, so that
   # cargo reaches crates.io from inside as it does outside.
@@ -113,7 +117,9 @@ if [[ ${1:-} == --inner ]]; then
   sys_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   if [[ $RUST == host ]]; then
     rustup_home=${RUSTUP_HOME:-$HOME/.rustup}
-    cargo_bin=$(dirname "$(command -v cargo || die "no cargo on the host's PATH (rustup)")")
+    host_cargo=$(command -v cargo) ||
+      die "no cargo on the host's PATH (install Rust with rustup, or use KEA_ROOT_RUST=debian on trixie)"
+    cargo_bin=$(dirname "$host_cargo")
     [[ -d $rustup_home ]] || die "no rustup home at $rustup_home (set RUSTUP_HOME)"
     bind "$rustup_home" ro
     bind "$cargo_bin" ro
@@ -121,6 +127,7 @@ if [[ ${1:-} == --inner ]]; then
     [[ -n ${RUSTUP_TOOLCHAIN:-} ]] && envv+=(RUSTUP_TOOLCHAIN="$RUSTUP_TOOLCHAIN")
     envv+=(RUSTUP_AUTO_INSTALL=0)
   else
+    [[ -x $ROOT/usr/bin/cargo ]] || die "KEA_ROOT_RUST=debian: the $SUITE root has no Debian cargo (only trixie's has)"
     envv+=(PATH="$sys_path")
   fi
   pass=(CI RUSTFLAGS RUSTDOCFLAGS RUST_BACKTRACE RUST_LOG RUST_TEST_THREADS KEEP_TEST_DIRS
@@ -212,6 +219,7 @@ build_root() {
   ' sh "$new" "${PKGS[@]}" >"$ROOTS/$SUITE.install.log" 2>&1 ||
     { tail -n 30 "$ROOTS/$SUITE.install.log" >&2; die "installing packages failed (log: $ROOTS/$SUITE.install.log)"; }
   rm -f "$new/etc/resolv.conf"
+  : >"$new/etc/resolv.conf"   # a plain file for runs to bind the host's onto
   chroot "$new" dpkg-query -W -f='${Version}\n' kea-dev >"$new/.kea-root.kea-version"
   printf '%s\n' "$STAMP_TEXT" >"$new/.kea-root.stamp"
   safe_rm "$ROOT.old"
@@ -242,8 +250,9 @@ case $RUST in
   debian) TARGET=$REPO/target/kea-$KEA_XY-debian-rust ;;
   *) die "KEA_ROOT_RUST must be 'host' or 'debian', not '$RUST'" ;;
 esac
-case $PWD/ in
-  "$REPO"/*) WORKDIR=$PWD ;;
+here=$(pwd -P)
+case $here/ in
+  "$REPO"/*) WORKDIR=$here ;;
   *) WORKDIR=$REPO ;;
 esac
 
