@@ -122,7 +122,9 @@ fn main() {
         for round in 0..o.rounds.max(1) {
             for k in 0..3 {
                 let (name, lib) = variants[(round + k) % 3];
-                let mut cfg = KeaConfig::new(&pair).cpu(kea_cpu).valid_lifetime(86400);
+                // Single-threaded, like the numbers in BENCHMARKS.md (2.4+ default to
+                // multi-threading on; the harness always writes the setting).
+                let mut cfg = KeaConfig::new(&pair).cpu(kea_cpu).valid_lifetime(86400).multi_threading(false);
                 if let Some(lib) = lib {
                     cfg = cfg.hook(lib, None);
                 }
