@@ -1,42 +1,153 @@
 //! Builds the C++ shim against the installed Kea and tells rustc which
 //! Kea libraries to link.
 //!
-//! Kea is found through `KEA_INCLUDE_DIR` / `KEA_LIB_DIR`, or `KEA_PREFIX`
-//! (`$KEA_PREFIX/include/kea`, `$KEA_PREFIX/lib`), else the Debian and
-//! `/usr/local` locations. The hooks API version is read from
-//! `hooks/hooks.h` and compiled into the hook's `version()`.
+//! Finding Kea, first match wins:
+//! 1. `KEA_INCLUDE_DIR` (the directory holding `hooks/hooks.h`) and, if the
+//!    libraries are not on the linker's default path, `KEA_LIB_DIR`;
+//! 2. `KEA_PREFIX`: `$KEA_PREFIX/include/kea` and the first of
+//!    `$KEA_PREFIX/lib/<multiarch>`, `lib64`, `lib` holding `libkea-hooks.so`;
+//! 3. pkg-config's `kea` package (Kea 3.0 and later install `kea.pc`;
+//!    `$PKG_CONFIG` names the command, default `pkg-config`). Only its
+//!    variables are read: Debian's `kea.pc` requires `mariadb` and `libpq`,
+//!    so `--cflags`/`--libs` fail unless their -dev packages are installed;
+//! 4. `/usr/include/kea` (Debian; libraries on the default path), then
+//!    `/usr/local/include/kea` with `/usr/local/lib` (Kea built from source).
+//!
+//! The Kea release is read from `KEA_HOOKS_VERSION` in `hooks/hooks.h`
+//! (e.g. 20603 for 2.6.3). It is compiled into the hook's `version()` (Kea
+//! refuses a library built against another release), passed to the shim as
+//! `KEA_SHIM_HOOKS_VERSION`, and selects the libraries to link (3.0 renamed
+//! `libkea-dhcp++` to `libkea-dhcp`).
+//!
+//! Rust cfgs for this crate's code, each meaning "built against this Kea
+//! release or a newer one" (declared with `rustc-check-cfg`):
+//! * `kea_2_4`: 2.4+ (multi-threading on by default, `offer_lft`);
+//! * `kea_2_6`: 2.6+ (`lease4_offer`, subnets in `pkt4_send`, ...);
+//! * `kea_3_0`: 3.0+ (const subnet arguments, `libkea-dhcp`, ...).
+//!
+//! For build scripts of crates that depend on this one (through `links`):
+//! `DEP_KEA_HOOKS_SHIM_HOOKS_VERSION` (e.g. `20603`),
+//! `DEP_KEA_HOOKS_SHIM_VERSION` (`2.6.3`) and
+//! `DEP_KEA_HOOKS_SHIM_INCLUDE` (Kea's include directory).
 
 use std::env;
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-const LIBS: &[&str] = &[
-    "kea-hooks",
-    "kea-dhcpsrv",
-    "kea-dhcp++",
-    "kea-log",
-    "kea-cc",
-    "kea-asiolink",
-    "kea-util",
-    "kea-exceptions",
-];
+/// Releases that get a cfg `kea_X_Y` (see the top of this file).
+const CFG_RELEASES: &[(u32, u32)] = &[(2, 4), (2, 6), (3, 0)];
+
+/// The Kea libraries the shim calls into, for a release.
+fn kea_libs(v: &KeaVersion) -> Vec<&'static str> {
+    vec![
+        "kea-hooks",
+        "kea-dhcpsrv",
+        if v.at_least(3, 0) { "kea-dhcp" } else { "kea-dhcp++" },
+        "kea-log",
+        "kea-cc",
+        "kea-asiolink",
+        "kea-util",
+        "kea-exceptions",
+    ]
+}
+
+/// Headers the shim needs, with the Debian package that has them; checked
+/// only to explain a failed compile.
+fn prerequisites(v: &KeaVersion) -> Vec<(&'static str, &'static str)> {
+    let mut list = vec![
+        ("hooks/hooks.h", "kea-dev"),
+        ("boost/shared_ptr.hpp", "libboost-dev"),
+        ("log4cplus/logger.h", "liblog4cplus-dev"),
+    ];
+    if v.at_least(3, 0) {
+        list.push(("openssl/ssl.h", "libssl-dev"));
+    }
+    list.extend([
+        ("dhcp/pkt4.h", "kea-dev"),
+        ("dhcpsrv/lease.h", "kea-dev"),
+        ("dhcpsrv/subnet.h", "kea-dev"),
+        ("hooks/callout_handle.h", "kea-dev"),
+        ("hooks/library_handle.h", "kea-dev"),
+        ("hooks/server_hooks.h", "kea-dev"),
+        ("log/logger.h", "kea-dev"),
+        ("log/logger_name.h", "kea-dev"),
+        ("log/message_dictionary.h", "kea-dev"),
+    ]);
+    list
+}
+
+const INSTALL_HINT: &str = "Debian/Ubuntu: `apt-get install kea-dev libboost-dev liblog4cplus-dev libssl-dev`";
+
+struct Kea {
+    include: PathBuf,
+    lib: Option<PathBuf>,
+    /// How it was found, for messages.
+    via: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct KeaVersion {
+    hooks_version: u32,
+    major: u32,
+    minor: u32,
+    patch: u32,
+}
+
+impl KeaVersion {
+    fn from_hooks_version(v: u32) -> KeaVersion {
+        KeaVersion { hooks_version: v, major: v / 10000, minor: v / 100 % 100, patch: v % 100 }
+    }
+
+    fn at_least(&self, major: u32, minor: u32) -> bool {
+        (self.major, self.minor) >= (major, minor)
+    }
+}
+
+impl std::fmt::Display for KeaVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
 
 fn main() {
-    for var in ["KEA_PREFIX", "KEA_INCLUDE_DIR", "KEA_LIB_DIR"] {
+    for var in ["KEA_PREFIX", "KEA_INCLUDE_DIR", "KEA_LIB_DIR", "PKG_CONFIG", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR"] {
         println!("cargo:rerun-if-env-changed={var}");
+    }
+    for (major, minor) in CFG_RELEASES {
+        println!("cargo::rustc-check-cfg=cfg(kea_{major}_{minor})");
     }
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let shim_dir = manifest.join("../cpp-shim");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
 
-    let (include, lib) = find_kea();
+    let kea = find_kea();
+    let include = &kea.include;
     let hooks_h = include.join("hooks/hooks.h");
-    let version = read_hooks_version(&hooks_h);
+    let version = KeaVersion::from_hooks_version(read_hooks_version(&hooks_h));
     println!("cargo:rerun-if-changed={}", hooks_h.display());
+    if !version.at_least(2, 2) {
+        println!("cargo:warning=kea-hooks: Kea {version} ({}) is older than 2.2, the oldest release this SDK is tested with", kea.via);
+    }
+    for (major, minor) in CFG_RELEASES {
+        if version.at_least(*major, *minor) {
+            println!("cargo:rustc-cfg=kea_{major}_{minor}");
+        }
+    }
+    println!("cargo:hooks_version={}", version.hooks_version);
+    println!("cargo:version={version}");
+    println!("cargo:include={}", include.display());
 
     fs::write(
         out.join("kea_version.rs"),
-        format!("/// `KEA_HOOKS_VERSION` of the Kea this crate was built against.\npub const KEA_HOOKS_VERSION: i32 = {version};\n"),
+        format!(
+            "/// `KEA_HOOKS_VERSION` of the Kea this crate was built against.\n\
+             pub const KEA_HOOKS_VERSION: i32 = {};\n\
+             /// The Kea release this crate was built against, as `\"major.minor.patch\"`.\n\
+             pub const KEA_VERSION: &str = \"{version}\";\n",
+            version.hooks_version
+        ),
     )
     .unwrap();
 
@@ -56,53 +167,111 @@ fn main() {
     build
         .file(shim_dir.join("shim.cc"))
         .include(&shim_dir)
-        .include(&include)
+        .include(include)
         .include(&compat)
         .std("c++17")
-        .define("KEA_SHIM_HOOKS_VERSION", version.to_string().as_str())
+        .define("KEA_SHIM_HOOKS_VERSION", version.hooks_version.to_string().as_str())
         .flag_if_supported("-Wno-unused-parameter")
         .flag_if_supported("-Wno-deprecated-declarations")
         .flag_if_supported("-Wno-deprecated-copy")
         .flag_if_supported("-Wno-class-memaccess");
-    build.compile("kea_hooks_shim");
+    if let Err(e) = build.try_compile("kea_hooks_shim") {
+        let compiler = || build.get_compiler().to_command();
+        panic!("{}", explain_compile_failure(&compiler, &kea, &version, &e.to_string()));
+    }
 
     println!("cargo:rerun-if-changed={}", shim_dir.join("shim.cc").display());
     println!("cargo:rerun-if-changed={}", shim_dir.join("shim.h").display());
     println!("cargo:rerun-if-changed=src/ffi.rs");
-    if let Some(lib) = lib {
+    if let Some(lib) = &kea.lib {
         println!("cargo:rustc-link-search=native={}", lib.display());
     }
-    for l in LIBS {
+    let libs = kea_libs(&version);
+    check_libs(&libs, &kea, &version);
+    for l in libs {
         println!("cargo:rustc-link-lib=dylib={l}");
     }
     println!("cargo:rustc-env=KEA_HOOKS_INCLUDE_DIR={}", include.display());
 }
 
-fn find_kea() -> (PathBuf, Option<PathBuf>) {
+fn find_kea() -> Kea {
     if let Ok(dir) = env::var("KEA_INCLUDE_DIR") {
-        return (PathBuf::from(dir), env::var("KEA_LIB_DIR").ok().map(PathBuf::from));
+        let include = PathBuf::from(dir);
+        require_hooks_h(&include, "KEA_INCLUDE_DIR");
+        return Kea { include, lib: env::var("KEA_LIB_DIR").ok().map(PathBuf::from), via: "KEA_INCLUDE_DIR".into() };
     }
     if let Ok(prefix) = env::var("KEA_PREFIX") {
         let p = PathBuf::from(prefix);
-        return (p.join("include/kea"), Some(p.join("lib")));
+        let include = p.join("include/kea");
+        require_hooks_h(&include, "KEA_PREFIX");
+        let candidates = [p.join("lib").join(multiarch()), p.join("lib64"), p.join("lib")];
+        let lib = candidates.iter().find(|d| d.join("libkea-hooks.so").exists()).unwrap_or(&candidates[2]).clone();
+        return Kea { include, lib: Some(lib), via: format!("KEA_PREFIX={}", p.display()) };
     }
-    for (inc, lib) in [
-        ("/usr/include/kea", None),
-        ("/usr/local/include/kea", Some("/usr/local/lib")),
-    ] {
+    if let Some(kea) = from_pkg_config() {
+        return kea;
+    }
+    for (inc, lib) in [("/usr/include/kea", None), ("/usr/local/include/kea", Some("/usr/local/lib"))] {
         if Path::new(inc).join("hooks/hooks.h").exists() {
-            return (PathBuf::from(inc), lib.map(PathBuf::from));
+            return Kea { include: PathBuf::from(inc), lib: lib.map(PathBuf::from), via: inc.to_owned() };
         }
     }
     panic!(
-        "kea-hooks: Kea's development headers were not found (looked for hooks/hooks.h in \
-         /usr/include/kea and /usr/local/include/kea). Install them (Debian: \
-         `apt-get install kea-dev libboost-dev liblog4cplus-dev`) or point KEA_PREFIX, or \
-         KEA_INCLUDE_DIR and KEA_LIB_DIR, at the Kea you build for."
+        "\n\nkea-hooks: Kea's development headers were not found (no `kea` for pkg-config, no \
+         hooks/hooks.h in /usr/include/kea or /usr/local/include/kea).\n{INSTALL_HINT}\n\
+         or point KEA_PREFIX, or KEA_INCLUDE_DIR and KEA_LIB_DIR, at the Kea you build for.\n\n"
     );
 }
 
-fn read_hooks_version(hooks_h: &Path) -> i32 {
+fn require_hooks_h(include: &Path, var: &str) {
+    if !include.join("hooks/hooks.h").exists() {
+        panic!(
+            "\n\nkea-hooks: {var} is set, but {} has no hooks/hooks.h: it must name the Kea \
+             release's include directory (the one holding hooks/, dhcp/, dhcpsrv/).\n\n",
+            include.display()
+        );
+    }
+}
+
+/// Debian's multiarch directory for the target, e.g. `x86_64-linux-gnu`.
+fn multiarch() -> String {
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let env_ = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
+    let arch = match arch.as_str() {
+        "x86" => "i386",
+        "arm" => "arm",
+        other => other,
+    };
+    format!("{arch}-linux-{env_}")
+}
+
+/// Kea through pkg-config (3.0+). Reads only `--modversion` and variables:
+/// `--cflags`/`--libs` also resolve `Requires:` (openssl, log4cplus,
+/// mariadb, libpq), which fails on machines without those -dev packages.
+fn from_pkg_config() -> Option<Kea> {
+    let pkg_config = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".into());
+    let query = |args: &[&str]| -> Option<String> {
+        let out = Command::new(&pkg_config).args(args).stderr(Stdio::null()).output().ok()?;
+        let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    };
+    let modversion = query(&["--modversion", "kea"])?;
+    let includedir = query(&["--variable=includedir", "kea"])?;
+    let libdir = query(&["--variable=libdir", "kea"]);
+    // kea.pc's Cflags are -I${includedir}/kea.
+    let include = Path::new(&includedir).join("kea");
+    if !include.join("hooks/hooks.h").exists() {
+        println!(
+            "cargo:warning=kea-hooks: pkg-config knows kea {modversion}, but {} has no hooks/hooks.h; \
+             looking in the default places",
+            include.display()
+        );
+        return None;
+    }
+    Some(Kea { include, lib: libdir.map(PathBuf::from), via: format!("pkg-config kea {modversion}") })
+}
+
+fn read_hooks_version(hooks_h: &Path) -> u32 {
     let text = fs::read_to_string(hooks_h)
         .unwrap_or_else(|e| panic!("kea-hooks: cannot read {}: {e}", hooks_h.display()));
     text.lines()
@@ -114,6 +283,131 @@ fn read_hooks_version(hooks_h: &Path) -> i32 {
         .unwrap_or_else(|| {
             panic!("kea-hooks: no `KEA_HOOKS_VERSION = N;` in {}", hooks_h.display())
         })
+}
+
+/// After the shim failed to compile: preprocesses each prerequisite header
+/// alone and names the files that are missing, with the package that has
+/// them.
+fn explain_compile_failure(compiler: &dyn Fn() -> Command, kea: &Kea, version: &KeaVersion, error: &str) -> String {
+    let mut missing: Vec<(String, String)> = Vec::new(); // (file, package)
+    let mut other: Vec<(&str, String)> = Vec::new(); // (header, first error)
+    for (header, _) in prerequisites(version) {
+        let Err(msg) = preprocess(compiler, header) else { continue };
+        match missing_file(&msg) {
+            Some(file) => {
+                if !missing.iter().any(|(f, _)| *f == file) {
+                    let package = package_for(&file, kea, version);
+                    missing.push((file, package));
+                }
+            }
+            None => {
+                let first = msg.lines().find(|l| l.contains("error")).unwrap_or("").trim().to_owned();
+                other.push((header, first));
+            }
+        }
+    }
+    let mut text = format!(
+        "\n\nkea-hooks: the C++ shim did not compile against Kea {version} (found via {}, headers in {}).\n",
+        kea.via,
+        kea.include.display()
+    );
+    if !missing.is_empty() {
+        let mut packages: Vec<&str> = missing.iter().map(|(_, p)| p.as_str()).filter(|p| !p.contains(' ')).collect();
+        packages.sort();
+        packages.dedup();
+        text += "Missing headers:\n";
+        let mut by_package: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (file, package) in &missing {
+            match by_package.iter_mut().find(|(p, _)| p == package) {
+                Some((_, files)) => files.push(file),
+                None => by_package.push((package, vec![file])),
+            }
+        }
+        for (package, files) in by_package {
+            text += &format!("  {}: {package}\n", files.iter().map(|f| format!("<{f}>")).collect::<Vec<_>>().join(" "));
+        }
+        if !packages.is_empty() {
+            text += &format!("Install: `apt-get install {}` (Debian/Ubuntu package names).\n", packages.join(" "));
+        }
+    }
+    if !other.is_empty() {
+        text += "Headers that fail for another reason:\n";
+        for (h, first) in &other {
+            text += &format!("  <{h}>: {first}\n");
+        }
+    }
+    if missing.is_empty() && other.is_empty() {
+        text += "Every prerequisite header is there: see the compiler's errors above.\n";
+    }
+    text + &format!("({error})\n\n")
+}
+
+/// The file a failed preprocessor run could not find (gcc: `fatal error:
+/// FILE: No such file or directory`; clang: `fatal error: 'FILE' file not
+/// found`).
+fn missing_file(msg: &str) -> Option<String> {
+    msg.lines().find_map(|line| {
+        let rest = line.split("fatal error: ").nth(1)?;
+        if let Some(file) = rest.strip_suffix(": No such file or directory") {
+            return Some(file.trim().to_owned());
+        }
+        let file = rest.strip_suffix(" file not found")?;
+        Some(file.trim().trim_matches('\'').to_owned())
+    })
+}
+
+/// The Debian package that has `file`, as far as the shim's needs go.
+fn package_for(file: &str, kea: &Kea, version: &KeaVersion) -> String {
+    let top = file.split('/').next().unwrap_or(file);
+    match top {
+        "boost" => "libboost-dev".into(),
+        "log4cplus" => "liblog4cplus-dev".into(),
+        "openssl" => "libssl-dev".into(),
+        "mysql" => "libmariadb-dev".into(),
+        "libpq-fe.h" | "postgresql" => "libpq-dev".into(),
+        _ if prerequisites(version).iter().any(|(h, _)| *h == file) && !kea.include.join("hooks/hooks.h").exists() => {
+            "kea-dev".into()
+        }
+        _ => format!("a file Kea's headers include, missing from {} (incomplete kea-dev?)", kea.include.display()),
+    }
+}
+
+/// Runs the shim's C++ compiler, with the shim's flags, as a preprocessor
+/// on `#include <header>`.
+fn preprocess(compiler: &dyn Fn() -> Command, header: &str) -> Result<(), String> {
+    let mut cmd = compiler();
+    cmd.args(["-E", "-x", "c++", "-o", "/dev/null", "-"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| format!("cannot run the C++ compiler: {e}"))?;
+    child.stdin.take().unwrap().write_all(format!("#include <{header}>\n").as_bytes()).map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// Warns (the link would fail later, less clearly) when a Kea library is
+/// in none of the directories the linker searches by default.
+fn check_libs(libs: &[&str], kea: &Kea, version: &KeaVersion) {
+    let mut dirs: Vec<PathBuf> = kea.lib.iter().cloned().collect();
+    if let Some(paths) = env::var_os("LIBRARY_PATH") {
+        dirs.extend(env::split_paths(&paths));
+    }
+    let ma = multiarch();
+    for d in [format!("/usr/lib/{ma}"), format!("/lib/{ma}"), "/usr/lib".into(), "/lib".into(), "/usr/lib64".into(), "/usr/local/lib".into()] {
+        dirs.push(PathBuf::from(d));
+    }
+    let missing: Vec<&str> = libs.iter().copied().filter(|l| !dirs.iter().any(|d| d.join(format!("lib{l}.so")).exists())).collect();
+    if !missing.is_empty() {
+        println!(
+            "cargo:warning=kea-hooks: Kea {version} ({}): {} not found in {} (the unversioned .so links come with kea-dev); \
+             linking will probably fail. Set KEA_LIB_DIR to the directory holding them.",
+            kea.via,
+            missing.iter().map(|l| format!("lib{l}.so")).collect::<Vec<_>>().join(", "),
+            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(":")
+        );
+    }
 }
 
 const CFG_GLOBALS_STANDIN: &str = r#"// Generated by kea-hooks' build.rs: a stand-in for the dhcpsrv/cfg_globals.h

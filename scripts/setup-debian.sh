@@ -1,15 +1,36 @@
 #!/usr/bin/env bash
 # Installs what building and testing the hooks needs on Debian (bookworm:
-# Kea 2.2). Idempotent; installs only what is missing. Needs root to install.
+# Kea 2.2; trixie: 2.6; sid: 3.0). Idempotent; installs only what is
+# missing. Needs root to install.
+#   setup-debian.sh                          check, install what is missing
+#   setup-debian.sh --print-packages [SUITE] print the package list for SUITE
+#                                            (default: this machine's), one a
+#                                            line; scripts/kea-root.sh builds
+#                                            its roots from it
 set -euo pipefail
+
+suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+if [[ ${1:-} == --print-packages && -n ${2:-} ]]; then suite=$2; fi
+
+# A real DHCPv4 client for the tests: ISC's dhclient where Debian still
+# ships it; sid dropped isc-dhcp-client, so there busybox's udhcpc.
+case $suite in
+  bookworm|trixie) dhcp_client=isc-dhcp-client ;;
+  *) dhcp_client=udhcpc ;;
+esac
 
 PKGS=(
   kea-dev kea-dhcp4-server kea-dhcp6-server kea-admin   # Kea, its headers, perfdhcp
   libboost-dev liblog4cplus-dev libssl-dev              # headers kea-dev does not pull in
   g++ pkg-config                                        # the C++ shim and the bench fixture
-  iproute2 isc-dhcp-client                              # test network namespaces, a real client
+  iproute2 "$dhcp_client"                               # test network namespaces, a real client
   valgrind                                              # instruction counts in the benchmark
 )
+
+if [[ ${1:-} == --print-packages ]]; then
+  printf '%s\n' "${PKGS[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

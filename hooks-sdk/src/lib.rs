@@ -95,3 +95,17 @@ pub mod __private {
     pub use crate::hook::{load, unload};
     pub use crate::KEA_HOOKS_VERSION;
 }
+
+#[cfg(test)]
+mod tests {
+    /// The `kea_X_Y` cfgs from build.rs agree with the headers' version.
+    #[test]
+    fn release_cfgs_match_the_hooks_version() {
+        let v = super::KEA_HOOKS_VERSION;
+        assert_eq!(cfg!(kea_2_4), v >= 20400, "{v}");
+        assert_eq!(cfg!(kea_2_6), v >= 20600, "{v}");
+        assert_eq!(cfg!(kea_3_0), v >= 30000, "{v}");
+        let (major, minor, patch) = (v / 10000, v / 100 % 100, v % 100);
+        assert_eq!(super::KEA_VERSION, format!("{major}.{minor}.{patch}"));
+    }
+}

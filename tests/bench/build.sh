@@ -19,6 +19,9 @@ if [ -n "${KEA_LIB_DIR:-}" ]; then
     LIBDIR_FLAGS="-L$KEA_LIB_DIR -Wl,-rpath,$KEA_LIB_DIR"
 fi
 mkdir -p "$OUT"
+# Kea 3.0 renamed libkea-dhcp++ to libkea-dhcp.
+HOOKS_VERSION=$(sed -n 's/.*KEA_HOOKS_VERSION *= *\([0-9]*\);.*/\1/p' "$INC/hooks/hooks.h")
+if [ "${HOOKS_VERSION:-0}" -ge 30000 ]; then DHCP_LIB=kea-dhcp; else DHCP_LIB=kea-dhcp++; fi
 
 # build OUTPUT SOURCE [EXTRA_FLAGS...]
 build() {
@@ -26,12 +29,12 @@ build() {
     source=$2
     shift 2
     # shellcheck disable=SC2086  # LIBDIR_FLAGS is a word list on purpose
-    ${CXX:-g++} -O2 -std=c++17 "$@" \
+    ${CXX:-g++} -O2 -std=c++17 "$@" -DBENCH_HOOKS_VERSION="${HOOKS_VERSION:-0}" \
         -Wall -Wno-deprecated-declarations -Wno-deprecated-copy -Wno-unused-parameter \
         -I"$INC" \
         "$HERE/$source" \
         $LIBDIR_FLAGS \
-        -lkea-hooks -lkea-dhcpsrv -lkea-dhcp++ -lkea-log -lkea-cc -lkea-asiolink \
+        -lkea-hooks -lkea-dhcpsrv -l$DHCP_LIB -lkea-log -lkea-cc -lkea-asiolink \
         -lkea-util -lkea-exceptions \
         -Wl,--no-undefined \
         -o "$OUT/$output"

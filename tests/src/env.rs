@@ -28,18 +28,20 @@ fn missing() -> Vec<String> {
     if unsafe { libc::geteuid() } != 0 {
         missing.push("root (network namespaces)".to_owned());
     }
-    for (prog, package) in
-        [("kea-dhcp4", "kea-dhcp4-server"), ("perfdhcp", "kea-admin"), ("dhclient", "isc-dhcp-client"), ("ip", "iproute2")]
-    {
+    for (prog, package) in [("kea-dhcp4", "kea-dhcp4-server"), ("perfdhcp", "kea-admin"), ("ip", "iproute2")] {
         if find_program(prog).is_none() {
             missing.push(format!("`{prog}` (package {package})"));
         }
+    }
+    if crate::dhclient::find_client().is_none() {
+        missing.push(crate::dhclient::CLIENT_PACKAGES.to_owned());
     }
     missing
 }
 
 /// True when integration tests can run: running as root (effective uid 0)
-/// with `kea-dhcp4`, `perfdhcp`, `dhclient` and `ip` installed.
+/// with `kea-dhcp4`, `perfdhcp`, `ip` and a DHCP client (`dhclient` or
+/// `udhcpc`) installed.
 ///
 /// Otherwise, with the `CI` environment variable set (non-empty) this
 /// panics naming what is missing; without it, it prints why the test is

@@ -192,6 +192,16 @@ impl KeaConfig {
             .and_then(|p| Path::new(p).parent())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| dir.clone());
+        // Kea 2.6.3+ refuses a library outside KEA_HOOKS_PATH ("invalid path
+        // specified"), and that is a single directory.
+        for lib in self.hooks.iter().filter_map(|h| h["library"].as_str()) {
+            assert!(
+                Path::new(lib).parent() == Some(hooks_dir.as_path()),
+                "hook libraries must share one directory (Kea 2.6+ loads them only from KEA_HOOKS_PATH): \
+                 {lib} is not in {}",
+                hooks_dir.display()
+            );
+        }
         let mut cmd = match self.cpu {
             None => NetPair::command_in(&pair.server_ns(), kea_bin.to_str().unwrap()),
             Some(cpu) => {
@@ -204,7 +214,8 @@ impl KeaConfig {
             .arg("-c")
             .arg(self.config_path())
             // Writable pid and lock dirs; on 2.6+ also the allowed dirs for
-            // hooks, data, sockets and logs (2.2 ignores those).
+            // hooks, data, sockets and logs (2.2 ignores those). 3.0 also
+            // wants the socket dir at mode 0750 or stricter: TestDir is 0750.
             .env("KEA_PIDFILE_DIR", &dir)
             .env("KEA_LOCKFILE_DIR", &dir)
             .env("KEA_HOOKS_PATH", &hooks_dir)

@@ -130,11 +130,23 @@ fn bad_parameters_are_refused_naming_the_field() {
 
 #[test]
 fn a_panicking_callout_drops_the_packet_and_kea_keeps_serving() {
+    panicking_callout(false);
+}
+
+/// The same with Kea's worker threads (the default since Kea 2.4): the
+/// panic is caught on a worker thread.
+#[test]
+fn a_panicking_callout_on_a_worker_thread_drops_the_packet() {
+    panicking_callout(true);
+}
+
+fn panicking_callout(multi_threading: bool) {
     if !require_root_and_kea() {
         return;
     }
     let pair = NetPair::new();
-    let (mut kea, out) = with_probe(&pair, KeaConfig::new(&pair), json!({ "panic-hwaddr": "02:00:00:00:0b:ad" }));
+    let cfg = KeaConfig::new(&pair).multi_threading(multi_threading);
+    let (mut kea, out) = with_probe(&pair, cfg, json!({ "panic-hwaddr": "02:00:00:00:0b:ad" }));
 
     pair.set_client_mac("02:00:00:00:0b:ad");
     assert_eq!(dhclient(&pair, Duration::from_secs(4)), None, "the panicking client was served");

@@ -49,14 +49,19 @@
 #include <log/logger_name.h>
 #include <log/logger_support.h>
 
-// lease4_select's `subnet4` argument is a Subnet4Ptr. The bench hooks never
-// read it, so it is passed as a null pointer of that type; the type only
-// needs declaring (dhcpsrv/subnet.h does not compile with Debian's 2.2
+// lease4_select's `subnet4` argument is a Subnet4Ptr (a ConstSubnet4Ptr
+// from Kea 3.0 on; build.sh defines BENCH_HOOKS_VERSION). The bench hooks
+// never read it, so it is passed as a null pointer of that type; the type
+// only needs declaring (dhcpsrv/subnet.h does not compile with Debian's 2.2
 // kea-dev).
 namespace isc {
 namespace dhcp {
 class Subnet4;
-typedef boost::shared_ptr<Subnet4> Subnet4Ptr;
+#if defined(BENCH_HOOKS_VERSION) && BENCH_HOOKS_VERSION >= 30000
+typedef boost::shared_ptr<const Subnet4> BenchSubnet4Arg;
+#else
+typedef boost::shared_ptr<Subnet4> BenchSubnet4Arg;
+#endif
 }  // namespace dhcp
 }  // namespace isc
 
@@ -214,7 +219,7 @@ struct Fixture {
                 h->setArgument("query4", query);
             } else if (name == "lease4_select") {
                 h->setArgument("query4", query);
-                h->setArgument("subnet4", isc::dhcp::Subnet4Ptr());
+                h->setArgument("subnet4", isc::dhcp::BenchSubnet4Arg());
                 h->setArgument("fake_allocation", true);
                 h->setArgument("lease4", lease);
             } else if (name == "pkt4_send") {

@@ -168,6 +168,10 @@ fn main() {
                 if let Some(lib) = lib {
                     cfg = cfg.hook(lib, None);
                 }
+
+                // Single-threaded, like the numbers in BENCHMARKS.md (Kea 2.4+
+                // defaults to multi-threading on; the harness always writes it).
+                cfg = cfg.multi_threading(false);
                 let mut kea = cfg.start(&pair).unwrap_or_else(|e| panic!("{e}"));
                 let args = [
                     "-r".to_owned(), o.rate.to_string(), "-R".to_owned(), "60000".to_owned(),
