@@ -164,6 +164,12 @@ case $SUITE in
   *) die "unknown suite '$SUITE' (trixie: Kea 2.6, sid: Kea 3.0, bookworm: the host)" ;;
 esac
 [[ $(id -u) == 0 ]] || die "needs root (debootstrap, chroot, mount and network namespaces)"
+if ! command -v debootstrap >/dev/null; then
+  echo "kea-root: installing debootstrap" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null ||
+    die "could not install debootstrap (apt-get install debootstrap)"
+fi
 for tool in debootstrap unshare chroot flock; do
   command -v "$tool" >/dev/null || die "'$tool' not found (Debian: apt-get install debootstrap util-linux coreutils)"
 done

@@ -4,9 +4,13 @@
 # scripts/kea-root.sh (trixie: 2.6, sid: 3.0), plus the MSRV check (the
 # whole suite built by Debian trixie's rustc/cargo 1.85). Needs root.
 #
-#   scripts/test-matrix.sh [ENTRY...]     entries: bookworm trixie sid msrv
-#                                         (default: all; bookworm only on a
-#                                         bookworm host)
+#   scripts/test-matrix.sh [ENTRY...]     entries: bookworm trixie sid
+#                                         mismatch msrv (default: all;
+#                                         bookworm only on a bookworm host)
+#
+# mismatch: the probe hook built for one release is loaded into another
+# (2.6's into 2.2 and 3.0, 3.0's into 2.6) by tests/tests/releases.rs,
+# which the other entries leave out (#[ignore]); Kea must refuse it.
 #
 # Runs every entry even when one fails, prints a summary with wall times,
 # and exits non-zero if any failed. Arguments for the test binaries are not
@@ -17,26 +21,79 @@ cd "$(dirname "$0")/.."
 
 entries=("$@")
 if ((${#entries[@]} == 0)); then
-  entries=(trixie sid msrv)
+  entries=(trixie sid mismatch msrv)
   if [[ $(. /etc/os-release && echo "${VERSION_CODENAME:-}") == bookworm ]]; then
     entries=(bookworm "${entries[@]}")
   fi
 fi
 
+host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+
+# The probe hook built against SUITE's Kea (debug, as test.sh builds it).
+probe_for() {
+  local suite=$1 dir
+  case $suite in trixie) dir=target/kea-2.6 ;; sid) dir=target/kea-3.0 ;; *) dir=target ;; esac
+  ./scripts/kea-root.sh "$suite" cargo build --quiet -p kea-hook-probe >&2 || return 1
+  echo "$PWD/$dir/debug/libdhcp_probe.so"
+}
+
+# Loads the hook built for FROM into INTO's Kea (tests/tests/releases.rs).
+mismatch() {
+  local into=$1 from=$2 lib
+  lib=$(probe_for "$from") || return 1
+  echo "=== test-matrix: mismatch: $from's probe hook into $into's Kea" >&2
+  ./scripts/kea-root.sh "$into" env KEA_TEST_FOREIGN_HOOK="$lib" \
+    cargo test -p kea-hooks-tests --test releases -- --ignored
+}
+
+run_entry() {
+  case $1 in
+    bookworm|trixie|sid) ./scripts/kea-root.sh "$1" ./scripts/test.sh ;;
+    mismatch)
+      local rc=0
+      if [[ $host == bookworm ]]; then mismatch bookworm trixie || rc=1; fi
+      mismatch trixie sid || rc=1
+      mismatch sid trixie || rc=1
+      return $rc ;;
+    msrv) KEA_ROOT_RUST=debian ./scripts/kea-root.sh trixie ./scripts/test.sh ;;
+  esac
+}
+
+for entry in "${entries[@]}"; do
+  case $entry in
+    bookworm|trixie|sid|mismatch|msrv) ;;
+    *) echo "test-matrix: unknown entry '$entry' (bookworm trixie sid mismatch msrv)" >&2; exit 2 ;;
+  esac
+done
+
+# "P F": the passed and failed counts of cargo's "test result:" lines in FILE.
+count_tests() {
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$1"
+}
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 summary=()
 failed=0
 for entry in "${entries[@]}"; do
-  case $entry in
-    bookworm|trixie|sid) cmd=(./scripts/kea-root.sh "$entry" ./scripts/test.sh) ;;
-    msrv) cmd=(env KEA_ROOT_RUST=debian ./scripts/kea-root.sh trixie ./scripts/test.sh) ;;
-    *) echo "test-matrix: unknown entry '$entry' (bookworm trixie sid msrv)" >&2; exit 2 ;;
-  esac
-  echo "=== test-matrix: $entry: ${cmd[*]}" >&2
+  echo "=== test-matrix: $entry" >&2
   start=$SECONDS
-  if "${cmd[@]}"; then result=ok; else result="FAILED (exit $?)"; failed=1; fi
-  summary+=("$(printf '%-9s %-16s %4d s' "$entry" "$result" $((SECONDS - start)))")
+  if run_entry "$entry" 2>&1 | tee "$log.entry"; [[ ${PIPESTATUS[0]} == 0 ]]; then
+    result=ok
+  else
+    result=FAILED
+    failed=1
+  fi
+  read -r passed nfailed < <(count_tests "$log.entry")
+  cat "$log.entry" >>"$log"
+  summary+=("$(printf '%-9s %-7s %4d s  %4d passed, %d failed' "$entry" "$result" $((SECONDS - start)) "$passed" "$nfailed")")
 done
+rm -f "$log.entry"
 
 echo "=== test-matrix summary" >&2
 printf '%s\n' "${summary[@]}" >&2
+read -r passed nfailed < <(count_tests "$log")
+# A failed entry counts even if no test line says so (a build error).
+if ((failed && nfailed == 0)); then nfailed=1; fi
+echo "matrix: $passed passed, $nfailed failed"
 exit "$failed"

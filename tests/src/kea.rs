@@ -97,6 +97,11 @@ impl KeaConfig {
         self
     }
 
+    /// Replaces the library of hook entry `index`.
+    pub fn set_hook_library(&mut self, index: usize, library: &Path) {
+        self.hooks[index]["library"] = json!(library);
+    }
+
     /// Replaces the parameters of hook entry `index`.
     pub fn set_hook_parameters(&mut self, index: usize, parameters: Value) {
         self.hooks[index]["parameters"] = parameters;
