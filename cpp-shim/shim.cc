@@ -77,6 +77,8 @@ const std::string SUBNET4 = "subnet4";
 const std::string LEASES4 = "leases4";
 const std::string DELETED_LEASES4 = "deleted_leases4";
 const std::string FAKE_ALLOCATION = "fake_allocation";
+const std::string OFFER_LIFETIME = "offer_lifetime";
+const std::string OLD_LEASE = "old_lease";
 
 const std::string& arg_name(Arg arg) {
     switch (arg) {
@@ -87,6 +89,8 @@ const std::string& arg_name(Arg arg) {
     case Arg::Leases4: return LEASES4;
     case Arg::DeletedLeases4: return DELETED_LEASES4;
     case Arg::FakeAllocation: return FAKE_ALLOCATION;
+    case Arg::OfferLifetime: return OFFER_LIFETIME;
+    case Arg::OldLease: return OLD_LEASE;
     }
     throw std::invalid_argument("kea-hooks: unknown argument id");
 }
@@ -103,6 +107,19 @@ auto try_get_ptr(const CalloutHandle& handle, Arg arg, bool& ok) noexcept -> dec
     } catch (...) {
         ok = false;
         return nullptr;
+    }
+}
+
+// The same for a value argument (bool, integers).
+template <typename T>
+T try_get_value(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
+    try {
+        const T value = get_arg<T>(handle, arg_name(arg));
+        ok = true;
+        return value;
+    } catch (...) {
+        ok = false;
+        return T();
     }
 }
 
@@ -174,6 +191,10 @@ bool arg_bool(const CalloutHandle& handle, rust::Str name) {
     return get_arg<bool>(handle, std::string(name));
 }
 
+std::uint32_t arg_u32(const CalloutHandle& handle, rust::Str name) {
+    return get_arg<std::uint32_t>(handle, std::string(name));
+}
+
 const Pkt4* known_arg_pkt4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
     return try_get_ptr<isc::dhcp::Pkt4Ptr>(handle, arg, ok);
 }
@@ -192,14 +213,7 @@ const Lease4Collection* known_arg_lease4_collection(const CalloutHandle& handle,
 }
 
 bool known_arg_bool(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
-    try {
-        const bool value = get_arg<bool>(handle, arg_name(arg));
-        ok = true;
-        return value;
-    } catch (...) {
-        ok = false;
-        return false;
-    }
+    return try_get_value<bool>(handle, arg, ok);
 }
 
 // ---- Pkt4 ----

@@ -65,6 +65,7 @@ const Lease4* arg_lease4(const CalloutHandle& handle, rust::Str name);
 const Subnet4* arg_subnet4(const CalloutHandle& handle, rust::Str name);
 const Lease4Collection* arg_lease4_collection(const CalloutHandle& handle, rust::Str name);
 bool arg_bool(const CalloutHandle& handle, rust::Str name);
+std::uint32_t arg_u32(const CalloutHandle& handle, rust::Str name);
 const Pkt4* known_arg_pkt4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;
 const Lease4* known_arg_lease4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;
 const Subnet4* known_arg_subnet4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;

@@ -161,6 +161,12 @@ impl<'a, P: HookPoint> Context<'a, P> {
     pub fn argument_bool(&self, name: &str) -> Result<bool, Error> {
         Ok(ffi::arg_bool(self.handle, name)?)
     }
+
+    /// Reads argument `name` as an unsigned 32-bit integer (Kea's
+    /// `uint32_t`, e.g. lifetimes).
+    pub fn argument_u32(&self, name: &str) -> Result<u32, Error> {
+        Ok(ffi::arg_u32(self.handle, name)?)
+    }
 }
 
 impl<P> fmt::Debug for Context<'_, P>

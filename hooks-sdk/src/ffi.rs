@@ -24,6 +24,8 @@ pub(crate) mod bridge {
         Leases4,
         DeletedLeases4,
         FakeAllocation,
+        OfferLifetime,
+        OldLease,
     }
 
     extern "Rust" {
@@ -63,6 +65,7 @@ pub(crate) mod bridge {
         fn arg_lease4_collection(handle: &CalloutHandle, name: &str)
             -> Result<*const Lease4Collection>;
         fn arg_bool(handle: &CalloutHandle, name: &str) -> Result<bool>;
+        fn arg_u32(handle: &CalloutHandle, name: &str) -> Result<u32>;
         // Fast path for the arguments the SDK names: no exception handling
         // on the way back. `ok` is false when Kea threw; the caller then
         // fetches by name through the `Result` function above to get the
@@ -183,6 +186,8 @@ impl Arg {
             Arg::Leases4 => "leases4",
             Arg::DeletedLeases4 => "deleted_leases4",
             Arg::FakeAllocation => "fake_allocation",
+            Arg::OfferLifetime => "offer_lifetime",
+            Arg::OldLease => "old_lease",
             _ => "unknown",
         }
     }

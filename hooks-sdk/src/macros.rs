@@ -66,6 +66,10 @@ macro_rules! kea_hook {
 
 /// The callouts `$hook` implements, one entry per hook point the SDK knows.
 /// Adding a hook point: a marker in `dhcp4`/`dhcp6` and a line here.
+// The hook points this build of the SDK knows, for `kea_hook!` to probe.
+// Selected here, when the SDK is compiled, because the cfgs that say which
+// Kea it is built against exist only in this crate.
+#[cfg(not(kea_2_6))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kea_callout_entries {
@@ -80,6 +84,75 @@ macro_rules! __kea_callout_entries {
             $crate::__kea_probe!($hook, $crate::dhcp4::Pkt4Send),
         ]
     }};
+}
+
+#[cfg(kea_2_6)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kea_callout_entries {
+    ($hook:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{NotRegistered as _, Registered as _};
+        [
+            $crate::__kea_probe!($hook, $crate::dhcp4::Pkt4Receive),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Subnet4Select),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Select),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Leases4Committed),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Pkt4Send),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Offer),
+        ]
+    }};
+}
+
+/// Compiles its contents only when the SDK is built against Kea 2.6 or
+/// newer: for a hook that supports several Kea releases and uses what only
+/// 2.6+ has (for example `Callout<dhcp4::Lease4Offer>`). The form
+/// `since_kea_2_6!({ A } else { B })` compiles `A` on 2.6+ and `B` before,
+/// in item or expression position.
+///
+/// ```ignore
+/// kea_hooks::since_kea_2_6! {
+///     impl Callout<dhcp4::Lease4Offer> for MyHook {
+///         fn call(&self, cx: &Context<'_, dhcp4::Lease4Offer>) -> Result<(), Error> {
+///             tracing::debug!(lifetime = cx.offer_lifetime()?, "offering");
+///             Ok(())
+///         }
+///     }
+/// }
+/// ```
+#[cfg(kea_2_6)]
+#[macro_export]
+macro_rules! since_kea_2_6 {
+    ({ $($yes:tt)* } else { $($no:tt)* }) => { $($yes)* };
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// Compiles its contents only when the SDK is built against Kea 2.6 or
+/// newer (here: an older Kea, so it expands to nothing).
+#[cfg(not(kea_2_6))]
+#[macro_export]
+macro_rules! since_kea_2_6 {
+    ({ $($yes:tt)* } else { $($no:tt)* }) => { $($no)* };
+    ($($item:tt)*) => {};
+}
+
+/// Compiles its contents only when the SDK is built against Kea 3.0 or
+/// newer (for example `Leases4Committed`'s `response()`). See
+/// [`since_kea_2_6!`].
+#[cfg(kea_3_0)]
+#[macro_export]
+macro_rules! since_kea_3_0 {
+    ({ $($yes:tt)* } else { $($no:tt)* }) => { $($yes)* };
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// Compiles its contents only when the SDK is built against Kea 3.0 or
+/// newer (here: an older Kea, so it expands to nothing).
+#[cfg(not(kea_3_0))]
+#[macro_export]
+macro_rules! since_kea_3_0 {
+    ({ $($yes:tt)* } else { $($no:tt)* }) => { $($no)* };
+    ($($item:tt)*) => {};
 }
 
 #[doc(hidden)]

@@ -94,7 +94,45 @@ fn callouts_see_what_kea_leases() {
     let ack = tx.iter().find(|r| r["response"]["type"] == "DHCPACK").unwrap();
     assert_eq!(ack["response"]["yiaddr"], addr.to_string());
     assert_eq!(ack["query"]["xid"], ack["response"]["xid"]);
+
+    // What only newer Kea passes (the SDK compiles it in only there).
+    let version = kea.command("version-get", None)["text"].as_str().unwrap_or_default().to_owned();
+    let (major, minor) = kea_release(&version);
+    let offers: Vec<_> = at(&recs, "lease4_offer").into_iter().filter(|r| mine(r, "query")).collect();
+    if (major, minor) >= (2, 6) {
+        let offer = tx.iter().find(|r| r["response"]["type"] == "DHCPOFFER").unwrap();
+        assert!(!offers.is_empty(), "Kea {version}: no lease4_offer callout");
+        for r in &offers {
+            assert_eq!(r["query"]["type"], "DHCPDISCOVER");
+            assert_eq!(r["leases"][0]["address"], offer["response"]["yiaddr"], "{r}");
+            assert_eq!(r["offer_lifetime"], 0, "no offer-lifetime is configured");
+        }
+        for r in &tx {
+            assert_eq!(r["subnet"]["id"], 1, "pkt4_send subnet on Kea {version}: {r}");
+        }
+    } else {
+        assert!(offers.is_empty() && tx.iter().all(|r| r["subnet"].is_null()), "Kea {version}");
+    }
+    let committed_mine: Vec<_> = at(&recs, "leases4_committed").into_iter().filter(|r| mine(r, "query")).collect();
+    assert!(!committed_mine.is_empty());
+    for r in &committed_mine {
+        if (major, minor) >= (3, 0) {
+            assert_eq!(r["response"]["type"], "DHCPACK", "Kea {version}: {r}");
+            assert_eq!(r["response"]["yiaddr"], addr.to_string());
+            for o in &offers {
+                assert_eq!(o["response"]["type"], "DHCPOFFER", "lease4_offer response4 on Kea {version}");
+            }
+        } else {
+            assert!(r["response"].is_null(), "Kea {version}: {r}");
+        }
+    }
     assert!(kea.is_alive());
+}
+
+/// `(major, minor)` of a Kea version string such as `2.6.3`.
+fn kea_release(version: &str) -> (u32, u32) {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
 #[test]

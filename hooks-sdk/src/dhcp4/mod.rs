@@ -13,7 +13,18 @@
 //! | [`Subnet4Select`] | `subnet4_select` | `query()`, `subnet()` | Skip (no subnet), Drop |
 //! | [`Lease4Select`] | `lease4_select` | `query()`, `subnet()`, `lease()`, `fake_allocation()` | Skip (lease not assigned) |
 //! | [`Leases4Committed`] | `leases4_committed` | `query()`, `leases()`, `deleted_leases()` | Drop |
-//! | [`Pkt4Send`] | `pkt4_send` | `response()`, `query()` | Skip (no packing), Drop |
+//! | [`Pkt4Send`] | `pkt4_send` | `response()`, `query()`, `subnet()` (2.6+) | Skip (no packing), Drop |
+//! | `Lease4Offer` (Kea 2.6+) | `lease4_offer` | `query()`, `leases()`, `offer_lifetime()`, `old_lease()`, `response()` (3.0+) | Drop |
+//!
+//! Leases4Committed also has `response()` on Kea 3.0+.
+//!
+//! # What exists only on some Kea releases
+//!
+//! The SDK is built against one Kea; points and arguments that Kea release
+//! lacks are not compiled in at all, so using one is a compile error rather
+//! than a failure at load. A hook that supports several releases wraps
+//! such code in [`since_kea_2_6!`](crate::since_kea_2_6) or
+//! [`since_kea_3_0!`](crate::since_kea_3_0).
 
 use crate::callout::{Context, HookPoint, NextStep, Sealed};
 use crate::error::{Error, ErrorKind};
@@ -67,6 +78,13 @@ hook_point!(
 );
 
 #[inline]
+#[cfg(kea_2_6)]
+hook_point!(
+    /// `lease4_offer` (Kea 2.6+): Kea is about to send an OFFER for the
+    /// leases in `leases()`. Drop drops the OFFER.
+    Lease4Offer, "lease4_offer", 5, Drop
+);
+
 fn required<T>(value: Option<T>, arg: Arg) -> Result<T, Error> {
     match value {
         Some(v) => Ok(v),
@@ -190,6 +208,14 @@ impl<'a> Context<'a, Leases4Committed> {
         self.leases4(ArgRef::Known(Arg::Leases4))
     }
 
+    /// The response Kea is about to send (`response4`, Kea 3.0+), `None`
+    /// when there is none (for example after a RELEASE).
+    #[cfg(kea_3_0)]
+    #[inline]
+    pub fn response(&self) -> Result<Option<Pkt4<'a>>, Error> {
+        self.pkt4(ArgRef::Known(Arg::Response4))
+    }
+
     /// The leases released or replaced (`deleted_leases4`).
     #[inline]
     pub fn deleted_leases(&self) -> Result<Leases4<'a>, Error> {
@@ -198,6 +224,14 @@ impl<'a> Context<'a, Leases4Committed> {
 }
 
 impl<'a> Context<'a, Pkt4Send> {
+    /// The subnet of the response (`subnet4`, Kea 2.6+), `None` when Kea
+    /// selected none.
+    #[cfg(kea_2_6)]
+    #[inline]
+    pub fn subnet(&self) -> Result<Option<Subnet4<'a>>, Error> {
+        self.subnet4(ArgRef::Known(Arg::Subnet4))
+    }
+
     /// The response about to be sent (`response4`).
     #[inline]
     pub fn response(&self) -> Result<Pkt4<'a>, Error> {
@@ -208,5 +242,40 @@ impl<'a> Context<'a, Pkt4Send> {
     #[inline]
     pub fn query(&self) -> Result<Pkt4<'a>, Error> {
         self.query4()
+    }
+}
+
+#[cfg(kea_2_6)]
+impl<'a> Context<'a, Lease4Offer> {
+    /// The DISCOVER (`query4`).
+    #[inline]
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The leases about to be offered (`leases4`).
+    #[inline]
+    pub fn leases(&self) -> Result<Leases4<'a>, Error> {
+        self.leases4(ArgRef::Known(Arg::Leases4))
+    }
+
+    /// How long the offered lease is held for the client, in seconds
+    /// (`offer_lifetime`; 0 unless `offer-lifetime` is configured).
+    #[inline]
+    pub fn offer_lifetime(&self) -> Result<u32, Error> {
+        Ok(ffi::arg_u32(self.handle, Arg::OfferLifetime.name())?)
+    }
+
+    /// The client's previous lease, if Kea had one (`old_lease`).
+    #[inline]
+    pub fn old_lease(&self) -> Result<Option<Lease4<'a>>, Error> {
+        self.lease4(ArgRef::Known(Arg::OldLease))
+    }
+
+    /// The OFFER about to be sent (`response4`, Kea 3.0+).
+    #[cfg(kea_3_0)]
+    #[inline]
+    pub fn response(&self) -> Result<Pkt4<'a>, Error> {
+        required(self.pkt4(ArgRef::Known(Arg::Response4))?, Arg::Response4)
     }
 }

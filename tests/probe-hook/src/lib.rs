@@ -216,6 +216,12 @@ impl Callout<dhcp4::Leases4Committed> for Probe {
             "leases": cx.leases()?.iter().map(|l| lease(&l)).collect::<Vec<_>>(),
             "deleted_leases": cx.deleted_leases()?.iter().map(|l| lease(&l)).collect::<Vec<_>>(),
             "arguments": cx.argument_names()?,
+            // response4 exists here from Kea 3.0 on.
+            "response": kea_hooks::since_kea_3_0!({
+                match cx.response()? { Some(r) => pkt(&r)?, None => Value::Null }
+            } else {
+                Value::Null
+            }),
         }));
         Ok(())
     }
@@ -228,8 +234,31 @@ impl Callout<dhcp4::Pkt4Send> for Probe {
             "response": pkt(&cx.response()?)?,
             "query": pkt(&cx.query()?)?,
             "next_step": format!("{:?}", cx.next_step()),
+            // subnet4 exists here from Kea 2.6 on.
+            "subnet": kea_hooks::since_kea_2_6!({
+                cx.subnet()?.map(|s| json!({ "id": s.id(), "prefix": format!("{}/{}", s.prefix(), s.prefix_len()) }))
+            } else {
+                None::<Value>
+            }),
         }));
         Ok(())
+    }
+}
+
+kea_hooks::since_kea_2_6! {
+    impl Callout<dhcp4::Lease4Offer> for Probe {
+        fn call(&self, cx: &Context<'_, dhcp4::Lease4Offer>) -> Result<(), Error> {
+            self.record(json!({
+                "point": cx.hook_point(),
+                "query": pkt(&cx.query()?)?,
+                "leases": cx.leases()?.iter().map(|l| lease(&l)).collect::<Vec<_>>(),
+                "offer_lifetime": cx.offer_lifetime()?,
+                "old_lease": cx.old_lease()?.map(|l| lease(&l)),
+                "response": kea_hooks::since_kea_3_0!({ pkt(&cx.response()?)? } else { Value::Null }),
+                "arguments": cx.argument_names()?,
+            }));
+            Ok(())
+        }
     }
 }
 
