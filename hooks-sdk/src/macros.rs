@@ -66,10 +66,6 @@ macro_rules! kea_hook {
 
 /// The callouts `$hook` implements, one entry per hook point the SDK knows.
 /// Adding a hook point: a marker in `dhcp4`/`dhcp6` and a line here.
-// The hook points this build of the SDK knows, for `kea_hook!` to probe.
-// Selected here, when the SDK is compiled, because the cfgs that say which
-// Kea it is built against exist only in this crate.
-#[cfg(not(kea_2_6))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kea_callout_entries {
@@ -82,26 +78,30 @@ macro_rules! __kea_callout_entries {
             $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Select),
             $crate::__kea_probe!($hook, $crate::dhcp4::Leases4Committed),
             $crate::__kea_probe!($hook, $crate::dhcp4::Pkt4Send),
+            $crate::__kea_probe_since_2_6!($hook, Lease4Offer),
         ]
     }};
 }
 
+// A point only Kea 2.6+ has: probed when this SDK is built against such a
+// Kea, else no entry. Chosen here, when the SDK is compiled, because the
+// cfgs that say which Kea it is built against exist only in this crate.
 #[cfg(kea_2_6)]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __kea_callout_entries {
-    ($hook:ty) => {{
-        #[allow(unused_imports)]
-        use $crate::__private::{NotRegistered as _, Registered as _};
-        [
-            $crate::__kea_probe!($hook, $crate::dhcp4::Pkt4Receive),
-            $crate::__kea_probe!($hook, $crate::dhcp4::Subnet4Select),
-            $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Select),
-            $crate::__kea_probe!($hook, $crate::dhcp4::Leases4Committed),
-            $crate::__kea_probe!($hook, $crate::dhcp4::Pkt4Send),
-            $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Offer),
-        ]
-    }};
+macro_rules! __kea_probe_since_2_6 {
+    ($hook:ty, $point:ident) => {
+        $crate::__kea_probe!($hook, $crate::dhcp4::$point)
+    };
+}
+
+#[cfg(not(kea_2_6))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kea_probe_since_2_6 {
+    ($hook:ty, $point:ident) => {
+        ::core::option::Option::None
+    };
 }
 
 /// Compiles its contents only when the SDK is built against Kea 2.6 or

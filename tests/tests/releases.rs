@@ -32,6 +32,13 @@ fn copy_into(dir: &Path, lib: &Path, name: &str) -> PathBuf {
     to
 }
 
+/// The foreign hook and a network pair, or `None` (after saying why) when
+/// the test cannot run here.
+fn setup() -> Option<(PathBuf, NetPair)> {
+    let foreign = foreign_hook();
+    require_root_and_kea().then(|| (foreign, NetPair::new()))
+}
+
 fn assert_refused(log: &str, lib: &Path) {
     // Kea opens the library before it asks version(): the link to the other
     // release's libkea-* sonames is what fails first.
@@ -46,11 +53,7 @@ fn assert_refused(log: &str, lib: &Path) {
 #[test]
 #[ignore = "needs KEA_TEST_FOREIGN_HOOK: run by scripts/test-matrix.sh (entry mismatch)"]
 fn a_hook_built_for_another_release_is_refused_at_start() {
-    let foreign = foreign_hook();
-    if !require_root_and_kea() {
-        return;
-    }
-    let pair = NetPair::new();
+    let Some((foreign, pair)) = setup() else { return };
     let cfg = KeaConfig::new(&pair);
     let out = cfg.dir().join("probe.jsonl");
     let lib = copy_into(cfg.dir(), &foreign, "libdhcp_probe_foreign.so");
@@ -71,11 +74,7 @@ fn serves(kea: &mut Kea, pair: &NetPair) -> bool {
 #[test]
 #[ignore = "needs KEA_TEST_FOREIGN_HOOK: run by scripts/test-matrix.sh (entry mismatch)"]
 fn a_config_with_a_hook_for_another_release_fails_config_test_and_reload() {
-    let foreign = foreign_hook();
-    if !require_root_and_kea() {
-        return;
-    }
-    let pair = NetPair::new();
+    let Some((foreign, pair)) = setup() else { return };
     let cfg = KeaConfig::new(&pair);
     let out = cfg.dir().join("probe.jsonl");
     let native = copy_into(cfg.dir(), &probe(), "libdhcp_probe.so");

@@ -195,35 +195,27 @@ fn main() {
                 rates.entry(name).or_default().push(rate);
             }
         }
-        println!("{:<8} {:>10} {:>10} {:>10}", "hook", "median", "min", "max");
-        let mut med = BTreeMap::new();
-        for (name, v) in &mut rates {
-            let m = median(v);
-            med.insert(*name, m);
-            println!("{name:<8} {m:>10.1} {:>10.1} {:>10.1}", v[0], v[v.len() - 1]);
-        }
-        println!(
-            "ratio Rust/C++ = {:.3}   C++/none = {:.3}   Rust/none = {:.3}",
-            med["rust"] / med["cpp"],
-            med["cpp"] / med["none"],
-            med["rust"] / med["none"]
-        );
-
+        summarize(&mut rates);
         println!("\n## End to end: Kea CPU time per exchange, us (lower is better)");
-        println!("{:<8} {:>10} {:>10} {:>10}", "hook", "median", "min", "max");
-        let mut med = BTreeMap::new();
-        for (name, v) in &mut cpu_us {
-            let m = median(v);
-            med.insert(*name, m);
-            println!("{name:<8} {m:>10.2} {:>10.2} {:>10.2}", v[0], v[v.len() - 1]);
-        }
-        println!(
-            "ratio Rust/C++ = {:.3}   C++/none = {:.3}   Rust/none = {:.3}",
-            med["rust"] / med["cpp"],
-            med["cpp"] / med["none"],
-            med["rust"] / med["none"]
-        );
+        summarize(&mut cpu_us);
     }
+}
+
+/// Prints median, min and max per variant, and the ratios of the medians.
+fn summarize(samples: &mut BTreeMap<&str, Vec<f64>>) {
+    println!("{:<8} {:>10} {:>10} {:>10}", "hook", "median", "min", "max");
+    let mut med = BTreeMap::new();
+    for (name, v) in samples.iter_mut() {
+        let m = median(v);
+        med.insert(*name, m);
+        println!("{name:<8} {m:>10.2} {:>10.2} {:>10.2}", v[0], v[v.len() - 1]);
+    }
+    println!(
+        "ratio Rust/C++ = {:.3}   C++/none = {:.3}   Rust/none = {:.3}",
+        med["rust"] / med["cpp"],
+        med["cpp"] / med["none"],
+        med["rust"] / med["none"]
+    );
 }
 
 /// CPU time (ns) all threads of process `pid` have run so far, from the
