@@ -33,6 +33,7 @@ pub struct KeaConfig {
     multi_threading: bool,
     valid_lifetime: u32,
     cpu: Option<usize>,
+    launcher: Vec<String>,
     extra: Value,
 }
 
@@ -56,6 +57,7 @@ impl KeaConfig {
             multi_threading: false,
             valid_lifetime: 3600,
             cpu: None,
+            launcher: Vec::new(),
             extra: json!({}),
         }
     }
@@ -69,6 +71,13 @@ impl KeaConfig {
     pub fn debug(mut self, debuglevel: u32) -> Self {
         self.severity = "DEBUG".into();
         self.debuglevel = debuglevel;
+        self
+    }
+
+    /// Runs kea-dhcp4 under `command` (for example `["valgrind",
+    /// "--tool=callgrind"]`). Start-up and shutdown then get a minute each.
+    pub fn launcher(mut self, command: &[&str]) -> Self {
+        self.launcher = command.iter().map(|s| s.to_string()).collect();
         self
     }
 
@@ -207,14 +216,14 @@ impl KeaConfig {
                 hooks_dir.display()
             );
         }
-        let mut cmd = match self.cpu {
-            None => NetPair::command_in(&pair.server_ns(), kea_bin.to_str().unwrap()),
-            Some(cpu) => {
-                let mut c = NetPair::command_in(&pair.server_ns(), "taskset");
-                c.args(["-c", &cpu.to_string()]).arg(&kea_bin);
-                c
-            }
-        };
+        let mut argv: Vec<String> = Vec::new();
+        if let Some(cpu) = self.cpu {
+            argv.extend(["taskset".to_owned(), "-c".to_owned(), cpu.to_string()]);
+        }
+        argv.extend(self.launcher.iter().cloned());
+        argv.push(kea_bin.to_str().unwrap().to_owned());
+        let mut cmd = NetPair::command_in(&pair.server_ns(), &argv[0]);
+        cmd.args(&argv[1..]);
         let child = cmd
             .arg("-c")
             .arg(self.config_path())
@@ -234,7 +243,7 @@ impl KeaConfig {
             .spawn()
             .expect("spawn kea-dhcp4");
         let mut kea = Kea { child: Some(child), config: self };
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + kea.grace();
         loop {
             if let Some(status) = kea.child.as_mut().unwrap().try_wait().unwrap() {
                 let log = kea.all_output();
@@ -506,12 +515,17 @@ impl Kea {
         self.log()
     }
 
+    /// How long start-up may take (a quarter of it for shutdown).
+    fn grace(&self) -> Duration {
+        Duration::from_secs(if self.config.launcher.is_empty() { 20 } else { 240 })
+    }
+
     fn terminate(&mut self) {
         let Some(mut child) = self.child.take() else { return };
         if let Ok(None) = child.try_wait() {
             // SAFETY: kill(2) on our own, not yet reaped, child.
             unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(5);
+            let deadline = Instant::now() + self.grace() / 4;
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;

@@ -9,8 +9,10 @@
 //! 2. End to end: kea-dhcp4 (pinned to one CPU) serves perfdhcp (pinned to
 //!    another) in network namespaces, with no hook, the C++ hook and the
 //!    Rust hook, interleaved over several rounds; prints the median
-//!    exchanges per second (ACKs received over the sending period) and the
-//!    ratios.
+//!    exchanges per second (ACKs received over the sending period), Kea's
+//!    CPU time per exchange, and the ratios. Then each variant runs under
+//!    callgrind at a low rate: Kea's instructions per DORA exchange, which
+//!    the machine's noise does not move.
 //!
 //! Options: `--rounds N` (default 5), `--seconds S` per run (default 5),
 //! `--rate R` perfdhcp's target rate (default 20000), `--skip-e2e`,
@@ -20,7 +22,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use kea_hooks_tests::{build_hook, perfdhcp_on_cpu, target_dir, workspace_root, KeaConfig, NetPair, Profile};
+use kea_hooks_tests::{build_hook, perfdhcp, perfdhcp_on_cpu, target_dir, workspace_root, KeaConfig, NetPair, Profile};
 
 struct Opts {
     rounds: usize,
@@ -198,7 +200,45 @@ fn main() {
         summarize(&mut rates);
         println!("\n## End to end: Kea CPU time per exchange, us (lower is better)");
         summarize(&mut cpu_us);
+
+        println!("\n## End to end under callgrind: Kea's instructions per DORA exchange");
+        let mut per_exchange = BTreeMap::new();
+        for (name, lib) in variants {
+            let (few_ir, few_acks) = kea_instructions(&pair, lib, 40);
+            let (many_ir, many_acks) = kea_instructions(&pair, lib, 240);
+            assert!(many_acks > few_acks, "{name}: {few_acks} then {many_acks} exchanges");
+            per_exchange.insert(name, (many_ir - few_ir) as f64 / (many_acks - few_acks) as f64);
+        }
+        println!("{:>10} {:>10} {:>10} {:>14} {:>12}", "no hook", "C++", "Rust", "Rust - C++", "Rust/C++");
+        let (none, cpp, rust) = (per_exchange["none"], per_exchange["cpp"], per_exchange["rust"]);
+        println!("{none:>10.0} {cpp:>10.0} {rust:>10.0} {:>+14.0} {:>12.4}", rust - cpp, rust / cpp);
     }
+}
+
+/// Runs kea-dhcp4 (single-threaded, logging at WARN) under callgrind,
+/// serves `clients` DORA exchanges from perfdhcp at 50/s, stops it and
+/// returns (instructions Kea executed in all, exchanges completed). Two runs
+/// with different counts give the cost of one exchange, start-up excluded.
+fn kea_instructions(pair: &NetPair, lib: Option<&Path>, clients: u32) -> (u64, u64) {
+    let mut cfg = KeaConfig::new(pair)
+        .valid_lifetime(86400)
+        .severity("WARN")
+        .launcher(&["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]);
+    if let Some(lib) = lib {
+        cfg = cfg.hook(lib, None);
+    }
+    let mut kea = cfg.start(pair).unwrap_or_else(|e| panic!("{e}"));
+    let n = clients.to_string();
+    let seconds = (clients / 50 + 5).to_string();
+    let report = perfdhcp(pair, &["-r", "50", "-R", &n, "-n", &n, "-p", &seconds, "-W", "2000000"]);
+    let acks = report.exchanges.get(1).map(|e| e.received).unwrap_or(0);
+    kea.stop();
+    let stderr = std::fs::read_to_string(kea.dir().join("kea.stderr")).unwrap_or_default();
+    let ir = stderr
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1).and_then(|n| n.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no instruction count from callgrind in kea.stderr:\n{stderr}"));
+    (ir, acks)
 }
 
 /// Prints median, min and max per variant, and the ratios of the medians.
