@@ -7,7 +7,7 @@
 //! ([`Pkt4`], [`Lease4`], [`Subnet4`]) borrow Kea's objects for the callout
 //! and cannot outlive it.
 //!
-//! | marker | Kea point | arguments | [`NextStep`](crate::NextStep) honoured |
+//! | marker | Kea point | arguments | [`NextStep`] honoured |
 //! |---|---|---|---|
 //! | [`Pkt4Receive`] | `pkt4_receive` | `query()` | Skip (no parsing of options), Drop |
 //! | [`Subnet4Select`] | `subnet4_select` | `query()`, `subnet()` | Skip (no subnet), Drop |
