@@ -3,9 +3,9 @@
 #include "shim.h"
 
 #include <array>
-#include <stdexcept>
 #include <atomic>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 

@@ -78,30 +78,14 @@ macro_rules! __kea_callout_entries {
             $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Select),
             $crate::__kea_probe!($hook, $crate::dhcp4::Leases4Committed),
             $crate::__kea_probe!($hook, $crate::dhcp4::Pkt4Send),
-            $crate::__kea_probe_since_2_6!($hook, Lease4Offer),
+            // Only Kea 2.6+ has it; elsewhere no entry.
+            $crate::since_kea_2_6!({
+                $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Offer)
+            } else {
+                ::core::option::Option::None
+            }),
         ]
     }};
-}
-
-// A point only Kea 2.6+ has: probed when this SDK is built against such a
-// Kea, else no entry. Chosen here, when the SDK is compiled, because the
-// cfgs that say which Kea it is built against exist only in this crate.
-#[cfg(kea_2_6)]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __kea_probe_since_2_6 {
-    ($hook:ty, $point:ident) => {
-        $crate::__kea_probe!($hook, $crate::dhcp4::$point)
-    };
-}
-
-#[cfg(not(kea_2_6))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __kea_probe_since_2_6 {
-    ($hook:ty, $point:ident) => {
-        ::core::option::Option::None
-    };
 }
 
 /// Compiles its contents only when the SDK is built against Kea 2.6 or

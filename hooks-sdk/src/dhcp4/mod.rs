@@ -77,7 +77,6 @@ hook_point!(
     Pkt4Send, "pkt4_send", 4, Drop
 );
 
-#[inline]
 #[cfg(kea_2_6)]
 hook_point!(
     /// `lease4_offer` (Kea 2.6+): Kea is about to send an OFFER for the
@@ -85,6 +84,7 @@ hook_point!(
     Lease4Offer, "lease4_offer", 5, Drop
 );
 
+#[inline]
 fn required<T>(value: Option<T>, arg: Arg) -> Result<T, Error> {
     match value {
         Some(v) => Ok(v),
