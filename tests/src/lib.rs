@@ -32,7 +32,7 @@ mod perfdhcp;
 
 pub use build::{build_hook, target_dir, workspace_root, Profile};
 pub use dhclient::dhclient;
-pub use env::{require_root_and_kea, TestDir};
+pub use env::{require_root_and_kea, skip, TestDir};
 pub use kea::{Kea, KeaConfig, LeaseRow, StartFailure};
 pub use netns::{run_in_ns, NetPair};
 pub use perfdhcp::{perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, Exchange, PerfdhcpReport};

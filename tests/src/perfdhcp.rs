@@ -40,6 +40,12 @@ pub struct PerfdhcpReport {
 }
 
 impl PerfdhcpReport {
+    /// ACKs received: the completed DORA exchanges (the second exchange's
+    /// `received packets`; 0 when perfdhcp reported none).
+    pub fn acks(&self) -> u64 {
+        self.exchanges.get(1).map_or(0, |e| e.received)
+    }
+
     fn parse(stdout: String) -> PerfdhcpReport {
         let mut report = PerfdhcpReport { stdout, ..Default::default() };
         let number = |line: &str| line.rsplit(':').next().and_then(|v| v.split_whitespace().next()?.parse().ok());

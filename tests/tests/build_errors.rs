@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kea_hooks_tests::{target_dir, workspace_root, TestDir};
+use kea_hooks_tests::{skip, target_dir, workspace_root, TestDir};
 
 /// The installed Kea's include directory, or `None` (after saying why)
 /// when there is none; in CI that is a failure.
@@ -15,11 +15,7 @@ fn kea_include() -> Option<PathBuf> {
     if dir.join("hooks/hooks.h").exists() {
         return Some(dir);
     }
-    let why = "skipping build-error test: no Kea headers in /usr/include/kea (apt-get install kea-dev)";
-    if std::env::var("CI").map(|v| !v.is_empty()).unwrap_or(false) {
-        panic!("CI is set, so not {why}");
-    }
-    eprintln!("{why}");
+    skip("skipping build-error test: no Kea headers in /usr/include/kea (apt-get install kea-dev)");
     None
 }
 

@@ -133,10 +133,7 @@ fn main() {
                 let _ = std::fs::remove_file(&out_file);
                 let stderr = String::from_utf8_lossy(&output.stderr);
                 assert!(output.status.success(), "{cmd:?} failed:\n{stderr}");
-                stderr
-                    .lines()
-                    .find_map(|l| l.split("Collected :").nth(1).and_then(|n| n.trim().parse().ok()))
-                    .unwrap_or_else(|| panic!("no instruction count from callgrind:\n{stderr}"))
+                callgrind_total(&stderr)
             };
             // Two runs differing only in iteration count: start-up cancels out.
             let (few, many) = (2_000, 22_000);
@@ -185,7 +182,7 @@ fn main() {
                 let cpu = cpu_ns(kea.pid()) - cpu_before;
                 // Completed DORA exchanges (ACKs) over the sending period:
                 // perfdhcp's own `Rate:` also divides by the -W wait.
-                let acks = report.exchanges.get(1).map(|e| e.received).unwrap_or(0);
+                let acks = report.acks();
                 let rate = acks as f64 / f64::from(o.seconds);
                 // Kea's CPU time per completed exchange: every packet it
                 // handled (also those perfdhcp gave up on) over the ACKs.
@@ -231,14 +228,17 @@ fn kea_instructions(pair: &NetPair, lib: Option<&Path>, clients: u32) -> (u64, u
     let n = clients.to_string();
     let seconds = (clients / 50 + 5).to_string();
     let report = perfdhcp(pair, &["-r", "50", "-R", &n, "-n", &n, "-p", &seconds, "-W", "2000000"]);
-    let acks = report.exchanges.get(1).map(|e| e.received).unwrap_or(0);
     kea.stop();
     let stderr = std::fs::read_to_string(kea.dir().join("kea.stderr")).unwrap_or_default();
-    let ir = stderr
+    (callgrind_total(&stderr), report.acks())
+}
+
+/// The instruction total callgrind prints at exit (`Collected : N`).
+fn callgrind_total(stderr: &str) -> u64 {
+    stderr
         .lines()
         .find_map(|l| l.split("Collected :").nth(1).and_then(|n| n.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("no instruction count from callgrind in kea.stderr:\n{stderr}"));
-    (ir, acks)
+        .unwrap_or_else(|| panic!("no instruction count from callgrind in:\n{stderr}"))
 }
 
 /// Prints median, min and max per variant, and the ratios of the medians.
