@@ -19,22 +19,19 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 entries=("$@")
 if ((${#entries[@]} == 0)); then
   entries=(trixie sid mismatch msrv)
-  if [[ $(. /etc/os-release && echo "${VERSION_CODENAME:-}") == bookworm ]]; then
-    entries=(bookworm "${entries[@]}")
-  fi
+  if [[ $host == bookworm ]]; then entries=(bookworm "${entries[@]}"); fi
 fi
 
-host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-
-# The probe hook built against SUITE's Kea (debug, as test.sh builds it).
+# The probe hook built against SUITE's Kea (debug, as test.sh builds it),
+# in the target directory kea-root.sh gives that release.
 probe_for() {
-  local suite=$1 dir
-  case $suite in trixie) dir=target/kea-2.6 ;; sid) dir=target/kea-3.0 ;; *) dir=target ;; esac
-  ./scripts/kea-root.sh "$suite" cargo build --quiet -p kea-hook-probe >&2 || return 1
-  echo "$PWD/$dir/debug/libdhcp_probe.so"
+  # shellcheck disable=SC2016  # expanded inside the root
+  ./scripts/kea-root.sh "$1" sh -c \
+    'cargo build --quiet -p kea-hook-probe >&2 && echo "${CARGO_TARGET_DIR:-$PWD/target}/debug/libdhcp_probe.so"'
 }
 
 # Loads the hook built for FROM into INTO's Kea (tests/tests/releases.rs).
