@@ -2,7 +2,8 @@
 // HooksManager dispatches them.
 //
 //   callout_bench [--cpu N] [--iterations N] [--reps R] [--warmup N]
-//                 [--fixed-layout] [--log debug|info|warn|error] [LIBRARY.so]
+//                 [--fixed-layout] [--cold BYTES] [--log debug|info|warn|error]
+//                 [LIBRARY.so]
 //
 // It does what kea-dhcp4 does around a hook library, minus the network:
 // sets up Kea's logging with the root logger "kea-dhcp4", registers the
@@ -16,6 +17,12 @@
 // the status and finds the hook's callout list empty, so the numbers are the
 // floor of the loop itself, not Kea's full dispatch cost (which includes a
 // Stopwatch and debug-log checks around each callout).
+//
+// With --cold BYTES each call is timed alone, after reading a buffer of
+// BYTES (one load per cache line) that evicts the callout's code and data
+// from the caches, as the rest of Kea's packet processing does between two
+// callouts in the daemon. ns_per_call is then the cost of one cold call
+// (plus the clock reads, the same for every library).
 //
 // Output, one line per point (the median over the repetitions):
 //   point=pkt4_receive lib=NAME callouts=1 iterations=N reps=R ns_per_call=X min=Y max=Z
@@ -89,6 +96,7 @@ struct Options {
     int reps = 7;
     long warmup = 200000;
     bool fixed_layout = false;
+    long cold = 0;
     isc::log::Severity severity = isc::log::WARN;
     std::string library;
 };
@@ -96,7 +104,8 @@ struct Options {
 [[noreturn]] void usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s [--cpu N] [--iterations N] [--reps R] [--warmup N]\n"
-                 "          [--fixed-layout] [--log debug|info|warn|error] [LIBRARY.so]\n",
+                 "          [--fixed-layout] [--cold BYTES] [--log debug|info|warn|error]\n"
+                 "          [LIBRARY.so]\n",
                  argv0);
     std::exit(2);
 }
@@ -141,6 +150,8 @@ Options parse(int argc, char** argv) {
             } else {
                 usage(argv[0]);
             }
+        } else if (a == "--cold") {
+            o.cold = number(argv[0], value());
         } else if (a == "--fixed-layout") {
             o.fixed_layout = true;
         } else if (a == "-h" || a == "--help") {
@@ -231,7 +242,39 @@ struct Fixture {
     }
 };
 
-double run(int index, CalloutHandle& h, long n) {
+// The buffer --cold reads between calls, and where the reads go so that
+// the compiler keeps them.
+std::vector<unsigned char> evict_buffer;
+volatile unsigned evict_sink;
+
+void evict() {
+    unsigned sum = 0;
+    for (std::size_t i = 0; i < evict_buffer.size(); i += 64) {
+        sum += evict_buffer[i];
+    }
+    evict_sink = sum;
+}
+
+// Median of n single calls, each after evict(): the cost of a cold call.
+double run_cold(int index, CalloutHandle& h, long n) {
+    std::vector<double> ns;
+    ns.reserve(static_cast<std::size_t>(n));
+    for (long i = 0; i < n; ++i) {
+        h.setStatus(CalloutHandle::NEXT_STEP_CONTINUE);
+        evict();
+        const auto start = std::chrono::steady_clock::now();
+        HooksManager::callCallouts(index, h);
+        const auto stop = std::chrono::steady_clock::now();
+        ns.push_back(std::chrono::duration<double, std::nano>(stop - start).count());
+    }
+    std::nth_element(ns.begin(), ns.begin() + ns.size() / 2, ns.end());
+    return ns[ns.size() / 2];
+}
+
+double run(int index, CalloutHandle& h, long n, bool cold = false) {
+    if (cold) {
+        return run_cold(index, h, n);
+    }
     const auto start = std::chrono::steady_clock::now();
     for (long i = 0; i < n; ++i) {
         h.setStatus(CalloutHandle::NEXT_STEP_CONTINUE);
@@ -287,8 +330,13 @@ int bench(const Options& o) {
         {"pkt4_send", hooks.getIndex("pkt4_send"), {}},
     };
 
-    std::printf("# lib=%s cpu=%d iterations=%ld reps=%d warmup=%ld layout=%s\n", lib_name.c_str(),
-                o.cpu, o.iterations, o.reps, o.warmup, o.fixed_layout ? "fixed" : "varied");
+    std::printf("# lib=%s cpu=%d iterations=%ld reps=%d warmup=%ld layout=%s cold=%ld\n",
+                lib_name.c_str(), o.cpu, o.iterations, o.reps, o.warmup,
+                o.fixed_layout ? "fixed" : "varied", o.cold);
+    if (o.cold > 0) {
+        evict_buffer.assign(static_cast<std::size_t>(o.cold), 1);
+    }
+    const bool cold = o.cold > 0;
 
     // Where the packets, the handles' argument maps and Kea's per-call
     // Stopwatch land in memory moves a point's cost by up to ~20 ns (seen:
@@ -318,7 +366,7 @@ int bench(const Options& o) {
             }
         }
         for (std::size_t i = 0; i < points.size(); ++i) {
-            points[i].ns.push_back(run(points[i].index, *fixture->handles[i], o.iterations));
+            points[i].ns.push_back(run(points[i].index, *fixture->handles[i], o.iterations, cold));
         }
     }
     for (Point& p : points) {

@@ -16,10 +16,12 @@
 //!
 //! Options: `--rounds N` (default 5), `--seconds S` per run (default 5),
 //! `--rate R` perfdhcp's target rate (default 20000), `--skip-e2e`,
-//! `--skip-callouts`.
+//! `--skip-callouts`, and `--variant NAME=LIB[+LIB...]` (repeatable) to
+//! compare other sets of libraries end to end instead of none/C++/Rust
+//! (`cpp` and `rust` name the two bench hooks; ratios are to the first).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kea_hooks_tests::{build_hook, perfdhcp, perfdhcp_on_cpu, target_dir, workspace_root, KeaConfig, NetPair, Profile};
@@ -30,10 +32,11 @@ struct Opts {
     rate: u32,
     e2e: bool,
     callouts: bool,
+    variants: Vec<(String, String)>,
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { rounds: 5, seconds: 5, rate: 20000, e2e: true, callouts: true };
+    let mut o = Opts { rounds: 5, seconds: 5, rate: 20000, e2e: true, callouts: true, variants: Vec::new() };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = || args.next().and_then(|v| v.parse::<u32>().ok()).unwrap_or_else(|| usage());
@@ -43,6 +46,11 @@ fn opts() -> Opts {
             "--rate" => o.rate = num(),
             "--skip-e2e" => o.e2e = false,
             "--skip-callouts" => o.callouts = false,
+            "--variant" => {
+                let v = args.next().unwrap_or_else(|| usage());
+                let (name, libs) = v.split_once('=').unwrap_or_else(|| usage());
+                o.variants.push((name.to_owned(), libs.to_owned()));
+            }
             _ => usage(),
         }
     }
@@ -50,7 +58,10 @@ fn opts() -> Opts {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: kea-bench [--rounds N] [--seconds S] [--rate R] [--skip-e2e] [--skip-callouts]");
+    eprintln!(
+        "usage: kea-bench [--rounds N] [--seconds S] [--rate R] [--skip-e2e] [--skip-callouts] \
+         [--variant NAME=LIB[+LIB...]]..."
+    );
     std::process::exit(2)
 }
 
@@ -151,6 +162,7 @@ fn main() {
     }
 
     if o.e2e {
+        let variants = e2e_variants(&o, &out, &cpp_hook, &rust_hook);
         println!(
             "\n## End to end: kea-dhcp4 + perfdhcp (DORA, {} s per run, target rate {}/s), exchanges/s",
             o.seconds, o.rate
@@ -158,16 +170,18 @@ fn main() {
         let pair = NetPair::wide();
         let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut cpu_us: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let mut user_us: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let mut sys_us: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for round in 0..o.rounds.max(1) {
-            for k in 0..3 {
-                let (name, lib) = variants[(round + k) % 3];
+            for k in 0..variants.len() {
+                let (name, libs) = &variants[(round + k) % variants.len()];
+                let name = name.as_str();
                 // WARN: at INFO Kea writes a log line per OFFER and per ACK,
                 // which would dominate what is measured.
                 let mut cfg = KeaConfig::new(&pair).cpu(kea_cpu).valid_lifetime(86400).severity("WARN");
-                if let Some(lib) = lib {
+                for lib in libs {
                     cfg = cfg.hook(lib, None);
                 }
-
                 // Single-threaded, like the numbers in BENCHMARKS.md (Kea 2.4+
                 // defaults to multi-threading on; the harness always writes it).
                 cfg = cfg.multi_threading(false);
@@ -178,50 +192,115 @@ fn main() {
                 ];
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 let cpu_before = cpu_ns(kea.pid());
+                let stat_before = proc_stat(kea.pid());
                 let report = perfdhcp_on_cpu(&pair, client_cpu, &args);
                 let cpu = cpu_ns(kea.pid()) - cpu_before;
+                let stat = proc_stat(kea.pid()).since(&stat_before);
                 // Completed DORA exchanges (ACKs) over the sending period:
                 // perfdhcp's own `Rate:` also divides by the -W wait.
-                let acks = report.acks();
-                let rate = acks as f64 / f64::from(o.seconds);
+                let acks = report.acks().max(1) as f64;
+                let rate = acks / f64::from(o.seconds);
                 // Kea's CPU time per completed exchange: every packet it
                 // handled (also those perfdhcp gave up on) over the ACKs.
-                let per_exchange = cpu as f64 / 1000.0 / acks.max(1) as f64;
-                eprintln!("round {round} {name:<5} {rate:>9.1} exchanges/s {per_exchange:>7.1} us CPU/exchange");
-                cpu_us.entry(name).or_default().push(per_exchange);
+                let per_exchange = cpu as f64 / 1000.0 / acks;
+                let ticks_us = |ticks: u64| ticks as f64 * 1e6 / ticks_per_second() / acks;
+                let (user, sys) = (ticks_us(stat.user_ticks), ticks_us(stat.sys_ticks));
+                eprintln!(
+                    "round {round} {name:<5} {rate:>9.1} exchanges/s {per_exchange:>7.1} us CPU/exchange \
+                     (user {user:.1}, sys {sys:.1}; {:.3} minor faults per exchange)",
+                    stat.minor_faults as f64 / acks,
+                );
                 assert!(kea.is_alive(), "Kea died under load with {name}");
                 kea.stop();
                 rates.entry(name).or_default().push(rate);
+                cpu_us.entry(name).or_default().push(per_exchange);
+                user_us.entry(name).or_default().push(user);
+                sys_us.entry(name).or_default().push(sys);
             }
         }
         summarize(&mut rates);
         println!("\n## End to end: Kea CPU time per exchange, us (lower is better)");
         summarize(&mut cpu_us);
+        println!("\n## ... of which user space (/proc/PID/stat, 10 ms ticks)");
+        summarize(&mut user_us);
+        println!("\n## ... and kernel");
+        summarize(&mut sys_us);
 
-        println!("\n## End to end under callgrind: Kea's instructions per DORA exchange");
-        let mut per_exchange = BTreeMap::new();
-        for (name, lib) in variants {
-            let (few_ir, few_acks) = kea_instructions(&pair, lib, 40);
-            let (many_ir, many_acks) = kea_instructions(&pair, lib, 240);
+        let l2 = l2_cache();
+        println!(
+            "\n## End to end under cachegrind (last level simulated as this CPU's L2, {}): Kea's counts per DORA exchange",
+            l2.join(",")
+        );
+        // counter -> variant -> [per exchange]
+        let mut counts: BTreeMap<&'static str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+        for (name, libs) in &variants {
+            let (few, few_acks) = kea_counts(&pair, libs, 40, &l2);
+            let (many, many_acks) = kea_counts(&pair, libs, 240, &l2);
             assert!(many_acks > few_acks, "{name}: {few_acks} then {many_acks} exchanges");
-            per_exchange.insert(name, (many_ir - few_ir) as f64 / (many_acks - few_acks) as f64);
+            for (counter, n) in many {
+                let per = (n - few[counter]) as f64 / (many_acks - few_acks) as f64;
+                counts.entry(counter).or_default().insert(name.as_str(), vec![per]);
+            }
         }
-        println!("{:>10} {:>10} {:>10} {:>14} {:>12}", "no hook", "C++", "Rust", "Rust - C++", "Rust/C++");
-        let (none, cpp, rust) = (per_exchange["none"], per_exchange["cpp"], per_exchange["rust"]);
-        println!("{none:>10.0} {cpp:>10.0} {rust:>10.0} {:>+14.0} {:>12.4}", rust - cpp, rust / cpp);
+        for (counter, mut by_variant) in counts {
+            println!("\n{counter}");
+            summarize(&mut by_variant);
+        }
     }
 }
 
-/// Runs kea-dhcp4 (single-threaded, logging at WARN) under callgrind,
+/// The end-to-end variants: `--variant NAME=LIB[+LIB...]` options, else no
+/// hook, the C++ bench hook and the Rust bench hook. `cpp` and `rust` in a
+/// library list name the bench hooks. Kea 2.6+ loads hooks from one
+/// directory only, so each variant's libraries are copied into its own.
+fn e2e_variants(o: &Opts, out: &Path, cpp_hook: &Path, rust_hook: &Path) -> Vec<(String, Vec<PathBuf>)> {
+    let specs: Vec<(String, String)> = if o.variants.is_empty() {
+        vec![("none".into(), String::new()), ("cpp".into(), "cpp".into()), ("rust".into(), "rust".into())]
+    } else {
+        o.variants.clone()
+    };
+    specs
+        .into_iter()
+        .map(|(name, libs)| {
+            let dir = out.join(format!("e2e-{name}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            let paths = libs
+                .split('+')
+                .filter(|l| !l.is_empty() && *l != "none")
+                .map(|l| {
+                    let src = match l {
+                        "cpp" => cpp_hook.to_path_buf(),
+                        "rust" => rust_hook.to_path_buf(),
+                        other => PathBuf::from(other),
+                    };
+                    let dst = dir.join(src.file_name().unwrap_or_else(|| panic!("--variant: {l} is not a file")));
+                    std::fs::copy(&src, &dst).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+                    dst
+                })
+                .collect();
+            (name, paths)
+        })
+        .collect()
+}
+
+/// Runs kea-dhcp4 (single-threaded, logging at WARN) under cachegrind,
 /// serves `clients` DORA exchanges from perfdhcp at 50/s, stops it and
-/// returns (instructions Kea executed in all, exchanges completed). Two runs
-/// with different counts give the cost of one exchange, start-up excluded.
-fn kea_instructions(pair: &NetPair, lib: Option<&Path>, clients: u32) -> (u64, u64) {
-    let mut cfg = KeaConfig::new(pair)
-        .valid_lifetime(86400)
-        .severity("WARN")
-        .launcher(&["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]);
-    if let Some(lib) = lib {
+/// returns (Kea's totals: instructions and simulated cache misses, exchanges
+/// completed). Two runs with different counts give the cost of one
+/// exchange, start-up excluded. `l2` is cachegrind's `--LL` (size, ways,
+/// line), so "L2 misses" are the accesses that would go past a cache the
+/// size of this CPU's L2.
+fn kea_counts(pair: &NetPair, libs: &[PathBuf], clients: u32, l2: &[String]) -> (BTreeMap<&'static str, u64>, u64) {
+    let ll = format!("--LL={}", l2.join(","));
+    let mut cfg = KeaConfig::new(pair).valid_lifetime(86400).severity("WARN").launcher(&[
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=yes",
+        &ll,
+        "--cachegrind-out-file=/dev/null",
+    ]);
+    for lib in libs {
         cfg = cfg.hook(lib, None);
     }
     let mut kea = cfg.start(pair).unwrap_or_else(|e| panic!("{e}"));
@@ -230,7 +309,36 @@ fn kea_instructions(pair: &NetPair, lib: Option<&Path>, clients: u32) -> (u64, u
     let report = perfdhcp(pair, &["-r", "50", "-R", &n, "-n", &n, "-p", &seconds, "-W", "2000000"]);
     kea.stop();
     let stderr = std::fs::read_to_string(kea.dir().join("kea.stderr")).unwrap_or_default();
-    (callgrind_total(&stderr), report.acks())
+    // cachegrind's summary lines, e.g. "==12== I1  misses:  9,411".
+    let total = |label: &str| -> u64 {
+        stderr
+            .lines()
+            .find_map(|l| {
+                let rest = l.split_once("== ")?.1;
+                let value = rest.strip_prefix(label)?.trim_start().strip_prefix(':')?;
+                value.split_whitespace().next()?.replace(',', "").parse().ok()
+            })
+            .unwrap_or_else(|| panic!("no '{label}' from cachegrind in:\n{stderr}"))
+    };
+    let counts = BTreeMap::from([
+        ("instructions", total("I   refs")),
+        ("L1i misses", total("I1  misses")),
+        ("L1d misses", total("D1  misses")),
+        ("L2 misses (instructions and data)", total("LL misses")),
+    ]);
+    (counts, report.acks())
+}
+
+/// This CPU's L2 as cachegrind's `--LL` values (size, ways, line size),
+/// from sysfs; 512 KiB, 8 ways, 64 bytes where sysfs does not say.
+fn l2_cache() -> Vec<String> {
+    let dir = Path::new("/sys/devices/system/cpu/cpu0/cache/index2");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok().map(|s| s.trim().to_owned());
+    let size = read("size").and_then(|s| s.strip_suffix('K').and_then(|k| k.parse::<u64>().ok())).map(|k| k * 1024);
+    match (read("level").as_deref(), size, read("ways_of_associativity"), read("coherency_line_size")) {
+        (Some("2"), Some(size), Some(ways), Some(line)) => vec![size.to_string(), ways, line],
+        _ => vec!["524288".into(), "8".into(), "64".into()],
+    }
 }
 
 /// The instruction total callgrind prints at exit (`Collected : N`).
@@ -241,21 +349,20 @@ fn callgrind_total(stderr: &str) -> u64 {
         .unwrap_or_else(|| panic!("no instruction count from callgrind in:\n{stderr}"))
 }
 
-/// Prints median, min and max per variant, and the ratios of the medians.
+/// Prints median, min and max per variant, and each median's ratio to the
+/// reference variant (`cpp` when there is one, else the first in order).
 fn summarize(samples: &mut BTreeMap<&str, Vec<f64>>) {
-    println!("{:<8} {:>10} {:>10} {:>10}", "hook", "median", "min", "max");
+    let reference = if samples.contains_key("cpp") { "cpp" } else { samples.keys().next().copied().unwrap_or("") };
     let mut med = BTreeMap::new();
     for (name, v) in samples.iter_mut() {
-        let m = median(v);
-        med.insert(*name, m);
-        println!("{name:<8} {m:>10.2} {:>10.2} {:>10.2}", v[0], v[v.len() - 1]);
+        med.insert(*name, median(v));
     }
-    println!(
-        "ratio Rust/C++ = {:.3}   C++/none = {:.3}   Rust/none = {:.3}",
-        med["rust"] / med["cpp"],
-        med["cpp"] / med["none"],
-        med["rust"] / med["none"]
-    );
+    let base = med.get(reference).copied().unwrap_or(f64::NAN);
+    println!("{:<8} {:>10} {:>10} {:>10} {:>12} {:>10}", "hook", "median", "min", "max", format!("- {reference}"), format!("/ {reference}"));
+    for (name, v) in samples.iter() {
+        let m = med[name];
+        println!("{name:<8} {m:>10.2} {:>10.2} {:>10.2} {:>+12.2} {:>10.3}", v[0], v[v.len() - 1], m - base, m / base);
+    }
 }
 
 /// CPU time (ns) all threads of process `pid` have run so far, from the
@@ -274,4 +381,47 @@ fn cpu_model() -> String {
         .lines()
         .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_owned()))
         .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// Counters of a process (all its threads) from /proc.
+#[derive(Default)]
+struct ProcStat {
+    user_ticks: u64,
+    sys_ticks: u64,
+    minor_faults: u64,
+    switches: u64,
+}
+
+impl ProcStat {
+    fn since(&self, before: &ProcStat) -> ProcStat {
+        ProcStat {
+            user_ticks: self.user_ticks - before.user_ticks,
+            sys_ticks: self.sys_ticks - before.sys_ticks,
+            minor_faults: self.minor_faults - before.minor_faults,
+            switches: self.switches - before.switches,
+        }
+    }
+}
+
+fn proc_stat(pid: u32) -> ProcStat {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which ends with the last ')'.
+    let f: Vec<u64> = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("").split_whitespace().map(|w| w.parse().unwrap_or(0)).collect();
+    let field = |n: usize| f.get(n - 3).copied().unwrap_or(0); // n: 1-based field number of proc(5)
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let switches = status
+        .lines()
+        .filter(|l| l.contains("ctxt_switches:"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    ProcStat { user_ticks: field(14), sys_ticks: field(15), minor_faults: field(10), switches }
+}
+
+/// The unit of /proc's CPU times (USER_HZ, 100 on Linux/x86).
+fn ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        let out = Command::new("getconf").arg("CLK_TCK").output().ok();
+        out.and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100.0)
+    })
 }
