@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "rust/cxx.h"
 
@@ -54,11 +55,9 @@ using isc::hooks::LibraryHandle;
 rust::String library_parameters(LibraryHandle& handle);
 bool server_has_hook(rust::Str name);
 rust::String server_root_logger();
-void register_callout(LibraryHandle& handle, rust::Str name, std::uint8_t point);
+void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout);
 
 // ---- callout handle ----
-std::int32_t handle_status(const CalloutHandle& handle);
-void handle_set_status(CalloutHandle& handle, std::int32_t status);
 rust::Vec<rust::String> handle_argument_names(const CalloutHandle& handle);
 const Pkt4* arg_pkt4(const CalloutHandle& handle, rust::Str name);
 const Lease4* arg_lease4(const CalloutHandle& handle, rust::Str name);
@@ -66,64 +65,215 @@ const Subnet4* arg_subnet4(const CalloutHandle& handle, rust::Str name);
 const Lease4Collection* arg_lease4_collection(const CalloutHandle& handle, rust::Str name);
 bool arg_bool(const CalloutHandle& handle, rust::Str name);
 std::uint32_t arg_u32(const CalloutHandle& handle, rust::Str name);
-const Pkt4* known_arg_pkt4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;
-const Lease4* known_arg_lease4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;
-const Subnet4* known_arg_subnet4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;
-const Lease4Collection* known_arg_lease4_collection(const CalloutHandle& handle, Arg arg,
-                                                    bool& ok) noexcept;
-bool known_arg_bool(const CalloutHandle& handle, Arg arg, bool& ok) noexcept;
 
-// ---- Pkt4 ----
+// ---- Pkt4 (the rest is inline below) ----
 std::uint8_t pkt4_type(const Pkt4& pkt);
-std::uint32_t pkt4_transid(const Pkt4& pkt);
-rust::Slice<const std::uint8_t> pkt4_hwaddr(const Pkt4& pkt, std::uint16_t& htype);
-std::uint32_t pkt4_ciaddr(const Pkt4& pkt);
-std::uint32_t pkt4_yiaddr(const Pkt4& pkt);
-std::uint32_t pkt4_siaddr(const Pkt4& pkt);
-std::uint32_t pkt4_giaddr(const Pkt4& pkt);
-std::uint32_t pkt4_remote_addr(const Pkt4& pkt);
-std::uint32_t pkt4_local_addr(const Pkt4& pkt);
-std::uint16_t pkt4_remote_port(const Pkt4& pkt);
-std::uint16_t pkt4_local_port(const Pkt4& pkt);
 rust::String pkt4_iface(const Pkt4& pkt);
-std::int32_t pkt4_iface_index(const Pkt4& pkt);
-std::uint8_t pkt4_hops(const Pkt4& pkt);
-std::uint16_t pkt4_secs(const Pkt4& pkt);
-std::uint16_t pkt4_flags(const Pkt4& pkt);
 bool pkt4_relayed(const Pkt4& pkt);
-bool pkt4_has_option(const Pkt4& pkt, std::uint16_t code);
 bool pkt4_option(const Pkt4& pkt, std::uint16_t code, rust::Vec<std::uint8_t>& out);
 bool pkt4_in_class(const Pkt4& pkt, rust::Str name);
 rust::String pkt4_label(const Pkt4& pkt);
-
-// ---- Lease4 ----
-std::uint32_t lease4_addr(const Lease4& lease);
-std::uint16_t lease4_htype(const Lease4& lease);
-rust::Slice<const std::uint8_t> lease4_hwaddr(const Lease4& lease);
-bool lease4_has_hwaddr(const Lease4& lease);
-rust::Slice<const std::uint8_t> lease4_client_id(const Lease4& lease);
-bool lease4_has_client_id(const Lease4& lease);
-std::uint32_t lease4_valid_lft(const Lease4& lease);
-std::int64_t lease4_cltt(const Lease4& lease);
-std::uint32_t lease4_subnet_id(const Lease4& lease);
-rust::Slice<const std::uint8_t> lease4_hostname(const Lease4& lease);
-std::uint32_t lease4_state(const Lease4& lease);
-bool lease4_fqdn_fwd(const Lease4& lease);
-bool lease4_fqdn_rev(const Lease4& lease);
-
-// ---- Lease4Collection ----
-std::size_t lease4_collection_len(const Lease4Collection& leases);
-const Lease4* lease4_collection_get(const Lease4Collection& leases, std::size_t index);
-
-// ---- Subnet4 ----
-std::uint32_t subnet4_id(const Subnet4& subnet);
-std::uint32_t subnet4_prefix(const Subnet4& subnet);
-std::uint8_t subnet4_prefix_len(const Subnet4& subnet);
 
 // ---- logging ----
 void log_open(rust::Str logger_name, rust::Str message_id);
 void log_close();
 bool log_enabled(std::uint8_t severity, std::int32_t debug_level) noexcept;
 void log_emit(std::uint8_t severity, std::int32_t debug_level, rust::Str message);
+
+// ---- the callout-time accessors, inline ----
+//
+// Defined here rather than in shim.cc so that they compile into cxx's
+// generated wrappers (ffi.rs.cc includes this header): a Rust call then
+// reaches Kea's inline getters through one C++ function, not two in
+// different places. Nothing here throws out: the argument fetches catch,
+// and the getters cannot throw.
+
+namespace detail {
+
+// Kea's subnet arguments are `Subnet4Ptr` up to 2.6 and `ConstSubnet4Ptr`
+// from 3.0 on; fetching the wrong one throws bad_any_cast at run time.
+#if KEA_SHIM_HOOKS_VERSION >= 30000
+using Subnet4Arg = isc::dhcp::ConstSubnet4Ptr;
+#else
+using Subnet4Arg = isc::dhcp::Subnet4Ptr;
+#endif
+
+inline std::uint32_t v4(const isc::asiolink::IOAddress& addr) noexcept {
+    return addr.isV4() ? addr.toUint32() : 0;
+}
+
+inline rust::Slice<const std::uint8_t> bytes(const std::vector<std::uint8_t>& v) noexcept {
+    return rust::Slice<const std::uint8_t>(v.data(), v.size());
+}
+
+template <typename T>
+T get_arg(const CalloutHandle& handle, const std::string& name) {
+    T value;
+    handle.getArgument(name, value);
+    return value;
+}
+
+// The names of the arguments the SDK asks for itself (the shared enum
+// `Arg`, in its order; shim.cc checks it), built once when the library is
+// mapped: fetching one of them copies no string.
+constexpr std::size_t ARG_COUNT = 9;
+inline const std::string ARG_NAMES[ARG_COUNT] = {
+    "query4",          "response4",      "lease4",         "subnet4",   "leases4",
+    "deleted_leases4", "fake_allocation", "offer_lifetime", "old_lease",
+};
+
+// Fetches a pointer argument without letting an exception out: `ok` says
+// whether Kea threw (the Rust side then asks again by name, through a
+// `Result` function, to get the message).
+template <typename Ptr>
+auto try_get_ptr(const CalloutHandle& handle, Arg arg, bool& ok) noexcept -> decltype(Ptr().get()) {
+    const auto index = static_cast<std::size_t>(arg);
+    ok = false;
+    if (index >= ARG_COUNT) {
+        return nullptr;
+    }
+    try {
+        auto p = get_arg<Ptr>(handle, ARG_NAMES[index]).get();
+        ok = true;
+        return p;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+// The same for a value argument (bool, integers).
+template <typename T>
+T try_get_value(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
+    const auto index = static_cast<std::size_t>(arg);
+    ok = false;
+    if (index >= ARG_COUNT) {
+        return T();
+    }
+    try {
+        const T value = get_arg<T>(handle, ARG_NAMES[index]);
+        ok = true;
+        return value;
+    } catch (...) {
+        return T();
+    }
+}
+
+}  // namespace detail
+
+// ---- callout handle ----
+
+inline std::int32_t handle_status(const CalloutHandle& handle) {
+    return static_cast<std::int32_t>(handle.getStatus());
+}
+
+inline void handle_set_status(CalloutHandle& handle, std::int32_t status) {
+    handle.setStatus(static_cast<CalloutHandle::CalloutNextStep>(status));
+}
+
+inline const Pkt4* known_arg_pkt4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
+    return detail::try_get_ptr<isc::dhcp::Pkt4Ptr>(handle, arg, ok);
+}
+
+inline const Lease4* known_arg_lease4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
+    return detail::try_get_ptr<isc::dhcp::Lease4Ptr>(handle, arg, ok);
+}
+
+inline const Subnet4* known_arg_subnet4(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
+    return detail::try_get_ptr<detail::Subnet4Arg>(handle, arg, ok);
+}
+
+inline const Lease4Collection* known_arg_lease4_collection(const CalloutHandle& handle, Arg arg,
+                                                           bool& ok) noexcept {
+    return detail::try_get_ptr<isc::dhcp::Lease4CollectionPtr>(handle, arg, ok);
+}
+
+inline bool known_arg_bool(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
+    return detail::try_get_value<bool>(handle, arg, ok);
+}
+
+// ---- Pkt4 ----
+
+inline std::uint32_t pkt4_transid(const Pkt4& pkt) { return pkt.getTransid(); }
+
+inline rust::Slice<const std::uint8_t> pkt4_hwaddr(const Pkt4& pkt, std::uint16_t& htype) {
+    // One call for type and bytes: getHWAddr() copies a shared_ptr (two
+    // atomic operations) each time. The HWAddr object is owned by the
+    // packet, so the slice lives as long as the packet does.
+    const isc::dhcp::HWAddrPtr hw = pkt.getHWAddr();
+    if (!hw) {
+        htype = 0;
+        return rust::Slice<const std::uint8_t>();
+    }
+    htype = hw->htype_;
+    return detail::bytes(hw->hwaddr_);
+}
+
+inline std::uint32_t pkt4_ciaddr(const Pkt4& pkt) { return detail::v4(pkt.getCiaddr()); }
+inline std::uint32_t pkt4_yiaddr(const Pkt4& pkt) { return detail::v4(pkt.getYiaddr()); }
+inline std::uint32_t pkt4_siaddr(const Pkt4& pkt) { return detail::v4(pkt.getSiaddr()); }
+inline std::uint32_t pkt4_giaddr(const Pkt4& pkt) { return detail::v4(pkt.getGiaddr()); }
+inline std::uint32_t pkt4_remote_addr(const Pkt4& pkt) { return detail::v4(pkt.getRemoteAddr()); }
+inline std::uint32_t pkt4_local_addr(const Pkt4& pkt) { return detail::v4(pkt.getLocalAddr()); }
+inline std::uint16_t pkt4_remote_port(const Pkt4& pkt) { return pkt.getRemotePort(); }
+inline std::uint16_t pkt4_local_port(const Pkt4& pkt) { return pkt.getLocalPort(); }
+inline std::int32_t pkt4_iface_index(const Pkt4& pkt) { return pkt.getIndex(); }
+inline std::uint8_t pkt4_hops(const Pkt4& pkt) { return pkt.getHops(); }
+inline std::uint16_t pkt4_secs(const Pkt4& pkt) { return pkt.getSecs(); }
+inline std::uint16_t pkt4_flags(const Pkt4& pkt) { return pkt.getFlags(); }
+
+inline bool pkt4_has_option(const Pkt4& pkt, std::uint16_t code) {
+    // `options_` is read directly: Pkt::getOption() is non-const because it
+    // may copy the option into the packet.
+    return pkt.options_.find(code) != pkt.options_.end();
+}
+
+// ---- Lease4 ----
+
+inline std::uint32_t lease4_addr(const Lease4& lease) { return detail::v4(lease.addr_); }
+inline std::uint16_t lease4_htype(const Lease4& lease) { return lease.hwaddr_ ? lease.hwaddr_->htype_ : 0; }
+
+inline rust::Slice<const std::uint8_t> lease4_hwaddr(const Lease4& lease) {
+    if (!lease.hwaddr_) {
+        return rust::Slice<const std::uint8_t>();
+    }
+    return detail::bytes(lease.hwaddr_->hwaddr_);
+}
+
+inline bool lease4_has_hwaddr(const Lease4& lease) { return static_cast<bool>(lease.hwaddr_); }
+
+inline rust::Slice<const std::uint8_t> lease4_client_id(const Lease4& lease) {
+    if (!lease.client_id_) {
+        return rust::Slice<const std::uint8_t>();
+    }
+    return detail::bytes(lease.client_id_->getClientId());
+}
+
+inline bool lease4_has_client_id(const Lease4& lease) { return static_cast<bool>(lease.client_id_); }
+inline std::uint32_t lease4_valid_lft(const Lease4& lease) { return lease.valid_lft_; }
+inline std::int64_t lease4_cltt(const Lease4& lease) { return static_cast<std::int64_t>(lease.cltt_); }
+inline std::uint32_t lease4_subnet_id(const Lease4& lease) { return lease.subnet_id_; }
+
+inline rust::Slice<const std::uint8_t> lease4_hostname(const Lease4& lease) {
+    return rust::Slice<const std::uint8_t>(
+        reinterpret_cast<const std::uint8_t*>(lease.hostname_.data()), lease.hostname_.size());
+}
+
+inline std::uint32_t lease4_state(const Lease4& lease) { return lease.state_; }
+inline bool lease4_fqdn_fwd(const Lease4& lease) { return lease.fqdn_fwd_; }
+inline bool lease4_fqdn_rev(const Lease4& lease) { return lease.fqdn_rev_; }
+
+// ---- Lease4Collection ----
+
+inline std::size_t lease4_collection_len(const Lease4Collection& leases) { return leases.size(); }
+
+inline const Lease4* lease4_collection_get(const Lease4Collection& leases, std::size_t index) {
+    return index < leases.size() ? leases[index].get() : nullptr;
+}
+
+// ---- Subnet4 ----
+
+inline std::uint32_t subnet4_id(const Subnet4& subnet) { return subnet.getID(); }
+inline std::uint32_t subnet4_prefix(const Subnet4& subnet) { return detail::v4(subnet.get().first); }
+inline std::uint8_t subnet4_prefix_len(const Subnet4& subnet) { return subnet.get().second; }
 
 }  // namespace kea_shim

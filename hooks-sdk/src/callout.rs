@@ -18,15 +18,14 @@
 //! Neither reaches Kea: the callout returns success to Kea in both cases so
 //! that Kea does not log a second, less precise error.
 
-use std::any::Any;
 use std::cell::Cell;
+use std::ffi::c_int;
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
-use std::pin::Pin;
 
 use crate::error::Error;
-use crate::ffi::{self, CalloutHandle};
+use crate::ffi::{self, CalloutHandle, RawCalloutHandle};
 use crate::hook::{guard, Hook, Instance, OnPanic, PanicMessage};
 use crate::log::{self as klog, Severity};
 
@@ -79,9 +78,6 @@ pub(crate) use sealed::Sealed;
 pub trait HookPoint: Sealed + Sized + 'static {
     /// Kea's name for the point, for example `"pkt4_receive"`.
     const NAME: &'static str;
-    /// Index of the shim's C++ callout for this point (unique, < 64).
-    #[doc(hidden)]
-    const INDEX: u8;
     /// The next step that drops the packet (or, where a point cannot drop,
     /// its closest refusal), used for [`OnPanic::Drop`].
     #[doc(hidden)]
@@ -180,40 +176,12 @@ where
 
 // ---- registration -------------------------------------------------------------
 
-/// Runs a callout of a hook and returns the next step it chose. A callout's
-/// `Err` is logged inside (off the fast path), so the value that crosses the
-/// panic guard is a single byte.
-type Trampoline = fn(&(dyn Any + Send + Sync), &CalloutHandle) -> Option<NextStep>;
-
 /// A callout the hook implements, as `load()` registers it.
 #[doc(hidden)]
 #[derive(Clone, Copy)]
 pub struct CalloutEntry {
     pub(crate) name: &'static str,
-    pub(crate) index: u8,
-    pub(crate) refuse: NextStep,
-    trampoline: Trampoline,
-}
-
-fn trampoline<H: Callout<P>, P: HookPoint>(hook: &(dyn Any + Send + Sync), handle: &CalloutHandle) -> Option<NextStep> {
-    // Entries and the instance are built from the same `H` in `load()`, so
-    // the downcast always succeeds; `None` leaves the packet alone.
-    let hook = hook.downcast_ref::<H>()?;
-    let cx = Context::<P>::new(handle);
-    if let Err(e) = hook.call(&cx) {
-        callout_failed(H::NAME, P::NAME, &e);
-    }
-    cx.step.get()
-}
-
-/// Logs a callout's `Err` (one line). Never panics: a `Display` of the
-/// author's error that panics is caught here and named as such.
-#[cold]
-#[inline(never)]
-fn callout_failed(hook: &str, point: &str, e: &Error) {
-    let text = panic::catch_unwind(AssertUnwindSafe(|| e.to_string()))
-        .unwrap_or_else(|_| "(its Display implementation panicked)".to_owned());
-    klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} failed: {text}"));
+    pub(crate) callout: RawCallout,
 }
 
 /// Compile-time probe used by [`kea_hook!`](crate::kea_hook): `(&&Probe::<H,
@@ -238,7 +206,7 @@ pub trait Registered {
 
 impl<H: Callout<P>, P: HookPoint> Registered for &Probe<H, P> {
     fn entry(&self) -> Option<CalloutEntry> {
-        Some(CalloutEntry { name: P::NAME, index: P::INDEX, refuse: P::REFUSE, trampoline: trampoline::<H, P> })
+        Some(CalloutEntry { name: P::NAME, callout: callout::<H, P> })
     }
 }
 
@@ -257,19 +225,30 @@ impl<H, P> NotRegistered for Probe<H, P> {
 
 // ---- dispatch -----------------------------------------------------------------
 
-/// Entry point of every C++ callout in the shim (see `ffi.rs`).
+/// What Kea calls: its callout signature, `int (*)(isc::hooks::CalloutHandle&)`
+/// (the reference is a non-null pointer in the C ABI).
+pub(crate) type RawCallout = extern "C" fn(Option<&mut RawCalloutHandle>) -> c_int;
+
+/// The callout `load()` registers for hook `H` at point `P`; Kea calls it
+/// directly, so there is no table or dynamic dispatch between Kea and
+/// `H::call` (the ngx-rust pattern: a generic `extern "C"` trampoline per
+/// handler).
 ///
-/// The fast path is one atomic load, one indexed entry, the trampoline
-/// inside one panic guard, and a status write only when the callout chose a
-/// step. Nothing outside the guard can panic: the index is checked with
-/// `get`, and the panic path's logging guards itself.
-pub(crate) fn dispatch_callout(point: u8, mut handle: Pin<&mut CalloutHandle>) -> i32 {
+/// The fast path is one atomic load, a type check that compiles to two
+/// compares, `H::call` inside one panic guard, and a status write only when
+/// the callout chose a step. Nothing outside the guard can panic, and the
+/// panic path's logging guards itself, so nothing unwinds into Kea.
+extern "C" fn callout<H: Callout<P>, P: HookPoint>(handle: Option<&mut RawCalloutHandle>) -> c_int {
+    let Some(raw) = handle else { return 0 };
+    let mut handle = raw.callout_handle();
     let step = ffi::with_instance(|inst| {
-        let entry = inst.callouts.get(usize::from(point))?.as_ref()?;
+        // Instances are built from the `H` whose entries `load()` registered,
+        // so this only fails for a library that mixes two hooks' entries.
+        let hook = inst.hook.get::<H>()?;
         let shared: &CalloutHandle = &handle;
-        match guard(|| (entry.trampoline)(&*inst.hook, shared)) {
+        match guard(|| run::<H, P>(hook, shared)) {
             Ok(step) => step,
-            Err(panic) => callout_panicked(inst, entry, &panic),
+            Err(panic) => callout_panicked(inst, P::NAME, P::REFUSE, &panic),
         }
     })
     .flatten();
@@ -279,13 +258,36 @@ pub(crate) fn dispatch_callout(point: u8, mut handle: Pin<&mut CalloutHandle>) -
     0
 }
 
-/// Logs a callout's panic (one line, with the outcome) and returns the step
-/// the hook's [`OnPanic`] policy gives the packet.
+/// Runs `H`'s callout for `P` and returns the next step it chose. An `Err`
+/// is logged here (off the fast path), so what crosses the panic guard is a
+/// single byte.
+#[inline(always)]
+fn run<H: Callout<P>, P: HookPoint>(hook: &H, handle: &CalloutHandle) -> Option<NextStep> {
+    let cx = Context::<P>::new(handle);
+    if let Err(e) = hook.call(&cx) {
+        callout_failed(H::NAME, P::NAME, &e);
+    }
+    cx.step.get()
+}
+
+/// Logs a callout's `Err` (one line). Never panics: a `Display` of the
+/// author's error that panics is caught here and named as such.
 #[cold]
 #[inline(never)]
-fn callout_panicked(inst: &Instance, entry: &CalloutEntry, panic: &PanicMessage) -> Option<NextStep> {
+fn callout_failed(hook: &str, point: &str, e: &Error) {
+    let text = panic::catch_unwind(AssertUnwindSafe(|| e.to_string()))
+        .unwrap_or_else(|_| "(its Display implementation panicked)".to_owned());
+    klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} failed: {text}"));
+}
+
+/// Logs a callout's panic (one line, with the outcome) and returns the step
+/// the hook's [`OnPanic`] policy gives the packet (`refuse` is the point's
+/// [`HookPoint::REFUSE`]).
+#[cold]
+#[inline(never)]
+fn callout_panicked(inst: &Instance, point: &str, refuse: NextStep, panic: &PanicMessage) -> Option<NextStep> {
     let outcome = match inst.on_panic {
-        OnPanic::Drop => Some(entry.refuse),
+        OnPanic::Drop => Some(refuse),
         OnPanic::Continue => None,
     };
     let what = match outcome {
@@ -295,7 +297,7 @@ fn callout_panicked(inst: &Instance, entry: &CalloutEntry, panic: &PanicMessage)
     };
     // Formatting the message cannot reach the boundary either.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-        klog::emit(Severity::Error, 0, &format!("{}: callout {} panicked: {panic}; {what}", inst.name, entry.name));
+        klog::emit(Severity::Error, 0, &format!("{}: callout {point} panicked: {panic}; {what}", inst.name));
     }));
     outcome
 }

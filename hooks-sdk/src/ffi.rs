@@ -28,11 +28,6 @@ pub(crate) mod bridge {
         OldLease,
     }
 
-    extern "Rust" {
-        /// Called by the shim's per-point C++ callouts.
-        fn dispatch_callout(point: u8, handle: Pin<&mut CalloutHandle>) -> i32;
-    }
-
     unsafe extern "C++" {
         include!("shim.h");
 
@@ -53,7 +48,8 @@ pub(crate) mod bridge {
         fn library_parameters(handle: Pin<&mut LibraryHandle>) -> Result<String>;
         fn server_has_hook(name: &str) -> Result<bool>;
         fn server_root_logger() -> Result<String>;
-        fn register_callout(handle: Pin<&mut LibraryHandle>, name: &str, point: u8) -> Result<()>;
+        /// `callout` is the address of a [`RawCallout`](crate::callout::RawCallout).
+        fn register_callout(handle: Pin<&mut LibraryHandle>, name: &str, callout: usize) -> Result<()>;
 
         // ---- callout handle ----
         fn handle_status(handle: &CalloutHandle) -> i32;
@@ -133,6 +129,7 @@ pub(crate) mod bridge {
 }
 
 
+use std::any::{Any, TypeId};
 use std::marker::{PhantomData, PhantomPinned};
 use std::pin::Pin;
 use std::ptr;
@@ -140,7 +137,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 pub(crate) use bridge::*;
 
-use crate::callout::dispatch_callout;
+use crate::callout::RawCallout;
 use crate::hook::Instance;
 
 /// Kea's `isc::hooks::LibraryHandle` as the exported `load` function
@@ -164,6 +161,38 @@ impl RawLibraryHandle {
         // pinned where Kea allocated it).
         unsafe { Pin::new_unchecked(&mut *(self as *mut RawLibraryHandle).cast::<LibraryHandle>()) }
     }
+}
+
+/// Kea's `isc::hooks::CalloutHandle` as Kea passes it to a callout (a C++
+/// reference, a non-null pointer in the ABI). Only the SDK's callouts name
+/// this type.
+#[repr(C)]
+pub struct RawCalloutHandle {
+    _opaque: [u8; 0],
+    _not_send_or_unpin: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+impl RawCalloutHandle {
+    /// The same object, as the bridge's opaque C++ type.
+    #[inline(always)]
+    pub(crate) fn callout_handle(&mut self) -> Pin<&mut CalloutHandle> {
+        // SAFETY: a `RawCalloutHandle` only ever exists behind the reference
+        // Kea passes to a callout (`int (*)(CalloutHandle&)`), which is live
+        // and not used by Kea while the callout runs; the object stays where
+        // Kea allocated it.
+        unsafe { Pin::new_unchecked(&mut *(self as *mut RawCalloutHandle).cast::<CalloutHandle>()) }
+    }
+}
+
+/// Registers `callout` for hook point `name` (Kea calls it by pointer).
+pub(crate) fn register_callout(
+    handle: Pin<&mut LibraryHandle>,
+    name: &str,
+    callout: RawCallout,
+) -> Result<(), cxx::Exception> {
+    // The shim casts the address back to Kea's `CalloutPtr`, whose ABI is
+    // `RawCallout`'s: `int (*)(CalloutHandle&)`.
+    bridge::register_callout(handle, name, callout as usize)
 }
 
 // ---- callout arguments ------------------------------------------------------
@@ -263,7 +292,35 @@ pub(crate) fn lease4_collection_at(leases: &Lease4Collection, index: usize) -> O
     unsafe { p.as_ref() }
 }
 
-// ---- the loaded hook instance -------------------------------------------------
+// ---- the loaded hook instance -------
+
+/// The hook value, its type erased, with the type kept beside it so that a
+/// callout can get it back as `&H` with a check of two words (no vtable
+/// call, unlike `dyn Any::downcast_ref`).
+pub(crate) struct ErasedHook {
+    value: Box<dyn Any + Send + Sync>,
+    type_id: TypeId,
+}
+
+impl ErasedHook {
+    /// Boxes `hook`.
+    pub(crate) fn new<H: Any + Send + Sync>(hook: H) -> Self {
+        ErasedHook { value: Box::new(hook), type_id: TypeId::of::<H>() }
+    }
+
+    /// The hook, when it is an `H`.
+    #[inline(always)]
+    pub(crate) fn get<H: Any>(&self) -> Option<&H> {
+        if self.type_id != TypeId::of::<H>() {
+            return None;
+        }
+        let p: *const (dyn Any + Send + Sync) = &*self.value;
+        // SAFETY: `type_id` is `TypeId::of` the boxed value's type (both are
+        // set together in `new` and never changed), and it equals `H`'s, so
+        // the box's data pointer points to a live `H` borrowed with `self`.
+        Some(unsafe { &*p.cast::<H>() })
+    }
+}
 
 /// The hook value built by the last successful `load()`, or null.
 static INSTANCE: AtomicPtr<Instance> = AtomicPtr::new(ptr::null_mut());

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::callout::CalloutEntry;
 use crate::error::{Error, ErrorKind};
-use crate::ffi::{self, RawLibraryHandle};
+use crate::ffi::{self, ErasedHook, RawLibraryHandle};
 use crate::log::{self as klog, Severity};
 
 /// A Kea hook library written in Rust.
@@ -97,14 +97,10 @@ impl LoadContext {
 
 /// The loaded hook, as callouts see it.
 pub(crate) struct Instance {
-    pub(crate) hook: Box<dyn Any + Send + Sync>,
+    pub(crate) hook: ErasedHook,
     pub(crate) name: &'static str,
     pub(crate) on_panic: OnPanic,
-    pub(crate) callouts: [Option<CalloutEntry>; MAX_POINTS],
 }
-
-/// Size of the shim's callout table.
-pub(crate) const MAX_POINTS: usize = 64;
 
 // ---- panics -----------------------------------------------------------------
 //
@@ -234,19 +230,19 @@ fn load_inner<H: Hook>(handle: &mut RawLibraryHandle, entries: &[Option<CalloutE
     let cx = LoadContext { server, logger: format!("{root}.{}", H::NAME) };
     let hook = H::load(params, &cx)?;
 
-    let mut callouts = [None; MAX_POINTS];
     let mut registered = Vec::new();
     for entry in entries.iter().flatten() {
         if !ffi::server_has_hook(entry.name)? {
             continue;
         }
-        ffi::register_callout(handle.library_handle(), entry.name, entry.index)
+        ffi::register_callout(handle.library_handle(), entry.name, entry.callout)
             .map_err(|e| Error::new(ErrorKind::Kea, format!("registering {}: {}", entry.name, e.what())))?;
-        callouts[usize::from(entry.index)] = Some(*entry);
         registered.push(entry.name);
     }
+    // Kea calls no callout before `load()` returns, so publishing the
+    // instance last is in time.
     let on_panic = hook.on_panic();
-    let instance = Instance { hook: Box::new(hook), name: H::NAME, on_panic, callouts };
+    let instance = Instance { hook: ErasedHook::new(hook), name: H::NAME, on_panic };
     if let Some(old) = ffi::install_instance(Box::new(instance)) {
         // Kea unloads before it loads again, so this is not expected; drop
         // the stale hook rather than leak it.

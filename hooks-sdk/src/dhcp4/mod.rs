@@ -39,14 +39,13 @@ pub use pkt4::{MessageType, Pkt4};
 pub use subnet4::Subnet4;
 
 macro_rules! hook_point {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $index:literal, $refuse:ident) => {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $refuse:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub enum $ty {}
         impl Sealed for $ty {}
         impl HookPoint for $ty {
             const NAME: &'static str = $name;
-            const INDEX: u8 = $index;
             const REFUSE: NextStep = NextStep::$refuse;
         }
     };
@@ -55,33 +54,33 @@ macro_rules! hook_point {
 hook_point!(
     /// `pkt4_receive`: a query was received and parsed, before any
     /// processing. The cheapest place to drop a packet.
-    Pkt4Receive, "pkt4_receive", 0, Drop
+    Pkt4Receive, "pkt4_receive", Drop
 );
 hook_point!(
     /// `subnet4_select`: Kea selected a subnet (possibly none) for the query.
-    Subnet4Select, "subnet4_select", 1, Drop
+    Subnet4Select, "subnet4_select", Drop
 );
 hook_point!(
     /// `lease4_select`: Kea is about to offer (`fake_allocation()`) or
     /// assign a lease. Skip refuses the lease; Drop is not honoured here, so
     /// [`OnPanic::Drop`](crate::OnPanic::Drop) skips instead.
-    Lease4Select, "lease4_select", 2, Skip
+    Lease4Select, "lease4_select", Skip
 );
 hook_point!(
     /// `leases4_committed`: leases were granted (or released) in the lease
     /// database, before the response is sent.
-    Leases4Committed, "leases4_committed", 3, Drop
+    Leases4Committed, "leases4_committed", Drop
 );
 hook_point!(
     /// `pkt4_send`: the response is about to be sent.
-    Pkt4Send, "pkt4_send", 4, Drop
+    Pkt4Send, "pkt4_send", Drop
 );
 
 #[cfg(kea_2_6)]
 hook_point!(
     /// `lease4_offer` (Kea 2.6+): Kea is about to send an OFFER for the
     /// leases in `leases()`. Drop drops the OFFER.
-    Lease4Offer, "lease4_offer", 5, Drop
+    Lease4Offer, "lease4_offer", Drop
 );
 
 #[inline]
