@@ -2,8 +2,8 @@
 // HooksManager dispatches them.
 //
 //   callout_bench [--cpu N] [--iterations N] [--reps R] [--warmup N]
-//                 [--fixed-layout] [--cold BYTES] [--log debug|info|warn|error]
-//                 [LIBRARY.so]
+//                 [--fixed-layout] [--cold BYTES] [--cold-code PAGES]
+//                 [--log debug|info|warn|error] [LIBRARY.so]
 //
 // It does what kea-dhcp4 does around a hook library, minus the network:
 // sets up Kea's logging with the root logger "kea-dhcp4", registers the
@@ -22,12 +22,16 @@
 // BYTES (one load per cache line) that evicts the callout's code and data
 // from the caches, as the rest of Kea's packet processing does between two
 // callouts in the daemon. ns_per_call is then the cost of one cold call
-// (plus the clock reads, the same for every library).
+// (plus the clock reads, the same for every library). --cold-code PAGES
+// also calls into PAGES pages of code (one `ret` at the start of each, x86-64
+// only), which evicts the callout's code from the instruction TLB and the
+// branch predictors as well.
 //
 // Output, one line per point (the median over the repetitions):
 //   point=pkt4_receive lib=NAME callouts=1 iterations=N reps=R ns_per_call=X min=Y max=Z
 
 #include <sched.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,6 +101,7 @@ struct Options {
     long warmup = 200000;
     bool fixed_layout = false;
     long cold = 0;
+    long cold_code = 0;
     isc::log::Severity severity = isc::log::WARN;
     std::string library;
 };
@@ -104,8 +109,8 @@ struct Options {
 [[noreturn]] void usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s [--cpu N] [--iterations N] [--reps R] [--warmup N]\n"
-                 "          [--fixed-layout] [--cold BYTES] [--log debug|info|warn|error]\n"
-                 "          [LIBRARY.so]\n",
+                 "          [--fixed-layout] [--cold BYTES] [--cold-code PAGES]\n"
+                 "          [--log debug|info|warn|error] [LIBRARY.so]\n",
                  argv0);
     std::exit(2);
 }
@@ -152,6 +157,8 @@ Options parse(int argc, char** argv) {
             }
         } else if (a == "--cold") {
             o.cold = number(argv[0], value());
+        } else if (a == "--cold-code") {
+            o.cold_code = number(argv[0], value());
         } else if (a == "--fixed-layout") {
             o.fixed_layout = true;
         } else if (a == "-h" || a == "--help") {
@@ -246,6 +253,37 @@ struct Fixture {
 // the compiler keeps them.
 std::vector<unsigned char> evict_buffer;
 volatile unsigned evict_sink;
+using CodePage = void (*)();
+std::vector<CodePage> evict_code;
+
+// PAGES pages of code, each starting with a `ret`.
+bool make_code_pages(long pages) {
+#if defined(__x86_64__)
+    const long page = sysconf(_SC_PAGESIZE);
+    void* mem = mmap(nullptr, static_cast<std::size_t>(pages * page), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+        std::perror("mmap");
+        return false;
+    }
+    auto* bytes = static_cast<unsigned char*>(mem);
+    for (long i = 0; i < pages; ++i) {
+        bytes[i * page] = 0xc3;  // ret
+    }
+    if (mprotect(mem, static_cast<std::size_t>(pages * page), PROT_READ | PROT_EXEC) != 0) {
+        std::perror("mprotect");
+        return false;
+    }
+    for (long i = 0; i < pages; ++i) {
+        evict_code.push_back(reinterpret_cast<CodePage>(bytes + i * page));
+    }
+    return true;
+#else
+    (void)pages;
+    std::fprintf(stderr, "--cold-code is only implemented for x86-64\n");
+    return false;
+#endif
+}
 
 void evict() {
     unsigned sum = 0;
@@ -253,6 +291,9 @@ void evict() {
         sum += evict_buffer[i];
     }
     evict_sink = sum;
+    for (CodePage f : evict_code) {
+        f();
+    }
 }
 
 // Median of n single calls, each after evict(): the cost of a cold call.
@@ -336,7 +377,10 @@ int bench(const Options& o) {
     if (o.cold > 0) {
         evict_buffer.assign(static_cast<std::size_t>(o.cold), 1);
     }
-    const bool cold = o.cold > 0;
+    if (o.cold_code > 0 && !make_code_pages(o.cold_code)) {
+        return 1;
+    }
+    const bool cold = o.cold > 0 || o.cold_code > 0;
 
     // Where the packets, the handles' argument maps and Kea's per-call
     // Stopwatch land in memory moves a point's cost by up to ~20 ns (seen:

@@ -14,11 +14,14 @@
 //!    callgrind at a low rate: Kea's instructions per DORA exchange, which
 //!    the machine's noise does not move.
 //!
-//! Options: `--rounds N` (default 5), `--seconds S` per run (default 5),
+//! Options: `--rounds N` (default 12; the per-callout part runs at most
+//! 5), `--seconds S` per end-to-end run (default 3),
 //! `--rate R` perfdhcp's target rate (default 20000), `--skip-e2e`,
 //! `--skip-callouts`, and `--variant NAME=LIB[+LIB...]` (repeatable) to
 //! compare other sets of libraries end to end instead of none/C++/Rust
 //! (`cpp` and `rust` name the two bench hooks; ratios are to the first).
+//! `--keep-cachegrind` keeps cachegrind's per-function output of the
+//! 240-exchange runs in `target/bench/cachegrind.NAME` (for `cg_annotate`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,10 +36,11 @@ struct Opts {
     e2e: bool,
     callouts: bool,
     variants: Vec<(String, String)>,
+    keep_cachegrind: bool,
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { rounds: 5, seconds: 5, rate: 20000, e2e: true, callouts: true, variants: Vec::new() };
+    let mut o = Opts { rounds: 12, seconds: 3, rate: 20000, e2e: true, callouts: true, variants: Vec::new(), keep_cachegrind: false };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = || args.next().and_then(|v| v.parse::<u32>().ok()).unwrap_or_else(|| usage());
@@ -46,6 +50,7 @@ fn opts() -> Opts {
             "--rate" => o.rate = num(),
             "--skip-e2e" => o.e2e = false,
             "--skip-callouts" => o.callouts = false,
+            "--keep-cachegrind" => o.keep_cachegrind = true,
             "--variant" => {
                 let v = args.next().unwrap_or_else(|| usage());
                 let (name, libs) = v.split_once('=').unwrap_or_else(|| usage());
@@ -60,7 +65,7 @@ fn opts() -> Opts {
 fn usage() -> ! {
     eprintln!(
         "usage: kea-bench [--rounds N] [--seconds S] [--rate R] [--skip-e2e] [--skip-callouts] \
-         [--variant NAME=LIB[+LIB...]]..."
+         [--variant NAME=LIB[+LIB...]]... [--keep-cachegrind]"
     );
     std::process::exit(2)
 }
@@ -105,7 +110,7 @@ fn main() {
         println!("\n## Per callout, in process (HooksManager::callCallouts), ns per call, median of rounds");
         // point -> variant -> samples
         let mut ns: BTreeMap<String, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
-        for round in 0..o.rounds.max(1) {
+        for round in 0..o.rounds.clamp(1, 5) {
             for k in 0..3 {
                 let (name, lib) = variants[(round + k) % 3];
                 let mut cmd = Command::new(&driver);
@@ -218,9 +223,13 @@ fn main() {
                 sys_us.entry(name).or_default().push(sys);
             }
         }
+        let paired_rates = paired_ratios(&rates);
+        let paired_cpu = paired_ratios(&cpu_us);
         summarize(&mut rates);
+        print_paired("exchanges/s", &paired_rates);
         println!("\n## End to end: Kea CPU time per exchange, us (lower is better)");
         summarize(&mut cpu_us);
+        print_paired("CPU time per exchange", &paired_cpu);
         println!("\n## ... of which user space (/proc/PID/stat, 10 ms ticks)");
         summarize(&mut user_us);
         println!("\n## ... and kernel");
@@ -234,8 +243,9 @@ fn main() {
         // counter -> variant -> [per exchange]
         let mut counts: BTreeMap<&'static str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
         for (name, libs) in &variants {
-            let (few, few_acks) = kea_counts(&pair, libs, 40, &l2);
-            let (many, many_acks) = kea_counts(&pair, libs, 240, &l2);
+            let (few, few_acks) = kea_counts(&pair, libs, 40, &l2, None);
+            let keep = o.keep_cachegrind.then(|| out.join(format!("cachegrind.{name}")));
+            let (many, many_acks) = kea_counts(&pair, libs, 240, &l2, keep.as_deref());
             assert!(many_acks > few_acks, "{name}: {few_acks} then {many_acks} exchanges");
             for (counter, n) in many {
                 let per = (n - few[counter]) as f64 / (many_acks - few_acks) as f64;
@@ -290,15 +300,22 @@ fn e2e_variants(o: &Opts, out: &Path, cpp_hook: &Path, rust_hook: &Path) -> Vec<
 /// completed). Two runs with different counts give the cost of one
 /// exchange, start-up excluded. `l2` is cachegrind's `--LL` (size, ways,
 /// line), so "L2 misses" are the accesses that would go past a cache the
-/// size of this CPU's L2.
-fn kea_counts(pair: &NetPair, libs: &[PathBuf], clients: u32, l2: &[String]) -> (BTreeMap<&'static str, u64>, u64) {
+/// size of this CPU's L2. `keep` keeps cachegrind's output file there.
+fn kea_counts(
+    pair: &NetPair,
+    libs: &[PathBuf],
+    clients: u32,
+    l2: &[String],
+    keep: Option<&Path>,
+) -> (BTreeMap<&'static str, u64>, u64) {
     let ll = format!("--LL={}", l2.join(","));
+    let out_file = format!("--cachegrind-out-file={}", keep.map_or("/dev/null".into(), |p| p.display().to_string()));
     let mut cfg = KeaConfig::new(pair).valid_lifetime(86400).severity("WARN").launcher(&[
         "valgrind",
         "--tool=cachegrind",
         "--cache-sim=yes",
         &ll,
-        "--cachegrind-out-file=/dev/null",
+        &out_file,
     ]);
     for lib in libs {
         cfg = cfg.hook(lib, None);
@@ -347,6 +364,53 @@ fn callgrind_total(stderr: &str) -> u64 {
         .lines()
         .find_map(|l| l.split("Collected :").nth(1).and_then(|n| n.trim().parse().ok()))
         .unwrap_or_else(|| panic!("no instruction count from callgrind in:\n{stderr}"))
+}
+
+/// Each variant's per-round ratios to the reference variant (`cpp` when
+/// there is one, else the first): rounds run the variants back to back, so
+/// a ratio within a round cancels most of what the machine's neighbours do
+/// to both.
+fn paired_ratios<'a>(samples: &BTreeMap<&'a str, Vec<f64>>) -> (&'a str, BTreeMap<&'a str, Vec<f64>>) {
+    let reference = if samples.contains_key("cpp") { "cpp" } else { samples.keys().next().copied().unwrap_or("") };
+    let base = samples.get(reference).cloned().unwrap_or_default();
+    let ratios = samples
+        .iter()
+        .filter(|(name, _)| **name != reference)
+        .map(|(name, v)| (*name, v.iter().zip(&base).map(|(x, b)| x / b).collect()))
+        .collect();
+    (reference, ratios)
+}
+
+/// Prints the median of each variant's per-round ratios with a 95%
+/// bootstrap confidence interval (2,000 resamples of the rounds).
+fn print_paired(what: &str, (reference, ratios): &(&str, BTreeMap<&str, Vec<f64>>)) {
+    println!("per-round {what} / {reference}: median [95% CI]");
+    for (name, r) in ratios {
+        let mut r = r.clone();
+        let (low, high) = bootstrap_median_ci(&r);
+        println!("  {name:<8} {:.3} [{low:.3}, {high:.3}] over {} rounds", median(&mut r), r.len());
+    }
+}
+
+/// 95% percentile-bootstrap interval of the median of `v`. The generator is
+/// a fixed-seed LCG: the interval is reproducible for the same samples.
+fn bootstrap_median_ci(v: &[f64]) -> (f64, f64) {
+    if v.len() < 2 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut state: u64 = 0x853c_49e6_748f_ea9b;
+    let mut next = |n: usize| {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % n
+    };
+    let mut medians: Vec<f64> = (0..2000)
+        .map(|_| {
+            let mut sample: Vec<f64> = (0..v.len()).map(|_| v[next(v.len())]).collect();
+            median(&mut sample)
+        })
+        .collect();
+    medians.sort_by(|a, b| a.total_cmp(b));
+    (medians[50], medians[1949])
 }
 
 /// Prints median, min and max per variant, and each median's ratio to the
