@@ -167,7 +167,7 @@ fn main() {
     }
 
     if o.e2e {
-        let variants = e2e_variants(&o, &out, &cpp_hook, &rust_hook);
+        let variants = e2e_variants(&o, &cpp_hook, &rust_hook);
         println!(
             "\n## End to end: kea-dhcp4 + perfdhcp (DORA, {} s per run, target rate {}/s), exchanges/s",
             o.seconds, o.rate
@@ -184,8 +184,8 @@ fn main() {
                 // WARN: at INFO Kea writes a log line per OFFER and per ACK,
                 // which would dominate what is measured.
                 let mut cfg = KeaConfig::new(&pair).cpu(kea_cpu).valid_lifetime(86400).severity("WARN");
-                for lib in libs {
-                    cfg = cfg.hook(lib, None);
+                for lib in fresh_copies(&out, name, libs) {
+                    cfg = cfg.hook(&lib, None);
                 }
                 // Single-threaded, like the numbers in BENCHMARKS.md (Kea 2.4+
                 // defaults to multi-threading on; the harness always writes it).
@@ -243,6 +243,7 @@ fn main() {
         // counter -> variant -> [per exchange]
         let mut counts: BTreeMap<&'static str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
         for (name, libs) in &variants {
+            let libs = &fresh_copies(&out, name, libs);
             let (few, few_acks) = kea_counts(&pair, libs, 40, &l2, None);
             let keep = o.keep_cachegrind.then(|| out.join(format!("cachegrind.{name}")));
             let (many, many_acks) = kea_counts(&pair, libs, 240, &l2, keep.as_deref());
@@ -261,9 +262,8 @@ fn main() {
 
 /// The end-to-end variants: `--variant NAME=LIB[+LIB...]` options, else no
 /// hook, the C++ bench hook and the Rust bench hook. `cpp` and `rust` in a
-/// library list name the bench hooks. Kea 2.6+ loads hooks from one
-/// directory only, so each variant's libraries are copied into its own.
-fn e2e_variants(o: &Opts, out: &Path, cpp_hook: &Path, rust_hook: &Path) -> Vec<(String, Vec<PathBuf>)> {
+/// library list name the bench hooks.
+fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path) -> Vec<(String, Vec<PathBuf>)> {
     let specs: Vec<(String, String)> = if o.variants.is_empty() {
         vec![("none".into(), String::new()), ("cpp".into(), "cpp".into()), ("rust".into(), "rust".into())]
     } else {
@@ -272,24 +272,36 @@ fn e2e_variants(o: &Opts, out: &Path, cpp_hook: &Path, rust_hook: &Path) -> Vec<
     specs
         .into_iter()
         .map(|(name, libs)| {
-            let dir = out.join(format!("e2e-{name}"));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
             let paths = libs
                 .split('+')
                 .filter(|l| !l.is_empty() && *l != "none")
-                .map(|l| {
-                    let src = match l {
-                        "cpp" => cpp_hook.to_path_buf(),
-                        "rust" => rust_hook.to_path_buf(),
-                        other => PathBuf::from(other),
-                    };
-                    let dst = dir.join(src.file_name().unwrap_or_else(|| panic!("--variant: {l} is not a file")));
-                    std::fs::copy(&src, &dst).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
-                    dst
+                .map(|l| match l {
+                    "cpp" => cpp_hook.to_path_buf(),
+                    "rust" => rust_hook.to_path_buf(),
+                    other => PathBuf::from(other),
                 })
                 .collect();
             (name, paths)
+        })
+        .collect()
+}
+
+/// Copies a variant's libraries into a new directory `out/e2e-NAME`, as new
+/// files, for one run. Kea 2.6+ loads hooks from one directory only. New
+/// files also get new page-cache pages: where a library's code lands in
+/// physical memory decides which cache sets it competes for, and with the
+/// same copy for a whole benchmark that luck was the same in every round
+/// (seen: Rust/C++ 0.97 in one run and 1.01 in the next, each with a tight
+/// interval). A fresh copy per run turns it into noise the rounds average.
+fn fresh_copies(out: &Path, name: &str, libs: &[PathBuf]) -> Vec<PathBuf> {
+    let dir = out.join(format!("e2e-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    libs.iter()
+        .map(|src| {
+            let dst = dir.join(src.file_name().unwrap_or_else(|| panic!("--variant: {} is not a file", src.display())));
+            std::fs::copy(src, &dst).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+            dst
         })
         .collect()
 }
