@@ -338,21 +338,24 @@ fn kea_counts(
     let report = perfdhcp(pair, &["-r", "50", "-R", &n, "-n", &n, "-p", &seconds, "-W", "2000000"]);
     kea.stop();
     let stderr = std::fs::read_to_string(kea.dir().join("kea.stderr")).unwrap_or_default();
-    // cachegrind's summary lines, e.g. "==12== I1  misses:  9,411".
+    // cachegrind's summary lines, e.g. "==12== I1  misses:  9,411" (the
+    // spacing inside the label differs between valgrind releases).
     let total = |label: &str| -> u64 {
         stderr
             .lines()
             .find_map(|l| {
-                let rest = l.split_once("== ")?.1;
-                let value = rest.strip_prefix(label)?.trim_start().strip_prefix(':')?;
+                let (name, value) = l.split_once("== ")?.1.split_once(':')?;
+                if name.split_whitespace().collect::<Vec<_>>().join(" ") != label {
+                    return None;
+                }
                 value.split_whitespace().next()?.replace(',', "").parse().ok()
             })
             .unwrap_or_else(|| panic!("no '{label}' from cachegrind in:\n{stderr}"))
     };
     let counts = BTreeMap::from([
-        ("instructions", total("I   refs")),
-        ("L1i misses", total("I1  misses")),
-        ("L1d misses", total("D1  misses")),
+        ("instructions", total("I refs")),
+        ("L1i misses", total("I1 misses")),
+        ("L1d misses", total("D1 misses")),
         ("L2 misses (instructions and data)", total("LL misses")),
     ]);
     (counts, report.acks())
