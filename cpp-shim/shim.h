@@ -160,6 +160,30 @@ T try_get_value(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
 
 }  // namespace detail
 
+// ---- the panic guard's flag ----
+//
+// "This thread is inside one of the SDK's panic guards" (hook.rs). It lives
+// here, not in a Rust `thread_local!`, for its TLS model: a Rust cdylib
+// reaches its thread-locals through the general-dynamic model, a call into
+// the dynamic linker (`__tls_get_addr`) that reads its DTV, on every
+// callout. Initial-exec is one load relative to the thread pointer, in the
+// static TLS block next to errno and Kea's own thread-locals. It takes one
+// byte of the static TLS space glibc keeps for libraries loaded later.
+
+namespace detail {
+__attribute__((tls_model("initial-exec"))) inline thread_local bool in_guard = false;
+}  // namespace detail
+
+inline bool guard_enter() noexcept {
+    const bool outer = detail::in_guard;
+    detail::in_guard = true;
+    return outer;
+}
+
+inline void guard_leave(bool outer) noexcept { detail::in_guard = outer; }
+
+inline bool guard_active() noexcept { return detail::in_guard; }
+
 // ---- callout handle ----
 
 inline std::int32_t handle_status(const CalloutHandle& handle) {

@@ -51,6 +51,11 @@ pub(crate) mod bridge {
         /// `callout` is the address of a [`RawCallout`](crate::callout::RawCallout).
         fn register_callout(handle: Pin<&mut LibraryHandle>, name: &str, callout: usize) -> Result<()>;
 
+        // ---- the panic guard's flag (an initial-exec thread-local) ----
+        fn guard_enter() -> bool;
+        fn guard_leave(outer: bool);
+        fn guard_active() -> bool;
+
         // ---- callout handle ----
         fn handle_status(handle: &CalloutHandle) -> i32;
         fn handle_set_status(handle: Pin<&mut CalloutHandle>, status: i32);

@@ -105,13 +105,13 @@ pub(crate) struct Instance {
 // ---- panics -----------------------------------------------------------------
 //
 // A cdylib has its own copy of std, so the panic hook set here sees only
-// this library's panics. Inside `guard` it records the location for the
-// catcher, which logs one line; elsewhere (a hook's own thread) it logs the
-// line itself. Either way there is no backtrace: symbolizing one took Kea's
+// this library's panics. Inside `guard` (a thread-local flag in the shim
+// says so) it records the location for the catcher, which logs one line;
+// elsewhere (a hook's own thread) it logs the line itself. Either way there is no backtrace: symbolizing one took Kea's
 // packet thread 85 ms when RUST_BACKTRACE was set.
 
 thread_local! {
-    static IN_GUARD: Cell<bool> = const { Cell::new(false) };
+    // Written by the panic hook and read by `guard` only after a panic.
     static LOCATION: Cell<Option<String>> = const { Cell::new(None) };
 }
 
@@ -146,7 +146,7 @@ fn install_panic_hook() {
     ONCE.call_once(|| {
         panic::set_hook(Box::new(|info| {
             let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
-            if IN_GUARD.with(Cell::get) {
+            if ffi::guard_active() {
                 LOCATION.with(|c| c.set(at));
             } else {
                 let text = payload_text(info.payload());
@@ -162,11 +162,11 @@ fn install_panic_hook() {
 /// Runs `f`, turning a panic into a [`PanicMessage`].
 #[inline(always)]
 pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> Result<R, PanicMessage> {
-    // The fast path touches only a const, destructor-free thread-local;
-    // LOCATION is written by the panic hook and read here only after a panic.
-    let outer = IN_GUARD.with(|g| g.replace(true));
+    // The fast path touches only the shim's initial-exec flag (see
+    // `guard_enter` in shim.h); LOCATION is read only after a panic.
+    let outer = ffi::guard_enter();
     let result = panic::catch_unwind(AssertUnwindSafe(f));
-    IN_GUARD.with(|g| g.set(outer));
+    ffi::guard_leave(outer);
     result.map_err(|payload| PanicMessage { message: payload_text(&*payload), location: LOCATION.with(Cell::take) })
 }
 
