@@ -169,9 +169,16 @@ T try_get_value(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
 // callout. Initial-exec is one load relative to the thread pointer, in the
 // static TLS block next to errno and Kea's own thread-locals. It takes one
 // byte of the static TLS space glibc keeps for libraries loaded later.
+// Elsewhere (musl, whose dlopen has no such reserve) the default model.
+
+#if defined(__GLIBC__)
+#define KEA_SHIM_GUARD_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define KEA_SHIM_GUARD_TLS_MODEL
+#endif
 
 namespace detail {
-__attribute__((tls_model("initial-exec"))) inline thread_local bool in_guard = false;
+KEA_SHIM_GUARD_TLS_MODEL inline thread_local bool in_guard = false;
 }  // namespace detail
 
 inline bool guard_enter() noexcept {
