@@ -122,26 +122,9 @@ inline const std::string ARG_NAMES[ARG_COUNT] = {
     "deleted_leases4", "fake_allocation", "offer_lifetime", "old_lease",
 };
 
-// Fetches a pointer argument without letting an exception out: `ok` says
-// whether Kea threw (the Rust side then asks again by name, through a
-// `Result` function, to get the message).
-template <typename Ptr>
-auto try_get_ptr(const CalloutHandle& handle, Arg arg, bool& ok) noexcept -> decltype(Ptr().get()) {
-    const auto index = static_cast<std::size_t>(arg);
-    ok = false;
-    if (index >= ARG_COUNT) {
-        return nullptr;
-    }
-    try {
-        auto p = get_arg<Ptr>(handle, ARG_NAMES[index]).get();
-        ok = true;
-        return p;
-    } catch (...) {
-        return nullptr;
-    }
-}
-
-// The same for a value argument (bool, integers).
+// Fetches an argument without letting an exception out: `ok` says whether
+// Kea threw (the Rust side then asks again by name, through a `Result`
+// function, to get the message).
 template <typename T>
 T try_get_value(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
     const auto index = static_cast<std::size_t>(arg);
@@ -150,12 +133,20 @@ T try_get_value(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
         return T();
     }
     try {
-        const T value = get_arg<T>(handle, ARG_NAMES[index]);
+        T value = get_arg<T>(handle, ARG_NAMES[index]);
         ok = true;
         return value;
     } catch (...) {
         return T();
     }
+}
+
+// The same for a pointer argument, as a raw pointer: it stays valid after
+// the copy of the shared pointer goes, as the handle's argument map holds
+// another reference.
+template <typename Ptr>
+auto try_get_ptr(const CalloutHandle& handle, Arg arg, bool& ok) noexcept -> decltype(Ptr().get()) {
+    return try_get_value<Ptr>(handle, arg, ok).get();
 }
 
 }  // namespace detail

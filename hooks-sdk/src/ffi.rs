@@ -297,7 +297,7 @@ pub(crate) fn lease4_collection_at(leases: &Lease4Collection, index: usize) -> O
     unsafe { p.as_ref() }
 }
 
-// ---- the loaded hook instance -------
+// ---- the loaded hook instance -------------------------------------------------
 
 /// The hook value, its type erased, with the type kept beside it so that a
 /// callout can get it back as `&H` with a check of two words (no vtable

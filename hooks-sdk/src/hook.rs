@@ -107,8 +107,9 @@ pub(crate) struct Instance {
 // A cdylib has its own copy of std, so the panic hook set here sees only
 // this library's panics. Inside `guard` (a thread-local flag in the shim
 // says so) it records the location for the catcher, which logs one line;
-// elsewhere (a hook's own thread) it logs the line itself. Either way there is no backtrace: symbolizing one took Kea's
-// packet thread 85 ms when RUST_BACKTRACE was set.
+// elsewhere (a hook's own thread) it logs the line itself. Either way there
+// is no backtrace: symbolizing one took Kea's packet thread 85 ms when
+// RUST_BACKTRACE was set.
 
 thread_local! {
     // Written by the panic hook and read by `guard` only after a panic.
