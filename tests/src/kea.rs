@@ -256,11 +256,9 @@ impl KeaConfig {
                     // configuration, and answers on it while it shuts down
                     // after the configuration failed (seen: a refused hook
                     // library, then an answer to list-commands). Its
-                    // INIT_FAIL line comes before that answer.
-                    if kea.all_output().contains("DHCP4_INIT_FAIL") {
-                        return Err(kea.failed_start(deadline));
-                    }
-                    if answer["result"] == 0 {
+                    // INIT_FAIL line comes before that answer; keep waiting
+                    // for the exit then.
+                    if answer["result"] == 0 && !kea.all_output().contains("DHCP4_INIT_FAIL") {
                         return Ok(kea);
                     }
                 }
@@ -380,26 +378,6 @@ impl Kea {
     /// The contents of Kea's log file (`<dir>/kea.log`).
     pub fn log(&self) -> String {
         read_lossy(&self.config.log_path())
-    }
-
-    /// Waits (until `deadline`) for a Kea that failed to start to exit,
-    /// killing it after that, and returns its output.
-    fn failed_start(&mut self, deadline: Instant) -> StartFailure {
-        let mut status = None;
-        while let Some(child) = self.child.as_mut() {
-            if let Some(s) = child.try_wait().unwrap() {
-                status = Some(s);
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                status = child.wait().ok();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.child = None;
-        StartFailure { status, log: self.all_output() }
     }
 
     fn all_output(&self) -> String {

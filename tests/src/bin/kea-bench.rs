@@ -8,18 +8,20 @@
 //!    depend on what else the machine is doing.
 //! 2. End to end: kea-dhcp4 (pinned to one CPU) serves perfdhcp (pinned to
 //!    another) in network namespaces, with no hook, the C++ hook and the
-//!    Rust hook, interleaved over several rounds; prints the median
-//!    exchanges per second (ACKs received over the sending period), Kea's
-//!    CPU time per exchange, and the ratios. Then each variant runs under
-//!    callgrind at a low rate: Kea's instructions per DORA exchange, which
-//!    the machine's noise does not move.
+//!    Rust hook, back to back in each round; prints the median exchanges
+//!    per second (ACKs received over the sending period) and Kea's CPU time
+//!    per exchange, with the per-round ratios to C++ and their 95%
+//!    bootstrap interval. Then each variant runs under cachegrind at a low
+//!    rate: Kea's instructions and simulated cache misses per DORA
+//!    exchange, which the machine's noise does not move.
 //!
 //! Options: `--rounds N` (default 12; the per-callout part runs at most
 //! 5), `--seconds S` per end-to-end run (default 3),
 //! `--rate R` perfdhcp's target rate (default 20000), `--skip-e2e`,
 //! `--skip-callouts`, and `--variant NAME=LIB[+LIB...]` (repeatable) to
 //! compare other sets of libraries end to end instead of none/C++/Rust
-//! (`cpp` and `rust` name the two bench hooks; ratios are to the first).
+//! (`cpp` and `rust` name the two bench hooks; ratios are to `cpp` when it
+//! is one of them, else to the first).
 //! `--keep-cachegrind` keeps cachegrind's per-function output of the
 //! 240-exchange runs in `target/bench/cachegrind.NAME` (for `cg_annotate`).
 
@@ -381,12 +383,22 @@ fn callgrind_total(stderr: &str) -> u64 {
         .unwrap_or_else(|| panic!("no instruction count from callgrind in:\n{stderr}"))
 }
 
+/// What ratios are taken to: `cpp` when there is one, else the first
+/// variant in order.
+fn reference_variant<'a, V>(samples: &BTreeMap<&'a str, V>) -> &'a str {
+    if samples.contains_key("cpp") {
+        "cpp"
+    } else {
+        samples.keys().next().copied().unwrap_or("")
+    }
+}
+
 /// Each variant's per-round ratios to the reference variant (`cpp` when
 /// there is one, else the first): rounds run the variants back to back, so
 /// a ratio within a round cancels most of what the machine's neighbours do
 /// to both.
 fn paired_ratios<'a>(samples: &BTreeMap<&'a str, Vec<f64>>) -> (&'a str, BTreeMap<&'a str, Vec<f64>>) {
-    let reference = if samples.contains_key("cpp") { "cpp" } else { samples.keys().next().copied().unwrap_or("") };
+    let reference = reference_variant(samples);
     let base = samples.get(reference).cloned().unwrap_or_default();
     let ratios = samples
         .iter()
@@ -431,7 +443,7 @@ fn bootstrap_median_ci(v: &[f64]) -> (f64, f64) {
 /// Prints median, min and max per variant, and each median's ratio to the
 /// reference variant (`cpp` when there is one, else the first in order).
 fn summarize(samples: &mut BTreeMap<&str, Vec<f64>>) {
-    let reference = if samples.contains_key("cpp") { "cpp" } else { samples.keys().next().copied().unwrap_or("") };
+    let reference = reference_variant(samples);
     let mut med = BTreeMap::new();
     for (name, v) in samples.iter_mut() {
         med.insert(*name, median(v));
@@ -463,12 +475,10 @@ fn cpu_model() -> String {
 }
 
 /// Counters of a process (all its threads) from /proc.
-#[derive(Default)]
 struct ProcStat {
     user_ticks: u64,
     sys_ticks: u64,
     minor_faults: u64,
-    switches: u64,
 }
 
 impl ProcStat {
@@ -477,7 +487,6 @@ impl ProcStat {
             user_ticks: self.user_ticks - before.user_ticks,
             sys_ticks: self.sys_ticks - before.sys_ticks,
             minor_faults: self.minor_faults - before.minor_faults,
-            switches: self.switches - before.switches,
         }
     }
 }
@@ -487,13 +496,7 @@ fn proc_stat(pid: u32) -> ProcStat {
     // Fields after the command name, which ends with the last ')'.
     let f: Vec<u64> = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("").split_whitespace().map(|w| w.parse().unwrap_or(0)).collect();
     let field = |n: usize| f.get(n - 3).copied().unwrap_or(0); // n: 1-based field number of proc(5)
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let switches = status
-        .lines()
-        .filter(|l| l.contains("ctxt_switches:"))
-        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .sum();
-    ProcStat { user_ticks: field(14), sys_ticks: field(15), minor_faults: field(10), switches }
+    ProcStat { user_ticks: field(14), sys_ticks: field(15), minor_faults: field(10) }
 }
 
 /// The unit of /proc's CPU times (USER_HZ, 100 on Linux/x86).
