@@ -23,7 +23,12 @@
 //! (`cpp` and `rust` name the two bench hooks; ratios are to `cpp` when it
 //! is one of them, else to the first).
 //! `--keep-cachegrind` keeps cachegrind's per-function output of the
-//! 240-exchange runs in `target/bench/cachegrind.NAME` (for `cg_annotate`).
+//! 240-exchange runs in `target/bench/cachegrind.NAME.RUN` (for
+//! `cg_annotate`). `--cachegrind-runs N` (default 3; 0 skips them) repeats
+//! the cachegrind runs, each with fresh library copies: where the loader
+//! puts a library moves its counts by a few dozen misses per exchange, so
+//! their median is steadier than one run. `--rounds 0` skips the
+//! wall-clock runs (and keeps one round of the per-callout part).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,10 +44,11 @@ struct Opts {
     callouts: bool,
     variants: Vec<(String, String)>,
     keep_cachegrind: bool,
+    cachegrind_runs: usize,
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { rounds: 12, seconds: 3, rate: 20000, e2e: true, callouts: true, variants: Vec::new(), keep_cachegrind: false };
+    let mut o = Opts { rounds: 12, seconds: 3, rate: 20000, e2e: true, callouts: true, variants: Vec::new(), keep_cachegrind: false, cachegrind_runs: 3 };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = || args.next().and_then(|v| v.parse::<u32>().ok()).unwrap_or_else(|| usage());
@@ -53,6 +59,7 @@ fn opts() -> Opts {
             "--skip-e2e" => o.e2e = false,
             "--skip-callouts" => o.callouts = false,
             "--keep-cachegrind" => o.keep_cachegrind = true,
+            "--cachegrind-runs" => o.cachegrind_runs = num() as usize,
             "--variant" => {
                 let v = args.next().unwrap_or_else(|| usage());
                 let (name, libs) = v.split_once('=').unwrap_or_else(|| usage());
@@ -67,7 +74,7 @@ fn opts() -> Opts {
 fn usage() -> ! {
     eprintln!(
         "usage: kea-bench [--rounds N] [--seconds S] [--rate R] [--skip-e2e] [--skip-callouts] \
-         [--variant NAME=LIB[+LIB...]]... [--keep-cachegrind]"
+         [--variant NAME=LIB[+LIB...]]... [--keep-cachegrind] [--cachegrind-runs N]"
     );
     std::process::exit(2)
 }
@@ -170,16 +177,18 @@ fn main() {
 
     if o.e2e {
         let variants = e2e_variants(&o, &cpp_hook, &rust_hook);
-        println!(
-            "\n## End to end: kea-dhcp4 + perfdhcp (DORA, {} s per run, target rate {}/s), exchanges/s",
-            o.seconds, o.rate
-        );
+        if o.rounds > 0 {
+            println!(
+                "\n## End to end: kea-dhcp4 + perfdhcp (DORA, {} s per run, target rate {}/s), exchanges/s",
+                o.seconds, o.rate
+            );
+        }
         let pair = NetPair::wide();
         let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut cpu_us: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut user_us: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut sys_us: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-        for round in 0..o.rounds.max(1) {
+        for round in 0..o.rounds {
             for k in 0..variants.len() {
                 let (name, libs) = &variants[(round + k) % variants.len()];
                 let name = name.as_str();
@@ -225,34 +234,42 @@ fn main() {
                 sys_us.entry(name).or_default().push(sys);
             }
         }
-        let paired_rates = paired_ratios(&rates);
-        let paired_cpu = paired_ratios(&cpu_us);
-        summarize(&mut rates);
-        print_paired("exchanges/s", &paired_rates);
-        println!("\n## End to end: Kea CPU time per exchange, us (lower is better)");
-        summarize(&mut cpu_us);
-        print_paired("CPU time per exchange", &paired_cpu);
-        println!("\n## ... of which user space (/proc/PID/stat, 10 ms ticks)");
-        summarize(&mut user_us);
-        println!("\n## ... and kernel");
-        summarize(&mut sys_us);
+        if o.rounds > 0 {
+            let paired_rates = paired_ratios(&rates);
+            let paired_cpu = paired_ratios(&cpu_us);
+            summarize(&mut rates);
+            print_paired("exchanges/s", &paired_rates);
+            println!("\n## End to end: Kea CPU time per exchange, us (lower is better)");
+            summarize(&mut cpu_us);
+            print_paired("CPU time per exchange", &paired_cpu);
+            println!("\n## ... of which user space (/proc/PID/stat, 10 ms ticks)");
+            summarize(&mut user_us);
+            println!("\n## ... and kernel");
+            summarize(&mut sys_us);
+        }
 
         let l2 = l2_cache();
-        println!(
-            "\n## End to end under cachegrind (last level simulated as this CPU's L2, {}): Kea's counts per DORA exchange",
-            l2.join(",")
-        );
-        // counter -> variant -> [per exchange]
+        if o.cachegrind_runs > 0 {
+            println!(
+                "\n## End to end under cachegrind (last level simulated as this CPU's L2, {}): Kea's counts per DORA \
+                 exchange, {} runs",
+                l2.join(","),
+                o.cachegrind_runs
+            );
+        }
+        // counter -> variant -> [per exchange, one per run]
         let mut counts: BTreeMap<&'static str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
-        for (name, libs) in &variants {
-            let libs = &fresh_copies(&out, name, libs);
-            let (few, few_acks) = kea_counts(&pair, libs, 40, &l2, None);
-            let keep = o.keep_cachegrind.then(|| out.join(format!("cachegrind.{name}")));
-            let (many, many_acks) = kea_counts(&pair, libs, 240, &l2, keep.as_deref());
-            assert!(many_acks > few_acks, "{name}: {few_acks} then {many_acks} exchanges");
-            for (counter, n) in many {
-                let per = (n - few[counter]) as f64 / (many_acks - few_acks) as f64;
-                counts.entry(counter).or_default().insert(name.as_str(), vec![per]);
+        for run in 0..o.cachegrind_runs {
+            for (name, libs) in &variants {
+                let libs = &fresh_copies(&out, name, libs);
+                let (few, few_acks) = kea_counts(&pair, libs, 40, &l2, None);
+                let keep = o.keep_cachegrind.then(|| out.join(format!("cachegrind.{name}.{run}")));
+                let (many, many_acks) = kea_counts(&pair, libs, 240, &l2, keep.as_deref());
+                assert!(many_acks > few_acks, "{name}: {few_acks} then {many_acks} exchanges");
+                for (counter, n) in many {
+                    let per = (n as f64 - few[counter] as f64) / (many_acks - few_acks) as f64;
+                    counts.entry(counter).or_default().entry(name.as_str()).or_default().push(per);
+                }
             }
         }
         for (counter, mut by_variant) in counts {
