@@ -24,6 +24,65 @@
 #include <hooks/callout_handle.h>
 #include <hooks/library_handle.h>
 
+// ---- Kea's own template instances ----
+//
+// A hook written in C++ compiles its own weak copies of
+// CalloutHandle::getArgument<T> and of the argument map's find, but at run
+// time the dynamic linker binds its calls to the first definition, which is
+// Kea's wherever Kea's libraries export one: the hook then runs the code
+// Kea's own packet path keeps in the caches. rustc's version script makes
+// every C++ symbol of a Rust cdylib local, so the shim's copies would always
+// be used: about a kilobyte of code per callout that is cold each time
+// (cachegrind on kea-dhcp4: ~25 more instruction-cache misses per DORA
+// exchange). So where build.rs found an instance among the symbols the Kea
+// libraries we link export (the KEA_SHIM_KEA_HAS_* macros), it is declared
+// `extern template` here: the shim then references Kea's instead of
+// compiling a copy, the link (with --no-undefined) resolves it against the
+// same libraries, and Kea's is called, as from a C++ hook.
+
+namespace kea_shim {
+namespace detail {
+#if defined(__GLIBCXX__)
+// libstdc++'s tree behind CalloutHandle::ElementCollection, a
+// std::map<std::string, boost::any> in Kea 2.2 to 3.0.
+using ArgumentTree = std::_Rb_tree<std::string, std::pair<const std::string, boost::any>,
+                                   std::_Select1st<std::pair<const std::string, boost::any>>,
+                                   std::less<std::string>,
+                                   std::allocator<std::pair<const std::string, boost::any>>>;
+#endif
+}  // namespace detail
+}  // namespace kea_shim
+
+#if defined(__GLIBCXX__) && defined(KEA_SHIM_KEA_HAS_ARGUMENT_FIND)
+extern template kea_shim::detail::ArgumentTree::const_iterator kea_shim::detail::ArgumentTree::find(
+    const std::string&) const;
+#endif
+
+#define KEA_SHIM_KEA_GET_ARGUMENT(T) \
+    extern template void isc::hooks::CalloutHandle::getArgument<T>(const std::string&, T&) const
+#if defined(KEA_SHIM_KEA_HAS_GET_PKT4)
+KEA_SHIM_KEA_GET_ARGUMENT(isc::dhcp::Pkt4Ptr);
+#endif
+#if defined(KEA_SHIM_KEA_HAS_GET_LEASE4)
+KEA_SHIM_KEA_GET_ARGUMENT(isc::dhcp::Lease4Ptr);
+#endif
+#if defined(KEA_SHIM_KEA_HAS_GET_SUBNET4)
+KEA_SHIM_KEA_GET_ARGUMENT(isc::dhcp::Subnet4Ptr);
+#endif
+#if defined(KEA_SHIM_KEA_HAS_GET_CONST_SUBNET4)
+KEA_SHIM_KEA_GET_ARGUMENT(isc::dhcp::ConstSubnet4Ptr);
+#endif
+#if defined(KEA_SHIM_KEA_HAS_GET_LEASE4_COLLECTION)
+KEA_SHIM_KEA_GET_ARGUMENT(isc::dhcp::Lease4CollectionPtr);
+#endif
+#if defined(KEA_SHIM_KEA_HAS_GET_BOOL)
+KEA_SHIM_KEA_GET_ARGUMENT(bool);
+#endif
+#if defined(KEA_SHIM_KEA_HAS_GET_U32)
+KEA_SHIM_KEA_GET_ARGUMENT(std::uint32_t);
+#endif
+#undef KEA_SHIM_KEA_GET_ARGUMENT
+
 // cxx turns a C++ exception thrown inside a function declared `-> Result`
 // into a Rust `Err`. Its default only catches std::exception; a hook must
 // never let anything escape into Kea or Rust, so catch everything.
@@ -172,15 +231,18 @@ namespace detail {
 KEA_SHIM_GUARD_TLS_MODEL inline thread_local bool in_guard = false;
 }  // namespace detail
 
-inline bool guard_enter() noexcept {
-    const bool outer = detail::in_guard;
-    detail::in_guard = true;
-    return outer;
-}
-
-inline void guard_leave(bool outer) noexcept { detail::in_guard = outer; }
-
 inline bool guard_active() noexcept { return detail::in_guard; }
+
+}  // namespace kea_shim
+
+// Sets the flag and returns its old value: entering a guard swaps in true,
+// leaving swaps the old value back. Called on every callout, so Rust
+// declares it itself (ffi.rs) rather than through cxx: a call from the
+// callout goes straight here instead of through cxx's Rust and C++ wrappers
+// (two more functions and two more GOT entries in the caches per call).
+extern "C" bool kea_shim_guard_swap(bool inside) noexcept;
+
+namespace kea_shim {
 
 // ---- callout handle ----
 

@@ -25,6 +25,12 @@
 //! * `kea_2_6`: 2.6+ (`lease4_offer`, subnets in `pkt4_send`, ...);
 //! * `kea_3_0`: 3.0+ (const subnet arguments, `libkea-dhcp`, ...).
 //!
+//! The shim calls Kea's own exported instances of the argument templates
+//! (`CalloutHandle::getArgument<T>`, the argument map's `find`) where the
+//! Kea libraries it links export them, as a C++ hook does at run time; they
+//! are found with `nm -D` (binutils, `$NM` overrides) and passed to the
+//! shim as `KEA_SHIM_KEA_HAS_*` macros (see shim.h).
+//!
 //! For build scripts of crates that depend on this one (through `links`):
 //! `DEP_KEA_HOOKS_SHIM_HOOKS_VERSION` (e.g. `20603`),
 //! `DEP_KEA_HOOKS_SHIM_VERSION` (`2.6.3`) and
@@ -163,7 +169,14 @@ fn main() {
         fs::write(compat.join("dhcpsrv/cfg_globals.h"), CFG_GLOBALS_STANDIN).unwrap();
     }
 
+    let libs = kea_libs(&version);
+    check_libs(&libs, &kea, &version);
+    let instances = kea_instances(&libs, &kea);
+
     let mut build = cxx_build::bridge("src/ffi.rs");
+    for name in &instances {
+        build.define(name, None);
+    }
     build
         .file(shim_dir.join("shim.cc"))
         .include(&shim_dir)
@@ -186,8 +199,6 @@ fn main() {
     if let Some(lib) = &kea.lib {
         println!("cargo:rustc-link-search=native={}", lib.display());
     }
-    let libs = kea_libs(&version);
-    check_libs(&libs, &kea, &version);
     for l in libs {
         println!("cargo:rustc-link-lib=dylib={l}");
     }
@@ -387,9 +398,9 @@ fn preprocess(compiler: &dyn Fn() -> Command, header: &str) -> Result<(), String
     }
 }
 
-/// Warns (the link would fail later, less clearly) when a Kea library is
-/// in none of the directories the linker searches by default.
-fn check_libs(libs: &[&str], kea: &Kea, version: &KeaVersion) {
+/// The directories the linker searches for Kea's libraries: `KEA_LIB_DIR`
+/// (or the prefix's), `LIBRARY_PATH`, then the default ones.
+fn lib_dirs(kea: &Kea) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = kea.lib.iter().cloned().collect();
     if let Some(paths) = env::var_os("LIBRARY_PATH") {
         dirs.extend(env::split_paths(&paths));
@@ -398,7 +409,19 @@ fn check_libs(libs: &[&str], kea: &Kea, version: &KeaVersion) {
     for d in [format!("/usr/lib/{ma}"), format!("/lib/{ma}"), "/usr/lib".into(), "/lib".into(), "/usr/lib64".into(), "/usr/local/lib".into()] {
         dirs.push(PathBuf::from(d));
     }
-    let missing: Vec<&str> = libs.iter().copied().filter(|l| !dirs.iter().any(|d| d.join(format!("lib{l}.so")).exists())).collect();
+    dirs
+}
+
+/// The file the linker will use for `-l{lib}`, if any.
+fn find_lib(lib: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+    dirs.iter().map(|d| d.join(format!("lib{lib}.so"))).find(|p| p.exists())
+}
+
+/// Warns (the link would fail later, less clearly) when a Kea library is
+/// in none of the directories the linker searches by default.
+fn check_libs(libs: &[&str], kea: &Kea, version: &KeaVersion) {
+    let dirs = lib_dirs(kea);
+    let missing: Vec<&str> = libs.iter().copied().filter(|l| find_lib(l, &dirs).is_none()).collect();
     if !missing.is_empty() {
         println!(
             "cargo:warning=kea-hooks: Kea {version} ({}): {} not found in {} (the unversioned .so links come with kea-dev); \
@@ -408,6 +431,83 @@ fn check_libs(libs: &[&str], kea: &Kea, version: &KeaVersion) {
             dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(":")
         );
     }
+}
+
+/// Template instances the shim uses that Kea's libraries may export, by the
+/// shim's macro and the symbol (Itanium mangling, libstdc++'s C++11 ABI).
+/// See "Kea's own template instances" in shim.h.
+const KEA_INSTANCES: &[(&str, &str)] = &[
+    (
+        "KEA_SHIM_KEA_HAS_ARGUMENT_FIND",
+        "_ZNKSt8_Rb_treeINSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEESt4pairIKS5_N5boost3anyEESt10_Select1stISA_ESt4lessIS5_ESaISA_EE4findERS7_",
+    ),
+    (
+        "KEA_SHIM_KEA_HAS_GET_PKT4",
+        "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrINS_4dhcp4Pkt4EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
+    ),
+    (
+        "KEA_SHIM_KEA_HAS_GET_LEASE4",
+        "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrINS_4dhcp6Lease4EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
+    ),
+    (
+        "KEA_SHIM_KEA_HAS_GET_SUBNET4",
+        "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrINS_4dhcp7Subnet4EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
+    ),
+    (
+        "KEA_SHIM_KEA_HAS_GET_CONST_SUBNET4",
+        "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrIKNS_4dhcp7Subnet4EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
+    ),
+    (
+        "KEA_SHIM_KEA_HAS_GET_LEASE4_COLLECTION",
+        "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrISt6vectorINS4_INS_4dhcp6Lease4EEESaIS8_EEEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
+    ),
+    (
+        "KEA_SHIM_KEA_HAS_GET_BOOL",
+        "_ZNK3isc5hooks13CalloutHandle11getArgumentIbEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
+    ),
+    (
+        "KEA_SHIM_KEA_HAS_GET_U32",
+        "_ZNK3isc5hooks13CalloutHandle11getArgumentIjEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
+    ),
+];
+
+/// The shim macros of the `KEA_INSTANCES` that the Kea libraries this crate
+/// links export (read with `nm -D`, `$NM` overrides). A reference the shim
+/// leaves to one of them is resolved by the link, checked by
+/// `--no-undefined`, and at run time by the same libraries. Without `nm`
+/// the shim uses its own copies (slower, not wrong) and says so.
+fn kea_instances(libs: &[&str], kea: &Kea) -> Vec<&'static str> {
+    println!("cargo:rerun-if-env-changed=NM");
+    let nm = env::var("NM").unwrap_or_else(|_| "nm".into());
+    let dirs = lib_dirs(kea);
+    let mut exported = std::collections::HashSet::new();
+    for lib in libs {
+        let Some(path) = find_lib(lib, &dirs) else { continue };
+        println!("cargo:rerun-if-changed={}", path.display());
+        match Command::new(&nm).args(["-D", "--defined-only"]).arg(&path).output() {
+            Ok(out) if out.status.success() => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                exported.extend(text.lines().filter_map(|l| l.split_whitespace().nth(2)).map(str::to_owned));
+            }
+            Ok(out) => {
+                println!(
+                    "cargo:warning=kea-hooks: `{nm} -D {}` failed ({}); the shim uses its own copies of Kea's \
+                     argument templates",
+                    path.display(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                return Vec::new();
+            }
+            Err(e) => {
+                println!(
+                    "cargo:warning=kea-hooks: cannot run `{nm}` ({e}; it comes with binutils); the shim uses its own \
+                     copies of Kea's argument templates"
+                );
+                return Vec::new();
+            }
+        }
+    }
+    KEA_INSTANCES.iter().filter(|(_, sym)| exported.contains(*sym)).map(|(name, _)| *name).collect()
 }
 
 const CFG_GLOBALS_STANDIN: &str = r#"// Generated by kea-hooks' build.rs: a stand-in for the dhcpsrv/cfg_globals.h

@@ -26,7 +26,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use crate::error::Error;
 use crate::ffi::{self, CalloutHandle, RawCalloutHandle};
-use crate::hook::{guard, Hook, Instance, OnPanic, PanicMessage};
+use crate::hook::{guard, Hook, OnPanic, PanicMessage};
 use crate::log::{self as klog, Severity};
 
 /// What Kea does with the packet after the callouts of a hook point.
@@ -241,14 +241,11 @@ pub(crate) type RawCallout = extern "C" fn(Option<&mut RawCalloutHandle>) -> c_i
 extern "C" fn callout<H: Callout<P>, P: HookPoint>(handle: Option<&mut RawCalloutHandle>) -> c_int {
     let Some(raw) = handle else { return 0 };
     let mut handle = raw.callout_handle();
-    let step = ffi::with_instance(|inst| {
-        // Instances are built from the `H` whose entries `load()` registered,
-        // so this only fails for a library that mixes two hooks' entries.
-        let hook = inst.hook.get::<H>()?;
+    let step = ffi::with_hook::<H, _>(|hook, on_panic| {
         let shared: &CalloutHandle = &handle;
         match guard(|| run::<H, P>(hook, shared)) {
             Ok(step) => step,
-            Err(panic) => callout_panicked(inst, P::NAME, P::REFUSE, &panic),
+            Err(panic) => callout_panicked(H::NAME, on_panic, P::NAME, P::REFUSE, &panic),
         }
     })
     .flatten();
@@ -285,8 +282,14 @@ fn callout_failed(hook: &str, point: &str, e: &Error) {
 /// [`HookPoint::REFUSE`]).
 #[cold]
 #[inline(never)]
-fn callout_panicked(inst: &Instance, point: &str, refuse: NextStep, panic: &PanicMessage) -> Option<NextStep> {
-    let outcome = match inst.on_panic {
+fn callout_panicked(
+    hook: &str,
+    on_panic: OnPanic,
+    point: &str,
+    refuse: NextStep,
+    panic: &PanicMessage,
+) -> Option<NextStep> {
+    let outcome = match on_panic {
         OnPanic::Drop => Some(refuse),
         OnPanic::Continue => None,
     };
@@ -297,7 +300,7 @@ fn callout_panicked(inst: &Instance, point: &str, refuse: NextStep, panic: &Pani
     };
     // Formatting the message cannot reach the boundary either.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-        klog::emit(Severity::Error, 0, &format!("{}: callout {point} panicked: {panic}; {what}", inst.name));
+        klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} panicked: {panic}; {what}"));
     }));
     outcome
 }

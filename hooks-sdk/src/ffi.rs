@@ -52,8 +52,7 @@ pub(crate) mod bridge {
         fn register_callout(handle: Pin<&mut LibraryHandle>, name: &str, callout: usize) -> Result<()>;
 
         // ---- the panic guard's flag (an initial-exec thread-local) ----
-        fn guard_enter() -> bool;
-        fn guard_leave(outer: bool);
+        // (Setting it is `guard_swap`, below, outside the bridge.)
         fn guard_active() -> bool;
 
         // ---- callout handle ----
@@ -134,16 +133,16 @@ pub(crate) mod bridge {
 }
 
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::marker::{PhantomData, PhantomPinned};
 use std::pin::Pin;
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 pub(crate) use bridge::*;
 
 use crate::callout::RawCallout;
-use crate::hook::Instance;
+use crate::hook::OnPanic;
 
 /// Kea's `isc::hooks::LibraryHandle` as the exported `load` function
 /// receives it (a C++ reference, a non-null pointer in the ABI).
@@ -297,64 +296,115 @@ pub(crate) fn lease4_collection_at(leases: &Lease4Collection, index: usize) -> O
     unsafe { p.as_ref() }
 }
 
-// ---- the loaded hook instance -------------------------------------------------
+// ---- the panic guard's flag --------------------------------------------------------
 
-/// The hook value, its type erased, with the type kept beside it so that a
-/// callout can get it back as `&H` with a check of two words (no vtable
-/// call, unlike `dyn Any::downcast_ref`).
-pub(crate) struct ErasedHook {
-    value: Box<dyn Any + Send + Sync>,
-    type_id: TypeId,
+extern "C" {
+    // shim.cc; `noexcept` there.
+    fn kea_shim_guard_swap(inside: bool) -> bool;
 }
 
-impl ErasedHook {
-    /// Boxes `hook`.
-    pub(crate) fn new<H: Any + Send + Sync>(hook: H) -> Self {
-        ErasedHook { value: Box::new(hook), type_id: TypeId::of::<H>() }
-    }
-
-    /// The hook, when it is an `H`.
-    #[inline(always)]
-    pub(crate) fn get<H: Any>(&self) -> Option<&H> {
-        if self.type_id != TypeId::of::<H>() {
-            return None;
-        }
-        let p: *const (dyn Any + Send + Sync) = &*self.value;
-        // SAFETY: `type_id` is `TypeId::of` the boxed value's type (both are
-        // set together in `new` and never changed), and it equals `H`'s, so
-        // the box's data pointer points to a live `H` borrowed with `self`.
-        Some(unsafe { &*p.cast::<H>() })
-    }
-}
-
-/// The hook value built by the last successful `load()`, or null.
-static INSTANCE: AtomicPtr<Instance> = AtomicPtr::new(ptr::null_mut());
-
-/// Publishes the instance callouts dispatch to; returns the previous one.
-pub(crate) fn install_instance(instance: Box<Instance>) -> Option<Box<Instance>> {
-    let old = INSTANCE.swap(Box::into_raw(instance), Ordering::AcqRel);
-    // SAFETY: a non-null pointer in INSTANCE always comes from
-    // `Box::into_raw` above and is owned by the static until swapped out.
-    (!old.is_null()).then(|| unsafe { Box::from_raw(old) })
-}
-
-/// Withdraws the instance (at unload).
-pub(crate) fn take_instance() -> Option<Box<Instance>> {
-    let old = INSTANCE.swap(ptr::null_mut(), Ordering::AcqRel);
-    // SAFETY: as in `install_instance`; swapping null in transfers ownership.
-    (!old.is_null()).then(|| unsafe { Box::from_raw(old) })
-}
-
-/// Runs `f` with the current instance, if a hook is loaded.
+/// Sets this thread's "inside a panic guard" flag (see `guard` in hook.rs)
+/// and returns its old value. Called twice per callout, so declared here
+/// rather than in the bridge: `#[inline]` makes the callout call the shim's
+/// function directly, not through cxx's Rust and C++ wrappers.
 #[inline(always)]
-pub(crate) fn with_instance<R>(f: impl FnOnce(&Instance) -> R) -> Option<R> {
-    let p = INSTANCE.load(Ordering::Acquire);
-    // SAFETY: the instance is freed only by `take_instance`, which runs in
-    // `unload()`. Kea calls `load()`/`unload()` on its main thread, and never
-    // while a callout of this library is running: packet processing is
-    // stopped for reconfiguration and shutdown (on worker threads by Kea's
-    // multi-threading critical section), so the box outlives `f`.
-    unsafe { p.as_ref() }.map(f)
+pub(crate) fn guard_swap(inside: bool) -> bool {
+    // SAFETY: shim.cc defines it with this C signature (a `bool` in, a
+    // `bool` out, Rust's `bool` is C's); it reads and writes one
+    // thread-local and is `noexcept`, so it neither fails nor unwinds.
+    unsafe { kea_shim_guard_swap(inside) }
+}
+
+// ---- the loaded hook -----------------------------------------------------------
+
+/// The hook value `load()` built, in one allocation with the little that
+/// code not generic over `H` needs, header first: a callout reads the
+/// static, then one cache line holding the header's type and the hook's
+/// first fields (the hook starts 32 bytes into a 64-byte-aligned block).
+#[repr(C, align(64))]
+struct Loaded<H> {
+    header: LoadedHeader,
+    hook: H,
+}
+
+#[repr(C)]
+struct LoadedHeader {
+    /// `TypeId::of::<H>()` of the `Loaded<H>` this header begins.
+    type_id: TypeId,
+    /// Frees that `Loaded<H>`.
+    release: unsafe fn(NonNull<LoadedHeader>),
+    /// The hook's answer to `Hook::on_panic`, asked once at load.
+    on_panic: OnPanic,
+}
+
+/// Frees a `Loaded<H>` made by [`install_hook`].
+///
+/// # Safety
+/// `p` comes from `Box::into_raw` of a `Loaded<H>` in [`install_hook`], and
+/// nothing else owns or uses it any more.
+unsafe fn release<H>(p: NonNull<LoadedHeader>) {
+    // SAFETY: per this function's contract; the header is the first field
+    // of the `#[repr(C)]` `Loaded<H>`, so the pointers are the same.
+    drop(unsafe { Box::from_raw(p.cast::<Loaded<H>>().as_ptr()) });
+}
+
+/// The header of the hook built by the last successful `load()`, or null.
+static LOADED: AtomicPtr<LoadedHeader> = AtomicPtr::new(ptr::null_mut());
+
+/// The loaded hook, owned: what [`take_hook`] hands back at unload.
+/// Dropping it drops the hook value (running the hook's `Drop`).
+pub(crate) struct LoadedHook(NonNull<LoadedHeader>);
+
+// SAFETY: it owns a `Loaded<H>` with `H: Send + Sync` (`install_hook`'s
+// bound); the header's fields are plain data and a function pointer.
+unsafe impl Send for LoadedHook {}
+
+impl Drop for LoadedHook {
+    fn drop(&mut self) {
+        // SAFETY: the header is alive (this value owns it, see `take_hook`),
+        // and `release` is the function `install_hook` stored for its `H`,
+        // called once, here.
+        unsafe { (self.0.as_ref().release)(self.0) }
+    }
+}
+
+/// Publishes `hook` for callouts; returns the hook loaded before, if any.
+pub(crate) fn install_hook<H: Send + Sync + 'static>(hook: H, on_panic: OnPanic) -> Option<LoadedHook> {
+    let loaded = Box::new(Loaded {
+        header: LoadedHeader { type_id: TypeId::of::<H>(), release: release::<H>, on_panic },
+        hook,
+    });
+    let header = Box::into_raw(loaded).cast::<LoadedHeader>();
+    let old = LOADED.swap(header, Ordering::AcqRel);
+    NonNull::new(old).map(LoadedHook)
+}
+
+/// Withdraws the loaded hook (at unload).
+pub(crate) fn take_hook() -> Option<LoadedHook> {
+    // Swapping null in transfers ownership from the static to the caller.
+    NonNull::new(LOADED.swap(ptr::null_mut(), Ordering::AcqRel)).map(LoadedHook)
+}
+
+/// Runs `f` with the loaded hook and its panic policy, if an `H` is loaded.
+#[inline(always)]
+pub(crate) fn with_hook<H: 'static, R>(f: impl FnOnce(&H, OnPanic) -> R) -> Option<R> {
+    let p = LOADED.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer in LOADED is the header of a live
+    // `Loaded<_>` from `install_hook`. It is freed only after `take_hook`
+    // withdrew it, which runs in `unload()`: Kea calls `load()`/`unload()`
+    // on its main thread and never while a callout of this library runs
+    // (packet processing is stopped for reconfiguration and shutdown, on
+    // worker threads by Kea's multi-threading critical section), so it
+    // outlives `f`.
+    let header = unsafe { p.as_ref() }?;
+    if header.type_id != TypeId::of::<H>() {
+        // Only a library that mixed two hooks' callouts gets here.
+        return None;
+    }
+    // SAFETY: the header begins a `#[repr(C)]` `Loaded<H>` (its type is
+    // the one `install_hook` recorded), alive for the call as above.
+    let loaded = unsafe { &*p.cast::<Loaded<H>>() };
+    Some(f(&loaded.hook, header.on_panic))
 }
 
 // ---- signals ----------------------------------------------------------------------

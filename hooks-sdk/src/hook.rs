@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::callout::CalloutEntry;
 use crate::error::{Error, ErrorKind};
-use crate::ffi::{self, ErasedHook, RawLibraryHandle};
+use crate::ffi::{self, LoadedHook, RawLibraryHandle};
 use crate::log::{self as klog, Severity};
 
 /// A Kea hook library written in Rust.
@@ -95,13 +95,6 @@ impl LoadContext {
     }
 }
 
-/// The loaded hook, as callouts see it.
-pub(crate) struct Instance {
-    pub(crate) hook: ErasedHook,
-    pub(crate) name: &'static str,
-    pub(crate) on_panic: OnPanic,
-}
-
 // ---- panics -----------------------------------------------------------------
 //
 // A cdylib has its own copy of std, so the panic hook set here sees only
@@ -164,10 +157,10 @@ fn install_panic_hook() {
 #[inline(always)]
 pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> Result<R, PanicMessage> {
     // The fast path touches only the shim's initial-exec flag (see
-    // `guard_enter` in shim.h); LOCATION is read only after a panic.
-    let outer = ffi::guard_enter();
+    // `kea_shim_guard_swap` in shim.h); LOCATION is read only after a panic.
+    let outer = ffi::guard_swap(true);
     let result = panic::catch_unwind(AssertUnwindSafe(f));
-    ffi::guard_leave(outer);
+    ffi::guard_swap(outer);
     result.map_err(|payload| PanicMessage { message: payload_text(&*payload), location: LOCATION.with(Cell::take) })
 }
 
@@ -243,11 +236,10 @@ fn load_inner<H: Hook>(handle: &mut RawLibraryHandle, entries: &[Option<CalloutE
     // Kea calls no callout before `load()` returns, so publishing the
     // instance last is in time.
     let on_panic = hook.on_panic();
-    let instance = Instance { hook: ErasedHook::new(hook), name: H::NAME, on_panic };
-    if let Some(old) = ffi::install_instance(Box::new(instance)) {
+    if let Some(old) = ffi::install_hook(hook, on_panic) {
         // Kea unloads before it loads again, so this is not expected; drop
         // the stale hook rather than leak it.
-        drop_instance(old);
+        drop_hook(H::NAME, old);
     }
     klog::emit(
         Severity::Debug,
@@ -257,9 +249,8 @@ fn load_inner<H: Hook>(handle: &mut RawLibraryHandle, entries: &[Option<CalloutE
     Ok(())
 }
 
-fn drop_instance(instance: Box<Instance>) {
-    let name = instance.name;
-    if let Err(panic) = guard(move || drop(instance)) {
+fn drop_hook(name: &str, hook: LoadedHook) {
+    if let Err(panic) = guard(move || drop(hook)) {
         klog::emit(Severity::Error, 0, &format!("{name}: panicked while unloading: {panic}"));
     }
 }
@@ -270,10 +261,10 @@ fn drop_instance(instance: Box<Instance>) {
 /// the logger. SIGPIPE stays ignored: restoring it could expose another
 /// library, or Kea, that relies on it being ignored.
 #[doc(hidden)]
-pub fn unload() -> c_int {
+pub fn unload<H: Hook>() -> c_int {
     let result = panic::catch_unwind(|| {
-        if let Some(instance) = ffi::take_instance() {
-            drop_instance(instance);
+        if let Some(hook) = ffi::take_hook() {
+            drop_hook(H::NAME, hook);
         }
     });
     ffi::log_close();

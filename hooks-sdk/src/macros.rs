@@ -58,7 +58,7 @@ macro_rules! kea_hook {
             #[allow(unsafe_code)]
             #[unsafe(no_mangle)]
             pub extern "C" fn unload() -> ::core::ffi::c_int {
-                $crate::__private::unload()
+                $crate::__private::unload::<$hook>()
             }
         };
     };
