@@ -35,4 +35,4 @@ pub use dhclient::dhclient;
 pub use env::{require_root_and_kea, skip, TestDir};
 pub use kea::{Kea, KeaConfig, LeaseRow, StartFailure};
 pub use netns::{run_in_ns, NetPair};
-pub use perfdhcp::{perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, Exchange, PerfdhcpReport};
+pub use perfdhcp::{perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};

@@ -100,11 +100,49 @@ pub fn perfdhcp(pair: &NetPair, args: &[&str]) -> PerfdhcpReport {
 
 /// [`perfdhcp`], pinned to `cpu` when given (for benchmarks).
 pub fn perfdhcp_on_cpu(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> PerfdhcpReport {
-    let out = perfdhcp_command(pair, cpu, args).stdin(Stdio::null()).output().expect("run perfdhcp");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    match out.status.code() {
-        Some(code @ (0 | 3)) => PerfdhcpReport { exit_code: code, ..PerfdhcpReport::parse(stdout) },
-        _ => panic!("perfdhcp {args:?} failed ({}):\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr)),
+    perfdhcp_start(pair, cpu, args).wait()
+}
+
+/// A perfdhcp started by [`perfdhcp_start`]; [`wait`](PerfdhcpRun::wait)
+/// for its report.
+#[derive(Debug)]
+pub struct PerfdhcpRun {
+    child: Child,
+    args: Vec<String>,
+}
+
+/// Starts [`perfdhcp_on_cpu`]'s command in the background, its output
+/// captured: to run several at once (bound each with `-p` or `-n`).
+pub fn perfdhcp_start(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> PerfdhcpRun {
+    let child = perfdhcp_command(pair, cpu, args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn perfdhcp");
+    PerfdhcpRun { child, args: args.iter().map(|a| (*a).to_owned()).collect() }
+}
+
+impl PerfdhcpRun {
+    /// perfdhcp's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for perfdhcp to exit and parses its report, accepting exit
+    /// status 0 and 3 as [`perfdhcp`] does (else panics with its output).
+    pub fn wait(self) -> PerfdhcpReport {
+        let out = self.child.wait_with_output().expect("wait for perfdhcp");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        match out.status.code() {
+            Some(code @ (0 | 3)) => PerfdhcpReport { exit_code: code, ..PerfdhcpReport::parse(stdout) },
+            _ => panic!(
+                "perfdhcp {:?} failed ({}):\n{stdout}\n{}",
+                self.args,
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
     }
 }
 

@@ -14,6 +14,14 @@
 //!    bootstrap interval. Then each variant runs under cachegrind at a low
 //!    rate: Kea's instructions and simulated cache misses per DORA
 //!    exchange, which the machine's noise does not move.
+//! 3. End to end, side by side: the reference variant (C++) and each other
+//!    one serve at the same time, both Keas pinned to the same CPU and both
+//!    perfdhcps to the other, so whatever the neighbours do hits both
+//!    alike; the scheduler shares the CPU between the two Keas, so the
+//!    ratio of their exchanges/s is the inverse ratio of their cost. Sides
+//!    swap every round. Prints the per-round ratios with their bootstrap
+//!    interval, and how much of the CPU the two Keas used (if well below
+//!    100%, the clients limited the rate and the ratio understates a gap).
 //!
 //! Options: `--rounds N` (default 12; the per-callout part runs at most
 //! 5), `--seconds S` per end-to-end run (default 3),
@@ -29,12 +37,16 @@
 //! puts a library moves its counts by a few dozen misses per exchange, so
 //! their median is steadier than one run. `--rounds 0` skips the
 //! wall-clock runs (and keeps one round of the per-callout part).
+//! `--side-by-side N` (default 12; 0 skips) sets the rounds of 3.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kea_hooks_tests::{build_hook, perfdhcp, perfdhcp_on_cpu, target_dir, workspace_root, KeaConfig, NetPair, Profile};
+use kea_hooks_tests::{
+    build_hook, perfdhcp, perfdhcp_on_cpu, perfdhcp_start, target_dir, workspace_root, KeaConfig, NetPair, PerfdhcpReport,
+    Profile,
+};
 
 struct Opts {
     rounds: usize,
@@ -45,10 +57,11 @@ struct Opts {
     variants: Vec<(String, String)>,
     keep_cachegrind: bool,
     cachegrind_runs: usize,
+    side_by_side: usize,
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { rounds: 12, seconds: 3, rate: 20000, e2e: true, callouts: true, variants: Vec::new(), keep_cachegrind: false, cachegrind_runs: 3 };
+    let mut o = Opts { rounds: 12, seconds: 3, rate: 20000, e2e: true, callouts: true, variants: Vec::new(), keep_cachegrind: false, cachegrind_runs: 3, side_by_side: 12 };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = || args.next().and_then(|v| v.parse::<u32>().ok()).unwrap_or_else(|| usage());
@@ -60,6 +73,7 @@ fn opts() -> Opts {
             "--skip-callouts" => o.callouts = false,
             "--keep-cachegrind" => o.keep_cachegrind = true,
             "--cachegrind-runs" => o.cachegrind_runs = num() as usize,
+            "--side-by-side" => o.side_by_side = num() as usize,
             "--variant" => {
                 let v = args.next().unwrap_or_else(|| usage());
                 let (name, libs) = v.split_once('=').unwrap_or_else(|| usage());
@@ -74,7 +88,7 @@ fn opts() -> Opts {
 fn usage() -> ! {
     eprintln!(
         "usage: kea-bench [--rounds N] [--seconds S] [--rate R] [--skip-e2e] [--skip-callouts] \
-         [--variant NAME=LIB[+LIB...]]... [--keep-cachegrind] [--cachegrind-runs N]"
+         [--variant NAME=LIB[+LIB...]]... [--keep-cachegrind] [--cachegrind-runs N] [--side-by-side N]"
     );
     std::process::exit(2)
 }
@@ -276,7 +290,87 @@ fn main() {
             println!("\n{counter}");
             summarize(&mut by_variant);
         }
+
+        if o.side_by_side > 0 {
+            side_by_side(&o, &out, &variants, kea_cpu, client_cpu);
+        }
     }
+}
+
+/// Part 3 (see the top of this file): each variant against the reference,
+/// both serving at the same time on the same CPU.
+fn side_by_side(
+    o: &Opts,
+    out: &Path,
+    variants: &[(String, Vec<PathBuf>)],
+    kea_cpu: Option<usize>,
+    client_cpu: Option<usize>,
+) {
+    let names: BTreeMap<&str, ()> = variants.iter().map(|(n, _)| (n.as_str(), ())).collect();
+    let reference = reference_variant(&names);
+    let Some((_, ref_libs)) = variants.iter().find(|(n, _)| n == reference) else { return };
+    println!(
+        "\n## End to end, side by side: each variant and {reference} serving at the same time (both Keas on CPU \
+         {kea_cpu:?}, both perfdhcps on CPU {client_cpu:?}, {} s per run, target rate {}/s each)",
+        o.seconds, o.rate
+    );
+    let pairs = [NetPair::wide(), NetPair::wide()];
+    let args = [
+        "-r".to_owned(), o.rate.to_string(), "-R".to_owned(), "60000".to_owned(),
+        "-p".to_owned(), o.seconds.to_string(), "-W".to_owned(), "1000000".to_owned(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut cpu: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut busy = Vec::new();
+    for round in 0..o.side_by_side {
+        for (name, libs) in variants.iter().filter(|(n, _)| n != reference) {
+            // Swap the pairs (and the start order) every round.
+            let mut sides = [(reference, ref_libs), (name.as_str(), libs)];
+            if round % 2 == 1 {
+                sides.reverse();
+            }
+            let mut keas = Vec::new();
+            for (k, (side, libs)) in sides.iter().enumerate() {
+                let mut cfg = KeaConfig::new(&pairs[k]).cpu(kea_cpu).valid_lifetime(86400).severity("WARN");
+                for lib in fresh_copies(out, &format!("sbs{k}-{side}"), libs) {
+                    cfg = cfg.hook(&lib, None);
+                }
+                keas.push(cfg.multi_threading(false).start(&pairs[k]).unwrap_or_else(|e| panic!("{e}")));
+            }
+            let before: Vec<u64> = keas.iter().map(|k| cpu_ns(k.pid())).collect();
+            let runs: Vec<_> = pairs.iter().map(|p| perfdhcp_start(p, client_cpu, &args)).collect();
+            let reports: Vec<PerfdhcpReport> = runs.into_iter().map(|r| r.wait()).collect();
+            let used: Vec<f64> = keas.iter().zip(&before).map(|(k, b)| (cpu_ns(k.pid()) - b) as f64).collect();
+            for (kea, (side, _)) in keas.iter_mut().zip(&sides) {
+                assert!(kea.is_alive(), "Kea died under load with {side}");
+                kea.stop();
+            }
+            let acks: Vec<f64> = reports.iter().map(|r| r.acks().max(1) as f64).collect();
+            let (r, v) = if sides[0].0 == reference { (0, 1) } else { (1, 0) };
+            // Kea's CPU over the sending period (the -W wait is idle).
+            let share = (used[0] + used[1]) / (f64::from(o.seconds) * 1e9);
+            eprintln!(
+                "side by side round {round}: {} {:.1}/s, {} {:.1}/s, {:.1} and {:.1} us CPU/exchange, CPU {:.0}% busy",
+                sides[0].0,
+                acks[0] / f64::from(o.seconds),
+                sides[1].0,
+                acks[1] / f64::from(o.seconds),
+                used[0] / 1000.0 / acks[0],
+                used[1] / 1000.0 / acks[1],
+                share * 100.0
+            );
+            rates.entry(name.as_str()).or_default().push(acks[v] / acks[r]);
+            cpu.entry(name.as_str()).or_default().push((used[v] / acks[v]) / (used[r] / acks[r]));
+            busy.push(share);
+        }
+    }
+    print_paired("exchanges/s", &(reference, rates));
+    print_paired("Kea CPU time per exchange", &(reference, cpu));
+    println!(
+        "the two Keas kept their CPU {:.0}% busy (median; well below 100% means the clients, not Kea, set the pace)",
+        median(&mut busy) * 100.0
+    );
 }
 
 /// The end-to-end variants: `--variant NAME=LIB[+LIB...]` options, else no
