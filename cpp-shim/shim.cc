@@ -205,12 +205,3 @@ void log_emit(std::uint8_t severity, std::int32_t debug_level, rust::Str message
 
 }  // namespace kea_shim
 
-// ---- the panic guard's flag (declared in shim.h) ----
-
-// Aligned so that its few instructions sit in one cache line: it runs twice
-// per callout, and at 16 bytes' alignment it could straddle two.
-extern "C" __attribute__((aligned(64))) bool kea_shim_guard_swap(bool inside) noexcept {
-    const bool old = kea_shim::detail::in_guard;
-    kea_shim::detail::in_guard = inside;
-    return old;
-}

@@ -210,40 +210,6 @@ auto try_get_ptr(const CalloutHandle& handle, Arg arg, bool& ok) noexcept -> dec
 
 }  // namespace detail
 
-// ---- the panic guard's flag ----
-//
-// "This thread is inside one of the SDK's panic guards" (hook.rs). It lives
-// here, not in a Rust `thread_local!`, for its TLS model: a Rust cdylib
-// reaches its thread-locals through the general-dynamic model, a call into
-// the dynamic linker (`__tls_get_addr`) that reads its DTV, on every
-// callout. Initial-exec is one load relative to the thread pointer, in the
-// static TLS block next to errno and Kea's own thread-locals. It takes one
-// byte of the static TLS space glibc keeps for libraries loaded later.
-// Elsewhere (musl, whose dlopen has no such reserve) the default model.
-
-#if defined(__GLIBC__)
-#define KEA_SHIM_GUARD_TLS_MODEL __attribute__((tls_model("initial-exec")))
-#else
-#define KEA_SHIM_GUARD_TLS_MODEL
-#endif
-
-namespace detail {
-KEA_SHIM_GUARD_TLS_MODEL inline thread_local bool in_guard = false;
-}  // namespace detail
-
-inline bool guard_active() noexcept { return detail::in_guard; }
-
-}  // namespace kea_shim
-
-// Sets the flag and returns its old value: entering a guard swaps in true,
-// leaving swaps the old value back. Called on every callout, so Rust
-// declares it itself (ffi.rs) rather than through cxx: a call from the
-// callout goes straight here instead of through cxx's Rust and C++ wrappers
-// (two more functions and two more GOT entries in the caches per call).
-extern "C" bool kea_shim_guard_swap(bool inside) noexcept;
-
-namespace kea_shim {
-
 // ---- callout handle ----
 
 inline std::int32_t handle_status(const CalloutHandle& handle) {

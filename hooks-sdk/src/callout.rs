@@ -22,10 +22,9 @@ use std::cell::Cell;
 use std::ffi::c_int;
 use std::fmt;
 use std::marker::PhantomData;
-use std::panic::{self, AssertUnwindSafe};
 
 use crate::error::Error;
-use crate::ffi::{self, CalloutHandle, RawCalloutHandle};
+use crate::ffi::{self, CalloutHandle, HasSlot, RawCalloutHandle};
 use crate::hook::{guard, Hook, OnPanic, PanicMessage};
 use crate::log::{self as klog, Severity};
 
@@ -204,7 +203,7 @@ pub trait Registered {
     fn entry(&self) -> Option<CalloutEntry>;
 }
 
-impl<H: Callout<P>, P: HookPoint> Registered for &Probe<H, P> {
+impl<H: Callout<P> + HasSlot, P: HookPoint> Registered for &Probe<H, P> {
     fn entry(&self) -> Option<CalloutEntry> {
         Some(CalloutEntry { name: P::NAME, callout: callout::<H, P> })
     }
@@ -234,14 +233,14 @@ pub(crate) type RawCallout = extern "C" fn(Option<&mut RawCalloutHandle>) -> c_i
 /// `H::call` (the ngx-rust pattern: a generic `extern "C"` trampoline per
 /// handler).
 ///
-/// The fast path is one atomic load, a type check that compiles to two
-/// compares, `H::call` inside one panic guard, and a status write only when
-/// the callout chose a step. Nothing outside the guard can panic, and the
+/// The fast path reads the hook's [`Slot`](crate::ffi::Slot) (a static in
+/// the hook's crate), calls `H::call` inside one panic guard, and writes
+/// the status only when the callout chose a step. Nothing outside the guard can panic, and the
 /// panic path's logging guards itself, so nothing unwinds into Kea.
-extern "C" fn callout<H: Callout<P>, P: HookPoint>(handle: Option<&mut RawCalloutHandle>) -> c_int {
+extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut RawCalloutHandle>) -> c_int {
     let Some(raw) = handle else { return 0 };
     let mut handle = raw.callout_handle();
-    let step = ffi::with_hook::<H, _>(|hook, on_panic| {
+    let step = H::slot().with(|hook, on_panic| {
         let shared: &CalloutHandle = &handle;
         match guard(|| run::<H, P>(hook, shared)) {
             Ok(step) => step,
@@ -272,8 +271,7 @@ fn run<H: Callout<P>, P: HookPoint>(hook: &H, handle: &CalloutHandle) -> Option<
 #[cold]
 #[inline(never)]
 fn callout_failed(hook: &str, point: &str, e: &Error) {
-    let text = panic::catch_unwind(AssertUnwindSafe(|| e.to_string()))
-        .unwrap_or_else(|_| "(its Display implementation panicked)".to_owned());
+    let text = guard(|| e.to_string()).unwrap_or_else(|_| "(its Display implementation panicked)".to_owned());
     klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} failed: {text}"));
 }
 
@@ -299,8 +297,8 @@ fn callout_panicked(
         None => "packet continues",
     };
     // Formatting the message cannot reach the boundary either.
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+    let _ = guard(|| {
         klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} panicked: {panic}; {what}"));
-    }));
+    });
     outcome
 }

@@ -51,10 +51,6 @@ pub(crate) mod bridge {
         /// `callout` is the address of a [`RawCallout`](crate::callout::RawCallout).
         fn register_callout(handle: Pin<&mut LibraryHandle>, name: &str, callout: usize) -> Result<()>;
 
-        // ---- the panic guard's flag (an initial-exec thread-local) ----
-        // (Setting it is `guard_swap`, below, outside the bridge.)
-        fn guard_active() -> bool;
-
         // ---- callout handle ----
         fn handle_status(handle: &CalloutHandle) -> i32;
         fn handle_set_status(handle: Pin<&mut CalloutHandle>, status: i32);
@@ -133,11 +129,11 @@ pub(crate) mod bridge {
 }
 
 
-use std::any::TypeId;
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
 use std::marker::{PhantomData, PhantomPinned};
 use std::pin::Pin;
-use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) use bridge::*;
 
@@ -296,115 +292,95 @@ pub(crate) fn lease4_collection_at(leases: &Lease4Collection, index: usize) -> O
     unsafe { p.as_ref() }
 }
 
-// ---- the panic guard's flag --------------------------------------------------------
-
-extern "C" {
-    // shim.cc; `noexcept` there.
-    fn kea_shim_guard_swap(inside: bool) -> bool;
-}
-
-/// Sets this thread's "inside a panic guard" flag (see `guard` in hook.rs)
-/// and returns its old value. Called twice per callout, so declared here
-/// rather than in the bridge: `#[inline]` makes the callout call the shim's
-/// function directly, not through cxx's Rust and C++ wrappers.
-#[inline(always)]
-pub(crate) fn guard_swap(inside: bool) -> bool {
-    // SAFETY: shim.cc defines it with this C signature (a `bool` in, a
-    // `bool` out, Rust's `bool` is C's); it reads and writes one
-    // thread-local and is `noexcept`, so it neither fails nor unwinds.
-    unsafe { kea_shim_guard_swap(inside) }
-}
-
 // ---- the loaded hook -----------------------------------------------------------
 
-/// The hook value `load()` built, in one allocation with the little that
-/// code not generic over `H` needs, header first: a callout reads the
-/// static, then one cache line holding the header's type and the hook's
-/// first fields (the hook starts 32 bytes into a 64-byte-aligned block).
-#[repr(C, align(64))]
-struct Loaded<H> {
-    header: LoadedHeader,
-    hook: H,
-}
-
-#[repr(C)]
-struct LoadedHeader {
-    /// `TypeId::of::<H>()` of the `Loaded<H>` this header begins.
-    type_id: TypeId,
-    /// Frees that `Loaded<H>`.
-    release: unsafe fn(NonNull<LoadedHeader>),
-    /// The hook's answer to `Hook::on_panic`, asked once at load.
-    on_panic: OnPanic,
-}
-
-/// Frees a `Loaded<H>` made by [`install_hook`].
+/// Where a hook library keeps its hook value: a static that
+/// [`kea_hook!`](crate::kea_hook) defines in the hook's own crate, so that a
+/// callout reaches the hook with one load relative to its own code, no
+/// GOT entry or heap block in between (a C++ hook's globals are reached the
+/// same way). Every step of a callout that waits on a load whose address
+/// came from the previous one costs a full cache miss when the line is
+/// cold, which it is between two packets: end to end, such a chain of
+/// three loads and two calls cost an empty C++ callout ~1% of kea-dhcp4's
+/// throughput (`kea-bench --side-by-side`).
 ///
-/// # Safety
-/// `p` comes from `Box::into_raw` of a `Loaded<H>` in [`install_hook`], and
-/// nothing else owns or uses it any more.
-unsafe fn release<H>(p: NonNull<LoadedHeader>) {
-    // SAFETY: per this function's contract; the header is the first field
-    // of the `#[repr(C)]` `Loaded<H>`, so the pointers are the same.
-    drop(unsafe { Box::from_raw(p.cast::<Loaded<H>>().as_ptr()) });
+/// Written only by `load()` and `unload()`, which Kea calls on its main
+/// thread and never while a callout of this library runs: packet processing
+/// is stopped for reconfiguration and shutdown (on worker threads by Kea's
+/// multi-threading critical section).
+#[doc(hidden)]
+#[repr(C, align(64))]
+pub struct Slot<H> {
+    /// Whether `hook` holds a value.
+    loaded: AtomicBool,
+    /// The hook's answer to `Hook::on_panic`, asked once at load.
+    on_panic: UnsafeCell<OnPanic>,
+    hook: UnsafeCell<MaybeUninit<H>>,
 }
 
-/// The header of the hook built by the last successful `load()`, or null.
-static LOADED: AtomicPtr<LoadedHeader> = AtomicPtr::new(ptr::null_mut());
+// SAFETY: the slot hands out `&H` to any thread (H: Sync) and moves an `H`
+// in and out on Kea's main thread (H: Send); its cells are written only
+// while no callout runs (see the type's docs), and `loaded` is stored
+// after the writes with Release and read with Acquire.
+unsafe impl<H: Send + Sync> Sync for Slot<H> {}
 
-/// The loaded hook, owned: what [`take_hook`] hands back at unload.
-/// Dropping it drops the hook value (running the hook's `Drop`).
-pub(crate) struct LoadedHook(NonNull<LoadedHeader>);
+impl<H> Slot<H> {
+    /// An empty slot.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Slot { loaded: AtomicBool::new(false), on_panic: UnsafeCell::new(OnPanic::Drop), hook: UnsafeCell::new(MaybeUninit::uninit()) }
+    }
 
-// SAFETY: it owns a `Loaded<H>` with `H: Send + Sync` (`install_hook`'s
-// bound); the header's fields are plain data and a function pointer.
-unsafe impl Send for LoadedHook {}
+    /// Stores the hook built by `load()`, or gives it back if the slot is
+    /// not empty. Only `load()` calls this.
+    pub(crate) fn install(&self, hook: H, on_panic: OnPanic) -> Result<(), H> {
+        if self.loaded.load(Ordering::Acquire) {
+            return Err(hook);
+        }
+        // SAFETY: the slot is empty and no callout of this library runs
+        // during `load()` (see the type's docs), so nothing reads the cells.
+        unsafe {
+            (*self.hook.get()).write(hook);
+            *self.on_panic.get() = on_panic;
+        }
+        self.loaded.store(true, Ordering::Release);
+        Ok(())
+    }
 
-impl Drop for LoadedHook {
-    fn drop(&mut self) {
-        // SAFETY: the header is alive (this value owns it, see `take_hook`),
-        // and `release` is the function `install_hook` stored for its `H`,
-        // called once, here.
-        unsafe { (self.0.as_ref().release)(self.0) }
+    /// Drops the hook, if one is loaded. Only `unload()` (and `load()`,
+    /// for a stale one) calls this. If the hook's `Drop` panics, the slot
+    /// is empty all the same.
+    pub(crate) fn release(&self) {
+        if self.loaded.swap(false, Ordering::AcqRel) {
+            // SAFETY: `loaded` was true, so the cell holds an `H` that
+            // nothing else owns; no callout runs during `unload()` (see the
+            // type's docs), so no `&H` is alive; clearing `loaded` first
+            // means it is dropped once even if its `Drop` panics.
+            unsafe { (*self.hook.get()).assume_init_drop() }
+        }
+    }
+
+    /// Runs `f` with the hook and its panic policy, if one is loaded.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&H, OnPanic) -> R) -> Option<R> {
+        if !self.loaded.load(Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: `loaded` is true, so both cells were written before it was
+        // set (Release/Acquire), and they are not written again until
+        // `release` during `unload()`, which never overlaps a callout (see
+        // the type's docs): the shared borrows outlive `f`.
+        let (hook, on_panic) = unsafe { ((*self.hook.get()).assume_init_ref(), *self.on_panic.get()) };
+        Some(f(hook, on_panic))
     }
 }
 
-/// Publishes `hook` for callouts; returns the hook loaded before, if any.
-pub(crate) fn install_hook<H: Send + Sync + 'static>(hook: H, on_panic: OnPanic) -> Option<LoadedHook> {
-    let loaded = Box::new(Loaded {
-        header: LoadedHeader { type_id: TypeId::of::<H>(), release: release::<H>, on_panic },
-        hook,
-    });
-    let header = Box::into_raw(loaded).cast::<LoadedHeader>();
-    let old = LOADED.swap(header, Ordering::AcqRel);
-    NonNull::new(old).map(LoadedHook)
-}
-
-/// Withdraws the loaded hook (at unload).
-pub(crate) fn take_hook() -> Option<LoadedHook> {
-    // Swapping null in transfers ownership from the static to the caller.
-    NonNull::new(LOADED.swap(ptr::null_mut(), Ordering::AcqRel)).map(LoadedHook)
-}
-
-/// Runs `f` with the loaded hook and its panic policy, if an `H` is loaded.
-#[inline(always)]
-pub(crate) fn with_hook<H: 'static, R>(f: impl FnOnce(&H, OnPanic) -> R) -> Option<R> {
-    let p = LOADED.load(Ordering::Acquire);
-    // SAFETY: a non-null pointer in LOADED is the header of a live
-    // `Loaded<_>` from `install_hook`. It is freed only after `take_hook`
-    // withdrew it, which runs in `unload()`: Kea calls `load()`/`unload()`
-    // on its main thread and never while a callout of this library runs
-    // (packet processing is stopped for reconfiguration and shutdown, on
-    // worker threads by Kea's multi-threading critical section), so it
-    // outlives `f`.
-    let header = unsafe { p.as_ref() }?;
-    if header.type_id != TypeId::of::<H>() {
-        // Only a library that mixed two hooks' callouts gets here.
-        return None;
-    }
-    // SAFETY: the header begins a `#[repr(C)]` `Loaded<H>` (its type is
-    // the one `install_hook` recorded), alive for the call as above.
-    let loaded = unsafe { &*p.cast::<Loaded<H>>() };
-    Some(f(&loaded.hook, header.on_panic))
+/// Implemented for a hook by [`kea_hook!`](crate::kea_hook): the hook's
+/// [`Slot`], a static in the hook's crate.
+#[doc(hidden)]
+pub trait HasSlot: Sized + 'static {
+    /// The slot.
+    fn slot() -> &'static Slot<Self>;
 }
 
 // ---- signals ----------------------------------------------------------------------

@@ -54,6 +54,16 @@ macro_rules! kea_hook {
                 $crate::__private::load::<$hook>(handle, &$crate::__kea_callout_entries!($hook))
             }
 
+            /// The hook's value while it is loaded.
+            static SLOT: $crate::__private::Slot<$hook> = $crate::__private::Slot::new();
+
+            impl $crate::__private::HasSlot for $hook {
+                #[inline(always)]
+                fn slot() -> &'static $crate::__private::Slot<Self> {
+                    &SLOT
+                }
+            }
+
             /// Drops the hook.
             #[allow(unsafe_code)]
             #[unsafe(no_mangle)]

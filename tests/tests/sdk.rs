@@ -206,7 +206,28 @@ fn panicking_callout(multi_threading: bool) {
     assert!(panics[0].contains("probe panics for 02:00:00:00:0b:ad (at "), "{}", panics[0]);
     assert!(panics[0].contains("packet dropped"), "{}", panics[0]);
     assert!(!log.contains("stack backtrace"), "{log}");
+    // The catcher's line is the only one: the panic hook's record was taken.
+    assert!(!log.contains("panic on thread"), "{log}");
     assert!(!kea.leases().iter().any(|l| l.hwaddr == "02:00:00:00:0b:ad"));
+}
+
+/// A panic no callout catches, on a thread the hook started, is logged
+/// once, with the thread's name, message and location, and Kea serves on.
+#[test]
+fn a_panic_on_a_hooks_own_thread_is_logged_once() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let (mut kea, _out) = with_probe(&pair, KeaConfig::new(&pair), json!({ "thread-panic": true }));
+    let line = "panic on thread 'probe-panicker': probe thread panics (at ";
+    assert!(kea.wait_for_log(line, Duration::from_secs(10)), "no '{line}' line:\n{}", kea.log());
+    assert!(dhclient(&pair, Duration::from_secs(15)).is_some(), "Kea stopped serving");
+    assert!(kea.is_alive());
+    kea.stop();
+    let log = kea.log();
+    assert_eq!(log.matches("panic on thread").count(), 1, "{log}");
+    assert!(!log.contains("stack backtrace"), "{log}");
 }
 
 #[test]

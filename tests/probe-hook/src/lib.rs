@@ -41,9 +41,14 @@ struct Params {
     /// Run a thread that logs until unload.
     #[serde(default)]
     background_thread: bool,
+    /// Run a thread (named `probe-panicker`) that panics right away.
+    #[serde(default)]
+    thread_panic: bool,
 }
 
 struct Probe {
+    /// The `thread_panic` thread, joined at unload.
+    panicker: Option<JoinHandle<()>>,
     out: Mutex<File>,
     generation: u32,
     panic_hwaddr: Option<String>,
@@ -129,7 +134,14 @@ impl Hook for Probe {
                 })
                 .expect("spawn")
         });
+        let panicker = p.thread_panic.then(|| {
+            std::thread::Builder::new()
+                .name("probe-panicker".into())
+                .spawn(|| panic!("probe thread panics"))
+                .expect("spawn")
+        });
         let probe = Probe {
+            panicker,
             out: Mutex::new(out),
             generation: p.generation,
             panic_hwaddr: p.panic_hwaddr.map(|s| s.to_lowercase()),
@@ -154,6 +166,9 @@ impl Drop for Probe {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.panicker.take() {
             let _ = t.join();
         }
         self.record(json!({"point": "unload", "calls": self.calls.load(Ordering::Relaxed)}));
