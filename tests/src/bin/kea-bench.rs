@@ -439,6 +439,7 @@ fn kea_counts(
         "valgrind",
         "--tool=cachegrind",
         "--cache-sim=yes",
+        "--branch-sim=yes",
         &ll,
         &out_file,
     ]);
@@ -453,23 +454,30 @@ fn kea_counts(
     let stderr = std::fs::read_to_string(kea.dir().join("kea.stderr")).unwrap_or_default();
     // cachegrind's summary lines, e.g. "==12== I1  misses:  9,411" (the
     // spacing inside the label differs between valgrind releases).
-    let total = |label: &str| -> u64 {
+    let summary = |label: &str| -> &str {
         stderr
             .lines()
             .find_map(|l| {
                 let (name, value) = l.split_once("== ")?.1.split_once(':')?;
-                if name.split_whitespace().collect::<Vec<_>>().join(" ") != label {
-                    return None;
-                }
-                value.split_whitespace().next()?.replace(',', "").parse().ok()
+                (name.split_whitespace().collect::<Vec<_>>().join(" ") == label).then_some(value)
             })
             .unwrap_or_else(|| panic!("no '{label}' from cachegrind in:\n{stderr}"))
+    };
+    let number = |text: &str| -> u64 { text.trim().replace(',', "").parse().unwrap_or_else(|_| panic!("{text:?}")) };
+    let total = |label: &str| number(summary(label).split_whitespace().next().unwrap_or(""));
+    // "Mispredicts:  1,234  (  1,000 cond +  234 ind)": the indirect part.
+    let indirect = |label: &str| {
+        let value = summary(label);
+        let inner = value.split_once('(').and_then(|(_, r)| r.split_once('+')).map(|(_, r)| r).unwrap_or("");
+        number(inner.trim().trim_end_matches(')').trim().trim_end_matches("ind"))
     };
     let counts = BTreeMap::from([
         ("instructions", total("I refs")),
         ("L1i misses", total("I1 misses")),
         ("L1d misses", total("D1 misses")),
         ("L2 misses (instructions and data)", total("LL misses")),
+        ("branch mispredictions (simulated)", total("Mispredicts")),
+        ("branch mispredictions, indirect (simulated)", indirect("Mispredicts")),
     ]);
     (counts, report.acks())
 }
