@@ -174,7 +174,7 @@ fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         panic::set_hook(Box::new(|info| {
-            let message = info.payload_as_str().map_or_else(|| payload_text(info.payload()), str::to_owned);
+            let message = payload_text(info.payload());
             let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
             let thread = std::thread::current().name().unwrap_or("unnamed").to_owned();
             let record = PanicRecord { message, location, thread, taken: false };
