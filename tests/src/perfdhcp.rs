@@ -124,11 +124,6 @@ pub fn perfdhcp_start(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> Perf
 }
 
 impl PerfdhcpRun {
-    /// perfdhcp's pid.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Waits for perfdhcp to exit and parses its report, accepting exit
     /// status 0 and 3 as [`perfdhcp`] does (else panics with its output).
     pub fn wait(self) -> PerfdhcpReport {

@@ -44,8 +44,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kea_hooks_tests::{
-    build_hook, perfdhcp, perfdhcp_on_cpu, perfdhcp_start, target_dir, workspace_root, KeaConfig, NetPair, PerfdhcpReport,
-    Profile,
+    build_hook, perfdhcp, perfdhcp_on_cpu, perfdhcp_start, target_dir, workspace_root, Kea, KeaConfig, NetPair,
+    PerfdhcpReport, Profile,
 };
 
 struct Opts {
@@ -206,20 +206,8 @@ fn main() {
             for k in 0..variants.len() {
                 let (name, libs) = &variants[(round + k) % variants.len()];
                 let name = name.as_str();
-                // WARN: at INFO Kea writes a log line per OFFER and per ACK,
-                // which would dominate what is measured.
-                let mut cfg = KeaConfig::new(&pair).cpu(kea_cpu).valid_lifetime(86400).severity("WARN");
-                for lib in fresh_copies(&out, name, libs) {
-                    cfg = cfg.hook(&lib, None);
-                }
-                // Single-threaded, like the numbers in BENCHMARKS.md (Kea 2.4+
-                // defaults to multi-threading on; the harness always writes it).
-                cfg = cfg.multi_threading(false);
-                let mut kea = cfg.start(&pair).unwrap_or_else(|e| panic!("{e}"));
-                let args = [
-                    "-r".to_owned(), o.rate.to_string(), "-R".to_owned(), "60000".to_owned(),
-                    "-p".to_owned(), o.seconds.to_string(), "-W".to_owned(), "1000000".to_owned(),
-                ];
+                let mut kea = start_kea(&pair, kea_cpu, &fresh_copies(&out, name, libs));
+                let args = load_args(&o);
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 let cpu_before = cpu_ns(kea.pid());
                 let stat_before = proc_stat(kea.pid());
@@ -306,8 +294,7 @@ fn side_by_side(
     kea_cpu: Option<usize>,
     client_cpu: Option<usize>,
 ) {
-    let names: BTreeMap<&str, ()> = variants.iter().map(|(n, _)| (n.as_str(), ())).collect();
-    let reference = reference_variant(&names);
+    let reference = reference_variant(variants.iter().map(|(n, _)| n.as_str()));
     let Some((_, ref_libs)) = variants.iter().find(|(n, _)| n == reference) else { return };
     println!(
         "\n## End to end, side by side: each variant and {reference} serving at the same time (both Keas on CPU \
@@ -315,10 +302,7 @@ fn side_by_side(
         o.seconds, o.rate
     );
     let pairs = [NetPair::wide(), NetPair::wide()];
-    let args = [
-        "-r".to_owned(), o.rate.to_string(), "-R".to_owned(), "60000".to_owned(),
-        "-p".to_owned(), o.seconds.to_string(), "-W".to_owned(), "1000000".to_owned(),
-    ];
+    let args = load_args(o);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut cpu: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
@@ -330,14 +314,11 @@ fn side_by_side(
             if round % 2 == 1 {
                 sides.reverse();
             }
-            let mut keas = Vec::new();
-            for (k, (side, libs)) in sides.iter().enumerate() {
-                let mut cfg = KeaConfig::new(&pairs[k]).cpu(kea_cpu).valid_lifetime(86400).severity("WARN");
-                for lib in fresh_copies(out, &format!("sbs{k}-{side}"), libs) {
-                    cfg = cfg.hook(&lib, None);
-                }
-                keas.push(cfg.multi_threading(false).start(&pairs[k]).unwrap_or_else(|e| panic!("{e}")));
-            }
+            let mut keas: Vec<Kea> = sides
+                .iter()
+                .enumerate()
+                .map(|(k, (side, libs))| start_kea(&pairs[k], kea_cpu, &fresh_copies(out, &format!("sbs{k}-{side}"), libs)))
+                .collect();
             let before: Vec<u64> = keas.iter().map(|k| cpu_ns(k.pid())).collect();
             let runs: Vec<_> = pairs.iter().map(|p| perfdhcp_start(p, client_cpu, &args)).collect();
             let reports: Vec<PerfdhcpReport> = runs.into_iter().map(|r| r.wait()).collect();
@@ -397,6 +378,26 @@ fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path) -> Vec<(String, Vec
             (name, paths)
         })
         .collect()
+}
+
+/// Starts kea-dhcp4 for a wall-clock run on `pair`, pinned to `cpu`, with
+/// the hook libraries `libs`.
+fn start_kea(pair: &NetPair, cpu: Option<usize>, libs: &[PathBuf]) -> Kea {
+    // WARN: at INFO Kea writes a log line per OFFER and per ACK, which
+    // would dominate what is measured.
+    let mut cfg = KeaConfig::new(pair).cpu(cpu).valid_lifetime(86400).severity("WARN");
+    for lib in libs {
+        cfg = cfg.hook(lib, None);
+    }
+    // Single-threaded, like the numbers in BENCHMARKS.md (Kea 2.4+ defaults
+    // to multi-threading on; the harness always writes it).
+    cfg.multi_threading(false).start(pair).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// perfdhcp's arguments for a wall-clock run: `--rate` for `--seconds`, then
+/// a second's wait for the last replies.
+fn load_args(o: &Opts) -> Vec<String> {
+    ["-r", &o.rate.to_string(), "-R", "60000", "-p", &o.seconds.to_string(), "-W", "1000000"].map(str::to_owned).to_vec()
 }
 
 /// Copies a variant's libraries into a new directory `out/e2e-NAME`, as new
@@ -502,13 +503,14 @@ fn callgrind_total(stderr: &str) -> u64 {
         .unwrap_or_else(|| panic!("no instruction count from callgrind in:\n{stderr}"))
 }
 
-/// What ratios are taken to: `cpp` when there is one, else the first
-/// variant in order.
-fn reference_variant<'a, V>(samples: &BTreeMap<&'a str, V>) -> &'a str {
-    if samples.contains_key("cpp") {
+/// What ratios are taken to: `cpp` when it is one of `names`, else the
+/// first of them in alphabetical order.
+fn reference_variant<'a>(names: impl IntoIterator<Item = &'a str>) -> &'a str {
+    let names: Vec<&str> = names.into_iter().collect();
+    if names.contains(&"cpp") {
         "cpp"
     } else {
-        samples.keys().next().copied().unwrap_or("")
+        names.into_iter().min().unwrap_or("")
     }
 }
 
@@ -517,7 +519,7 @@ fn reference_variant<'a, V>(samples: &BTreeMap<&'a str, V>) -> &'a str {
 /// a ratio within a round cancels most of what the machine's neighbours do
 /// to both.
 fn paired_ratios<'a>(samples: &BTreeMap<&'a str, Vec<f64>>) -> (&'a str, BTreeMap<&'a str, Vec<f64>>) {
-    let reference = reference_variant(samples);
+    let reference = reference_variant(samples.keys().copied());
     let base = samples.get(reference).cloned().unwrap_or_default();
     let ratios = samples
         .iter()
@@ -562,7 +564,7 @@ fn bootstrap_median_ci(v: &[f64]) -> (f64, f64) {
 /// Prints median, min and max per variant, and each median's ratio to the
 /// reference variant (`cpp` when there is one, else the first in order).
 fn summarize(samples: &mut BTreeMap<&str, Vec<f64>>) {
-    let reference = reference_variant(samples);
+    let reference = reference_variant(samples.keys().copied());
     let mut med = BTreeMap::new();
     for (name, v) in samples.iter_mut() {
         med.insert(*name, median(v));
