@@ -204,4 +204,3 @@ void log_emit(std::uint8_t severity, std::int32_t debug_level, rust::Str message
 }
 
 }  // namespace kea_shim
-

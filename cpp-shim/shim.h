@@ -35,7 +35,7 @@
 // be used: about a kilobyte of code per callout that is cold each time
 // (cachegrind on kea-dhcp4: ~25 more instruction-cache misses per DORA
 // exchange). So where build.rs found an instance among the symbols the Kea
-// libraries we link export (the KEA_SHIM_KEA_HAS_* macros), it is declared
+// libraries we link export (the macros below), it is declared
 // `extern template` here: the shim then references Kea's instead of
 // compiling a copy, the link (with --no-undefined) resolves it against the
 // same libraries, and Kea's is called, as from a C++ hook.
@@ -58,30 +58,14 @@ extern template kea_shim::detail::ArgumentTree::const_iterator kea_shim::detail:
     const std::string&) const;
 #endif
 
-#define KEA_SHIM_KEA_GET_ARGUMENT(T) \
-    extern template void isc::hooks::CalloutHandle::getArgument<T>(const std::string&, T&) const
-#if defined(KEA_SHIM_KEA_HAS_GET_PKT4)
-KEA_SHIM_KEA_GET_ARGUMENT(isc::dhcp::Pkt4Ptr);
+// KEA_SHIM_KEA_GET_ARGUMENT_TYPES lists the exported getArgument<T>
+// instances as `KEA_SHIM_GET_ARGUMENT(T) KEA_SHIM_GET_ARGUMENT(T) ...`.
+#if defined(KEA_SHIM_KEA_GET_ARGUMENT_TYPES)
+#define KEA_SHIM_GET_ARGUMENT(T) \
+    extern template void isc::hooks::CalloutHandle::getArgument<T>(const std::string&, T&) const;
+KEA_SHIM_KEA_GET_ARGUMENT_TYPES
+#undef KEA_SHIM_GET_ARGUMENT
 #endif
-#if defined(KEA_SHIM_KEA_HAS_GET_LEASE4)
-KEA_SHIM_KEA_GET_ARGUMENT(isc::dhcp::Lease4Ptr);
-#endif
-#if defined(KEA_SHIM_KEA_HAS_GET_SUBNET4)
-KEA_SHIM_KEA_GET_ARGUMENT(isc::dhcp::Subnet4Ptr);
-#endif
-#if defined(KEA_SHIM_KEA_HAS_GET_CONST_SUBNET4)
-KEA_SHIM_KEA_GET_ARGUMENT(isc::dhcp::ConstSubnet4Ptr);
-#endif
-#if defined(KEA_SHIM_KEA_HAS_GET_LEASE4_COLLECTION)
-KEA_SHIM_KEA_GET_ARGUMENT(isc::dhcp::Lease4CollectionPtr);
-#endif
-#if defined(KEA_SHIM_KEA_HAS_GET_BOOL)
-KEA_SHIM_KEA_GET_ARGUMENT(bool);
-#endif
-#if defined(KEA_SHIM_KEA_HAS_GET_U32)
-KEA_SHIM_KEA_GET_ARGUMENT(std::uint32_t);
-#endif
-#undef KEA_SHIM_KEA_GET_ARGUMENT
 
 // cxx turns a C++ exception thrown inside a function declared `-> Result`
 // into a Rust `Err`. Its default only catches std::exception; a hook must

@@ -29,7 +29,7 @@
 //! (`CalloutHandle::getArgument<T>`, the argument map's `find`) where the
 //! Kea libraries it links export them, as a C++ hook does at run time; they
 //! are found with `nm -D` (binutils, `$NM` overrides) and passed to the
-//! shim as `KEA_SHIM_KEA_HAS_*` macros (see shim.h).
+//! shim as macros (see `kea_instances` and shim.h).
 //!
 //! For build scripts of crates that depend on this one (through `links`):
 //! `DEP_KEA_HOOKS_SHIM_HOOKS_VERSION` (e.g. `20603`),
@@ -174,8 +174,8 @@ fn main() {
     let instances = kea_instances(&libs, &kea);
 
     let mut build = cxx_build::bridge("src/ffi.rs");
-    for name in &instances {
-        build.define(name, None);
+    for (name, value) in &instances {
+        build.define(name, value.as_deref());
     }
     build
         .file(shim_dir.join("shim.cc"))
@@ -433,50 +433,52 @@ fn check_libs(libs: &[&str], kea: &Kea, version: &KeaVersion) {
     }
 }
 
-/// Template instances the shim uses that Kea's libraries may export, by the
-/// shim's macro and the symbol (Itanium mangling, libstdc++'s C++11 ABI).
-/// See "Kea's own template instances" in shim.h.
-const KEA_INSTANCES: &[(&str, &str)] = &[
+/// The argument map's `find` (see "Kea's own template instances" in
+/// shim.h), by its symbol (Itanium mangling, libstdc++'s C++11 ABI).
+const ARGUMENT_FIND: &str =
+    "_ZNKSt8_Rb_treeINSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEESt4pairIKS5_N5boost3anyEESt10_Select1stISA_ESt4lessIS5_ESaISA_EE4findERS7_";
+
+/// The `CalloutHandle::getArgument<T>` instances the shim uses, by `T` as
+/// the shim spells it and by symbol.
+const GET_ARGUMENT: &[(&str, &str)] = &[
     (
-        "KEA_SHIM_KEA_HAS_ARGUMENT_FIND",
-        "_ZNKSt8_Rb_treeINSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEESt4pairIKS5_N5boost3anyEESt10_Select1stISA_ESt4lessIS5_ESaISA_EE4findERS7_",
-    ),
-    (
-        "KEA_SHIM_KEA_HAS_GET_PKT4",
+        "isc::dhcp::Pkt4Ptr",
         "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrINS_4dhcp4Pkt4EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
     ),
     (
-        "KEA_SHIM_KEA_HAS_GET_LEASE4",
+        "isc::dhcp::Lease4Ptr",
         "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrINS_4dhcp6Lease4EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
     ),
     (
-        "KEA_SHIM_KEA_HAS_GET_SUBNET4",
+        "isc::dhcp::Subnet4Ptr",
         "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrINS_4dhcp7Subnet4EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
     ),
     (
-        "KEA_SHIM_KEA_HAS_GET_CONST_SUBNET4",
+        "isc::dhcp::ConstSubnet4Ptr",
         "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrIKNS_4dhcp7Subnet4EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
     ),
     (
-        "KEA_SHIM_KEA_HAS_GET_LEASE4_COLLECTION",
+        "isc::dhcp::Lease4CollectionPtr",
         "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrISt6vectorINS4_INS_4dhcp6Lease4EEESaIS8_EEEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
     ),
     (
-        "KEA_SHIM_KEA_HAS_GET_BOOL",
+        "bool",
         "_ZNK3isc5hooks13CalloutHandle11getArgumentIbEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
     ),
     (
-        "KEA_SHIM_KEA_HAS_GET_U32",
+        "std::uint32_t",
         "_ZNK3isc5hooks13CalloutHandle11getArgumentIjEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
     ),
 ];
 
-/// The shim macros of the `KEA_INSTANCES` that the Kea libraries this crate
-/// links export (read with `nm -D`, `$NM` overrides). A reference the shim
-/// leaves to one of them is resolved by the link, checked by
-/// `--no-undefined`, and at run time by the same libraries. Without `nm`
-/// the shim uses its own copies (slower, not wrong) and says so.
-fn kea_instances(libs: &[&str], kea: &Kea) -> Vec<&'static str> {
+/// The template instances the Kea libraries this crate links export, as the
+/// shim's macros: `KEA_SHIM_KEA_HAS_ARGUMENT_FIND` (no value) and
+/// `KEA_SHIM_KEA_GET_ARGUMENT_TYPES` (`KEA_SHIM_GET_ARGUMENT(T) ...`). The symbols are read
+/// with `nm -D` (`$NM` overrides). A reference the shim leaves to one of
+/// them is resolved by the link, checked by `--no-undefined`, and at run time
+/// by the same libraries. Without `nm` the shim uses its own copies (slower,
+/// not wrong) and says so.
+fn kea_instances(libs: &[&str], kea: &Kea) -> Vec<(&'static str, Option<String>)> {
     println!("cargo:rerun-if-env-changed=NM");
     let nm = env::var("NM").unwrap_or_else(|_| "nm".into());
     let dirs = lib_dirs(kea);
@@ -507,7 +509,16 @@ fn kea_instances(libs: &[&str], kea: &Kea) -> Vec<&'static str> {
             }
         }
     }
-    KEA_INSTANCES.iter().filter(|(_, sym)| exported.contains(*sym)).map(|(name, _)| *name).collect()
+    let mut macros = Vec::new();
+    if exported.contains(ARGUMENT_FIND) {
+        macros.push(("KEA_SHIM_KEA_HAS_ARGUMENT_FIND", None));
+    }
+    let types: Vec<String> =
+        GET_ARGUMENT.iter().filter(|(_, sym)| exported.contains(*sym)).map(|(t, _)| format!("KEA_SHIM_GET_ARGUMENT({t})")).collect();
+    if !types.is_empty() {
+        macros.push(("KEA_SHIM_KEA_GET_ARGUMENT_TYPES", Some(types.join(" "))));
+    }
+    macros
 }
 
 const CFG_GLOBALS_STANDIN: &str = r#"// Generated by kea-hooks' build.rs: a stand-in for the dhcpsrv/cfg_globals.h

@@ -235,8 +235,9 @@ pub(crate) type RawCallout = extern "C" fn(Option<&mut RawCalloutHandle>) -> c_i
 ///
 /// The fast path reads the hook's [`Slot`](crate::ffi::Slot) (a static in
 /// the hook's crate), calls `H::call` inside one panic guard, and writes
-/// the status only when the callout chose a step. Nothing outside the guard can panic, and the
-/// panic path's logging guards itself, so nothing unwinds into Kea.
+/// the status only when the callout chose a step. Nothing outside the guard
+/// can panic, and the panic path's logging guards itself, so nothing
+/// unwinds into Kea.
 extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut RawCalloutHandle>) -> c_int {
     let Some(raw) = handle else { return 0 };
     let mut handle = raw.callout_handle();

@@ -109,29 +109,17 @@ impl LoadContext {
 // of kea-dhcp4's throughput), and there is no backtrace: symbolizing one
 // took Kea's packet thread 85 ms when RUST_BACKTRACE was set.
 
-/// A panic as the panic hook saw it.
+/// A panic as the panic hook saw it. Dropped untaken, it logs itself.
 struct PanicRecord {
-    message: String,
-    location: Option<String>,
+    /// `None` once `guard` took it (its caller logs it).
+    panic: Option<PanicMessage>,
     thread: String,
-    /// Taken by `guard`, whose caller logs it.
-    taken: bool,
-}
-
-impl PanicRecord {
-    fn take_message(mut self) -> PanicMessage {
-        self.taken = true;
-        PanicMessage { message: std::mem::take(&mut self.message), location: self.location.take() }
-    }
 }
 
 impl Drop for PanicRecord {
     fn drop(&mut self) {
-        if self.taken {
-            return;
-        }
-        let at = self.location.as_ref().map(|a| format!(" (at {a})")).unwrap_or_default();
-        let line = format!("panic on thread '{}': {}{at}", self.thread, self.message);
+        let Some(panic) = &self.panic else { return };
+        let line = format!("panic on thread '{}': {panic}", self.thread);
         if !klog::emit(Severity::Error, 0, &line) {
             // The hook's logger is closed (after unload); still say it.
             eprintln!("{line}");
@@ -177,7 +165,7 @@ fn install_panic_hook() {
             let message = payload_text(info.payload());
             let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
             let thread = std::thread::current().name().unwrap_or("unnamed").to_owned();
-            let record = PanicRecord { message, location, thread, taken: false };
+            let record = PanicRecord { panic: Some(PanicMessage { message, location }), thread };
             // A record left from an earlier panic is dropped here, which
             // logs it. If the thread-local is gone (the thread is exiting),
             // the record is dropped, and logs, right away.
@@ -191,10 +179,10 @@ fn install_panic_hook() {
 #[cold]
 #[inline(never)]
 fn caught(payload: Box<dyn Any + Send>) -> PanicMessage {
-    match LAST_PANIC.try_with(|last| last.borrow_mut().take()).ok().flatten() {
-        Some(record) => record.take_message(),
-        None => PanicMessage { message: payload_text(&*payload), location: None },
-    }
+    let record = LAST_PANIC.try_with(|last| last.borrow_mut().take()).ok().flatten();
+    record
+        .and_then(|mut record| record.panic.take())
+        .unwrap_or_else(|| PanicMessage { message: payload_text(&*payload), location: None })
 }
 
 /// Runs `f`, turning a panic into a [`PanicMessage`]. Nothing but the
@@ -280,7 +268,8 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     // instance last is in time.
     let on_panic = hook.on_panic();
     if H::slot().install(hook, on_panic).is_err() {
-        return Err(Error::msg("a hook is already loaded (its unload panicked?)"));
+        // Not reached: `release_hook` above emptied the slot.
+        return Err(Error::msg("a hook is already loaded"));
     }
     klog::emit(
         Severity::Debug,
