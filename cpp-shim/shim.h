@@ -67,21 +67,7 @@ KEA_SHIM_KEA_GET_ARGUMENT_TYPES
 #undef KEA_SHIM_GET_ARGUMENT
 #endif
 
-// cxx turns a C++ exception thrown inside a function declared `-> Result`
-// into a Rust `Err`. Its default only catches std::exception; a hook must
-// never let anything escape into Kea or Rust, so catch everything.
-namespace rust {
-namespace behavior {
-template <typename Try, typename Fail>
-static void trycatch(Try&& func, Fail&& fail) noexcept try {
-    func();
-} catch (const std::exception& e) {
-    fail(e.what());
-} catch (...) {
-    fail("unknown C++ exception (not derived from std::exception)");
-}
-}  // namespace behavior
-}  // namespace rust
+#include "trycatch.h"
 
 namespace kea_shim {
 
@@ -95,7 +81,7 @@ using isc::hooks::CalloutHandle;
 using isc::hooks::LibraryHandle;
 
 // ---- library handle / load ----
-rust::String library_parameters(LibraryHandle& handle);
+rust::String library_parameters_json(LibraryHandle& handle);
 bool server_has_hook(rust::Str name);
 rust::String server_root_logger();
 void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout);
@@ -179,7 +165,9 @@ T try_get_value(const CalloutHandle& handle, Arg arg, bool& ok) noexcept {
         T value = get_arg<T>(handle, ARG_NAMES[index]);
         ok = true;
         return value;
-    } catch (...) {
+    }
+    KEA_SHIM_RETHROW_FORCED_UNWIND
+    catch (...) {
         return T();
     }
 }
@@ -298,10 +286,28 @@ inline bool lease4_fqdn_rev(const Lease4& lease) { return lease.fqdn_rev_; }
 
 // ---- Lease4Collection ----
 
-inline std::size_t lease4_collection_len(const Lease4Collection& leases) { return leases.size(); }
+// A collection can hold null pointers (another library may have put one
+// there): the SDK counts and indexes only the leases, so its iterator and
+// len() agree. Collections hold one or two leases, so the scan is short.
+
+inline std::size_t lease4_collection_len(const Lease4Collection& leases) {
+    std::size_t n = 0;
+    for (const auto& lease : leases) {
+        n += lease ? 1 : 0;
+    }
+    return n;
+}
 
 inline const Lease4* lease4_collection_get(const Lease4Collection& leases, std::size_t index) {
-    return index < leases.size() ? leases[index].get() : nullptr;
+    for (const auto& lease : leases) {
+        if (lease) {
+            if (index == 0) {
+                return lease.get();
+            }
+            --index;
+        }
+    }
+    return nullptr;
 }
 
 // ---- Subnet4 ----

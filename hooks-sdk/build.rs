@@ -195,6 +195,7 @@ fn main() {
 
     println!("cargo:rerun-if-changed={}", shim_dir.join("shim.cc").display());
     println!("cargo:rerun-if-changed={}", shim_dir.join("shim.h").display());
+    println!("cargo:rerun-if-changed={}", shim_dir.join("trycatch.h").display());
     println!("cargo:rerun-if-changed=src/ffi.rs");
     if let Some(lib) = &kea.lib {
         println!("cargo:rustc-link-search=native={}", lib.display());

@@ -10,13 +10,24 @@
 //! the call's duration and carries the [`NextStep`] the callout chooses.
 //!
 //! # Errors and panics
+//! Both fail closed by default, and neither reaches Kea (the callout returns
+//! success to Kea, so Kea logs no second, less precise error):
 //! * A callout that returns `Err` is logged (one `ERROR` line naming the hook
-//!   and point); the next step it set before failing stands.
+//!   and point, with the error's whole `source()` chain and the outcome),
+//!   and the packet gets the hook's [`Hook::on_error`] outcome: by default
+//!   it is refused (dropped, or where the point cannot drop, its step
+//!   skipped: see each marker).
 //! * A callout that panics is logged the same way (message and location, no
 //!   backtrace) and the packet gets the hook's [`Hook::on_panic`] outcome.
 //!
-//! Neither reaches Kea: the callout returns success to Kea in both cases so
-//! that Kea does not log a second, less precise error.
+//! # Next steps
+//! [`Context::set_next_step`] accepts only the steps Kea honours at the
+//! point (each marker in [`crate::dhcp4`] lists them and says what they
+//! do) and never weakens what an earlier library chose at the same point:
+//! the outcome is the strongest of the two, `Continue` < `Skip` < `Drop`,
+//! and a `Park` set by another library (HA at `leases4_committed`,
+//! ping_check at `lease4_offer`) always stands, since that library will
+//! resume the packet.
 
 use std::cell::Cell;
 use std::ffi::c_int;
@@ -25,7 +36,9 @@ use std::marker::PhantomData;
 
 use crate::error::Error;
 use crate::ffi::{self, CalloutHandle, HasSlot, RawCalloutHandle};
-use crate::hook::{guard, Hook, OnPanic, PanicMessage};
+use crate::error::ErrorKind;
+use crate::ffi::Policy;
+use crate::hook::{guard, Hook, OnFailure, PanicMessage};
 use crate::log::{self as klog, Severity};
 
 /// What Kea does with the packet after the callouts of a hook point.
@@ -41,8 +54,9 @@ pub enum NextStep {
     Skip,
     /// Drop the packet.
     Drop,
-    /// The packet was parked by another library. This SDK does not park
-    /// packets yet; [`Context::set_next_step`] ignores it.
+    /// The packet was parked by another library, which will resume it
+    /// later. This SDK does not park packets itself yet:
+    /// [`Context::set_next_step`] refuses it.
     Park,
 }
 
@@ -64,6 +78,12 @@ impl NextStep {
             NextStep::Park => 3,
         }
     }
+
+    /// Which of two steps wins: a later library's choice never weakens an
+    /// earlier one's (Kea's status codes are in that order).
+    fn strength(self) -> i32 {
+        self.status()
+    }
 }
 
 mod sealed {
@@ -78,9 +98,13 @@ pub trait HookPoint: Sealed + Sized + 'static {
     /// Kea's name for the point, for example `"pkt4_receive"`.
     const NAME: &'static str;
     /// The next step that drops the packet (or, where a point cannot drop,
-    /// its closest refusal), used for [`OnPanic::Drop`].
+    /// its closest refusal), used for [`OnFailure::Drop`].
     #[doc(hidden)]
     const REFUSE: NextStep;
+    /// The steps other than `Continue` that Kea honours at this point and
+    /// the SDK lets a callout choose.
+    #[doc(hidden)]
+    const STEPS: &'static [NextStep];
 }
 
 /// A hook's callout for hook point `P`.
@@ -138,12 +162,26 @@ impl<'a, P: HookPoint> Context<'a, P> {
         self.step.get().unwrap_or_else(|| NextStep::from_status(ffi::handle_status(self.handle)))
     }
 
-    /// Chooses what Kea does next. Takes effect when the callout returns
-    /// (also when it returns `Err`). [`NextStep::Park`] is ignored.
-    pub fn set_next_step(&self, step: NextStep) {
-        if step != NextStep::Park {
-            self.step.set(Some(step));
+    /// Chooses what Kea does next; takes effect when the callout returns
+    /// (also when it returns `Err`, unless [`Hook::on_error`] refuses the
+    /// packet).
+    ///
+    /// Fails, changing nothing, for a step Kea does not honour at this
+    /// point (for example `Skip` at `pkt4_send`, where Kea would send an
+    /// empty packet, or `Drop` at `lease4_select`) and for
+    /// [`NextStep::Park`]; each marker in [`crate::dhcp4`] lists the steps
+    /// it takes. The step never weakens what an earlier library chose at
+    /// this point (see the [module docs](self#next-steps)): `Continue`
+    /// after another library's `Drop` leaves the packet dropped.
+    pub fn set_next_step(&self, step: NextStep) -> Result<(), Error> {
+        if step != NextStep::Continue && !P::STEPS.contains(&step) {
+            return Err(Error::new(
+                ErrorKind::Hook,
+                format!("{step:?} is not a next step Kea honours at {} (it takes {:?})", P::NAME, P::STEPS),
+            ));
         }
+        self.step.set(Some(step));
+        Ok(())
     }
 
     /// The names of the arguments Kea passed (useful to explore a point).
@@ -241,65 +279,88 @@ pub(crate) type RawCallout = extern "C" fn(Option<&mut RawCalloutHandle>) -> c_i
 extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut RawCalloutHandle>) -> c_int {
     let Some(raw) = handle else { return 0 };
     let mut handle = raw.callout_handle();
-    let step = H::slot().with(|hook, on_panic| {
+    let step = H::slot().with(|hook, policy| {
         let shared: &CalloutHandle = &handle;
-        match guard(|| run::<H, P>(hook, shared)) {
+        match guard(|| run::<H, P>(hook, shared, policy.on_error)) {
             Ok(step) => step,
-            Err(panic) => callout_panicked(H::NAME, on_panic, P::NAME, P::REFUSE, &panic),
+            Err(panic) => callout_panicked(H::NAME, policy, P::NAME, P::REFUSE, &panic),
         }
     })
     .flatten();
     if let Some(step) = step {
-        ffi::handle_set_status(handle.as_mut(), step.status());
+        set_status(handle.as_mut(), step);
     }
     0
 }
 
 /// Runs `H`'s callout for `P` and returns the next step it chose. An `Err`
-/// is logged here (off the fast path), so what crosses the panic guard is a
-/// single byte.
+/// is handled here (off the fast path), so what crosses the panic guard is
+/// a single byte.
 #[inline(always)]
-fn run<H: Callout<P>, P: HookPoint>(hook: &H, handle: &CalloutHandle) -> Option<NextStep> {
+fn run<H: Callout<P>, P: HookPoint>(hook: &H, handle: &CalloutHandle, on_error: OnFailure) -> Option<NextStep> {
     let cx = Context::<P>::new(handle);
-    if let Err(e) = hook.call(&cx) {
-        callout_failed(H::NAME, P::NAME, &e);
+    match hook.call(&cx) {
+        Ok(()) => cx.step.get(),
+        Err(e) => callout_failed(H::NAME, P::NAME, &e, on_error, P::REFUSE, cx.step.get()),
     }
-    cx.step.get()
 }
 
-/// Logs a callout's `Err` (one line). Never panics: a `Display` of the
-/// author's error that panics is caught here and named as such.
+/// Writes `step` as the callout handle's status unless what an earlier
+/// library set there is at least as strong (a `Park` always stands).
 #[cold]
 #[inline(never)]
-fn callout_failed(hook: &str, point: &str, e: &Error) {
-    let text = guard(|| e.to_string()).unwrap_or_else(|_| "(its Display implementation panicked)".to_owned());
-    klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} failed: {text}"));
+fn set_status(mut handle: std::pin::Pin<&mut CalloutHandle>, step: NextStep) {
+    let current = NextStep::from_status(ffi::handle_status(&handle));
+    if step.strength() > current.strength() {
+        ffi::handle_set_status(handle.as_mut(), step.status());
+    }
+}
+
+/// What the packet gets under `policy`: the point's refusal, or `chosen`
+/// (what the callout had set, if anything), and how the log line says it.
+fn outcome(policy: OnFailure, refuse: NextStep, chosen: Option<NextStep>) -> (Option<NextStep>, &'static str) {
+    let step = match policy {
+        OnFailure::Drop => Some(refuse),
+        OnFailure::Continue => chosen,
+    };
+    let what = match step {
+        Some(NextStep::Drop) => "packet dropped",
+        Some(NextStep::Skip) => "step skipped",
+        _ => "packet continues",
+    };
+    (step, what)
+}
+
+/// Logs a callout's `Err` (one line, with its source chain and the
+/// outcome) and returns the step the hook's [`Hook::on_error`] policy gives
+/// the packet. Never panics: a `Display` of the author's error that panics
+/// is caught here and named as such.
+#[cold]
+#[inline(never)]
+fn callout_failed(
+    hook: &str,
+    point: &str,
+    e: &Error,
+    on_error: OnFailure,
+    refuse: NextStep,
+    chosen: Option<NextStep>,
+) -> Option<NextStep> {
+    let (step, what) = outcome(on_error, refuse, chosen);
+    let text = guard(|| format!("{e:#}")).unwrap_or_else(|_| "(its Display implementation panicked)".to_owned());
+    let _ = guard(|| klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} failed: {text}; {what}")));
+    step
 }
 
 /// Logs a callout's panic (one line, with the outcome) and returns the step
-/// the hook's [`OnPanic`] policy gives the packet (`refuse` is the point's
-/// [`HookPoint::REFUSE`]).
+/// the hook's [`Hook::on_panic`] policy gives the packet (`refuse` is the
+/// point's [`HookPoint::REFUSE`]).
 #[cold]
 #[inline(never)]
-fn callout_panicked(
-    hook: &str,
-    on_panic: OnPanic,
-    point: &str,
-    refuse: NextStep,
-    panic: &PanicMessage,
-) -> Option<NextStep> {
-    let outcome = match on_panic {
-        OnPanic::Drop => Some(refuse),
-        OnPanic::Continue => None,
-    };
-    let what = match outcome {
-        Some(NextStep::Drop) => "packet dropped",
-        Some(_) => "step skipped",
-        None => "packet continues",
-    };
+fn callout_panicked(hook: &str, policy: Policy, point: &str, refuse: NextStep, panic: &PanicMessage) -> Option<NextStep> {
+    let (step, what) = outcome(policy.on_panic, refuse, None);
     // Formatting the message cannot reach the boundary either.
     let _ = guard(|| {
         klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} panicked: {panic}; {what}"));
     });
-    outcome
+    step
 }

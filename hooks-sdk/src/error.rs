@@ -19,8 +19,18 @@ pub enum ErrorKind {
 
 /// An error from a callout, from `load`, or from a Kea call.
 ///
-/// Any `std::error::Error + Send + Sync` converts into it with `?`, and
-/// [`Error::msg`] makes one from text.
+/// `?` converts into it from anything that converts into
+/// `Box<dyn std::error::Error + Send + Sync>`: every
+/// `std::error::Error + Send + Sync + 'static` type, `anyhow::Error`,
+/// `Box<dyn Error + Send + Sync>` itself, and `String`/`&str` messages.
+/// [`Error::msg`] makes one from anything `Display`.
+///
+/// The error keeps what it was made from as its [`source`](Error::source),
+/// so the whole chain survives: `{:#}` prints the message and then every
+/// cause in the chain, `message: cause: deeper cause`, which is how the SDK
+/// logs a failed callout or load. (Like `anyhow::Error`, it does not itself
+/// implement `std::error::Error`, which is what lets it convert from every
+/// type that does.)
 ///
 /// It is one pointer wide, so `Result<View, Error>` comes back from an
 /// accessor in registers: the success path of a callout pays nothing for
@@ -49,40 +59,64 @@ impl Error {
         self.0.kind
     }
 
-    /// The underlying error, if it was converted from one.
+    /// The error this one was converted from, if any: its own `source()`
+    /// leads on down the chain.
     pub fn source(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
         self.0.source.as_deref()
     }
 
-    /// Prefixes the message with `context: `.
+    /// The causes below this error's message, outermost first (empty for an
+    /// error made from text).
+    pub fn chain(&self) -> impl Iterator<Item = &(dyn StdError + 'static)> {
+        // The message is the converted error's own Display, so its chain
+        // starts one below it.
+        let first = self.0.source.as_deref().and_then(|e| e.source());
+        std::iter::successors(first, |e: &&(dyn StdError + 'static)| (*e).source())
+    }
+
+    /// Prefixes the message with `context: ` (the chain is kept).
     pub fn context(mut self, context: impl fmt::Display) -> Self {
         self.0.message = format!("{context}: {}", self.0.message).into();
         self
     }
 }
 
-impl<E: StdError + Send + Sync + 'static> From<E> for Error {
+impl<E> From<E> for Error
+where
+    E: Into<Box<dyn StdError + Send + Sync + 'static>>,
+{
     #[cold]
     fn from(e: E) -> Self {
-        let any: &dyn std::any::Any = &e;
-        let kind = if any.is::<cxx::Exception>() { ErrorKind::Kea } else { ErrorKind::Hook };
-        Error(Box::new(Inner { kind, message: e.to_string().into(), source: Some(Box::new(e)) }))
+        let boxed: Box<dyn StdError + Send + Sync + 'static> = e.into();
+        let kind = if boxed.is::<cxx::Exception>() { ErrorKind::Kea } else { ErrorKind::Hook };
+        Error(Box::new(Inner { kind, message: boxed.to_string().into(), source: Some(boxed) }))
     }
 }
 
 impl fmt::Display for Error {
+    /// The message; with `{:#}`, followed by each cause in the chain.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.kind == ErrorKind::Kea {
-            write!(f, "Kea error: {}", self.0.message)
+            write!(f, "Kea error: {}", self.0.message)?;
         } else {
-            f.write_str(&self.0.message)
+            f.write_str(&self.0.message)?;
         }
+        if f.alternate() {
+            for cause in self.chain() {
+                write!(f, ": {cause}")?;
+            }
+        }
+        Ok(())
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error").field("kind", &self.0.kind).field("message", &self.0.message).finish()
+        f.debug_struct("Error")
+            .field("kind", &self.0.kind)
+            .field("message", &self.0.message)
+            .field("source", &self.0.source)
+            .finish()
     }
 }
 
@@ -97,6 +131,61 @@ mod tests {
         assert_eq!(e.to_string(), "disk on fire");
         assert!(e.source().is_some());
         assert_eq!(e.context("writing").to_string(), "writing: disk on fire");
+    }
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("reading the allow list")
+        }
+    }
+    impl StdError for Outer {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn the_chain_is_kept_and_printed_with_the_alternate_flag() {
+        let e: Error = Outer(std::io::Error::other("disk on fire")).into();
+        assert_eq!(e.to_string(), "reading the allow list");
+        assert_eq!(format!("{e:#}"), "reading the allow list: disk on fire");
+        assert_eq!(e.chain().count(), 1);
+        assert_eq!(format!("{:#}", e.context("loading")), "loading: reading the allow list: disk on fire");
+    }
+
+    #[test]
+    fn question_mark_takes_boxed_errors_and_text() {
+        fn boxed() -> Result<(), Box<dyn StdError + Send + Sync>> {
+            Err(Box::new(Outer(std::io::Error::other("gone"))))
+        }
+        fn via_question_mark() -> Result<(), Error> {
+            boxed()?;
+            Ok(())
+        }
+        let e = via_question_mark().unwrap_err();
+        assert_eq!(format!("{e:#}"), "reading the allow list: gone");
+        fn text() -> Result<(), Error> {
+            Err("plain words")?;
+            Ok(())
+        }
+        assert_eq!(text().unwrap_err().to_string(), "plain words");
+    }
+
+    #[test]
+    fn question_mark_takes_anyhow_errors_with_their_chain() {
+        fn inner() -> anyhow::Result<()> {
+            let io = std::io::Error::other("no such file");
+            Err(anyhow::Error::new(io).context("opening the list"))
+        }
+        fn via_question_mark() -> Result<(), Error> {
+            inner()?;
+            Ok(())
+        }
+        let e = via_question_mark().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Hook);
+        assert_eq!(format!("{e:#}"), "opening the list: no such file");
     }
 
     #[test]

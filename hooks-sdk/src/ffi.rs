@@ -45,7 +45,10 @@ pub(crate) mod bridge {
         type Subnet4;
 
         // ---- library handle / load ----
-        fn library_parameters(handle: Pin<&mut LibraryHandle>) -> Result<String>;
+        /// The `parameters` map as JSON text (written by the shim, not by
+        /// Kea's `Element::str()`); empty when there is none. Throws, naming
+        /// the field, for text that is not UTF-8.
+        fn library_parameters_json(handle: Pin<&mut LibraryHandle>) -> Result<String>;
         fn server_has_hook(name: &str) -> Result<bool>;
         fn server_root_logger() -> Result<String>;
         /// `callout` is the address of a [`RawCallout`](crate::callout::RawCallout).
@@ -133,12 +136,12 @@ use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::marker::{PhantomData, PhantomPinned};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 pub(crate) use bridge::*;
 
 use crate::callout::RawCallout;
-use crate::hook::OnPanic;
+use crate::hook::{OnFailure, PanicRecord};
 
 /// Kea's `isc::hooks::LibraryHandle` as the exported `load` function
 /// receives it (a C++ reference, a non-null pointer in the ABI).
@@ -307,15 +310,48 @@ pub(crate) fn lease4_collection_at(leases: &Lease4Collection, index: usize) -> O
 /// Written only by `load()` and `unload()`, which Kea calls on its main
 /// thread and never while a callout of this library runs: packet processing
 /// is stopped for reconfiguration and shutdown (on worker threads by Kea's
-/// multi-threading critical section).
+/// multi-threading critical section). Both are `unsafe fn`s that only the
+/// functions [`kea_hook!`](crate::kea_hook) exports call, so safe code in a
+/// hook's crate cannot empty the slot under a callout's borrow:
+///
+/// ```compile_fail
+/// # use kea_hooks::prelude::*;
+/// # struct H;
+/// # impl Hook for H {
+/// #     const NAME: &'static str = "h";
+/// #     type Params = NoParameters;
+/// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) }
+/// # }
+/// # impl Callout<dhcp4::Pkt4Receive> for H {
+/// #     fn call(&self, _: &Context<'_, dhcp4::Pkt4Receive>) -> Result<(), Error> { Ok(()) }
+/// # }
+/// # kea_hooks::kea_hook!(H);
+/// #[forbid(unsafe_code)]
+/// fn free_the_hook() {
+///     kea_hooks::__private::unload::<H>(); // error: call to unsafe function
+/// }
+/// ```
+///
+/// Nor can it reach the slot's contents: `install` and `release` are
+/// private to the SDK, and [`HasSlot`] is an `unsafe trait`.
 #[doc(hidden)]
 #[repr(C, align(64))]
 pub struct Slot<H> {
     /// Whether `hook` holds a value.
     loaded: AtomicBool,
-    /// The hook's answer to `Hook::on_panic`, asked once at load.
-    on_panic: UnsafeCell<OnPanic>,
+    /// The hook's failure policies, asked once at load.
+    policy: UnsafeCell<Policy>,
+    /// Loads refused because the hook was loaded already (the same library
+    /// listed twice), each owed one `unload()` that must not release it.
+    refused_loads: AtomicU32,
     hook: UnsafeCell<MaybeUninit<H>>,
+}
+
+/// What a failing callout's packet gets, per [`crate::Hook`]'s answers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    pub(crate) on_panic: OnFailure,
+    pub(crate) on_error: OnFailure,
 }
 
 // SAFETY: the slot hands out `&H` to any thread (H: Sync) and moves an `H`
@@ -328,28 +364,48 @@ impl<H> Slot<H> {
     /// An empty slot.
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
-        Slot { loaded: AtomicBool::new(false), on_panic: UnsafeCell::new(OnPanic::Drop), hook: UnsafeCell::new(MaybeUninit::uninit()) }
+        Slot {
+            loaded: AtomicBool::new(false),
+            policy: UnsafeCell::new(Policy { on_panic: OnFailure::Drop, on_error: OnFailure::Drop }),
+            refused_loads: AtomicU32::new(0),
+            hook: UnsafeCell::new(MaybeUninit::uninit()),
+        }
     }
 
-    /// Stores the hook built by `load()`, or gives it back if the slot is
-    /// not empty. Only `load()` calls this.
-    pub(crate) fn install(&self, hook: H, on_panic: OnPanic) -> Result<(), H> {
-        if self.loaded.load(Ordering::Acquire) {
-            return Err(hook);
-        }
+    /// Whether a hook is loaded.
+    pub(crate) fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+    }
+
+    /// Notes a `load()` refused because a hook is loaded already: Kea
+    /// follows it with an `unload()` that must leave that hook alone.
+    pub(crate) fn refuse_load(&self) {
+        self.refused_loads.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// True (once per refused load) when this `unload()` follows a refused
+    /// `load()`.
+    pub(crate) fn take_refused_load(&self) -> bool {
+        self.refused_loads.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok()
+    }
+
+    /// Stores the hook built by `load()`. Only `load()` calls this, after
+    /// checking that the slot is empty.
+    pub(crate) fn install(&self, hook: H, policy: Policy) {
+        // Not reached: load() refuses to build a hook while one is loaded.
+        self.release();
         // SAFETY: the slot is empty and no callout of this library runs
         // during `load()` (see the type's docs), so nothing reads the cells.
         unsafe {
             (*self.hook.get()).write(hook);
-            *self.on_panic.get() = on_panic;
+            *self.policy.get() = policy;
         }
         self.loaded.store(true, Ordering::Release);
-        Ok(())
     }
 
-    /// Drops the hook, if one is loaded. Only `unload()` (and `load()`,
-    /// for a stale one) calls this. If the hook's `Drop` panics, the slot
-    /// is empty all the same.
+    /// Drops the hook, if one is loaded. Only `unload()` calls this (and
+    /// `install`). If the hook's `Drop` panics, the slot is empty all the
+    /// same.
     pub(crate) fn release(&self) {
         if self.loaded.swap(false, Ordering::AcqRel) {
             // SAFETY: `loaded` was true, so the cell holds an `H` that
@@ -360,9 +416,9 @@ impl<H> Slot<H> {
         }
     }
 
-    /// Runs `f` with the hook and its panic policy, if one is loaded.
+    /// Runs `f` with the hook and its failure policies, if one is loaded.
     #[inline(always)]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&H, OnPanic) -> R) -> Option<R> {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&H, Policy) -> R) -> Option<R> {
         if !self.loaded.load(Ordering::Acquire) {
             return None;
         }
@@ -370,15 +426,19 @@ impl<H> Slot<H> {
         // set (Release/Acquire), and they are not written again until
         // `release` during `unload()`, which never overlaps a callout (see
         // the type's docs): the shared borrows outlive `f`.
-        let (hook, on_panic) = unsafe { ((*self.hook.get()).assume_init_ref(), *self.on_panic.get()) };
-        Some(f(hook, on_panic))
+        let (hook, policy) = unsafe { ((*self.hook.get()).assume_init_ref(), *self.policy.get()) };
+        Some(f(hook, policy))
     }
 }
 
 /// Implemented for a hook by [`kea_hook!`](crate::kea_hook): the hook's
 /// [`Slot`], a static in the hook's crate.
+///
+/// # Safety
+///
+/// `slot()` must return the same static every time, used by no other type.
 #[doc(hidden)]
-pub trait HasSlot: Sized + 'static {
+pub unsafe trait HasSlot: Sized + 'static {
     /// The slot.
     fn slot() -> &'static Slot<Self>;
 }
@@ -393,6 +453,131 @@ pub(crate) fn ignore_sigpipe() {
     // async-signal-safety concern; it only changes the disposition.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// Writes `line` and a newline to file descriptor 2, ignoring every error.
+/// `eprintln!` panics when stderr is a closed pipe (EPIPE, since SIGPIPE is
+/// ignored), and a panic in a thread-local's destructor or in `load()`
+/// would abort Kea; `std::io::stderr()` also takes a lock keyed by the
+/// thread. This takes nothing and can fail only silently.
+pub(crate) fn write_stderr_line(line: &str) {
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    // SAFETY: `bytes` is a live buffer of `bytes.len()` bytes for the
+    // duration of the call; write(2) reads at most that many.
+    let _ = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+/// The calling thread's name as the system knows it (what
+/// `std::thread::Builder::name` set, cut to 15 bytes), without touching
+/// `std::thread::current()`, which on a thread Rust did not start creates
+/// a thread-local with a destructor (see [`panic_records`]).
+pub(crate) fn current_thread_name() -> Option<String> {
+    let mut buf = [0u8; 64];
+    // SAFETY: pthread_self() is the calling thread; `buf` is writable for
+    // its length, and glibc NUL-terminates within it.
+    let rc = unsafe { libc::pthread_getname_np(libc::pthread_self(), buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    (len > 0).then(|| String::from_utf8_lossy(&buf[..len]).into_owned())
+}
+
+/// One [`PanicRecord`] per thread, in a POSIX thread-specific key rather
+/// than a Rust `thread_local!`.
+///
+/// A Rust thread-local with a destructor, once touched on a thread, makes
+/// glibc keep the library mapped until that thread exits; Kea's own
+/// threads (the main thread, and on Kea 2.4+ its packet workers, which are
+/// paused rather than joined across a reconfiguration) never do, so after
+/// one panic on them a `config-reload` would silently run the old build of
+/// the library again. A key's destructor pins nothing: [`close`] deletes
+/// the key at unload, after the hook's threads were joined, so no thread
+/// can run it after the library is unmapped.
+pub(crate) mod panic_records {
+    use super::*;
+
+    /// The key plus one (0: none).
+    static KEY: AtomicUsize = AtomicUsize::new(0);
+
+    fn key() -> Option<libc::pthread_key_t> {
+        match KEY.load(Ordering::Acquire) {
+            0 => None,
+            k => Some((k - 1) as libc::pthread_key_t),
+        }
+    }
+
+    /// The key's destructor: a thread exits with a record no guard took.
+    extern "C" fn thread_exit(record: *mut libc::c_void) {
+        if record.is_null() {
+            return;
+        }
+        // SAFETY: only `replace` stores values under the key, each a
+        // pointer from `Box::into_raw(Box<PanicRecord>)`, and glibc hands a
+        // value to the destructor once, after clearing it.
+        let record = unsafe { Box::from_raw(record.cast::<PanicRecord>()) };
+        // Nothing may unwind out of a key destructor.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| record.log_untaken()));
+    }
+
+    /// Creates the key, unless it exists (the library stayed mapped since
+    /// an earlier load). Called by `load()` on Kea's main thread.
+    pub(crate) fn open() {
+        if key().is_some() {
+            return;
+        }
+        let mut k: libc::pthread_key_t = 0;
+        // SAFETY: `k` is a valid out-pointer; `thread_exit` has the C ABI
+        // and signature pthread_key_create expects.
+        if unsafe { libc::pthread_key_create(&mut k, Some(thread_exit)) } == 0 {
+            KEY.store(k as usize + 1, Ordering::Release);
+        }
+    }
+
+    /// Deletes the key (no destructor runs after this; records still held
+    /// by threads are leaked, a few bytes each). Called by `unload()`.
+    pub(crate) fn close() {
+        let k = KEY.swap(0, Ordering::AcqRel);
+        if k != 0 {
+            // SAFETY: `k - 1` is a key `open` created and nothing deleted.
+            unsafe { libc::pthread_key_delete((k - 1) as libc::pthread_key_t) };
+        }
+    }
+
+    /// Stores this thread's record, returning the one it replaces.
+    pub(crate) fn replace(record: Box<PanicRecord>) -> Option<Box<PanicRecord>> {
+        let Some(k) = key() else { return None };
+        let old = take_with(k);
+        let raw = Box::into_raw(record);
+        // SAFETY: `k` is a live key; the value is a pointer `thread_exit`
+        // or `take` turns back into the Box.
+        if unsafe { libc::pthread_setspecific(k, raw.cast()) } != 0 {
+            // SAFETY: not stored, so still ours.
+            drop(unsafe { Box::from_raw(raw) });
+        }
+        old
+    }
+
+    /// Takes this thread's record, if any.
+    pub(crate) fn take() -> Option<Box<PanicRecord>> {
+        key().and_then(take_with)
+    }
+
+    fn take_with(k: libc::pthread_key_t) -> Option<Box<PanicRecord>> {
+        // SAFETY: `k` is a live key; values under it are null or pointers
+        // from `Box::into_raw` (see `replace`), which this clears before
+        // owning, so each is turned back into a Box once.
+        unsafe {
+            let raw = libc::pthread_getspecific(k).cast::<PanicRecord>();
+            if raw.is_null() {
+                return None;
+            }
+            libc::pthread_setspecific(k, std::ptr::null());
+            Some(Box::from_raw(raw))
+        }
     }
 }
 

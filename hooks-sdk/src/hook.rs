@@ -1,7 +1,6 @@
 //! The hook itself: how it is built at `load()` and torn down at `unload()`.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::ffi::c_int;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -39,24 +38,50 @@ pub trait Hook: Sized + Send + Sync + 'static {
     fn load(params: Self::Params, cx: &LoadContext) -> Result<Self, Error>;
 
     /// What the packet gets when a callout panics; asked once, right after
-    /// `load`. Default: [`OnPanic::Drop`]. A hook that makes policy
+    /// `load`. Default: [`OnFailure::Drop`]. A hook that makes policy
     /// decisions should fail closed (the client retries; an unchecked packet
     /// is not served); a hook that only observes can return
-    /// [`OnPanic::Continue`], or take it from its parameters.
-    fn on_panic(&self) -> OnPanic {
-        OnPanic::Drop
+    /// [`OnFailure::Continue`], or take it from its parameters.
+    fn on_panic(&self) -> OnFailure {
+        OnFailure::Drop
+    }
+
+    /// What the packet gets when a callout returns `Err`; asked once, right
+    /// after `load`. Default: [`OnFailure::Drop`], as for a panic: an error
+    /// means the callout could not decide, and a hook that decides must not
+    /// let an undecided packet through. What "drop" means at each hook
+    /// point (some cannot drop, and skip instead) is on each marker in
+    /// [`crate::dhcp4`].
+    fn on_error(&self) -> OnFailure {
+        OnFailure::Drop
+    }
+
+    /// Whether the load must fail when the server has none of the hook
+    /// points this hook has callouts for (for example a DHCPv4 hook listed
+    /// in kea-dhcp6's configuration, where it would silently do nothing).
+    /// Default: true. Return false for a hook that registers no callouts on
+    /// purpose there (a hook that only answers control commands, say).
+    fn callouts_required(&self) -> bool {
+        true
     }
 }
 
-/// What a packet gets when a callout panics.
+/// What a packet gets when a callout fails (panics, or returns `Err`): see
+/// [`Hook::on_panic`] and [`Hook::on_error`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnPanic {
-    /// Drop the packet (at `lease4_select`, which cannot drop: skip the
-    /// lease selection, so no lease is handed out).
+pub enum OnFailure {
+    /// Refuse the packet: drop it, or at a point that cannot drop, skip
+    /// the step the point guards (at `lease4_select`: no lease is handed
+    /// out). Each marker in [`crate::dhcp4`] says which.
     Drop,
-    /// Leave the next step as it was and let Kea carry on.
+    /// Leave the next step as it was and let Kea carry on. After an `Err`,
+    /// a step the callout set before failing stands.
     Continue,
 }
+
+/// The former name of [`OnFailure`], kept so that `OnPanic::Drop` still
+/// compiles.
+pub type OnPanic = OnFailure;
 
 /// The DHCP server a hook is loaded into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,37 +124,40 @@ impl LoadContext {
 //
 // A cdylib has its own copy of std, so the panic hook set here sees only
 // this library's panics. It records what happened (message, location,
-// thread) in a thread-local, and logs nothing. A `guard` that catches the
-// panic takes the record and its caller logs one line, with the hook point
-// and the outcome. A record nobody takes (a panic on a hook's own thread,
-// which ends the thread) logs itself when the thread-local is dropped: at
-// the thread's exit, or when the thread's next panic replaces it. So the
-// callouts' fast path touches no thread-local at all (a flag set around
-// each call, as before, was two calls and a dependent chain of loads, ~0.3%
-// of kea-dhcp4's throughput), and there is no backtrace: symbolizing one
-// took Kea's packet thread 85 ms when RUST_BACKTRACE was set.
+// thread) for the thread that panicked, and logs nothing. A `guard` that
+// catches the panic takes the record and its caller logs one line, with the
+// hook point and the outcome. A record nobody takes (a panic on a hook's
+// own thread, which ends the thread) logs itself when the thread exits. So
+// the callouts' fast path touches no thread-local at all, and there is no
+// backtrace: symbolizing one took Kea's packet thread 85 ms when
+// RUST_BACKTRACE was set.
+//
+// The per-thread record lives in a POSIX thread-specific key
+// (`ffi::panic_records`), not in a Rust `thread_local!`: a Rust
+// thread-local with a destructor, once touched on one of Kea's threads
+// (which live as long as Kea), registers that destructor with glibc, which
+// then keeps the library mapped for good, so a `config-reload` would run
+// the old build of the library again. A thread-specific key holds no
+// reference to the library; unload deletes it (after the hook's threads
+// were joined). For the same reason the thread's name is read from the
+// system, not from `std::thread::current()`.
 
-/// A panic as the panic hook saw it. Dropped untaken, it logs itself.
-struct PanicRecord {
-    /// `None` once `guard` took it (its caller logs it).
-    panic: Option<PanicMessage>,
+/// A panic as the panic hook saw it.
+pub(crate) struct PanicRecord {
+    panic: PanicMessage,
     thread: String,
 }
 
-impl Drop for PanicRecord {
-    fn drop(&mut self) {
-        let Some(panic) = &self.panic else { return };
-        let line = format!("panic on thread '{}': {panic}", self.thread);
+impl PanicRecord {
+    /// Logs a record no guard took: the panic ended a hook's own thread.
+    /// Called when that thread exits.
+    pub(crate) fn log_untaken(self) {
+        let line = format!("panic on thread '{}': {}", self.thread, self.panic);
         if !klog::emit(Severity::Error, 0, &line) {
-            // The hook's logger is closed (after unload); still say it.
-            eprintln!("{line}");
+            // The hook's logger is closed or off: still say it.
+            ffi::write_stderr_line(&line);
         }
     }
-}
-
-thread_local! {
-    // Written by the panic hook; taken by `guard` after it caught a panic.
-    static LAST_PANIC: RefCell<Option<PanicRecord>> = const { RefCell::new(None) };
 }
 
 /// A caught panic: its message and where it happened.
@@ -164,25 +192,29 @@ fn install_panic_hook() {
         panic::set_hook(Box::new(|info| {
             let message = payload_text(info.payload());
             let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
-            let thread = std::thread::current().name().unwrap_or("unnamed").to_owned();
-            let record = PanicRecord { panic: Some(PanicMessage { message, location }), thread };
-            // A record left from an earlier panic is dropped here, which
-            // logs it. If the thread-local is gone (the thread is exiting),
-            // the record is dropped, and logs, right away.
-            let _ = LAST_PANIC.try_with(|last| last.replace(Some(record)));
+            let thread = ffi::current_thread_name().unwrap_or_else(|| "unnamed".to_owned());
+            let record = PanicRecord { panic: PanicMessage { message, location }, thread };
+            // A record left from an earlier panic on this thread is
+            // dropped unlogged: that panic was caught (by the hook's own
+            // code, since no guard took it), or the thread would not be
+            // panicking again.
+            drop(ffi::panic_records::replace(Box::new(record)));
         }));
     });
 }
 
 /// Takes the panic hook's record of the panic `guard` just caught, as a
-/// [`PanicMessage`] (the payload's text when there is no record).
+/// [`PanicMessage`] (the payload's text when there is no record, or when
+/// the record is of another panic: `resume_unwind` runs no panic hook, so a
+/// record left from a panic the hook caught itself would be stale).
 #[cold]
 #[inline(never)]
 fn caught(payload: Box<dyn Any + Send>) -> PanicMessage {
-    let record = LAST_PANIC.try_with(|last| last.borrow_mut().take()).ok().flatten();
-    record
-        .and_then(|mut record| record.panic.take())
-        .unwrap_or_else(|| PanicMessage { message: payload_text(&*payload), location: None })
+    let text = payload_text(&*payload);
+    match ffi::panic_records::take() {
+        Some(record) if record.panic.message == text => record.panic,
+        _ => PanicMessage { message: text, location: None },
+    }
 }
 
 /// Runs `f`, turning a panic into a [`PanicMessage`]. Nothing but the
@@ -209,10 +241,20 @@ fn check_name(name: &str) -> Result<(), Error> {
 }
 
 /// `load()` for hook `H`; called by the function [`kea_hook!`](crate::kea_hook) exports.
+///
+/// # Safety
+///
+/// Only the `load` function that [`kea_hook!`](crate::kea_hook) exports may
+/// call this, and only Kea may call that: on its main thread, while no
+/// callout of this library runs. (Called anywhere else it could free the
+/// hook under a running callout.)
 #[doc(hidden)]
-pub fn load<H: Hook + HasSlot>(handle: Option<&mut RawLibraryHandle>, entries: &[Option<CalloutEntry>]) -> c_int {
+// Declares a contract; does nothing unsafe itself.
+#[allow(unsafe_code)]
+pub unsafe fn load<H: Hook + HasSlot>(handle: Option<&mut RawLibraryHandle>, entries: &[Option<CalloutEntry>]) -> c_int {
     ffi::ignore_sigpipe();
     install_panic_hook();
+    ffi::panic_records::open();
     let Some(handle) = handle else { return 1 };
     match guard(|| load_inner::<H>(handle, entries)) {
         Ok(Ok(())) => 0,
@@ -232,15 +274,26 @@ fn report_load_failure(name: &str, text: &str) {
     if !klog::emit(Severity::Error, 0, &line) {
         // No logger (it could not be created, or ERROR is disabled): make
         // sure the operator still sees why Kea refused the configuration.
-        eprintln!("{line}");
+        // Never a panic: stderr may be a closed pipe.
+        ffi::write_stderr_line(&line);
     }
 }
 
 fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Option<CalloutEntry>]) -> Result<(), Error> {
     check_name(H::NAME)?;
-    // Kea unloads before it loads again, so a hook still loaded is not
-    // expected; drop it rather than keep it.
-    release_hook::<H>();
+    let slot = H::slot();
+    if slot.is_loaded() {
+        // Kea unloads a library before it loads it again, so a loaded hook
+        // means the same library file is listed twice in hooks-libraries:
+        // both entries share this one mapping, so they cannot be two
+        // independent hooks. Kea calls `unload()` after a failed `load()`;
+        // the slot remembers that this one must leave the first alone.
+        slot.refuse_load();
+        return Err(Error::msg(
+            "this library is already loaded: the same library file is listed twice in hooks-libraries; \
+             list it once (a library file can hold only one instance of its hook)",
+        ));
+    }
     let root = ffi::server_root_logger()?;
     ffi::log_open(H::NAME, &message_id(H::NAME))?;
     klog::install_subscriber();
@@ -250,27 +303,39 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
         "kea-dhcp6" => Server::Dhcp6,
         _ => Server::Other,
     };
-    let json = ffi::library_parameters(handle.library_handle())?;
+    let json = ffi::library_parameters_json(handle.library_handle())
+        .map_err(|e| Error::new(ErrorKind::Parameters, format!("bad parameters: {}", e.what())))?;
     let params: H::Params = crate::params::parse(&json).map_err(|e| e.context("bad parameters"))?;
     let cx = LoadContext { server, logger: format!("{root}.{}", H::NAME) };
     let hook = H::load(params, &cx)?;
 
     let mut registered = Vec::new();
+    let mut absent = Vec::new();
     for entry in entries.iter().flatten() {
         if !ffi::server_has_hook(entry.name)? {
+            absent.push(entry.name);
             continue;
         }
         ffi::register_callout(handle.library_handle(), entry.name, entry.callout)
             .map_err(|e| Error::new(ErrorKind::Kea, format!("registering {}: {}", entry.name, e.what())))?;
         registered.push(entry.name);
     }
+    if registered.is_empty() && hook.callouts_required() {
+        // (Kea removes what a failed load registered; here that is nothing.)
+        let what = if absent.is_empty() {
+            "the hook implements no Callout".to_owned()
+        } else {
+            format!("{root} has none of the hook points it has callouts for ({})", absent.join(", "))
+        };
+        return Err(Error::msg(format!(
+            "{what}, so it would do nothing here; load it into the server it is written for \
+             (a hook that registers no callouts on purpose says so with Hook::callouts_required)"
+        )));
+    }
     // Kea calls no callout before `load()` returns, so publishing the
     // instance last is in time.
-    let on_panic = hook.on_panic();
-    if H::slot().install(hook, on_panic).is_err() {
-        // Not reached: `release_hook` above emptied the slot.
-        return Err(Error::msg("a hook is already loaded"));
-    }
+    let policy = crate::ffi::Policy { on_panic: hook.on_panic(), on_error: hook.on_error() };
+    slot.install(hook, policy);
     klog::emit(
         Severity::Debug,
         40,
@@ -279,22 +344,36 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     Ok(())
 }
 
-/// Drops the loaded hook, if any (its `Drop` joins the hook's threads).
-fn release_hook<H: Hook + HasSlot>() {
-    if let Err(panic) = guard(|| H::slot().release()) {
-        klog::emit(Severity::Error, 0, &format!("{}: panicked while unloading: {panic}", H::NAME));
-    }
-}
-
 /// `unload()`; called by the function [`kea_hook!`](crate::kea_hook) exports.
 ///
 /// Drops the hook value (its `Drop` joins the hook's threads), then detaches
-/// the logger. SIGPIPE stays ignored: restoring it could expose another
-/// library, or Kea, that relies on it being ignored.
+/// the logger and forgets the panic records. After a `load()` refused
+/// because the library was already loaded, it leaves that loaded hook alone.
+/// SIGPIPE stays ignored: restoring it could expose another library, or
+/// Kea, that relies on it being ignored.
+///
+/// # Safety
+///
+/// As for [`load`]: only the `unload` function that
+/// [`kea_hook!`](crate::kea_hook) exports may call this, and only Kea may
+/// call that, while no callout of this library runs (it drops the hook the
+/// callouts borrow).
 #[doc(hidden)]
-pub fn unload<H: Hook + HasSlot>() -> c_int {
-    let result = guard(release_hook::<H>);
+// Declares a contract; does nothing unsafe itself.
+#[allow(unsafe_code)]
+pub unsafe fn unload<H: Hook + HasSlot>() -> c_int {
+    let slot = H::slot();
+    if slot.take_refused_load() {
+        return 0;
+    }
+    let result = guard(|| slot.release());
+    if let Err(panic) = &result {
+        klog::emit(Severity::Error, 0, &format!("{}: panicked while unloading: {panic}", H::NAME));
+    }
     ffi::log_close();
+    // The hook's threads are joined (or the process is lost anyway once
+    // Kea unmaps the library): no thread can need its panic record now.
+    ffi::panic_records::close();
     if result.is_ok() {
         0
     } else {
@@ -318,10 +397,26 @@ mod tests {
     #[test]
     fn guard_reports_message_and_location() {
         install_panic_hook();
+        ffi::panic_records::open();
         let err = guard(|| -> u32 { panic!("boom {}", 7) }).err().unwrap();
         let text = err.to_string();
         assert!(text.starts_with("boom 7 (at "), "{text}");
         assert!(text.contains("hook.rs:"), "{text}");
         assert_eq!(guard(|| 5).ok(), Some(5));
+    }
+
+    /// `resume_unwind` runs no panic hook: a record left by a panic the
+    /// code caught itself must not be reported for it.
+    #[test]
+    fn resume_unwind_is_reported_without_a_stale_record() {
+        install_panic_hook();
+        ffi::panic_records::open();
+        let err = guard(|| {
+            let _ = panic::catch_unwind(|| panic!("first, caught by the hook itself"));
+            panic::resume_unwind(Box::new("second, resumed"));
+        })
+        .err()
+        .unwrap();
+        assert_eq!(err.to_string(), "second, resumed");
     }
 }

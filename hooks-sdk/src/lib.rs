@@ -33,7 +33,7 @@
 //!         let query = cx.query()?;
 //!         if query.hwaddr().to_string() == self.block {
 //!             tracing::debug!(xid = query.xid(), "blocked");
-//!             cx.set_next_step(NextStep::Drop);
+//!             cx.set_next_step(NextStep::Drop)?;
 //!         }
 //!         Ok(())
 //!     }
@@ -45,8 +45,9 @@
 //! # What the SDK guarantees
 //! * Nothing crosses the boundary: every entry point catches Rust panics, and
 //!   every C++ call that can throw returns a [`Result`] (`Error` of kind
-//!   [`ErrorKind::Kea`]). A panicking callout is logged once and the packet
-//!   gets the hook's [`Hook::on_panic`] outcome.
+//!   [`ErrorKind::Kea`]). A panicking callout, or one that returns `Err`, is
+//!   logged once and the packet gets the hook's [`Hook::on_panic`] or
+//!   [`Hook::on_error`] outcome: refused by default (fail closed).
 //! * Views ([`dhcp4::Pkt4`], [`dhcp4::Lease4`], [`dhcp4::Subnet4`]) borrow
 //!   Kea's objects for the callout's duration only; no raw pointers leak.
 //! * `tracing` events go to Kea's logger `kea-dhcp4.<NAME>` with Kea's
@@ -54,7 +55,24 @@
 //! * Parameters are deserialized with serde; a bad one fails the load with a
 //!   message naming the field; see [`params`].
 //! * Reload (`config-reload`, SIGHUP) drops the hook value (its `Drop` runs:
-//!   join your threads there) and builds a new one from the new parameters.
+//!   join your threads there) and builds a new one from the new parameters;
+//!   a rebuilt library file is picked up (see [Reload](#reload)).
+//!
+//! # Reload
+//! Kea unloads a hook, closes its library and opens it again. glibc
+//! unmaps the library only when nothing pins it, and one thing pins it for
+//! good: a Rust `thread_local!` **with a destructor** (a type with `Drop`:
+//! `RefCell<Vec<_>>`, `Option<Arc<_>>`, ...) first touched on one of Kea's
+//! own threads, which never exit (the main thread, and since Kea 2.4 the
+//! packet workers, which are paused, not joined, across a reload). Kea then
+//! runs the library that was loaded before, even if its file was replaced,
+//! and its statics are not reset. The SDK keeps no such thread-local on its
+//! own paths. In a hook's callouts, avoid them, and the std and crate calls
+//! that make one: `std::thread::current()` (on a thread Rust did not
+//! start), `tracing::subscriber::with_default` / `set_default`, thread-local
+//! caches of other crates. Keep per-hook state in the hook value; `const`
+//! thread-locals of types without `Drop` (`Cell<u64>`) are fine, and a
+//! hook's own threads may use anything, since they are joined in unload.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -71,7 +89,7 @@ pub mod params;
 
 pub use callout::{Callout, Context, HookPoint, NextStep};
 pub use error::{Error, ErrorKind};
-pub use hook::{Hook, LoadContext, OnPanic, Server};
+pub use hook::{Hook, LoadContext, OnFailure, OnPanic, Server};
 
 /// The `tracing` crate the SDK logs through (so a hook can use the same version).
 pub use tracing;
@@ -83,7 +101,7 @@ pub mod prelude {
     pub use crate::callout::{Callout, Context, NextStep};
     pub use crate::dhcp4;
     pub use crate::error::{Error, ErrorKind};
-    pub use crate::hook::{Hook, LoadContext, OnPanic};
+    pub use crate::hook::{Hook, LoadContext, OnFailure, OnPanic};
     pub use crate::params::NoParameters;
 }
 

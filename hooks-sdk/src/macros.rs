@@ -19,6 +19,9 @@
 ///   [`Callout`](crate::Callout) for and the running server has;
 /// * `unload()`: drops the hook value.
 ///
+/// The SDK functions these call are `unsafe`: only Kea may load and unload
+/// a hook, so safe code cannot free a hook a callout is using.
+///
 /// No symbol is named like a hook point, so Kea registers nothing behind
 /// the SDK's back. Building with `panic = "abort"` is a compile error: a
 /// panic must be caught before it reaches Kea.
@@ -51,13 +54,17 @@ macro_rules! kea_hook {
             pub extern "C" fn load(
                 handle: ::core::option::Option<&mut $crate::__private::RawLibraryHandle>,
             ) -> ::core::ffi::c_int {
-                $crate::__private::load::<$hook>(handle, &$crate::__kea_callout_entries!($hook))
+                // SAFETY: this is the library's `load`, which only Kea
+                // calls, on its main thread, with no callout running.
+                unsafe { $crate::__private::load::<$hook>(handle, &$crate::__kea_callout_entries!($hook)) }
             }
 
             /// The hook's value while it is loaded.
             static SLOT: $crate::__private::Slot<$hook> = $crate::__private::Slot::new();
 
-            impl $crate::__private::HasSlot for $hook {
+            // SAFETY: `SLOT` is this hook's own static, and no other type's.
+            #[allow(unsafe_code)]
+            unsafe impl $crate::__private::HasSlot for $hook {
                 #[inline(always)]
                 fn slot() -> &'static $crate::__private::Slot<Self> {
                     &SLOT
@@ -68,7 +75,9 @@ macro_rules! kea_hook {
             #[allow(unsafe_code)]
             #[unsafe(no_mangle)]
             pub extern "C" fn unload() -> ::core::ffi::c_int {
-                $crate::__private::unload::<$hook>()
+                // SAFETY: this is the library's `unload`, which only Kea
+                // calls, on its main thread, with no callout running.
+                unsafe { $crate::__private::unload::<$hook>() }
             }
         };
     };

@@ -7,16 +7,20 @@
 //! ([`Pkt4`], [`Lease4`], [`Subnet4`]) borrow Kea's objects for the callout
 //! and cannot outlive it.
 //!
-//! | marker | Kea point | arguments | [`NextStep`] honoured |
-//! |---|---|---|---|
-//! | [`Pkt4Receive`] | `pkt4_receive` | `query()` | Skip (no parsing of options), Drop |
-//! | [`Subnet4Select`] | `subnet4_select` | `query()`, `subnet()` | Skip (no subnet), Drop |
-//! | [`Lease4Select`] | `lease4_select` | `query()`, `subnet()`, `lease()`, `fake_allocation()` | Skip (lease not assigned) |
-//! | [`Leases4Committed`] | `leases4_committed` | `query()`, `leases()`, `deleted_leases()` | Drop |
-//! | [`Pkt4Send`] | `pkt4_send` | `response()`, `query()`, `subnet()` (2.6+) | Skip (no packing), Drop |
-//! | `Lease4Offer` (Kea 2.6+) | `lease4_offer` | `query()`, `leases()`, `offer_lifetime()`, `old_lease()`, `response()` (3.0+) | Drop |
+//! | marker | Kea point | arguments | next steps (besides `Continue`) | a failed callout's refusal |
+//! |---|---|---|---|---|
+//! | [`Pkt4Receive`] | `pkt4_receive` | `query()` | `Skip`, `Drop`: both drop the query | `Drop` |
+//! | [`Subnet4Select`] | `subnet4_select` | `query()`, `subnet()` | `Skip`: no subnet (the client gets no lease); `Drop`: drop the query | `Drop` |
+//! | [`Lease4Select`] | `lease4_select` | `query()`, `subnet()`, `lease()`, `fake_allocation()` | `Skip`: the lease is not offered or assigned | `Skip` |
+//! | [`Leases4Committed`] | `leases4_committed` | `query()`, `leases()`, `deleted_leases()`, `response()` (3.0+) | `Drop`: no response is sent (the leases stay committed) | `Drop` |
+//! | [`Pkt4Send`] | `pkt4_send` | `response()`, `query()`, `subnet()` (2.6+) | `Drop`: the response is not sent | `Drop` |
+//! | `Lease4Offer` (Kea 2.6+) | `lease4_offer` | `query()`, `leases()`, `offer_lifetime()`, `old_lease()`, `response()` (3.0+) | `Drop`: the OFFER is not sent | `Drop` |
 //!
-//! Leases4Committed also has `response()` on Kea 3.0+.
+//! What the SDK refuses ([`Context::set_next_step`] returns `Err`): a step
+//! Kea ignores at the point (`Skip` at `leases4_committed` and
+//! `lease4_offer`, `Drop` at `lease4_select`), `Skip` at `pkt4_send` (Kea
+//! would skip packing and send an empty packet), and `Park` (parking is not
+//! in the SDK yet; another library's `Park` is always kept).
 //!
 //! # What exists only on some Kea releases
 //!
@@ -39,7 +43,7 @@ pub use pkt4::{MessageType, Pkt4};
 pub use subnet4::Subnet4;
 
 macro_rules! hook_point {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $refuse:ident) => {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*]) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub enum $ty {}
@@ -47,6 +51,7 @@ macro_rules! hook_point {
         impl HookPoint for $ty {
             const NAME: &'static str = $name;
             const REFUSE: NextStep = NextStep::$refuse;
+            const STEPS: &'static [NextStep] = &[$(NextStep::$step),*];
         }
     };
 }
@@ -54,33 +59,56 @@ macro_rules! hook_point {
 hook_point!(
     /// `pkt4_receive`: a query was received and parsed, before any
     /// processing. The cheapest place to drop a packet.
-    Pkt4Receive, "pkt4_receive", Drop
+    ///
+    /// Next steps: `Skip` and `Drop` both drop the query. A failed callout
+    /// refused by its policy drops it.
+    Pkt4Receive, "pkt4_receive", refuse: Drop, steps: [Skip, Drop]
 );
 hook_point!(
     /// `subnet4_select`: Kea selected a subnet (possibly none) for the query.
-    Subnet4Select, "subnet4_select", Drop
+    ///
+    /// Next steps: `Skip`: Kea goes on with no subnet (the client gets no
+    /// address); `Drop`: the query is dropped. A failed callout refused by
+    /// its policy drops it.
+    Subnet4Select, "subnet4_select", refuse: Drop, steps: [Skip, Drop]
 );
 hook_point!(
     /// `lease4_select`: Kea is about to offer (`fake_allocation()`) or
-    /// assign a lease. Skip refuses the lease; Drop is not honoured here, so
-    /// [`OnPanic::Drop`](crate::OnPanic::Drop) skips instead.
-    Lease4Select, "lease4_select", Skip
+    /// assign a lease.
+    ///
+    /// Next steps: `Skip`: the lease is not offered or assigned (the client
+    /// gets a NAK or no answer). Kea cannot drop the query here, so a
+    /// failed callout refused by its policy ([`OnFailure::Drop`](crate::OnFailure::Drop))
+    /// skips instead.
+    Lease4Select, "lease4_select", refuse: Skip, steps: [Skip]
 );
 hook_point!(
     /// `leases4_committed`: leases were granted (or released) in the lease
     /// database, before the response is sent.
-    Leases4Committed, "leases4_committed", Drop
+    ///
+    /// Next steps: `Drop`: no response is sent (the lease database keeps
+    /// what was committed). Kea ignores `Skip` here. A failed callout
+    /// refused by its policy drops the response.
+    Leases4Committed, "leases4_committed", refuse: Drop, steps: [Drop]
 );
 hook_point!(
     /// `pkt4_send`: the response is about to be sent.
-    Pkt4Send, "pkt4_send", Drop
+    ///
+    /// Next steps: `Drop`: the response is not sent. `Skip` is refused: Kea
+    /// would skip packing the response and send whatever wire data it
+    /// already has, empty unless a callout packed it. A failed callout
+    /// refused by its policy drops the response.
+    Pkt4Send, "pkt4_send", refuse: Drop, steps: [Drop]
 );
 
 #[cfg(kea_2_6)]
 hook_point!(
     /// `lease4_offer` (Kea 2.6+): Kea is about to send an OFFER for the
-    /// leases in `leases()`. Drop drops the OFFER.
-    Lease4Offer, "lease4_offer", Drop
+    /// leases in `leases()`.
+    ///
+    /// Next steps: `Drop`: the OFFER is not sent. Kea ignores `Skip` here.
+    /// A failed callout refused by its policy drops the OFFER.
+    Lease4Offer, "lease4_offer", refuse: Drop, steps: [Drop]
 );
 
 #[inline]

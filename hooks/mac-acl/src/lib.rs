@@ -124,7 +124,7 @@ impl Callout<dhcp4::Pkt4Receive> for MacAcl {
             Action::Deny => {
                 self.denied.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%hwaddr, %xid, r#type = %kind, %rule, "denied: dropping");
-                cx.set_next_step(NextStep::Drop);
+                cx.set_next_step(NextStep::Drop)?;
             }
         }
         Ok(())
