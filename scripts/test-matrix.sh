@@ -63,9 +63,13 @@ for entry in "${entries[@]}"; do
   esac
 done
 
-# "P F": the passed and failed counts of cargo's "test result:" lines in FILE.
+# "P F S": the passed and failed counts of cargo's "test result:" lines in
+# FILE, less the integration tests test.sh reports as skipped (cargo counts
+# those as passed), and the skipped count.
 count_tests() {
-  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$1"
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+       /^test.sh: [0-9]+ integration tests skipped/ { s += $2 }
+       END { print p - s, f + 0, s + 0 }' "$1"
 }
 
 log=$(mktemp)
@@ -81,16 +85,16 @@ for entry in "${entries[@]}"; do
     result=FAILED
     failed=1
   fi
-  read -r passed nfailed < <(count_tests "$log.entry")
+  read -r passed nfailed nskipped < <(count_tests "$log.entry")
   cat "$log.entry" >>"$log"
-  summary+=("$(printf '%-9s %-7s %4d s  %4d passed, %d failed' "$entry" "$result" $((SECONDS - start)) "$passed" "$nfailed")")
+  summary+=("$(printf '%-9s %-7s %4d s  %4d passed, %d failed, %d skipped' "$entry" "$result" $((SECONDS - start)) "$passed" "$nfailed" "$nskipped")")
 done
 rm -f "$log.entry"
 
 echo "=== test-matrix summary" >&2
 printf '%s\n' "${summary[@]}" >&2
-read -r passed nfailed < <(count_tests "$log")
+read -r passed nfailed nskipped < <(count_tests "$log")
 # A failed entry counts even if no test line says so (a build error).
 if ((failed && nfailed == 0)); then nfailed=1; fi
-echo "matrix: $passed passed, $nfailed failed"
+echo "matrix: $passed passed, $nfailed failed, $nskipped skipped"
 exit "$failed"

@@ -11,4 +11,17 @@ cd "$(dirname "$0")/.."
 
 export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,--no-undefined"
 cargo build --workspace --all-targets
-cargo test --workspace --no-fail-fast -- "$@"
+
+# An integration test that cannot run here (no root, no Kea; outside CI
+# only) returns early, which cargo counts as passed: the harness notes each
+# in this file, and the count is printed last.
+skips=$(mktemp)
+trap 'rm -f "$skips"' EXIT
+export KEA_TEST_SKIP_LOG=$skips
+rc=0
+cargo test --workspace --no-fail-fast -- "$@" || rc=$?
+skipped=$(wc -l <"$skips")
+if ((skipped)); then
+  echo "test.sh: $skipped integration tests skipped (counted as passed above; see the 'skipping' lines)" >&2
+fi
+exit "$rc"

@@ -49,3 +49,42 @@ pub fn build_hook(package: &str, lib: &str, profile: Profile) -> PathBuf {
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
+
+/// Compiles the C++ hook `tests/fixtures/<source>` against the Kea the
+/// tests run (headers in `KEA_INCLUDE_DIR`, else Debian's
+/// `/usr/include/kea`; libraries in `KEA_LIB_DIR` or the default path) into
+/// `lib<lib>.so` beside the workspace's Rust hooks (Kea 2.6+ loads hooks
+/// from one directory). Panics if it does not compile.
+pub fn build_cpp_hook(source: &str, lib: &str, profile: Profile) -> PathBuf {
+    let include = std::env::var_os("KEA_INCLUDE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/include/kea"));
+    let hooks_h = std::fs::read_to_string(include.join("hooks/hooks.h"))
+        .unwrap_or_else(|e| panic!("{}: {e} (install kea-dev)", include.join("hooks/hooks.h").display()));
+    // `KEA_HOOKS_VERSION = 20200;`
+    let version: u32 = hooks_h
+        .split("KEA_HOOKS_VERSION")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|v| v.trim_start_matches([' ', '=']).trim().parse().ok())
+        .expect("KEA_HOOKS_VERSION in hooks/hooks.h");
+    // Kea 3.0 renamed libkea-dhcp++ to libkea-dhcp.
+    let dhcp_lib = if version >= 30000 { "kea-dhcp" } else { "kea-dhcp++" };
+    let dir = target_dir().join(if profile == Profile::Release { "release" } else { "debug" });
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    let out = dir.join(format!("lib{lib}.so"));
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "g++".into());
+    let mut cmd = Command::new(cxx);
+    cmd.args(["-O1", "-std=c++17", "-fPIC", "-shared", "-pthread", "-Wall", "-Wno-deprecated-declarations", "-Wno-unused-parameter"])
+        .arg(format!("-I{}", include.display()))
+        .arg(workspace_root().join("tests/fixtures").join(source));
+    if let Some(libdir) = std::env::var_os("KEA_LIB_DIR") {
+        let libdir = PathBuf::from(libdir);
+        cmd.arg(format!("-L{}", libdir.display())).arg(format!("-Wl,-rpath,{}", libdir.display()));
+    }
+    for l in ["kea-hooks", "kea-dhcpsrv", dhcp_lib, "kea-log", "kea-cc", "kea-asiolink", "kea-util", "kea-exceptions"] {
+        cmd.arg(format!("-l{l}"));
+    }
+    cmd.arg("-Wl,--no-undefined").arg("-o").arg(&out);
+    let status = cmd.status().expect("run the C++ compiler (install g++)");
+    assert!(status.success(), "compiling tests/fixtures/{source} failed");
+    out
+}

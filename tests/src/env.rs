@@ -62,13 +62,26 @@ pub fn require_root_and_kea() -> bool {
 }
 
 /// Says why a test does not run (`why` starts with "skipping ..."): with
-/// `CI` set (non-empty) by panicking, so CI fails loudly; otherwise on
-/// stderr, and the caller returns.
+/// `CI` set (non-empty) by panicking, so CI fails loudly; otherwise where
+/// the person running the tests sees it, and the caller returns.
+///
+/// The test harness captures what a passing test prints with `eprintln!`,
+/// so the notice is written to the process's stderr directly, where cargo
+/// shows it. It is also appended to the file `KEA_TEST_SKIP_LOG` names,
+/// if set: `scripts/test.sh` counts those lines into its summary, since
+/// cargo reports a test that returned early as passed.
 pub fn skip(why: &str) {
     if std::env::var("CI").map(|v| !v.is_empty()).unwrap_or(false) {
         panic!("CI is set, so not {why}");
     }
-    eprintln!("{why}");
+    use std::io::Write;
+    let line = format!("{why}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    if let Some(path) = std::env::var_os("KEA_TEST_SKIP_LOG") {
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
 }
 
 /// A fresh directory `kea-hooks-test-<pid>-<counter>-<nanos>` (mode 0750)

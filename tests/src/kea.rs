@@ -15,6 +15,16 @@ use serde_json::{json, Value};
 use crate::env::{program, TestDir};
 use crate::netns::NetPair;
 
+/// Which Kea DHCP server a [`KeaConfig`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// kea-dhcp4 (the default).
+    V4,
+    /// kea-dhcp6, with no interfaces and no subnets: enough to load hooks
+    /// and answer on its control socket.
+    V6,
+}
+
 /// A kea-dhcp4 configuration for one [`NetPair`], built up by a test.
 ///
 /// It owns the test directory (config, lease file, log, control socket);
@@ -35,6 +45,9 @@ pub struct KeaConfig {
     cpu: Option<usize>,
     launcher: Vec<String>,
     extra: Value,
+    family: Family,
+    stderr_closed_pipe: bool,
+    text_replacements: Vec<(String, String)>,
 }
 
 impl KeaConfig {
@@ -59,6 +72,41 @@ impl KeaConfig {
             cpu: None,
             launcher: Vec::new(),
             extra: json!({}),
+            family: Family::V4,
+            stderr_closed_pipe: false,
+            text_replacements: Vec::new(),
+        }
+    }
+
+    /// Runs kea-dhcp6 instead, listening on no interface (for tests of
+    /// loading and of the control socket). Loggers named here keep their
+    /// names: name hook loggers `kea-dhcp6.<hook>`.
+    pub fn dhcp6(mut self) -> Self {
+        self.family = Family::V6;
+        self
+    }
+
+    /// Gives Kea a stderr that is a pipe nobody reads (its read end is
+    /// closed before Kea starts): a write to it fails with EPIPE (or kills
+    /// the process, while SIGPIPE is not ignored). Kea's own log goes to
+    /// the log file regardless.
+    pub fn stderr_to_closed_pipe(mut self) -> Self {
+        self.stderr_closed_pipe = true;
+        self
+    }
+
+    /// Replaces `from` with `to` in the configuration's text as written
+    /// (after JSON serialization), for what serde_json would not write,
+    /// such as a `\u00e9` escape.
+    pub fn replace_in_text(mut self, from: &str, to: &str) -> Self {
+        self.text_replacements.push((from.to_owned(), to.to_owned()));
+        self
+    }
+
+    fn server(&self) -> &'static str {
+        match self.family {
+            Family::V4 => "kea-dhcp4",
+            Family::V6 => "kea-dhcp6",
         }
     }
 
@@ -148,11 +196,14 @@ impl KeaConfig {
     }
 
     fn socket_path(&self) -> PathBuf {
-        self.dir().join("kea4.sock")
+        self.dir().join(match self.family {
+            Family::V4 => "kea4.sock",
+            Family::V6 => "kea6.sock",
+        })
     }
 
     fn config_path(&self) -> PathBuf {
-        self.dir().join("kea-dhcp4.conf")
+        self.dir().join(format!("{}.conf", self.server()))
     }
 
     /// The configuration as Kea reads it (`{"Dhcp4": {...}}`).
@@ -163,8 +214,24 @@ impl KeaConfig {
                 "output_options": [{ "output": self.log_path(), "flush": true }]
             })
         };
-        let mut loggers = vec![logger("kea-dhcp4", &self.severity, self.debuglevel)];
+        let mut loggers = vec![logger(self.server(), &self.severity, self.debuglevel)];
         loggers.extend(self.loggers.iter().map(|(n, s, d)| logger(n, s, *d)));
+        if self.family == Family::V6 {
+            let mut dhcp6 = json!({
+                "interfaces-config": { "interfaces": [] },
+                "lease-database": { "type": "memfile", "name": self.dir().join("leases6.csv"), "lfc-interval": 0 },
+                "control-socket": { "socket-type": "unix", "socket-name": self.socket_path() },
+                "subnet6": [],
+                "multi-threading": {
+                    "enable-multi-threading": self.multi_threading,
+                    "thread-pool-size": 4, "packet-queue-size": 64
+                },
+                "hooks-libraries": self.hooks,
+                "loggers": loggers,
+            });
+            merge(&mut dhcp6, self.extra.clone());
+            return json!({ "Dhcp6": dhcp6 });
+        }
         let mut dhcp4 = json!({
             "interfaces-config": { "interfaces": [self.interface], "dhcp-socket-type": "raw" },
             "lease-database": { "type": "memfile", "name": self.dir().join("leases4.csv"), "lfc-interval": 0 },
@@ -186,7 +253,11 @@ impl KeaConfig {
     }
 
     fn write(&self) {
-        let text = serde_json::to_string_pretty(&self.to_json()).unwrap();
+        let mut text = serde_json::to_string_pretty(&self.to_json()).unwrap();
+        for (from, to) in &self.text_replacements {
+            assert!(text.contains(from.as_str()), "{from:?} is not in the configuration");
+            text = text.replace(from.as_str(), to);
+        }
         fs::write(self.config_path(), text).unwrap_or_else(|e| panic!("write {}: {e}", self.config_path().display()));
     }
 
@@ -198,7 +269,10 @@ impl KeaConfig {
     pub fn start(self, pair: &NetPair) -> Result<Kea, StartFailure> {
         self.write();
         let dir = self.dir().to_path_buf();
-        let kea_bin = program("kea-dhcp4", "kea-dhcp4-server");
+        let kea_bin = match self.family {
+            Family::V4 => program("kea-dhcp4", "kea-dhcp4-server"),
+            Family::V6 => program("kea-dhcp6", "kea-dhcp6-server"),
+        };
         let hooks_dir = self
             .hooks
             .first()
@@ -224,6 +298,11 @@ impl KeaConfig {
         argv.push(kea_bin.to_str().unwrap().to_owned());
         let mut cmd = NetPair::command_in(&pair.server_ns(), &argv[0]);
         cmd.args(&argv[1..]);
+        let stderr: Stdio = if self.stderr_closed_pipe {
+            closed_pipe().into()
+        } else {
+            fs::File::create(dir.join("kea.stderr")).unwrap().into()
+        };
         let child = cmd
             .arg("-c")
             .arg(self.config_path())
@@ -239,9 +318,9 @@ impl KeaConfig {
             .env_remove("RUST_BACKTRACE")
             .stdin(Stdio::null())
             .stdout(fs::File::create(dir.join("kea.stdout")).unwrap())
-            .stderr(fs::File::create(dir.join("kea.stderr")).unwrap())
+            .stderr(stderr)
             .spawn()
-            .expect("spawn kea-dhcp4");
+            .expect("spawn the Kea server");
         let mut kea = Kea { child: Some(child), config: self };
         let deadline = Instant::now() + kea.grace();
         loop {
@@ -258,7 +337,8 @@ impl KeaConfig {
                     // library, then an answer to list-commands). Its
                     // INIT_FAIL line comes before that answer; keep waiting
                     // for the exit then.
-                    if answer["result"] == 0 && !kea.all_output().contains("DHCP4_INIT_FAIL") {
+                    let init_fail = kea.all_output().contains("_INIT_FAIL");
+                    if answer["result"] == 0 && !init_fail {
                         return Ok(kea);
                     }
                 }
@@ -270,6 +350,22 @@ impl KeaConfig {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The write end of a pipe whose read end is already closed.
+fn closed_pipe() -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two descriptors into `fds`, which has room for
+    // them; O_CLOEXEC keeps them out of other children (the spawn dups the
+    // write end onto fd 2 without the flag).
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just created and are owned by nothing
+    // else; dropping the read end closes it.
+    let (read, write) = unsafe { (std::os::fd::OwnedFd::from_raw_fd(fds[0]), std::os::fd::OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    write
 }
 
 fn merge(into: &mut Value, from: Value) {

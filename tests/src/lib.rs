@@ -30,9 +30,9 @@ mod kea;
 mod netns;
 mod perfdhcp;
 
-pub use build::{build_hook, target_dir, workspace_root, Profile};
+pub use build::{build_cpp_hook, build_hook, target_dir, workspace_root, Profile};
 pub use dhclient::dhclient;
 pub use env::{require_root_and_kea, skip, TestDir};
-pub use kea::{Kea, KeaConfig, LeaseRow, StartFailure};
+pub use kea::{Family, Kea, KeaConfig, LeaseRow, StartFailure};
 pub use netns::{run_in_ns, NetPair};
 pub use perfdhcp::{perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};

@@ -62,5 +62,16 @@ fn debug_decisions_are_not_logged_at_info() {
     assert!(report.received > 0);
     let log = kea.log();
     assert!(log.contains("access list loaded"), "INFO line missing:\n{log}");
-    assert!(!log.contains("allowed"), "DEBUG lines written at INFO:\n{log}");
+    assert!(!log.contains("allowed hwaddr="), "DEBUG lines written at INFO:\n{log}");
+    // The callout did decide (else the check above proves nothing): its
+    // counts, logged at INFO when it unloads, saw every DISCOVER/REQUEST.
+    let mut kea = kea;
+    let log = kea.stop();
+    let line = log.lines().find(|l| l.contains("unloading allowed=")).unwrap_or_else(|| panic!("{log}"));
+    let allowed: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("allowed="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(allowed >= report.received, "the callout decided {allowed} times for {} exchanges: {line}", report.received);
 }

@@ -4,6 +4,9 @@
 //! `out`, so tests can compare the hook's view with Kea's lease file, and
 //! misbehaves on demand: panics, errors, a Kea call that throws, a
 //! background thread that must be joined at unload.
+//!
+//! It carries a build id ([`BUILD_ID`]) that the reload test rewrites in a
+//! copy of the library file, to tell which file Kea really runs.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -12,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use kea_hooks::dhcp4::{self, Lease4, Pkt4};
+use kea_hooks::dhcp4::{self, Lease4, Leases4, Pkt4};
 use kea_hooks::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -44,6 +47,37 @@ struct Params {
     /// Run a thread (named `probe-panicker`) that panics right away.
     #[serde(default)]
     thread_panic: bool,
+    /// Recorded at load exactly as it arrived (any JSON).
+    #[serde(default)]
+    echo: Option<Value>,
+    /// Logged at load at INFO, as the message and as a field `text`.
+    #[serde(default)]
+    log_text: Option<String>,
+    /// `drop` (default) or `continue`, for a callout's `Err`.
+    #[serde(default)]
+    on_error: Option<String>,
+    /// Call `set_next_step(Continue)` in these callouts (hook point names),
+    /// and `Skip` in pkt4_send if `pkt4_send_skip`.
+    #[serde(default)]
+    continue_at: Vec<String>,
+    #[serde(default)]
+    pkt4_send_skip: bool,
+    /// Load even where the server has none of the probe's hook points.
+    #[serde(default)]
+    no_callouts_ok: bool,
+}
+
+/// A marker a test can find in the library file and rewrite (same length)
+/// in a copy, to make a distinguishable build without compiling again.
+#[used]
+static BUILD_ID: [u8; 32] = *b"PROBE-BUILD-ID:00000000000000000";
+
+/// The 17 characters after the marker's prefix, read from memory:
+/// `black_box` hides where the reference points, so the compiler cannot
+/// fold the static's contents into the code.
+fn build_id() -> String {
+    let bytes: &[u8; 32] = std::hint::black_box(&BUILD_ID);
+    String::from_utf8_lossy(&bytes[15..]).into_owned()
 }
 
 struct Probe {
@@ -53,7 +87,11 @@ struct Probe {
     generation: u32,
     panic_hwaddr: Option<String>,
     error_hwaddr: Option<String>,
-    on_panic: OnPanic,
+    on_panic: OnFailure,
+    on_error: OnFailure,
+    continue_at: Vec<String>,
+    pkt4_send_skip: bool,
+    no_callouts_ok: bool,
     missing_argument: bool,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -91,6 +129,51 @@ fn pkt(p: &Pkt4<'_>) -> Result<Value, Error> {
     }))
 }
 
+/// The leases of a collection, checking that its iterator and `len()` agree.
+fn leases(ls: &Leases4<'_>) -> Value {
+    let all: Vec<Value> = ls.iter().map(|l| lease(&l)).collect();
+    json!({ "len": ls.len(), "items": all })
+}
+
+/// A failure policy from the parameters.
+fn policy(name: &str, value: Option<&str>) -> Result<OnFailure, Error> {
+    match value {
+        None | Some("drop") => Ok(OnFailure::Drop),
+        Some("continue") => Ok(OnFailure::Continue),
+        Some(other) => Err(Error::msg(format!("bad parameters: at '{name}': {other:?} is not drop or continue"))),
+    }
+}
+
+/// The error the probe returns for `error-hwaddr`: with a cause, so the
+/// log line shows the chain.
+#[derive(Debug)]
+struct ProbeError {
+    hwaddr: String,
+    cause: std::io::Error,
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "probe error for {}", self.hwaddr)
+    }
+}
+
+impl std::error::Error for ProbeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+impl Probe {
+    /// Sets `Continue` if the parameters ask for it at this point.
+    fn maybe_continue<P: kea_hooks::HookPoint>(&self, cx: &Context<'_, P>) -> Result<(), Error> {
+        if self.continue_at.iter().any(|p| p == cx.hook_point()) {
+            cx.set_next_step(NextStep::Continue)?;
+        }
+        Ok(())
+    }
+}
+
 fn lease(l: &Lease4<'_>) -> Value {
     json!({
         "address": l.address().to_string(),
@@ -114,26 +197,31 @@ impl Hook for Probe {
             .append(true)
             .open(&p.out)
             .map_err(|e| Error::msg(format!("cannot open {}: {e}", p.out)))?;
-        let on_panic = match p.on_panic.as_deref() {
-            None | Some("drop") => OnPanic::Drop,
-            Some("continue") => OnPanic::Continue,
-            Some(other) => return Err(Error::msg(format!("bad parameters: at 'on-panic': {other:?} is not drop or continue"))),
-        };
+        let on_panic = policy("on-panic", p.on_panic.as_deref())?;
+        let on_error = policy("on-error", p.on_error.as_deref())?;
         let stop = Arc::new(AtomicBool::new(false));
-        let thread = p.background_thread.then(|| {
+        let thread = if p.background_thread {
             let stop = stop.clone();
-            std::thread::Builder::new()
-                .name("probe-bg".into())
-                .spawn(move || {
-                    let mut n = 0u64;
-                    while !stop.load(Ordering::Acquire) {
-                        n += 1;
-                        tracing::trace!(n, "background tick");
-                        std::thread::sleep(Duration::from_millis(5));
+            // The thread writes its own records, so the test can see that
+            // its last one comes before this generation's unload record.
+            let mut out = out.try_clone().map_err(|e| Error::msg(format!("cannot share {}: {e}", p.out)))?;
+            let generation = p.generation;
+            let thread = std::thread::Builder::new().name("probe-bg".into()).spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Acquire) {
+                    n += 1;
+                    tracing::trace!(n, "background tick");
+                    if n == 1 {
+                        let _ = out.write_all(format!("{}\n", json!({"point": "bg_start", "generation": generation})).as_bytes());
                     }
-                })
-                .expect("spawn")
-        });
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let _ = out.write_all(format!("{}\n", json!({"point": "bg_exit", "generation": generation, "ticks": n})).as_bytes());
+            });
+            Some(thread.map_err(|e| Error::msg(format!("cannot start the background thread: {e}")))?)
+        } else {
+            None
+        };
         let panicker = p.thread_panic.then(|| {
             std::thread::Builder::new()
                 .name("probe-panicker".into())
@@ -147,18 +235,36 @@ impl Hook for Probe {
             panic_hwaddr: p.panic_hwaddr.map(|s| s.to_lowercase()),
             error_hwaddr: p.error_hwaddr.map(|s| s.to_lowercase()),
             on_panic,
+            on_error,
+            continue_at: p.continue_at,
+            pkt4_send_skip: p.pkt4_send_skip,
+            no_callouts_ok: p.no_callouts_ok,
             missing_argument: p.missing_argument,
             stop,
             thread,
             calls: AtomicU64::new(0),
         };
-        probe.record(json!({"point": "load", "server": format!("{:?}", cx.server()), "logger": cx.logger_name(), "version": cx.kea_hooks_version()}));
-        tracing::info!(generation = probe.generation, "probe loaded");
+        probe.record(json!({
+            "point": "load", "server": format!("{:?}", cx.server()), "logger": cx.logger_name(),
+            "version": cx.kea_hooks_version(), "build_id": build_id(), "echo": p.echo,
+        }));
+        tracing::info!(generation = probe.generation, build_id = %build_id(), "probe loaded");
+        if let Some(text) = &p.log_text {
+            tracing::info!(text = %text, "{text}");
+        }
         Ok(probe)
     }
 
-    fn on_panic(&self) -> OnPanic {
+    fn on_panic(&self) -> OnFailure {
         self.on_panic
+    }
+
+    fn on_error(&self) -> OnFailure {
+        self.on_error
+    }
+
+    fn callouts_required(&self) -> bool {
+        !self.no_callouts_ok
     }
 }
 
@@ -191,9 +297,9 @@ impl Callout<dhcp4::Pkt4Receive> for Probe {
             panic!("probe panics for {hw}");
         }
         if self.error_hwaddr.as_deref() == Some(hw.as_str()) {
-            return Err(Error::msg(format!("probe error for {hw}")));
+            return Err(ProbeError { hwaddr: hw, cause: std::io::Error::other("the cause below") }.into());
         }
-        Ok(())
+        self.maybe_continue(cx)
     }
 }
 
@@ -230,6 +336,8 @@ impl Callout<dhcp4::Leases4Committed> for Probe {
             "query": pkt(&cx.query()?)?,
             "leases": cx.leases()?.iter().map(|l| lease(&l)).collect::<Vec<_>>(),
             "deleted_leases": cx.deleted_leases()?.iter().map(|l| lease(&l)).collect::<Vec<_>>(),
+            "leases_view": leases(&cx.leases()?),
+            "next_step_before": format!("{:?}", cx.next_step()),
             "arguments": cx.argument_names()?,
             // response4 exists here from Kea 3.0 on.
             "response": kea_hooks::since_kea_3_0!({
@@ -238,17 +346,26 @@ impl Callout<dhcp4::Leases4Committed> for Probe {
                 Value::Null
             }),
         }));
-        Ok(())
+        self.maybe_continue(cx)
     }
 }
 
 impl Callout<dhcp4::Pkt4Send> for Probe {
     fn call(&self, cx: &Context<'_, dhcp4::Pkt4Send>) -> Result<(), Error> {
+        let skip = if self.pkt4_send_skip {
+            Some(match cx.set_next_step(NextStep::Skip) {
+                Ok(()) => "accepted".to_owned(),
+                Err(e) => e.to_string(),
+            })
+        } else {
+            None
+        };
         self.record(json!({
             "point": cx.hook_point(),
             "response": pkt(&cx.response()?)?,
             "query": pkt(&cx.query()?)?,
             "next_step": format!("{:?}", cx.next_step()),
+            "skip": skip,
             // subnet4 exists here from Kea 2.6 on.
             "subnet": kea_hooks::since_kea_2_6!({
                 cx.subnet()?.map(|s| json!({ "id": s.id(), "prefix": format!("{}/{}", s.prefix(), s.prefix_len()) }))

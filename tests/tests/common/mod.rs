@@ -58,3 +58,12 @@ pub fn with_probe(
     let kea = cfg.hook(&probe(), Some(params)).start(pair).unwrap_or_else(|e| panic!("{e}"));
     (kea, out)
 }
+
+/// The C++ test hook that parks at leases4_committed and puts a null lease
+/// in `leases4` (tests/fixtures/park_hook.cc), built once per test process.
+pub fn park_hook() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| kea_hooks_tests::build_cpp_hook("park_hook.cc", "dhcp_park_test", kea_hooks_tests::Profile::current()))
+        .clone()
+}

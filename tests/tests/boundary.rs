@@ -1,0 +1,296 @@
+//! What crosses the boundary between Kea and a Rust hook, on a real Kea:
+//! parameters and log lines byte for byte, stderr that cannot be written,
+//! a library listed twice, a hook in the wrong server, next steps shared
+//! with other libraries (one of them a C++ hook that parks), and what a
+//! failing callout's packet gets. Run as root; see the README.
+
+mod common;
+
+use std::time::Duration;
+
+use kea_hooks_tests::{dhclient, require_root_and_kea, Kea, KeaConfig, NetPair};
+use serde_json::{json, Value};
+
+use common::{at, mac_acl, park_hook, probe, records, with_probe};
+
+/// `(major, minor)` of the running Kea.
+fn release(kea: &Kea) -> (u32, u32) {
+    let answer = kea.command("version-get", None);
+    let text = answer["text"].as_str().unwrap_or_default().to_owned();
+    let mut parts = text.split(|c: char| c == '.' || c == '-').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+/// Parameters reach serde exactly as written (Kea's own `Element::str()`
+/// turned "café" into "cafÃ©" and cut doubles to 6 digits), and a logged
+/// text with `%1`, `%2` in it is written as it is (Kea's formatter
+/// substituted or flagged them).
+#[test]
+fn parameters_and_log_lines_cross_verbatim() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let echo = json!({
+        "café": "café", "tokyo": "東京", "emoji": "🦀 \u{1}\t\"quoted\" back\\slash",
+        "pi": 3.14159265358979, "tiny": 1e-7, "big": 5000000.0, "third": 0.1, "negative": -2.5e-300,
+        "max": i64::MAX, "min": i64::MIN, "zero": 0,
+        "nested": { "list": [1, [2.5, { "deep": null }], true, false, "x"], "empty-map": {}, "empty-list": [] },
+    });
+    let text = "client %1 sent %2 (100% sure, %%3) %";
+    let (kea, out) = with_probe(&pair, KeaConfig::new(&pair), json!({ "echo": echo, "log-text": text }));
+
+    let recs = records(&out);
+    let load = at(&recs, "load");
+    assert_eq!(load.len(), 1, "{recs:?}");
+    assert_eq!(load[0]["echo"], echo, "parameters changed on their way through Kea");
+    // Floats stay floats: 5000000.0 is not the integer 5000000.
+    assert!(load[0]["echo"]["big"].is_f64(), "{}", load[0]["echo"]);
+
+    let log = kea.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("kea-dhcp4.probe") && l.contains(text))
+        .unwrap_or_else(|| panic!("no line with {text:?} verbatim:\n{log}"));
+    assert!(line.ends_with(&format!("{text} text={text}")), "{line}");
+    assert!(!log.contains("@@"), "Kea's formatter touched a hook's text:\n{log}");
+}
+
+/// Kea reads `\u00e9` in a string as the single byte 0xe9, which is not
+/// UTF-8: the load fails naming the field, rather than guessing.
+#[test]
+fn text_that_is_not_utf8_fails_the_load_naming_the_field() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let out = cfg.dir().join("probe.jsonl");
+    let failure = cfg
+        .hook(&probe(), Some(json!({ "out": out, "echo": { "name": "LATIN1" } })))
+        .replace_in_text("\"LATIN1\"", "\"caf\\u00e9\"")
+        .start(&pair)
+        .err()
+        .expect("Kea accepted a parameter that is not UTF-8");
+    let line = failure
+        .log
+        .lines()
+        .find(|l| l.contains("load failed: bad parameters"))
+        .unwrap_or_else(|| panic!("no load failure line:\n{}", failure.log));
+    assert!(line.contains("at 'echo.name': text is not valid UTF-8"), "{line}");
+}
+
+/// With the hook's logger off, the SDK's last resort for a message is
+/// stderr: it shows there when stderr is a file ...
+#[test]
+fn with_the_hooks_logger_off_failures_go_to_stderr() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair).logger("kea-dhcp4.probe", "NONE", 0);
+    let (mut kea, out) = with_probe(&pair, cfg, json!({ "thread-panic": true }));
+    let stderr = kea.dir().join("kea.stderr");
+    let read = || std::fs::read_to_string(&stderr).unwrap_or_default();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !read().contains("panic on thread 'probe-panicker': probe thread panics") {
+        assert!(std::time::Instant::now() < deadline, "no panic line on stderr:\n{}", read());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kea.config_mut().set_hook_parameters(0, json!({ "out": out, "on-panic": 5 }));
+    kea.write_config();
+    assert_ne!(kea.config_reload()["result"], 0, "Kea accepted bad parameters");
+    assert!(read().contains("probe: load failed: bad parameters"), "{}", read());
+    assert!(kea.is_alive());
+}
+
+/// ... and when stderr is a pipe nobody reads (a write fails with EPIPE,
+/// which made `eprintln!` panic inside a thread-local's destructor or in
+/// `load`, and abort Kea), Kea keeps serving.
+#[test]
+fn a_closed_stderr_never_takes_kea_down() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair).logger("kea-dhcp4.probe", "NONE", 0).stderr_to_closed_pipe();
+    let (mut kea, out) = with_probe(&pair, cfg, json!({ "thread-panic": true }));
+    // The panicking thread ends right away; give its exit a moment, then
+    // make a load fail too (config-reload with bad parameters).
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(kea.is_alive(), "Kea died when a hook thread's panic was reported");
+    kea.config_mut().set_hook_parameters(0, json!({ "out": out, "on-panic": 5 }));
+    kea.write_config();
+    assert_ne!(kea.config_reload()["result"], 0, "Kea accepted bad parameters");
+    assert!(kea.is_alive(), "Kea died when a load failure was reported");
+    kea.config_mut().set_hook_parameters(0, json!({ "out": out }));
+    kea.write_config();
+    assert_eq!(kea.config_reload()["result"], 0);
+    assert!(dhclient(&pair, Duration::from_secs(15)).is_some(), "Kea stopped serving");
+    assert!(kea.is_alive());
+}
+
+/// The same library file listed twice would share one instance (one set of
+/// statics): it is refused, at start-up and on reload.
+#[test]
+fn a_library_listed_twice_is_refused() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let out = cfg.dir().join("probe.jsonl");
+    let failure = cfg
+        .clone()
+        .hook(&probe(), Some(json!({ "out": out, "generation": 1 })))
+        .hook(&probe(), Some(json!({ "out": out, "generation": 2 })))
+        .start(&pair)
+        .err()
+        .expect("Kea loaded the same library twice");
+    assert!(
+        failure.log.contains("probe: load failed: this library is already loaded: the same library file is listed twice"),
+        "{}",
+        failure.log
+    );
+
+    // On a running Kea: the reload is refused and nothing runs twice.
+    let pair = NetPair::new();
+    let (mut kea, out) = with_probe(&pair, KeaConfig::new(&pair), json!({}));
+    let twice = kea.config().clone().hook(&probe(), Some(json!({ "out": out, "generation": 2 })));
+    kea.rewrite_config(&twice);
+    assert_ne!(kea.config_reload()["result"], 0, "Kea accepted the library twice");
+    assert!(kea.is_alive());
+    assert!(kea.log().contains("this library is already loaded"), "{}", kea.log());
+    if release(&kea) >= (2, 6) {
+        // 2.6+ go on with the running configuration (2.2 stops serving
+        // after any failed reload: see the README).
+        pair.set_client_mac("02:42:c6:12:00:22");
+        assert!(dhclient(&pair, Duration::from_secs(15)).is_some(), "Kea stopped serving");
+        let recs = records(&out);
+        let mine: Vec<_> =
+            at(&recs, "pkt4_receive").into_iter().filter(|r| r["query"]["hwaddr"] == "02:42:c6:12:00:22").collect();
+        let mut xids: Vec<_> = mine.iter().map(|r| (r["query"]["xid"].clone(), r["query"]["type"].clone())).collect();
+        let n = xids.len();
+        xids.sort_by_key(|x| x.0.to_string() + &x.1.to_string());
+        xids.dedup();
+        assert!(n > 0 && xids.len() == n, "a query reached the callout more than once: {mine:?}");
+    }
+}
+
+/// A DHCPv4 hook in kea-dhcp6 would do nothing there: its load fails,
+/// unless the hook says it registers no callouts on purpose.
+#[test]
+fn a_hook_without_callouts_for_the_server_fails_its_load() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    for (lib, params, hook) in [(probe(), json!({}), "probe"), (mac_acl(), json!({ "deny": ["02"] }), "mac-acl")] {
+        let cfg = KeaConfig::new(&pair).dhcp6();
+        let mut params = params;
+        if hook == "probe" {
+            params["out"] = json!(cfg.dir().join("probe.jsonl"));
+        }
+        let failure = cfg.hook(&lib, Some(params)).start(&pair).err().expect("kea-dhcp6 loaded a DHCPv4 hook");
+        let line = failure
+            .log
+            .lines()
+            .find(|l| l.contains(&format!("kea-dhcp6.{hook}")) && l.contains("load failed"))
+            .unwrap_or_else(|| panic!("no load failure line:\n{}", failure.log));
+        assert!(line.contains("kea-dhcp6 has none of the hook points it has callouts for (pkt4_receive"), "{line}");
+    }
+    // Said on purpose: it loads, and knows where.
+    let cfg = KeaConfig::new(&pair).dhcp6();
+    let out = cfg.dir().join("probe.jsonl");
+    let kea = cfg.hook(&probe(), Some(json!({ "out": out, "no-callouts-ok": true }))).start(&pair).unwrap();
+    let recs = records(&out);
+    assert_eq!(at(&recs, "load")[0]["server"], "Dhcp6", "{recs:?}");
+    assert_eq!(kea.command("list-commands", None)["result"], 0);
+}
+
+/// `Continue` from a later library never cancels an earlier one's `Drop`
+/// (mac-acl) or `Park` (a C++ hook, as HA or ping_check would); `Skip` at
+/// pkt4_send is refused; a lease collection holding a null (put there by
+/// the C++ hook) has a `len()` its iterator agrees with.
+#[test]
+fn next_steps_never_weaken_an_earlier_librarys() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let parked = cfg.dir().join("parked.jsonl");
+    let out = cfg.dir().join("probe.jsonl");
+    let kea = cfg
+        .hook(&park_hook(), Some(json!({ "out": parked, "delay-ms": 200 })))
+        .hook(&mac_acl(), Some(json!({ "deny": ["02:dd"] })))
+        .hook(
+            &probe(),
+            Some(json!({
+                "out": out,
+                "continue-at": ["pkt4_receive", "leases4_committed"],
+                "pkt4-send-skip": true,
+            })),
+        )
+        .start(&pair)
+        .unwrap();
+
+    pair.set_client_mac("02:dd:00:00:00:01");
+    assert_eq!(dhclient(&pair, Duration::from_secs(4)), None, "Continue cancelled mac-acl's Drop");
+
+    pair.set_client_mac("02:42:c6:12:00:33");
+    let addr = dhclient(&pair, Duration::from_secs(15)).expect("an allowed client is served");
+    assert!(kea.leases().iter().any(|l| l.address == addr));
+
+    let recs = records(&out);
+    let committed: Vec<_> =
+        at(&recs, "leases4_committed").into_iter().filter(|r| r["query"]["hwaddr"] == "02:42:c6:12:00:33").collect();
+    assert!(!committed.is_empty(), "{recs:?}");
+    for r in &committed {
+        assert_eq!(r["next_step_before"], "Park", "the C++ hook parked before the probe ran: {r}");
+        assert_eq!(r["leases_view"]["len"], 1, "the null lease was counted: {r}");
+        assert_eq!(r["leases_view"]["items"].as_array().map(Vec::len), Some(1), "{r}");
+    }
+    // Kea kept the packets parked: each was resumed by the C++ hook.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let unparks = loop {
+        let unparks = records(&parked);
+        if unparks.len() >= committed.len() || std::time::Instant::now() > deadline {
+            break unparks;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(unparks.len(), committed.len(), "{unparks:?}");
+    assert!(unparks.iter().all(|u| u["unparked"] == true), "Continue cancelled a Park: {unparks:?}");
+
+    let sends: Vec<&Value> = at(&recs, "pkt4_send");
+    assert!(!sends.is_empty());
+    for r in sends {
+        let skip = r["skip"].as_str().unwrap_or_default();
+        assert!(skip.contains("Skip is not a next step Kea honours at pkt4_send"), "{r}");
+    }
+}
+
+/// A callout that returns `Err` fails closed like a panic (the packet is
+/// dropped, the log line shows the error's chain), unless the hook chooses
+/// `Continue` for errors.
+#[test]
+fn a_callout_error_drops_the_packet_unless_the_hook_continues() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let (mut kea, out) = with_probe(&pair, KeaConfig::new(&pair), json!({ "error-hwaddr": "02:00:00:00:0e:44" }));
+    pair.set_client_mac("02:00:00:00:0e:44");
+    assert_eq!(dhclient(&pair, Duration::from_secs(4)), None, "a failed callout's packet was served");
+    let log = kea.log();
+    let line = "callout pkt4_receive failed: probe error for 02:00:00:00:0e:44: the cause below; packet dropped";
+    assert!(log.lines().any(|l| l.contains("ERROR") && l.contains(line)), "no {line:?} in:\n{log}");
+    assert!(!log.contains("HOOKS_CALLOUT_ERROR"), "the error leaked to Kea as a failed callout:\n{log}");
+
+    kea.config_mut().set_hook_parameters(0, json!({ "out": out, "error-hwaddr": "02:00:00:00:0e:44", "on-error": "continue" }));
+    kea.write_config();
+    assert_eq!(kea.config_reload()["result"], 0);
+    assert!(dhclient(&pair, Duration::from_secs(15)).is_some(), "on-error continue did not serve the client");
+    assert!(kea.log().contains("the cause below; packet continues"), "{}", kea.log());
+}
