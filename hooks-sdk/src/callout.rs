@@ -38,7 +38,7 @@ use crate::error::Error;
 use crate::ffi::{self, CalloutHandle, HasSlot, RawCalloutHandle};
 use crate::error::ErrorKind;
 use crate::ffi::Policy;
-use crate::hook::{guard, Hook, OnFailure, PanicMessage};
+use crate::hook::{guard, Hook, OnFailure, PanicMessage, Server};
 use crate::log::{self as klog, Severity};
 
 /// What Kea does with the packet after the callouts of a hook point.
@@ -105,6 +105,11 @@ pub trait HookPoint: Sealed + Sized + 'static {
     /// the SDK lets a callout choose.
     #[doc(hidden)]
     const STEPS: &'static [NextStep];
+    /// The servers that call this point. (kea-dhcp6 registers some DHCPv4
+    /// points too, such as `lease4_select`, as both link the same lease
+    /// allocation library, but never calls them.)
+    #[doc(hidden)]
+    const SERVERS: &'static [Server];
 }
 
 /// A hook's callout for hook point `P`.
@@ -218,6 +223,7 @@ where
 #[derive(Clone, Copy)]
 pub struct CalloutEntry {
     pub(crate) name: &'static str,
+    pub(crate) servers: &'static [Server],
     pub(crate) callout: RawCallout,
 }
 
@@ -243,7 +249,7 @@ pub trait Registered {
 
 impl<H: Callout<P> + HasSlot, P: HookPoint> Registered for &Probe<H, P> {
     fn entry(&self) -> Option<CalloutEntry> {
-        Some(CalloutEntry { name: P::NAME, callout: callout::<H, P> })
+        Some(CalloutEntry { name: P::NAME, servers: P::SERVERS, callout: callout::<H, P> })
     }
 }
 

@@ -312,7 +312,7 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     let mut registered = Vec::new();
     let mut absent = Vec::new();
     for entry in entries.iter().flatten() {
-        if !ffi::server_has_hook(entry.name)? {
+        if !entry.servers.contains(&server) || !ffi::server_has_hook(entry.name)? {
             absent.push(entry.name);
             continue;
         }

@@ -222,6 +222,8 @@ impl KeaConfig {
                 "lease-database": { "type": "memfile", "name": self.dir().join("leases6.csv"), "lfc-interval": 0 },
                 "control-socket": { "socket-type": "unix", "socket-name": self.socket_path() },
                 "subnet6": [],
+                // No DUID file in /var/lib/kea: a server id of its own.
+                "server-id": { "type": "LLT", "persist": false },
                 "multi-threading": {
                     "enable-multi-threading": self.multi_threading,
                     "thread-pool-size": 4, "packet-queue-size": 64

@@ -32,6 +32,7 @@
 
 use crate::callout::{Context, HookPoint, NextStep, Sealed};
 use crate::error::{Error, ErrorKind};
+use crate::hook::Server;
 use crate::ffi::{self, Arg, ArgRef};
 
 mod lease4;
@@ -52,6 +53,7 @@ macro_rules! hook_point {
             const NAME: &'static str = $name;
             const REFUSE: NextStep = NextStep::$refuse;
             const STEPS: &'static [NextStep] = &[$(NextStep::$step),*];
+            const SERVERS: &'static [Server] = &[Server::Dhcp4];
         }
     };
 }
