@@ -357,7 +357,8 @@ fn a_reload_runs_the_library_file_as_it_is_now() {
     let out = cfg.dir().join("probe.jsonl");
     install_probe_build(&lib, "first-build-00001");
     let params = json!({ "out": out, "panic-hwaddr": "02:00:00:00:0b:ad" });
-    let mut kea = cfg.hook(&lib, Some(params.clone())).start(&pair).unwrap();
+    // The callouts also log (tracing on Kea's threads must not pin either).
+    let mut kea = cfg.logger("kea-dhcp4.probe", "DEBUG", 99).hook(&lib, Some(params)).start(&pair).unwrap();
 
     let builds = |out: &std::path::Path| -> Vec<String> {
         at(&records(out), "load").iter().map(|r| r["build_id"].as_str().unwrap_or_default().to_owned()).collect()

@@ -101,7 +101,11 @@ struct Probe {
 impl Probe {
     fn record(&self, mut v: Value) {
         v["generation"] = json!(self.generation);
-        v["thread"] = json!(format!("{:?}", std::thread::current().id()));
+        // The kernel's thread id: std::thread::current() on one of Kea's
+        // threads may create a thread-local with a destructor, which would
+        // keep the library mapped across reloads (see the SDK's docs).
+        // SAFETY: gettid has no preconditions.
+        v["thread"] = json!(unsafe { libc::gettid() });
         self.calls.fetch_add(1, Ordering::Relaxed);
         let line = format!("{v}\n");
         if let Ok(mut f) = self.out.lock() {
@@ -285,6 +289,7 @@ impl Callout<dhcp4::Pkt4Receive> for Probe {
     fn call(&self, cx: &Context<'_, dhcp4::Pkt4Receive>) -> Result<(), Error> {
         let q = cx.query()?;
         let hw = q.hwaddr().to_string();
+        tracing::debug!(hwaddr = %hw, xid = q.xid(), "pkt4_receive");
         let mut rec = json!({"point": cx.hook_point(), "query": pkt(&q)?});
         if self.missing_argument {
             match cx.argument_pkt4("no-such-argument") {
