@@ -15,14 +15,14 @@
 #                                     (Debian's rustc/cargo 1.85: the MSRV check)
 #
 # The root: $KEA_ROOT_CACHE/roots/SUITE (default /var/cache/kea-hooks), made
-# once by `debootstrap --variant=minbase` from $KEA_ROOT_MIRROR (default
-# http://deb.debian.org/debian), then the packages of
+# once by `debootstrap --variant=minbase` from $KEA_ROOT_MIRROR (default: the
+# Debian archive this machine's own apt sources name), then the packages of
 # `scripts/setup-debian.sh --print-packages SUITE` plus procps and ca-certificates
 # (trixie: also Debian's rustc and cargo) installed with a policy-rc.d that
 # keeps every packaged service from starting. (apt-get update skips the
 # Release file's Valid-Until check, signatures are still verified: the
-# mirror may serve a frozen snapshot, as deb.debian.org does on our CI
-# machines, where sid's Release had expired.) The suite, mirror and package
+# mirror may serve a frozen snapshot, as the one on our CI machines does,
+# where sid's Release had expired.) The suite, mirror and package
 # list are kept in the root's stamp file (.kea-root.stamp); the root is
 # rebuilt (into SUITE.new, then swapped) only when they change, or when the
 # stamp is missing (an interrupted build). KEA_ROOT_REBUILD=1 forces it.
@@ -54,10 +54,23 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 CACHE=${KEA_ROOT_CACHE:-/var/cache/kea-hooks}
-MIRROR=${KEA_ROOT_MIRROR:-http://deb.debian.org/debian}
 RECIPE=1   # bump when the way a root is built changes (forces a rebuild)
 
 die() { echo "kea-root: $*" >&2; exit 1; }
+
+# The Debian archive this machine's apt uses: the first source (deb822
+# .sources or one-line .list) whose URI ends in /debian.
+apt_mirror() {
+  local uri
+  uri=$( {
+      grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{ for (i = 2; i <= NF; i++) print $i }'
+      grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
+        sed 's/\[[^]]*\]//' | awk '{ print $2 }'
+    } | grep -E '/debian/?$' | head -n 1)
+  [[ -n $uri ]] || die "no Debian archive in this machine's apt sources: set KEA_ROOT_MIRROR"
+  echo "${uri%/}"
+}
+MIRROR=${KEA_ROOT_MIRROR:-$(apt_mirror)}
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2

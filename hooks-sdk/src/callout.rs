@@ -161,10 +161,15 @@ impl<'a, P: HookPoint> Context<'a, P> {
         P::NAME
     }
 
-    /// The next step as it stands: what this callout set, else what earlier
-    /// callouts (of other libraries) left.
+    /// The next step as it stands: what earlier callouts (of other
+    /// libraries) left, or what this callout set if that is stronger (as
+    /// it will be applied; see [`Context::set_next_step`]).
     pub fn next_step(&self) -> NextStep {
-        self.step.get().unwrap_or_else(|| NextStep::from_status(ffi::handle_status(self.handle)))
+        let earlier = NextStep::from_status(ffi::handle_status(self.handle));
+        match self.step.get() {
+            Some(mine) if mine.strength() > earlier.strength() => mine,
+            _ => earlier,
+        }
     }
 
     /// Chooses what Kea does next; takes effect when the callout returns
