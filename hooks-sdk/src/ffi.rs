@@ -549,7 +549,7 @@ pub(crate) mod panic_records {
 
     /// Stores this thread's record, returning the one it replaces.
     pub(crate) fn replace(record: Box<PanicRecord>) -> Option<Box<PanicRecord>> {
-        let Some(k) = key() else { return None };
+        let k = key()?;
         let old = take_with(k);
         let raw = Box::into_raw(record);
         // SAFETY: `k` is a live key; the value is a pointer `thread_exit`

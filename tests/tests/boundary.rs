@@ -18,6 +18,7 @@ use common::{at, mac_acl, park_hook, probe, records, with_probe};
 /// text with `%1`, `%2` in it is written as it is (Kea's formatter
 /// substituted or flagged them).
 #[test]
+#[allow(clippy::approx_constant)] // 3.14159265358979 is the example, not PI
 fn parameters_and_log_lines_cross_verbatim() {
     if !require_root_and_kea() {
         return;
