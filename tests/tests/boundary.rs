@@ -77,24 +77,7 @@ fn text_that_is_not_utf8_fails_the_load_naming_the_field() {
 /// stderr: it shows there when stderr is a file ...
 #[test]
 fn with_the_hooks_logger_off_failures_go_to_stderr() {
-    if !require_root_and_kea() {
-        return;
-    }
-    let pair = NetPair::new();
-    let cfg = KeaConfig::new(&pair).logger("kea-dhcp4.probe", "NONE", 0);
-    let (mut kea, out) = with_probe(&pair, cfg, json!({ "thread-panic": true }));
-    let stderr = kea.dir().join("kea.stderr");
-    let read = || std::fs::read_to_string(&stderr).unwrap_or_default();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !read().contains("panic on thread 'probe-panicker': probe thread panics") {
-        assert!(std::time::Instant::now() < deadline, "no panic line on stderr:\n{}", read());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    kea.config_mut().set_hook_parameters(0, json!({ "out": out, "on-panic": 5 }));
-    kea.write_config();
-    assert_ne!(kea.config_reload()["result"], 0, "Kea accepted bad parameters");
-    assert!(read().contains("probe: load failed: bad parameters"), "{}", read());
-    assert!(kea.is_alive());
+    failures_with_the_hooks_logger_off(false);
 }
 
 /// ... and when stderr is a pipe nobody reads (a write fails with EPIPE,
@@ -102,20 +85,49 @@ fn with_the_hooks_logger_off_failures_go_to_stderr() {
 /// `load`, and abort Kea), Kea keeps serving.
 #[test]
 fn a_closed_stderr_never_takes_kea_down() {
+    failures_with_the_hooks_logger_off(true);
+}
+
+/// Whether a thread of process `pid` has the name `name`.
+fn has_thread(pid: u32, name: &str) -> bool {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default();
+    tasks.iter().any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+}
+
+/// A hook thread panics (its record is reported when the thread ends) and
+/// a reload fails the hook's load, with the hook's logger off; then a good
+/// reload, and a client is served.
+fn failures_with_the_hooks_logger_off(closed_stderr: bool) {
     if !require_root_and_kea() {
         return;
     }
     let pair = NetPair::new();
-    let cfg = KeaConfig::new(&pair).logger("kea-dhcp4.probe", "NONE", 0).stderr_to_closed_pipe();
+    let mut cfg = KeaConfig::new(&pair).logger("kea-dhcp4.probe", "NONE", 0);
+    if closed_stderr {
+        cfg = cfg.stderr_to_closed_pipe();
+    }
     let (mut kea, out) = with_probe(&pair, cfg, json!({ "thread-panic": true }));
-    // The panicking thread ends right away; give its exit a moment, then
-    // make a load fail too (config-reload with bad parameters).
-    std::thread::sleep(Duration::from_millis(300));
+    let stderr = kea.dir().join("kea.stderr");
+    let read = || std::fs::read_to_string(&stderr).unwrap_or_default();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while has_thread(kea.pid(), "probe-panicker") {
+        assert!(std::time::Instant::now() < deadline, "the panicking thread did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(kea.is_alive(), "Kea died when a hook thread's panic was reported");
+    if !closed_stderr {
+        assert!(read().contains("panic on thread 'probe-panicker': probe thread panics (at "), "{}", read());
+    }
+
     kea.config_mut().set_hook_parameters(0, json!({ "out": out, "on-panic": 5 }));
     kea.write_config();
     assert_ne!(kea.config_reload()["result"], 0, "Kea accepted bad parameters");
     assert!(kea.is_alive(), "Kea died when a load failure was reported");
+    if !closed_stderr {
+        assert!(read().contains("probe: load failed: bad parameters: at 'on-panic'"), "{}", read());
+    }
+
     kea.config_mut().set_hook_parameters(0, json!({ "out": out }));
     kea.write_config();
     assert_eq!(kea.config_reload()["result"], 0);
