@@ -94,9 +94,10 @@ fn has_thread(pid: u32, name: &str) -> bool {
     tasks.iter().any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
 }
 
-/// A hook thread panics (its record is reported when the thread ends) and
-/// a reload fails the hook's load, with the hook's logger off; then a good
-/// reload, and a client is served.
+/// A hook thread panics (its record is reported when the thread ends), a
+/// callout panics and another fails, and a reload fails the hook's load,
+/// all with the hook's logger off; then a good reload, and a client is
+/// served.
 fn failures_with_the_hooks_logger_off(closed_stderr: bool) {
     if !require_root_and_kea() {
         return;
@@ -106,7 +107,8 @@ fn failures_with_the_hooks_logger_off(closed_stderr: bool) {
     if closed_stderr {
         cfg = cfg.stderr_to_closed_pipe();
     }
-    let (mut kea, out) = with_probe(&pair, cfg, json!({ "thread-panic": true }));
+    let params = json!({ "thread-panic": true, "panic-hwaddr": "02:00:00:00:0b:ad", "error-hwaddr": "02:00:00:00:0e:44" });
+    let (mut kea, out) = with_probe(&pair, cfg, params);
     let stderr = kea.dir().join("kea.stderr");
     let read = || std::fs::read_to_string(&stderr).unwrap_or_default();
 
@@ -119,6 +121,12 @@ fn failures_with_the_hooks_logger_off(closed_stderr: bool) {
     if !closed_stderr {
         assert!(read().contains("panic on thread 'probe-panicker': probe thread panics (at "), "{}", read());
     }
+    for mac in ["02:00:00:00:0b:ad", "02:00:00:00:0e:44"] {
+        pair.set_client_mac(mac);
+        assert_eq!(dhclient(&pair, Duration::from_secs(3)), None, "{mac} was served");
+        assert!(kea.is_alive(), "Kea died after a failing callout");
+    }
+    pair.set_client_mac("02:00:00:00:00:01");
 
     kea.config_mut().set_hook_parameters(0, json!({ "out": out, "on-panic": 5 }));
     kea.write_config();
