@@ -4,8 +4,11 @@
 #
 #   scripts/kea-root.sh SUITE [CMD [ARG...]]      (as root)
 #
-#   SUITE     trixie (Kea 2.6), sid (Kea 3.0), or bookworm (the host itself:
-#             CMD just runs in the repository, nothing is created)
+#   SUITE     trixie (Kea 2.6), sid (Kea 3.0), kea-3.2 (Debian trixie with
+#             the Kea 3.2.0 of ../shared/kea-3.2/ unpacked into /usr/local,
+#             as docker-kea installs it; KEA_32_TARBALL overrides the file),
+#             or bookworm (the host itself: CMD just runs in the
+#             repository, nothing is created)
 #   CMD       default: an interactive bash
 #
 # Examples:
@@ -172,9 +175,14 @@ if [[ $SUITE == bookworm ]]; then
   exec "$@"
 fi
 
+TARBALL=
 case $SUITE in
-  trixie|sid) ;;
-  *) die "unknown suite '$SUITE' (trixie: Kea 2.6, sid: Kea 3.0, bookworm: the host)" ;;
+  trixie|sid) DEBIAN_SUITE=$SUITE ;;
+  kea-3.2)
+    DEBIAN_SUITE=trixie
+    TARBALL=${KEA_32_TARBALL:-$REPO/../shared/kea-3.2/kea-3.2.0-trixie-amd64.tar.xz}
+    [[ -f $TARBALL ]] || die "no Kea 3.2 build at $TARBALL (see ../shared/kea-3.2/README.md; KEA_32_TARBALL names another)" ;;
+  *) die "unknown suite '$SUITE' (trixie: Kea 2.6, sid: Kea 3.0, kea-3.2: Kea 3.2 from source, bookworm: the host)" ;;
 esac
 [[ $(id -u) == 0 ]] || die "needs root (debootstrap, chroot, mount and network namespaces)"
 if ! command -v debootstrap >/dev/null; then
@@ -191,13 +199,14 @@ ROOTS=$CACHE/roots
 ROOT=$ROOTS/$SUITE
 mkdir -p "$ROOTS"
 
-mapfile -t PKGS < <("$REPO/scripts/setup-debian.sh" --print-packages "$SUITE")
+mapfile -t PKGS < <(KEA_ROOT_SUITE= "$REPO/scripts/setup-debian.sh" --print-packages "$SUITE")
 PKGS+=(procps ca-certificates)
 [[ $SUITE == trixie ]] && PKGS+=(rustc cargo)   # Debian's 1.85: the MSRV check
 STAMP_TEXT=$(
   echo "recipe $RECIPE"
   echo "suite $SUITE"
   echo "mirror $MIRROR"
+  if [[ -n $TARBALL ]]; then echo "kea $(sha256sum <"$TARBALL" | cut -d' ' -f1)"; fi
   printf 'package %s\n' "${PKGS[@]}" | sort -u
 )
 
@@ -218,7 +227,7 @@ build_root() {
   # debootstrap mounts /proc and /sys in the target itself: keep those in a
   # private namespace too, so an interrupted run leaves nothing mounted.
   unshare -m --propagation private \
-    debootstrap --variant=minbase --include=ca-certificates "$SUITE" "$new" "$MIRROR" \
+    debootstrap --variant=minbase --include=ca-certificates "$DEBIAN_SUITE" "$new" "$MIRROR" \
     >"$ROOTS/$SUITE.debootstrap.log" 2>&1 ||
     { tail -n 30 "$ROOTS/$SUITE.debootstrap.log" >&2; die "debootstrap failed (log: $ROOTS/$SUITE.debootstrap.log)"; }
   # Packaged services must never start: the tests run their own daemons.
@@ -239,7 +248,18 @@ build_root() {
     { tail -n 30 "$ROOTS/$SUITE.install.log" >&2; die "installing packages failed (log: $ROOTS/$SUITE.install.log)"; }
   rm -f "$new/etc/resolv.conf"
   : >"$new/etc/resolv.conf"   # a plain file for runs to bind the host's onto
-  chroot "$new" dpkg-query -W -f='${Version}\n' kea-dev >"$new/.kea-root.kea-version"
+  if [[ -n $TARBALL ]]; then
+    # Kea built from source, into /usr/local (docker-kea's layout).
+    tar -xJf "$TARBALL" -C "$new" || die "unpacking $TARBALL failed"
+    echo /usr/local/lib >"$new/etc/ld.so.conf.d/kea.conf"
+    chroot "$new" /sbin/ldconfig
+    local hooks_version
+    hooks_version=$(sed -n 's/.*KEA_HOOKS_VERSION *= *\([0-9]*\);.*/\1/p' "$new/usr/local/include/kea/hooks/hooks.h")
+    [[ -n $hooks_version ]] || die "no KEA_HOOKS_VERSION in $TARBALL's hooks/hooks.h"
+    echo "$((hooks_version / 10000)).$((hooks_version / 100 % 100)).$((hooks_version % 100))" >"$new/.kea-root.kea-version"
+  else
+    chroot "$new" dpkg-query -W -f='${Version}\n' kea-dev >"$new/.kea-root.kea-version"
+  fi
   printf '%s\n' "$STAMP_TEXT" >"$new/.kea-root.stamp"
   safe_rm "$ROOT.old"
   if [[ -e $ROOT ]]; then mv "$ROOT" "$ROOT.old"; fi

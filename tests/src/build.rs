@@ -52,11 +52,17 @@ pub fn build_hook(package: &str, lib: &str, profile: Profile) -> PathBuf {
 
 /// Compiles the C++ hook `tests/fixtures/<source>` against the Kea the
 /// tests run (headers in `KEA_INCLUDE_DIR`, else Debian's
-/// `/usr/include/kea`; libraries in `KEA_LIB_DIR` or the default path) into
-/// `lib<lib>.so` beside the workspace's Rust hooks (Kea 2.6+ loads hooks
-/// from one directory). Panics if it does not compile.
+/// `/usr/include/kea`, else `/usr/local/include/kea` of a Kea built from
+/// source; libraries in `KEA_LIB_DIR`, else the default path, or
+/// `/usr/local/lib` with the latter) into `lib<lib>.so` beside the
+/// workspace's Rust hooks (Kea 2.6+ loads hooks from one directory).
+/// Panics if it does not compile.
 pub fn build_cpp_hook(source: &str, lib: &str, profile: Profile) -> PathBuf {
-    let include = std::env::var_os("KEA_INCLUDE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/include/kea"));
+    let (include, default_lib_dir) = match std::env::var_os("KEA_INCLUDE_DIR") {
+        Some(dir) => (PathBuf::from(dir), None),
+        None if std::path::Path::new("/usr/include/kea/hooks/hooks.h").exists() => (PathBuf::from("/usr/include/kea"), None),
+        None => (PathBuf::from("/usr/local/include/kea"), Some(PathBuf::from("/usr/local/lib"))),
+    };
     let hooks_h = std::fs::read_to_string(include.join("hooks/hooks.h"))
         .unwrap_or_else(|e| panic!("{}: {e} (install kea-dev)", include.join("hooks/hooks.h").display()));
     // `KEA_HOOKS_VERSION = 20200;`
@@ -76,8 +82,7 @@ pub fn build_cpp_hook(source: &str, lib: &str, profile: Profile) -> PathBuf {
     cmd.args(["-O1", "-std=c++17", "-fPIC", "-shared", "-pthread", "-Wall", "-Wno-deprecated-declarations", "-Wno-unused-parameter"])
         .arg(format!("-I{}", include.display()))
         .arg(workspace_root().join("tests/fixtures").join(source));
-    if let Some(libdir) = std::env::var_os("KEA_LIB_DIR") {
-        let libdir = PathBuf::from(libdir);
+    if let Some(libdir) = std::env::var_os("KEA_LIB_DIR").map(PathBuf::from).or(default_lib_dir) {
         cmd.arg(format!("-L{}", libdir.display())).arg(format!("-Wl,-rpath,{}", libdir.display()));
     }
     for l in ["kea-hooks", "kea-dhcpsrv", dhcp_lib, "kea-log", "kea-cc", "kea-asiolink", "kea-util", "kea-exceptions"] {

@@ -8,14 +8,17 @@ use std::process::Command;
 
 use kea_hooks_tests::{skip, target_dir, workspace_root, TestDir};
 
-/// The installed Kea's include directory, or `None` (after saying why)
-/// when there is none; in CI that is a failure.
+/// The installed Kea's include directory (Debian's, or that of a Kea built
+/// from source into /usr/local), or `None` (after saying why) when there is
+/// none; in CI that is a failure.
 fn kea_include() -> Option<PathBuf> {
-    let dir = PathBuf::from("/usr/include/kea");
-    if dir.join("hooks/hooks.h").exists() {
-        return Some(dir);
+    for dir in ["/usr/include/kea", "/usr/local/include/kea"] {
+        let dir = PathBuf::from(dir);
+        if dir.join("hooks/hooks.h").exists() {
+            return Some(dir);
+        }
     }
-    skip("skipping build-error test: no Kea headers in /usr/include/kea (apt-get install kea-dev)");
+    skip("skipping build-error test: no Kea headers in /usr/include/kea or /usr/local/include/kea (apt-get install kea-dev)");
     None
 }
 
