@@ -16,6 +16,7 @@
 #include <log/logger.h>
 #include <log/logger_name.h>
 #include <log/message_dictionary.h>
+#include <stats/stats_mgr.h>
 
 #include "kea-hooks/src/ffi.rs.h"
 
@@ -234,6 +235,12 @@ void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout
     // (panics are caught inside it, and it calls no C++ that can throw
     // outside a `Result`).
     handle.registerCallout(std::string(name), reinterpret_cast<isc::hooks::CalloutPtr>(callout));
+}
+
+// ---- statistics ----
+
+void statistic_add(rust::Str name, std::int64_t value) {
+    isc::stats::StatsMgr::instance().addValue(std::string(name), static_cast<int64_t>(value));
 }
 
 // ---- callout handle ----

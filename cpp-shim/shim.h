@@ -86,6 +86,9 @@ bool server_has_hook(rust::Str name);
 rust::String server_root_logger();
 void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout);
 
+// ---- statistics ----
+void statistic_add(rust::Str name, std::int64_t value);
+
 // ---- callout handle ----
 rust::Vec<rust::String> handle_argument_names(const CalloutHandle& handle);
 const Pkt4* arg_pkt4(const CalloutHandle& handle, rust::Str name);

@@ -54,6 +54,7 @@ fn kea_libs(v: &KeaVersion) -> Vec<&'static str> {
         "kea-log",
         "kea-cc",
         "kea-asiolink",
+        "kea-stats",
         "kea-util",
         "kea-exceptions",
     ]

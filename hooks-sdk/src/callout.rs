@@ -110,6 +110,12 @@ pub trait HookPoint: Sealed + Sized + 'static {
     /// allocation library, but never calls them.)
     #[doc(hidden)]
     const SERVERS: &'static [Server];
+    /// The statistic of dropped queries that a callout dropping one here
+    /// must count itself (Kea counts drops it decides, never a hook's; its
+    /// 3.2 documentation makes that the hook's job): `pkt4-receive-drop`
+    /// at `pkt4_receive`.
+    #[doc(hidden)]
+    const DROP_STATISTIC: Option<&'static str> = None;
 }
 
 /// A hook's callout for hook point `P`.
@@ -299,7 +305,7 @@ extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut
     })
     .flatten();
     if let Some(step) = step {
-        set_status(handle.as_mut(), step);
+        set_status(handle.as_mut(), step, P::DROP_STATISTIC);
     }
     0
 }
@@ -317,13 +323,22 @@ fn run<H: Callout<P>, P: HookPoint>(hook: &H, handle: &CalloutHandle, on_error: 
 }
 
 /// Writes `step` as the callout handle's status unless what an earlier
-/// library set there is at least as strong (a `Park` always stands).
+/// library set there is at least as strong (a `Park` always stands). When
+/// this drops the query at a point with a drop statistic (`Skip` drops it
+/// there too), counts it: the hook made the decision, so it counts it.
 #[cold]
 #[inline(never)]
-fn set_status(mut handle: std::pin::Pin<&mut CalloutHandle>, step: NextStep) {
+fn set_status(mut handle: std::pin::Pin<&mut CalloutHandle>, step: NextStep, drop_statistic: Option<&str>) {
     let current = NextStep::from_status(ffi::handle_status(&handle));
     if step.strength() > current.strength() {
         ffi::handle_set_status(handle.as_mut(), step.status());
+        if let Some(name) = drop_statistic {
+            if current == NextStep::Continue && matches!(step, NextStep::Skip | NextStep::Drop) {
+                // A statistic of another type under this name is Kea's
+                // business; the drop stands either way.
+                let _ = ffi::statistic_add(name, 1);
+            }
+        }
     }
 }
 

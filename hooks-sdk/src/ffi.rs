@@ -54,6 +54,10 @@ pub(crate) mod bridge {
         /// `callout` is the address of a [`RawCallout`](crate::callout::RawCallout).
         fn register_callout(handle: Pin<&mut LibraryHandle>, name: &str, callout: usize) -> Result<()>;
 
+        // ---- statistics ----
+        /// Adds `value` to Kea's integer statistic `name` (creating it).
+        fn statistic_add(name: &str, value: i64) -> Result<()>;
+
         // ---- callout handle ----
         fn handle_status(handle: &CalloutHandle) -> i32;
         fn handle_set_status(handle: Pin<&mut CalloutHandle>, status: i32);

@@ -9,7 +9,7 @@
 //!
 //! | marker | Kea point | arguments | next steps (besides `Continue`) | a failed callout's refusal |
 //! |---|---|---|---|---|
-//! | [`Pkt4Receive`] | `pkt4_receive` | `query()` | `Skip`, `Drop`: both drop the query | `Drop` |
+//! | [`Pkt4Receive`] | `pkt4_receive` | `query()` | `Skip`, `Drop`: both drop the query (the SDK counts it in `pkt4-receive-drop`) | `Drop` |
 //! | [`Subnet4Select`] | `subnet4_select` | `query()`, `subnet()` | `Skip`: no subnet (the client gets no lease); `Drop`: drop the query | `Drop` |
 //! | [`Lease4Select`] | `lease4_select` | `query()`, `subnet()`, `lease()`, `fake_allocation()` | `Skip`: the lease is not offered or assigned | `Skip` |
 //! | [`Leases4Committed`] | `leases4_committed` | `query()`, `leases()`, `deleted_leases()`, `response()` (3.0+) | `Drop`: no response is sent (the leases stay committed) | `Drop` |
@@ -44,7 +44,8 @@ pub use pkt4::{MessageType, Pkt4};
 pub use subnet4::Subnet4;
 
 macro_rules! hook_point {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*]) => {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*]
+     $(, drop_statistic: $stat:literal)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub enum $ty {}
@@ -54,6 +55,7 @@ macro_rules! hook_point {
             const REFUSE: NextStep = NextStep::$refuse;
             const STEPS: &'static [NextStep] = &[$(NextStep::$step),*];
             const SERVERS: &'static [Server] = &[Server::Dhcp4];
+            $(const DROP_STATISTIC: Option<&'static str> = Some($stat);)?
         }
     };
 }
@@ -64,7 +66,12 @@ hook_point!(
     ///
     /// Next steps: `Skip` and `Drop` both drop the query. A failed callout
     /// refused by its policy drops it.
-    Pkt4Receive, "pkt4_receive", refuse: Drop, steps: [Skip, Drop]
+    ///
+    /// Kea does not count a query a hook drops here (Kea 3.2's
+    /// documentation makes that the hook's job): the SDK adds it to the
+    /// statistic `pkt4-receive-drop` when this hook's step is what drops it
+    /// (not when an earlier library had dropped it already).
+    Pkt4Receive, "pkt4_receive", refuse: Drop, steps: [Skip, Drop], drop_statistic: "pkt4-receive-drop"
 );
 hook_point!(
     /// `subnet4_select`: Kea selected a subnet (possibly none) for the query.
