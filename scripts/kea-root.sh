@@ -4,9 +4,10 @@
 #
 #   scripts/kea-root.sh SUITE [CMD [ARG...]]      (as root)
 #
-#   SUITE     trixie (Kea 2.6), sid (Kea 3.0), kea-3.2 (Debian trixie with
+#   SUITE     trixie (Kea 2.6), sid (Kea 3.0), kea32 (Debian trixie with
 #             the Kea 3.2.0 of ../shared/kea-3.2/ unpacked into /usr/local,
-#             as docker-kea installs it; KEA_32_TARBALL overrides the file),
+#             as docker-kea installs it, and KEA_PREFIX=/usr/local set for
+#             CMD; KEA_32_TARBALL overrides the file),
 #             or bookworm (the host itself: CMD just runs in the
 #             repository, nothing is created)
 #   CMD       default: an interactive bash
@@ -130,6 +131,9 @@ if [[ ${1:-} == --inner ]]; then
   envv=(HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" USER=root LOGNAME=root
         CARGO_HOME="$CACHE/cargo" CARGO_TARGET_DIR="$TARGET"
         KEA_ROOT_SUITE="$SUITE")
+  # Kea 3.2 sits in /usr/local: builds find it as the README tells
+  # docker-kea users to, with KEA_PREFIX.
+  [[ $SUITE == kea32 ]] && envv+=(KEA_PREFIX=/usr/local)
   sys_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   if [[ $RUST == host ]]; then
     rustup_home=${RUSTUP_HOME:-$HOME/.rustup}
@@ -178,11 +182,11 @@ fi
 TARBALL=
 case $SUITE in
   trixie|sid) DEBIAN_SUITE=$SUITE ;;
-  kea-3.2)
+  kea32)
     DEBIAN_SUITE=trixie
     TARBALL=${KEA_32_TARBALL:-$REPO/../shared/kea-3.2/kea-3.2.0-trixie-amd64.tar.xz}
     [[ -f $TARBALL ]] || die "no Kea 3.2 build at $TARBALL (see ../shared/kea-3.2/README.md; KEA_32_TARBALL names another)" ;;
-  *) die "unknown suite '$SUITE' (trixie: Kea 2.6, sid: Kea 3.0, kea-3.2: Kea 3.2 from source, bookworm: the host)" ;;
+  *) die "unknown suite '$SUITE' (trixie: Kea 2.6, sid: Kea 3.0, kea32: Kea 3.2 from source, bookworm: the host)" ;;
 esac
 [[ $(id -u) == 0 ]] || die "needs root (debootstrap, chroot, mount and network namespaces)"
 if ! command -v debootstrap >/dev/null; then

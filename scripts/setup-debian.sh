@@ -10,21 +10,21 @@
 set -euo pipefail
 
 # KEA_ROOT_SUITE: set by scripts/kea-root.sh inside its roots, where it can
-# name a Kea that is not Debian's (kea-3.2: trixie with Kea 3.2 in /usr/local).
+# name a Kea that is not Debian's (kea32: trixie with Kea 3.2 in /usr/local).
 suite=${KEA_ROOT_SUITE:-$(. /etc/os-release && echo "${VERSION_CODENAME:-}")}
 if [[ ${1:-} == --print-packages && -n ${2:-} ]]; then suite=$2; fi
 
 # A real DHCPv4 client for the tests: ISC's dhclient where Debian still
 # ships it; sid dropped isc-dhcp-client, so there busybox's udhcpc.
 case $suite in
-  bookworm|trixie|kea-3.2) dhcp_client=isc-dhcp-client ;;
+  bookworm|trixie|kea32) dhcp_client=isc-dhcp-client ;;
   *) dhcp_client=udhcpc ;;
 esac
 
 case $suite in
   # Kea 3.2 is not Debian's: kea-root.sh unpacks ../shared/kea-3.2 into
   # /usr/local; these are what its libraries need at run time.
-  kea-3.2) KEA_PKGS=(libssl3t64 liblog4cplus-2.0.5t64 zlib1g libzstd1) ;;
+  kea32) KEA_PKGS=(libssl3t64 liblog4cplus-2.0.5t64 zlib1g libzstd1) ;;
   *) KEA_PKGS=(kea-dev kea-dhcp4-server kea-dhcp6-server kea-admin) ;;  # Kea, its headers, perfdhcp
 esac
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs scripts/test.sh against every Kea release we support, each in its own
 # Debian: the host (bookworm, Kea 2.2) and the cached debootstrap roots of
-# scripts/kea-root.sh (trixie: 2.6, sid: 3.0, kea-3.2: trixie with the Kea
+# scripts/kea-root.sh (trixie: 2.6, sid: 3.0, kea32: trixie with the Kea
 # 3.2 of ../shared/kea-3.2 in /usr/local, as docker-kea ships it), plus the
 # MSRV check (the whole suite built by Debian trixie's rustc/cargo 1.85).
 # Needs root.
 #
 #   scripts/test-matrix.sh [ENTRY...]     entries: bookworm trixie sid
-#                                         kea-3.2 mismatch msrv (default:
+#                                         kea32 mismatch msrv (default:
 #                                         all; bookworm only on a bookworm
 #                                         host)
 #
@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 entries=("$@")
 if ((${#entries[@]} == 0)); then
-  entries=(trixie sid kea-3.2 mismatch msrv)
+  entries=(trixie sid kea32 mismatch msrv)
   if [[ $host == bookworm ]]; then entries=(bookworm "${entries[@]}"); fi
 fi
 
@@ -49,14 +49,14 @@ mismatch() {
 
 run_entry() {
   case $1 in
-    bookworm|trixie|sid|kea-3.2) ./scripts/kea-root.sh "$1" ./scripts/test.sh ;;
+    bookworm|trixie|sid|kea32) ./scripts/kea-root.sh "$1" ./scripts/test.sh ;;
     mismatch)
       local rc=0
       if [[ $host == bookworm ]]; then mismatch bookworm trixie || rc=1; fi
       mismatch trixie sid || rc=1
       mismatch sid trixie || rc=1
-      mismatch kea-3.2 sid || rc=1
-      mismatch sid kea-3.2 || rc=1
+      mismatch kea32 sid || rc=1
+      mismatch sid kea32 || rc=1
       return $rc ;;
     msrv) KEA_ROOT_RUST=debian ./scripts/kea-root.sh trixie ./scripts/test.sh ;;
   esac
@@ -64,8 +64,8 @@ run_entry() {
 
 for entry in "${entries[@]}"; do
   case $entry in
-    bookworm|trixie|sid|kea-3.2|mismatch|msrv) ;;
-    *) echo "test-matrix: unknown entry '$entry' (bookworm trixie sid kea-3.2 mismatch msrv)" >&2; exit 2 ;;
+    bookworm|trixie|sid|kea32|mismatch|msrv) ;;
+    *) echo "test-matrix: unknown entry '$entry' (bookworm trixie sid kea32 mismatch msrv)" >&2; exit 2 ;;
   esac
 done
 

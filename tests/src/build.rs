@@ -51,17 +51,21 @@ pub fn build_hook(package: &str, lib: &str, profile: Profile) -> PathBuf {
 }
 
 /// Compiles the C++ hook `tests/fixtures/<source>` against the Kea the
-/// tests run (headers in `KEA_INCLUDE_DIR`, else Debian's
+/// tests run (headers in `KEA_INCLUDE_DIR`, else under `KEA_PREFIX`, else Debian's
 /// `/usr/include/kea`, else `/usr/local/include/kea` of a Kea built from
 /// source; libraries in `KEA_LIB_DIR`, else the default path, or
 /// `/usr/local/lib` with the latter) into `lib<lib>.so` beside the
 /// workspace's Rust hooks (Kea 2.6+ loads hooks from one directory).
 /// Panics if it does not compile.
 pub fn build_cpp_hook(source: &str, lib: &str, profile: Profile) -> PathBuf {
-    let (include, default_lib_dir) = match std::env::var_os("KEA_INCLUDE_DIR") {
-        Some(dir) => (PathBuf::from(dir), None),
-        None if std::path::Path::new("/usr/include/kea/hooks/hooks.h").exists() => (PathBuf::from("/usr/include/kea"), None),
-        None => (PathBuf::from("/usr/local/include/kea"), Some(PathBuf::from("/usr/local/lib"))),
+    let prefix = std::env::var_os("KEA_PREFIX").map(PathBuf::from);
+    let (include, default_lib_dir) = match (std::env::var_os("KEA_INCLUDE_DIR"), prefix) {
+        (Some(dir), _) => (PathBuf::from(dir), None),
+        (None, Some(p)) => (p.join("include/kea"), Some(p.join("lib"))),
+        (None, None) if std::path::Path::new("/usr/include/kea/hooks/hooks.h").exists() => {
+            (PathBuf::from("/usr/include/kea"), None)
+        }
+        (None, None) => (PathBuf::from("/usr/local/include/kea"), Some(PathBuf::from("/usr/local/lib"))),
     };
     let hooks_h = std::fs::read_to_string(include.join("hooks/hooks.h"))
         .unwrap_or_else(|e| panic!("{}: {e} (install kea-dev)", include.join("hooks/hooks.h").display()));
