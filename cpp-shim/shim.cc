@@ -18,14 +18,14 @@
 #include <log/message_dictionary.h>
 #include <stats/stats_mgr.h>
 
-#include "kea-hooks/src/ffi.rs.h"
+#include "kea-hooks/src/ffi/shim.rs.h"
 
 using isc::hooks::CalloutHandle;
 
 namespace kea_shim {
 
 // The header's table of argument names follows the order of the shared
-// enum `Arg` (ffi.rs); cxx numbers its variants from 0 in that order.
+// enum `Arg` (src/ffi/shim.rs); cxx numbers its variants from 0 in that order.
 static_assert(static_cast<std::uint8_t>(Arg::Query4) == 0, "Arg order");
 static_assert(static_cast<std::uint8_t>(Arg::Response4) == 1, "Arg order");
 static_assert(static_cast<std::uint8_t>(Arg::Lease4) == 2, "Arg order");

@@ -71,7 +71,7 @@ KEA_SHIM_KEA_GET_ARGUMENT_TYPES
 
 namespace kea_shim {
 
-enum class Arg : std::uint8_t;  // shared with Rust (ffi.rs), defined by cxx
+enum class Arg : std::uint8_t;  // shared with Rust (src/ffi/shim.rs), defined by cxx
 
 using isc::dhcp::Lease4;
 using isc::dhcp::Lease4Collection;
@@ -115,7 +115,7 @@ void log_emit(std::uint8_t severity, std::int32_t debug_level, rust::Str message
 // ---- the callout-time accessors, inline ----
 //
 // Defined here rather than in shim.cc so that they compile into cxx's
-// generated wrappers (ffi.rs.cc includes this header): a Rust call then
+// generated wrappers (shim.rs.cc includes this header): a Rust call then
 // reaches Kea's inline getters through one C++ function, not two in
 // different places. Nothing here throws out: the argument fetches catch,
 // and the getters cannot throw.

@@ -174,7 +174,7 @@ fn main() {
     check_libs(&libs, &kea, &version);
     let instances = kea_instances(&libs, &kea);
 
-    let mut build = cxx_build::bridge("src/ffi.rs");
+    let mut build = cxx_build::bridge("src/ffi/shim.rs");
     for (name, value) in &instances {
         build.define(name, value.as_deref());
     }
@@ -197,7 +197,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", shim_dir.join("shim.cc").display());
     println!("cargo:rerun-if-changed={}", shim_dir.join("shim.h").display());
     println!("cargo:rerun-if-changed={}", shim_dir.join("trycatch.h").display());
-    println!("cargo:rerun-if-changed=src/ffi.rs");
+    println!("cargo:rerun-if-changed=src/ffi/shim.rs");
     if let Some(lib) = &kea.lib {
         println!("cargo:rustc-link-search=native={}", lib.display());
     }

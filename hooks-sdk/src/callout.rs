@@ -35,10 +35,9 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::error::Error;
-use crate::ffi::{self, CalloutHandle, HasSlot, RawCalloutHandle};
+use crate::ffi::{self, CalloutHandle, RawCallout, RawCalloutHandle};
 use crate::error::ErrorKind;
-use crate::ffi::Policy;
-use crate::hook::{guard, Hook, OnFailure, PanicMessage, Server};
+use crate::hook::{guard, HasSlot, Hook, OnFailure, PanicMessage, Policy, Server};
 use crate::log::{self as klog, Severity};
 
 /// What Kea does with the packet after the callouts of a hook point.
@@ -278,10 +277,6 @@ impl<H, P> NotRegistered for Probe<H, P> {
 }
 
 // ---- dispatch -----------------------------------------------------------------
-
-/// What Kea calls: its callout signature, `int (*)(isc::hooks::CalloutHandle&)`
-/// (the reference is a non-null pointer in the C ABI).
-pub(crate) type RawCallout = extern "C" fn(Option<&mut RawCalloutHandle>) -> c_int;
 
 /// The callout `load()` registers for hook `H` at point `P`; Kea calls it
 /// directly, so there is no table or dynamic dispatch between Kea and

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::callout::CalloutEntry;
 use crate::error::{Error, ErrorKind};
-use crate::ffi::{self, HasSlot, RawLibraryHandle};
+use crate::ffi::{self, RawLibraryHandle, Slot, ThreadBox};
 use crate::log::{self as klog, Severity};
 
 /// A Kea hook library written in Rust.
@@ -83,6 +83,39 @@ pub enum OnFailure {
 /// compiles.
 pub type OnPanic = OnFailure;
 
+/// What a failing callout's packet gets, as the hook answered at load.
+#[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
+pub struct Policy {
+    pub(crate) on_panic: OnFailure,
+    pub(crate) on_error: OnFailure,
+}
+
+/// The hook's slot, as [`kea_hook!`](crate::kea_hook) defines it in the
+/// hook's crate.
+#[doc(hidden)]
+pub type HookSlot<H> = Slot<H, Policy>;
+
+/// An empty [`HookSlot`] (fail closed until the hook says otherwise).
+#[doc(hidden)]
+pub const fn new_slot<H>() -> HookSlot<H> {
+    Slot::new(Policy { on_panic: OnFailure::Drop, on_error: OnFailure::Drop })
+}
+
+/// Implemented for a hook by [`kea_hook!`](crate::kea_hook): the hook's
+/// [`HookSlot`], a static in the hook's crate.
+///
+/// # Safety
+///
+/// `slot()` must return the same static every time, used by no other type.
+#[doc(hidden)]
+// Declares a contract; does nothing unsafe itself.
+#[allow(unsafe_code)]
+pub unsafe trait HasSlot: Sized + 'static {
+    /// The slot.
+    fn slot() -> &'static HookSlot<Self>;
+}
+
 /// The DHCP server a hook is loaded into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -133,7 +166,7 @@ impl LoadContext {
 // RUST_BACKTRACE was set.
 //
 // The per-thread record lives in a POSIX thread-specific key
-// (`ffi::panic_records`), not in a Rust `thread_local!`: a Rust
+// (`PANIC_RECORDS`, an `ffi::ThreadBox`), not in a Rust `thread_local!`: a Rust
 // thread-local with a destructor, once touched on one of Kea's threads
 // (which live as long as Kea), registers that destructor with glibc, which
 // then keeps the library mapped for good, so a `config-reload` would run
@@ -148,10 +181,12 @@ pub(crate) struct PanicRecord {
     thread: String,
 }
 
-impl PanicRecord {
+/// This library's panic records, one per thread at most.
+static PANIC_RECORDS: ThreadBox<PanicRecord> = ThreadBox::new();
+
+impl ffi::OnThreadExit for PanicRecord {
     /// Logs a record no guard took: the panic ended a hook's own thread.
-    /// Called when that thread exits.
-    pub(crate) fn log_untaken(self) {
+    fn on_thread_exit(self) {
         let line = format!("panic on thread '{}': {}", self.thread, self.panic);
         if !klog::emit(Severity::Error, 0, &line) {
             // The hook's logger is closed or off: still say it.
@@ -198,7 +233,7 @@ fn install_panic_hook() {
             // dropped unlogged: that panic was caught (by the hook's own
             // code, since no guard took it), or the thread would not be
             // panicking again.
-            drop(ffi::panic_records::replace(Box::new(record)));
+            drop(PANIC_RECORDS.replace(Box::new(record)));
         }));
     });
 }
@@ -211,7 +246,7 @@ fn install_panic_hook() {
 #[inline(never)]
 fn caught(payload: Box<dyn Any + Send>) -> PanicMessage {
     let text = payload_text(&*payload);
-    match ffi::panic_records::take() {
+    match PANIC_RECORDS.take() {
         Some(record) if record.panic.message == text => record.panic,
         _ => PanicMessage { message: text, location: None },
     }
@@ -254,7 +289,7 @@ fn check_name(name: &str) -> Result<(), Error> {
 pub unsafe fn load<H: Hook + HasSlot>(handle: Option<&mut RawLibraryHandle>, entries: &[Option<CalloutEntry>]) -> c_int {
     ffi::ignore_sigpipe();
     install_panic_hook();
-    ffi::panic_records::open();
+    PANIC_RECORDS.open();
     let Some(handle) = handle else { return 1 };
     match guard(|| load_inner::<H>(handle, entries)) {
         Ok(Ok(())) => 0,
@@ -334,7 +369,7 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     }
     // Kea calls no callout before `load()` returns, so publishing the
     // instance last is in time.
-    let policy = crate::ffi::Policy { on_panic: hook.on_panic(), on_error: hook.on_error() };
+    let policy = Policy { on_panic: hook.on_panic(), on_error: hook.on_error() };
     slot.install(hook, policy);
     klog::emit(
         Severity::Debug,
@@ -373,7 +408,7 @@ pub unsafe fn unload<H: Hook + HasSlot>() -> c_int {
     ffi::log_close();
     // The hook's threads are joined (or the process is lost anyway once
     // Kea unmaps the library): no thread can need its panic record now.
-    ffi::panic_records::close();
+    PANIC_RECORDS.close();
     if result.is_ok() {
         0
     } else {
@@ -397,7 +432,7 @@ mod tests {
     #[test]
     fn guard_reports_message_and_location() {
         install_panic_hook();
-        ffi::panic_records::open();
+        PANIC_RECORDS.open();
         let err = guard(|| -> u32 { panic!("boom {}", 7) }).err().unwrap();
         let text = err.to_string();
         assert!(text.starts_with("boom 7 (at "), "{text}");
@@ -410,7 +445,7 @@ mod tests {
     #[test]
     fn resume_unwind_is_reported_without_a_stale_record() {
         install_panic_hook();
-        ffi::panic_records::open();
+        PANIC_RECORDS.open();
         let err = guard(|| {
             let _ = panic::catch_unwind(|| panic!("first, caught by the hook itself"));
             panic::resume_unwind(Box::new("second, resumed"));

@@ -109,8 +109,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::callout::{CalloutEntry, NotRegistered, Probe, Registered};
-    pub use crate::ffi::{HasSlot, RawLibraryHandle, Slot};
-    pub use crate::hook::{load, unload};
+    pub use crate::ffi::RawLibraryHandle;
+    pub use crate::hook::{load, new_slot, unload, HasSlot, HookSlot};
     pub use crate::KEA_HOOKS_VERSION;
 }
 

@@ -60,13 +60,13 @@ macro_rules! kea_hook {
             }
 
             /// The hook's value while it is loaded.
-            static SLOT: $crate::__private::Slot<$hook> = $crate::__private::Slot::new();
+            static SLOT: $crate::__private::HookSlot<$hook> = $crate::__private::new_slot::<$hook>();
 
             // SAFETY: `SLOT` is this hook's own static, and no other type's.
             #[allow(unsafe_code)]
             unsafe impl $crate::__private::HasSlot for $hook {
                 #[inline(always)]
-                fn slot() -> &'static $crate::__private::Slot<Self> {
+                fn slot() -> &'static $crate::__private::HookSlot<Self> {
                     &SLOT
                 }
             }

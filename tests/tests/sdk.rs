@@ -398,7 +398,7 @@ fn hooks_export_only_what_is_listed() {
         ("cxxbridge1$rust_vec$", "cxx's runtime for rust::Vec<T>, called by the shim"),
         (
             "_ZTSN5boost10shared_ptrIN3isc4dhcp4Pkt4EEE",
-            "type name of Pkt4Ptr, shared with Kea's so that getArgument's any_cast compares pointers (ffi.rs)",
+            "type name of Pkt4Ptr, shared with Kea's so that getArgument's any_cast compares pointers (hooks-sdk/src/ffi/type_names.rs)",
         ),
         ("_ZTSN5boost10shared_ptrIN3isc4dhcp6Lease4EEE", "type name of Lease4Ptr, likewise"),
         ("_ZTSN5boost10shared_ptrIN3isc4dhcp7Subnet4EEE", "type name of Subnet4Ptr (Kea 2.x), likewise"),

@@ -1,0 +1,99 @@
+//! Callout arguments: the shim returns raw pointers, turned here into
+//! references bounded by the borrow of the callout handle.
+
+use super::shim::bridge::*;
+
+// // The shim returns raw pointers into objects that the callout handle's
+// argument map keeps alive through `boost::shared_ptr`s. The map only
+// changes through `setArgument`/`deleteArgument`, which this crate never
+// exposes, and Kea does not touch a handle's arguments while one of its
+// callouts runs. Tying the returned reference to the borrow of the handle
+// is therefore sound: the pointee outlives `'a`. Null becomes `None`.
+
+impl Arg {
+    /// Kea's name of the argument.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Arg::Query4 => "query4",
+            Arg::Response4 => "response4",
+            Arg::Lease4 => "lease4",
+            Arg::Subnet4 => "subnet4",
+            Arg::Leases4 => "leases4",
+            Arg::DeletedLeases4 => "deleted_leases4",
+            Arg::FakeAllocation => "fake_allocation",
+            Arg::OfferLifetime => "offer_lifetime",
+            Arg::OldLease => "old_lease",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Which argument to fetch: one the SDK names, or any name.
+#[derive(Clone, Copy)]
+pub(crate) enum ArgRef<'n> {
+    Known(Arg),
+    Named(&'n str),
+}
+
+macro_rules! arg_ref {
+    ($(#[$doc:meta])* $fn:ident -> $ty:ty, $known:ident, $named:ident) => {
+        $(#[$doc])*
+        #[inline]
+        pub(crate) fn $fn<'a>(h: &'a CalloutHandle, arg: ArgRef<'_>) -> Result<Option<&'a $ty>, cxx::Exception> {
+            #[cold]
+            #[inline(never)]
+            fn refetch(h: &CalloutHandle, arg: Arg) -> Result<*const $ty, cxx::Exception> {
+                $named(h, arg.name())
+            }
+            let p = match arg {
+                ArgRef::Known(a) => {
+                    let mut ok = false;
+                    let p = $known(h, a, &mut ok);
+                    if ok { p } else { refetch(h, a)? }
+                }
+                ArgRef::Named(n) => $named(h, n)?,
+            };
+            // SAFETY: see the comment above this group of functions.
+            Ok(unsafe { p.as_ref() })
+        }
+    };
+}
+
+arg_ref!(
+    /// The argument as a `Pkt4`, `None` when Kea passed a null pointer.
+    arg_pkt4_ref -> Pkt4, known_arg_pkt4, arg_pkt4
+);
+arg_ref!(
+    /// The argument as a `Lease4`.
+    arg_lease4_ref -> Lease4, known_arg_lease4, arg_lease4
+);
+arg_ref!(
+    /// The argument as a `Subnet4`.
+    arg_subnet4_ref -> Subnet4, known_arg_subnet4, arg_subnet4
+);
+arg_ref!(
+    /// The argument as a `Lease4Collection`.
+    arg_lease4_collection_ref -> Lease4Collection, known_arg_lease4_collection, arg_lease4_collection
+);
+
+/// Argument `arg` as a boolean.
+#[inline]
+pub(crate) fn arg_bool_known(h: &CalloutHandle, arg: Arg) -> Result<bool, cxx::Exception> {
+    let mut ok = false;
+    let value = known_arg_bool(h, arg, &mut ok);
+    if ok {
+        Ok(value)
+    } else {
+        arg_bool(h, arg.name())
+    }
+}
+
+/// Element `index` of a lease collection.
+#[inline]
+pub(crate) fn lease4_collection_at(leases: &Lease4Collection, index: usize) -> Option<&Lease4> {
+    let p = lease4_collection_get(leases, index);
+    // SAFETY: the element is held by a `Lease4Ptr` inside the collection,
+    // which the reference `leases` keeps borrowed (and so unchanged and
+    // alive); the shim returns null for an index out of range.
+    unsafe { p.as_ref() }
+}

@@ -1,0 +1,87 @@
+//! The crate's only FFI layer, and its bottom: everything that talks to
+//! C++ or to the C library, each `unsafe` with its `// SAFETY:` reason. It
+//! depends on nothing above it (the hook, callout and view modules build on
+//! it), and is split by concept:
+//!
+//! * [`shim`]: the cxx bridge to the C++ shim (`cpp-shim/`);
+//! * `args`: callout arguments as references bounded by the callout;
+//! * [`slot`]: the static that holds a hook's value while it is loaded;
+//! * [`thread_key`]: per-thread values that do not pin the library;
+//! * `process`: signals, stderr, the thread's name;
+//! * `type_names`: C++ type names shared with Kea.
+
+mod args;
+mod process;
+pub(crate) mod shim;
+pub(crate) mod slot;
+pub(crate) mod thread_key;
+mod type_names;
+
+use std::ffi::c_int;
+use std::marker::{PhantomData, PhantomPinned};
+use std::pin::Pin;
+
+pub(crate) use args::*;
+pub(crate) use process::*;
+pub(crate) use shim::bridge::*;
+pub use slot::Slot;
+pub(crate) use thread_key::{OnThreadExit, ThreadBox};
+
+/// What Kea calls: its callout signature, `int (*)(isc::hooks::CalloutHandle&)`
+/// (the reference is a non-null pointer in the C ABI).
+pub(crate) type RawCallout = extern "C" fn(Option<&mut RawCalloutHandle>) -> c_int;
+
+/// Kea's `isc::hooks::LibraryHandle` as the exported `load` function
+/// receives it (a C++ reference, a non-null pointer in the ABI).
+///
+/// Only [`kea_hook!`](crate::kea_hook) names this type; it cannot be
+/// created, moved out of, or sent to another thread.
+#[repr(C)]
+pub struct RawLibraryHandle {
+    _opaque: [u8; 0],
+    _not_send_or_unpin: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+impl RawLibraryHandle {
+    /// The same object, as the bridge's opaque C++ type.
+    pub(crate) fn library_handle(&mut self) -> Pin<&mut LibraryHandle> {
+        // SAFETY: a `RawLibraryHandle` only ever exists behind the reference
+        // Kea passes to `load(LibraryHandle&)`, so the pointer is a live,
+        // exclusive `LibraryHandle` for the duration of this borrow. Both
+        // types are opaque to Rust and the object is never moved (it stays
+        // pinned where Kea allocated it).
+        unsafe { Pin::new_unchecked(&mut *(self as *mut RawLibraryHandle).cast::<LibraryHandle>()) }
+    }
+}
+
+/// Kea's `isc::hooks::CalloutHandle` as Kea passes it to a callout (a C++
+/// reference, a non-null pointer in the ABI). Only the SDK's callouts name
+/// this type.
+#[repr(C)]
+pub struct RawCalloutHandle {
+    _opaque: [u8; 0],
+    _not_send_or_unpin: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+impl RawCalloutHandle {
+    /// The same object, as the bridge's opaque C++ type.
+    #[inline(always)]
+    pub(crate) fn callout_handle(&mut self) -> Pin<&mut CalloutHandle> {
+        // SAFETY: a `RawCalloutHandle` only ever exists behind the reference
+        // Kea passes to a callout (`int (*)(CalloutHandle&)`), which is live
+        // and not used by Kea while the callout runs; the object stays where
+        // Kea allocated it.
+        unsafe { Pin::new_unchecked(&mut *(self as *mut RawCalloutHandle).cast::<CalloutHandle>()) }
+    }
+}
+
+/// Registers `callout` for hook point `name` (Kea calls it by pointer).
+pub(crate) fn register_callout(
+    handle: Pin<&mut LibraryHandle>,
+    name: &str,
+    callout: RawCallout,
+) -> Result<(), cxx::Exception> {
+    // The shim casts the address back to Kea's `CalloutPtr`, whose ABI is
+    // `RawCallout`'s: `int (*)(CalloutHandle&)`.
+    shim::bridge::register_callout(handle, name, callout as usize)
+}

@@ -1,0 +1,42 @@
+//! The process and the calling thread: signals, stderr, the thread's name.
+
+/// Sets SIGPIPE to "ignore", as Rust's own start-up does for executables
+/// (a cdylib never runs it). Writing to a closed pipe or socket then
+/// returns `EPIPE` instead of killing Kea.
+pub(crate) fn ignore_sigpipe() {
+    // SAFETY: `signal` with SIG_IGN installs no handler code, so there is no
+    // async-signal-safety concern; it only changes the disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// Writes `line` and a newline to file descriptor 2, ignoring every error.
+/// `eprintln!` panics when stderr is a closed pipe (EPIPE, since SIGPIPE is
+/// ignored), and a panic in a thread-local's destructor or in `load()`
+/// would abort Kea; `std::io::stderr()` also takes a lock keyed by the
+/// thread. This takes nothing and can fail only silently.
+pub(crate) fn write_stderr_line(line: &str) {
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    // SAFETY: `bytes` is a live buffer of `bytes.len()` bytes for the
+    // duration of the call; write(2) reads at most that many.
+    let _ = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+/// The calling thread's name as the system knows it (what
+/// `std::thread::Builder::name` set, cut to 15 bytes), without touching
+/// `std::thread::current()`, which on a thread Rust did not start creates
+/// a thread-local with a destructor (see [`super::thread_key`]).
+pub(crate) fn current_thread_name() -> Option<String> {
+    let mut buf = [0u8; 64];
+    // SAFETY: pthread_self() is the calling thread; `buf` is writable for
+    // its length, and glibc NUL-terminates within it.
+    let rc = unsafe { libc::pthread_getname_np(libc::pthread_self(), buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    (len > 0).then(|| String::from_utf8_lossy(&buf[..len]).into_owned())
+}

@@ -1,0 +1,138 @@
+//! The cxx bridge to the C++ shim (`cpp-shim/`).
+//!
+//! Every C++ function that can reach a throwing Kea call is declared
+//! `-> Result<..>`; the shim overrides cxx's `trycatch` so that any exception
+//! (not only `std::exception`) becomes a Rust `Err`. The functions declared
+//! without `Result` never throw.
+//!
+//! Raw pointers returned by the `arg_*` functions point into objects owned by
+//! the callout handle's arguments; [`super::args`] turns them into
+//! references bounded by the callout's lifetime, in one audited place.
+
+#[cxx::bridge(namespace = "kea_shim")]
+pub(crate) mod bridge {
+    /// The callout arguments the SDK names itself. The shim keeps each
+    /// name as a ready-made `std::string`, so fetching one of these costs
+    /// no string conversion (the `&str` variants serve any other name).
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum Arg {
+        Query4,
+        Response4,
+        Lease4,
+        Subnet4,
+        Leases4,
+        DeletedLeases4,
+        FakeAllocation,
+        OfferLifetime,
+        OldLease,
+    }
+
+    unsafe extern "C++" {
+        include!("shim.h");
+
+        #[namespace = "isc::hooks"]
+        type CalloutHandle;
+        #[namespace = "isc::hooks"]
+        type LibraryHandle;
+        #[namespace = "isc::dhcp"]
+        type Pkt4;
+        #[namespace = "isc::dhcp"]
+        type Lease4;
+        #[namespace = "isc::dhcp"]
+        type Lease4Collection;
+        #[namespace = "isc::dhcp"]
+        type Subnet4;
+
+        // ---- library handle / load ----
+        /// The `parameters` map as JSON text (written by the shim, not by
+        /// Kea's `Element::str()`); empty when there is none. Throws, naming
+        /// the field, for text that is not UTF-8.
+        fn library_parameters_json(handle: Pin<&mut LibraryHandle>) -> Result<String>;
+        fn server_has_hook(name: &str) -> Result<bool>;
+        fn server_root_logger() -> Result<String>;
+        /// `callout` is the address of a [`RawCallout`](super::RawCallout).
+        fn register_callout(handle: Pin<&mut LibraryHandle>, name: &str, callout: usize) -> Result<()>;
+
+        // ---- statistics ----
+        /// Adds `value` to Kea's integer statistic `name` (creating it).
+        fn statistic_add(name: &str, value: i64) -> Result<()>;
+
+        // ---- callout handle ----
+        fn handle_status(handle: &CalloutHandle) -> i32;
+        fn handle_set_status(handle: Pin<&mut CalloutHandle>, status: i32);
+        fn handle_argument_names(handle: &CalloutHandle) -> Result<Vec<String>>;
+        fn arg_pkt4(handle: &CalloutHandle, name: &str) -> Result<*const Pkt4>;
+        fn arg_lease4(handle: &CalloutHandle, name: &str) -> Result<*const Lease4>;
+        fn arg_subnet4(handle: &CalloutHandle, name: &str) -> Result<*const Subnet4>;
+        fn arg_lease4_collection(handle: &CalloutHandle, name: &str)
+            -> Result<*const Lease4Collection>;
+        fn arg_bool(handle: &CalloutHandle, name: &str) -> Result<bool>;
+        fn arg_u32(handle: &CalloutHandle, name: &str) -> Result<u32>;
+        // Fast path for the arguments the SDK names: no exception handling
+        // on the way back. `ok` is false when Kea threw; the caller then
+        // fetches by name through the `Result` function above to get the
+        // exception's message.
+        fn known_arg_pkt4(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> *const Pkt4;
+        fn known_arg_lease4(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> *const Lease4;
+        fn known_arg_subnet4(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> *const Subnet4;
+        fn known_arg_lease4_collection(handle: &CalloutHandle, arg: Arg, ok: &mut bool)
+            -> *const Lease4Collection;
+        fn known_arg_bool(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> bool;
+
+        // ---- Pkt4 ----
+        fn pkt4_type(pkt: &Pkt4) -> Result<u8>;
+        fn pkt4_transid(pkt: &Pkt4) -> u32;
+        fn pkt4_hwaddr<'a>(pkt: &'a Pkt4, htype: &mut u16) -> &'a [u8];
+        fn pkt4_ciaddr(pkt: &Pkt4) -> u32;
+        fn pkt4_yiaddr(pkt: &Pkt4) -> u32;
+        fn pkt4_siaddr(pkt: &Pkt4) -> u32;
+        fn pkt4_giaddr(pkt: &Pkt4) -> u32;
+        fn pkt4_remote_addr(pkt: &Pkt4) -> u32;
+        fn pkt4_local_addr(pkt: &Pkt4) -> u32;
+        fn pkt4_remote_port(pkt: &Pkt4) -> u16;
+        fn pkt4_local_port(pkt: &Pkt4) -> u16;
+        fn pkt4_iface(pkt: &Pkt4) -> Result<String>;
+        fn pkt4_iface_index(pkt: &Pkt4) -> i32;
+        fn pkt4_hops(pkt: &Pkt4) -> u8;
+        fn pkt4_secs(pkt: &Pkt4) -> u16;
+        fn pkt4_flags(pkt: &Pkt4) -> u16;
+        fn pkt4_relayed(pkt: &Pkt4) -> Result<bool>;
+        fn pkt4_has_option(pkt: &Pkt4, code: u16) -> bool;
+        fn pkt4_option(pkt: &Pkt4, code: u16, out: &mut Vec<u8>) -> Result<bool>;
+        fn pkt4_in_class(pkt: &Pkt4, name: &str) -> Result<bool>;
+        fn pkt4_label(pkt: &Pkt4) -> Result<String>;
+
+        // ---- Lease4 ----
+        fn lease4_addr(lease: &Lease4) -> u32;
+        fn lease4_htype(lease: &Lease4) -> u16;
+        fn lease4_hwaddr(lease: &Lease4) -> &[u8];
+        fn lease4_has_hwaddr(lease: &Lease4) -> bool;
+        fn lease4_client_id(lease: &Lease4) -> &[u8];
+        fn lease4_has_client_id(lease: &Lease4) -> bool;
+        fn lease4_valid_lft(lease: &Lease4) -> u32;
+        fn lease4_cltt(lease: &Lease4) -> i64;
+        fn lease4_subnet_id(lease: &Lease4) -> u32;
+        fn lease4_hostname(lease: &Lease4) -> &[u8];
+        fn lease4_state(lease: &Lease4) -> u32;
+        fn lease4_fqdn_fwd(lease: &Lease4) -> bool;
+        fn lease4_fqdn_rev(lease: &Lease4) -> bool;
+
+        // ---- Lease4Collection ----
+        fn lease4_collection_len(leases: &Lease4Collection) -> usize;
+        fn lease4_collection_get(leases: &Lease4Collection, index: usize) -> *const Lease4;
+
+        // ---- Subnet4 ----
+        fn subnet4_id(subnet: &Subnet4) -> u32;
+        fn subnet4_prefix(subnet: &Subnet4) -> u32;
+        fn subnet4_prefix_len(subnet: &Subnet4) -> u8;
+
+        // ---- logging ----
+        fn log_open(logger_name: &str, message_id: &str) -> Result<()>;
+        fn log_close();
+        fn log_enabled(severity: u8, debug_level: i32) -> bool;
+        fn log_emit(severity: u8, debug_level: i32, message: &str) -> Result<()>;
+    }
+}
+
+
