@@ -558,6 +558,12 @@ impl Kea {
     pub fn leases(&self) -> Vec<LeaseRow> {
         parse_leases(&read_lossy(&self.dir().join("leases4.csv")))
     }
+
+    /// The memfile's latest row for each address, whatever its state
+    /// (declined, released with valid lifetime 0, reclaimed), in file order.
+    pub fn lease_rows(&self) -> Vec<LeaseRow> {
+        latest_rows(&read_lossy(&self.dir().join("leases4.csv")))
+    }
 }
 
 fn read_lossy(path: &Path) -> String {
@@ -568,6 +574,13 @@ fn read_lossy(path: &Path) -> String {
 /// per lease update (the last row for an address wins). A partly written
 /// last line (Kea appends while we read) is skipped.
 pub(crate) fn parse_leases(text: &str) -> Vec<LeaseRow> {
+    let mut rows = latest_rows(text);
+    rows.retain(|r| r.state == 0 && r.valid_lifetime > 0);
+    rows
+}
+
+/// The latest row per address of a v4 memfile, in file order.
+fn latest_rows(text: &str) -> Vec<LeaseRow> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
     if header.len() < 2 {
@@ -607,7 +620,6 @@ pub(crate) fn parse_leases(text: &str) -> Vec<LeaseRow> {
         rows.retain(|r| r.address != row.address);
         rows.push(row);
     }
-    rows.retain(|r| r.state == 0 && r.valid_lifetime > 0);
     rows
 }
 

@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod build;
+mod client4;
 mod dhclient;
 mod env;
 mod kea;
@@ -31,6 +32,7 @@ mod netns;
 mod perfdhcp;
 
 pub use build::{build_cpp_hook, build_hook, target_dir, workspace_root, Profile};
+pub use client4::{msg, Client4, Relay, Reply};
 pub use dhclient::dhclient;
 pub use env::{require_root_and_kea, skip, TestDir};
 pub use kea::{Family, Kea, KeaConfig, LeaseRow, StartFailure};
