@@ -272,6 +272,14 @@ const Lease4Collection* arg_lease4_collection(const CalloutHandle& handle, rust:
     return detail::get_arg<isc::dhcp::Lease4CollectionPtr>(handle, std::string(name)).get();
 }
 
+const ClientId* arg_client_id(const CalloutHandle& handle, rust::Str name) {
+    return detail::get_arg<isc::dhcp::ClientIdPtr>(handle, std::string(name)).get();
+}
+
+const HWAddr* arg_hwaddr(const CalloutHandle& handle, rust::Str name) {
+    return detail::get_arg<isc::dhcp::HWAddrPtr>(handle, std::string(name)).get();
+}
+
 bool arg_bool(const CalloutHandle& handle, rust::Str name) {
     return detail::get_arg<bool>(handle, std::string(name));
 }

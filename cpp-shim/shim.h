@@ -18,6 +18,8 @@
 
 #include "rust/cxx.h"
 
+#include <dhcp/duid.h>
+#include <dhcp/hwaddr.h>
 #include <dhcp/pkt4.h>
 #include <dhcpsrv/lease.h>
 #include <dhcpsrv/subnet.h>
@@ -73,6 +75,8 @@ namespace kea_shim {
 
 enum class Arg : std::uint8_t;  // shared with Rust (src/ffi/shim.rs), defined by cxx
 
+using isc::dhcp::ClientId;
+using isc::dhcp::HWAddr;
 using isc::dhcp::Lease4;
 using isc::dhcp::Lease4Collection;
 using isc::dhcp::Pkt4;
@@ -95,6 +99,8 @@ const Pkt4* arg_pkt4(const CalloutHandle& handle, rust::Str name);
 const Lease4* arg_lease4(const CalloutHandle& handle, rust::Str name);
 const Subnet4* arg_subnet4(const CalloutHandle& handle, rust::Str name);
 const Lease4Collection* arg_lease4_collection(const CalloutHandle& handle, rust::Str name);
+const ClientId* arg_client_id(const CalloutHandle& handle, rust::Str name);
+const HWAddr* arg_hwaddr(const CalloutHandle& handle, rust::Str name);
 bool arg_bool(const CalloutHandle& handle, rust::Str name);
 std::uint32_t arg_u32(const CalloutHandle& handle, rust::Str name);
 
@@ -311,6 +317,17 @@ inline const Lease4* lease4_collection_get(const Lease4Collection& leases, std::
         }
     }
     return nullptr;
+}
+
+// ---- ClientId, HWAddr ----
+
+inline rust::Slice<const std::uint8_t> client_id_bytes(const ClientId& id) {
+    return detail::bytes(id.getClientId());
+}
+
+inline rust::Slice<const std::uint8_t> hwaddr_bytes(const HWAddr& hw, std::uint16_t& htype) {
+    htype = hw.htype_;
+    return detail::bytes(hw.hwaddr_);
 }
 
 // ---- Subnet4 ----

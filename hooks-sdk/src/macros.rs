@@ -97,6 +97,9 @@ macro_rules! __kea_callout_entries {
             $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Select),
             $crate::__kea_probe!($hook, $crate::dhcp4::Leases4Committed),
             $crate::__kea_probe!($hook, $crate::dhcp4::Pkt4Send),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Renew),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Release),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Decline),
             // Only Kea 2.6+ has it; elsewhere no entry.
             $crate::since_kea_2_6!({
                 $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Offer)

@@ -14,6 +14,9 @@
 //! | [`Lease4Select`] | `lease4_select` | `query()`, `subnet()`, `lease()`, `fake_allocation()` | `Skip`: the lease is not offered or assigned | `Skip` |
 //! | [`Leases4Committed`] | `leases4_committed` | `query()`, `leases()`, `deleted_leases()`, `response()` (3.0+) | `Drop`: no response is sent (the leases stay committed) | `Drop` |
 //! | [`Pkt4Send`] | `pkt4_send` | `response()`, `query()`, `subnet()` (2.6+) | `Drop`: the response is not sent | `Drop` |
+//! | [`Lease4Renew`] | `lease4_renew` | `query()`, `subnet()`, `lease()`, `client_id()`, `hwaddr()` | `Skip`: the lease is not renewed (the database keeps it as it was) | `Skip` |
+//! | [`Lease4Release`] | `lease4_release` | `query()`, `lease()` | `Skip`, `Drop`: the lease is not released | `Drop` |
+//! | [`Lease4Decline`] | `lease4_decline` | `query()`, `lease()` | `Skip`, `Drop`: the address is not declined | `Drop` |
 //! | `Lease4Offer` (Kea 2.6+) | `lease4_offer` | `query()`, `leases()`, `offer_lifetime()`, `old_lease()`, `response()` (3.0+) | `Drop`: the OFFER is not sent | `Drop` |
 //!
 //! What the SDK refuses ([`Context::set_next_step`] returns `Err`): a step
@@ -34,6 +37,7 @@ use crate::callout::{Context, HookPoint, NextStep, Sealed};
 use crate::error::{Error, ErrorKind};
 use crate::hook::Server;
 use crate::ffi::{self, Arg, ArgRef};
+use crate::hwaddr::HwAddr;
 
 mod lease4;
 mod pkt4;
@@ -108,6 +112,78 @@ hook_point!(
     /// already has, empty unless a callout packed it. A failed callout
     /// refused by its policy drops the response.
     Pkt4Send, "pkt4_send", refuse: Drop, steps: [Drop]
+);
+
+hook_point!(
+    /// `lease4_renew`: a client with a lease asked to extend it (a
+    /// REQUEST while renewing or rebinding, or for an address it holds);
+    /// `lease()` is the lease as Kea is about to write it.
+    ///
+    /// Next steps: `Skip`: the lease is not renewed, and the lease
+    /// database keeps it as it was (the client still gets its answer). Kea
+    /// ignores `Drop` here, so a failed callout refused by its policy skips.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Lease4Renew> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Lease4Renew>) -> Result<(), Error> {
+    ///         let lease = cx.lease()?;
+    ///         tracing::info!(address = %lease.address(), subnet = cx.subnet()?.id(), "renewing");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Lease4Renew, "lease4_renew", refuse: Skip, steps: [Skip]
+);
+hook_point!(
+    /// `lease4_release`: a client released its lease (a RELEASE for a
+    /// lease it holds).
+    ///
+    /// Next steps: `Skip` or `Drop`: the lease is not released (it stays
+    /// in the lease database as it was). A failed callout refused by its
+    /// policy keeps the lease too.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Lease4Release> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Lease4Release>) -> Result<(), Error> {
+    ///         tracing::info!(address = %cx.lease()?.address(), "released");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Lease4Release, "lease4_release", refuse: Drop, steps: [Skip, Drop]
+);
+hook_point!(
+    /// `lease4_decline`: a client declined the address it was given (a
+    /// DECLINE: it found the address in use).
+    ///
+    /// Next steps: `Skip` or `Drop`: the address is not declined (the
+    /// lease stays as it was instead of being quarantined). A failed
+    /// callout refused by its policy does not decline it either.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Lease4Decline> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Lease4Decline>) -> Result<(), Error> {
+    ///         tracing::warn!(address = %cx.lease()?.address(), "address in use on the network");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Lease4Decline, "lease4_decline", refuse: Drop, steps: [Skip, Drop]
 );
 
 #[cfg(kea_2_6)]
@@ -256,6 +332,70 @@ impl<'a> Context<'a, Leases4Committed> {
     #[inline]
     pub fn deleted_leases(&self) -> Result<Leases4<'a>, Error> {
         self.leases4(ArgRef::Known(Arg::DeletedLeases4))
+    }
+}
+
+impl<'a> Context<'a, Lease4Renew> {
+    /// The query (`query4`).
+    #[inline]
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The subnet of the lease (`subnet4`).
+    #[inline]
+    pub fn subnet(&self) -> Result<Subnet4<'a>, Error> {
+        required(self.subnet4(ArgRef::Known(Arg::Subnet4))?, Arg::Subnet4)
+    }
+
+    /// The lease as Kea is about to write it (`lease4`).
+    #[inline]
+    pub fn lease(&self) -> Result<Lease4<'a>, Error> {
+        required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
+    }
+
+    /// The client identifier's bytes (`clientid`): `None` when the client
+    /// sent none, or when the subnet has `match-client-id` off (Kea then
+    /// passes none).
+    pub fn client_id(&self) -> Result<Option<&'a [u8]>, Error> {
+        Ok(ffi::arg_client_id_ref(self.handle, "clientid")?.map(ffi::client_id_bytes))
+    }
+
+    /// The client's hardware address (`hwaddr`), if Kea has one.
+    pub fn hwaddr(&self) -> Result<Option<HwAddr<'a>>, Error> {
+        Ok(ffi::arg_hwaddr_ref(self.handle, "hwaddr")?.map(|hw| {
+            let mut htype = 0;
+            let bytes = ffi::hwaddr_bytes(hw, &mut htype);
+            HwAddr::new(htype, bytes)
+        }))
+    }
+}
+
+impl<'a> Context<'a, Lease4Release> {
+    /// The RELEASE (`query4`).
+    #[inline]
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The lease being released (`lease4`).
+    #[inline]
+    pub fn lease(&self) -> Result<Lease4<'a>, Error> {
+        required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
+    }
+}
+
+impl<'a> Context<'a, Lease4Decline> {
+    /// The DECLINE (`query4`).
+    #[inline]
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The lease of the declined address (`lease4`).
+    #[inline]
+    pub fn lease(&self) -> Result<Lease4<'a>, Error> {
+        required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
     }
 }
 

@@ -97,3 +97,18 @@ pub(crate) fn lease4_collection_at(leases: &Lease4Collection, index: usize) -> O
     // alive); the shim returns null for an index out of range.
     unsafe { p.as_ref() }
 }
+
+/// Argument `name` as a client identifier (`None` when Kea passed null).
+pub(crate) fn arg_client_id_ref<'a>(h: &'a CalloutHandle, name: &str) -> Result<Option<&'a ClientId>, cxx::Exception> {
+    let p = arg_client_id(h, name)?;
+    // SAFETY: as for the arguments above: the handle's argument map keeps
+    // the object alive and unchanged for the borrow of the handle.
+    Ok(unsafe { p.as_ref() })
+}
+
+/// Argument `name` as a hardware address (`None` when Kea passed null).
+pub(crate) fn arg_hwaddr_ref<'a>(h: &'a CalloutHandle, name: &str) -> Result<Option<&'a HWAddr>, cxx::Exception> {
+    let p = arg_hwaddr(h, name)?;
+    // SAFETY: as for the arguments above.
+    Ok(unsafe { p.as_ref() })
+}

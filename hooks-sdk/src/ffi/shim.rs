@@ -43,6 +43,10 @@ pub(crate) mod bridge {
         type Lease4Collection;
         #[namespace = "isc::dhcp"]
         type Subnet4;
+        #[namespace = "isc::dhcp"]
+        type ClientId;
+        #[namespace = "isc::dhcp"]
+        type HWAddr;
 
         // ---- library handle / load ----
         /// The `parameters` map as JSON text (written by the shim, not by
@@ -67,6 +71,8 @@ pub(crate) mod bridge {
         fn arg_subnet4(handle: &CalloutHandle, name: &str) -> Result<*const Subnet4>;
         fn arg_lease4_collection(handle: &CalloutHandle, name: &str)
             -> Result<*const Lease4Collection>;
+        fn arg_client_id(handle: &CalloutHandle, name: &str) -> Result<*const ClientId>;
+        fn arg_hwaddr(handle: &CalloutHandle, name: &str) -> Result<*const HWAddr>;
         fn arg_bool(handle: &CalloutHandle, name: &str) -> Result<bool>;
         fn arg_u32(handle: &CalloutHandle, name: &str) -> Result<u32>;
         // Fast path for the arguments the SDK names: no exception handling
@@ -121,6 +127,10 @@ pub(crate) mod bridge {
         // ---- Lease4Collection ----
         fn lease4_collection_len(leases: &Lease4Collection) -> usize;
         fn lease4_collection_get(leases: &Lease4Collection, index: usize) -> *const Lease4;
+
+        // ---- ClientId, HWAddr ----
+        fn client_id_bytes(id: &ClientId) -> &[u8];
+        fn hwaddr_bytes<'a>(hw: &'a HWAddr, htype: &mut u16) -> &'a [u8];
 
         // ---- Subnet4 ----
         fn subnet4_id(subnet: &Subnet4) -> u32;

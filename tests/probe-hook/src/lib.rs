@@ -62,6 +62,9 @@ struct Params {
     continue_at: Vec<String>,
     #[serde(default)]
     pkt4_send_skip: bool,
+    /// Call `set_next_step(Skip)` in these callouts.
+    #[serde(default)]
+    skip_at: Vec<String>,
     /// Load even where the server has none of the probe's hook points.
     #[serde(default)]
     no_callouts_ok: bool,
@@ -91,6 +94,7 @@ struct Probe {
     on_error: OnFailure,
     continue_at: Vec<String>,
     pkt4_send_skip: bool,
+    skip_at: Vec<String>,
     no_callouts_ok: bool,
     missing_argument: bool,
     stop: Arc<AtomicBool>,
@@ -169,10 +173,13 @@ impl std::error::Error for ProbeError {
 }
 
 impl Probe {
-    /// Sets `Continue` if the parameters ask for it at this point.
+    /// Sets `Continue` or `Skip` if the parameters ask for it at this point.
     fn maybe_continue<P: kea_hooks::HookPoint>(&self, cx: &Context<'_, P>) -> Result<(), Error> {
         if self.continue_at.iter().any(|p| p == cx.hook_point()) {
             cx.set_next_step(NextStep::Continue)?;
+        }
+        if self.skip_at.iter().any(|p| p == cx.hook_point()) {
+            cx.set_next_step(NextStep::Skip)?;
         }
         Ok(())
     }
@@ -241,6 +248,7 @@ impl Hook for Probe {
             on_panic,
             on_error,
             continue_at: p.continue_at,
+            skip_at: p.skip_at,
             pkt4_send_skip: p.pkt4_send_skip,
             no_callouts_ok: p.no_callouts_ok,
             missing_argument: p.missing_argument,
@@ -379,6 +387,35 @@ impl Callout<dhcp4::Pkt4Send> for Probe {
             }),
         }));
         Ok(())
+    }
+}
+
+impl Callout<dhcp4::Lease4Renew> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Lease4Renew>) -> Result<(), Error> {
+        let s = cx.subnet()?;
+        self.record(json!({
+            "point": cx.hook_point(),
+            "query": pkt(&cx.query()?)?,
+            "lease": lease(&cx.lease()?),
+            "subnet": {"id": s.id(), "text": s.to_string()},
+            "client_id": cx.client_id()?.map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")),
+            "hwaddr": cx.hwaddr()?.map(|h| h.to_string()),
+        }));
+        self.maybe_continue(cx)
+    }
+}
+
+impl Callout<dhcp4::Lease4Release> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Lease4Release>) -> Result<(), Error> {
+        self.record(json!({"point": cx.hook_point(), "query": pkt(&cx.query()?)?, "lease": lease(&cx.lease()?)}));
+        self.maybe_continue(cx)
+    }
+}
+
+impl Callout<dhcp4::Lease4Decline> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Lease4Decline>) -> Result<(), Error> {
+        self.record(json!({"point": cx.hook_point(), "query": pkt(&cx.query()?)?, "lease": lease(&cx.lease()?)}));
+        self.maybe_continue(cx)
     }
 }
 

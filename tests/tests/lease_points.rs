@@ -1,0 +1,99 @@
+//! lease4_renew, lease4_release and lease4_decline on a real kea-dhcp4,
+//! driven by the harness's DHCPv4 client: what the callouts see matches
+//! what the client sent and what the lease file holds, and `Skip` keeps
+//! the lease as it was. Run as root; see the README.
+
+mod common;
+
+use kea_hooks_tests::{msg, require_root_and_kea, Client4, Kea, KeaConfig, LeaseRow, NetPair};
+use serde_json::{json, Value};
+
+use common::{at, records, with_probe};
+
+fn row(kea: &Kea, addr: std::net::Ipv4Addr) -> Option<LeaseRow> {
+    kea.lease_rows().into_iter().find(|r| r.address == addr)
+}
+
+/// The probe's records at `point` for hardware address `mac`.
+fn seen<'a>(recs: &'a [Value], point: &str, mac: &str) -> Vec<&'a Value> {
+    at(recs, point).into_iter().filter(|r| r["query"]["hwaddr"] == mac).collect()
+}
+
+/// Kea handles one query at a time here (multi-threading off): once it
+/// answers a later query, it has finished with the earlier one.
+fn barrier(pair: &NetPair) {
+    let probe_client = Client4::new(pair, "02:ba:00:00:00:99");
+    assert!(probe_client.discover(None).is_some(), "Kea stopped answering");
+}
+
+#[test]
+fn renew_release_and_decline_callouts_see_the_client_and_skip_keeps_the_lease() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let (mut kea, out) = with_probe(&pair, KeaConfig::new(&pair), json!({}));
+
+    // Renew (unicast) and rebind (broadcast): lease4_renew, with the lease
+    // Kea is about to write.
+    let c1 = Client4::new(&pair, "02:ba:00:00:00:01");
+    let ack = c1.dora().expect("ACK");
+    let renewed = c1.renew(&ack).expect("ACK to the renewal");
+    assert_eq!(renewed.message_type, msg::ACK);
+    c1.rebind(&ack).expect("ACK to the rebind");
+    let recs = records(&out);
+    let renews = seen(&recs, "lease4_renew", "02:ba:00:00:00:01");
+    assert_eq!(renews.len(), 2, "{recs:?}");
+    for r in &renews {
+        assert_eq!(r["query"]["type"], "DHCPREQUEST");
+        assert_eq!(r["query"]["ciaddr"], ack.yiaddr.to_string());
+        assert_eq!(r["lease"]["address"], ack.yiaddr.to_string());
+        assert_eq!(r["lease"]["valid_lifetime"], 3600);
+        assert_eq!(r["subnet"]["id"], 1);
+        assert_eq!(r["subnet"]["text"], pair.subnet());
+        assert_eq!(r["hwaddr"], "02:ba:00:00:00:01");
+        assert!(r["client_id"].is_null(), "the client sent no client id: {r}");
+    }
+
+    // Release: lease4_release, and the lease is gone from the database.
+    c1.release(&ack);
+    barrier(&pair);
+    let recs = records(&out);
+    let releases = seen(&recs, "lease4_release", "02:ba:00:00:00:01");
+    assert_eq!(releases.len(), 1, "{recs:?}");
+    assert_eq!(releases[0]["query"]["type"], "DHCPRELEASE");
+    assert_eq!(releases[0]["lease"]["address"], ack.yiaddr.to_string());
+    let r = row(&kea, ack.yiaddr).unwrap();
+    assert!(r.valid_lifetime == 0 || r.state != 0, "not released: {r:?}");
+
+    // Decline: lease4_decline, and the address is quarantined.
+    let c2 = Client4::new(&pair, "02:ba:00:00:00:02");
+    let ack2 = c2.dora().expect("ACK");
+    c2.decline(&ack2);
+    barrier(&pair);
+    let recs = records(&out);
+    let declines = seen(&recs, "lease4_decline", "02:ba:00:00:00:02");
+    assert_eq!(declines.len(), 1, "{recs:?}");
+    assert_eq!(declines[0]["query"]["type"], "DHCPDECLINE");
+    assert_eq!(declines[0]["lease"]["address"], ack2.yiaddr.to_string());
+    assert_eq!(row(&kea, ack2.yiaddr).map(|r| r.state), Some(1), "not declined");
+
+    // Skip: the release and the decline do not happen.
+    kea.config_mut().set_hook_parameters(0, json!({ "out": out, "skip-at": ["lease4_release", "lease4_decline"] }));
+    kea.write_config();
+    assert_eq!(kea.config_reload()["result"], 0);
+    let c3 = Client4::new(&pair, "02:ba:00:00:00:03");
+    let ack3 = c3.dora().expect("ACK");
+    c3.release(&ack3);
+    let c4 = Client4::new(&pair, "02:ba:00:00:00:04");
+    let ack4 = c4.dora().expect("ACK");
+    c4.decline(&ack4);
+    barrier(&pair);
+    let recs = records(&out);
+    assert_eq!(seen(&recs, "lease4_release", "02:ba:00:00:00:03").len(), 1, "{recs:?}");
+    assert_eq!(seen(&recs, "lease4_decline", "02:ba:00:00:00:04").len(), 1, "{recs:?}");
+    for (addr, what) in [(ack3.yiaddr, "released"), (ack4.yiaddr, "declined")] {
+        let r = row(&kea, addr).unwrap();
+        assert!(r.state == 0 && r.valid_lifetime == 3600, "Skip did not keep the lease: {what}: {r:?}");
+    }
+}
