@@ -11,7 +11,7 @@ use std::time::Duration;
 use kea_hooks_tests::{dhclient, require_root_and_kea, KeaConfig, NetPair};
 use serde_json::{json, Value};
 
-use common::{at, mac_acl, park_hook, probe, records, with_probe};
+use common::{at, load_failure_line, mac_acl, park_hook, probe, records, with_probe};
 
 /// Parameters reach serde exactly as written (Kea's own `Element::str()`
 /// turned "café" into "cafÃ©" and cut doubles to 6 digits), and a logged
@@ -65,12 +65,8 @@ fn text_that_is_not_utf8_fails_the_load_naming_the_field() {
         .start(&pair)
         .err()
         .expect("Kea accepted a parameter that is not UTF-8");
-    let line = failure
-        .log
-        .lines()
-        .find(|l| l.contains("load failed: bad parameters"))
-        .unwrap_or_else(|| panic!("no load failure line:\n{}", failure.log));
-    assert!(line.contains("at 'echo.name': text is not valid UTF-8"), "{line}");
+    let line = load_failure_line(&failure, "kea-dhcp4.probe");
+    assert!(line.contains("bad parameters: at 'echo.name': text is not valid UTF-8"), "{line}");
 }
 
 /// With the hook's logger off, the SDK's last resort for a message is
@@ -209,11 +205,7 @@ fn a_hook_without_callouts_for_the_server_fails_its_load() {
             params["out"] = json!(cfg.dir().join("probe.jsonl"));
         }
         let failure = cfg.hook(&lib, Some(params)).start(&pair).err().expect("kea-dhcp6 loaded a DHCPv4 hook");
-        let line = failure
-            .log
-            .lines()
-            .find(|l| l.contains(&format!("kea-dhcp6.{hook}")) && l.contains("load failed"))
-            .unwrap_or_else(|| panic!("no load failure line:\n{}", failure.log));
+        let line = load_failure_line(&failure, &format!("kea-dhcp6.{hook}"));
         assert!(line.contains("kea-dhcp6 has none of the hook points it has callouts for (pkt4_receive"), "{line}");
     }
     // Said on purpose: it loads, and knows where.

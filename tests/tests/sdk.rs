@@ -10,7 +10,7 @@ use std::time::Duration;
 use kea_hooks_tests::{dhclient, perfdhcp, perfdhcp_spawn, require_root_and_kea, KeaConfig, NetPair};
 use serde_json::json;
 
-use common::{at, mac_acl, probe, records, with_probe};
+use common::{at, load_failure_line, mac_acl, probe, records, with_probe};
 
 /// perfdhcp arguments for a short, bounded run of `clients` DORA exchanges.
 fn dora(clients: u32) -> Vec<String> {
@@ -154,14 +154,10 @@ fn bad_parameters_are_refused_naming_the_field() {
             Ok(_) => panic!("Kea accepted bad parameters {params}"),
             Err(f) => f,
         };
-        let line = failure
-            .log
-            .lines()
-            .find(|l| l.contains("load failed: bad parameters"))
-            .unwrap_or_else(|| panic!("no load failure line for {params}:\n{}", failure.log));
-        assert!(line.contains(needle), "{params}: expected {needle:?} in {line:?}");
         let hook = if lib == mac_acl() { "mac-acl" } else { "probe" };
-        assert!(line.contains(&format!("kea-dhcp4.{hook}")), "line does not name the hook: {line}");
+        let line = load_failure_line(&failure, &format!("kea-dhcp4.{hook}"));
+        assert!(line.contains("load failed: bad parameters"), "{params}: {line:?}");
+        assert!(line.contains(needle), "{params}: expected {needle:?} in {line:?}");
         assert!(failure.log.contains("HOOKS_LOAD_ERROR"), "Kea did not refuse the library:\n{}", failure.log);
     }
 }

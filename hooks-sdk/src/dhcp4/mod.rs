@@ -256,6 +256,18 @@ impl<'a, P: HookPoint> Context<'a, P> {
     fn query4(&self) -> Result<Pkt4<'a>, Error> {
         required(self.pkt4(ArgRef::Known(Arg::Query4))?, Arg::Query4)
     }
+
+    /// `subnet4`, which Kea never passes null where this is used.
+    #[inline]
+    fn subnet4_required(&self) -> Result<Subnet4<'a>, Error> {
+        required(self.subnet4(ArgRef::Known(Arg::Subnet4))?, Arg::Subnet4)
+    }
+
+    /// `lease4`, likewise.
+    #[inline]
+    fn lease4_required(&self) -> Result<Lease4<'a>, Error> {
+        required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
+    }
 }
 
 impl<'a> Context<'a, Pkt4Receive> {
@@ -290,13 +302,13 @@ impl<'a> Context<'a, Lease4Select> {
     /// The subnet the lease is from (`subnet4`).
     #[inline]
     pub fn subnet(&self) -> Result<Subnet4<'a>, Error> {
-        required(self.subnet4(ArgRef::Known(Arg::Subnet4))?, Arg::Subnet4)
+        self.subnet4_required()
     }
 
     /// The lease about to be offered or assigned (`lease4`).
     #[inline]
     pub fn lease(&self) -> Result<Lease4<'a>, Error> {
-        required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
+        self.lease4_required()
     }
 
     /// True for a DISCOVER (the lease is only offered), false for a REQUEST
@@ -345,13 +357,13 @@ impl<'a> Context<'a, Lease4Renew> {
     /// The subnet of the lease (`subnet4`).
     #[inline]
     pub fn subnet(&self) -> Result<Subnet4<'a>, Error> {
-        required(self.subnet4(ArgRef::Known(Arg::Subnet4))?, Arg::Subnet4)
+        self.subnet4_required()
     }
 
     /// The lease as Kea is about to write it (`lease4`).
     #[inline]
     pub fn lease(&self) -> Result<Lease4<'a>, Error> {
-        required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
+        self.lease4_required()
     }
 
     /// The client identifier's bytes (`clientid`): `None` when the client
@@ -381,7 +393,7 @@ impl<'a> Context<'a, Lease4Release> {
     /// The lease being released (`lease4`).
     #[inline]
     pub fn lease(&self) -> Result<Lease4<'a>, Error> {
-        required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
+        self.lease4_required()
     }
 }
 
@@ -395,7 +407,7 @@ impl<'a> Context<'a, Lease4Decline> {
     /// The lease of the declined address (`lease4`).
     #[inline]
     pub fn lease(&self) -> Result<Lease4<'a>, Error> {
-        required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
+        self.lease4_required()
     }
 }
 

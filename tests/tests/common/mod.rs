@@ -67,3 +67,14 @@ pub fn park_hook() -> PathBuf {
         .get_or_init(|| kea_hooks_tests::build_cpp_hook("park_hook.cc", "dhcp_park_test", kea_hooks_tests::Profile::current()))
         .clone()
 }
+
+/// The line of a failed start's log that says hook `logger` (a logger
+/// name such as `kea-dhcp4.probe`) failed its load; panics if none does.
+pub fn load_failure_line(failure: &kea_hooks_tests::StartFailure, logger: &str) -> String {
+    failure
+        .log
+        .lines()
+        .find(|l| l.contains(logger) && l.contains("load failed"))
+        .unwrap_or_else(|| panic!("no load failure line from {logger}:\n{}", failure.log))
+        .to_owned()
+}
