@@ -37,7 +37,7 @@ use std::marker::PhantomData;
 use crate::error::Error;
 use crate::ffi::{self, CalloutHandle, RawCallout, RawCalloutHandle};
 use crate::error::ErrorKind;
-use crate::hook::{guard, HasSlot, Hook, OnFailure, PanicMessage, Policy, Server};
+use crate::hook::{guard, HasSlot, Hook, OnFailure, PanicMessage, Server};
 use crate::log::{self as klog, Severity};
 
 /// What Kea does with the packet after the callouts of a hook point.
@@ -295,7 +295,7 @@ extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut
         let shared: &CalloutHandle = &handle;
         match guard(|| run::<H, P>(hook, shared, policy.on_error)) {
             Ok(step) => step,
-            Err(panic) => callout_panicked(H::NAME, policy, P::NAME, P::REFUSE, &panic),
+            Err(panic) => callout_panicked(H::NAME, P::NAME, &panic, policy.on_panic, P::REFUSE),
         }
     })
     .flatten();
@@ -377,8 +377,8 @@ fn callout_failed(
 /// point's [`HookPoint::REFUSE`]).
 #[cold]
 #[inline(never)]
-fn callout_panicked(hook: &str, policy: Policy, point: &str, refuse: NextStep, panic: &PanicMessage) -> Option<NextStep> {
-    let (step, what) = outcome(policy.on_panic, refuse, None);
+fn callout_panicked(hook: &str, point: &str, panic: &PanicMessage, on_panic: OnFailure, refuse: NextStep) -> Option<NextStep> {
+    let (step, what) = outcome(on_panic, refuse, None);
     // Formatting the message cannot reach the boundary either.
     let _ = guard(|| {
         klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} panicked: {panic}; {what}"));

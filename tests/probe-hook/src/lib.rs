@@ -185,11 +185,16 @@ impl Probe {
     }
 }
 
+/// Bytes as lowercase colon-separated hex, as Kea's lease file writes ids.
+fn colon_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
 fn lease(l: &Lease4<'_>) -> Value {
     json!({
         "address": l.address().to_string(),
         "hwaddr": l.hwaddr().map(|h| h.to_string()),
-        "client_id": l.client_id().map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")),
+        "client_id": l.client_id().map(colon_hex),
         "valid_lifetime": l.valid_lifetime(),
         "cltt": l.cltt(),
         "subnet_id": l.subnet_id(),
@@ -398,7 +403,7 @@ impl Callout<dhcp4::Lease4Renew> for Probe {
             "query": pkt(&cx.query()?)?,
             "lease": lease(&cx.lease()?),
             "subnet": {"id": s.id(), "text": s.to_string()},
-            "client_id": cx.client_id()?.map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")),
+            "client_id": cx.client_id()?.map(colon_hex),
             "hwaddr": cx.hwaddr()?.map(|h| h.to_string()),
         }));
         self.maybe_continue(cx)
