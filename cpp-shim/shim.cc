@@ -11,6 +11,9 @@
 #include <vector>
 
 #include <cc/data.h>
+#include <dhcp/option.h>
+#include <database/audit_entry.h>
+#include <dhcpsrv/host.h>
 #include <hooks/server_hooks.h>
 #include <log/log_formatter.h>
 #include <log/logger.h>
@@ -314,6 +317,259 @@ bool pkt4_in_class(const Pkt4& pkt, rust::Str name) {
 }
 
 rust::String pkt4_label(const Pkt4& pkt) { return rust::String(pkt.getLabel()); }
+
+// ---- Pkt4 writes (const_cast: see shim.h) ----
+
+namespace {
+
+Pkt4& writable(const Pkt4& pkt) { return const_cast<Pkt4&>(pkt); }
+
+void copy_out(const std::uint8_t* data, std::size_t len, rust::Vec<std::uint8_t>& out) {
+    out.reserve(len);
+    for (std::size_t i = 0; i < len; ++i) {
+        out.push_back(data[i]);
+    }
+}
+
+// The field up to its first NUL; returns the field's capacity.
+std::uint32_t c_field(const std::vector<std::uint8_t>& field, rust::Vec<std::uint8_t>& out) {
+    std::size_t len = 0;
+    while (len < field.size() && field[len] != 0) {
+        ++len;
+    }
+    copy_out(field.data(), len, out);
+    return static_cast<std::uint32_t>(field.size());
+}
+
+}  // namespace
+
+std::uint32_t pkt4_sname(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) { return c_field(pkt.getSname(), out); }
+std::uint32_t pkt4_file(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) { return c_field(pkt.getFile(), out); }
+
+void pkt4_set_sname(const Pkt4& pkt, rust::Slice<const std::uint8_t> value) {
+    // setSname pads the rest of the field with zeros; an empty value clears it.
+    static const std::uint8_t zero = 0;
+    writable(pkt).setSname(value.empty() ? &zero : value.data(), value.empty() ? 1 : value.size());
+}
+
+void pkt4_set_file(const Pkt4& pkt, rust::Slice<const std::uint8_t> value) {
+    static const std::uint8_t zero = 0;
+    writable(pkt).setFile(value.empty() ? &zero : value.data(), value.empty() ? 1 : value.size());
+}
+
+void pkt4_add_option(const Pkt4& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data) {
+    const isc::dhcp::OptionBuffer buf(data.begin(), data.end());
+    // Pkt4::addOption throws if the packet has one with this code already.
+    writable(pkt).addOption(isc::dhcp::OptionPtr(new isc::dhcp::Option(isc::dhcp::Option::V4, code, buf)));
+}
+
+std::size_t pkt4_remove_option(const Pkt4& pkt, std::uint16_t code) {
+    std::size_t n = 0;
+    while (writable(pkt).delOption(code)) {
+        ++n;
+    }
+    return n;
+}
+
+// `later`: the classes evaluated after subnet selection (2.x "required"
+// classes, 3.0+ "additional" classes).
+rust::Vec<rust::String> pkt4_classes(const Pkt4& pkt, bool later) {
+#if KEA_SHIM_HOOKS_VERSION >= 30000
+    const isc::dhcp::ClientClasses& classes = later ? pkt.getAdditionalClasses() : pkt.getClasses();
+#else
+    const isc::dhcp::ClientClasses& classes = pkt.getClasses(later);
+#endif
+    rust::Vec<rust::String> out;
+    for (auto it = classes.cbegin(); it != classes.cend(); ++it) {
+        out.push_back(rust::String(*it));
+    }
+    return out;
+}
+
+void pkt4_add_class(const Pkt4& pkt, rust::Str name, bool later) {
+#if KEA_SHIM_HOOKS_VERSION >= 30000
+    if (later) {
+        writable(pkt).addAdditionalClass(std::string(name));
+    } else {
+        writable(pkt).addClass(std::string(name));
+    }
+#else
+    writable(pkt).addClass(std::string(name), later);
+#endif
+}
+
+void pkt4_raw(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) { copy_out(pkt.data_.data(), pkt.data_.size(), out); }
+
+void pkt4_set_raw(const Pkt4& pkt, rust::Slice<const std::uint8_t> data) {
+    writable(pkt).data_.assign(data.begin(), data.end());
+}
+
+void pkt4_out_buffer(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) {
+    const isc::util::OutputBuffer& buf = writable(pkt).getBuffer();
+    copy_out(static_cast<const std::uint8_t*>(buf.getData()), buf.getLength(), out);
+}
+
+void pkt4_set_out_buffer(const Pkt4& pkt, rust::Slice<const std::uint8_t> data) {
+    isc::util::OutputBuffer& buf = writable(pkt).getBuffer();
+    buf.clear();
+    buf.writeData(data.data(), data.size());
+}
+
+// ---- Lease4 writes ----
+
+void lease4_set_hostname(const Lease4& lease, rust::Slice<const std::uint8_t> hostname) {
+    const_cast<Lease4&>(lease).hostname_.assign(reinterpret_cast<const char*>(hostname.data()), hostname.size());
+}
+
+// ---- arguments Kea reads back ----
+//
+// setArgument replaces the value in the handle's map; the type must be
+// exactly the one Kea fetches back, or Kea's getArgument throws.
+
+namespace {
+
+CalloutHandle& writable(const CalloutHandle& handle) { return const_cast<CalloutHandle&>(handle); }
+
+}  // namespace
+
+void arg_set_bool(const CalloutHandle& handle, rust::Str name, bool value) {
+    writable(handle).setArgument(std::string(name), value);
+}
+
+rust::String arg_string(const CalloutHandle& handle, rust::Str name) {
+    const std::string value = detail::get_arg<std::string>(handle, std::string(name));
+    return rust::String::lossy(value.data(), value.size());
+}
+
+void arg_set_string(const CalloutHandle& handle, rust::Str name, rust::Str value) {
+    writable(handle).setArgument(std::string(name), std::string(value));
+}
+
+void arg_bytes(const CalloutHandle& handle, rust::Str name, rust::Vec<std::uint8_t>& out) {
+    const std::vector<std::uint8_t> value = detail::get_arg<std::vector<std::uint8_t>>(handle, std::string(name));
+    copy_out(value.data(), value.size(), out);
+}
+
+void arg_set_bytes(const CalloutHandle& handle, rust::Str name, rust::Slice<const std::uint8_t> value) {
+    writable(handle).setArgument(std::string(name), std::vector<std::uint8_t>(value.begin(), value.end()));
+}
+
+std::int32_t arg_identifier_type(const CalloutHandle& handle, rust::Str name) {
+    return static_cast<std::int32_t>(detail::get_arg<isc::dhcp::Host::IdentifierType>(handle, std::string(name)));
+}
+
+void arg_set_identifier_type(const CalloutHandle& handle, rust::Str name, std::int32_t value) {
+    writable(handle).setArgument(std::string(name), static_cast<isc::dhcp::Host::IdentifierType>(value));
+}
+
+rust::String arg_element_json(const CalloutHandle& handle, rust::Str name) {
+    const ConstElementPtr value = detail::get_arg<ConstElementPtr>(handle, std::string(name));
+    if (!value) {
+        return rust::String("null");
+    }
+    std::string out;
+    std::string path;
+    write_json(out, value, path);
+    return rust::String(out);
+}
+
+void arg_set_element_json(const CalloutHandle& handle, rust::Str name, rust::Str json) {
+    const ConstElementPtr value = Element::fromJSON(std::string(json));
+    writable(handle).setArgument(std::string(name), value);
+}
+
+rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle& handle, rust::Str name) {
+    const auto* all = detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, std::string(name));
+    rust::Vec<std::uint32_t> out;
+    if (all) {
+        for (const auto& subnet : *all) {
+            out.push_back(subnet->getID());
+        }
+    }
+    return out;
+}
+
+// Selects subnet `id` of the configuration Kea passed in
+// `subnet4collection` (the current one); false when it has none with that
+// id, and then nothing changes.
+bool arg_select_subnet4(const CalloutHandle& handle, std::uint32_t id) {
+    const auto* all = detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, "subnet4collection");
+    if (!all) {
+        return false;
+    }
+    const auto& by_id = all->get<isc::dhcp::SubnetSubnetIdIndexTag>();
+    const auto it = by_id.find(id);
+    if (it == by_id.end()) {
+        return false;
+    }
+    writable(handle).setArgument("subnet4", detail::Subnet4Arg(*it));
+    return true;
+}
+
+void arg_clear_subnet4(const CalloutHandle& handle) {
+    writable(handle).setArgument("subnet4", detail::Subnet4Arg());
+}
+
+rust::Vec<AuditRow> arg_audit_entries(const CalloutHandle& handle, rust::Str name) {
+    const auto entries = detail::get_arg<isc::db::AuditEntryCollectionPtr>(handle, std::string(name));
+    rust::Vec<AuditRow> out;
+    if (entries) {
+        for (const auto& e : *entries) {
+            if (!e) {
+                continue;
+            }
+            const std::string type = e->getObjectType();
+            const std::string message = e->getLogMessage();
+            out.push_back(AuditRow{rust::String::lossy(type.data(), type.size()),
+                                   static_cast<std::uint8_t>(e->getModificationType()), e->getObjectId(),
+                                   e->getRevisionId(), rust::String::lossy(message.data(), message.size())});
+        }
+    }
+    return out;
+}
+
+// ---- the per-packet context ----
+//
+// One entry in the handle's context for this library, holding the Rust
+// `PacketValues` (the hook's typed values). Kea keeps a packet's handle as
+// long as the packet and destroys its context with it, on whatever thread
+// lets the packet go: the holder's destructor then drops the Rust box
+// (whose Drop catches panics). The handle also keeps the library loaded
+// while it exists (its LibraryManagerCollection), so the drop code is
+// still mapped.
+
+namespace {
+
+const std::string CONTEXT_NAME = "kea-hooks-sdk";
+
+struct ContextHolder {
+    explicit ContextHolder(rust::Box<PacketValues> v) : values(std::move(v)) {}
+    rust::Box<PacketValues> values;
+};
+
+using ContextPtr = boost::shared_ptr<ContextHolder>;
+
+}  // namespace
+
+PacketValues* handle_context(const CalloutHandle& handle) {
+    // getContext and getContextNames throw when the library has no
+    // context yet, or not this name. deleteContext of a name never used
+    // (the empty one) makes the library's context exist, empty, without
+    // throwing and erases nothing; asking for the names then keeps the
+    // common "nothing stored yet" case free of exceptions.
+    CalloutHandle& h = writable(handle);
+    h.deleteContext(std::string());
+    if (h.getContextNames().empty()) {
+        return nullptr;
+    }
+    ContextPtr holder;
+    h.getContext(CONTEXT_NAME, holder);
+    return holder ? &*holder->values : nullptr;
+}
+
+void handle_set_context(const CalloutHandle& handle, rust::Box<PacketValues> values) {
+    writable(handle).setContext(CONTEXT_NAME, ContextPtr(new ContextHolder(std::move(values))));
+}
 
 // ---- logging ----
 //

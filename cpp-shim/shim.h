@@ -74,6 +74,8 @@ KEA_SHIM_KEA_GET_ARGUMENT_TYPES
 namespace kea_shim {
 
 enum class Arg : std::uint8_t;  // shared with Rust (src/ffi/shim.rs), defined by cxx
+struct PacketValues;            // a Rust type (src/ffi/shim.rs)
+struct AuditRow;                // shared with Rust (src/ffi/shim.rs)
 
 using isc::dhcp::ClientId;
 using isc::dhcp::HWAddr;
@@ -111,6 +113,52 @@ bool pkt4_relayed(const Pkt4& pkt);
 bool pkt4_option(const Pkt4& pkt, std::uint16_t code, rust::Vec<std::uint8_t>& out);
 bool pkt4_in_class(const Pkt4& pkt, rust::Str name);
 rust::String pkt4_label(const Pkt4& pkt);
+
+// ---- Pkt4 writes ----
+//
+// Kea hands callouts non-const packets, leases and handles (the shared
+// pointers in the argument map are to non-const objects), and it reads
+// them back after the callout: that is how a C++ hook changes what Kea
+// does. The Rust side holds `&T` to cxx opaque types, which are interior
+// mutable by construction (cxx's `Opaque` holds an `UnsafeCell`), so these
+// functions take `const T&` and cast the const away: defined behaviour, as
+// the objects themselves were never const. The Rust views never lend out a
+// reference into anything written here (they copy such values out), so
+// nothing the Rust side holds dangles after a write.
+std::uint32_t pkt4_sname(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
+std::uint32_t pkt4_file(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
+void pkt4_set_sname(const Pkt4& pkt, rust::Slice<const std::uint8_t> value);
+void pkt4_set_file(const Pkt4& pkt, rust::Slice<const std::uint8_t> value);
+void pkt4_add_option(const Pkt4& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data);
+std::size_t pkt4_remove_option(const Pkt4& pkt, std::uint16_t code);
+rust::Vec<rust::String> pkt4_classes(const Pkt4& pkt, bool later);
+void pkt4_add_class(const Pkt4& pkt, rust::Str name, bool later);
+void pkt4_raw(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
+void pkt4_set_raw(const Pkt4& pkt, rust::Slice<const std::uint8_t> data);
+void pkt4_out_buffer(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
+void pkt4_set_out_buffer(const Pkt4& pkt, rust::Slice<const std::uint8_t> data);
+
+// ---- Lease4 writes (see above) ----
+void lease4_set_hostname(const Lease4& lease, rust::Slice<const std::uint8_t> hostname);
+
+// ---- arguments Kea reads back ----
+void arg_set_bool(const CalloutHandle& handle, rust::Str name, bool value);
+rust::String arg_string(const CalloutHandle& handle, rust::Str name);
+void arg_set_string(const CalloutHandle& handle, rust::Str name, rust::Str value);
+void arg_bytes(const CalloutHandle& handle, rust::Str name, rust::Vec<std::uint8_t>& out);
+void arg_set_bytes(const CalloutHandle& handle, rust::Str name, rust::Slice<const std::uint8_t> value);
+std::int32_t arg_identifier_type(const CalloutHandle& handle, rust::Str name);
+void arg_set_identifier_type(const CalloutHandle& handle, rust::Str name, std::int32_t value);
+rust::String arg_element_json(const CalloutHandle& handle, rust::Str name);
+void arg_set_element_json(const CalloutHandle& handle, rust::Str name, rust::Str json);
+rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle& handle, rust::Str name);
+bool arg_select_subnet4(const CalloutHandle& handle, std::uint32_t id);
+void arg_clear_subnet4(const CalloutHandle& handle);
+rust::Vec<AuditRow> arg_audit_entries(const CalloutHandle& handle, rust::Str name);
+
+// ---- the per-packet context (see PacketValues in src/ffi/shim.rs) ----
+PacketValues* handle_context(const CalloutHandle& handle);
+void handle_set_context(const CalloutHandle& handle, rust::Box<PacketValues> values);
 
 // ---- logging ----
 void log_open(rust::Str logger_name, rust::Str message_id);
@@ -252,6 +300,10 @@ inline std::uint8_t pkt4_hops(const Pkt4& pkt) { return pkt.getHops(); }
 inline std::uint16_t pkt4_secs(const Pkt4& pkt) { return pkt.getSecs(); }
 inline std::uint16_t pkt4_flags(const Pkt4& pkt) { return pkt.getFlags(); }
 
+inline void pkt4_set_siaddr(const Pkt4& pkt, std::uint32_t addr) {
+    const_cast<Pkt4&>(pkt).setSiaddr(isc::asiolink::IOAddress(addr));
+}
+
 inline bool pkt4_has_option(const Pkt4& pkt, std::uint16_t code) {
     // `options_` is read directly: Pkt::getOption() is non-const because it
     // may copy the option into the packet.
@@ -292,6 +344,16 @@ inline rust::Slice<const std::uint8_t> lease4_hostname(const Lease4& lease) {
 inline std::uint32_t lease4_state(const Lease4& lease) { return lease.state_; }
 inline bool lease4_fqdn_fwd(const Lease4& lease) { return lease.fqdn_fwd_; }
 inline bool lease4_fqdn_rev(const Lease4& lease) { return lease.fqdn_rev_; }
+
+inline void lease4_set_valid_lft(const Lease4& lease, std::uint32_t seconds) {
+    const_cast<Lease4&>(lease).valid_lft_ = seconds;
+}
+
+inline void lease4_set_fqdn(const Lease4& lease, bool fwd, bool rev) {
+    Lease4& l = const_cast<Lease4&>(lease);
+    l.fqdn_fwd_ = fwd;
+    l.fqdn_rev_ = rev;
+}
 
 // ---- Lease4Collection ----
 

@@ -29,6 +29,7 @@
 //! ping_check at `lease4_offer`) always stands, since that library will
 //! resume the packet.
 
+use std::any::Any;
 use std::cell::Cell;
 use std::ffi::c_int;
 use std::fmt;
@@ -197,6 +198,74 @@ impl<'a, P: HookPoint> Context<'a, P> {
         }
         self.step.set(Some(step));
         Ok(())
+    }
+
+    /// Stores `value` with the packet this callout handles, replacing
+    /// (and returning) the value of the same type stored before; a later
+    /// callout of this hook for the same packet reads it back with
+    /// [`packet_value`](Self::packet_value) or
+    /// [`take_packet_value`](Self::take_packet_value).
+    ///
+    /// This is Kea's per-packet callout context: the value lives exactly
+    /// as long as the packet (a query's callouts, from `buffer4_receive`
+    /// to `pkt4_send`, share one) and is dropped with it, also when the
+    /// packet is dropped halfway, on whatever thread lets it go (hence
+    /// `Send`). Each hook library sees only its own values, one per type:
+    /// use a type of your own (a newtype) as the key.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// #[derive(Clone)]
+    /// struct Tenant(String);
+    ///
+    /// impl Callout<dhcp4::Pkt4Receive> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Pkt4Receive>) -> Result<(), Error> {
+    ///         cx.set_packet_value(Tenant("blue".into()))?;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// impl Callout<dhcp4::Pkt4Send> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Pkt4Send>) -> Result<(), Error> {
+    ///         if let Some(Tenant(name)) = cx.take_packet_value::<Tenant>()? {
+    ///             cx.response()?.set_option(15, name.as_bytes())?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    pub fn set_packet_value<T: Any + Send>(&self, value: T) -> Result<Option<T>, Error> {
+        let old = ffi::context::with_packet_values(self.handle, true, |v| v.insert(value))?;
+        Ok(old.flatten())
+    }
+
+    /// A copy of the packet's value of type `T`, if a callout stored one.
+    pub fn packet_value<T: Any + Send + Clone>(&self) -> Result<Option<T>, Error> {
+        let v = ffi::context::with_packet_values(self.handle, false, |v| v.get::<T>().cloned())?;
+        Ok(v.flatten())
+    }
+
+    /// Takes the packet's value of type `T` out (it is no longer stored).
+    pub fn take_packet_value<T: Any + Send>(&self) -> Result<Option<T>, Error> {
+        let v = ffi::context::with_packet_values(self.handle, false, |v| v.take::<T>())?;
+        Ok(v.flatten())
+    }
+
+    /// Runs `f` on the packet's value of type `T` in place (for values that
+    /// are costly to copy), returning what `f` returns, or `None` when
+    /// there is none. The value is taken out while `f` runs and put back
+    /// afterwards, so `f` may use this context freely (if `f` panics, the
+    /// value is dropped).
+    pub fn with_packet_value<T: Any + Send, R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<Option<R>, Error> {
+        let Some(mut value) = self.take_packet_value::<T>()? else {
+            return Ok(None);
+        };
+        let r = f(&mut value);
+        self.set_packet_value(value)?;
+        Ok(Some(r))
     }
 
     /// The names of the arguments Kea passed (useful to explore a point).

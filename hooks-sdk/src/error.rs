@@ -15,6 +15,13 @@ pub enum ErrorKind {
     Parameters,
     /// The hook itself reported an error.
     Hook,
+    /// Data from the network (an option a client or relay sent) does not
+    /// have the form the hook asked for.
+    Malformed,
+    /// A value the hook tried to write that Kea would refuse or
+    /// misinterpret (an option longer than 255 bytes, a subnet id the
+    /// configuration does not have, ...); nothing was changed.
+    Invalid,
 }
 
 /// An error from a callout, from `load`, or from a Kea call.

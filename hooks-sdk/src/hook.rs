@@ -346,17 +346,24 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
 
     let mut registered = Vec::new();
     let mut absent = Vec::new();
+    // Callouts at points only one server has (pkt4_receive, ...) say which
+    // server the hook is written for; those every server has
+    // (command_processed) do not.
+    let mut registered_specific = false;
     for entry in entries.iter().flatten() {
         if !entry.servers.contains(&server) || !ffi::server_has_hook(entry.name)? {
-            absent.push(entry.name);
+            if entry.servers.len() == 1 {
+                absent.push(entry.name);
+            }
             continue;
         }
         ffi::register_callout(handle.library_handle(), entry.name, entry.callout)
             .map_err(|e| Error::new(ErrorKind::Kea, format!("registering {}: {}", entry.name, e.what())))?;
         registered.push(entry.name);
+        registered_specific |= entry.servers.len() == 1;
     }
-    if registered.is_empty() && hook.callouts_required() {
-        // (Kea removes what a failed load registered; here that is nothing.)
+    if (registered.is_empty() || (!registered_specific && !absent.is_empty())) && hook.callouts_required() {
+        // (Kea removes whatever a failed load registered.)
         let what = if absent.is_empty() {
             "the hook implements no Callout".to_owned()
         } else {

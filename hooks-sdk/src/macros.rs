@@ -100,9 +100,23 @@ macro_rules! __kea_callout_entries {
             $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Renew),
             $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Release),
             $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Decline),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Buffer4Receive),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Buffer4Send),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Expire),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Recover),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Host4Identifier),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Ddns4Update),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Dhcp4SrvConfigured),
+            $crate::__kea_probe!($hook, $crate::dhcp4::Cb4Updated),
+            $crate::__kea_probe!($hook, $crate::dhcp4::CommandProcessed),
             // Only Kea 2.6+ has it; elsewhere no entry.
             $crate::since_kea_2_6!({
                 $crate::__kea_probe!($hook, $crate::dhcp4::Lease4Offer)
+            } else {
+                ::core::option::Option::None
+            }),
+            $crate::since_kea_2_6!({
+                $crate::__kea_probe!($hook, $crate::dhcp4::Lease4ServerDecline)
             } else {
                 ::core::option::Option::None
             }),

@@ -52,6 +52,10 @@ pub struct Reply {
     pub lease_time: Option<u32>,
     /// Every option, by code (payload only).
     pub options: BTreeMap<u8, Vec<u8>>,
+    /// `sname` up to its first NUL.
+    pub sname: Vec<u8>,
+    /// `file` up to its first NUL.
+    pub file: Vec<u8>,
 }
 
 /// Option 82 sub-options a relayed query carries.
@@ -81,6 +85,7 @@ pub struct Client4<'p> {
     client: UdpSocket,
     relay: UdpSocket,
     timeout: Duration,
+    extra: Vec<(u8, Vec<u8>)>,
 }
 
 /// Runs `f` on a thread inside network namespace `ns`.
@@ -146,7 +151,14 @@ impl<'p> Client4<'p> {
         let (client, relay) = in_netns(&pair.client_ns(), || {
             (udp_socket(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68), &dev), udp_socket(relay_addr, &dev))
         });
-        Client4 { pair, chaddr: parse_mac(mac), client, relay, timeout: Duration::from_secs(3) }
+        Client4 { pair, chaddr: parse_mac(mac), client, relay, timeout: Duration::from_secs(3), extra: Vec::new() }
+    }
+
+    /// The same client, sending option `code` with `payload` in every
+    /// query (e.g. 12, a host name).
+    pub fn with_option(mut self, code: u8, payload: &[u8]) -> Self {
+        self.extra.push((code, payload.to_vec()));
+        self
     }
 
     /// The whole exchange: DISCOVER, then REQUEST for the offer; the ACK.
@@ -241,7 +253,7 @@ impl<'p> Client4<'p> {
         p[28..34].copy_from_slice(&self.chaddr);
         p.extend_from_slice(&[99, 130, 83, 99]);
         p.extend_from_slice(&[53, 1, kind]);
-        for (code, payload) in options {
+        for (code, payload) in options.iter().chain(&self.extra) {
             p.extend_from_slice(&[*code, payload.len() as u8]);
             p.extend_from_slice(payload);
         }
@@ -304,6 +316,7 @@ fn parse(p: &[u8]) -> Option<Reply> {
         }
     }
     let ipv4 = |v: &Vec<u8>| (v.len() == 4).then(|| Ipv4Addr::new(v[0], v[1], v[2], v[3]));
+    let c_field = |r: std::ops::Range<usize>| p[r].iter().copied().take_while(|b| *b != 0).collect::<Vec<u8>>();
     Some(Reply {
         message_type: *options.get(&53)?.first()?,
         xid: u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
@@ -312,5 +325,7 @@ fn parse(p: &[u8]) -> Option<Reply> {
         server_id: options.get(&54).and_then(ipv4),
         lease_time: options.get(&51).filter(|v| v.len() == 4).map(|v| u32::from_be_bytes([v[0], v[1], v[2], v[3]])),
         options,
+        sname: c_field(44..108),
+        file: c_field(108..236),
     })
 }

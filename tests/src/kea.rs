@@ -420,6 +420,8 @@ pub struct LeaseRow {
     pub subnet_id: u32,
     /// Hostname.
     pub hostname: String,
+    /// Forward and reverse DNS flags (`fqdn_fwd`, `fqdn_rev`).
+    pub fqdn: (bool, bool),
     /// Lease state (0 = default).
     pub state: u32,
 }
@@ -596,6 +598,8 @@ fn latest_rows(text: &str) -> Vec<LeaseRow> {
         col("subnet_id"),
         col("hostname"),
         col("state"),
+        col("fqdn_fwd"),
+        col("fqdn_rev"),
     ];
     let mut rows: Vec<LeaseRow> = Vec::new();
     for line in lines {
@@ -604,7 +608,7 @@ fn latest_rows(text: &str) -> Vec<LeaseRow> {
         if f.len() < header.len() {
             continue;
         }
-        let [address, hwaddr, client_id, valid, expire, subnet, hostname, state] = cols.map(|c| f[c]);
+        let [address, hwaddr, client_id, valid, expire, subnet, hostname, state, fwd, rev] = cols.map(|c| f[c]);
         let Ok(address) = address.parse() else { continue };
         let row = LeaseRow {
             address,
@@ -615,6 +619,7 @@ fn latest_rows(text: &str) -> Vec<LeaseRow> {
             subnet_id: subnet.parse().unwrap_or(0),
             // Kea escapes commas in text fields as "&#x2c".
             hostname: hostname.replace("&#x2c", ","),
+            fqdn: (fwd == "1", rev == "1"),
             state: state.parse().unwrap_or(0),
         };
         rows.retain(|r| r.address != row.address);
@@ -702,6 +707,7 @@ mod tests {
                 expire: 1795380999,
                 subnet_id: 1,
                 hostname: "host".into(),
+                fqdn: (false, false),
                 state: 0,
             }
         );

@@ -97,3 +97,98 @@ fn renew_release_and_decline_callouts_see_the_client_and_skip_keeps_the_lease() 
         assert!(r.state == 0 && r.valid_lifetime == 3600, "Skip did not keep the lease: {what}: {r:?}");
     }
 }
+
+/// Polls the probe's records until `pred` holds for `n` at `point`
+/// (reclamation runs on Kea's timer, every second here); returns the last.
+fn wait_for_records(
+    out: &std::path::Path,
+    point: &str,
+    n: usize,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found: Vec<Value> = records(out)
+            .into_iter()
+            .filter(|r| r["point"] == point && pred(r))
+            .collect();
+        if found.len() >= n {
+            return found[n - 1].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {point} record in 20 s: {:?}",
+            records(out)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn reclamation_fires_lease4_expire_and_lease4_recover_and_skip_keeps_the_lease() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair).valid_lifetime(3).merge(json!({
+        "expired-leases-processing": { "reclaim-timer-wait-time": 1 },
+        "decline-probation-period": 2,
+    }));
+    let (mut kea, out) = with_probe(&pair, cfg, json!({}));
+
+    // An expired lease: lease4_expire with the lease, then reclaimed.
+    let ack = Client4::new(&pair, "02:ba:00:00:01:01")
+        .dora()
+        .expect("ACK");
+    let addr = ack.yiaddr.to_string();
+    let r = wait_for_records(&out, "lease4_expire", 1, |r| {
+        r["lease"]["address"] == addr.as_str() && r["lease"]["hwaddr"] == "02:ba:00:00:01:01"
+    });
+    assert_eq!(r["lease"]["hwaddr"], "02:ba:00:00:01:01");
+    assert_eq!(r["lease"]["valid_lifetime"], 3);
+    assert_eq!(
+        r["remove_lease"], false,
+        "with flushing on (its default), reclaimed leases are kept: {r}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while row(&kea, ack.yiaddr).map(|r| r.state) != Some(2) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not reclaimed: {:?}",
+            row(&kea, ack.yiaddr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    // A declined address: after its probation, lease4_recover.
+    let c2 = Client4::new(&pair, "02:ba:00:00:01:02");
+    let ack2 = c2.dora().expect("ACK");
+    c2.decline(&ack2);
+    let addr2 = ack2.yiaddr.to_string();
+    let r = wait_for_records(&out, "lease4_recover", 1, |r| {
+        r["lease"]["address"] == addr2.as_str()
+    });
+    assert_eq!(r["lease"]["state"], "declined", "{r}");
+
+    // Skip at lease4_expire: Kea leaves the lease as it was (not reclaimed),
+    // and asks again at its next reclamation.
+    kea.config_mut().set_hook_parameters(
+        0,
+        json!({ "out": out, "skip-at": ["lease4_expire"], "generation": 1 }),
+    );
+    kea.write_config();
+    assert_eq!(kea.config_reload()["result"], 0);
+    let ack3 = Client4::new(&pair, "02:ba:00:00:01:03")
+        .dora()
+        .expect("ACK");
+    let addr3 = ack3.yiaddr.to_string();
+    let again = wait_for_records(&out, "lease4_expire", 2, |r| {
+        r["lease"]["address"] == addr3.as_str() && r["lease"]["hwaddr"] == "02:ba:00:00:01:03"
+    });
+    assert_eq!(again["lease"]["state"], "default", "{again}");
+    assert_eq!(
+        row(&kea, ack3.yiaddr).map(|r| r.state),
+        Some(0),
+        "Skip did not keep the lease"
+    );
+}

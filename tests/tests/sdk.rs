@@ -393,6 +393,11 @@ fn hooks_export_only_what_is_listed() {
         ("cxxbridge1$slice$", "cxx's runtime for rust::Slice, called by the shim"),
         ("cxxbridge1$rust_vec$", "cxx's runtime for rust::Vec<T>, called by the shim"),
         (
+            "cxxbridge1$box$kea_shim$PacketValues$",
+            "cxx's glue for rust::Box<PacketValues> (the per-packet values): Kea's context destructor drops the box through it",
+        ),
+        ("kea_shim$cxxbridge1$", "cxx's size and alignment of PacketValues, for the same rust::Box"),
+        (
             "_ZTSN5boost10shared_ptrIN3isc4dhcp4Pkt4EEE",
             "type name of Pkt4Ptr, shared with Kea's so that getArgument's any_cast compares pointers (hooks-sdk/src/ffi/type_names.rs)",
         ),
@@ -403,7 +408,7 @@ fn hooks_export_only_what_is_listed() {
     let allows = |name: &str| {
         allowed.iter().any(|(entry, _)| if entry.ends_with('$') { name.starts_with(entry) } else { name == *entry })
     };
-    for lib in [probe(), mac_acl()] {
+    for lib in [probe(), mac_acl(), common::hook_library("kea-hook-class-policy", "dhcp_class_policy")] {
         let out = std::process::Command::new("nm").args(["-D", "--defined-only"]).arg(&lib).output().expect("nm");
         assert!(out.status.success(), "nm failed on {}", lib.display());
         let text = String::from_utf8_lossy(&out.stdout);

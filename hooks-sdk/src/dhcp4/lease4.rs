@@ -19,6 +19,12 @@ impl<'a> Lease4<'a> {
         Lease4 { lease }
     }
 
+    /// The Kea object, for the SDK's own writes.
+    #[inline]
+    pub(crate) fn raw(&self) -> &'a ffi::Lease4 {
+        self.lease
+    }
+
     /// The leased address.
     #[inline]
     pub fn address(&self) -> Ipv4Addr {
@@ -28,8 +34,12 @@ impl<'a> Lease4<'a> {
     /// The client's hardware address, if the lease records one.
     #[inline]
     pub fn hwaddr(&self) -> Option<HwAddr<'a>> {
-        ffi::lease4_has_hwaddr(self.lease)
-            .then(|| HwAddr::new(ffi::lease4_htype(self.lease), ffi::lease4_hwaddr(self.lease)))
+        ffi::lease4_has_hwaddr(self.lease).then(|| {
+            HwAddr::new(
+                ffi::lease4_htype(self.lease),
+                ffi::lease4_hwaddr(self.lease),
+            )
+        })
     }
 
     /// The client identifier (option 61) bytes, if the client sent one.
@@ -56,15 +66,16 @@ impl<'a> Lease4<'a> {
         ffi::lease4_subnet_id(self.lease)
     }
 
-    /// The hostname (empty when none), with invalid UTF-8 replaced.
-    pub fn hostname(&self) -> Cow<'a, str> {
-        String::from_utf8_lossy(ffi::lease4_hostname(self.lease))
+    /// The hostname (empty when none), with invalid UTF-8 replaced. A
+    /// copy: callouts may change the hostname (see
+    /// [`Context::set_hostname`](crate::Context)).
+    pub fn hostname(&self) -> String {
+        String::from_utf8_lossy(ffi::lease4_hostname(self.lease)).into_owned()
     }
 
-    /// The hostname's raw bytes.
-    #[inline]
-    pub fn hostname_bytes(&self) -> &'a [u8] {
-        ffi::lease4_hostname(self.lease)
+    /// The hostname's raw bytes (a copy, as for [`hostname`](Self::hostname)).
+    pub fn hostname_bytes(&self) -> Vec<u8> {
+        ffi::lease4_hostname(self.lease).to_vec()
     }
 
     /// The lease state.
@@ -168,12 +179,17 @@ impl<'a> Leases4<'a> {
     /// Lease `index`.
     #[inline]
     pub fn get(&self, index: usize) -> Option<Lease4<'a>> {
-        self.leases.and_then(|c| ffi::lease4_collection_at(c, index)).map(Lease4::new)
+        self.leases
+            .and_then(|c| ffi::lease4_collection_at(c, index))
+            .map(Lease4::new)
     }
 
     /// The leases in order.
     pub fn iter(&self) -> Leases4Iter<'a> {
-        Leases4Iter { leases: *self, next: 0 }
+        Leases4Iter {
+            leases: *self,
+            next: 0,
+        }
     }
 }
 

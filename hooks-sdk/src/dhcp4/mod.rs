@@ -1,5 +1,5 @@
-//! DHCPv4 (kea-dhcp4): hook points and read-only views of packets, leases
-//! and subnets.
+//! DHCPv4 (kea-dhcp4): every hook point, and views of packets, leases,
+//! subnets and options that read and write what Kea reads back.
 //!
 //! Each hook point is a marker type; implement
 //! [`Callout<P>`](crate::Callout) for it. A [`Context`] of that point has
@@ -18,6 +18,25 @@
 //! | [`Lease4Release`] | `lease4_release` | `query()`, `lease()` | `Skip`, `Drop`: the lease is not released | `Drop` |
 //! | [`Lease4Decline`] | `lease4_decline` | `query()`, `lease()` | `Skip`, `Drop`: the address is not declined | `Drop` |
 //! | `Lease4Offer` (Kea 2.6+) | `lease4_offer` | `query()`, `leases()`, `offer_lifetime()`, `old_lease()`, `response()` (3.0+) | `Drop`: the OFFER is not sent | `Drop` |
+//! | [`Buffer4Receive`] | `buffer4_receive` | `query()`, `buffer()`, `set_buffer()` | `Drop` (counted in `pkt4-receive-drop`) | `Drop` |
+//! | [`Buffer4Send`] | `buffer4_send` | `response()`, `buffer()`, `set_buffer()` | `Skip`, `Drop`: not sent | `Drop` |
+//! | [`Host4Identifier`] | `host4_identifier` | `query()`, `identifier()`, `set_identifier()` | `Skip`, `Drop`: the identifier is ignored | `Skip` |
+//! | [`Ddns4Update`] | `ddns4_update` | `query()`, `response()`, `subnet()`, `hostname()`, `set_hostname()`, `dns_updates()`, `set_dns_updates()` | none | none |
+//! | [`Lease4Expire`] | `lease4_expire` | `lease()`, `remove_lease()` | `Skip`: not reclaimed | none |
+//! | [`Lease4Recover`] | `lease4_recover` | `lease()` | `Skip`: not recovered | none |
+//! | [`Dhcp4SrvConfigured`] | `dhcp4_srv_configured` | `json_config()`, `reject()` | `Drop`: the configuration is refused | none |
+//! | [`Cb4Updated`] | `cb4_updated` | `audit_entries()` | none | none |
+//! | [`CommandProcessed`] | `command_processed` | `name()`, `arguments()`, `response()`, `set_response()` | none | none |
+//! | `Lease4ServerDecline` (Kea 2.6+) | `lease4_server_decline` | `query()`, `lease()` | none | none |
+//!
+//! Writes Kea reads back: the lease at `lease4_select` and `lease4_renew`
+//! (`set_valid_lifetime`, `set_hostname`, `set_fqdn_flags`), the subnet at
+//! `subnet4_select` (`select_subnet`), options and fields of any [`Pkt4`]
+//! (on the response at `pkt4_send`, what the client gets), client classes,
+//! and the arguments listed above. `lease4_offer`'s `offer_address_in_use`
+//! is read by Kea only when the callout parked the packet, so it comes
+//! with parking. `lease4_expire`'s `remove_lease` is not read back by any
+//! release, so it is read-only.
 //!
 //! What the SDK refuses ([`Context::set_next_step`] returns `Err`): a step
 //! Kea ignores at the point (`Skip` at `leases4_committed` and
@@ -35,21 +54,23 @@
 
 use crate::callout::{Context, HookPoint, NextStep, Sealed};
 use crate::error::{Error, ErrorKind};
-use crate::hook::Server;
 use crate::ffi::{self, Arg, ArgRef};
+use crate::hook::Server;
 use crate::hwaddr::HwAddr;
 
 mod lease4;
+pub mod option;
 mod pkt4;
 mod subnet4;
 
 pub use lease4::{Lease4, LeaseState, Leases4, Leases4Iter};
+pub use option::{OptionData, SubOption, SubOptions, VendorOptions};
 pub use pkt4::{MessageType, Pkt4};
 pub use subnet4::Subnet4;
 
 macro_rules! hook_point {
     ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*]
-     $(, drop_statistic: $stat:literal)?) => {
+     $(, drop_statistic: $stat:literal)? $(, servers: [$($server:ident),*])?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub enum $ty {}
@@ -58,11 +79,22 @@ macro_rules! hook_point {
             const NAME: &'static str = $name;
             const REFUSE: NextStep = NextStep::$refuse;
             const STEPS: &'static [NextStep] = &[$(NextStep::$step),*];
-            const SERVERS: &'static [Server] = &[Server::Dhcp4];
+            const SERVERS: &'static [Server] = hook_point!(@servers $([$($server),*])?);
             $(const DROP_STATISTIC: Option<&'static str> = Some($stat);)?
         }
     };
+    (@servers) => { &[Server::Dhcp4] };
+    (@servers [$($server:ident),*]) => { &[$(Server::$server),*] };
 }
+
+mod points;
+
+#[cfg(kea_2_6)]
+pub use points::Lease4ServerDecline;
+pub use points::{
+    AuditEntry, Buffer4Receive, Buffer4Send, Cb4Updated, CommandProcessed, Ddns4Update,
+    Dhcp4SrvConfigured, Host4Identifier, HostIdentifierType, Lease4Expire, Lease4Recover,
+};
 
 hook_point!(
     /// `pkt4_receive`: a query was received and parsed, before any
@@ -200,7 +232,10 @@ hook_point!(
 fn required<T>(value: Option<T>, arg: Arg) -> Result<T, Error> {
     match value {
         Some(v) => Ok(v),
-        None => Err(Error::new(ErrorKind::Kea, format!("argument {} is null", arg.name()))),
+        None => Err(Error::new(
+            ErrorKind::Kea,
+            format!("argument {} is null", arg.name()),
+        )),
     }
 }
 
@@ -249,7 +284,10 @@ impl<'a, P: HookPoint> Context<'a, P> {
 
     #[inline]
     fn leases4(&self, arg: ArgRef<'_>) -> Result<Leases4<'a>, Error> {
-        Ok(Leases4::new(ffi::arg_lease4_collection_ref(self.handle, arg)?))
+        Ok(Leases4::new(ffi::arg_lease4_collection_ref(
+            self.handle,
+            arg,
+        )?))
     }
 
     #[inline]

@@ -1,4 +1,4 @@
-//! A DHCPv4 packet, read-only.
+//! A DHCPv4 packet: its fields, options and classes, read and written.
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -7,7 +7,17 @@ use crate::error::Error;
 use crate::ffi;
 use crate::hwaddr::HwAddr;
 
+use super::option::{invalid, OptionData, MAX_OPTION_LEN};
+
 /// A DHCPv4 packet (query or response), borrowed for the callout.
+///
+/// Kea reads its packets back after each callout, so the writes here
+/// (options, classes, `siaddr`, `sname`, `file`) change what Kea does:
+/// on the response at `pkt4_send`, what the client receives; on the query
+/// at `pkt4_receive`, how Kea classifies and answers it. A view never
+/// lends out a reference into anything a write can change (option data,
+/// `sname` and `file` come back as copies), so a write can never leave a
+/// dangling borrow behind.
 #[derive(Clone, Copy)]
 pub struct Pkt4<'a> {
     pkt: &'a ffi::Pkt4,
@@ -17,6 +27,12 @@ impl<'a> Pkt4<'a> {
     #[inline]
     pub(crate) fn new(pkt: &'a ffi::Pkt4) -> Self {
         Pkt4 { pkt }
+    }
+
+    /// The Kea object, for the SDK's own writes.
+    #[inline]
+    pub(crate) fn raw(&self) -> &'a ffi::Pkt4 {
+        self.pkt
     }
 
     /// The DHCP message type (option 53). Fails only when that option is
@@ -131,15 +147,158 @@ impl<'a> Pkt4<'a> {
     }
 
     /// The payload of option `code` (without code and length; sub-options
-    /// in wire form), or `None` if the packet has no such option.
-    pub fn option(&self, code: u8) -> Result<Option<Vec<u8>>, Error> {
+    /// in wire form), or `None` if the packet has no such option. See
+    /// [`OptionData`] for the typed readers.
+    pub fn option(&self, code: u8) -> Result<Option<OptionData>, Error> {
         let mut out = Vec::new();
-        Ok(ffi::pkt4_option(self.pkt, u16::from(code), &mut out)?.then_some(out))
+        Ok(ffi::pkt4_option(self.pkt, u16::from(code), &mut out)?.then(|| OptionData::from(out)))
+    }
+
+    fn check_option(code: u8, data: &[u8]) -> Result<(), Error> {
+        if code == 0 || code == 255 {
+            return Err(invalid(format_args!(
+                "option code {code} is reserved (pad/end)"
+            )));
+        }
+        if data.len() > MAX_OPTION_LEN {
+            return Err(invalid(format_args!(
+                "option {code}: {} bytes, at most {MAX_OPTION_LEN}",
+                data.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Adds option `code` with payload `data`; fails (changing nothing)
+    /// when the packet has one already (DHCPv4 options are unique: use
+    /// [`set_option`](Self::set_option) to replace), for codes 0 and 255,
+    /// and for more than 255 bytes.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # use kea_hooks::dhcp4::OptionData;
+    /// # fn f(cx: &Context<'_, dhcp4::Pkt4Send>) -> Result<(), Error> {
+    /// let response = cx.response()?;
+    /// response.add_option(252, OptionData::from_text("http://198.18.0.1/wpad.dat"))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_option(&self, code: u8, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        let data = data.as_ref();
+        Self::check_option(code, data)?;
+        if self.has_option(code) {
+            return Err(invalid(format_args!(
+                "option {code} is already in the packet (use set_option to replace it)"
+            )));
+        }
+        Ok(ffi::pkt4_add_option(self.pkt, u16::from(code), data)?)
+    }
+
+    /// Sets option `code` to payload `data`, replacing any the packet has.
+    /// Fails (changing nothing) for codes 0 and 255 and for more than 255
+    /// bytes.
+    pub fn set_option(&self, code: u8, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        let data = data.as_ref();
+        Self::check_option(code, data)?;
+        ffi::pkt4_remove_option(self.pkt, u16::from(code))?;
+        Ok(ffi::pkt4_add_option(self.pkt, u16::from(code), data)?)
+    }
+
+    /// Removes option `code`; returns whether the packet had it.
+    pub fn remove_option(&self, code: u8) -> Result<bool, Error> {
+        Ok(ffi::pkt4_remove_option(self.pkt, u16::from(code))? > 0)
+    }
+
+    /// Sets `siaddr` (the next server, e.g. for network boot).
+    #[inline]
+    pub fn set_siaddr(&self, addr: Ipv4Addr) {
+        ffi::pkt4_set_siaddr(self.pkt, u32::from(addr))
+    }
+
+    /// `sname` (the server host name field) up to its first NUL.
+    pub fn sname(&self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        ffi::pkt4_sname(self.pkt, &mut out)?;
+        Ok(out)
+    }
+
+    /// Sets `sname` (at most 64 bytes; the rest of the field is zeroed;
+    /// empty clears it).
+    pub fn set_sname(&self, value: impl AsRef<[u8]>) -> Result<(), Error> {
+        let value = value.as_ref();
+        if value.len() > 64 {
+            return Err(invalid(format_args!(
+                "sname: {} bytes, at most 64",
+                value.len()
+            )));
+        }
+        Ok(ffi::pkt4_set_sname(self.pkt, value)?)
+    }
+
+    /// `file` (the boot file name field) up to its first NUL.
+    pub fn file(&self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        ffi::pkt4_file(self.pkt, &mut out)?;
+        Ok(out)
+    }
+
+    /// Sets `file` (at most 128 bytes; the rest of the field is zeroed;
+    /// empty clears it).
+    pub fn set_file(&self, value: impl AsRef<[u8]>) -> Result<(), Error> {
+        let value = value.as_ref();
+        if value.len() > 128 {
+            return Err(invalid(format_args!(
+                "file: {} bytes, at most 128",
+                value.len()
+            )));
+        }
+        Ok(ffi::pkt4_set_file(self.pkt, value)?)
     }
 
     /// Whether the packet belongs to client class `name`.
     pub fn in_class(&self, name: &str) -> Result<bool, Error> {
         Ok(ffi::pkt4_in_class(self.pkt, name)?)
+    }
+
+    /// The client classes the packet belongs to, in the order it joined
+    /// them (built-in ones such as `ALL` and `KNOWN` included).
+    pub fn classes(&self) -> Result<Vec<String>, Error> {
+        Ok(ffi::pkt4_classes(self.pkt, false)?)
+    }
+
+    /// Puts the packet in client class `name`. At `pkt4_receive` (after
+    /// Kea's own classification) this decides what follows: subnet and
+    /// pool selection guarded by `client-class`, and the class's
+    /// `option-data` in the response.
+    pub fn add_class(&self, name: &str) -> Result<(), Error> {
+        Ok(ffi::pkt4_add_class(self.pkt, name, false)?)
+    }
+
+    /// The classes to evaluate after subnet selection (Kea 2.x
+    /// "required" classes, `require-client-classes`).
+    #[cfg(not(kea_3_0))]
+    pub fn required_classes(&self) -> Result<Vec<String>, Error> {
+        Ok(ffi::pkt4_classes(self.pkt, true)?)
+    }
+
+    /// Marks class `name` for evaluation after subnet selection (Kea 2.x
+    /// "required" classes).
+    #[cfg(not(kea_3_0))]
+    pub fn add_required_class(&self, name: &str) -> Result<(), Error> {
+        Ok(ffi::pkt4_add_class(self.pkt, name, true)?)
+    }
+
+    /// The classes to evaluate after subnet selection (Kea 3.0+
+    /// "additional" classes, `evaluate-additional-classes`).
+    #[cfg(kea_3_0)]
+    pub fn additional_classes(&self) -> Result<Vec<String>, Error> {
+        Ok(ffi::pkt4_classes(self.pkt, true)?)
+    }
+
+    /// Marks class `name` for evaluation after subnet selection (Kea 3.0+
+    /// "additional" classes).
+    #[cfg(kea_3_0)]
+    pub fn add_additional_class(&self, name: &str) -> Result<(), Error> {
+        Ok(ffi::pkt4_add_class(self.pkt, name, true)?)
     }
 
     /// Kea's label for the packet, as in its own log lines

@@ -5,12 +5,14 @@
 //!
 //! * [`shim`]: the cxx bridge to the C++ shim (`cpp-shim/`);
 //! * `args`: callout arguments as references bounded by the callout;
+//! * `context`: the hook's per-packet values in Kea's callout context;
 //! * [`slot`]: the static that holds a hook's value while it is loaded;
 //! * [`thread_key`]: per-thread values that do not pin the library;
 //! * `process`: signals, stderr, the thread's name;
 //! * `type_names`: C++ type names shared with Kea.
 
 mod args;
+pub(crate) mod context;
 mod process;
 pub(crate) mod shim;
 pub(crate) mod slot;

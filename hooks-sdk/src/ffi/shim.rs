@@ -9,6 +9,8 @@
 //! the callout handle's arguments; [`super::args`] turns them into
 //! references bounded by the callout's lifetime, in one audited place.
 
+use super::context::PacketValues;
+
 #[cxx::bridge(namespace = "kea_shim")]
 pub(crate) mod bridge {
     /// The callout arguments the SDK names itself. The shim keeps each
@@ -26,6 +28,21 @@ pub(crate) mod bridge {
         FakeAllocation,
         OfferLifetime,
         OldLease,
+    }
+
+    /// One entry of `cb4_updated`'s `audit_entries`.
+    #[derive(Debug)]
+    struct AuditRow {
+        object_type: String,
+        modification: u8,
+        object_id: u64,
+        revision_id: u64,
+        log_message: String,
+    }
+
+    extern "Rust" {
+        /// The hook's values in a packet's callout context.
+        type PacketValues;
     }
 
     unsafe extern "C++" {
@@ -56,7 +73,11 @@ pub(crate) mod bridge {
         fn server_has_hook(name: &str) -> Result<bool>;
         fn server_root_logger() -> Result<String>;
         /// `callout` is the address of a [`RawCallout`](super::RawCallout).
-        fn register_callout(handle: Pin<&mut LibraryHandle>, name: &str, callout: usize) -> Result<()>;
+        fn register_callout(
+            handle: Pin<&mut LibraryHandle>,
+            name: &str,
+            callout: usize,
+        ) -> Result<()>;
 
         // ---- statistics ----
         /// Adds `value` to Kea's integer statistic `name` (creating it).
@@ -69,8 +90,10 @@ pub(crate) mod bridge {
         fn arg_pkt4(handle: &CalloutHandle, name: &str) -> Result<*const Pkt4>;
         fn arg_lease4(handle: &CalloutHandle, name: &str) -> Result<*const Lease4>;
         fn arg_subnet4(handle: &CalloutHandle, name: &str) -> Result<*const Subnet4>;
-        fn arg_lease4_collection(handle: &CalloutHandle, name: &str)
-            -> Result<*const Lease4Collection>;
+        fn arg_lease4_collection(
+            handle: &CalloutHandle,
+            name: &str,
+        ) -> Result<*const Lease4Collection>;
         fn arg_client_id(handle: &CalloutHandle, name: &str) -> Result<*const ClientId>;
         fn arg_hwaddr(handle: &CalloutHandle, name: &str) -> Result<*const HWAddr>;
         fn arg_bool(handle: &CalloutHandle, name: &str) -> Result<bool>;
@@ -82,8 +105,11 @@ pub(crate) mod bridge {
         fn known_arg_pkt4(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> *const Pkt4;
         fn known_arg_lease4(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> *const Lease4;
         fn known_arg_subnet4(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> *const Subnet4;
-        fn known_arg_lease4_collection(handle: &CalloutHandle, arg: Arg, ok: &mut bool)
-            -> *const Lease4Collection;
+        fn known_arg_lease4_collection(
+            handle: &CalloutHandle,
+            arg: Arg,
+            ok: &mut bool,
+        ) -> *const Lease4Collection;
         fn known_arg_bool(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> bool;
 
         // ---- Pkt4 ----
@@ -109,6 +135,21 @@ pub(crate) mod bridge {
         fn pkt4_in_class(pkt: &Pkt4, name: &str) -> Result<bool>;
         fn pkt4_label(pkt: &Pkt4) -> Result<String>;
 
+        // ---- Pkt4 writes (the shim casts the const away: see shim.h) ----
+        fn pkt4_set_siaddr(pkt: &Pkt4, addr: u32);
+        fn pkt4_sname(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<u32>;
+        fn pkt4_file(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<u32>;
+        fn pkt4_set_sname(pkt: &Pkt4, value: &[u8]) -> Result<()>;
+        fn pkt4_set_file(pkt: &Pkt4, value: &[u8]) -> Result<()>;
+        fn pkt4_add_option(pkt: &Pkt4, code: u16, data: &[u8]) -> Result<()>;
+        fn pkt4_remove_option(pkt: &Pkt4, code: u16) -> Result<usize>;
+        fn pkt4_classes(pkt: &Pkt4, later: bool) -> Result<Vec<String>>;
+        fn pkt4_add_class(pkt: &Pkt4, name: &str, later: bool) -> Result<()>;
+        fn pkt4_raw(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<()>;
+        fn pkt4_set_raw(pkt: &Pkt4, data: &[u8]) -> Result<()>;
+        fn pkt4_out_buffer(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<()>;
+        fn pkt4_set_out_buffer(pkt: &Pkt4, data: &[u8]) -> Result<()>;
+
         // ---- Lease4 ----
         fn lease4_addr(lease: &Lease4) -> u32;
         fn lease4_htype(lease: &Lease4) -> u16;
@@ -123,6 +164,32 @@ pub(crate) mod bridge {
         fn lease4_state(lease: &Lease4) -> u32;
         fn lease4_fqdn_fwd(lease: &Lease4) -> bool;
         fn lease4_fqdn_rev(lease: &Lease4) -> bool;
+        fn lease4_set_valid_lft(lease: &Lease4, seconds: u32);
+        fn lease4_set_fqdn(lease: &Lease4, fwd: bool, rev: bool);
+        fn lease4_set_hostname(lease: &Lease4, hostname: &[u8]) -> Result<()>;
+
+        // ---- arguments Kea reads back after the callout ----
+        fn arg_set_bool(handle: &CalloutHandle, name: &str, value: bool) -> Result<()>;
+        fn arg_string(handle: &CalloutHandle, name: &str) -> Result<String>;
+        fn arg_set_string(handle: &CalloutHandle, name: &str, value: &str) -> Result<()>;
+        fn arg_bytes(handle: &CalloutHandle, name: &str, out: &mut Vec<u8>) -> Result<()>;
+        fn arg_set_bytes(handle: &CalloutHandle, name: &str, value: &[u8]) -> Result<()>;
+        fn arg_identifier_type(handle: &CalloutHandle, name: &str) -> Result<i32>;
+        fn arg_set_identifier_type(handle: &CalloutHandle, name: &str, value: i32) -> Result<()>;
+        /// A `ConstElementPtr` argument as JSON text (`null` for a null pointer).
+        fn arg_element_json(handle: &CalloutHandle, name: &str) -> Result<String>;
+        fn arg_set_element_json(handle: &CalloutHandle, name: &str, json: &str) -> Result<()>;
+        fn arg_subnet4_collection_ids(handle: &CalloutHandle, name: &str) -> Result<Vec<u32>>;
+        /// Sets `subnet4` to the configured subnet `id`; false (nothing
+        /// changed) when the configuration has none.
+        fn arg_select_subnet4(handle: &CalloutHandle, id: u32) -> Result<bool>;
+        fn arg_clear_subnet4(handle: &CalloutHandle) -> Result<()>;
+        fn arg_audit_entries(handle: &CalloutHandle, name: &str) -> Result<Vec<AuditRow>>;
+
+        // ---- the per-packet context ----
+        /// This library's values in the handle's context, null when none.
+        fn handle_context(handle: &CalloutHandle) -> Result<*mut PacketValues>;
+        fn handle_set_context(handle: &CalloutHandle, values: Box<PacketValues>) -> Result<()>;
 
         // ---- Lease4Collection ----
         fn lease4_collection_len(leases: &Lease4Collection) -> usize;
@@ -144,5 +211,3 @@ pub(crate) mod bridge {
         fn log_emit(severity: u8, debug_level: i32, message: &str) -> Result<()>;
     }
 }
-
-

@@ -10,12 +10,12 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use kea_hooks::dhcp4::{self, Lease4, Leases4, Pkt4};
+use kea_hooks::dhcp4::{self, Lease4, Leases4, OptionData, Pkt4};
 use kea_hooks::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -68,6 +68,130 @@ struct Params {
     /// Load even where the server has none of the probe's hook points.
     #[serde(default)]
     no_callouts_ok: bool,
+    /// At pkt4_receive, put the query in this client class.
+    #[serde(default)]
+    add_class: Option<String>,
+    /// At pkt4_send, set these options on the response.
+    #[serde(default)]
+    pkt4_send_set: Vec<OptSpec>,
+    /// At pkt4_send, remove these options from the response.
+    #[serde(default)]
+    pkt4_send_remove: Vec<u8>,
+    /// At pkt4_send, set siaddr, sname and file.
+    #[serde(default)]
+    pkt4_send_siaddr: Option<std::net::Ipv4Addr>,
+    #[serde(default)]
+    pkt4_send_sname: Option<String>,
+    #[serde(default)]
+    pkt4_send_file: Option<String>,
+    /// At lease4_select and lease4_renew, write these into the lease.
+    #[serde(default)]
+    lease_set: Option<LeaseSet>,
+    /// At subnet4_select, select this subnet id (null: none).
+    #[serde(default)]
+    select_subnet: Option<Value>,
+    /// Store a value with each packet at pkt4_receive, drop queries whose
+    /// xid is a multiple of `context_drop_every` at subnet4_select, and
+    /// check the value at pkt4_send; counts go in the unload record.
+    #[serde(default)]
+    context: bool,
+    #[serde(default)]
+    context_drop_every: Option<u32>,
+    /// At host4_identifier, use option 82's remote id as the flex-id.
+    #[serde(default)]
+    flex_id_from_remote_id: bool,
+    /// At command_processed, append this to version-get's answer text.
+    #[serde(default)]
+    command_text_suffix: Option<String>,
+    /// At dhcp4_srv_configured, refuse the configuration with this text.
+    #[serde(default)]
+    reject_config: Option<String>,
+    /// At buffer4_send, write this into the wire form's sname field.
+    #[serde(default)]
+    wire_sname: Option<String>,
+    /// At ddns4_update, set this host name.
+    #[serde(default)]
+    ddns_hostname: Option<String>,
+}
+
+/// An option to set: `hex` bytes, `text`, or `subs` (sub-options
+/// `[code, hex]`), with `vendor` (an enterprise number) for option 125.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptSpec {
+    code: u8,
+    #[serde(default)]
+    hex: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    subs: Option<Vec<(u8, String)>>,
+    #[serde(default)]
+    vendor: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct LeaseSet {
+    #[serde(default)]
+    valid_lifetime: Option<u32>,
+    #[serde(default)]
+    hostname: Option<String>,
+    #[serde(default)]
+    fqdn: Option<(bool, bool)>,
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>, Error> {
+    let s: String = s.chars().filter(|c| *c != ':').collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(s.get(i..i + 2).unwrap_or("zz"), 16)
+                .map_err(|e| Error::msg(format!("bad hex {s:?}: {e}")))
+        })
+        .collect()
+}
+
+impl OptSpec {
+    fn data(&self) -> Result<OptionData, Error> {
+        if let Some(h) = &self.hex {
+            return Ok(OptionData::from(unhex(h)?));
+        }
+        if let Some(t) = &self.text {
+            return Ok(OptionData::from_text(t));
+        }
+        let subs = self.subs.as_deref().unwrap_or_default();
+        let owned: Vec<(u8, Vec<u8>)> = subs
+            .iter()
+            .map(|(c, h)| Ok((*c, unhex(h)?)))
+            .collect::<Result<_, Error>>()?;
+        let borrowed: Vec<(u8, &[u8])> = owned.iter().map(|(c, d)| (*c, d.as_slice())).collect();
+        match self.vendor {
+            Some(enterprise) => OptionData::vendor_identifying(&[(enterprise, &borrowed)]),
+            None => OptionData::from_sub_options(&borrowed),
+        }
+    }
+}
+
+/// A value the probe keeps with each packet (with `context`), counted
+/// while it is alive.
+struct Token {
+    xid: u32,
+}
+
+static TOKENS_LIVE: AtomicI64 = AtomicI64::new(0);
+
+impl Token {
+    fn new(xid: u32) -> Self {
+        TOKENS_LIVE.fetch_add(1, Ordering::SeqCst);
+        Token { xid }
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        TOKENS_LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A marker a test can find in the library file and rewrite (same length)
@@ -100,6 +224,25 @@ struct Probe {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     calls: AtomicU64,
+    add_class: Option<String>,
+    pkt4_send_set: Vec<(u8, OptionData)>,
+    pkt4_send_remove: Vec<u8>,
+    pkt4_send_siaddr: Option<std::net::Ipv4Addr>,
+    pkt4_send_sname: Option<String>,
+    pkt4_send_file: Option<String>,
+    lease_set: Option<LeaseSet>,
+    select_subnet: Option<Value>,
+    context: bool,
+    context_drop_every: Option<u32>,
+    context_set: AtomicU64,
+    context_seen: AtomicU64,
+    context_mismatch: AtomicU64,
+    context_dropped: AtomicU64,
+    flex_id_from_remote_id: bool,
+    command_text_suffix: Option<String>,
+    reject_config: Option<String>,
+    wire_sname: Option<String>,
+    ddns_hostname: Option<String>,
 }
 
 impl Probe {
@@ -131,10 +274,27 @@ fn pkt(p: &Pkt4<'_>) -> Result<Value, Error> {
         "remote_addr": p.remote_addr().to_string(),
         "local_addr": p.local_addr().to_string(),
         "iface": p.iface()?,
-        "option53": p.option(53)?,
-        "option61": p.option(61)?,
+        "option53": p.option(53)?.map(OptionData::into_bytes),
+        "option61": p.option(61)?.map(OptionData::into_bytes),
+        "option82": option82(p)?,
+        "classes": p.classes()?,
         "relayed": p.is_relayed()?,
     }))
+}
+
+/// Option 82's sub-options as `{code: hex}`, or the error for a malformed one.
+fn option82(p: &Pkt4<'_>) -> Result<Value, Error> {
+    let Some(rai) = p.option(82)? else {
+        return Ok(Value::Null);
+    };
+    Ok(match rai.sub_options() {
+        Ok(subs) => Value::Object(
+            subs.iter()
+                .map(|s| (s.code.to_string(), json!(colon_hex(s.data))))
+                .collect(),
+        ),
+        Err(e) => json!({"error": format!("{:?}: {e}", e.kind())}),
+    })
 }
 
 /// The leases of a collection, checking that its iterator and `len()` agree.
@@ -148,7 +308,9 @@ fn policy(name: &str, value: Option<&str>) -> Result<OnFailure, Error> {
     match value {
         None | Some("drop") => Ok(OnFailure::Drop),
         Some("continue") => Ok(OnFailure::Continue),
-        Some(other) => Err(Error::msg(format!("bad parameters: at '{name}': {other:?} is not drop or continue"))),
+        Some(other) => Err(Error::msg(format!(
+            "bad parameters: at '{name}': {other:?} is not drop or continue"
+        ))),
     }
 }
 
@@ -187,7 +349,11 @@ impl Probe {
 
 /// Bytes as lowercase colon-separated hex, as Kea's lease file writes ids.
 fn colon_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn lease(l: &Lease4<'_>) -> Value {
@@ -220,21 +386,40 @@ impl Hook for Probe {
             let stop = stop.clone();
             // The thread writes its own records, so the test can see that
             // its last one comes before this generation's unload record.
-            let mut out = out.try_clone().map_err(|e| Error::msg(format!("cannot share {}: {e}", p.out)))?;
+            let mut out = out
+                .try_clone()
+                .map_err(|e| Error::msg(format!("cannot share {}: {e}", p.out)))?;
             let generation = p.generation;
-            let thread = std::thread::Builder::new().name("probe-bg".into()).spawn(move || {
-                let mut n = 0u64;
-                while !stop.load(Ordering::Acquire) {
-                    n += 1;
-                    tracing::trace!(n, "background tick");
-                    if n == 1 {
-                        let _ = out.write_all(format!("{}\n", json!({"point": "bg_start", "generation": generation})).as_bytes());
+            let thread = std::thread::Builder::new()
+                .name("probe-bg".into())
+                .spawn(move || {
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Acquire) {
+                        n += 1;
+                        tracing::trace!(n, "background tick");
+                        if n == 1 {
+                            let _ = out.write_all(
+                                format!(
+                                    "{}\n",
+                                    json!({"point": "bg_start", "generation": generation})
+                                )
+                                .as_bytes(),
+                            );
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
                     }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                let _ = out.write_all(format!("{}\n", json!({"point": "bg_exit", "generation": generation, "ticks": n})).as_bytes());
-            });
-            Some(thread.map_err(|e| Error::msg(format!("cannot start the background thread: {e}")))?)
+                    let _ = out.write_all(
+                        format!(
+                            "{}\n",
+                            json!({"point": "bg_exit", "generation": generation, "ticks": n})
+                        )
+                        .as_bytes(),
+                    );
+                });
+            Some(
+                thread
+                    .map_err(|e| Error::msg(format!("cannot start the background thread: {e}")))?,
+            )
         } else {
             None
         };
@@ -260,6 +445,29 @@ impl Hook for Probe {
             stop,
             thread,
             calls: AtomicU64::new(0),
+            add_class: p.add_class,
+            pkt4_send_set: p
+                .pkt4_send_set
+                .iter()
+                .map(|o| Ok((o.code, o.data()?)))
+                .collect::<Result<_, Error>>()?,
+            pkt4_send_remove: p.pkt4_send_remove,
+            pkt4_send_siaddr: p.pkt4_send_siaddr,
+            pkt4_send_sname: p.pkt4_send_sname,
+            pkt4_send_file: p.pkt4_send_file,
+            lease_set: p.lease_set,
+            select_subnet: p.select_subnet,
+            context: p.context,
+            context_drop_every: p.context_drop_every,
+            context_set: AtomicU64::new(0),
+            context_seen: AtomicU64::new(0),
+            context_mismatch: AtomicU64::new(0),
+            context_dropped: AtomicU64::new(0),
+            flex_id_from_remote_id: p.flex_id_from_remote_id,
+            command_text_suffix: p.command_text_suffix,
+            reject_config: p.reject_config,
+            wire_sname: p.wire_sname,
+            ddns_hostname: p.ddns_hostname,
         };
         probe.record(json!({
             "point": "load", "server": format!("{:?}", cx.server()), "logger": cx.logger_name(),
@@ -294,7 +502,17 @@ impl Drop for Probe {
         if let Some(t) = self.panicker.take() {
             let _ = t.join();
         }
-        self.record(json!({"point": "unload", "calls": self.calls.load(Ordering::Relaxed)}));
+        self.record(json!({
+            "point": "unload",
+            "calls": self.calls.load(Ordering::Relaxed),
+            "context": {
+                "set": self.context_set.load(Ordering::SeqCst),
+                "seen": self.context_seen.load(Ordering::SeqCst),
+                "mismatch": self.context_mismatch.load(Ordering::SeqCst),
+                "dropped": self.context_dropped.load(Ordering::SeqCst),
+                "live": TOKENS_LIVE.load(Ordering::SeqCst),
+            },
+        }));
     }
 }
 
@@ -307,15 +525,33 @@ impl Callout<dhcp4::Pkt4Receive> for Probe {
         if self.missing_argument {
             match cx.argument_pkt4("no-such-argument") {
                 Ok(_) => rec["missing_argument"] = json!({"ok": true}),
-                Err(e) => rec["missing_argument"] = json!({"kind": format!("{:?}", e.kind()), "message": e.to_string()}),
+                Err(e) => {
+                    rec["missing_argument"] =
+                        json!({"kind": format!("{:?}", e.kind()), "message": e.to_string()})
+                }
             }
         }
-        self.record(rec);
+        if let Some(class) = &self.add_class {
+            q.add_class(class)?;
+        }
+        if self.context {
+            if cx.set_packet_value(Token::new(q.xid()))?.is_some() {
+                self.context_mismatch.fetch_add(1, Ordering::SeqCst);
+            }
+            self.context_set.fetch_add(1, Ordering::SeqCst);
+        }
+        if !self.context {
+            self.record(rec);
+        }
         if self.panic_hwaddr.as_deref() == Some(hw.as_str()) {
             panic!("probe panics for {hw}");
         }
         if self.error_hwaddr.as_deref() == Some(hw.as_str()) {
-            return Err(ProbeError { hwaddr: hw, cause: std::io::Error::other("the cause below") }.into());
+            return Err(ProbeError {
+                hwaddr: hw,
+                cause: std::io::Error::other("the cause below"),
+            }
+            .into());
         }
         self.maybe_continue(cx)
     }
@@ -323,12 +559,29 @@ impl Callout<dhcp4::Pkt4Receive> for Probe {
 
 impl Callout<dhcp4::Subnet4Select> for Probe {
     fn call(&self, cx: &Context<'_, dhcp4::Subnet4Select>) -> Result<(), Error> {
+        if self.context {
+            let xid = cx.query()?.xid();
+            if self.context_drop_every.is_some_and(|n| xid % n == 0) {
+                self.context_dropped.fetch_add(1, Ordering::SeqCst);
+                cx.set_next_step(NextStep::Drop)?;
+            }
+            return Ok(());
+        }
         let s = cx.subnet()?;
-        self.record(json!({
+        let mut rec = json!({
             "point": cx.hook_point(),
             "query": pkt(&cx.query()?)?,
             "subnet": s.map(|s| json!({"id": s.id(), "prefix": s.prefix().to_string(), "prefix_len": s.prefix_len(), "text": s.to_string()})),
-        }));
+            "subnet_ids": cx.subnet_ids()?,
+        });
+        if let Some(sel) = &self.select_subnet {
+            let id = sel.as_u64().map(|i| i as u32);
+            rec["select"] = match cx.select_subnet(id) {
+                Ok(()) => json!("ok"),
+                Err(e) => json!(format!("{:?}: {e}", e.kind())),
+            };
+        }
+        self.record(rec);
         Ok(())
     }
 }
@@ -343,6 +596,17 @@ impl Callout<dhcp4::Lease4Select> for Probe {
             "subnet": {"id": s.id(), "text": s.to_string()},
             "fake_allocation": cx.fake_allocation()?,
         }));
+        if let Some(set) = &self.lease_set {
+            if let Some(v) = set.valid_lifetime {
+                cx.set_valid_lifetime(v)?;
+            }
+            if let Some(h) = &set.hostname {
+                cx.set_hostname(h)?;
+            }
+            if let Some((f, r)) = set.fqdn {
+                cx.set_fqdn_flags(f, r)?;
+            }
+        }
         Ok(())
     }
 }
@@ -370,6 +634,30 @@ impl Callout<dhcp4::Leases4Committed> for Probe {
 
 impl Callout<dhcp4::Pkt4Send> for Probe {
     fn call(&self, cx: &Context<'_, dhcp4::Pkt4Send>) -> Result<(), Error> {
+        if self.context {
+            let xid = cx.query()?.xid();
+            match cx.take_packet_value::<Token>()? {
+                Some(t) if t.xid == xid => self.context_seen.fetch_add(1, Ordering::SeqCst),
+                _ => self.context_mismatch.fetch_add(1, Ordering::SeqCst),
+            };
+            return Ok(());
+        }
+        let r = cx.response()?;
+        for (code, data) in &self.pkt4_send_set {
+            r.set_option(*code, data)?;
+        }
+        for code in &self.pkt4_send_remove {
+            r.remove_option(*code)?;
+        }
+        if let Some(a) = self.pkt4_send_siaddr {
+            r.set_siaddr(a);
+        }
+        if let Some(v) = &self.pkt4_send_sname {
+            r.set_sname(v)?;
+        }
+        if let Some(v) = &self.pkt4_send_file {
+            r.set_file(v)?;
+        }
         let skip = if self.pkt4_send_skip {
             Some(match cx.set_next_step(NextStep::Skip) {
                 Ok(()) => "accepted".to_owned(),
@@ -384,6 +672,8 @@ impl Callout<dhcp4::Pkt4Send> for Probe {
             "query": pkt(&cx.query()?)?,
             "next_step": format!("{:?}", cx.next_step()),
             "skip": skip,
+            "sname": String::from_utf8_lossy(&cx.response()?.sname()?),
+            "file": String::from_utf8_lossy(&cx.response()?.file()?),
             // subnet4 exists here from Kea 2.6 on.
             "subnet": kea_hooks::since_kea_2_6!({
                 cx.subnet()?.map(|s| json!({ "id": s.id(), "prefix": format!("{}/{}", s.prefix(), s.prefix_len()) }))
@@ -406,6 +696,14 @@ impl Callout<dhcp4::Lease4Renew> for Probe {
             "client_id": cx.client_id()?.map(colon_hex),
             "hwaddr": cx.hwaddr()?.map(|h| h.to_string()),
         }));
+        if let Some(set) = &self.lease_set {
+            if let Some(v) = set.valid_lifetime {
+                cx.set_valid_lifetime(v)?;
+            }
+            if let Some(h) = &set.hostname {
+                cx.set_hostname(h)?;
+            }
+        }
         self.maybe_continue(cx)
     }
 }
@@ -436,6 +734,135 @@ kea_hooks::since_kea_2_6! {
                 "response": kea_hooks::since_kea_3_0!({ pkt(&cx.response()?)? } else { Value::Null }),
                 "arguments": cx.argument_names()?,
             }));
+            Ok(())
+        }
+    }
+}
+
+impl Callout<dhcp4::Buffer4Receive> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Buffer4Receive>) -> Result<(), Error> {
+        if self.context {
+            return Ok(());
+        }
+        let b = cx.buffer()?;
+        let q = cx.query()?;
+        self.record(json!({
+            "point": cx.hook_point(), "len": b.len(), "op": b.first(), "xid": b.get(4..8).map(colon_hex),
+            "remote_addr": q.remote_addr().to_string(), "iface": q.iface()?,
+        }));
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::Buffer4Send> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Buffer4Send>) -> Result<(), Error> {
+        if self.context {
+            return Ok(());
+        }
+        let mut b = cx.buffer()?;
+        self.record(json!({"point": cx.hook_point(), "len": b.len(), "op": b.first(), "xid": cx.response()?.xid()}));
+        if let Some(name) = &self.wire_sname {
+            // sname is bytes 44..108 of the fixed header.
+            if b.len() >= 108 && name.len() < 64 {
+                b[44..108].fill(0);
+                b[44..44 + name.len()].copy_from_slice(name.as_bytes());
+                cx.set_buffer(&b)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::Lease4Expire> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Lease4Expire>) -> Result<(), Error> {
+        self.record(json!({"point": cx.hook_point(), "lease": lease(&cx.lease()?), "remove_lease": cx.remove_lease()?}));
+        self.maybe_continue(cx)
+    }
+}
+
+impl Callout<dhcp4::Lease4Recover> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Lease4Recover>) -> Result<(), Error> {
+        self.record(json!({"point": cx.hook_point(), "lease": lease(&cx.lease()?)}));
+        self.maybe_continue(cx)
+    }
+}
+
+impl Callout<dhcp4::Host4Identifier> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Host4Identifier>) -> Result<(), Error> {
+        let q = cx.query()?;
+        let (kind, value) = cx.identifier()?;
+        self.record(json!({"point": cx.hook_point(), "query": pkt(&q)?, "id_type": kind.name(), "id_value": colon_hex(&value)}));
+        if self.flex_id_from_remote_id {
+            if let Some(remote_id) = q
+                .option(82)?
+                .as_ref()
+                .map(|o| o.sub_options())
+                .transpose()?
+                .and_then(|s| s.get(2))
+            {
+                cx.set_identifier(dhcp4::HostIdentifierType::Flex, remote_id)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::Ddns4Update> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Ddns4Update>) -> Result<(), Error> {
+        let (fwd, rev) = cx.dns_updates()?;
+        self.record(json!({
+            "point": cx.hook_point(), "query": pkt(&cx.query()?)?, "hostname": cx.hostname()?,
+            "fwd": fwd, "rev": rev, "subnet": cx.subnet()?.map(|s| s.id()),
+            "response_type": cx.response()?.message_type()?.name(),
+        }));
+        if let Some(h) = &self.ddns_hostname {
+            cx.set_hostname(h)?;
+            cx.set_dns_updates(false, false)?;
+        }
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::Dhcp4SrvConfigured> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Dhcp4SrvConfigured>) -> Result<(), Error> {
+        let config = cx.json_config()?;
+        self.record(json!({
+            "point": cx.hook_point(),
+            "subnets": config["subnet4"].as_array().map(|a| a.len()),
+            "keys": config.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        }));
+        if let Some(reason) = &self.reject_config {
+            cx.reject(reason)?;
+        }
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::Cb4Updated> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::Cb4Updated>) -> Result<(), Error> {
+        self.record(json!({"point": cx.hook_point(), "entries": cx.audit_entries()?.len()}));
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::CommandProcessed> for Probe {
+    fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
+        let name = cx.name()?;
+        let mut response = cx.response()?;
+        self.record(json!({"point": cx.hook_point(), "name": name, "arguments": cx.arguments()?, "response": response}));
+        if let (Some(suffix), "version-get") = (&self.command_text_suffix, name.as_str()) {
+            let text = format!("{}{suffix}", response["text"].as_str().unwrap_or_default());
+            response["text"] = json!(text);
+            cx.set_response(&response)?;
+        }
+        Ok(())
+    }
+}
+
+kea_hooks::since_kea_2_6! {
+    impl Callout<dhcp4::Lease4ServerDecline> for Probe {
+        fn call(&self, cx: &Context<'_, dhcp4::Lease4ServerDecline>) -> Result<(), Error> {
+            self.record(json!({"point": cx.hook_point(), "query": pkt(&cx.query()?)?, "lease": lease(&cx.lease()?)}));
             Ok(())
         }
     }

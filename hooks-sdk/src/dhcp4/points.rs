@@ -1,0 +1,639 @@
+//! The hook points around the packet path's main ones (raw buffers,
+//! reclamation, host identifiers, DNS updates, configuration, commands),
+//! and the arguments Kea reads back after a callout, written through safe
+//! methods.
+//!
+//! Values Kea reads back are returned as copies, never as references into
+//! Kea's objects, so that a write cannot leave a dangling borrow.
+
+use super::option::invalid;
+use super::{required, Lease4, Pkt4, Subnet4};
+use crate::callout::{Context, HookPoint, NextStep, Sealed};
+use crate::error::{Error, ErrorKind};
+use crate::ffi::{self, Arg, ArgRef};
+use crate::hook::Server;
+
+hook_point!(
+    /// `buffer4_receive`: a datagram arrived, before Kea parses it.
+    /// `query()` holds only what the socket gave (addresses, ports,
+    /// interface); [`buffer`](Context::buffer) is the raw DHCPv4 message.
+    ///
+    /// Next steps: `Drop`: the datagram is dropped (the SDK counts it in
+    /// `pkt4-receive-drop`, as for `pkt4_receive`). `Skip` is refused: Kea
+    /// would then expect the callout to have parsed the packet itself. A
+    /// failed callout refused by its policy drops the datagram.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Buffer4Receive> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Buffer4Receive>) -> Result<(), Error> {
+    ///         if cx.buffer()?.len() < 240 {
+    ///             cx.set_next_step(NextStep::Drop)?; // too short to be DHCP
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Buffer4Receive, "buffer4_receive", refuse: Drop, steps: [Drop], drop_statistic: "pkt4-receive-drop"
+);
+
+hook_point!(
+    /// `buffer4_send`: the response is packed and about to go out;
+    /// [`buffer`](Context::buffer) is the wire form, and
+    /// [`set_buffer`](Context::set_buffer) replaces it.
+    ///
+    /// Next steps: `Skip` or `Drop`: the response is not sent. A failed
+    /// callout refused by its policy drops it.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Buffer4Send> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Buffer4Send>) -> Result<(), Error> {
+    ///         tracing::trace!(bytes = cx.buffer()?.len(), "sending");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Buffer4Send, "buffer4_send", refuse: Drop, steps: [Skip, Drop]
+);
+
+hook_point!(
+    /// `lease4_expire`: the reclamation of expired leases reached `lease()`
+    /// (on Kea's main thread, from its timer, with no query).
+    ///
+    /// Next steps: `Skip`: Kea does not reclaim the lease (no DNS removal,
+    /// no state change): the hook took care of it, and Kea tries again at
+    /// its next reclamation. A failed callout refused by its policy lets
+    /// Kea reclaim as usual (refusing to reclaim would keep the lease
+    /// forever).
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Lease4Expire> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Lease4Expire>) -> Result<(), Error> {
+    ///         tracing::info!(address = %cx.lease()?.address(), removed = cx.remove_lease()?, "expired");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Lease4Expire, "lease4_expire", refuse: Continue, steps: [Skip]
+);
+
+hook_point!(
+    /// `lease4_recover`: a declined address's probation ended and Kea is
+    /// about to make it available again.
+    ///
+    /// Next steps: `Skip`: the address is not recovered (its lease stays
+    /// in the database, reclaimed, instead of being removed). A failed
+    /// callout refused by its policy lets Kea recover it.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Lease4Recover> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Lease4Recover>) -> Result<(), Error> {
+    ///         tracing::info!(address = %cx.lease()?.address(), "back in the pool");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Lease4Recover, "lease4_recover", refuse: Continue, steps: [Skip]
+);
+
+hook_point!(
+    /// `host4_identifier`: Kea asks for a flexible host identifier (only
+    /// when `host-reservation-identifiers` lists `flex-id`). What the
+    /// callout sets with [`set_identifier`](Context::set_identifier) is
+    /// looked up among the reservations, e.g. `"flex-id": "'room-101'"`.
+    ///
+    /// Next steps: `Skip` or `Drop`: Kea ignores the identifier. A failed
+    /// callout refused by its policy does the same.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Host4Identifier> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Host4Identifier>) -> Result<(), Error> {
+    ///         // Reserve by the relay's remote id (option 82, sub-option 2).
+    ///         if let Some(rai) = cx.query()?.option(82)? {
+    ///             if let Some(remote_id) = rai.sub_options()?.get(2) {
+    ///                 cx.set_identifier(dhcp4::HostIdentifierType::Flex, remote_id)?;
+    ///             }
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Host4Identifier, "host4_identifier", refuse: Skip, steps: [Skip, Drop]
+);
+
+hook_point!(
+    /// `ddns4_update`: Kea decided the client's host name and whether to
+    /// update forward and reverse DNS; the callout may change all three
+    /// ([`set_hostname`](Context::set_hostname),
+    /// [`set_dns_updates`](Context::set_dns_updates)), and Kea then puts
+    /// the new name in the response's host name (12) or FQDN (81) option
+    /// and in the lease.
+    ///
+    /// Next steps: none (Kea reads only the arguments). A failed callout
+    /// leaves Kea's own decision.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Ddns4Update> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Ddns4Update>) -> Result<(), Error> {
+    ///         let name = cx.hostname()?.to_lowercase();
+    ///         cx.set_hostname(&name)?;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Ddns4Update, "ddns4_update", refuse: Continue, steps: []
+);
+
+hook_point!(
+    /// `dhcp4_srv_configured`: a configuration was parsed and is about to
+    /// be used (at start and on every `config-set`/`config-reload`), on
+    /// Kea's main thread.
+    ///
+    /// Next steps: `Drop` (best through [`reject`](Context::reject), which
+    /// gives the reason): the configuration is refused, with that text as
+    /// the error (at start Kea exits; on a reload the old one stays). A
+    /// failed callout does not refuse it.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Dhcp4SrvConfigured> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Dhcp4SrvConfigured>) -> Result<(), Error> {
+    ///         let config = cx.json_config()?;
+    ///         if config["subnet4"].as_array().map_or(true, |s| s.is_empty()) {
+    ///             cx.reject("this hook needs at least one subnet")?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Dhcp4SrvConfigured, "dhcp4_srv_configured", refuse: Continue, steps: [Drop]
+);
+
+hook_point!(
+    /// `cb4_updated`: Kea applied changes from a configuration backend
+    /// (`config-control`, e.g. MySQL or PostgreSQL); `audit_entries()`
+    /// says what changed.
+    ///
+    /// Next steps: none.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Cb4Updated> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Cb4Updated>) -> Result<(), Error> {
+    ///         for e in cx.audit_entries()? {
+    ///             tracing::info!(object = %e.object_type, id = e.object_id, "changed in the backend");
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Cb4Updated, "cb4_updated", refuse: Continue, steps: []
+);
+
+hook_point!(
+    /// `command_processed`: the server answered a control command (any
+    /// command, from the control socket or through the control agent);
+    /// the callout sees the command and its answer and may replace the
+    /// answer ([`set_response`](Context::set_response)). Both DHCPv4 and
+    /// DHCPv6 servers call it.
+    ///
+    /// Next steps: none.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::CommandProcessed> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
+    ///         tracing::info!(command = %cx.name()?, "command answered");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    CommandProcessed, "command_processed", refuse: Continue, steps: [], servers: [Dhcp4, Dhcp6]
+);
+
+#[cfg(kea_2_6)]
+hook_point!(
+    /// `lease4_server_decline` (Kea 2.6+): the server itself declined an
+    /// address it was about to offer, because a hook (such as ISC's
+    /// ping_check) found it in use (`offer_address_in_use` set at a
+    /// parked `lease4_offer`).
+    ///
+    /// Next steps: none.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// kea_hooks::since_kea_2_6! {
+    ///     impl Callout<dhcp4::Lease4ServerDecline> for H {
+    ///         fn call(&self, cx: &Context<'_, dhcp4::Lease4ServerDecline>) -> Result<(), Error> {
+    ///             tracing::warn!(address = %cx.lease()?.address(), "in use, declined by the server");
+    ///             Ok(())
+    ///         }
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    Lease4ServerDecline, "lease4_server_decline", refuse: Continue, steps: []
+);
+
+/// The kind of a host identifier (Kea's `Host::IdentifierType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HostIdentifierType {
+    /// `hw-address`.
+    HwAddress,
+    /// `duid`.
+    Duid,
+    /// `circuit-id` (option 82, sub-option 1).
+    CircuitId,
+    /// `client-id` (option 61).
+    ClientId,
+    /// `flex-id`, the one `host4_identifier` is for.
+    Flex,
+}
+
+impl HostIdentifierType {
+    fn from_raw(raw: i32) -> Result<Self, Error> {
+        Ok(match raw {
+            0 => Self::HwAddress,
+            1 => Self::Duid,
+            2 => Self::CircuitId,
+            3 => Self::ClientId,
+            4 => Self::Flex,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::Kea,
+                    format!("unknown host identifier type {other}"),
+                ))
+            }
+        })
+    }
+
+    fn raw(self) -> i32 {
+        match self {
+            Self::HwAddress => 0,
+            Self::Duid => 1,
+            Self::CircuitId => 2,
+            Self::ClientId => 3,
+            Self::Flex => 4,
+        }
+    }
+
+    /// Kea's name for it in the configuration (`flex-id`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HwAddress => "hw-address",
+            Self::Duid => "duid",
+            Self::CircuitId => "circuit-id",
+            Self::ClientId => "client-id",
+            Self::Flex => "flex-id",
+        }
+    }
+}
+
+/// One change a configuration backend reported (`cb4_updated`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// What kind of object changed (the backend's table, e.g. `dhcp4_subnet`).
+    pub object_type: String,
+    /// 0 created, 1 updated, 2 deleted.
+    pub modification: u8,
+    /// The object's id in the backend.
+    pub object_id: u64,
+    /// The backend's revision of the change.
+    pub revision_id: u64,
+    /// The log message stored with the change.
+    pub log_message: String,
+}
+
+// ---- writes at the main points ----
+
+impl<'a> Context<'a, super::Subnet4Select> {
+    /// Selects subnet `id` of the current configuration for the query, or
+    /// none (`None`: the client then gets no address, as with `Skip`).
+    /// Fails, changing nothing, when the configuration has no subnet with
+    /// that id (Kea 3.2 requires a subnet of the configuration here).
+    pub fn select_subnet(&self, id: Option<u32>) -> Result<(), Error> {
+        match id {
+            None => Ok(ffi::arg_clear_subnet4(self.handle)?),
+            Some(id) if ffi::arg_select_subnet4(self.handle, id)? => Ok(()),
+            Some(id) => Err(invalid(format_args!(
+                "the configuration has no subnet with id {id}"
+            ))),
+        }
+    }
+
+    /// The ids of the configured subnets Kea could select from
+    /// (`subnet4collection`), in id order.
+    pub fn subnet_ids(&self) -> Result<Vec<u32>, Error> {
+        Ok(ffi::arg_subnet4_collection_ids(
+            self.handle,
+            "subnet4collection",
+        )?)
+    }
+}
+
+/// The lease writes of `lease4_select` and `lease4_renew`, where Kea
+/// writes the lease it passed to the database after the callout (and
+/// answers from it: the lease time the client gets is `valid_lifetime`).
+macro_rules! lease_writes {
+    ($point:ty) => {
+        impl<'a> Context<'a, $point> {
+            /// Sets the lease's valid lifetime, in seconds (what the
+            /// lease database records and the client receives in option 51).
+            pub fn set_valid_lifetime(&self, seconds: u32) -> Result<(), Error> {
+                let lease = self.lease4_required()?;
+                ffi::lease4_set_valid_lft(lease.raw(), seconds);
+                Ok(())
+            }
+
+            /// Sets the lease's hostname (recorded in the lease database).
+            pub fn set_hostname(&self, hostname: &str) -> Result<(), Error> {
+                let lease = self.lease4_required()?;
+                Ok(ffi::lease4_set_hostname(lease.raw(), hostname.as_bytes())?)
+            }
+
+            /// Sets whether forward and reverse DNS are (to be) updated for
+            /// the lease (the lease's `fqdn_fwd`/`fqdn_rev`).
+            pub fn set_fqdn_flags(&self, forward: bool, reverse: bool) -> Result<(), Error> {
+                let lease = self.lease4_required()?;
+                ffi::lease4_set_fqdn(lease.raw(), forward, reverse);
+                Ok(())
+            }
+        }
+    };
+}
+
+lease_writes!(super::Lease4Select);
+lease_writes!(super::Lease4Renew);
+
+// ---- accessors of the points above ----
+
+impl<'a> Context<'a, Buffer4Receive> {
+    /// The datagram as received (`query4`, not parsed yet: only its
+    /// addresses, ports and interface are set).
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The raw DHCPv4 message (a copy).
+    pub fn buffer(&self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        ffi::pkt4_raw(self.query4()?.raw(), &mut out)?;
+        Ok(out)
+    }
+
+    /// Replaces the raw message Kea is about to parse.
+    pub fn set_buffer(&self, bytes: &[u8]) -> Result<(), Error> {
+        Ok(ffi::pkt4_set_raw(self.query4()?.raw(), bytes)?)
+    }
+}
+
+impl<'a> Context<'a, Buffer4Send> {
+    /// The response, already packed (`response4`).
+    pub fn response(&self) -> Result<Pkt4<'a>, Error> {
+        required(self.pkt4_known(Arg::Response4)?, Arg::Response4)
+    }
+
+    /// The packed response as it will go on the wire (a copy).
+    pub fn buffer(&self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        ffi::pkt4_out_buffer(self.response()?.raw(), &mut out)?;
+        Ok(out)
+    }
+
+    /// Replaces what goes on the wire.
+    pub fn set_buffer(&self, bytes: &[u8]) -> Result<(), Error> {
+        Ok(ffi::pkt4_set_out_buffer(self.response()?.raw(), bytes)?)
+    }
+}
+
+impl<'a> Context<'a, Lease4Expire> {
+    /// The expired lease (`lease4`).
+    pub fn lease(&self) -> Result<Lease4<'a>, Error> {
+        self.lease4_required()
+    }
+
+    /// Whether Kea will remove the lease from the database (rather than
+    /// keep it as expired-reclaimed): `expired-leases-processing`'s
+    /// `hold-reclaimed-time` is 0 (`remove_lease`). Kea does not read this
+    /// argument back, so it cannot be changed.
+    pub fn remove_lease(&self) -> Result<bool, Error> {
+        Ok(ffi::arg_bool(self.handle, "remove_lease")?)
+    }
+}
+
+impl<'a> Context<'a, Lease4Recover> {
+    /// The lease of the declined address (`lease4`).
+    pub fn lease(&self) -> Result<Lease4<'a>, Error> {
+        self.lease4_required()
+    }
+}
+
+impl<'a> Context<'a, Host4Identifier> {
+    /// The query (`query4`).
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The identifier as it stands (`id_type`, `id_value`): empty unless
+    /// an earlier library set one.
+    pub fn identifier(&self) -> Result<(HostIdentifierType, Vec<u8>), Error> {
+        let kind = HostIdentifierType::from_raw(ffi::arg_identifier_type(self.handle, "id_type")?)?;
+        let mut value = Vec::new();
+        ffi::arg_bytes(self.handle, "id_value", &mut value)?;
+        Ok((kind, value))
+    }
+
+    /// Sets the identifier Kea looks the client's reservation up by (at
+    /// most 128 bytes, Kea's limit for an identifier; empty means none).
+    pub fn set_identifier(&self, kind: HostIdentifierType, value: &[u8]) -> Result<(), Error> {
+        if value.len() > 128 {
+            return Err(invalid(format_args!(
+                "host identifier: {} bytes, at most 128",
+                value.len()
+            )));
+        }
+        ffi::arg_set_identifier_type(self.handle, "id_type", kind.raw())?;
+        Ok(ffi::arg_set_bytes(self.handle, "id_value", value)?)
+    }
+}
+
+impl<'a> Context<'a, Ddns4Update> {
+    /// The query (`query4`).
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The response being built (`response4`).
+    pub fn response(&self) -> Result<Pkt4<'a>, Error> {
+        required(self.pkt4_known(Arg::Response4)?, Arg::Response4)
+    }
+
+    /// The selected subnet (`subnet4`).
+    pub fn subnet(&self) -> Result<Option<Subnet4<'a>>, Error> {
+        self.subnet4_known()
+    }
+
+    /// The host name Kea decided on (`hostname`; empty when none).
+    pub fn hostname(&self) -> Result<String, Error> {
+        Ok(ffi::arg_string(self.handle, "hostname")?)
+    }
+
+    /// Replaces the host name (a fully qualified name, or empty for none).
+    pub fn set_hostname(&self, hostname: &str) -> Result<(), Error> {
+        Ok(ffi::arg_set_string(self.handle, "hostname", hostname)?)
+    }
+
+    /// Whether forward (`fwd-update`) and reverse (`rev-update`) DNS will
+    /// be updated.
+    pub fn dns_updates(&self) -> Result<(bool, bool), Error> {
+        Ok((
+            ffi::arg_bool(self.handle, "fwd-update")?,
+            ffi::arg_bool(self.handle, "rev-update")?,
+        ))
+    }
+
+    /// Sets whether forward and reverse DNS will be updated.
+    pub fn set_dns_updates(&self, forward: bool, reverse: bool) -> Result<(), Error> {
+        ffi::arg_set_bool(self.handle, "fwd-update", forward)?;
+        Ok(ffi::arg_set_bool(self.handle, "rev-update", reverse)?)
+    }
+}
+
+impl<'a> Context<'a, Dhcp4SrvConfigured> {
+    /// The configuration as Kea parsed it (`json_config`: the contents of
+    /// the `Dhcp4` map, `{"subnet4": [...], ...}`).
+    pub fn json_config(&self) -> Result<serde_json::Value, Error> {
+        self.argument_json("json_config")
+    }
+
+    /// Refuses the configuration with `reason` (Kea's error text for it).
+    pub fn reject(&self, reason: &str) -> Result<(), Error> {
+        ffi::arg_set_string(self.handle, "error", reason)?;
+        self.set_next_step(NextStep::Drop)
+    }
+}
+
+impl<'a> Context<'a, Cb4Updated> {
+    /// What the backend changed (`audit_entries`).
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, Error> {
+        Ok(ffi::arg_audit_entries(self.handle, "audit_entries")?
+            .into_iter()
+            .map(|r| AuditEntry {
+                object_type: r.object_type,
+                modification: r.modification,
+                object_id: r.object_id,
+                revision_id: r.revision_id,
+                log_message: r.log_message,
+            })
+            .collect())
+    }
+}
+
+impl<'a> Context<'a, CommandProcessed> {
+    /// The command's name (`name`).
+    pub fn name(&self) -> Result<String, Error> {
+        Ok(ffi::arg_string(self.handle, "name")?)
+    }
+
+    /// The command's `arguments` (`null` when it had none).
+    pub fn arguments(&self) -> Result<serde_json::Value, Error> {
+        self.argument_json("arguments")
+    }
+
+    /// The answer (`response`: `{"result": N, "text": ..., "arguments": ...}`).
+    pub fn response(&self) -> Result<serde_json::Value, Error> {
+        self.argument_json("response")
+    }
+
+    /// Replaces the answer the client of the control socket gets.
+    pub fn set_response(&self, response: &serde_json::Value) -> Result<(), Error> {
+        Ok(ffi::arg_set_element_json(
+            self.handle,
+            "response",
+            &response.to_string(),
+        )?)
+    }
+}
+
+#[cfg(kea_2_6)]
+impl<'a> Context<'a, Lease4ServerDecline> {
+    /// The DISCOVER the address was about to be offered for (`query4`).
+    pub fn query(&self) -> Result<Pkt4<'a>, Error> {
+        self.query4()
+    }
+
+    /// The lease of the declined address (`lease4`).
+    pub fn lease(&self) -> Result<Lease4<'a>, Error> {
+        self.lease4_required()
+    }
+}
+
+impl<'a, P: HookPoint> Context<'a, P> {
+    /// Argument `name`, a Kea data element (`ConstElementPtr`), as JSON.
+    /// Prefer the per-point accessors; this reaches arguments the SDK does
+    /// not name.
+    pub fn argument_json(&self, name: &str) -> Result<serde_json::Value, Error> {
+        let text = ffi::arg_element_json(self.handle, name)?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::new(
+                ErrorKind::Kea,
+                format!("argument {name}: Kea's JSON did not parse: {e}"),
+            )
+        })
+    }
+
+    #[inline]
+    pub(super) fn pkt4_known(&self, arg: Arg) -> Result<Option<Pkt4<'a>>, Error> {
+        Ok(ffi::arg_pkt4_ref(self.handle, ArgRef::Known(arg))?.map(Pkt4::new))
+    }
+
+    #[inline]
+    pub(super) fn subnet4_known(&self) -> Result<Option<Subnet4<'a>>, Error> {
+        Ok(ffi::arg_subnet4_ref(self.handle, ArgRef::Known(Arg::Subnet4))?.map(Subnet4::new))
+    }
+}

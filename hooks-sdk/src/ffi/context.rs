@@ -1,0 +1,92 @@
+//! The per-packet context: the hook's typed values, kept in the packet's
+//! callout handle (Kea's `setContext`), so that they live exactly as long
+//! as the packet and go with it, on whatever thread lets it go.
+
+use std::any::{Any, TypeId};
+use std::panic::{self, AssertUnwindSafe};
+
+use super::process::write_stderr_line;
+use super::shim::bridge::{handle_context, handle_set_context, CalloutHandle};
+
+/// The values one library keeps for one packet, one per type.
+///
+/// The shim holds it in a `rust::Box` inside the handle's context; Kea
+/// destroys the context with the packet, which drops this box through
+/// cxx's drop glue (an `extern "C"` function, which must not unwind).
+#[derive(Default)]
+pub(crate) struct PacketValues {
+    values: Vec<(TypeId, Box<dyn Any + Send>)>,
+}
+
+impl PacketValues {
+    /// Puts `value` in, returning the value of the same type it replaces.
+    pub(crate) fn insert<T: Any + Send>(&mut self, value: T) -> Option<T> {
+        let id = TypeId::of::<T>();
+        let old = self.take::<T>();
+        self.values.push((id, Box::new(value)));
+        old
+    }
+
+    /// The value of type `T`, if there is one.
+    pub(crate) fn get<T: Any + Send>(&self) -> Option<&T> {
+        let id = TypeId::of::<T>();
+        self.values
+            .iter()
+            .find(|(t, _)| *t == id)
+            .and_then(|(_, v)| v.downcast_ref())
+    }
+
+    /// Takes the value of type `T` out.
+    pub(crate) fn take<T: Any + Send>(&mut self) -> Option<T> {
+        let id = TypeId::of::<T>();
+        let at = self.values.iter().position(|(t, _)| *t == id)?;
+        let (_, boxed) = self.values.swap_remove(at);
+        boxed.downcast().ok().map(|b| *b)
+    }
+}
+
+impl Drop for PacketValues {
+    fn drop(&mut self) {
+        // This runs inside Kea (the context's destructor), through an
+        // `extern "C"` function: a panic in a value's own Drop must stop here.
+        for (_, value) in self.values.drain(..) {
+            if panic::catch_unwind(AssertUnwindSafe(move || drop(value))).is_err() {
+                write_stderr_line(
+                    "kea-hooks: a per-packet value panicked while it was dropped (ignored)",
+                );
+            }
+        }
+    }
+}
+
+/// Runs `f` on this library's values in the packet's context, creating
+/// them (empty) when `create` and there are none yet; returns `None`
+/// without calling `f` when there are none and `create` is false.
+///
+/// `f` must not reach this function again (the SDK's callers are short,
+/// non-reentrant closures that return whatever they take out, so that a
+/// value's `Drop` never runs while the values are borrowed).
+pub(crate) fn with_packet_values<R>(
+    handle: &CalloutHandle,
+    create: bool,
+    f: impl FnOnce(&mut PacketValues) -> R,
+) -> Result<Option<R>, cxx::Exception> {
+    let mut ptr = handle_context(handle)?;
+    if ptr.is_null() {
+        if !create {
+            return Ok(None);
+        }
+        let mut values = Box::new(PacketValues::default());
+        // The box's heap address does not change when the shim takes it.
+        ptr = &mut *values as *mut PacketValues;
+        handle_set_context(handle, values)?;
+    }
+    // SAFETY: `ptr` points to the `PacketValues` owned by this library's
+    // entry in the handle's context. The entry is replaced only by
+    // `handle_set_context` above (before this borrow) and destroyed only
+    // with the handle, which the caller borrows for longer than this call;
+    // Kea runs one callout at a time on a handle, and `f` does not come
+    // back here, so this is the only reference to the values while it lives.
+    let values = unsafe { &mut *ptr };
+    Ok(Some(f(values)))
+}
