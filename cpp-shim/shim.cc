@@ -14,6 +14,10 @@
 #include <dhcp/option.h>
 #include <database/audit_entry.h>
 #include <dhcpsrv/host.h>
+#if KEA_SHIM_HOOKS_VERSION >= 20400
+// 2.2's srv_config.h does not build against the shim's cfg_globals.h stand-in.
+#include <dhcpsrv/cfgmgr.h>
+#endif
 #include <hooks/server_hooks.h>
 #include <log/log_formatter.h>
 #include <log/logger.h>
@@ -478,8 +482,25 @@ void arg_set_element_json(const CalloutHandle& handle, rust::Str name, rust::Str
     writable(handle).setArgument(std::string(name), value);
 }
 
-rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle& handle, rust::Str name) {
-    const auto* all = detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, std::string(name));
+// The subnets come from the current configuration itself, not from the
+// `subnet4collection` argument: that is a pointer to a multi_index
+// container whose typeid does not compare equal across shared objects on
+// every release (boost::any_cast failed on Kea 2.6), and it is the same
+// collection (Kea passes getCurrentCfg()->getCfgSubnets4()->getAll()).
+// On 2.2 (where the argument's any_cast works) the argument is used.
+namespace {
+const isc::dhcp::Subnet4Collection* current_subnets(const CalloutHandle& handle) {
+#if KEA_SHIM_HOOKS_VERSION >= 20400
+    static_cast<void>(handle);
+    return isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets4()->getAll();
+#else
+    return detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, "subnet4collection");
+#endif
+}
+}  // namespace
+
+rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle& handle, rust::Str) {
+    const auto* all = current_subnets(handle);
     rust::Vec<std::uint32_t> out;
     if (all) {
         for (const auto& subnet : *all) {
@@ -489,11 +510,10 @@ rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle& handle,
     return out;
 }
 
-// Selects subnet `id` of the configuration Kea passed in
-// `subnet4collection` (the current one); false when it has none with that
-// id, and then nothing changes.
+// Selects subnet `id` of the current configuration; false when it has none
+// with that id, and then nothing changes.
 bool arg_select_subnet4(const CalloutHandle& handle, std::uint32_t id) {
-    const auto* all = detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, "subnet4collection");
+    const auto* all = current_subnets(handle);
     if (!all) {
         return false;
     }
