@@ -14,8 +14,9 @@
 #include <dhcp/option.h>
 #include <database/audit_entry.h>
 #include <dhcpsrv/host.h>
-#if KEA_SHIM_HOOKS_VERSION >= 20400
-// 2.2's srv_config.h does not build against the shim's cfg_globals.h stand-in.
+#if KEA_SHIM_HOOKS_VERSION >= 20400 && KEA_SHIM_HOOKS_VERSION < 30000
+// 2.2 (srv_config.h vs. the shim's cfg_globals.h stand-in) and 3.0+ (config.h for
+// crypto_tls.h) cannot include cfgmgr.h here; they use the argument.
 #include <dhcpsrv/cfgmgr.h>
 #endif
 #include <hooks/server_hooks.h>
@@ -490,7 +491,7 @@ void arg_set_element_json(const CalloutHandle& handle, rust::Str name, rust::Str
 // On 2.2 (where the argument's any_cast works) the argument is used.
 namespace {
 const isc::dhcp::Subnet4Collection* current_subnets(const CalloutHandle& handle) {
-#if KEA_SHIM_HOOKS_VERSION >= 20400
+#if KEA_SHIM_HOOKS_VERSION >= 20400 && KEA_SHIM_HOOKS_VERSION < 30000
     static_cast<void>(handle);
     return isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets4()->getAll();
 #else

@@ -572,9 +572,9 @@ impl Callout<dhcp4::Subnet4Select> for Probe {
             "point": cx.hook_point(),
             "query": pkt(&cx.query()?)?,
             "subnet": s.map(|s| json!({"id": s.id(), "prefix": s.prefix().to_string(), "prefix_len": s.prefix_len(), "text": s.to_string()})),
-            "subnet_ids": cx.subnet_ids()?,
         });
         if let Some(sel) = &self.select_subnet {
+            rec["subnet_ids"] = match cx.subnet_ids() { Ok(ids) => json!(ids), Err(e) => json!(e.to_string()) };
             let id = sel.as_u64().map(|i| i as u32);
             rec["select"] = match cx.select_subnet(id) {
                 Ok(()) => json!("ok"),
