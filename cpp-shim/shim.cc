@@ -14,9 +14,14 @@
 #include <dhcp/option.h>
 #include <database/audit_entry.h>
 #include <dhcpsrv/host.h>
-#if KEA_SHIM_HOOKS_VERSION >= 20400 && KEA_SHIM_HOOKS_VERSION < 30000
-// 2.2 (srv_config.h vs. the shim's cfg_globals.h stand-in) and 3.0+ (config.h for
-// crypto_tls.h) cannot include cfgmgr.h here; they use the argument.
+#if KEA_SHIM_HOOKS_VERSION >= 30000
+// 3.0+ installs its config.h, which its TLS headers (reached from
+// cfgmgr.h) require to come first.
+#include <config.h>
+#endif
+#if KEA_SHIM_HOOKS_VERSION >= 20400
+// Not on 2.2: its srv_config.h does not build against the shim's
+// cfg_globals.h stand-in.
 #include <dhcpsrv/cfgmgr.h>
 #endif
 #include <hooks/server_hooks.h>
@@ -385,9 +390,19 @@ rust::Vec<rust::String> pkt4_classes(const Pkt4& pkt, bool later) {
     const isc::dhcp::ClientClasses& classes = pkt.getClasses(later);
 #endif
     rust::Vec<rust::String> out;
+#if KEA_SHIM_HOOKS_VERSION >= 30000
+    // ClientClasses holds a boost multi_index container: list it through
+    // Kea's compiled toElement() rather than iterating it with the shim's
+    // boost headers (see current_subnets below for why).
+    const ConstElementPtr list = classes.toElement();
+    for (std::size_t i = 0; list && i < list->size(); ++i) {
+        out.push_back(rust::String(list->get(i)->stringValue()));
+    }
+#else
     for (auto it = classes.cbegin(); it != classes.cend(); ++it) {
         out.push_back(rust::String(*it));
     }
+#endif
     return out;
 }
 
@@ -483,25 +498,51 @@ void arg_set_element_json(const CalloutHandle& handle, rust::Str name, rust::Str
     writable(handle).setArgument(std::string(name), value);
 }
 
-// The subnets come from the current configuration itself, not from the
-// `subnet4collection` argument: that is a pointer to a multi_index
-// container whose typeid does not compare equal across shared objects on
-// every release (boost::any_cast failed on Kea 2.6), and it is the same
-// collection (Kea passes getCurrentCfg()->getCfgSubnets4()->getAll()).
-// On 2.2 (where the argument's any_cast works) the argument is used.
+// The configured subnets. Kea also passes them as `subnet4collection`, a
+// pointer to a boost multi_index container, but the shim must not touch
+// that container where the boost headers it is compiled with are not the
+// ones Kea was built with (Debian sid: Kea 3.0 built with boost 1.83, the
+// headers are 1.92; the container is then another type, and any_cast fails
+// with bad_any_cast). From 2.4 on the shim asks the configuration instead,
+// through Kea's own compiled functions (CfgSubnets4::getSubnet and
+// toElement), never iterating the container itself. On 2.2 (bookworm,
+// matching headers; cfgmgr.h cannot be included) it uses the argument.
+#if KEA_SHIM_HOOKS_VERSION >= 20400
 namespace {
-const isc::dhcp::Subnet4Collection* current_subnets(const CalloutHandle& handle) {
-#if KEA_SHIM_HOOKS_VERSION >= 20400 && KEA_SHIM_HOOKS_VERSION < 30000
-    static_cast<void>(handle);
-    return isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets4()->getAll();
-#else
-    return detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, "subnet4collection");
-#endif
+isc::dhcp::ConstCfgSubnets4Ptr current_subnets() {
+    return isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets4();
 }
 }  // namespace
 
-rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle& handle, rust::Str) {
-    const auto* all = current_subnets(handle);
+rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle&, rust::Str) {
+    rust::Vec<std::uint32_t> out;
+    const auto subnets = current_subnets();
+    const isc::data::ConstElementPtr list = subnets ? subnets->toElement() : isc::data::ConstElementPtr();
+    if (list && list->getType() == Element::list) {
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const ConstElementPtr id = list->get(i)->get("id");
+            if (id && id->getType() == Element::integer) {
+                out.push_back(static_cast<std::uint32_t>(id->intValue()));
+            }
+        }
+    }
+    return out;
+}
+
+// Selects subnet `id` of the current configuration; false when it has none
+// with that id, and then nothing changes.
+bool arg_select_subnet4(const CalloutHandle& handle, std::uint32_t id) {
+    const auto subnets = current_subnets();
+    const isc::dhcp::Subnet4Ptr subnet = subnets ? subnets->getSubnet(id) : isc::dhcp::Subnet4Ptr();
+    if (!subnet) {
+        return false;
+    }
+    writable(handle).setArgument("subnet4", detail::Subnet4Arg(subnet));
+    return true;
+}
+#else
+rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle& handle, rust::Str name) {
+    const auto* all = detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, std::string(name));
     rust::Vec<std::uint32_t> out;
     if (all) {
         for (const auto& subnet : *all) {
@@ -511,10 +552,8 @@ rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle& handle,
     return out;
 }
 
-// Selects subnet `id` of the current configuration; false when it has none
-// with that id, and then nothing changes.
 bool arg_select_subnet4(const CalloutHandle& handle, std::uint32_t id) {
-    const auto* all = current_subnets(handle);
+    const auto* all = detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, "subnet4collection");
     if (!all) {
         return false;
     }
@@ -526,6 +565,7 @@ bool arg_select_subnet4(const CalloutHandle& handle, std::uint32_t id) {
     writable(handle).setArgument("subnet4", detail::Subnet4Arg(*it));
     return true;
 }
+#endif
 
 void arg_clear_subnet4(const CalloutHandle& handle) {
     writable(handle).setArgument("subnet4", detail::Subnet4Arg());

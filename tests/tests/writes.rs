@@ -185,7 +185,8 @@ fn lease_subnet_identifier_and_hostname_writes_reach_the_lease_file() {
         .expect("ACK from subnet 2");
     assert!(
         ack2.yiaddr.to_string().starts_with("198.19.250."),
-        "{ack2:?}"
+        "{ack2:?}\n{:?}",
+        at(&records(&out), "subnet4_select")
     );
     assert_eq!(row(&kea, ack2.yiaddr).subnet_id, 2);
     // One the configuration lacks: refused with an error, nothing changes.
