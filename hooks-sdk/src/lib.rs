@@ -100,6 +100,7 @@ include!(concat!(env!("OUT_DIR"), "/kea_version.rs"));
 pub mod prelude {
     pub use crate::callout::{Callout, Context, NextStep};
     pub use crate::dhcp4;
+    pub use crate::dhcp4::LeaseWrites;
     pub use crate::error::{Error, ErrorKind};
     pub use crate::hook::{Hook, LoadContext, OnFailure, OnPanic};
     pub use crate::params::NoParameters;

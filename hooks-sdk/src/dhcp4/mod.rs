@@ -94,6 +94,7 @@ pub use points::Lease4ServerDecline;
 pub use points::{
     AuditEntry, Buffer4Receive, Buffer4Send, Cb4Updated, CommandProcessed, Ddns4Update,
     Dhcp4SrvConfigured, Host4Identifier, HostIdentifierType, Lease4Expire, Lease4Recover,
+    LeaseWrites,
 };
 
 hook_point!(

@@ -376,39 +376,86 @@ impl<'a> Context<'a, super::Subnet4Select> {
     }
 }
 
-/// The lease writes of `lease4_select` and `lease4_renew`, where Kea
-/// writes the lease it passed to the database after the callout (and
-/// answers from it: the lease time the client gets is `valid_lifetime`).
-macro_rules! lease_writes {
-    ($point:ty) => {
-        impl<'a> Context<'a, $point> {
-            /// Sets the lease's valid lifetime, in seconds (what the
-            /// lease database records and the client receives in option 51).
-            pub fn set_valid_lifetime(&self, seconds: u32) -> Result<(), Error> {
-                let lease = self.lease4_required()?;
-                ffi::lease4_set_valid_lft(lease.raw(), seconds);
-                Ok(())
-            }
-
-            /// Sets the lease's hostname (recorded in the lease database).
-            pub fn set_hostname(&self, hostname: &str) -> Result<(), Error> {
-                let lease = self.lease4_required()?;
-                Ok(ffi::lease4_set_hostname(lease.raw(), hostname.as_bytes())?)
-            }
-
-            /// Sets whether forward and reverse DNS are (to be) updated for
-            /// the lease (the lease's `fqdn_fwd`/`fqdn_rev`).
-            pub fn set_fqdn_flags(&self, forward: bool, reverse: bool) -> Result<(), Error> {
-                let lease = self.lease4_required()?;
-                ffi::lease4_set_fqdn(lease.raw(), forward, reverse);
-                Ok(())
-            }
-        }
-    };
+mod sealed {
+    pub trait Sealed {}
 }
 
-lease_writes!(super::Lease4Select);
-lease_writes!(super::Lease4Renew);
+/// Writes to the lease at the two points where Kea stores the lease it
+/// passed after the callout, and answers from it (the lease time the
+/// client gets is the lease's valid lifetime): [`Lease4Select`](super::Lease4Select)
+/// and [`Lease4Renew`](super::Lease4Renew). One trait serves both, so a
+/// hook can treat them with one generic function. It is in the
+/// [prelude](crate::prelude).
+///
+/// ```no_run
+/// # use kea_hooks::prelude::*;
+/// # struct H;
+/// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+/// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+/// fn short_leases_for_guests<'a>(cx: &impl dhcp4::LeaseWrites<'a>) -> Result<(), Error> {
+///     if cx.query()?.in_class("guests")? {
+///         cx.set_valid_lifetime(900)?;
+///     }
+///     Ok(())
+/// }
+///
+/// impl Callout<dhcp4::Lease4Select> for H {
+///     fn call(&self, cx: &Context<'_, dhcp4::Lease4Select>) -> Result<(), Error> {
+///         short_leases_for_guests(cx)
+///     }
+/// }
+/// impl Callout<dhcp4::Lease4Renew> for H {
+///     fn call(&self, cx: &Context<'_, dhcp4::Lease4Renew>) -> Result<(), Error> {
+///         short_leases_for_guests(cx)
+///     }
+/// }
+/// # kea_hooks::kea_hook!(H);
+/// ```
+pub trait LeaseWrites<'a>: sealed::Sealed {
+    /// The query (`query4`).
+    fn query(&self) -> Result<Pkt4<'a>, Error>;
+
+    /// The lease Kea is about to store (`lease4`).
+    fn lease(&self) -> Result<Lease4<'a>, Error>;
+
+    /// Sets the lease's valid lifetime, in seconds (what the lease
+    /// database records and the client receives in option 51).
+    fn set_valid_lifetime(&self, seconds: u32) -> Result<(), Error> {
+        ffi::lease4_set_valid_lft(self.lease()?.raw(), seconds);
+        Ok(())
+    }
+
+    /// Sets the lease's hostname (recorded in the lease database).
+    fn set_hostname(&self, hostname: &str) -> Result<(), Error> {
+        Ok(ffi::lease4_set_hostname(self.lease()?.raw(), hostname.as_bytes())?)
+    }
+
+    /// Sets whether forward and reverse DNS are (to be) updated for the
+    /// lease (the lease's `fqdn_fwd`/`fqdn_rev`).
+    fn set_fqdn_flags(&self, forward: bool, reverse: bool) -> Result<(), Error> {
+        ffi::lease4_set_fqdn(self.lease()?.raw(), forward, reverse);
+        Ok(())
+    }
+}
+
+macro_rules! lease_writes {
+    ($($point:ty),*) => {$(
+        impl sealed::Sealed for Context<'_, $point> {}
+        impl<'a> LeaseWrites<'a> for Context<'a, $point> {
+            #[inline]
+            fn query(&self) -> Result<Pkt4<'a>, Error> {
+                self.query4()
+            }
+
+            #[inline]
+            fn lease(&self) -> Result<Lease4<'a>, Error> {
+                self.lease4_required()
+            }
+        }
+    )*};
+}
+
+lease_writes!(super::Lease4Select, super::Lease4Renew);
 
 // ---- accessors of the points above ----
 

@@ -215,38 +215,33 @@ impl Drop for ClassPolicy {
 }
 
 impl ClassPolicy {
-    /// The lifetime of the first policy that matches and sets one.
-    fn lifetime(&self, query: &Pkt4<'_>) -> Result<Option<(u32, &str)>, Error> {
+    /// Sets the lifetime of the first policy that matches and sets one,
+    /// at either point where Kea stores the lease it passed.
+    fn set_lifetime<'a>(&self, cx: &impl LeaseWrites<'a>) -> Result<(), Error> {
+        let query = cx.query()?;
         for p in &self.policies {
-            if let Some(v) = p.valid_lifetime {
-                if p.matches(query)? {
-                    return Ok(Some((v, &p.class)));
+            if let Some(seconds) = p.valid_lifetime {
+                if p.matches(&query)? {
+                    cx.set_valid_lifetime(seconds)?;
+                    self.lifetimes_set.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(address = %cx.lease()?.address(), seconds, class = %p.class, "lifetime set");
+                    return Ok(());
                 }
             }
         }
-        Ok(None)
+        Ok(())
     }
 }
 
 impl Callout<dhcp4::Lease4Select> for ClassPolicy {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Select>) -> Result<(), Error> {
-        if let Some((seconds, class)) = self.lifetime(&cx.query()?)? {
-            cx.set_valid_lifetime(seconds)?;
-            self.lifetimes_set.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(address = %cx.lease()?.address(), seconds, class, "lifetime set");
-        }
-        Ok(())
+        self.set_lifetime(cx)
     }
 }
 
 impl Callout<dhcp4::Lease4Renew> for ClassPolicy {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Renew>) -> Result<(), Error> {
-        if let Some((seconds, class)) = self.lifetime(&cx.query()?)? {
-            cx.set_valid_lifetime(seconds)?;
-            self.lifetimes_set.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(address = %cx.lease()?.address(), seconds, class, "lifetime set on renewal");
-        }
-        Ok(())
+        self.set_lifetime(cx)
     }
 }
 

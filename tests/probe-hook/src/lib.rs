@@ -335,6 +335,22 @@ impl std::error::Error for ProbeError {
 }
 
 impl Probe {
+    /// Writes what `lease-set` asks for into the lease (lease4_select,
+    /// lease4_renew).
+    fn write_lease<'a>(&self, cx: &impl LeaseWrites<'a>) -> Result<(), Error> {
+        let Some(set) = &self.lease_set else { return Ok(()) };
+        if let Some(v) = set.valid_lifetime {
+            cx.set_valid_lifetime(v)?;
+        }
+        if let Some(h) = &set.hostname {
+            cx.set_hostname(h)?;
+        }
+        if let Some((f, r)) = set.fqdn {
+            cx.set_fqdn_flags(f, r)?;
+        }
+        Ok(())
+    }
+
     /// Sets `Continue` or `Skip` if the parameters ask for it at this point.
     fn maybe_continue<P: kea_hooks::HookPoint>(&self, cx: &Context<'_, P>) -> Result<(), Error> {
         if self.continue_at.iter().any(|p| p == cx.hook_point()) {
@@ -596,18 +612,7 @@ impl Callout<dhcp4::Lease4Select> for Probe {
             "subnet": {"id": s.id(), "text": s.to_string()},
             "fake_allocation": cx.fake_allocation()?,
         }));
-        if let Some(set) = &self.lease_set {
-            if let Some(v) = set.valid_lifetime {
-                cx.set_valid_lifetime(v)?;
-            }
-            if let Some(h) = &set.hostname {
-                cx.set_hostname(h)?;
-            }
-            if let Some((f, r)) = set.fqdn {
-                cx.set_fqdn_flags(f, r)?;
-            }
-        }
-        Ok(())
+        self.write_lease(cx)
     }
 }
 
@@ -696,14 +701,7 @@ impl Callout<dhcp4::Lease4Renew> for Probe {
             "client_id": cx.client_id()?.map(colon_hex),
             "hwaddr": cx.hwaddr()?.map(|h| h.to_string()),
         }));
-        if let Some(set) = &self.lease_set {
-            if let Some(v) = set.valid_lifetime {
-                cx.set_valid_lifetime(v)?;
-            }
-            if let Some(h) = &set.hostname {
-                cx.set_hostname(h)?;
-            }
-        }
+        self.write_lease(cx)?;
         self.maybe_continue(cx)
     }
 }
