@@ -307,6 +307,12 @@ impl<'a, P: HookPoint> Context<'a, P> {
     fn lease4_required(&self) -> Result<Lease4<'a>, Error> {
         required(self.lease4(ArgRef::Known(Arg::Lease4))?, Arg::Lease4)
     }
+
+    /// `response4`, where Kea always passes one.
+    #[inline]
+    fn response4_required(&self) -> Result<Pkt4<'a>, Error> {
+        required(self.pkt4(ArgRef::Known(Arg::Response4))?, Arg::Response4)
+    }
 }
 
 impl<'a> Context<'a, Pkt4Receive> {
@@ -462,7 +468,7 @@ impl<'a> Context<'a, Pkt4Send> {
     /// The response about to be sent (`response4`).
     #[inline]
     pub fn response(&self) -> Result<Pkt4<'a>, Error> {
-        required(self.pkt4(ArgRef::Known(Arg::Response4))?, Arg::Response4)
+        self.response4_required()
     }
 
     /// The query it answers (`query4`).
@@ -503,6 +509,6 @@ impl<'a> Context<'a, Lease4Offer> {
     #[cfg(kea_3_0)]
     #[inline]
     pub fn response(&self) -> Result<Pkt4<'a>, Error> {
-        required(self.pkt4(ArgRef::Known(Arg::Response4))?, Arg::Response4)
+        self.response4_required()
     }
 }

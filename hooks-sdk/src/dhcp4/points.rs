@@ -7,7 +7,7 @@
 //! Kea's objects, so that a write cannot leave a dangling borrow.
 
 use super::option::invalid;
-use super::{required, Lease4, Pkt4, Subnet4};
+use super::{Lease4, Pkt4, Subnet4};
 use crate::callout::{Context, HookPoint, NextStep, Sealed};
 use crate::error::{Error, ErrorKind};
 use crate::ffi::{self, Arg, ArgRef};
@@ -482,7 +482,7 @@ impl<'a> Context<'a, Buffer4Receive> {
 impl<'a> Context<'a, Buffer4Send> {
     /// The response, already packed (`response4`).
     pub fn response(&self) -> Result<Pkt4<'a>, Error> {
-        required(self.pkt4_known(Arg::Response4)?, Arg::Response4)
+        self.response4_required()
     }
 
     /// The packed response as it will go on the wire (a copy).
@@ -557,12 +557,12 @@ impl<'a> Context<'a, Ddns4Update> {
 
     /// The response being built (`response4`).
     pub fn response(&self) -> Result<Pkt4<'a>, Error> {
-        required(self.pkt4_known(Arg::Response4)?, Arg::Response4)
+        self.response4_required()
     }
 
     /// The selected subnet (`subnet4`).
     pub fn subnet(&self) -> Result<Option<Subnet4<'a>>, Error> {
-        self.subnet4_known()
+        self.subnet4(ArgRef::Known(Arg::Subnet4))
     }
 
     /// The host name Kea decided on (`hostname`; empty when none).
@@ -672,15 +672,5 @@ impl<'a, P: HookPoint> Context<'a, P> {
                 format!("argument {name}: Kea's JSON did not parse: {e}"),
             )
         })
-    }
-
-    #[inline]
-    pub(super) fn pkt4_known(&self, arg: Arg) -> Result<Option<Pkt4<'a>>, Error> {
-        Ok(ffi::arg_pkt4_ref(self.handle, ArgRef::Known(arg))?.map(Pkt4::new))
-    }
-
-    #[inline]
-    pub(super) fn subnet4_known(&self) -> Result<Option<Subnet4<'a>>, Error> {
-        Ok(ffi::arg_subnet4_ref(self.handle, ArgRef::Known(Arg::Subnet4))?.map(Subnet4::new))
     }
 }
