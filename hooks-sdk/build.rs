@@ -47,7 +47,7 @@ const CFG_RELEASES: &[(u32, u32)] = &[(2, 4), (2, 6), (3, 0)];
 
 /// The Kea libraries the shim calls into, for a release.
 fn kea_libs(v: &KeaVersion) -> Vec<&'static str> {
-    vec![
+    let mut libs = vec![
         "kea-hooks",
         "kea-dhcpsrv",
         if v.at_least(3, 0) { "kea-dhcp" } else { "kea-dhcp++" },
@@ -57,7 +57,14 @@ fn kea_libs(v: &KeaVersion) -> Vec<&'static str> {
         "kea-stats",
         "kea-util",
         "kea-exceptions",
-    ]
+    ];
+    if v.at_least(3, 0) {
+        // From 3.0 the configuration headers (dhcpsrv/cfgmgr.h) reach
+        // boost::asio's TLS support, whose inline error category calls
+        // OpenSSL; Kea itself links libcrypto, so it is in every Kea 3 process.
+        libs.push("crypto");
+    }
+    libs
 }
 
 /// Headers the shim needs, with the Debian package that has them; checked
