@@ -223,15 +223,21 @@ void write_json(std::string& out, const ConstElementPtr& e, std::string& path) {
 
 }  // namespace
 
-rust::String library_parameters_json(LibraryHandle& handle) {
-    ConstElementPtr params = handle.getParameters();
-    if (!params) {
-        return rust::String();
-    }
+namespace {
+
+// A whole element as JSON text.
+rust::String element_json(const ConstElementPtr& e) {
     std::string out;
     std::string path;
-    write_json(out, params, path);
+    write_json(out, e, path);
     return rust::String(out);
+}
+
+}  // namespace
+
+rust::String library_parameters_json(LibraryHandle& handle) {
+    ConstElementPtr params = handle.getParameters();
+    return params ? element_json(params) : rust::String();
 }
 
 bool server_has_hook(rust::Str name) {
@@ -309,16 +315,24 @@ rust::String pkt4_iface(const Pkt4& pkt) { return rust::String(pkt.getIface()); 
 
 bool pkt4_relayed(const Pkt4& pkt) { return pkt.isRelayed(); }
 
+namespace {
+
+void copy_out(const std::uint8_t* data, std::size_t len, rust::Vec<std::uint8_t>& out) {
+    out.reserve(len);
+    for (std::size_t i = 0; i < len; ++i) {
+        out.push_back(data[i]);
+    }
+}
+
+}  // namespace
+
 bool pkt4_option(const Pkt4& pkt, std::uint16_t code, rust::Vec<std::uint8_t>& out) {
     auto it = pkt.options_.find(code);
     if (it == pkt.options_.end() || !it->second) {
         return false;
     }
     const std::vector<std::uint8_t> wire = it->second->toBinary(false);
-    out.reserve(wire.size());
-    for (std::uint8_t b : wire) {
-        out.push_back(b);
-    }
+    copy_out(wire.data(), wire.size(), out);
     return true;
 }
 
@@ -334,27 +348,19 @@ namespace {
 
 Pkt4& writable(const Pkt4& pkt) { return const_cast<Pkt4&>(pkt); }
 
-void copy_out(const std::uint8_t* data, std::size_t len, rust::Vec<std::uint8_t>& out) {
-    out.reserve(len);
-    for (std::size_t i = 0; i < len; ++i) {
-        out.push_back(data[i]);
-    }
-}
-
-// The field up to its first NUL; returns the field's capacity.
-std::uint32_t c_field(const std::vector<std::uint8_t>& field, rust::Vec<std::uint8_t>& out) {
+// The field up to its first NUL.
+void c_field(const std::vector<std::uint8_t>& field, rust::Vec<std::uint8_t>& out) {
     std::size_t len = 0;
     while (len < field.size() && field[len] != 0) {
         ++len;
     }
     copy_out(field.data(), len, out);
-    return static_cast<std::uint32_t>(field.size());
 }
 
 }  // namespace
 
-std::uint32_t pkt4_sname(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) { return c_field(pkt.getSname(), out); }
-std::uint32_t pkt4_file(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) { return c_field(pkt.getFile(), out); }
+void pkt4_sname(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) { c_field(pkt.getSname(), out); }
+void pkt4_file(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) { c_field(pkt.getFile(), out); }
 
 void pkt4_set_sname(const Pkt4& pkt, rust::Slice<const std::uint8_t> value) {
     // setSname pads the rest of the field with zeros; an empty value clears it.
@@ -384,13 +390,9 @@ std::size_t pkt4_remove_option(const Pkt4& pkt, std::uint16_t code) {
 // `later`: the classes evaluated after subnet selection (2.x "required"
 // classes, 3.0+ "additional" classes).
 rust::Vec<rust::String> pkt4_classes(const Pkt4& pkt, bool later) {
-#if KEA_SHIM_HOOKS_VERSION >= 30000
-    const isc::dhcp::ClientClasses& classes = later ? pkt.getAdditionalClasses() : pkt.getClasses();
-#else
-    const isc::dhcp::ClientClasses& classes = pkt.getClasses(later);
-#endif
     rust::Vec<rust::String> out;
 #if KEA_SHIM_HOOKS_VERSION >= 30000
+    const isc::dhcp::ClientClasses& classes = later ? pkt.getAdditionalClasses() : pkt.getClasses();
     // ClientClasses holds a boost multi_index container: list it through
     // Kea's compiled toElement() rather than iterating it with the shim's
     // boost headers (see current_subnets below for why).
@@ -399,6 +401,7 @@ rust::Vec<rust::String> pkt4_classes(const Pkt4& pkt, bool later) {
         out.push_back(rust::String(list->get(i)->stringValue()));
     }
 #else
+    const isc::dhcp::ClientClasses& classes = pkt.getClasses(later);
     for (auto it = classes.cbegin(); it != classes.cend(); ++it) {
         out.push_back(rust::String(*it));
     }
@@ -484,13 +487,7 @@ void arg_set_identifier_type(const CalloutHandle& handle, rust::Str name, std::i
 
 rust::String arg_element_json(const CalloutHandle& handle, rust::Str name) {
     const ConstElementPtr value = detail::get_arg<ConstElementPtr>(handle, std::string(name));
-    if (!value) {
-        return rust::String("null");
-    }
-    std::string out;
-    std::string path;
-    write_json(out, value, path);
-    return rust::String(out);
+    return value ? element_json(value) : rust::String("null");
 }
 
 void arg_set_element_json(const CalloutHandle& handle, rust::Str name, rust::Str json) {

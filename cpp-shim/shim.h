@@ -125,8 +125,8 @@ rust::String pkt4_label(const Pkt4& pkt);
 // the objects themselves were never const. The Rust views never lend out a
 // reference into anything written here (they copy such values out), so
 // nothing the Rust side holds dangles after a write.
-std::uint32_t pkt4_sname(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
-std::uint32_t pkt4_file(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
+void pkt4_sname(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
+void pkt4_file(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
 void pkt4_set_sname(const Pkt4& pkt, rust::Slice<const std::uint8_t> value);
 void pkt4_set_file(const Pkt4& pkt, rust::Slice<const std::uint8_t> value);
 void pkt4_add_option(const Pkt4& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data);

@@ -137,8 +137,8 @@ pub(crate) mod bridge {
 
         // ---- Pkt4 writes (the shim casts the const away: see shim.h) ----
         fn pkt4_set_siaddr(pkt: &Pkt4, addr: u32);
-        fn pkt4_sname(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<u32>;
-        fn pkt4_file(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<u32>;
+        fn pkt4_sname(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<()>;
+        fn pkt4_file(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<()>;
         fn pkt4_set_sname(pkt: &Pkt4, value: &[u8]) -> Result<()>;
         fn pkt4_set_file(pkt: &Pkt4, value: &[u8]) -> Result<()>;
         fn pkt4_add_option(pkt: &Pkt4, code: u16, data: &[u8]) -> Result<()>;
