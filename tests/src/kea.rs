@@ -536,6 +536,14 @@ impl Kea {
         self.command("config-reload", None)
     }
 
+    /// Gives hook `index` new `parameters`, writes the configuration file
+    /// and asks for `config-reload`; returns Kea's answer.
+    pub fn reload_with_hook_parameters(&mut self, index: usize, parameters: Value) -> Value {
+        self.config_mut().set_hook_parameters(index, parameters);
+        self.write_config();
+        self.config_reload()
+    }
+
     fn signal(&self, sig: libc::c_int) {
         let pid = self.pid();
         assert!(pid != 0, "Kea is not running");

@@ -124,17 +124,15 @@ fn failures_with_the_hooks_logger_off(closed_stderr: bool) {
     }
     pair.set_client_mac("02:00:00:00:00:01");
 
-    kea.config_mut().set_hook_parameters(0, json!({ "out": out, "on-panic": 5 }));
-    kea.write_config();
-    assert_ne!(kea.config_reload()["result"], 0, "Kea accepted bad parameters");
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "on-panic": 5 }));
+    assert_ne!(answer["result"], 0, "Kea accepted bad parameters");
     assert!(kea.is_alive(), "Kea died when a load failure was reported");
     if !closed_stderr {
         assert!(read().contains("probe: load failed: bad parameters: at 'on-panic'"), "{}", read());
     }
 
-    kea.config_mut().set_hook_parameters(0, json!({ "out": out }));
-    kea.write_config();
-    assert_eq!(kea.config_reload()["result"], 0);
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out }));
+    assert_eq!(answer["result"], 0);
     assert!(dhclient(&pair, Duration::from_secs(15)).is_some(), "Kea stopped serving");
     assert!(kea.is_alive());
 }
@@ -297,9 +295,8 @@ fn a_callout_error_drops_the_packet_unless_the_hook_continues() {
     assert!(log.lines().any(|l| l.contains("ERROR") && l.contains(line)), "no {line:?} in:\n{log}");
     assert!(!log.contains("HOOKS_CALLOUT_ERROR"), "the error leaked to Kea as a failed callout:\n{log}");
 
-    kea.config_mut().set_hook_parameters(0, json!({ "out": out, "error-hwaddr": "02:00:00:00:0e:44", "on-error": "continue" }));
-    kea.write_config();
-    assert_eq!(kea.config_reload()["result"], 0);
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "error-hwaddr": "02:00:00:00:0e:44", "on-error": "continue" }));
+    assert_eq!(answer["result"], 0);
     assert!(dhclient(&pair, Duration::from_secs(15)).is_some(), "on-error continue did not serve the client");
     assert!(kea.log().contains("the cause below; packet continues"), "{}", kea.log());
 }

@@ -72,12 +72,8 @@ fn class_lifetimes_and_options_reach_clients_and_the_lease_file() {
     assert_eq!(lease(ack2.yiaddr).valid_lifetime, 3600);
 
     // Bad parameters: the reload fails, naming the field.
-    kea.config_mut().set_hook_parameters(
-        0,
-        json!({ "policies": [{ "class": "x", "options": [{ "code": 12 }] }] }),
-    );
-    kea.write_config();
-    assert_ne!(kea.config_reload()["result"], 0);
+    let answer = kea.reload_with_hook_parameters(0, json!({ "policies": [{ "class": "x", "options": [{ "code": 12 }] }] }));
+    assert_ne!(answer["result"], 0);
     assert!(
         kea.log()
             .contains("at 'policies[0].options[0]': give exactly one of"),

@@ -79,9 +79,8 @@ fn renew_release_and_decline_callouts_see_the_client_and_skip_keeps_the_lease() 
     assert_eq!(row(&kea, ack2.yiaddr).map(|r| r.state), Some(1), "not declined");
 
     // Skip: the release and the decline do not happen.
-    kea.config_mut().set_hook_parameters(0, json!({ "out": out, "skip-at": ["lease4_release", "lease4_decline"] }));
-    kea.write_config();
-    assert_eq!(kea.config_reload()["result"], 0);
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "skip-at": ["lease4_release", "lease4_decline"] }));
+    assert_eq!(answer["result"], 0);
     let c3 = Client4::new(&pair, "02:ba:00:00:00:03");
     let ack3 = c3.dora().expect("ACK");
     c3.release(&ack3);
@@ -172,12 +171,8 @@ fn reclamation_fires_lease4_expire_and_lease4_recover_and_skip_keeps_the_lease()
 
     // Skip at lease4_expire: Kea leaves the lease as it was (not reclaimed),
     // and asks again at its next reclamation.
-    kea.config_mut().set_hook_parameters(
-        0,
-        json!({ "out": out, "skip-at": ["lease4_expire"], "generation": 1 }),
-    );
-    kea.write_config();
-    assert_eq!(kea.config_reload()["result"], 0);
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "skip-at": ["lease4_expire"], "generation": 1 }));
+    assert_eq!(answer["result"], 0);
     let ack3 = Client4::new(&pair, "02:ba:00:00:01:03")
         .dora()
         .expect("ACK");

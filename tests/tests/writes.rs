@@ -29,9 +29,7 @@ fn host(pair: &NetPair, n: u8) -> std::net::Ipv4Addr {
 }
 
 fn reload(kea: &mut Kea, params: Value) {
-    kea.config_mut().set_hook_parameters(0, params);
-    kea.write_config();
-    let answer = kea.config_reload();
+    let answer = kea.reload_with_hook_parameters(0, params);
     assert_eq!(answer["result"], 0, "{answer}");
 }
 
@@ -308,10 +306,7 @@ fn raw_buffers_commands_and_configuration_checks_are_hookable() {
 
     // dhcp4_srv_configured: a refusal fails the reload with the hook's text,
     // and the running configuration stays.
-    kea.config_mut()
-        .set_hook_parameters(0, json!({ "out": out, "reject-config": "probe says no" }));
-    kea.write_config();
-    let answer = kea.config_reload();
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "reject-config": "probe says no" }));
     assert_eq!(answer["result"], 1, "{answer}");
     assert!(
         answer["text"].as_str().unwrap().contains("probe says no"),
