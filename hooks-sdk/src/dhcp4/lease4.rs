@@ -68,7 +68,7 @@ impl<'a> Lease4<'a> {
 
     /// The hostname (empty when none), with invalid UTF-8 replaced. A
     /// copy: callouts may change the hostname (see
-    /// [`Context::set_hostname`](crate::Context)).
+    /// [`LeaseWrites::set_hostname`](super::LeaseWrites::set_hostname)).
     pub fn hostname(&self) -> String {
         String::from_utf8_lossy(ffi::lease4_hostname(self.lease)).into_owned()
     }

@@ -30,7 +30,7 @@
 //! | `Lease4ServerDecline` (Kea 2.6+) | `lease4_server_decline` | `query()`, `lease()` | none | none |
 //!
 //! Writes Kea reads back: the lease at `lease4_select` and `lease4_renew`
-//! (`set_valid_lifetime`, `set_hostname`, `set_fqdn_flags`), the subnet at
+//! ([`LeaseWrites`]: `set_valid_lifetime`, `set_hostname`, `set_fqdn_flags`), the subnet at
 //! `subnet4_select` (`select_subnet`), options and fields of any [`Pkt4`]
 //! (on the response at `pkt4_send`, what the client gets), client classes,
 //! and the arguments listed above. `lease4_offer`'s `offer_address_in_use`
