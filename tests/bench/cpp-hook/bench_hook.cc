@@ -6,7 +6,9 @@
 //   lease4_select  lease4:    checksum += lease address
 //   pkt4_send      response4: checksum += yiaddr
 // each also bumping its own counter (relaxed atomics, as the hook is
-// multi-threading compatible).
+// multi-threading compatible). With the parameter "options": true, the
+// options variant: pkt4_send also reads the query's option 55 (checksum +=
+// its length) and sets option 252 (a WPAD URL) on the response.
 //
 // Callouts are registered by pointer in load(); no exported symbol is named
 // like a hook point, so Kea registers nothing on its own.
@@ -16,6 +18,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <cc/data.h>
+#include <dhcp/option.h>
 #include <dhcp/pkt4.h>
 #include <dhcpsrv/lease.h>
 #include <hooks/hooks.h>
@@ -29,6 +33,12 @@ std::atomic<std::uint64_t> received{0};
 std::atomic<std::uint64_t> selected{0};
 std::atomic<std::uint64_t> sent{0};
 std::atomic<std::uint64_t> checksum{0};
+bool with_options = false;
+
+const isc::dhcp::OptionBuffer WPAD = [] {
+    const char url[] = "http://198.18.0.1/wpad.dat";
+    return isc::dhcp::OptionBuffer(url, url + sizeof(url) - 1);
+}();
 
 int on_pkt4_receive(CalloutHandle& handle) {
     try {
@@ -74,6 +84,18 @@ int on_pkt4_send(CalloutHandle& handle) {
             return 1;
         }
         checksum.fetch_add(response->getYiaddr().toUint32(), std::memory_order_relaxed);
+        if (with_options) {
+            isc::dhcp::Pkt4Ptr query;
+            handle.getArgument("query4", query);
+            if (query) {
+                const isc::dhcp::OptionPtr prl = query->getOption(55);
+                if (prl) {
+                    checksum.fetch_add(prl->getData().size(), std::memory_order_relaxed);
+                }
+            }
+            response->delOption(252);
+            response->addOption(isc::dhcp::OptionPtr(new isc::dhcp::Option(isc::dhcp::Option::V4, 252, WPAD)));
+        }
         sent.fetch_add(1, std::memory_order_relaxed);
         return 0;
     } catch (...) {
@@ -98,6 +120,8 @@ int load(LibraryHandle& handle) {
         handle.registerCallout("pkt4_receive", on_pkt4_receive);
         handle.registerCallout("lease4_select", on_lease4_select);
         handle.registerCallout("pkt4_send", on_pkt4_send);
+        const isc::data::ConstElementPtr options = handle.getParameter("options");
+        with_options = options && options->boolValue();
         received = 0;
         selected = 0;
         sent = 0;

@@ -28,8 +28,10 @@
 //! `--rate R` perfdhcp's target rate (default 20000), `--skip-e2e`,
 //! `--skip-callouts`, and `--variant NAME=LIB[+LIB...]` (repeatable) to
 //! compare other sets of libraries end to end instead of none/C++/Rust
-//! (`cpp` and `rust` name the two bench hooks; ratios are to `cpp` when it
-//! is one of them, else to the first).
+//! (`cpp` and `rust` name the two bench hooks, `cpp-options` and
+//! `rust-options` the same hooks with `"options": true`, which also read an
+//! option of the query and set one on the response; ratios are to `cpp`
+//! when it is one of them, else to the first by name).
 //! `--keep-cachegrind` keeps cachegrind's per-function output of the
 //! 240-exchange runs in `target/bench/cachegrind.NAME.RUN` (for
 //! `cg_annotate`). `--cachegrind-runs N` (default 3; 0 skips them) repeats
@@ -290,7 +292,7 @@ fn main() {
 fn side_by_side(
     o: &Opts,
     out: &Path,
-    variants: &[(String, Vec<PathBuf>)],
+    variants: &[(String, Vec<HookLib>)],
     kea_cpu: Option<usize>,
     client_cpu: Option<usize>,
 ) {
@@ -354,10 +356,18 @@ fn side_by_side(
     );
 }
 
+/// A hook library of a variant, with its `parameters`.
+#[derive(Clone)]
+struct HookLib {
+    path: PathBuf,
+    parameters: Option<serde_json::Value>,
+}
+
 /// The end-to-end variants: `--variant NAME=LIB[+LIB...]` options, else no
 /// hook, the C++ bench hook and the Rust bench hook. `cpp` and `rust` in a
-/// library list name the bench hooks.
-fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path) -> Vec<(String, Vec<PathBuf>)> {
+/// library list name the bench hooks, `cpp-options` and `rust-options` the
+/// same with `"options": true`.
+fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path) -> Vec<(String, Vec<HookLib>)> {
     let specs: Vec<(String, String)> = if o.variants.is_empty() {
         vec![("none".into(), String::new()), ("cpp".into(), "cpp".into()), ("rust".into(), "rust".into())]
     } else {
@@ -369,10 +379,16 @@ fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path) -> Vec<(String, Vec
             let paths = libs
                 .split('+')
                 .filter(|l| !l.is_empty() && *l != "none")
-                .map(|l| match l {
-                    "cpp" => cpp_hook.to_path_buf(),
-                    "rust" => rust_hook.to_path_buf(),
-                    other => PathBuf::from(other),
+                .map(|l| {
+                    let options = Some(serde_json::json!({ "options": true }));
+                    let (path, parameters) = match l {
+                        "cpp" => (cpp_hook.to_path_buf(), None),
+                        "rust" => (rust_hook.to_path_buf(), None),
+                        "cpp-options" => (cpp_hook.to_path_buf(), options),
+                        "rust-options" => (rust_hook.to_path_buf(), options),
+                        other => (PathBuf::from(other), None),
+                    };
+                    HookLib { path, parameters }
                 })
                 .collect();
             (name, paths)
@@ -382,12 +398,12 @@ fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path) -> Vec<(String, Vec
 
 /// Starts kea-dhcp4 for a wall-clock run on `pair`, pinned to `cpu`, with
 /// the hook libraries `libs`.
-fn start_kea(pair: &NetPair, cpu: Option<usize>, libs: &[PathBuf]) -> Kea {
+fn start_kea(pair: &NetPair, cpu: Option<usize>, libs: &[HookLib]) -> Kea {
     // WARN: at INFO Kea writes a log line per OFFER and per ACK, which
     // would dominate what is measured.
     let mut cfg = KeaConfig::new(pair).cpu(cpu).valid_lifetime(86400).severity("WARN");
     for lib in libs {
-        cfg = cfg.hook(lib, None);
+        cfg = cfg.hook(&lib.path, lib.parameters.clone());
     }
     // Single-threaded, like the numbers in BENCHMARKS.md (Kea 2.4+ defaults
     // to multi-threading on; the harness always writes it).
@@ -407,15 +423,16 @@ fn load_args(o: &Opts) -> Vec<String> {
 /// same copy for a whole benchmark that luck was the same in every round
 /// (seen: Rust/C++ 0.97 in one run and 1.01 in the next, each with a tight
 /// interval). A fresh copy per run turns it into noise the rounds average.
-fn fresh_copies(out: &Path, name: &str, libs: &[PathBuf]) -> Vec<PathBuf> {
+fn fresh_copies(out: &Path, name: &str, libs: &[HookLib]) -> Vec<HookLib> {
     let dir = out.join(format!("e2e-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     libs.iter()
-        .map(|src| {
+        .map(|lib| {
+            let src = &lib.path;
             let dst = dir.join(src.file_name().unwrap_or_else(|| panic!("--variant: {} is not a file", src.display())));
             std::fs::copy(src, &dst).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
-            dst
+            HookLib { path: dst, parameters: lib.parameters.clone() }
         })
         .collect()
 }
@@ -429,7 +446,7 @@ fn fresh_copies(out: &Path, name: &str, libs: &[PathBuf]) -> Vec<PathBuf> {
 /// size of this CPU's L2. `keep` keeps cachegrind's output file there.
 fn kea_counts(
     pair: &NetPair,
-    libs: &[PathBuf],
+    libs: &[HookLib],
     clients: u32,
     l2: &[String],
     keep: Option<&Path>,
@@ -445,7 +462,7 @@ fn kea_counts(
         &out_file,
     ]);
     for lib in libs {
-        cfg = cfg.hook(lib, None);
+        cfg = cfg.hook(&lib.path, lib.parameters.clone());
     }
     let mut kea = cfg.start(pair).unwrap_or_else(|e| panic!("{e}"));
     let n = clients.to_string();

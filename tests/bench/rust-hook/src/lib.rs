@@ -2,14 +2,28 @@
 //!
 //! It does what the C++ fixture (`tests/bench/cpp-hook/bench_hook.cc`) does,
 //! callout for callout: read a few fields of the packet or lease and count
-//! them, so the measured difference is the SDK's overhead.
+//! them, so the measured difference is the SDK's overhead. With the
+//! parameter `"options": true` (the options variant), pkt4_send also reads
+//! the query's option 55 (its length into the checksum) and sets option
+//! 252 (a WPAD URL) on the response.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use kea_hooks::dhcp4;
 use kea_hooks::prelude::*;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    #[serde(default)]
+    options: bool,
+}
+
+const WPAD: &[u8] = b"http://198.18.0.1/wpad.dat";
 
 struct Bench {
+    options: bool,
     received: AtomicU64,
     selected: AtomicU64,
     sent: AtomicU64,
@@ -18,10 +32,11 @@ struct Bench {
 
 impl Hook for Bench {
     const NAME: &'static str = "bench-rust";
-    type Params = NoParameters;
+    type Params = Params;
 
-    fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> {
+    fn load(p: Params, _: &LoadContext) -> Result<Self, Error> {
         Ok(Bench {
+            options: p.options,
             received: AtomicU64::new(0),
             selected: AtomicU64::new(0),
             sent: AtomicU64::new(0),
@@ -54,6 +69,12 @@ impl Callout<dhcp4::Pkt4Send> for Bench {
     fn call(&self, cx: &Context<'_, dhcp4::Pkt4Send>) -> Result<(), Error> {
         let r = cx.response()?;
         self.checksum.fetch_add(u64::from(u32::from(r.yiaddr())), Ordering::Relaxed);
+        if self.options {
+            if let Some(prl) = cx.query()?.option(55)? {
+                self.checksum.fetch_add(prl.len() as u64, Ordering::Relaxed);
+            }
+            r.set_option(252, WPAD)?;
+        }
         self.sent.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
