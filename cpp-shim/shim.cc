@@ -326,14 +326,14 @@ void copy_out(const std::uint8_t* data, std::size_t len, rust::Vec<std::uint8_t>
 
 }  // namespace
 
-bool pkt4_option(const Pkt4& pkt, std::uint16_t code, rust::Vec<std::uint8_t>& out) {
+std::unique_ptr<std::vector<std::uint8_t>> pkt4_option(const Pkt4& pkt, std::uint16_t code) {
     auto it = pkt.options_.find(code);
     if (it == pkt.options_.end() || !it->second) {
-        return false;
+        return nullptr;
     }
-    const std::vector<std::uint8_t> wire = it->second->toBinary(false);
-    copy_out(wire.data(), wire.size(), out);
-    return true;
+    // toBinary packs typed options (whose payload is not in data_) and
+    // sub-options alike; the vector is handed over, not copied again.
+    return std::make_unique<std::vector<std::uint8_t>>(it->second->toBinary(false));
 }
 
 bool pkt4_in_class(const Pkt4& pkt, rust::Str name) {
@@ -373,10 +373,16 @@ void pkt4_set_file(const Pkt4& pkt, rust::Slice<const std::uint8_t> value) {
     writable(pkt).setFile(value.empty() ? &zero : value.data(), value.empty() ? 1 : value.size());
 }
 
-void pkt4_add_option(const Pkt4& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data) {
+void pkt4_add_option(const Pkt4& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data, bool replace) {
     const isc::dhcp::OptionBuffer buf(data.begin(), data.end());
+    isc::dhcp::OptionPtr option(new isc::dhcp::Option(isc::dhcp::Option::V4, code, buf));
+    if (replace) {
+        // A DHCPv4 packet holds at most one option of a code (addOption
+        // refuses a second; unpacking fuses split ones).
+        writable(pkt).delOption(code);
+    }
     // Pkt4::addOption throws if the packet has one with this code already.
-    writable(pkt).addOption(isc::dhcp::OptionPtr(new isc::dhcp::Option(isc::dhcp::Option::V4, code, buf)));
+    writable(pkt).addOption(option);
 }
 
 std::size_t pkt4_remove_option(const Pkt4& pkt, std::uint16_t code) {
@@ -421,15 +427,14 @@ void pkt4_add_class(const Pkt4& pkt, rust::Str name, bool later) {
 #endif
 }
 
-void pkt4_raw(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) { copy_out(pkt.data_.data(), pkt.data_.size(), out); }
 
 void pkt4_set_raw(const Pkt4& pkt, rust::Slice<const std::uint8_t> data) {
     writable(pkt).data_.assign(data.begin(), data.end());
 }
 
-void pkt4_out_buffer(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) {
+rust::Slice<const std::uint8_t> pkt4_out_buffer(const Pkt4& pkt) {
     const isc::util::OutputBuffer& buf = writable(pkt).getBuffer();
-    copy_out(static_cast<const std::uint8_t*>(buf.getData()), buf.getLength(), out);
+    return rust::Slice<const std::uint8_t>(static_cast<const std::uint8_t*>(buf.getData()), buf.getLength());
 }
 
 void pkt4_set_out_buffer(const Pkt4& pkt, rust::Slice<const std::uint8_t> data) {

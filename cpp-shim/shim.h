@@ -110,7 +110,7 @@ std::uint32_t arg_u32(const CalloutHandle& handle, rust::Str name);
 std::uint8_t pkt4_type(const Pkt4& pkt);
 rust::String pkt4_iface(const Pkt4& pkt);
 bool pkt4_relayed(const Pkt4& pkt);
-bool pkt4_option(const Pkt4& pkt, std::uint16_t code, rust::Vec<std::uint8_t>& out);
+std::unique_ptr<std::vector<std::uint8_t>> pkt4_option(const Pkt4& pkt, std::uint16_t code);
 bool pkt4_in_class(const Pkt4& pkt, rust::Str name);
 rust::String pkt4_label(const Pkt4& pkt);
 
@@ -129,13 +129,12 @@ void pkt4_sname(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
 void pkt4_file(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
 void pkt4_set_sname(const Pkt4& pkt, rust::Slice<const std::uint8_t> value);
 void pkt4_set_file(const Pkt4& pkt, rust::Slice<const std::uint8_t> value);
-void pkt4_add_option(const Pkt4& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data);
+void pkt4_add_option(const Pkt4& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data, bool replace);
 std::size_t pkt4_remove_option(const Pkt4& pkt, std::uint16_t code);
 rust::Vec<rust::String> pkt4_classes(const Pkt4& pkt, bool later);
 void pkt4_add_class(const Pkt4& pkt, rust::Str name, bool later);
-void pkt4_raw(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
 void pkt4_set_raw(const Pkt4& pkt, rust::Slice<const std::uint8_t> data);
-void pkt4_out_buffer(const Pkt4& pkt, rust::Vec<std::uint8_t>& out);
+rust::Slice<const std::uint8_t> pkt4_out_buffer(const Pkt4& pkt);
 void pkt4_set_out_buffer(const Pkt4& pkt, rust::Slice<const std::uint8_t> data);
 
 // ---- Lease4 writes (see above) ----
@@ -303,6 +302,10 @@ inline std::uint16_t pkt4_flags(const Pkt4& pkt) { return pkt.getFlags(); }
 inline void pkt4_set_siaddr(const Pkt4& pkt, std::uint32_t addr) {
     const_cast<Pkt4&>(pkt).setSiaddr(isc::asiolink::IOAddress(addr));
 }
+
+// The raw datagram (buffer4_receive). Like every slice returned here, the
+// Rust side copies it at once (a write may change it).
+inline rust::Slice<const std::uint8_t> pkt4_raw(const Pkt4& pkt) { return detail::bytes(pkt.data_); }
 
 inline bool pkt4_has_option(const Pkt4& pkt, std::uint16_t code) {
     // `options_` is read directly: Pkt::getOption() is non-const because it

@@ -37,8 +37,15 @@ use crate::error::{Error, ErrorKind};
 pub const MAX_OPTION_LEN: usize = 255;
 
 /// An option's payload (without code and length), owned.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct OptionData(Vec<u8>);
+///
+/// Read from a packet, it holds the bytes Kea packed for it (no second
+/// copy); built by a hook, a `Vec<u8>`.
+pub struct OptionData(Repr);
+
+enum Repr {
+    Owned(Vec<u8>),
+    Packed(cxx::UniquePtr<cxx::CxxVector<u8>>),
+}
 
 #[cold]
 fn malformed(what: impl fmt::Display) -> Error {
@@ -54,32 +61,49 @@ impl OptionData {
     /// The payload's bytes.
     #[inline]
     pub fn bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Owned(v) => v,
+            Repr::Packed(v) => v.as_ref().map_or(&[], |v| v.as_slice()),
+        }
     }
 
     /// The payload's bytes, owned.
     #[inline]
     pub fn into_bytes(self) -> Vec<u8> {
-        self.0
+        match self.0 {
+            Repr::Owned(v) => v,
+            Repr::Packed(_) => self.bytes().to_vec(),
+        }
+    }
+
+    /// Kea's packed form of a packet's option, kept as it is.
+    #[inline]
+    pub(crate) fn packed(v: cxx::UniquePtr<cxx::CxxVector<u8>>) -> Self {
+        OptionData(Repr::Packed(v))
+    }
+
+    #[inline]
+    fn owned(v: Vec<u8>) -> Self {
+        OptionData(Repr::Owned(v))
     }
 
     /// The payload's length.
     #[inline]
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.bytes().len()
     }
 
     /// Whether the payload is empty.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.bytes().is_empty()
     }
 
     fn fixed<const N: usize>(&self, what: &str) -> Result<[u8; N], Error> {
-        <[u8; N]>::try_from(self.0.as_slice()).map_err(|_| {
+        <[u8; N]>::try_from(self.bytes()).map_err(|_| {
             malformed(format_args!(
                 "{what} option: {} bytes, expected {N}",
-                self.0.len()
+                self.bytes().len()
             ))
         })
     }
@@ -107,14 +131,14 @@ impl OptionData {
     /// The payload as a list of IPv4 addresses (e.g. options 3, 6):
     /// at least one, and a multiple of four bytes.
     pub fn as_ipv4_list(&self) -> Result<Vec<Ipv4Addr>, Error> {
-        if self.0.is_empty() || self.0.len() % 4 != 0 {
+        let b = self.bytes();
+        if b.is_empty() || b.len() % 4 != 0 {
             return Err(malformed(format_args!(
                 "IPv4 address list option: {} bytes, expected a non-zero multiple of 4",
-                self.0.len()
+                b.len()
             )));
         }
-        Ok(self
-            .0
+        Ok(b
             .chunks_exact(4)
             .map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]))
             .collect())
@@ -123,8 +147,9 @@ impl OptionData {
     /// The payload as text (e.g. options 12, 15, 60), without the trailing
     /// NULs some clients add; fails unless it is UTF-8.
     pub fn as_str(&self) -> Result<&str, Error> {
-        let end = self.0.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-        std::str::from_utf8(&self.0[..end])
+        let b = self.bytes();
+        let end = b.iter().rposition(|&c| c != 0).map_or(0, |i| i + 1);
+        std::str::from_utf8(&b[..end])
             .map_err(|e| malformed(format_args!("string option: {e}")))
     }
 
@@ -133,14 +158,14 @@ impl OptionData {
     /// Pad (0) bytes between sub-options are skipped, and an end (255)
     /// byte ends the list, as RFC 2132 allows in option 43.
     pub fn sub_options(&self) -> Result<SubOptions<'_>, Error> {
-        SubOptions::parse(&self.0)
+        SubOptions::parse(self.bytes())
     }
 
     /// The payload of option 125 (V-I vendor-specific information, RFC
     /// 3925): one entry per enterprise number, each with its sub-options.
     pub fn vendors(&self) -> Result<Vec<VendorOptions<'_>>, Error> {
         let mut out = Vec::new();
-        let mut rest = self.0.as_slice();
+        let mut rest = self.bytes();
         while !rest.is_empty() {
             if rest.len() < 5 {
                 return Err(malformed(format_args!(
@@ -167,32 +192,32 @@ impl OptionData {
 
     /// One byte.
     pub fn from_u8(value: u8) -> Self {
-        OptionData(vec![value])
+        OptionData::owned(vec![value])
     }
 
     /// A big-endian u16.
     pub fn from_u16(value: u16) -> Self {
-        OptionData(value.to_be_bytes().to_vec())
+        OptionData::owned(value.to_be_bytes().to_vec())
     }
 
     /// A big-endian u32.
     pub fn from_u32(value: u32) -> Self {
-        OptionData(value.to_be_bytes().to_vec())
+        OptionData::owned(value.to_be_bytes().to_vec())
     }
 
     /// One IPv4 address.
     pub fn from_ipv4(addr: Ipv4Addr) -> Self {
-        OptionData(addr.octets().to_vec())
+        OptionData::owned(addr.octets().to_vec())
     }
 
     /// A list of IPv4 addresses.
     pub fn from_ipv4_list(addrs: &[Ipv4Addr]) -> Self {
-        OptionData(addrs.iter().flat_map(|a| a.octets()).collect())
+        OptionData::owned(addrs.iter().flat_map(|a| a.octets()).collect())
     }
 
     /// Text, as is (no NUL added).
     pub fn from_text(text: &str) -> Self {
-        OptionData(text.as_bytes().to_vec())
+        OptionData::owned(text.as_bytes().to_vec())
     }
 
     /// Sub-options in order (`code, length, data` each); fails for code 0
@@ -200,7 +225,7 @@ impl OptionData {
     pub fn from_sub_options(subs: &[(u8, &[u8])]) -> Result<Self, Error> {
         let mut out = Vec::new();
         encode_subs(&mut out, subs)?;
-        Ok(OptionData(out))
+        Ok(OptionData::owned(out))
     }
 
     /// An option 125 payload: per enterprise number, its sub-options.
@@ -219,7 +244,7 @@ impl OptionData {
             out.push(len);
             out.extend_from_slice(&body);
         }
-        Ok(OptionData(out))
+        Ok(OptionData::owned(out))
     }
 }
 
@@ -245,26 +270,52 @@ fn encode_subs(out: &mut Vec<u8>, subs: &[(u8, &[u8])]) -> Result<(), Error> {
 
 impl From<Vec<u8>> for OptionData {
     fn from(bytes: Vec<u8>) -> Self {
-        OptionData(bytes)
+        OptionData::owned(bytes)
     }
 }
 
 impl From<&[u8]> for OptionData {
     fn from(bytes: &[u8]) -> Self {
-        OptionData(bytes.to_vec())
+        OptionData::owned(bytes.to_vec())
     }
 }
 
 impl AsRef<[u8]> for OptionData {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        self.bytes()
+    }
+}
+
+impl Clone for OptionData {
+    fn clone(&self) -> Self {
+        OptionData::owned(self.bytes().to_vec())
+    }
+}
+
+impl PartialEq for OptionData {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for OptionData {}
+
+impl std::hash::Hash for OptionData {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state)
+    }
+}
+
+impl Default for OptionData {
+    fn default() -> Self {
+        OptionData::owned(Vec::new())
     }
 }
 
 impl fmt::Debug for OptionData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "OptionData(")?;
-        for (i, b) in self.0.iter().enumerate() {
+        for (i, b) in self.bytes().iter().enumerate() {
             write!(f, "{}{b:02x}", if i == 0 { "" } else { ":" })?;
         }
         write!(f, ")")

@@ -150,8 +150,8 @@ impl<'a> Pkt4<'a> {
     /// in wire form), or `None` if the packet has no such option. See
     /// [`OptionData`] for the typed readers.
     pub fn option(&self, code: u8) -> Result<Option<OptionData>, Error> {
-        let mut out = Vec::new();
-        Ok(ffi::pkt4_option(self.pkt, u16::from(code), &mut out)?.then(|| OptionData::from(out)))
+        let packed = ffi::pkt4_option(self.pkt, u16::from(code))?;
+        Ok((!packed.is_null()).then(|| OptionData::packed(packed)))
     }
 
     fn check_option(code: u8, data: &[u8]) -> Result<(), Error> {
@@ -190,7 +190,7 @@ impl<'a> Pkt4<'a> {
                 "option {code} is already in the packet (use set_option to replace it)"
             )));
         }
-        Ok(ffi::pkt4_add_option(self.pkt, u16::from(code), data)?)
+        Ok(ffi::pkt4_add_option(self.pkt, u16::from(code), data, false)?)
     }
 
     /// Sets option `code` to payload `data`, replacing any the packet has.
@@ -199,8 +199,7 @@ impl<'a> Pkt4<'a> {
     pub fn set_option(&self, code: u8, data: impl AsRef<[u8]>) -> Result<(), Error> {
         let data = data.as_ref();
         Self::check_option(code, data)?;
-        ffi::pkt4_remove_option(self.pkt, u16::from(code))?;
-        Ok(ffi::pkt4_add_option(self.pkt, u16::from(code), data)?)
+        Ok(ffi::pkt4_add_option(self.pkt, u16::from(code), data, true)?)
     }
 
     /// Removes option `code`; returns whether the packet had it.

@@ -468,9 +468,7 @@ impl<'a> Context<'a, Buffer4Receive> {
 
     /// The raw DHCPv4 message (a copy).
     pub fn buffer(&self) -> Result<Vec<u8>, Error> {
-        let mut out = Vec::new();
-        ffi::pkt4_raw(self.query4()?.raw(), &mut out)?;
-        Ok(out)
+        Ok(ffi::pkt4_raw(self.query4()?.raw()).to_vec())
     }
 
     /// Replaces the raw message Kea is about to parse.
@@ -487,9 +485,7 @@ impl<'a> Context<'a, Buffer4Send> {
 
     /// The packed response as it will go on the wire (a copy).
     pub fn buffer(&self) -> Result<Vec<u8>, Error> {
-        let mut out = Vec::new();
-        ffi::pkt4_out_buffer(self.response()?.raw(), &mut out)?;
-        Ok(out)
+        Ok(ffi::pkt4_out_buffer(self.response()?.raw())?.to_vec())
     }
 
     /// Replaces what goes on the wire.

@@ -131,7 +131,9 @@ pub(crate) mod bridge {
         fn pkt4_flags(pkt: &Pkt4) -> u16;
         fn pkt4_relayed(pkt: &Pkt4) -> Result<bool>;
         fn pkt4_has_option(pkt: &Pkt4, code: u16) -> bool;
-        fn pkt4_option(pkt: &Pkt4, code: u16, out: &mut Vec<u8>) -> Result<bool>;
+        /// Option `code`'s payload as Kea packs it; null when the packet
+        /// has none.
+        fn pkt4_option(pkt: &Pkt4, code: u16) -> Result<UniquePtr<CxxVector<u8>>>;
         fn pkt4_in_class(pkt: &Pkt4, name: &str) -> Result<bool>;
         fn pkt4_label(pkt: &Pkt4) -> Result<String>;
 
@@ -141,13 +143,16 @@ pub(crate) mod bridge {
         fn pkt4_file(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<()>;
         fn pkt4_set_sname(pkt: &Pkt4, value: &[u8]) -> Result<()>;
         fn pkt4_set_file(pkt: &Pkt4, value: &[u8]) -> Result<()>;
-        fn pkt4_add_option(pkt: &Pkt4, code: u16, data: &[u8]) -> Result<()>;
+        /// Adds option `code`, after removing the packet's one if `replace`.
+        fn pkt4_add_option(pkt: &Pkt4, code: u16, data: &[u8], replace: bool) -> Result<()>;
         fn pkt4_remove_option(pkt: &Pkt4, code: u16) -> Result<usize>;
         fn pkt4_classes(pkt: &Pkt4, later: bool) -> Result<Vec<String>>;
         fn pkt4_add_class(pkt: &Pkt4, name: &str, later: bool) -> Result<()>;
-        fn pkt4_raw(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<()>;
+        /// The raw datagram; the SDK copies it at once (a write replaces it).
+        fn pkt4_raw(pkt: &Pkt4) -> &[u8];
         fn pkt4_set_raw(pkt: &Pkt4, data: &[u8]) -> Result<()>;
-        fn pkt4_out_buffer(pkt: &Pkt4, out: &mut Vec<u8>) -> Result<()>;
+        /// The packed response; the SDK copies it at once.
+        fn pkt4_out_buffer(pkt: &Pkt4) -> Result<&[u8]>;
         fn pkt4_set_out_buffer(pkt: &Pkt4, data: &[u8]) -> Result<()>;
 
         // ---- Lease4 ----

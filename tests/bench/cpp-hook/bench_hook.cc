@@ -8,7 +8,9 @@
 // each also bumping its own counter (relaxed atomics, as the hook is
 // multi-threading compatible). With the parameter "options": true, the
 // options variant: pkt4_send also reads the query's option 55 (checksum +=
-// its length) and sets option 252 (a WPAD URL) on the response.
+// the length of its payload, packed with toBinary as the SDK's option()
+// does: Kea keeps a typed option's payload outside getData()) and sets
+// option 252 (a WPAD URL) on the response.
 //
 // Callouts are registered by pointer in load(); no exported symbol is named
 // like a hook point, so Kea registers nothing on its own.
@@ -90,7 +92,7 @@ int on_pkt4_send(CalloutHandle& handle) {
             if (query) {
                 const isc::dhcp::OptionPtr prl = query->getOption(55);
                 if (prl) {
-                    checksum.fetch_add(prl->getData().size(), std::memory_order_relaxed);
+                    checksum.fetch_add(prl->toBinary(false).size(), std::memory_order_relaxed);
                 }
             }
             response->delOption(252);
