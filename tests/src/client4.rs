@@ -161,6 +161,13 @@ impl<'p> Client4<'p> {
         self
     }
 
+    /// The same client, waiting `timeout` for each reply (3 s by default):
+    /// shorter where a test expects none.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// The whole exchange: DISCOVER, then REQUEST for the offer; the ACK.
     pub fn dora(&self) -> Option<Reply> {
         let offer = self.discover(None)?;

@@ -205,15 +205,25 @@ fn lease_subnet_identifier_and_hostname_writes_reach_the_lease_file() {
     );
     assert_eq!(sel[0]["subnet_ids"], json!([1, 2]));
 
+    // host4_identifier, Skip: Kea ignores the identifier the hook set, so
+    // the reservation is not found and a pool address comes instead.
+    let relay = Relay {
+        circuit_id: b"port-1".to_vec(),
+        remote_id: b"olt-9".to_vec(),
+    };
+    reload(
+        &mut kea,
+        json!({ "out": out, "flex-id-from-remote-id": true, "skip-at": ["host4_identifier"] }),
+    );
+    let skipped = Client4::new(&pair, "02:c2:00:00:00:14")
+        .dora_relayed(&relay)
+        .expect("ACK");
+    assert_ne!(skipped.yiaddr, reserved, "Skip at host4_identifier was not honoured");
     // host4_identifier: option 82's remote id as flex-id finds the reservation.
     reload(
         &mut kea,
         json!({ "out": out, "flex-id-from-remote-id": true }),
     );
-    let relay = Relay {
-        circuit_id: b"port-1".to_vec(),
-        remote_id: b"olt-9".to_vec(),
-    };
     let ack4 = Client4::new(&pair, "02:c2:00:00:00:04")
         .dora_relayed(&relay)
         .expect("ACK");
@@ -282,6 +292,23 @@ fn raw_buffers_commands_and_configuration_checks_are_hookable() {
     );
     // dhcp4_srv_configured saw the configuration.
     assert_eq!(at(&recs, "dhcp4_srv_configured")[0]["subnets"], 1);
+
+    // buffer4_receive, Drop: no answer, and the drop is counted; buffer4_send,
+    // Skip: the packed response is not sent. Each callout's record shows it
+    // ran for that datagram; a reply would have come well within the second.
+    let drops = |kea: &Kea| {
+        let a = kea.command("statistic-get", Some(json!({ "name": "pkt4-receive-drop" })));
+        a["arguments"]["pkt4-receive-drop"][0][0].as_u64().unwrap_or(0)
+    };
+    let before = drops(&kea);
+    reload(&mut kea, json!({ "out": out, "drop-at": ["buffer4_receive"] }));
+    let quiet = Client4::new(&pair, "02:c3:00:00:00:03").with_timeout(std::time::Duration::from_secs(1));
+    assert!(quiet.discover(None).is_none(), "Drop at buffer4_receive was not honoured");
+    assert_eq!(drops(&kea), before + 1);
+    reload(&mut kea, json!({ "out": out, "skip-at": ["buffer4_send"] }));
+    assert!(quiet.discover(None).is_none(), "Skip at buffer4_send was not honoured");
+    let recs = records(&out);
+    assert!(at(&recs, "buffer4_send").len() > tx.len(), "buffer4_send never ran for the skipped offer: {recs:?}");
 
     // command_processed: the answer is the hook's.
     reload(

@@ -65,6 +65,9 @@ struct Params {
     /// Call `set_next_step(Skip)` in these callouts.
     #[serde(default)]
     skip_at: Vec<String>,
+    /// Call `set_next_step(Drop)` in these callouts.
+    #[serde(default)]
+    drop_at: Vec<String>,
     /// Load even where the server has none of the probe's hook points.
     #[serde(default)]
     no_callouts_ok: bool,
@@ -219,6 +222,7 @@ struct Probe {
     continue_at: Vec<String>,
     pkt4_send_skip: bool,
     skip_at: Vec<String>,
+    drop_at: Vec<String>,
     no_callouts_ok: bool,
     missing_argument: bool,
     stop: Arc<AtomicBool>,
@@ -351,13 +355,16 @@ impl Probe {
         Ok(())
     }
 
-    /// Sets `Continue` or `Skip` if the parameters ask for it at this point.
+    /// Sets `Continue`, `Skip` or `Drop` if the parameters ask for it at this point.
     fn maybe_continue<P: kea_hooks::HookPoint>(&self, cx: &Context<'_, P>) -> Result<(), Error> {
         if self.continue_at.iter().any(|p| p == cx.hook_point()) {
             cx.set_next_step(NextStep::Continue)?;
         }
         if self.skip_at.iter().any(|p| p == cx.hook_point()) {
             cx.set_next_step(NextStep::Skip)?;
+        }
+        if self.drop_at.iter().any(|p| p == cx.hook_point()) {
+            cx.set_next_step(NextStep::Drop)?;
         }
         Ok(())
     }
@@ -455,6 +462,7 @@ impl Hook for Probe {
             on_error,
             continue_at: p.continue_at,
             skip_at: p.skip_at,
+            drop_at: p.drop_at,
             pkt4_send_skip: p.pkt4_send_skip,
             no_callouts_ok: p.no_callouts_ok,
             missing_argument: p.missing_argument,
@@ -748,7 +756,7 @@ impl Callout<dhcp4::Buffer4Receive> for Probe {
             "point": cx.hook_point(), "len": b.len(), "op": b.first(), "xid": b.get(4..8).map(colon_hex),
             "remote_addr": q.remote_addr().to_string(), "iface": q.iface()?,
         }));
-        Ok(())
+        self.maybe_continue(cx)
     }
 }
 
@@ -767,7 +775,7 @@ impl Callout<dhcp4::Buffer4Send> for Probe {
                 cx.set_buffer(&b)?;
             }
         }
-        Ok(())
+        self.maybe_continue(cx)
     }
 }
 
@@ -801,7 +809,7 @@ impl Callout<dhcp4::Host4Identifier> for Probe {
                 cx.set_identifier(dhcp4::HostIdentifierType::Flex, remote_id)?;
             }
         }
-        Ok(())
+        self.maybe_continue(cx)
     }
 }
 
