@@ -76,6 +76,7 @@ namespace kea_shim {
 enum class Arg : std::uint8_t;  // shared with Rust (src/ffi/shim.rs), defined by cxx
 struct PacketValues;            // a Rust type (src/ffi/shim.rs)
 struct AuditRow;                // shared with Rust (src/ffi/shim.rs)
+struct StatReading;             // shared with Rust (src/ffi/shim.rs)
 
 using isc::dhcp::ClientId;
 using isc::dhcp::HWAddr;
@@ -91,9 +92,18 @@ rust::String library_parameters_json(LibraryHandle& handle);
 bool server_has_hook(rust::Str name);
 rust::String server_root_logger();
 void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout);
+void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout);
 
 // ---- statistics ----
 void statistic_add(rust::Str name, std::int64_t value);
+void statistic_set_integer(rust::Str name, std::int64_t value);
+void statistic_set_float(rust::Str name, double value);
+void statistic_add_float(rust::Str name, double value);
+void statistic_set_string(rust::Str name, rust::Str value);
+bool statistic_remove(rust::Str name);
+bool statistic_reset(rust::Str name);
+StatReading statistic_get(rust::Str name);
+bool multi_threading_enabled();
 
 // ---- callout handle ----
 rust::Vec<rust::String> handle_argument_names(const CalloutHandle& handle);

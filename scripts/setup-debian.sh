@@ -27,12 +27,18 @@ case $suite in
   kea32) KEA_PKGS=(libssl3t64 liblog4cplus-2.0.5t64 zlib1g libzstd1) ;;
   *) KEA_PKGS=(kea-dev kea-dhcp4-server kea-dhcp6-server kea-admin) ;;  # Kea, its headers, perfdhcp
 esac
+# Commands over HTTP: before 3.0 only kea-ctrl-agent serves them (3.0+
+# servers have their own HTTP control socket; the agent is deprecated).
+case $suite in
+  bookworm|trixie) KEA_PKGS+=(kea-ctrl-agent) ;;
+esac
 
 PKGS=(
   "${KEA_PKGS[@]}"
   libboost-dev liblog4cplus-dev libssl-dev              # headers kea-dev does not pull in
   g++ pkg-config                                        # the C++ shim and the bench fixture
   iproute2 "$dhcp_client"                               # test network namespaces, a real client
+  curl                                                  # control commands over HTTP
   valgrind                                              # instruction counts in the benchmark
 )
 

@@ -22,6 +22,10 @@ pub enum ErrorKind {
     /// misinterpret (an option longer than 255 bytes, a subnet id the
     /// configuration does not have, ...); nothing was changed.
     Invalid,
+    /// A call made on a thread where Kea does not allow it (for example
+    /// Kea's statistics from a hook's own thread while Kea's
+    /// multi-threading is off); nothing was done.
+    WrongThread,
 }
 
 /// An error from a callout, from `load`, or from a Kea call.

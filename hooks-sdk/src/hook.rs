@@ -9,6 +9,7 @@ use std::sync::Once;
 use serde::de::DeserializeOwned;
 
 use crate::callout::CalloutEntry;
+use crate::command::{command_callout, CommandTable, Commands};
 use crate::error::{Error, ErrorKind};
 use crate::ffi::{self, RawLibraryHandle, Slot, ThreadBox};
 use crate::log::{self as klog, Severity};
@@ -64,6 +65,14 @@ pub trait Hook: Sized + Send + Sync + 'static {
     fn callouts_required(&self) -> bool {
         true
     }
+
+    /// The control commands the hook answers: add each to `commands` (see
+    /// [`crate::command`]). Called once, right after `load`; an `Err`
+    /// fails the load. Default: none.
+    fn commands(&self, commands: &mut Commands<Self>) -> Result<(), Error> {
+        let _ = commands;
+        Ok(())
+    }
 }
 
 /// What a packet gets when a callout fails (panics, or returns `Err`): see
@@ -94,7 +103,7 @@ pub struct Policy {
 /// The hook's slot, as [`kea_hook!`](crate::kea_hook) defines it in the
 /// hook's crate.
 #[doc(hidden)]
-pub type HookSlot<H> = Slot<H, Policy>;
+pub type HookSlot<H> = Slot<H, Policy, CommandTable<H>>;
 
 /// An empty [`HookSlot`] (fail closed until the hook says otherwise).
 #[doc(hidden)]
@@ -288,6 +297,7 @@ fn check_name(name: &str) -> Result<(), Error> {
 #[allow(unsafe_code)]
 pub unsafe fn load<H: Hook + HasSlot>(handle: Option<&mut RawLibraryHandle>, entries: &[Option<CalloutEntry>]) -> c_int {
     ffi::ignore_sigpipe();
+    ffi::record_main_thread();
     install_panic_hook();
     PANIC_RECORDS.open();
     let Some(handle) = handle else { return 1 };
@@ -343,6 +353,8 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     let params: H::Params = crate::params::parse(&json).map_err(|e| e.context("bad parameters"))?;
     let cx = LoadContext { server, logger: format!("{root}.{}", H::NAME) };
     let hook = H::load(params, &cx)?;
+    let mut commands = Commands::default();
+    hook.commands(&mut commands)?;
 
     let mut registered = Vec::new();
     let mut absent = Vec::new();
@@ -362,7 +374,12 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
         registered.push(entry.name);
         registered_specific |= entry.servers.len() == 1;
     }
-    if (registered.is_empty() || (!registered_specific && !absent.is_empty())) && hook.callouts_required() {
+    for name in commands.names() {
+        ffi::register_command(handle.library_handle(), name, command_callout::<H>)
+            .map_err(|e| Error::new(ErrorKind::Kea, format!("registering command {name}: {}", e.what())))?;
+    }
+    let nothing = registered.is_empty() && commands.is_empty();
+    if (nothing || (!registered_specific && !absent.is_empty())) && hook.callouts_required() {
         // (Kea removes whatever a failed load registered.)
         let what = if absent.is_empty() {
             "the hook implements no Callout".to_owned()
@@ -377,11 +394,17 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     // Kea calls no callout before `load()` returns, so publishing the
     // instance last is in time.
     let policy = Policy { on_panic: hook.on_panic(), on_error: hook.on_error() };
-    slot.install(hook, policy);
+    let command_names = commands.names().collect::<Vec<_>>().join(" ");
+    slot.install(hook, policy, CommandTable::new(commands));
     klog::emit(
         Severity::Debug,
         40,
-        &format!("{}: loaded (Kea hooks API {}), callouts: {}", H::NAME, crate::KEA_HOOKS_VERSION, registered.join(" ")),
+        &format!(
+            "{}: loaded (Kea hooks API {}), callouts: {}, commands: {command_names}",
+            H::NAME,
+            crate::KEA_HOOKS_VERSION,
+            registered.join(" ")
+        ),
     );
     Ok(())
 }

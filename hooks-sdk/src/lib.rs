@@ -77,6 +77,7 @@
 #![warn(missing_docs)]
 
 pub mod callout;
+pub mod command;
 pub mod dhcp4;
 mod error;
 #[allow(unsafe_code)]
@@ -86,6 +87,7 @@ pub mod hwaddr;
 pub mod log;
 mod macros;
 pub mod params;
+pub mod stats;
 
 pub use callout::{Callout, Context, HookPoint, NextStep};
 pub use error::{Error, ErrorKind};
@@ -99,6 +101,7 @@ include!(concat!(env!("OUT_DIR"), "/kea_version.rs"));
 /// What a hook author needs in scope.
 pub mod prelude {
     pub use crate::callout::{Callout, Context, NextStep};
+    pub use crate::command::{Answer, CommandContext, Commands};
     pub use crate::dhcp4;
     pub use crate::dhcp4::LeaseWrites;
     pub use crate::error::{Error, ErrorKind};

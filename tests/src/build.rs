@@ -50,6 +50,39 @@ pub fn build_hook(package: &str, lib: &str, profile: Profile) -> PathBuf {
     path
 }
 
+/// Kea's headers: the include directory (and the library directory, when
+/// it is not the system's), as the SDK's build script finds them.
+fn kea_dirs() -> (PathBuf, Option<PathBuf>) {
+    let prefix = std::env::var_os("KEA_PREFIX").map(PathBuf::from);
+    match (std::env::var_os("KEA_INCLUDE_DIR"), prefix) {
+        (Some(dir), _) => (PathBuf::from(dir), None),
+        (None, Some(p)) => (p.join("include/kea"), Some(p.join("lib"))),
+        (None, None) if std::path::Path::new("/usr/include/kea/hooks/hooks.h").exists() => {
+            (PathBuf::from("/usr/include/kea"), None)
+        }
+        (None, None) => (PathBuf::from("/usr/local/include/kea"), Some(PathBuf::from("/usr/local/lib"))),
+    }
+}
+
+fn hooks_version_in(include: &std::path::Path) -> u32 {
+    let hooks_h = std::fs::read_to_string(include.join("hooks/hooks.h"))
+        .unwrap_or_else(|e| panic!("{}: {e} (install kea-dev)", include.join("hooks/hooks.h").display()));
+    // `KEA_HOOKS_VERSION = 20200;`
+    hooks_h
+        .split("KEA_HOOKS_VERSION")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|v| v.trim_start_matches([' ', '=']).trim().parse().ok())
+        .expect("KEA_HOOKS_VERSION in hooks/hooks.h")
+}
+
+/// `KEA_HOOKS_VERSION` of the Kea the hooks are built against (and the
+/// tests run): 20200 for Kea 2.2.0, 30004 for 3.0.4, ...
+pub fn kea_hooks_version() -> u32 {
+    static V: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *V.get_or_init(|| hooks_version_in(&kea_dirs().0))
+}
+
 /// Compiles the C++ hook `tests/fixtures/<source>` against the Kea the
 /// tests run (headers in `KEA_INCLUDE_DIR`, else under `KEA_PREFIX`, else Debian's
 /// `/usr/include/kea`, else `/usr/local/include/kea` of a Kea built from
@@ -58,24 +91,8 @@ pub fn build_hook(package: &str, lib: &str, profile: Profile) -> PathBuf {
 /// workspace's Rust hooks (Kea 2.6+ loads hooks from one directory).
 /// Panics if it does not compile.
 pub fn build_cpp_hook(source: &str, lib: &str, profile: Profile) -> PathBuf {
-    let prefix = std::env::var_os("KEA_PREFIX").map(PathBuf::from);
-    let (include, default_lib_dir) = match (std::env::var_os("KEA_INCLUDE_DIR"), prefix) {
-        (Some(dir), _) => (PathBuf::from(dir), None),
-        (None, Some(p)) => (p.join("include/kea"), Some(p.join("lib"))),
-        (None, None) if std::path::Path::new("/usr/include/kea/hooks/hooks.h").exists() => {
-            (PathBuf::from("/usr/include/kea"), None)
-        }
-        (None, None) => (PathBuf::from("/usr/local/include/kea"), Some(PathBuf::from("/usr/local/lib"))),
-    };
-    let hooks_h = std::fs::read_to_string(include.join("hooks/hooks.h"))
-        .unwrap_or_else(|e| panic!("{}: {e} (install kea-dev)", include.join("hooks/hooks.h").display()));
-    // `KEA_HOOKS_VERSION = 20200;`
-    let version: u32 = hooks_h
-        .split("KEA_HOOKS_VERSION")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .and_then(|v| v.trim_start_matches([' ', '=']).trim().parse().ok())
-        .expect("KEA_HOOKS_VERSION in hooks/hooks.h");
+    let (include, default_lib_dir) = kea_dirs();
+    let version = hooks_version_in(&include);
     // Kea 3.0 renamed libkea-dhcp++ to libkea-dhcp.
     let dhcp_lib = if version >= 30000 { "kea-dhcp" } else { "kea-dhcp++" };
     let dir = target_dir().join(if profile == Profile::Release { "release" } else { "debug" });

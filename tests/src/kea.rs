@@ -48,7 +48,12 @@ pub struct KeaConfig {
     family: Family,
     stderr_closed_pipe: bool,
     text_replacements: Vec<(String, String)>,
+    http_control: bool,
 }
+
+/// The port of the HTTP control channel inside the server's namespace
+/// (each test has its own namespace, so one port serves them all).
+const HTTP_CONTROL_PORT: u16 = 8000;
 
 impl KeaConfig {
     /// A configuration serving the pair's subnet (id 1, the pair's pool,
@@ -75,6 +80,7 @@ impl KeaConfig {
             family: Family::V4,
             stderr_closed_pipe: false,
             text_replacements: Vec::new(),
+            http_control: false,
         }
     }
 
@@ -100,6 +106,15 @@ impl KeaConfig {
     /// such as a `\u00e9` escape.
     pub fn replace_in_text(mut self, from: &str, to: &str) -> Self {
         self.text_replacements.push((from.to_owned(), to.to_owned()));
+        self
+    }
+
+    /// Opens an HTTP control channel on 127.0.0.1 in the server's
+    /// namespace, for [`Kea::http_command`]: the server's own HTTP control
+    /// socket on Kea 3.0+, a kea-ctrl-agent in front of the unix socket
+    /// before (2.x has no other; the agent is deprecated in 3.0).
+    pub fn http_control(mut self) -> Self {
+        self.http_control = true;
         self
     }
 
@@ -234,10 +249,11 @@ impl KeaConfig {
             merge(&mut dhcp6, self.extra.clone());
             return json!({ "Dhcp6": dhcp6 });
         }
+        let unix_socket = json!({ "socket-type": "unix", "socket-name": self.socket_path() });
         let mut dhcp4 = json!({
             "interfaces-config": { "interfaces": [self.interface], "dhcp-socket-type": "raw" },
             "lease-database": { "type": "memfile", "name": self.dir().join("leases4.csv"), "lfc-interval": 0 },
-            "control-socket": { "socket-type": "unix", "socket-name": self.socket_path() },
+            "control-socket": unix_socket,
             "valid-lifetime": self.valid_lifetime,
             "subnet4": [{
                 "id": 1, "subnet": self.subnet, "pools": [{ "pool": self.pool }],
@@ -250,6 +266,16 @@ impl KeaConfig {
             "hooks-libraries": self.hooks,
             "loggers": loggers,
         });
+        if self.http_control && crate::kea_hooks_version() >= 30000 {
+            let map = dhcp4.as_object_mut().unwrap();
+            let unix_socket = map.remove("control-socket").unwrap();
+            map.insert(
+                "control-sockets".into(),
+                json!([unix_socket, {
+                    "socket-type": "http", "socket-address": "127.0.0.1", "socket-port": HTTP_CONTROL_PORT
+                }]),
+            );
+        }
         merge(&mut dhcp4, self.extra.clone());
         json!({ "Dhcp4": dhcp4 })
     }
@@ -323,7 +349,7 @@ impl KeaConfig {
             .stderr(stderr)
             .spawn()
             .expect("spawn the Kea server");
-        let mut kea = Kea { child: Some(child), config: self };
+        let mut kea = Kea { child: Some(child), config: self, agent: None, ns: pair.server_ns() };
         let deadline = Instant::now() + kea.grace();
         loop {
             if let Some(status) = kea.child.as_mut().unwrap().try_wait().unwrap() {
@@ -341,6 +367,9 @@ impl KeaConfig {
                     // for the exit then.
                     let init_fail = kea.all_output().contains("_INIT_FAIL");
                     if answer["result"] == 0 && !init_fail {
+                        if kea.config.http_control && crate::kea_hooks_version() < 30000 {
+                            kea.start_agent(pair);
+                        }
                         return Ok(kea);
                     }
                 }
@@ -433,6 +462,10 @@ pub struct LeaseRow {
 pub struct Kea {
     child: Option<Child>,
     config: KeaConfig,
+    /// kea-ctrl-agent, for [`KeaConfig::http_control`] before Kea 3.0.
+    agent: Option<Child>,
+    /// The network namespace Kea runs in.
+    ns: String,
 }
 
 impl Kea {
@@ -514,6 +547,76 @@ impl Kea {
         let mut text = String::new();
         stream.read_to_string(&mut text)?;
         serde_json::from_str(&text).map_err(|e| std::io::Error::other(format!("bad answer {text:?}: {e}")))
+    }
+
+    /// Starts kea-ctrl-agent in the server's namespace, forwarding
+    /// `service: ["dhcp4"]` to this Kea's unix socket.
+    fn start_agent(&mut self, pair: &NetPair) {
+        let dir = self.dir().to_path_buf();
+        let config = json!({ "Control-agent": {
+            "http-host": "127.0.0.1", "http-port": HTTP_CONTROL_PORT,
+            "control-sockets": { "dhcp4": { "socket-type": "unix", "socket-name": self.config.socket_path() } },
+            "loggers": [{ "name": "kea-ctrl-agent", "severity": "INFO",
+                          "output_options": [{ "output": dir.join("agent.log"), "flush": true }] }]
+        }});
+        let path = dir.join("kea-ctrl-agent.conf");
+        fs::write(&path, config.to_string()).unwrap();
+        let agent = program("kea-ctrl-agent", "kea-ctrl-agent");
+        let child = NetPair::command_in(&pair.server_ns(), agent.to_str().unwrap())
+            .arg("-c")
+            .arg(&path)
+            .env("KEA_PIDFILE_DIR", &dir)
+            .env("KEA_LOCKFILE_DIR", &dir)
+            .env("KEA_CONTROL_SOCKET_DIR", &dir)
+            .env("KEA_LOG_FILE_DIR", &dir)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(dir.join("agent.stdout")).unwrap())
+            .stderr(fs::File::create(dir.join("agent.stderr")).unwrap())
+            .spawn()
+            .expect("spawn kea-ctrl-agent");
+        self.agent = Some(child);
+    }
+
+    /// Sends `{"command": name, "arguments": arguments}` over HTTP (see
+    /// [`KeaConfig::http_control`]) with curl, from the server's namespace,
+    /// and returns the answer (the first of the list the agent sends).
+    /// Retries connecting for up to 10 s (the agent may still be starting);
+    /// panics if nothing answers.
+    pub fn http_command(&self, name: &str, arguments: Option<Value>) -> Value {
+        assert!(self.config.http_control, "start Kea with KeaConfig::http_control() to use http_command");
+        let mut request = json!({ "command": name });
+        if let Some(a) = arguments {
+            request["arguments"] = a;
+        }
+        if crate::kea_hooks_version() < 30000 {
+            request["service"] = json!(["dhcp4"]);
+        }
+        let curl = program("curl", "curl");
+        let url = format!("http://127.0.0.1:{HTTP_CONTROL_PORT}/");
+        let body = request.to_string();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = NetPair::command_in(&self.server_ns(), curl.to_str().unwrap())
+                .args(["-sS", "--max-time", "20", "-X", "POST", "-H", "Content-Type: application/json", "-d", &body, &url])
+                .output()
+                .expect("run curl");
+            // 7: could not connect (the agent is not listening yet).
+            if out.status.code() == Some(7) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "curl {body}: {:?}: {}{}", out.status, text, String::from_utf8_lossy(&out.stderr));
+            let answer: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad HTTP answer {text:?}: {e}"));
+            return match answer {
+                Value::Array(mut list) if !list.is_empty() => list.swap_remove(0),
+                other => other,
+            };
+        }
+    }
+
+    fn server_ns(&self) -> String {
+        self.ns.clone()
     }
 
     /// Sends `{"command": name, "arguments": arguments}` over the control
@@ -650,6 +753,10 @@ impl Kea {
     }
 
     fn terminate(&mut self) {
+        if let Some(mut agent) = self.agent.take() {
+            let _ = agent.kill();
+            let _ = agent.wait();
+        }
         let Some(mut child) = self.child.take() else { return };
         if let Ok(None) = child.try_wait() {
             // SAFETY: kill(2) on our own, not yet reaped, child.

@@ -87,3 +87,13 @@ pub(crate) fn register_callout(
     // `RawCallout`'s: `int (*)(CalloutHandle&)`.
     shim::bridge::register_callout(handle, name, callout as usize)
 }
+
+/// Registers `callout` as the handler of control command `name`.
+pub(crate) fn register_command(
+    handle: Pin<&mut LibraryHandle>,
+    name: &str,
+    callout: RawCallout,
+) -> Result<(), cxx::Exception> {
+    // As in `register_callout`: Kea calls command handlers as callouts.
+    shim::bridge::register_command(handle, name, callout as usize)
+}

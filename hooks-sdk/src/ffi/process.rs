@@ -40,3 +40,22 @@ pub(crate) fn current_thread_name() -> Option<String> {
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     (len > 0).then(|| String::from_utf8_lossy(&buf[..len]).into_owned())
 }
+
+/// Kea's main thread, as `load()` saw it (0 before the first load).
+static MAIN_THREAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Notes the calling thread as Kea's main thread; `load()` calls this
+/// (Kea calls `load()`, `unload()`, command handlers and, with
+/// multi-threading off, every callout on its main thread).
+pub(crate) fn record_main_thread() {
+    // SAFETY: pthread_self() only returns the calling thread's id.
+    let me = unsafe { libc::pthread_self() };
+    MAIN_THREAD.store(me as usize, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the calling thread is Kea's main thread.
+pub(crate) fn on_main_thread() -> bool {
+    // SAFETY: as above.
+    let me = unsafe { libc::pthread_self() };
+    MAIN_THREAD.load(std::sync::atomic::Ordering::Relaxed) == me as usize
+}

@@ -40,6 +40,30 @@ pub(crate) mod bridge {
         log_message: String,
     }
 
+    /// What kind of value a statistic holds (`None`: there is no such
+    /// statistic).
+    #[derive(Debug)]
+    #[repr(u8)]
+    enum StatKind {
+        None,
+        Integer,
+        BigInteger,
+        Float,
+        Duration,
+        String,
+        Other,
+    }
+
+    /// A statistic's latest value: `integer` (for Duration: microseconds),
+    /// `float_`, or `text` (for BigInteger: decimal), by `kind`.
+    #[derive(Debug)]
+    struct StatReading {
+        kind: StatKind,
+        integer: i64,
+        float_: f64,
+        text: String,
+    }
+
     extern "Rust" {
         /// The hook's values in a packet's callout context.
         type PacketValues;
@@ -79,9 +103,24 @@ pub(crate) mod bridge {
             callout: usize,
         ) -> Result<()>;
 
+        /// `callout` is the address of a [`RawCallout`](super::RawCallout).
+        fn register_command(
+            handle: Pin<&mut LibraryHandle>,
+            name: &str,
+            callout: usize,
+        ) -> Result<()>;
+
         // ---- statistics ----
         /// Adds `value` to Kea's integer statistic `name` (creating it).
         fn statistic_add(name: &str, value: i64) -> Result<()>;
+        fn statistic_set_integer(name: &str, value: i64) -> Result<()>;
+        fn statistic_set_float(name: &str, value: f64) -> Result<()>;
+        fn statistic_add_float(name: &str, value: f64) -> Result<()>;
+        fn statistic_set_string(name: &str, value: &str) -> Result<()>;
+        fn statistic_remove(name: &str) -> Result<bool>;
+        fn statistic_reset(name: &str) -> Result<bool>;
+        fn statistic_get(name: &str) -> Result<StatReading>;
+        fn multi_threading_enabled() -> bool;
 
         // ---- callout handle ----
         fn handle_status(handle: &CalloutHandle) -> i32;

@@ -43,7 +43,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 /// private to the SDK, and `HasSlot` is an `unsafe trait`.
 #[doc(hidden)]
 #[repr(C, align(64))]
-pub struct Slot<H, M> {
+pub struct Slot<H, M, X = ()> {
     /// Whether `hook` holds a value.
     loaded: AtomicBool,
     /// What the SDK asked the hook once at load (its failure policies).
@@ -52,15 +52,18 @@ pub struct Slot<H, M> {
     /// listed twice), each owed one `unload()` that must not release it.
     refused_loads: AtomicU32,
     hook: UnsafeCell<MaybeUninit<H>>,
+    /// What the SDK keeps beside the hook while it is loaded (its control
+    /// commands); off the callouts' path, after the hook.
+    extra: UnsafeCell<Option<X>>,
 }
 
 // SAFETY: the slot hands out `&H` to any thread (H: Sync) and moves an `H`
 // in and out on Kea's main thread (H: Send); its cells are written only
 // while no callout runs (see the type's docs), and `loaded` is stored
 // after the writes with Release and read with Acquire.
-unsafe impl<H: Send + Sync, M: Copy + Send + Sync> Sync for Slot<H, M> {}
+unsafe impl<H: Send + Sync, M: Copy + Send + Sync, X: Send + Sync> Sync for Slot<H, M, X> {}
 
-impl<H, M: Copy> Slot<H, M> {
+impl<H, M: Copy, X> Slot<H, M, X> {
     /// An empty slot; `meta` until a hook is installed.
     pub const fn new(meta: M) -> Self {
         Slot {
@@ -68,6 +71,7 @@ impl<H, M: Copy> Slot<H, M> {
             meta: UnsafeCell::new(meta),
             refused_loads: AtomicU32::new(0),
             hook: UnsafeCell::new(MaybeUninit::uninit()),
+            extra: UnsafeCell::new(None),
         }
     }
 
@@ -90,7 +94,7 @@ impl<H, M: Copy> Slot<H, M> {
 
     /// Stores the hook built by `load()`. Only `load()` calls this, after
     /// checking that the slot is empty.
-    pub(crate) fn install(&self, hook: H, meta: M) {
+    pub(crate) fn install(&self, hook: H, meta: M, extra: X) {
         // Not reached: load() refuses to build a hook while one is loaded.
         self.release();
         // SAFETY: the slot is empty and no callout of this library runs
@@ -98,6 +102,7 @@ impl<H, M: Copy> Slot<H, M> {
         unsafe {
             (*self.hook.get()).write(hook);
             *self.meta.get() = meta;
+            *self.extra.get() = Some(extra);
         }
         self.loaded.store(true, Ordering::Release);
     }
@@ -110,7 +115,12 @@ impl<H, M: Copy> Slot<H, M> {
             // SAFETY: `loaded` was true, so the cell holds an `H` that
             // nothing else owns; no callout runs during `unload()` (see the
             // type's docs), so no `&H` is alive; clearing `loaded` first
-            // means it is dropped once even if its `Drop` panics.
+            // means it is dropped once even if its `Drop` panics. What the
+            // SDK keeps beside it is taken out first, so it is dropped
+            // (after the hook) even then.
+            let extra = unsafe { (*self.extra.get()).take() };
+            let _drop_extra_last = extra;
+            // SAFETY: as above.
             unsafe { (*self.hook.get()).assume_init_drop() }
         }
     }
@@ -128,5 +138,18 @@ impl<H, M: Copy> Slot<H, M> {
         // the type's docs): the shared borrows outlive `f`.
         let (hook, meta) = unsafe { ((*self.hook.get()).assume_init_ref(), *self.meta.get()) };
         Some(f(hook, meta))
+    }
+
+    /// Runs `f` with the hook and what the SDK keeps beside it, if one is
+    /// loaded.
+    pub(crate) fn with_extra<R>(&self, f: impl FnOnce(&H, &X) -> R) -> Option<R> {
+        if !self.loaded.load(Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: as in `with`: the cells were written before `loaded` was
+        // set and stay as they are until `unload()`, which never overlaps a
+        // call into the library from Kea.
+        let (hook, extra) = unsafe { ((*self.hook.get()).assume_init_ref(), (*self.extra.get()).as_ref()) };
+        extra.map(|x| f(hook, x))
     }
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use kea_hooks::dhcp4::{self, Lease4, Leases4, OptionData, Pkt4};
 use kea_hooks::prelude::*;
+use kea_hooks::stats;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -115,6 +116,38 @@ struct Params {
     /// At ddns4_update, set this host name.
     #[serde(default)]
     ddns_hostname: Option<String>,
+    /// Answer the control commands probe-echo, probe-fail, probe-panic and
+    /// probe-stats.
+    #[serde(default)]
+    commands: bool,
+}
+
+/// probe-echo's arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EchoArgs {
+    text: String,
+    #[serde(default = "one")]
+    times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// probe-stats's arguments: one operation of `kea_hooks::stats`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "op", rename_all = "kebab-case")]
+enum StatsOp {
+    SetInteger { name: String, value: i64 },
+    AddInteger { name: String, value: i64 },
+    SetFloat { name: String, value: f64 },
+    SetString { name: String, value: String },
+    Remove { name: String },
+    Reset { name: String },
+    Get { name: String },
+    /// add-integer 1 from a thread of the hook's own.
+    FromThread { name: String },
 }
 
 /// An option to set: `hex` bytes, `text`, or `subs` (sub-options
@@ -247,6 +280,7 @@ struct Probe {
     reject_config: Option<String>,
     wire_sname: Option<String>,
     ddns_hostname: Option<String>,
+    commands: bool,
 }
 
 impl Probe {
@@ -492,6 +526,7 @@ impl Hook for Probe {
             reject_config: p.reject_config,
             wire_sname: p.wire_sname,
             ddns_hostname: p.ddns_hostname,
+            commands: p.commands,
         };
         probe.record(json!({
             "point": "load", "server": format!("{:?}", cx.server()), "logger": cx.logger_name(),
@@ -514,6 +549,68 @@ impl Hook for Probe {
 
     fn callouts_required(&self) -> bool {
         !self.no_callouts_ok
+    }
+
+    fn commands(&self, commands: &mut Commands<Self>) -> Result<(), Error> {
+        if !self.commands {
+            return Ok(());
+        }
+        commands.add("probe-echo", Self::echo)?;
+        commands.add("probe-fail", |_: &Self, _: &CommandContext<'_>, _: Value| -> Result<Answer, Error> {
+            Err(Error::msg("probe says no").context("probe-fail"))
+        })?;
+        commands.add("probe-panic", |_: &Self, _: &CommandContext<'_>, _: Option<Value>| -> Result<Answer, Error> {
+            panic!("probe-panic was asked to panic")
+        })?;
+        commands.add("probe-stats", Self::stats)?;
+        Ok(())
+    }
+}
+
+fn stat_json(v: Option<stats::StatValue>) -> Value {
+    match v {
+        None => Value::Null,
+        Some(stats::StatValue::Integer(i)) => json!({ "integer": i }),
+        Some(stats::StatValue::BigInteger(i)) => json!({ "big-integer": i.to_string() }),
+        Some(stats::StatValue::Float(f)) => json!({ "float": f }),
+        Some(stats::StatValue::Duration(d)) => json!({ "duration-us": d.as_micros() as u64 }),
+        Some(stats::StatValue::String(t)) => json!({ "string": t }),
+        Some(other) => json!({ "other": format!("{other:?}") }),
+    }
+}
+
+impl Probe {
+    fn echo(&self, cx: &CommandContext<'_>, args: Option<EchoArgs>) -> Result<Answer, Error> {
+        let Some(args) = args else {
+            return Ok(Answer::empty("nothing to echo"));
+        };
+        Answer::success(format!("{} echoes", cx.name()))
+            .with_arguments(json!({ "echo": args.text.repeat(args.times as usize) }))
+    }
+
+    fn stats(&self, _cx: &CommandContext<'_>, op: StatsOp) -> Result<Answer, Error> {
+        let value = match op {
+            StatsOp::SetInteger { name, value } => { stats::set_integer(&name, value)?; stat_json(stats::get(&name)?) }
+            StatsOp::AddInteger { name, value } => { stats::add_integer(&name, value)?; stat_json(stats::get(&name)?) }
+            StatsOp::SetFloat { name, value } => { stats::set_float(&name, value)?; stat_json(stats::get(&name)?) }
+            StatsOp::SetString { name, value } => { stats::set_string(&name, &value)?; stat_json(stats::get(&name)?) }
+            StatsOp::Remove { name } => json!({ "removed": stats::remove(&name)? }),
+            StatsOp::Reset { name } => json!({ "reset": stats::reset(&name)? }),
+            StatsOp::Get { name } => stat_json(stats::get(&name)?),
+            StatsOp::FromThread { name } => {
+                let outcome = std::thread::Builder::new()
+                    .name("probe-stats".into())
+                    .spawn(move || stats::add_integer(&name, 1).map_err(|e| format!("{:?}: {e}", e.kind())))
+                    .map_err(|e| Error::msg(format!("spawn: {e}")))?
+                    .join()
+                    .map_err(|_| Error::msg("the stats thread panicked"))?;
+                match outcome {
+                    Ok(()) => json!({ "thread": "ok" }),
+                    Err(e) => json!({ "thread": e }),
+                }
+            }
+        };
+        Answer::success("done").with_arguments(json!({ "value": value }))
     }
 }
 

@@ -1,0 +1,429 @@
+//! Control commands: named commands a hook answers on Kea's control
+//! channel (the server's unix socket, its HTTP socket on Kea 3.0+, or
+//! kea-ctrl-agent in front of it).
+//!
+//! A hook lists its commands in [`Hook::commands`]; each is a function of
+//! the hook, the [`CommandContext`] and the command's `arguments`,
+//! deserialized with serde into a type of the hook's choosing, that returns
+//! an [`Answer`]. The SDK turns that into Kea's answer
+//! `{"result": N, "text": "...", "arguments": ...}`:
+//!
+//! * arguments that do not fit the type: result 1, `bad arguments: at
+//!   'field': ...`, and the handler is not called;
+//! * a handler's `Err`: result 1 with the error and its causes;
+//! * a handler's panic: result 1, and one `ERROR` line in Kea's log; Kea
+//!   carries on.
+//!
+//! Kea lists the commands in `list-commands` from the moment the hook is
+//! loaded, and forgets them when it is unloaded.
+//!
+//! ```no_run
+//! use kea_hooks::prelude::*;
+//! use kea_hooks::command::{Answer, CommandContext, Commands};
+//! use serde::{Deserialize, Serialize};
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! struct Counter {
+//!     seen: AtomicU64,
+//! }
+//!
+//! #[derive(Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct ResetArgs {
+//!     /// The value to start again from.
+//!     to: u64,
+//! }
+//!
+//! #[derive(Serialize)]
+//! struct Report {
+//!     seen: u64,
+//! }
+//!
+//! impl Counter {
+//!     fn get(&self, _cx: &CommandContext<'_>, _args: Option<serde_json::Value>) -> Result<Answer, Error> {
+//!         Answer::success("counted").with_arguments(Report { seen: self.seen.load(Ordering::Relaxed) })
+//!     }
+//!
+//!     fn reset(&self, _cx: &CommandContext<'_>, args: ResetArgs) -> Result<Answer, Error> {
+//!         self.seen.store(args.to, Ordering::Relaxed);
+//!         Ok(Answer::success(format!("reset to {}", args.to)))
+//!     }
+//! }
+//!
+//! impl Hook for Counter {
+//!     const NAME: &'static str = "counter";
+//!     type Params = NoParameters;
+//!     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> {
+//!         Ok(Counter { seen: AtomicU64::new(0) })
+//!     }
+//!     fn commands(&self, commands: &mut Commands<Self>) -> Result<(), Error> {
+//!         commands.add("counter-get", Self::get)?;
+//!         commands.add("counter-reset", Self::reset)?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! impl Callout<dhcp4::Pkt4Receive> for Counter {
+//!     fn call(&self, _cx: &Context<'_, dhcp4::Pkt4Receive>) -> Result<(), Error> {
+//!         self.seen.fetch_add(1, Ordering::Relaxed);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! kea_hooks::kea_hook!(Counter);
+//! ```
+//!
+//! # Threads
+//! Kea runs command handlers on its main thread, the one that also reads
+//! the control sockets and, with multi-threading off, processes every
+//! packet: keep them short, and hand slow work to a thread of the hook's
+//! own. With multi-threading on, callouts run on Kea's packet threads at
+//! the same time as a handler, which is why a handler gets `&self` like a
+//! callout.
+
+use std::ffi::c_int;
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind};
+use crate::ffi::{self, CalloutHandle, RawCalloutHandle};
+use crate::hook::{guard, HasSlot, Hook};
+use crate::log::{self as klog, Severity};
+
+/// Kea's result codes for a command's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AnswerResult {
+    /// 0: the command succeeded.
+    Success,
+    /// 1: the command failed.
+    Error,
+    /// 2: the command is not supported.
+    Unsupported,
+    /// 3: the command succeeded, but found nothing (for example no lease
+    /// for the address asked about).
+    Empty,
+    /// 4: the command could not be applied because of a conflict (Kea 2.6+
+    /// uses it, for example for a lease update that lost a race).
+    Conflict,
+}
+
+impl AnswerResult {
+    /// The number Kea puts in `result`.
+    pub fn code(self) -> i64 {
+        match self {
+            AnswerResult::Success => 0,
+            AnswerResult::Error => 1,
+            AnswerResult::Unsupported => 2,
+            AnswerResult::Empty => 3,
+            AnswerResult::Conflict => 4,
+        }
+    }
+}
+
+/// A command's answer: Kea's `{"result": N, "text": "...", "arguments": ...}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    result: AnswerResult,
+    text: String,
+    arguments: Option<Value>,
+}
+
+impl Answer {
+    /// An answer with `result` and `text`, and no arguments.
+    pub fn new(result: AnswerResult, text: impl Into<String>) -> Answer {
+        Answer { result, text: text.into(), arguments: None }
+    }
+
+    /// Result 0.
+    pub fn success(text: impl Into<String>) -> Answer {
+        Answer::new(AnswerResult::Success, text)
+    }
+
+    /// Result 1.
+    pub fn error(text: impl Into<String>) -> Answer {
+        Answer::new(AnswerResult::Error, text)
+    }
+
+    /// Result 3: nothing matched.
+    pub fn empty(text: impl Into<String>) -> Answer {
+        Answer::new(AnswerResult::Empty, text)
+    }
+
+    /// The same answer with `arguments` (any serde type that serializes to
+    /// JSON: usually a struct, which becomes a map). Fails only where
+    /// serde_json does, for example for a map whose keys are not strings.
+    pub fn with_arguments(mut self, arguments: impl Serialize) -> Result<Answer, Error> {
+        let value = serde_json::to_value(arguments)
+            .map_err(|e| Error::new(ErrorKind::Invalid, format!("the answer's arguments are not JSON: {e}")))?;
+        self.arguments = Some(value);
+        Ok(self)
+    }
+
+    /// The result.
+    pub fn result(&self) -> AnswerResult {
+        self.result
+    }
+
+    /// The text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The arguments, if any.
+    pub fn arguments(&self) -> Option<&Value> {
+        self.arguments.as_ref()
+    }
+
+    /// The answer as Kea sends it.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("result".into(), Value::from(self.result.code()));
+        map.insert("text".into(), Value::from(self.text.as_str()));
+        if let Some(args) = &self.arguments {
+            map.insert("arguments".into(), args.clone());
+        }
+        Value::Object(map)
+    }
+}
+
+/// What a command handler may want to know about the call.
+pub struct CommandContext<'a> {
+    name: &'a str,
+    // Handlers run on Kea's main thread, and what they may do there (later:
+    // the lease database) must stay there.
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl CommandContext<'_> {
+    /// The command's name, as the client sent it (a handler can serve
+    /// several commands).
+    pub fn name(&self) -> &str {
+        self.name
+    }
+}
+
+impl fmt::Debug for CommandContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandContext").field("name", &self.name).finish()
+    }
+}
+
+type Handler<H> = Box<dyn Fn(&H, &CommandContext<'_>, Option<Value>) -> Answer + Send + Sync>;
+
+/// The commands a hook answers, as it lists them in [`Hook::commands`].
+pub struct Commands<H> {
+    entries: Vec<(String, Handler<H>)>,
+}
+
+impl<H> Default for Commands<H> {
+    fn default() -> Self {
+        Commands { entries: Vec::new() }
+    }
+}
+
+impl<H> fmt::Debug for Commands<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.entries.iter().map(|(n, _)| n)).finish()
+    }
+}
+
+impl<H: Hook> Commands<H> {
+    /// Adds command `name`, answered by `handler`.
+    ///
+    /// `A` is what the command's `arguments` deserialize into: a struct
+    /// (use `#[serde(deny_unknown_fields)]` to refuse unknown keys),
+    /// `Option<T>` where the arguments may be left out (then `None`),
+    /// [`serde_json::Value`] to take anything. Arguments that do not fit
+    /// are answered with result 1 naming the field; the handler is not
+    /// called.
+    ///
+    /// Names are 1 to 64 characters of letters, digits, `-` and `_`; Kea
+    /// reads `-` and `_` as the same character in a command's name, so
+    /// `a-b` and `a_b` are the same command. Prefix them with the hook's
+    /// name: a name Kea itself answers (`statistic-get`, ...) would take
+    /// that command over for every client. Fails for a bad or repeated
+    /// name.
+    pub fn add<A, F>(&mut self, name: &str, handler: F) -> Result<&mut Self, Error>
+    where
+        A: DeserializeOwned,
+        F: Fn(&H, &CommandContext<'_>, A) -> Result<Answer, Error> + Send + Sync + 'static,
+    {
+        check_command_name(name)?;
+        let key = hook_name_of(name);
+        if self.entries.iter().any(|(n, _)| hook_name_of(n) == key) {
+            return Err(Error::new(ErrorKind::Invalid, format!("command {name:?} is listed twice")));
+        }
+        let wrapped = move |hook: &H, cx: &CommandContext<'_>, arguments: Option<Value>| -> Answer {
+            let args: A = match decode(arguments) {
+                Ok(a) => a,
+                Err(text) => return Answer::error(text),
+            };
+            match handler(hook, cx, args) {
+                Ok(answer) => answer,
+                Err(e) => Answer::error(format!("{e:#}")),
+            }
+        };
+        self.entries.push((name.to_owned(), Box::new(wrapped)));
+        Ok(self)
+    }
+
+    /// The names listed so far.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(n, _)| n.as_str())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn find(&self, name: &str) -> Option<&Handler<H>> {
+        let key = hook_name_of(name);
+        self.entries.iter().find(|(n, _)| hook_name_of(n) == key).map(|(_, h)| h)
+    }
+}
+
+fn check_command_name(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Invalid,
+            format!("command name {name:?} must be 1 to 64 characters of letters, digits, '-' and '_'"),
+        ))
+    }
+}
+
+/// The hook point Kea files command `name` under (`$` + the name with `-`
+/// turned into `_`).
+fn hook_name_of(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+/// Deserializes a command's `arguments` (`None` when the command had none)
+/// into `A`; the error text is the answer's.
+fn decode<A: DeserializeOwned>(arguments: Option<Value>) -> Result<A, String> {
+    let absent = arguments.is_none();
+    serde_path_to_error::deserialize(arguments.unwrap_or(Value::Null)).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if absent {
+            format!("bad arguments: the command needs arguments ({inner})")
+        } else if path == "." || path.is_empty() {
+            format!("bad arguments: {inner}")
+        } else {
+            format!("bad arguments: at '{path}': {inner}")
+        }
+    })
+}
+
+/// The commands of hook `H` while it is loaded (kept in its slot).
+#[doc(hidden)]
+pub struct CommandTable<H> {
+    commands: Commands<H>,
+}
+
+impl<H> CommandTable<H> {
+    pub(crate) fn new(commands: Commands<H>) -> Self {
+        CommandTable { commands }
+    }
+}
+
+/// Answers one command for `hook`: `command` is the JSON Kea passed as the
+/// callout's `command` argument.
+fn answer<H: Hook>(hook: &H, table: &CommandTable<H>, command: &str) -> Answer {
+    let parsed: Value = match serde_json::from_str(command) {
+        Ok(v) => v,
+        Err(e) => return Answer::error(format!("the command is not JSON: {e}")),
+    };
+    let Some(name) = parsed.get("command").and_then(Value::as_str) else {
+        return Answer::error("the command has no name");
+    };
+    let Some(handler) = table.commands.find(name) else {
+        return Answer::new(AnswerResult::Unsupported, format!("{}: no command {name:?}", H::NAME));
+    };
+    let arguments = parsed.get("arguments").cloned();
+    let cx = CommandContext { name, _not_send: std::marker::PhantomData };
+    match guard(|| handler(hook, &cx, arguments)) {
+        Ok(answer) => answer,
+        Err(panic) => {
+            let line = format!("{}: command {name} panicked: {panic}", H::NAME);
+            let _ = guard(|| klog::emit(Severity::Error, 0, &line));
+            Answer::error(format!("{}: the command failed (the hook panicked: {panic})", H::NAME))
+        }
+    }
+}
+
+/// The callout `load()` registers for each of hook `H`'s commands. Kea
+/// passes the command as argument `command` and sends what the callout
+/// leaves in `response`. Nothing unwinds out of it.
+pub(crate) extern "C" fn command_callout<H: Hook + HasSlot>(handle: Option<&mut RawCalloutHandle>) -> c_int {
+    let Some(raw) = handle else { return 0 };
+    let handle = raw.callout_handle();
+    let shared: &CalloutHandle = &handle;
+    let done = guard(|| {
+        let answer = match ffi::arg_element_json(shared, "command") {
+            Ok(json) => H::slot()
+                .with_extra(|hook, table| answer(hook, table, &json))
+                .unwrap_or_else(|| Answer::error(format!("{}: the hook is not loaded", H::NAME))),
+            Err(e) => Answer::error(format!("bad arguments: {}", e.what())),
+        };
+        ffi::arg_set_element_json(shared, "response", &answer.to_json().to_string()).is_ok()
+    });
+    match done {
+        Ok(true) => 0,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+    struct Args {
+        subnet_id: u32,
+        #[serde(default)]
+        verbose: bool,
+    }
+
+    #[test]
+    fn arguments_errors_name_the_field() {
+        let e = decode::<Args>(Some(serde_json::json!({"subnet-id": "x"}))).unwrap_err();
+        assert!(e.starts_with("bad arguments: at 'subnet-id': invalid type"), "{e}");
+        let e = decode::<Args>(Some(serde_json::json!({"subnet-id": 1, "bogus": 2}))).unwrap_err();
+        assert!(e.contains("unknown field `bogus`"), "{e}");
+        let e = decode::<Args>(None).unwrap_err();
+        assert!(e.starts_with("bad arguments: the command needs arguments"), "{e}");
+        let a = decode::<Args>(Some(serde_json::json!({"subnet-id": 7}))).unwrap();
+        assert_eq!((a.subnet_id, a.verbose), (7, false));
+        assert!(decode::<Option<Args>>(None).unwrap().is_none());
+    }
+
+    #[test]
+    fn answers_are_keas_layout() {
+        let a = Answer::success("ok").with_arguments(serde_json::json!({"n": 1})).unwrap();
+        assert_eq!(a.to_json(), serde_json::json!({"result": 0, "text": "ok", "arguments": {"n": 1}}));
+        assert_eq!(Answer::empty("none").to_json(), serde_json::json!({"result": 3, "text": "none"}));
+        let mut bad = std::collections::HashMap::new();
+        bad.insert((1, 2), 3);
+        assert_eq!(Answer::success("").with_arguments(bad).unwrap_err().kind(), ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_command_name("probe-echo").is_ok());
+        assert!(check_command_name("").is_err());
+        assert!(check_command_name("a b").is_err());
+        assert!(check_command_name(&"x".repeat(65)).is_err());
+        assert_eq!(hook_name_of("a-b"), hook_name_of("a_b"));
+    }
+}
