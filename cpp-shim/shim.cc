@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <cc/data.h>
+#include <dhcp/iface_mgr.h>
 #include <dhcp/option.h>
 #include <database/audit_entry.h>
 #include <dhcpsrv/host.h>
@@ -262,6 +263,68 @@ void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout
     // Kea calls a command's handlers as callouts of the hook point
     // "$<name>", with arguments "command" and "response"; same ABI.
     handle.registerCommandCallout(std::string(name), reinterpret_cast<isc::hooks::CalloutPtr>(callout));
+}
+
+// ---- parking ----
+//
+// Kea parks the query itself before it calls the callouts of a point that
+// may park (leases4_committed; lease4_offer and subnet4_select on 2.6+)
+// and drops it again afterwards unless the status is PARK. A callout that
+// parks takes a reference on it (the count Kea's unpark brings back to
+// zero), so it is parked until the hook resumes or drops it. reference()
+// throws when Kea did not park the query (the point cannot park on this
+// release, or its parking lot is full).
+
+std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, bool keep_handle) {
+    auto parked = std::make_unique<ParkedPacket>();
+    parked->query = detail::get_arg<isc::dhcp::Pkt4Ptr>(handle, "query4");
+    if (!parked->query) {
+        throw std::runtime_error("there is no query to park");
+    }
+    parked->lot = handle.getParkingLotHandlePtr();
+    if (!parked->lot) {
+        throw std::runtime_error("Kea gave this hook point no parking lot");
+    }
+    parked->lot->reference(parked->query);
+    if (keep_handle) {
+        parked->handle = parked->query->getCalloutHandle();
+    }
+    return parked;
+}
+
+bool parked_resume(const ParkedPacket& parked) {
+    return parked.lot->unpark(parked.query);
+}
+
+bool parked_drop(const ParkedPacket& parked) {
+    return parked.lot->drop(parked.query);
+}
+
+void parked_set_bool(const ParkedPacket& parked, rust::Str name, bool value) {
+    if (!parked.handle) {
+        throw std::runtime_error("this parked packet has no arguments to set");
+    }
+    parked.handle->setArgument(std::string(name), value);
+}
+
+std::uint32_t parked_xid(const ParkedPacket& parked) noexcept {
+    return parked.query->getTransid();
+}
+
+// ---- Kea's main thread ----
+//
+// The hook's queue of work for Kea's main thread is an eventfd that Kea's
+// interface manager watches with its DHCP sockets: the select that waits
+// for packets on the main thread wakes when a thread of the hook writes to
+// it, and calls back on that thread. The callback runs Rust code that never
+// unwinds; unload() removes it before the library is closed.
+
+void main_queue_open(int fd) {
+    isc::dhcp::IfaceMgr::instance().addExternalSocket(fd, [](int) { run_main_queue(); });
+}
+
+void main_queue_close(int fd) {
+    isc::dhcp::IfaceMgr::instance().deleteExternalSocket(fd);
 }
 
 // ---- statistics ----

@@ -25,6 +25,7 @@
 #include <dhcpsrv/subnet.h>
 #include <hooks/callout_handle.h>
 #include <hooks/library_handle.h>
+#include <hooks/parking_lots.h>
 
 // ---- Kea's own template instances ----
 //
@@ -87,12 +88,34 @@ using isc::dhcp::Subnet4;
 using isc::hooks::CalloutHandle;
 using isc::hooks::LibraryHandle;
 
+// ---- parking ----
+// A packet a callout parked: what Kea needs to resume or drop it later,
+// from any thread. Holding the query keeps it alive while it is parked.
+struct ParkedPacket {
+    isc::hooks::ParkingLotHandlePtr lot;
+    isc::dhcp::Pkt4Ptr query;
+    // The query's callout handle, for arguments Kea reads when it resumes
+    // (lease4_offer's offer_address_in_use); null where none is needed.
+    isc::hooks::CalloutHandlePtr handle;
+};
+
 // ---- library handle / load ----
 rust::String library_parameters_json(LibraryHandle& handle);
 bool server_has_hook(rust::Str name);
 rust::String server_root_logger();
 void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout);
 void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout);
+
+// ---- parking ----
+std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, bool keep_handle);
+bool parked_resume(const ParkedPacket& parked);
+bool parked_drop(const ParkedPacket& parked);
+void parked_set_bool(const ParkedPacket& parked, rust::Str name, bool value);
+std::uint32_t parked_xid(const ParkedPacket& parked) noexcept;
+
+// ---- Kea's main thread ----
+void main_queue_open(int fd);
+void main_queue_close(int fd);
 
 // ---- statistics ----
 void statistic_add(rust::Str name, std::int64_t value);

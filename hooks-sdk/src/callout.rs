@@ -39,6 +39,7 @@ use crate::error::Error;
 use crate::ffi::{self, CalloutHandle, RawCallout, RawCalloutHandle};
 use crate::error::ErrorKind;
 use crate::hook::{guard, HasSlot, Hook, OnFailure, PanicMessage, Server};
+use crate::parking::GateOpener;
 use crate::log::{self as klog, Severity};
 
 /// What Kea does with the packet after the callouts of a hook point.
@@ -54,9 +55,10 @@ pub enum NextStep {
     Skip,
     /// Drop the packet.
     Drop,
-    /// The packet was parked by another library, which will resume it
-    /// later. This SDK does not park packets itself yet:
-    /// [`Context::set_next_step`] refuses it.
+    /// The packet is parked: Kea holds it until the library that parked it
+    /// resumes it. A callout parks with [`Context::park`] (where the point
+    /// allows it), never through [`Context::set_next_step`], which refuses
+    /// it.
     Park,
 }
 
@@ -116,6 +118,10 @@ pub trait HookPoint: Sealed + Sized + 'static {
     /// at `pkt4_receive`.
     #[doc(hidden)]
     const DROP_STATISTIC: Option<&'static str> = None;
+    /// Whether Kea lets a callout park the packet here (see
+    /// [`crate::parking`]).
+    #[doc(hidden)]
+    const CAN_PARK: bool = false;
 }
 
 /// A hook's callout for hook point `P`.
@@ -153,13 +159,16 @@ pub trait Callout<P: HookPoint>: Hook {
 /// `Context<'_, P>` for each marker in [`crate::dhcp4`].
 pub struct Context<'a, P> {
     pub(crate) handle: &'a CalloutHandle,
-    step: Cell<Option<NextStep>>,
+    pub(crate) step: Cell<Option<NextStep>>,
+    /// Opens the gate of the packet this callout parked when the context
+    /// goes (the callout returned, or panicked).
+    pub(crate) park_gate: Cell<Option<GateOpener>>,
     _point: PhantomData<fn() -> P>,
 }
 
 impl<'a, P: HookPoint> Context<'a, P> {
     fn new(handle: &'a CalloutHandle) -> Self {
-        Context { handle, step: Cell::new(None), _point: PhantomData }
+        Context { handle, step: Cell::new(None), park_gate: Cell::new(None), _point: PhantomData }
     }
 
     /// Kea's name of the hook point.
@@ -380,10 +389,19 @@ extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut
 #[inline(always)]
 fn run<H: Callout<P>, P: HookPoint>(hook: &H, handle: &CalloutHandle, on_error: OnFailure) -> Option<NextStep> {
     let cx = Context::<P>::new(handle);
-    match hook.call(&cx) {
+    let step = match hook.call(&cx) {
         Ok(()) => cx.step.get(),
         Err(e) => callout_failed(H::NAME, P::NAME, &e, on_error, P::REFUSE, cx.step.get()),
+    };
+    if P::CAN_PARK {
+        // The packet this callout parked may be resumed from now on, if it
+        // stays parked; otherwise resuming it does nothing. (After a panic,
+        // the opener's drop does the latter.)
+        if let Some(opener) = cx.park_gate.take() {
+            opener.settle(step == Some(NextStep::Park));
+        }
     }
+    step
 }
 
 /// Writes `step` as the callout handle's status unless what an earlier

@@ -351,6 +351,10 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     let json = ffi::library_parameters_json(handle.library_handle())
         .map_err(|e| Error::new(ErrorKind::Parameters, format!("bad parameters: {}", e.what())))?;
     let params: H::Params = crate::params::parse(&json).map_err(|e| e.context("bad parameters"))?;
+    if matches!(server, Server::Dhcp4 | Server::Dhcp6) {
+        // Work for Kea's main thread (crate::threads::main_thread).
+        ffi::main_queue::open().map_err(|e| Error::new(ErrorKind::Kea, format!("opening the main-thread queue: {e}")))?;
+    }
     let cx = LoadContext { server, logger: format!("{root}.{}", H::NAME) };
     let hook = H::load(params, &cx)?;
     let mut commands = Commands::default();
@@ -431,10 +435,15 @@ pub unsafe fn unload<H: Hook + HasSlot>() -> c_int {
     if slot.take_refused_load() {
         return 0;
     }
+    // First the main-thread queue: work still in it is dropped unrun, and
+    // a worker waiting in main_thread::call is released, so that dropping
+    // the hook below can join it.
+    ffi::main_queue::close();
     let result = guard(|| slot.release());
     if let Err(panic) = &result {
         klog::emit(Severity::Error, 0, &format!("{}: panicked while unloading: {panic}", H::NAME));
     }
+    let _ = guard(crate::threads::join_leftovers);
     ffi::log_close();
     // The hook's threads are joined (or the process is lost anyway once
     // Kea unmaps the library): no thread can need its panic record now.

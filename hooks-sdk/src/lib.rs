@@ -87,7 +87,9 @@ pub mod hwaddr;
 pub mod log;
 mod macros;
 pub mod params;
+pub mod parking;
 pub mod stats;
+pub mod threads;
 
 pub use callout::{Callout, Context, HookPoint, NextStep};
 pub use error::{Error, ErrorKind};

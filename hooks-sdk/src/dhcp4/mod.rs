@@ -70,7 +70,7 @@ pub use subnet4::Subnet4;
 
 macro_rules! hook_point {
     ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*]
-     $(, drop_statistic: $stat:literal)? $(, servers: [$($server:ident),*])?) => {
+     $(, drop_statistic: $stat:literal)? $(, servers: [$($server:ident),*])? $(, can_park: $park:expr)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub enum $ty {}
@@ -81,6 +81,7 @@ macro_rules! hook_point {
             const STEPS: &'static [NextStep] = &[$(NextStep::$step),*];
             const SERVERS: &'static [Server] = hook_point!(@servers $([$($server),*])?);
             $(const DROP_STATISTIC: Option<&'static str> = Some($stat);)?
+            $(const CAN_PARK: bool = $park;)?
         }
     };
     (@servers) => { &[Server::Dhcp4] };
@@ -116,7 +117,7 @@ hook_point!(
     /// Next steps: `Skip`: Kea goes on with no subnet (the client gets no
     /// address); `Drop`: the query is dropped. A failed callout refused by
     /// its policy drops it.
-    Subnet4Select, "subnet4_select", refuse: Drop, steps: [Skip, Drop]
+    Subnet4Select, "subnet4_select", refuse: Drop, steps: [Skip, Drop], can_park: cfg!(kea_2_6)
 );
 hook_point!(
     /// `lease4_select`: Kea is about to offer (`fake_allocation()`) or
@@ -135,7 +136,7 @@ hook_point!(
     /// Next steps: `Drop`: no response is sent (the lease database keeps
     /// what was committed). Kea ignores `Skip` here. A failed callout
     /// refused by its policy drops the response.
-    Leases4Committed, "leases4_committed", refuse: Drop, steps: [Drop]
+    Leases4Committed, "leases4_committed", refuse: Drop, steps: [Drop], can_park: true
 );
 hook_point!(
     /// `pkt4_send`: the response is about to be sent.
@@ -226,7 +227,7 @@ hook_point!(
     ///
     /// Next steps: `Drop`: the OFFER is not sent. Kea ignores `Skip` here.
     /// A failed callout refused by its policy drops the OFFER.
-    Lease4Offer, "lease4_offer", refuse: Drop, steps: [Drop]
+    Lease4Offer, "lease4_offer", refuse: Drop, steps: [Drop], can_park: true
 );
 
 #[inline]

@@ -6,6 +6,7 @@
 //! * [`shim`]: the cxx bridge to the C++ shim (`cpp-shim/`);
 //! * `args`: callout arguments as references bounded by the callout;
 //! * `context`: the hook's per-packet values in Kea's callout context;
+//! * `main_queue`: work queued for Kea's main thread from any thread;
 //! * [`slot`]: the static that holds a hook's value while it is loaded;
 //! * [`thread_key`]: per-thread values that do not pin the library;
 //! * `process`: signals, stderr, the thread's name;
@@ -13,6 +14,7 @@
 
 mod args;
 pub(crate) mod context;
+pub(crate) mod main_queue;
 mod process;
 pub(crate) mod shim;
 pub(crate) mod slot;

@@ -44,18 +44,20 @@ pub(crate) fn current_thread_name() -> Option<String> {
 /// Kea's main thread, as `load()` saw it (0 before the first load).
 static MAIN_THREAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// The calling thread's id (its `pthread_t`).
+pub(crate) fn current_thread_id() -> usize {
+    // SAFETY: pthread_self() only returns the calling thread's id.
+    unsafe { libc::pthread_self() as usize }
+}
+
 /// Notes the calling thread as Kea's main thread; `load()` calls this
 /// (Kea calls `load()`, `unload()`, command handlers and, with
 /// multi-threading off, every callout on its main thread).
 pub(crate) fn record_main_thread() {
-    // SAFETY: pthread_self() only returns the calling thread's id.
-    let me = unsafe { libc::pthread_self() };
-    MAIN_THREAD.store(me as usize, std::sync::atomic::Ordering::Relaxed);
+    MAIN_THREAD.store(current_thread_id(), std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Whether the calling thread is Kea's main thread.
 pub(crate) fn on_main_thread() -> bool {
-    // SAFETY: as above.
-    let me = unsafe { libc::pthread_self() };
-    MAIN_THREAD.load(std::sync::atomic::Ordering::Relaxed) == me as usize
+    MAIN_THREAD.load(std::sync::atomic::Ordering::Relaxed) == current_thread_id()
 }

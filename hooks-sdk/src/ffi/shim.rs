@@ -10,6 +10,7 @@
 //! references bounded by the callout's lifetime, in one audited place.
 
 use super::context::PacketValues;
+use super::main_queue::run_main_queue;
 
 #[cxx::bridge(namespace = "kea_shim")]
 pub(crate) mod bridge {
@@ -67,6 +68,10 @@ pub(crate) mod bridge {
     extern "Rust" {
         /// The hook's values in a packet's callout context.
         type PacketValues;
+
+        /// Runs the work queued for Kea's main thread (Kea calls it there,
+        /// when the queue's eventfd is readable). Never unwinds.
+        fn run_main_queue();
     }
 
     unsafe extern "C++" {
@@ -109,6 +114,27 @@ pub(crate) mod bridge {
             name: &str,
             callout: usize,
         ) -> Result<()>;
+
+        // ---- parking ----
+        /// A packet a callout parked (see shim.h).
+        type ParkedPacket;
+        /// Parks the callout's query: takes a reference in the point's
+        /// parking lot (with `keep_handle`, also keeps the query's callout
+        /// handle, for arguments set before resuming).
+        fn handle_park(handle: &CalloutHandle, keep_handle: bool) -> Result<UniquePtr<ParkedPacket>>;
+        /// Kea's unpark: resumes processing when the last reference goes;
+        /// false when the packet is no longer parked.
+        fn parked_resume(parked: &ParkedPacket) -> Result<bool>;
+        /// Kea's drop: forgets the packet without resuming it.
+        fn parked_drop(parked: &ParkedPacket) -> Result<bool>;
+        fn parked_set_bool(parked: &ParkedPacket, name: &str, value: bool) -> Result<()>;
+        fn parked_xid(parked: &ParkedPacket) -> u32;
+
+        // ---- Kea's main thread ----
+        /// Has Kea watch `fd` (an eventfd) and call `run_main_queue` on its
+        /// main thread when it is readable.
+        fn main_queue_open(fd: i32) -> Result<()>;
+        fn main_queue_close(fd: i32) -> Result<()>;
 
         // ---- statistics ----
         /// Adds `value` to Kea's integer statistic `name` (creating it).

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use kea_hooks::dhcp4::{self, Lease4, Leases4, OptionData, Pkt4};
 use kea_hooks::prelude::*;
+use kea_hooks::parking::{Parkable, Parked};
 use kea_hooks::stats;
+use kea_hooks::threads::{JobQueue, Worker};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -116,10 +118,148 @@ struct Params {
     /// At ddns4_update, set this host name.
     #[serde(default)]
     ddns_hostname: Option<String>,
-    /// Answer the control commands probe-echo, probe-fail, probe-panic and
-    /// probe-stats.
+    /// Answer the control commands probe-echo, probe-fail, probe-panic,
+    /// probe-stats and probe-parked.
     #[serde(default)]
     commands: bool,
+    /// Park packets (see ParkSpec).
+    #[serde(default)]
+    park: Option<ParkSpec>,
+    /// Record only load and unload (for load tests).
+    #[serde(default)]
+    quiet: bool,
+}
+
+/// What to do with parked packets: each is parked at `point` and handed to
+/// the probe's worker thread, which after `delay-us` drops the packet if
+/// xid % drop-every == 0, drops the token unused if xid % forget-every ==
+/// 1, keeps it (until probe-parked) with `hold`, tells Kea the address is
+/// in use with `address-in-use` (lease4_offer), and otherwise resumes it.
+/// With `inline`, the callout resumes it itself, at once.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ParkSpec {
+    point: String,
+    #[serde(default)]
+    delay_us: u64,
+    #[serde(default)]
+    drop_every: Option<u32>,
+    #[serde(default)]
+    forget_every: Option<u32>,
+    #[serde(default)]
+    hold: bool,
+    #[serde(default)]
+    address_in_use: bool,
+    #[serde(default)]
+    inline: bool,
+    #[serde(default = "default_queue")]
+    queue: usize,
+}
+
+fn default_queue() -> usize {
+    4096
+}
+
+/// A parked packet of any parkable point.
+type ParkJob = Box<dyn ParkedAny>;
+
+trait ParkedAny: Send {
+    fn xid(&self) -> u32;
+    fn resume(self: Box<Self>, address_in_use: bool);
+    fn drop_packet(self: Box<Self>);
+}
+
+impl<P: Parkable> ParkedAny for Parked<P> {
+    fn xid(&self) -> u32 {
+        Parked::xid(self)
+    }
+    fn resume(self: Box<Self>, _: bool) {
+        Parked::resume(*self)
+    }
+    fn drop_packet(self: Box<Self>) {
+        Parked::drop_packet(*self)
+    }
+}
+
+fn park_job<P: Parkable>(p: Parked<P>) -> ParkJob {
+    Box::new(p)
+}
+
+kea_hooks::since_kea_2_6! {
+    /// A parked OFFER, which can also be resumed with the address in use.
+    struct OfferJob(Parked<dhcp4::Lease4Offer>);
+
+    impl ParkedAny for OfferJob {
+        fn xid(&self) -> u32 {
+            self.0.xid()
+        }
+        fn resume(self: Box<Self>, address_in_use: bool) {
+            if !address_in_use {
+                return self.0.resume();
+            }
+            if let Err(e) = self.0.resume_address_in_use() {
+                tracing::error!("resume_address_in_use: {e}");
+            }
+        }
+        fn drop_packet(self: Box<Self>) {
+            self.0.drop_packet()
+        }
+    }
+
+    fn offer_job(p: Parked<dhcp4::Lease4Offer>) -> ParkJob {
+        Box::new(OfferJob(p))
+    }
+}
+
+/// The parking counters, shared with the worker.
+#[derive(Default)]
+struct ParkCounts {
+    parked: AtomicU64,
+    resumed: AtomicU64,
+    dropped: AtomicU64,
+    forgotten: AtomicU64,
+    refused: AtomicU64,
+    held: Mutex<Vec<ParkJob>>,
+}
+
+impl ParkCounts {
+    fn json(&self) -> Value {
+        json!({
+            "parked": self.parked.load(Ordering::SeqCst),
+            "resumed": self.resumed.load(Ordering::SeqCst),
+            "dropped": self.dropped.load(Ordering::SeqCst),
+            "forgotten": self.forgotten.load(Ordering::SeqCst),
+            "refused": self.refused.load(Ordering::SeqCst),
+            "held": self.held.lock().map(|h| h.len()).unwrap_or(0),
+        })
+    }
+
+    /// What the worker does with a parked packet.
+    fn settle(&self, spec: &ParkSpec, job: ParkJob) {
+        let xid = job.xid();
+        if spec.hold {
+            self.held.lock().unwrap().push(job);
+        } else if spec.drop_every.is_some_and(|n| xid % n == 0) {
+            self.dropped.fetch_add(1, Ordering::SeqCst);
+            job.drop_packet();
+        } else if spec.forget_every.is_some_and(|n| xid % n == 1) {
+            self.forgotten.fetch_add(1, Ordering::SeqCst);
+            drop(job);
+        } else {
+            self.resumed.fetch_add(1, Ordering::SeqCst);
+            job.resume(spec.address_in_use);
+        }
+    }
+}
+
+/// probe-parked's arguments: what to do with the held packets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+enum ParkedAction {
+    Count,
+    Resume,
+    Drop,
+    Forget,
 }
 
 /// probe-echo's arguments.
@@ -281,10 +421,18 @@ struct Probe {
     wire_sname: Option<String>,
     ddns_hostname: Option<String>,
     commands: bool,
+    quiet: bool,
+    park: Option<ParkSpec>,
+    park_counts: Arc<ParkCounts>,
+    park_queue: Option<JobQueue<ParkJob>>,
+    park_worker: Option<Worker>,
 }
 
 impl Probe {
     fn record(&self, mut v: Value) {
+        if self.quiet && v["point"] != "load" && v["point"] != "unload" {
+            return;
+        }
         v["generation"] = json!(self.generation);
         // The kernel's thread id: std::thread::current() on one of Kea's
         // threads may create a thread-local with a destructor, which would
@@ -389,6 +537,31 @@ impl Probe {
         Ok(())
     }
 
+    /// Parks the packet if the parameters ask for it at this point.
+    fn maybe_park<P: Parkable>(&self, cx: &Context<'_, P>, wrap: fn(Parked<P>) -> ParkJob) -> Result<(), Error> {
+        let Some(spec) = self.park.as_ref().filter(|s| s.point == cx.hook_point()) else { return Ok(()) };
+        let parked = match cx.park() {
+            Ok(p) => p,
+            Err(e) => {
+                self.park_counts.refused.fetch_add(1, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
+        self.park_counts.parked.fetch_add(1, Ordering::SeqCst);
+        let job = wrap(parked);
+        match &self.park_queue {
+            _ if spec.inline => self.park_counts.settle(spec, job),
+            Some(queue) => {
+                if let Err(job) = queue.push(job) {
+                    self.park_counts.resumed.fetch_add(1, Ordering::SeqCst);
+                    job.resume(spec.address_in_use);
+                }
+            }
+            None => unreachable!("a queue exists unless inline"),
+        }
+        Ok(())
+    }
+
     /// Sets `Continue`, `Skip` or `Drop` if the parameters ask for it at this point.
     fn maybe_continue<P: kea_hooks::HookPoint>(&self, cx: &Context<'_, P>) -> Result<(), Error> {
         if self.continue_at.iter().any(|p| p == cx.hook_point()) {
@@ -486,6 +659,22 @@ impl Hook for Probe {
                 .spawn(|| panic!("probe thread panics"))
                 .expect("spawn")
         });
+        let park_counts = Arc::new(ParkCounts::default());
+        let (park_queue, park_worker) = match &p.park {
+            Some(spec) if !spec.inline => {
+                let (counts, spec) = (Arc::clone(&park_counts), spec.clone());
+                let (queue, worker) = JobQueue::with_worker("probe-park", spec.queue, move |job: ParkJob, stop| {
+                    if spec.delay_us > 0 && !stop.sleep(Duration::from_micros(spec.delay_us)) {
+                        // Unloading: the token goes unused (its packet is
+                        // dropped), as those still queued do.
+                        return;
+                    }
+                    counts.settle(&spec, job);
+                })?;
+                (Some(queue), Some(worker))
+            }
+            _ => (None, None),
+        };
         let probe = Probe {
             panicker,
             out: Mutex::new(out),
@@ -527,6 +716,11 @@ impl Hook for Probe {
             wire_sname: p.wire_sname,
             ddns_hostname: p.ddns_hostname,
             commands: p.commands,
+            quiet: p.quiet,
+            park: p.park.clone(),
+            park_counts,
+            park_queue,
+            park_worker,
         };
         probe.record(json!({
             "point": "load", "server": format!("{:?}", cx.server()), "logger": cx.logger_name(),
@@ -563,6 +757,7 @@ impl Hook for Probe {
             panic!("probe-panic was asked to panic")
         })?;
         commands.add("probe-stats", Self::stats)?;
+        commands.add("probe-parked", Self::parked)?;
         Ok(())
     }
 }
@@ -586,6 +781,30 @@ impl Probe {
         };
         Answer::success(format!("{} echoes", cx.name()))
             .with_arguments(json!({ "echo": args.text.repeat(args.times as usize) }))
+    }
+
+    fn parked(&self, _cx: &CommandContext<'_>, action: ParkedAction) -> Result<Answer, Error> {
+        let c = &self.park_counts;
+        let held = match action {
+            ParkedAction::Count => Vec::new(),
+            _ => std::mem::take(&mut *c.held.lock().unwrap()),
+        };
+        let n = held.len() as u64;
+        let address_in_use = self.park.as_ref().is_some_and(|s| s.address_in_use);
+        for job in held {
+            match action {
+                ParkedAction::Resume => job.resume(address_in_use),
+                ParkedAction::Drop => job.drop_packet(),
+                _ => drop(job),
+            }
+        }
+        match action {
+            ParkedAction::Resume => c.resumed.fetch_add(n, Ordering::SeqCst),
+            ParkedAction::Drop => c.dropped.fetch_add(n, Ordering::SeqCst),
+            ParkedAction::Forget => c.forgotten.fetch_add(n, Ordering::SeqCst),
+            ParkedAction::Count => 0,
+        };
+        Answer::success("parked").with_arguments(c.json())
     }
 
     fn stats(&self, _cx: &CommandContext<'_>, op: StatsOp) -> Result<Answer, Error> {
@@ -623,8 +842,12 @@ impl Drop for Probe {
         if let Some(t) = self.panicker.take() {
             let _ = t.join();
         }
+        // Stop the parking worker first: the tokens it still has drop
+        // their packets, and the counts are final.
+        drop(self.park_worker.take());
         self.record(json!({
             "point": "unload",
+            "park": self.park_counts.json(),
             "calls": self.calls.load(Ordering::Relaxed),
             "context": {
                 "set": self.context_set.load(Ordering::SeqCst),
@@ -703,7 +926,7 @@ impl Callout<dhcp4::Subnet4Select> for Probe {
             };
         }
         self.record(rec);
-        Ok(())
+        kea_hooks::since_kea_2_6!({ self.maybe_park(cx, park_job) } else { Ok(()) })
     }
 }
 
@@ -738,6 +961,7 @@ impl Callout<dhcp4::Leases4Committed> for Probe {
                 Value::Null
             }),
         }));
+        self.maybe_park(cx, park_job)?;
         self.maybe_continue(cx)
     }
 }
@@ -837,7 +1061,7 @@ kea_hooks::since_kea_2_6! {
                 "response": kea_hooks::since_kea_3_0!({ pkt(&cx.response()?)? } else { Value::Null }),
                 "arguments": cx.argument_names()?,
             }));
-            Ok(())
+            self.maybe_park(cx, offer_job)
         }
     }
 }

@@ -1,0 +1,331 @@
+//! Parking: hold a packet while something slow happens elsewhere, then let
+//! Kea carry on with it (or drop it), from any thread.
+//!
+//! Where Kea allows it (`leases4_committed` on every release;
+//! `lease4_offer` and `subnet4_select` on Kea 2.6+: the points that
+//! implement [`Parkable`]), a callout calls [`Context::park`] and gets a
+//! [`Parked`] token, which it hands to a thread of its own (see
+//! [`crate::threads`]). Kea keeps the packet, and answers the client only
+//! when the token is used:
+//!
+//! * [`Parked::resume`]: Kea goes on where it stopped (at
+//!   `leases4_committed`, it sends the response);
+//! * [`Parked::drop_packet`]: Kea forgets the packet (no response; counted
+//!   in `pkt4-receive-drop`);
+//! * dropping the token unused does the same as `drop_packet` (and says
+//!   so in the hook's log at debug level 40): a packet is never parked for
+//!   ever because a token got lost.
+//!
+//! Both consume the token, so a packet cannot be resumed twice. Tokens
+//! still alive when the hook is unloaded (its value is dropped, with its
+//! threads) drop their packets; Kea itself forgets every parked packet on
+//! a reload, and resuming one after that does nothing.
+//!
+//! Kea limits how many packets may wait at each point
+//! (`parked-packet-limit`, 256 by default); past it, Kea drops new queries
+//! before the callouts run.
+//!
+//! ```no_run
+//! use kea_hooks::prelude::*;
+//! use kea_hooks::parking::Parked;
+//! use kea_hooks::threads::{JobQueue, Worker};
+//!
+//! struct Notifier {
+//!     queue: JobQueue<Parked<dhcp4::Leases4Committed>>,
+//!     _worker: Worker,
+//! }
+//!
+//! impl Hook for Notifier {
+//!     const NAME: &'static str = "notifier";
+//!     type Params = NoParameters;
+//!     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> {
+//!         let (queue, worker) = JobQueue::with_worker("notifier", 1024, |parked: Parked<_>, _stop| {
+//!             // ... tell someone, slowly ...
+//!             parked.resume();
+//!         })?;
+//!         Ok(Notifier { queue, _worker: worker })
+//!     }
+//! }
+//!
+//! impl Callout<dhcp4::Leases4Committed> for Notifier {
+//!     fn call(&self, cx: &Context<'_, dhcp4::Leases4Committed>) -> Result<(), Error> {
+//!         let parked = cx.park()?;
+//!         if let Err(parked) = self.queue.push(parked) {
+//!             parked.resume(); // the queue is full: answer without waiting
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//! # kea_hooks::kea_hook!(Notifier);
+//! ```
+//!
+//! # When a resumed packet goes on
+//! `resume` never blocks: the SDK queues the packet for Kea's main thread
+//! (see [`crate::threads::main_thread`]), which resumes it as soon as it is
+//! free and not before the callout that parked it has returned. With
+//! Kea's multi-threading on, Kea then hands the rest of the packet's
+//! processing to its packet threads. The main thread is also where Kea
+//! reconfigures, so no packet is resumed in the middle of a reload: one
+//! still queued when the hook is unloaded is dropped.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use crate::callout::{Context, HookPoint, NextStep};
+use crate::dhcp4;
+use crate::error::{Error, ErrorKind};
+use crate::ffi::{self, main_queue, ParkedPacket};
+use crate::log::{self as klog, Severity};
+
+/// A hook point where Kea lets a callout park the packet: see
+/// [`Context::park`].
+pub trait Parkable: HookPoint {}
+
+impl Parkable for dhcp4::Leases4Committed {}
+#[cfg(kea_2_6)]
+impl Parkable for dhcp4::Lease4Offer {}
+#[cfg(kea_2_6)]
+impl Parkable for dhcp4::Subnet4Select {}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+enum GateState {
+    /// The callout that parked the packet is still running.
+    Pending = 0,
+    /// It returned with the packet parked: the token may be used.
+    Open = 1,
+    /// It returned without the packet parked (it failed, or chose another
+    /// step): Kea went on or dropped it, and the token does nothing.
+    Cancelled = 2,
+}
+
+/// Whether a parked packet may be resumed yet.
+pub(crate) struct ParkGate(AtomicU8);
+
+impl ParkGate {
+    fn state(&self) -> GateState {
+        match self.0.load(Ordering::Acquire) {
+            0 => GateState::Pending,
+            1 => GateState::Open,
+            _ => GateState::Cancelled,
+        }
+    }
+}
+
+/// Settles a [`ParkGate`] when the callout that parked the packet returns
+/// (kept in its [`Context`]); cancels it if dropped unsettled (a panic).
+pub(crate) struct GateOpener(Arc<ParkGate>);
+
+impl GateOpener {
+    /// Opens the gate if the packet stayed parked, else cancels it.
+    pub(crate) fn settle(self, parked: bool) {
+        self.set(if parked { GateState::Open } else { GateState::Cancelled });
+    }
+
+    fn set(&self, to: GateState) {
+        let _ = self.0 .0.compare_exchange(GateState::Pending as u8, to as u8, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+impl Drop for GateOpener {
+    fn drop(&mut self) {
+        self.set(GateState::Cancelled);
+    }
+}
+
+// SAFETY: a ParkedPacket holds only shared pointers (to the parking lot
+// handle, the query and its callout handle), whose reference counts are
+// atomic, and Kea's parking lot locks its own mutex in every operation the
+// SDK calls (reference, unpark, drop); the query and its callout handle are
+// not used by Kea while the packet is parked. So it may be used from, and
+// dropped on, another thread than the one that created it.
+#[allow(unsafe_code)]
+unsafe impl Send for ParkedPacket {}
+
+/// A packet a callout at point `P` parked: see the [module docs](self).
+///
+/// `Send`, so it can go to any thread; using it ([`resume`](Self::resume),
+/// [`drop_packet`](Self::drop_packet)) consumes it.
+#[must_use = "a Parked that is dropped drops its packet: resume it"]
+pub struct Parked<P> {
+    packet: Option<cxx::UniquePtr<ParkedPacket>>,
+    gate: Arc<ParkGate>,
+    xid: u32,
+    _point: PhantomData<fn() -> P>,
+}
+
+impl<P: Parkable> fmt::Debug for Parked<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parked").field("point", &P::NAME).field("xid", &self.xid).finish()
+    }
+}
+
+impl<'a, P: Parkable> Context<'a, P> {
+    /// Parks the packet: Kea holds it (and sends nothing) until the
+    /// returned token is used, from this thread or any other. The
+    /// callout's next step becomes [`NextStep::Park`].
+    ///
+    /// Fails, changing nothing, when an earlier library dropped or skipped
+    /// the packet, when this callout parked it already, and when Kea did
+    /// not park it (a Kea error: its parking lot for the point is full).
+    pub fn park(&self) -> Result<Parked<P>, Error> {
+        let current = self.next_step();
+        if matches!(current, NextStep::Skip | NextStep::Drop) {
+            return Err(Error::new(ErrorKind::Invalid, format!("the packet's next step is {current:?} already: not parking it")));
+        }
+        let opener = self.park_gate.take();
+        if opener.is_some() {
+            self.park_gate.set(opener);
+            return Err(Error::new(ErrorKind::Invalid, "this callout parked the packet already"));
+        }
+        // lease4_offer reads offer_address_in_use from the query's callout
+        // handle when the packet is resumed.
+        let keep_handle = P::NAME == "lease4_offer";
+        let packet = ffi::handle_park(self.handle, keep_handle)?;
+        let xid = ffi::parked_xid(&packet);
+        let gate = Arc::new(ParkGate(AtomicU8::new(GateState::Pending as u8)));
+        self.park_gate.set(Some(GateOpener(Arc::clone(&gate))));
+        self.step.set(Some(NextStep::Park));
+        Ok(Parked { packet: Some(packet), gate, xid, _point: PhantomData })
+    }
+}
+
+impl<P: Parkable> Parked<P> {
+    /// The transaction id of the parked query.
+    pub fn xid(&self) -> u32 {
+        self.xid
+    }
+
+    /// Lets Kea carry on with the packet where it parked it.
+    pub fn resume(mut self) {
+        if let Some(packet) = self.packet.take() {
+            settle(packet, Arc::clone(&self.gate), self.xid, Action::Resume);
+        }
+    }
+
+    /// Has Kea forget the packet: the client gets no answer (counted in
+    /// `pkt4-receive-drop`).
+    pub fn drop_packet(mut self) {
+        if let Some(packet) = self.packet.take() {
+            drop_now(&packet, &self.gate, self.xid, false);
+        }
+    }
+}
+
+#[cfg(kea_2_6)]
+impl Parked<dhcp4::Lease4Offer> {
+    /// Resumes the OFFER's query telling Kea the offered address is in use
+    /// (`offer_address_in_use`, as ISC's ping_check does when the address
+    /// answers a ping): Kea declines the address (a `lease4_server_decline`
+    /// callout sees it), sends no OFFER, and the client retries.
+    pub fn resume_address_in_use(mut self) -> Result<(), Error> {
+        if let Some(packet) = self.packet.take() {
+            ffi::parked_set_bool(&packet, "offer_address_in_use", true)?;
+            settle(packet, Arc::clone(&self.gate), self.xid, Action::Resume);
+        }
+        Ok(())
+    }
+}
+
+impl<P> Drop for Parked<P> {
+    fn drop(&mut self) {
+        if let Some(packet) = self.packet.take() {
+            drop_now(&packet, &self.gate, self.xid, true);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Action {
+    Resume,
+}
+
+/// Resumes `packet` from Kea's main thread.
+///
+/// Always there, whatever the thread and Kea's multi-threading: with it
+/// off, Kea's packet processing runs on the main thread only; with it on,
+/// Kea reconfigures (and unloads hooks) on the main thread inside a
+/// critical section that stops its packet threads, and a packet resumed
+/// from another thread meanwhile would queue work in the stopped thread
+/// pool that holds on to the old hook libraries (Kea then refuses the new
+/// configuration: "some libraries are still opened"). On the main thread
+/// no resume can run during a reconfiguration, and the ones still queued
+/// when the hook is unloaded are dropped with their packets.
+fn settle(packet: cxx::UniquePtr<ParkedPacket>, gate: Arc<ParkGate>, xid: u32, action: Action) {
+    queue_on_main(packet, gate, xid, action);
+}
+
+fn queue_on_main(packet: cxx::UniquePtr<ParkedPacket>, gate: Arc<ParkGate>, xid: u32, action: Action) {
+    let job = Box::new(move || match gate.state() {
+        // The callout is still running on another thread (multi-threading
+        // on): go round again rather than block the main thread.
+        GateState::Pending => queue_on_main(packet, gate, xid, action),
+        state => apply(&packet, state, xid, action),
+    });
+    if let Err(job) = main_queue::post(job) {
+        // Unloading: the job (and the packet in it) is dropped, which
+        // leaves the packet to Kea, which forgets every parked packet when
+        // it reloads. Nothing runs it.
+        drop(job);
+    }
+}
+
+fn apply(packet: &ParkedPacket, state: GateState, xid: u32, action: Action) {
+    if state != GateState::Open {
+        return;
+    }
+    match action {
+        Action::Resume => match ffi::parked_resume(packet) {
+            Ok(true) => {}
+            Ok(false) => {
+                klog::emit(
+                    Severity::Debug,
+                    40,
+                    &format!("parked packet xid 0x{xid:08x}: no longer parked (Kea dropped it, or reloaded); not resumed"),
+                );
+            }
+            Err(e) => {
+                klog::emit(Severity::Error, 0, &format!("resuming parked packet xid 0x{xid:08x} failed: {}", e.what()));
+            }
+        },
+    }
+}
+
+/// Drops `packet` from its parking lot (Kea's drop is safe on any thread)
+/// and counts it; `forgotten`: its token was dropped unused.
+fn drop_now(packet: &ParkedPacket, gate: &ParkGate, xid: u32, forgotten: bool) {
+    if gate.state() == GateState::Cancelled {
+        return;
+    }
+    match ffi::parked_drop(packet) {
+        Ok(true) => {
+            if forgotten {
+                klog::emit(
+                    Severity::Debug,
+                    40,
+                    &format!("parked packet xid 0x{xid:08x}: its Parked token was dropped unused; packet dropped"),
+                );
+            }
+            count_drop();
+        }
+        Ok(false) => {}
+        Err(e) => {
+            klog::emit(Severity::Error, 0, &format!("dropping parked packet xid 0x{xid:08x} failed: {}", e.what()));
+        }
+    }
+}
+
+fn count_drop() {
+    if crate::stats::add_integer("pkt4-receive-drop", 1).is_err() {
+        // Not allowed on this thread now: count it from the main thread.
+        let _ = main_queue::post(Box::new(|| {
+            let _ = crate::stats::add_integer("pkt4-receive-drop", 1);
+        }));
+    }
+}
+
+// Only lease4_offer (Kea 2.6+) sets an argument before resuming.
+#[cfg(not(kea_2_6))]
+const _: fn(&ParkedPacket, &str, bool) -> Result<(), cxx::Exception> = ffi::parked_set_bool;

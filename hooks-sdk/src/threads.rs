@@ -1,0 +1,378 @@
+//! Threads: slow work off Kea's packet threads, and work handed to Kea's
+//! main thread.
+//!
+//! A callout must not wait for anything slow (a script, a web service, a
+//! database): Kea's packet threads would wait with it. A hook does that on
+//! threads of its own:
+//!
+//! * [`Worker`]: a named thread the hook starts in `load` and keeps in its
+//!   value. It gets a [`StopToken`]; dropping the `Worker` (with the hook,
+//!   at unload) stops it and **joins** it, which Kea needs, since it unmaps
+//!   the library right after `unload()`. A worker the hook leaked (with
+//!   `mem::forget`) is stopped and joined by the SDK after the hook value
+//!   is dropped, so unload never leaves a thread running the library's
+//!   code.
+//! * [`JobQueue`]: a bounded queue that callouts push to without blocking,
+//!   served by a `Worker` ([`JobQueue::with_worker`]).
+//! * [`main_thread`]: runs a closure on Kea's main thread, where Kea wants
+//!   some things done while its multi-threading is off (see
+//!   [`crate::stats`], [`crate::parking`]).
+//!
+//! ```no_run
+//! use kea_hooks::prelude::*;
+//! use kea_hooks::threads::Worker;
+//! use std::time::Duration;
+//!
+//! struct Ticker {
+//!     _worker: Worker,
+//! }
+//!
+//! impl Hook for Ticker {
+//!     const NAME: &'static str = "ticker";
+//!     type Params = NoParameters;
+//!     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> {
+//!         let worker = Worker::spawn("ticker", |stop| {
+//!             // Returns false as soon as the hook is unloaded.
+//!             while stop.sleep(Duration::from_secs(10)) {
+//!                 tracing::info!("tick");
+//!             }
+//!         })?;
+//!         Ok(Ticker { _worker: worker })
+//!     }
+//!     fn callouts_required(&self) -> bool {
+//!         false
+//!     }
+//! }
+//! # kea_hooks::kea_hook!(Ticker);
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind};
+use crate::ffi::{self, main_queue};
+use crate::log::{self as klog, Severity};
+
+// ---- stop tokens ---------------------------------------------------------------
+
+struct StopState {
+    stopped: bool,
+    /// Called once when the token is stopped (a JobQueue's wake-up).
+    on_stop: Vec<Box<dyn FnOnce() + Send>>,
+}
+
+struct StopShared {
+    state: Mutex<StopState>,
+    changed: Condvar,
+}
+
+impl StopShared {
+    fn new() -> Arc<Self> {
+        Arc::new(StopShared { state: Mutex::new(StopState { stopped: false, on_stop: Vec::new() }), changed: Condvar::new() })
+    }
+
+    fn stop(&self) {
+        let callbacks = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.stopped {
+                return;
+            }
+            state.stopped = true;
+            std::mem::take(&mut state.on_stop)
+        };
+        self.changed.notify_all();
+        for f in callbacks {
+            f();
+        }
+    }
+}
+
+/// Tells a [`Worker`]'s thread when to stop: check it between pieces of
+/// work, and wait with [`sleep`](Self::sleep), which wakes at once when the
+/// worker is stopped.
+#[derive(Clone)]
+pub struct StopToken(Arc<StopShared>);
+
+impl StopToken {
+    /// Whether the worker was asked to stop.
+    pub fn is_stopped(&self) -> bool {
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner()).stopped
+    }
+
+    /// Sleeps for `duration` or until the worker is asked to stop; true if
+    /// the whole duration passed (keep going), false if stopped.
+    pub fn sleep(&self, duration: Duration) -> bool {
+        let deadline = Instant::now() + duration;
+        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !state.stopped {
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            state = self.0.changed.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        false
+    }
+
+    /// Runs `f` once when the worker is asked to stop (at once if it was):
+    /// to wake a thread blocked elsewhere (close a socket, say).
+    pub fn on_stop(&self, f: impl FnOnce() + Send + 'static) {
+        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.stopped {
+            drop(state);
+            f();
+        } else {
+            state.on_stop.push(Box::new(f));
+        }
+    }
+}
+
+impl fmt::Debug for StopToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StopToken").field("stopped", &self.is_stopped()).finish()
+    }
+}
+
+// ---- workers -------------------------------------------------------------------
+
+/// The workers of this library that are running, by id: what the SDK stops
+/// and joins at unload if the hook did not (a leaked [`Worker`]).
+static RUNNING: Mutex<Vec<(u64, String, Arc<StopShared>, JoinHandle<()>)>> = Mutex::new(Vec::new());
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A thread of the hook's own, stopped and joined when dropped.
+pub struct Worker {
+    id: u64,
+    name: String,
+    stop: Arc<StopShared>,
+}
+
+impl Worker {
+    /// Starts thread `name` (at most 15 bytes show in `top` and
+    /// `/proc/<pid>/task/*/comm`) running `f`, which must return soon
+    /// after its [`StopToken`] is stopped. A panic in `f` ends the thread
+    /// and is logged.
+    pub fn spawn(name: &str, f: impl FnOnce(&StopToken) + Send + 'static) -> Result<Worker, Error> {
+        let stop = StopShared::new();
+        let token = StopToken(Arc::clone(&stop));
+        let handle = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || f(&token))
+            .map_err(|e| Error::new(ErrorKind::Hook, format!("cannot start thread {name}: {e}")))?;
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push((id, name.to_owned(), Arc::clone(&stop), handle));
+        Ok(Worker { id, name: name.to_owned(), stop })
+    }
+
+    /// The thread's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Asks the thread to stop (without waiting for it).
+    pub fn stop(&self) {
+        self.stop.stop();
+    }
+
+    /// Whether the thread has finished.
+    pub fn is_finished(&self) -> bool {
+        let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        running.iter().find(|w| w.0 == self.id).is_none_or(|w| w.3.is_finished())
+    }
+}
+
+impl Drop for Worker {
+    /// Stops the thread and waits for it to end.
+    fn drop(&mut self) {
+        self.stop.stop();
+        let entry = {
+            let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+            running.iter().position(|w| w.0 == self.id).map(|i| running.swap_remove(i))
+        };
+        if let Some((_, name, _, handle)) = entry {
+            join(&name, handle);
+        }
+    }
+}
+
+impl fmt::Debug for Worker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker").field("name", &self.name).finish()
+    }
+}
+
+fn join(name: &str, handle: JoinHandle<()>) {
+    if handle.join().is_err() {
+        // The panic itself was logged when the thread ended.
+        klog::emit(Severity::Debug, 40, &format!("thread {name} had ended with a panic"));
+    }
+}
+
+/// Stops and joins the workers the hook left running; `unload()` calls
+/// this after dropping the hook value.
+pub(crate) fn join_leftovers() {
+    let leftovers = std::mem::take(&mut *RUNNING.lock().unwrap_or_else(|e| e.into_inner()));
+    for (_, name, stop, handle) in leftovers {
+        klog::emit(
+            Severity::Warn,
+            0,
+            &format!("thread {name} was still running at unload (its Worker was leaked): stopping and joining it"),
+        );
+        stop.stop();
+        join(&name, handle);
+    }
+}
+
+// ---- job queues ----------------------------------------------------------------
+
+struct QueueState<T> {
+    jobs: VecDeque<T>,
+    closed: bool,
+}
+
+struct QueueShared<T> {
+    state: Mutex<QueueState<T>>,
+    ready: Condvar,
+    capacity: usize,
+}
+
+/// A bounded queue of jobs for a [`Worker`]: [`push`](Self::push) never
+/// blocks (a full or closed queue hands the job back), so callouts can
+/// use it. Cloning gives another handle to the same queue.
+pub struct JobQueue<T> {
+    shared: Arc<QueueShared<T>>,
+}
+
+impl<T> Clone for JobQueue<T> {
+    fn clone(&self) -> Self {
+        JobQueue { shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl<T> fmt::Debug for JobQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobQueue").field("len", &self.len()).field("capacity", &self.shared.capacity).finish()
+    }
+}
+
+impl<T: Send + 'static> JobQueue<T> {
+    /// A queue of at most `capacity` jobs, and the worker thread `name`
+    /// that runs `handler` on each, in order. When the worker is stopped
+    /// (the `Worker` dropped), the queue closes and the jobs still in it
+    /// are dropped, unrun, after the handler's current job.
+    pub fn with_worker(
+        name: &str,
+        capacity: usize,
+        mut handler: impl FnMut(T, &StopToken) + Send + 'static,
+    ) -> Result<(JobQueue<T>, Worker), Error> {
+        let shared = Arc::new(QueueShared {
+            state: Mutex::new(QueueState { jobs: VecDeque::new(), closed: false }),
+            ready: Condvar::new(),
+            capacity: capacity.max(1),
+        });
+        let queue = JobQueue { shared: Arc::clone(&shared) };
+        let worker = Worker::spawn(name, move |stop| {
+            let wake = Arc::clone(&shared);
+            stop.on_stop(move || {
+                wake.state.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+                wake.ready.notify_all();
+            });
+            loop {
+                let job = {
+                    let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+                    loop {
+                        if state.closed {
+                            break None;
+                        }
+                        if let Some(job) = state.jobs.pop_front() {
+                            break Some(job);
+                        }
+                        state = shared.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+                    }
+                };
+                match job {
+                    Some(job) => handler(job, stop),
+                    None => break,
+                }
+            }
+            let left = std::mem::take(&mut shared.state.lock().unwrap_or_else(|e| e.into_inner()).jobs);
+            drop(left);
+        })?;
+        Ok((queue, worker))
+    }
+
+    /// Queues `job`; gives it back when the queue is full or closed.
+    pub fn push(&self, job: T) -> Result<(), T> {
+        let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.closed || state.jobs.len() >= self.shared.capacity {
+            return Err(job);
+        }
+        state.jobs.push_back(job);
+        drop(state);
+        self.shared.ready.notify_one();
+        Ok(())
+    }
+}
+
+impl<T> JobQueue<T> {
+    /// How many jobs wait.
+    pub fn len(&self) -> usize {
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner()).jobs.len()
+    }
+
+    /// Whether no job waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+// ---- Kea's main thread ---------------------------------------------------------
+
+/// Work for Kea's main thread.
+///
+/// Kea watches the hook's queue with its DHCP sockets, so queued work runs
+/// as soon as the main thread is free (between two packets when
+/// multi-threading is off), in order. Available from `load` to `unload`
+/// in kea-dhcp4 and kea-dhcp6.
+pub mod main_thread {
+    use super::*;
+
+    fn closed() -> Error {
+        Error::new(ErrorKind::WrongThread, "Kea's main thread takes no work now (the hook is not loaded in a DHCP server)")
+    }
+
+    /// Whether the calling thread is Kea's main thread.
+    pub fn is_current() -> bool {
+        ffi::on_main_thread()
+    }
+
+    /// Runs `f` on Kea's main thread, later; fails when the hook is not
+    /// loaded (then `f` is dropped unrun). A panic in `f` is logged.
+    pub fn post(f: impl FnOnce() + Send + 'static) -> Result<(), Error> {
+        let job = Box::new(move || {
+            if let Err(panic) = crate::hook::guard(f) {
+                klog::emit(Severity::Error, 0, &format!("work queued for Kea's main thread panicked: {panic}"));
+            }
+        });
+        main_queue::post(job).map_err(|_| closed())
+    }
+
+    /// Runs `f` on Kea's main thread and returns what it returns: at once
+    /// when called there, else by queueing it and waiting. Fails when the
+    /// hook is unloaded first (the SDK closes the queue before it drops the
+    /// hook, so a worker waiting here at unload is released, and can see
+    /// its stop token), or when `f` panicked.
+    pub fn call<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R, Error> {
+        if is_current() {
+            return crate::hook::guard(f).map_err(|p| Error::msg(format!("panicked: {p}")));
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        post(move || {
+            let _ = tx.send(f());
+        })?;
+        rx.recv().map_err(|_| Error::new(ErrorKind::WrongThread, "the hook was unloaded (or the work panicked) before it ran"))
+    }
+}
