@@ -54,6 +54,9 @@ pub struct KeaConfig {
 /// The port of the HTTP control channel inside the server's namespace
 /// (each test has its own namespace, so one port serves them all).
 const HTTP_CONTROL_PORT: u16 = 8000;
+/// The HTTP control socket's basic-authentication client (Kea 3.0+).
+const HTTP_USER: &str = "kea-hooks-tests";
+const HTTP_PASSWORD: &str = "not-a-secret";
 
 impl KeaConfig {
     /// A configuration serving the pair's subnet (id 1, the pair's pool,
@@ -272,7 +275,15 @@ impl KeaConfig {
             map.insert(
                 "control-sockets".into(),
                 json!([unix_socket, {
-                    "socket-type": "http", "socket-address": "127.0.0.1", "socket-port": HTTP_CONTROL_PORT
+                    "socket-type": "http", "socket-address": "127.0.0.1", "socket-port": HTTP_CONTROL_PORT,
+                    // Kea 3.2 refuses an HTTP control socket with neither
+                    // TLS nor authentication.
+                    // (3.2 also refuses a user or password in clear text
+                    // in the configuration: a file holds `user:password`.)
+                    "authentication": {
+                        "type": "basic", "realm": "kea-hooks-tests", "directory": self.dir(),
+                        "clients": [{ "password-file": "http-credentials" }]
+                    }
                 }]),
             );
         }
@@ -281,6 +292,9 @@ impl KeaConfig {
     }
 
     fn write(&self) {
+        if self.http_control {
+            fs::write(self.dir().join("http-credentials"), format!("{HTTP_USER}:{HTTP_PASSWORD}")).unwrap();
+        }
         let mut text = serde_json::to_string_pretty(&self.to_json()).unwrap();
         for (from, to) in &self.text_replacements {
             assert!(text.contains(from.as_str()), "{from:?} is not in the configuration");
@@ -588,8 +602,11 @@ impl Kea {
         if let Some(a) = arguments {
             request["arguments"] = a;
         }
+        let mut auth = Vec::new();
         if crate::kea_hooks_version() < 30000 {
             request["service"] = json!(["dhcp4"]);
+        } else {
+            auth = vec!["-u".to_owned(), format!("{HTTP_USER}:{HTTP_PASSWORD}")];
         }
         let curl = program("curl", "curl");
         let url = format!("http://127.0.0.1:{HTTP_CONTROL_PORT}/");
@@ -598,6 +615,7 @@ impl Kea {
         loop {
             let out = NetPair::command_in(&self.server_ns(), curl.to_str().unwrap())
                 .args(["-sS", "--max-time", "20", "-X", "POST", "-H", "Content-Type: application/json", "-d", &body, &url])
+                .args(&auth)
                 .output()
                 .expect("run curl");
             // 7: could not connect (the agent is not listening yet).
