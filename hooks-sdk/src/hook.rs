@@ -34,6 +34,19 @@ pub trait Hook: Sized + Send + Sync + 'static {
     /// [`NoParameters`](crate::params::NoParameters) when there are none.
     type Params: DeserializeOwned;
 
+    /// Checks the parameters beyond what deserializing them checks (a
+    /// pattern that must parse, a range, two fields that exclude each
+    /// other), without starting anything. Called before [`load`](Self::load),
+    /// where an `Err` fails the load as a deserializing error does (`bad
+    /// parameters: ` and the error: name the field, `at 'deny[1]': ...`),
+    /// and by `kea-hooks-check`, which runs it for every SDK hook in a Kea
+    /// configuration file before it is deployed (Kea's own `-t` never calls
+    /// a hook). Default: no further checks.
+    fn check(params: &Self::Params) -> Result<(), Error> {
+        let _ = params;
+        Ok(())
+    }
+
     /// Builds the hook from its parameters. An `Err` fails the load and Kea
     /// refuses the configuration; the error is logged with the hook's name.
     fn load(params: Self::Params, cx: &LoadContext) -> Result<Self, Error>;
@@ -350,7 +363,7 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     };
     let json = ffi::library_parameters_json(handle.library_handle())
         .map_err(|e| Error::new(ErrorKind::Parameters, format!("bad parameters: {}", e.what())))?;
-    let params: H::Params = crate::params::parse(&json).map_err(|e| e.context("bad parameters"))?;
+    let params = parse_and_check::<H>(&json)?;
     if matches!(server, Server::Dhcp4 | Server::Dhcp6) {
         // Work for Kea's main thread (crate::threads::main_thread).
         ffi::main_queue::open().map_err(|e| Error::new(ErrorKind::Kea, format!("opening the main-thread queue: {e}")))?;
@@ -411,6 +424,60 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
         ),
     );
     Ok(())
+}
+
+/// The hook's parameters from their JSON text (empty: none), deserialized
+/// and checked with [`Hook::check`]; what `load()` and
+/// `kea-hooks-check` run.
+fn parse_and_check<H: Hook>(json: &str) -> Result<H::Params, Error> {
+    let params: H::Params = crate::params::parse(json).map_err(|e| e.context("bad parameters"))?;
+    H::check(&params).map_err(|e| e.context("bad parameters"))?;
+    Ok(params)
+}
+
+/// What `kea-hooks-check` learns about a hook library: a JSON object
+/// `{"hook", "kea", "hooks_version", "error"}` (`error` null when the
+/// parameters are good).
+fn check_report<H: Hook>(json: &str) -> (bool, String) {
+    let error = match guard(|| parse_and_check::<H>(json).map(drop)) {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("{e:#}")),
+        Err(panic) => Some(format!("bad parameters: the check panicked: {panic}")),
+    };
+    let ok = error.is_none();
+    let report = serde_json::json!({
+        "hook": H::NAME,
+        "kea": crate::KEA_VERSION,
+        "hooks_version": crate::KEA_HOOKS_VERSION,
+        "error": error,
+    });
+    (ok, report.to_string())
+}
+
+/// `kea_hooks_check_parameters()`, the function
+/// [`kea_hook!`](crate::kea_hook) exports for `kea-hooks-check`: checks the
+/// parameters (`len` bytes of JSON text at `json`) as `load()` would, and
+/// passes the report (see `check_report`) to `report(ctx, text, len)`.
+/// Returns 0 when they are good, 1 when not, 2 when the text is not UTF-8.
+///
+/// # Safety
+///
+/// `json` must point to `len` readable bytes (it may be null when `len` is
+/// 0), and `report`, when given, must be callable with `ctx`.
+#[doc(hidden)]
+// Declares a contract; the raw parts are handled in `ffi`.
+#[allow(unsafe_code)]
+pub unsafe fn check_parameters<H: Hook>(json: *const u8, len: usize, report: ffi::CheckReport, ctx: *mut std::ffi::c_void) -> c_int {
+    // SAFETY: this function's own contract.
+    let bytes = unsafe { ffi::raw_bytes(json, len) };
+    let Ok(text) = std::str::from_utf8(bytes) else { return 2 };
+    let (ok, text) = check_report::<H>(text);
+    ffi::send_report(report, ctx, &text);
+    if ok {
+        0
+    } else {
+        1
+    }
 }
 
 /// `unload()`; called by the function [`kea_hook!`](crate::kea_hook) exports.

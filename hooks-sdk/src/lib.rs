@@ -115,8 +115,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::callout::{CalloutEntry, NotRegistered, Probe, Registered};
-    pub use crate::ffi::RawLibraryHandle;
-    pub use crate::hook::{load, new_slot, unload, HasSlot, HookSlot};
+    pub use crate::ffi::{CheckReport, RawLibraryHandle};
+    pub use crate::hook::{check_parameters, load, new_slot, unload, HasSlot, HookSlot};
     pub use crate::KEA_HOOKS_VERSION;
 }
 

@@ -9,7 +9,7 @@
 /// crate-type = ["cdylib"]
 /// ```
 ///
-/// It defines the four C symbols Kea looks up and nothing else:
+/// It defines the four C symbols Kea looks up:
 /// * `version()`: the `KEA_HOOKS_VERSION` of the Kea the SDK was built
 ///   against (Kea refuses the library when it differs from its own);
 /// * `multi_threading_compatible()`: 1 (a [`Hook`](crate::Hook) is
@@ -17,7 +17,12 @@
 /// * `load()`: parses the parameters, calls [`Hook::load`](crate::Hook::load)
 ///   and registers a callout for every hook point the type implements
 ///   [`Callout`](crate::Callout) for and the running server has;
-/// * `unload()`: drops the hook value.
+/// * `unload()`: drops the hook value;
+///
+/// and one for the kit's pre-deploy checker, which Kea never calls (and
+/// nothing else):
+/// * `kea_hooks_check_parameters()`: deserializes and checks parameters as
+///   `load()` would ([`Hook::check`](crate::Hook::check)), without Kea.
 ///
 /// The SDK functions these call are `unsafe`: only Kea may load and unload
 /// a hook, so safe code cannot free a hook a callout is using.
@@ -78,6 +83,25 @@ macro_rules! kea_hook {
                 // SAFETY: this is the library's `unload`, which only Kea
                 // calls, on its main thread, with no callout running.
                 unsafe { $crate::__private::unload::<$hook>() }
+            }
+
+            /// For `kea-hooks-check`: checks parameters as `load` would,
+            /// without Kea and without starting anything.
+            ///
+            /// # Safety
+            ///
+            /// `json` points to `len` readable bytes; `report`, if given,
+            /// is callable with `ctx`.
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            pub unsafe extern "C" fn kea_hooks_check_parameters(
+                json: *const u8,
+                len: usize,
+                report: $crate::__private::CheckReport,
+                ctx: *mut ::core::ffi::c_void,
+            ) -> ::core::ffi::c_int {
+                // SAFETY: the caller's contract, as documented above.
+                unsafe { $crate::__private::check_parameters::<$hook>(json, len, report, ctx) }
             }
         };
     };

@@ -50,6 +50,23 @@ pub fn build_hook(package: &str, lib: &str, profile: Profile) -> PathBuf {
     path
 }
 
+/// Builds workspace binary `bin` of package `package` with `cargo build`
+/// and returns its path. Panics if the build fails.
+pub fn build_bin(package: &str, bin: &str, profile: Profile) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace_root()).args(["build", "--quiet", "-p", package, "--bin", bin]);
+    if profile == Profile::Release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "cargo build -p {package} --bin {bin} failed");
+    let dir = if profile == Profile::Release { "release" } else { "debug" };
+    let path = target_dir().join(dir).join(bin);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
 /// Kea's headers: the include directory (and the library directory, when
 /// it is not the system's), as the SDK's build script finds them.
 fn kea_dirs() -> (PathBuf, Option<PathBuf>) {

@@ -303,6 +303,46 @@ impl KeaConfig {
         fs::write(self.config_path(), text).unwrap_or_else(|e| panic!("write {}: {e}", self.config_path().display()));
     }
 
+    /// Writes the configuration file (`<dir>/kea-dhcp4.conf`, as
+    /// [`start`](Self::start) would) and returns its path.
+    pub fn write_file(&self) -> PathBuf {
+        self.write();
+        self.config_path()
+    }
+
+    /// `kea-dhcp4 -t <file>` on the configuration (written first), in the
+    /// pair's server namespace with the environment [`start`](Self::start)
+    /// gives Kea: whether Kea accepts it, and its output. (`-t` never calls
+    /// a hook library's `load()`.)
+    pub fn check_with_kea(&self, pair: &NetPair) -> (bool, String) {
+        self.write();
+        let dir = self.dir().to_path_buf();
+        let kea_bin = match self.family {
+            Family::V4 => program("kea-dhcp4", "kea-dhcp4-server"),
+            Family::V6 => program("kea-dhcp6", "kea-dhcp6-server"),
+        };
+        let hooks_dir = self
+            .hooks
+            .first()
+            .and_then(|h| h["library"].as_str())
+            .and_then(|p| Path::new(p).parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.clone());
+        let out = NetPair::command_in(&pair.server_ns(), kea_bin.to_str().unwrap())
+            .arg("-t")
+            .arg(self.config_path())
+            .env("KEA_PIDFILE_DIR", &dir)
+            .env("KEA_LOCKFILE_DIR", &dir)
+            .env("KEA_HOOKS_PATH", &hooks_dir)
+            .env("KEA_DHCP_DATA_DIR", &dir)
+            .env("KEA_CONTROL_SOCKET_DIR", &dir)
+            .env("KEA_LOG_FILE_DIR", &dir)
+            .output()
+            .expect("run kea-dhcp4 -t");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
     /// Writes `<dir>/kea-dhcp4.conf` and starts kea-dhcp4 in the pair's
     /// server namespace (stdout/stderr to `<dir>/kea.stdout`,
     /// `kea.stderr`); returns once the control socket answers

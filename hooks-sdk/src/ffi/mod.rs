@@ -27,6 +27,7 @@ use std::pin::Pin;
 
 pub(crate) use args::*;
 pub(crate) use process::*;
+pub use process::CheckReport;
 pub(crate) use shim::bridge::*;
 pub use slot::Slot;
 pub(crate) use thread_key::{OnThreadExit, ThreadBox};

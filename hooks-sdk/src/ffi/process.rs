@@ -61,3 +61,28 @@ pub(crate) fn record_main_thread() {
 pub(crate) fn on_main_thread() -> bool {
     MAIN_THREAD.load(std::sync::atomic::Ordering::Relaxed) == current_thread_id()
 }
+
+/// The callback `kea-hooks-check` passes to a hook library's
+/// `kea_hooks_check_parameters`: `report(ctx, text, len)`.
+pub type CheckReport = Option<extern "C" fn(ctx: *mut std::ffi::c_void, text: *const u8, len: usize)>;
+
+/// The `len` bytes at `ptr` (none for a null pointer).
+///
+/// # Safety
+///
+/// `ptr` must be null or point to `len` bytes that stay readable and
+/// unchanged for `'a`.
+pub(crate) unsafe fn raw_bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        return &[];
+    }
+    // SAFETY: the caller's contract: `len` readable bytes at `ptr` for 'a.
+    unsafe { std::slice::from_raw_parts(ptr, len) }
+}
+
+/// Calls `report` (if any) with `text`, which it may read during the call.
+pub(crate) fn send_report(report: CheckReport, ctx: *mut std::ffi::c_void, text: &str) {
+    if let Some(f) = report {
+        f(ctx, text.as_ptr(), text.len());
+    }
+}

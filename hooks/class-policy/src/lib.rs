@@ -47,13 +47,13 @@ use kea_hooks::prelude::*;
 use serde::Deserialize;
 
 /// The hook's `parameters`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Params {
     policies: Vec<PolicyParams>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct PolicyParams {
     class: String,
@@ -63,7 +63,7 @@ struct PolicyParams {
     options: Vec<OptionParams>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct OptionParams {
     code: u8,
@@ -98,7 +98,7 @@ struct Policy {
 }
 
 fn bad(at: &str, what: impl std::fmt::Display) -> Error {
-    Error::msg(format!("bad parameters: at '{at}': {what}"))
+    Error::msg(format!("at '{at}': {what}"))
 }
 
 impl Policy {
@@ -178,17 +178,22 @@ struct ClassPolicy {
     options_set: AtomicU64,
 }
 
+fn policies(params: Params) -> Result<Vec<Policy>, Error> {
+    params.policies.into_iter().enumerate().map(|(i, p)| Policy::new(p, i)).collect()
+}
+
 impl Hook for ClassPolicy {
     const NAME: &'static str = "class-policy";
     type Params = Params;
 
+    /// Every policy must make sense (names, lifetimes, option payloads):
+    /// `kea-hooks-check` reports a bad one before deployment.
+    fn check(params: &Params) -> Result<(), Error> {
+        policies(params.clone()).map(drop)
+    }
+
     fn load(params: Params, _cx: &LoadContext) -> Result<Self, Error> {
-        let policies = params
-            .policies
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| Policy::new(p, i))
-            .collect::<Result<Vec<_>, _>>()?;
+        let policies = policies(params)?;
         tracing::info!(policies = policies.len(), "class policies loaded");
         Ok(ClassPolicy {
             policies,

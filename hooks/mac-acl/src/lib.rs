@@ -33,7 +33,7 @@ use kea_hooks::prelude::*;
 use serde::Deserialize;
 
 /// The hook's `parameters`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Params {
     #[serde(default)]
@@ -60,15 +60,16 @@ struct Acl {
 }
 
 impl Acl {
-    fn new(params: Params) -> Result<Acl, Error> {
+    /// The list `params` describe; an error names the bad field.
+    fn new(params: &Params) -> Result<Acl, Error> {
         let mut rules = Vec::new();
         for (list, action) in [(&params.allow, Action::Allow), (&params.deny, Action::Deny)] {
             let field = if action == Action::Allow { "allow" } else { "deny" };
             for (i, text) in list.iter().enumerate() {
-                let prefix = parse_hex(text).map_err(|e| Error::msg(format!("bad parameters: at '{field}[{i}]': {e}")))?;
+                let prefix = parse_hex(text).map_err(|e| Error::msg(format!("at '{field}[{i}]': {e}")))?;
                 if prefix.len() > 20 {
                     return Err(Error::msg(format!(
-                        "bad parameters: at '{field}[{i}]': {text:?} is longer than a hardware address (20 bytes)"
+                        "at '{field}[{i}]': {text:?} is longer than a hardware address (20 bytes)"
                     )));
                 }
                 rules.push((prefix, action));
@@ -98,8 +99,14 @@ impl Hook for MacAcl {
     const NAME: &'static str = "mac-acl";
     type Params = Params;
 
+    /// Every pattern must parse: `kea-hooks-check` reports a bad one
+    /// before the configuration is deployed, and the load refuses it.
+    fn check(params: &Params) -> Result<(), Error> {
+        Acl::new(params).map(drop)
+    }
+
     fn load(params: Params, _cx: &LoadContext) -> Result<Self, Error> {
-        let acl = Acl::new(params)?;
+        let acl = Acl::new(&params)?;
         tracing::info!(rules = acl.rules.len(), default = ?acl.default, "access list loaded");
         Ok(MacAcl { acl, allowed: AtomicU64::new(0), denied: AtomicU64::new(0) })
     }
@@ -148,7 +155,7 @@ mod tests {
     use super::*;
 
     fn acl(allow: &[&str], deny: &[&str], default: Option<Action>) -> Acl {
-        Acl::new(Params {
+        Acl::new(&Params {
             allow: allow.iter().map(|s| s.to_string()).collect(),
             deny: deny.iter().map(|s| s.to_string()).collect(),
             default,
@@ -173,7 +180,7 @@ mod tests {
 
     #[test]
     fn bad_prefix_names_the_field() {
-        let e = Acl::new(Params { allow: vec!["00:16".into()], deny: vec!["ok".into(), "zz".into()], default: None })
+        let e = Acl::new(&Params { allow: vec!["00:16".into()], deny: vec!["ok".into(), "zz".into()], default: None })
             .unwrap_err();
         assert!(e.to_string().contains("at 'deny[0]'"), "{e}");
     }

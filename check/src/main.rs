@@ -1,0 +1,262 @@
+//! `kea-hooks-check`: checks, before a Kea configuration is deployed, the
+//! parameters of every hook library in it that was built with the
+//! kea-hooks SDK.
+//!
+//! `kea-dhcp4 -t` never calls a hook library, so a misspelt parameter
+//! passes it and fails only when Kea starts, or reloads (and a reload that
+//! fails leaves Kea 2.2 not serving). This opens each library listed under
+//! `hooks-libraries` (as Kea does, so one built for another Kea release
+//! fails to open) and runs its parameter parsing and the hook's own
+//! `Hook::check`, without registering anything or starting anything.
+//!
+//! ```text
+//! kea-hooks-check [--hooks-dir DIR] CONFIG...
+//! ```
+//!
+//! Library names without a `/` (as Kea 3.x wants them) are looked up in
+//! `--hooks-dir`, then `$KEA_HOOKS_PATH`, then the usual hooks directories.
+//! Exit status: 0 when every SDK library's parameters are good (libraries
+//! not built with the SDK are listed as skipped), 1 when any is not or a
+//! library cannot be opened, 2 when a configuration cannot be read.
+
+#![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
+mod dl;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+/// The top-level maps of the Kea daemons that load hook libraries.
+const DAEMONS: [&str; 4] = ["Dhcp4", "Dhcp6", "Control-agent", "DhcpDdns"];
+
+fn usage() -> ExitCode {
+    eprintln!("usage: kea-hooks-check [--hooks-dir DIR] CONFIG...");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let mut hooks_dirs = Vec::new();
+    let mut configs = Vec::new();
+    let mut args = std::env::args_os().skip(1);
+    while let Some(a) = args.next() {
+        match a.to_str() {
+            Some("--hooks-dir") => match args.next() {
+                Some(d) => hooks_dirs.push(PathBuf::from(d)),
+                None => return usage(),
+            },
+            Some("-h" | "--help") => {
+                println!("usage: kea-hooks-check [--hooks-dir DIR] CONFIG...");
+                println!("Checks the parameters of the kea-hooks libraries in Kea configuration files.");
+                return ExitCode::SUCCESS;
+            }
+            Some(s) if s.starts_with('-') => return usage(),
+            _ => configs.push(PathBuf::from(a)),
+        }
+    }
+    if configs.is_empty() {
+        return usage();
+    }
+    if let Some(p) = std::env::var_os("KEA_HOOKS_PATH") {
+        hooks_dirs.push(PathBuf::from(p));
+    }
+    let multiarch = format!("{}-linux-gnu", std::env::consts::ARCH);
+    hooks_dirs.push(PathBuf::from("/usr/local/lib/kea/hooks"));
+    hooks_dirs.push(PathBuf::from(format!("/usr/lib/{multiarch}/kea/hooks")));
+    hooks_dirs.push(PathBuf::from("/usr/lib/kea/hooks"));
+
+    let mut errors = 0;
+    for config in &configs {
+        println!("{}", config.display());
+        let value = match read_config(config) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("kea-hooks-check: {}: {e}", config.display());
+                return ExitCode::from(2);
+            }
+        };
+        let mut any = false;
+        for daemon in DAEMONS {
+            let Some(list) = value.get(daemon).and_then(|d| d.get("hooks-libraries")) else { continue };
+            let Some(list) = list.as_array() else {
+                println!("  error    {daemon}: hooks-libraries is not a list");
+                errors += 1;
+                continue;
+            };
+            for (i, entry) in list.iter().enumerate() {
+                any = true;
+                errors += u32::from(!check_entry(daemon, i, entry, &hooks_dirs));
+            }
+        }
+        if !any {
+            println!("  (no hooks-libraries)");
+        }
+    }
+    match errors {
+        0 => ExitCode::SUCCESS,
+        n => {
+            println!("{n} error{}", if n == 1 { "" } else { "s" });
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Checks one `hooks-libraries` entry and prints one line; false on error.
+fn check_entry(daemon: &str, index: usize, entry: &Value, hooks_dirs: &[PathBuf]) -> bool {
+    let Some(library) = entry.get("library").and_then(Value::as_str) else {
+        println!("  error    {daemon} hooks-libraries[{index}]: no \"library\"");
+        return false;
+    };
+    let Some(path) = resolve(library, hooks_dirs) else {
+        println!("  error    {library}: not found (looked in {})", join_dirs(hooks_dirs));
+        return false;
+    };
+    let lib = match dl::Library::open(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            println!("  error    {library}: cannot be opened (built for another Kea release?): {e}");
+            return false;
+        }
+    };
+    let json = match entry.get("parameters") {
+        None => String::new(),
+        Some(p) => p.to_string(),
+    };
+    match lib.check(&json) {
+        dl::Outcome::NotSdk => {
+            let version = lib.hooks_version().map_or_else(String::new, |v| format!(" (hooks API {v})"));
+            println!("  skipped  {library}{version}: not built with kea-hooks");
+            true
+        }
+        dl::Outcome::Report { code, report } => {
+            let r: Value = serde_json::from_str(&report).unwrap_or(Value::Null);
+            let hook = r["hook"].as_str().unwrap_or("?");
+            let kea = r["kea"].as_str().unwrap_or("?");
+            match (code, r["error"].as_str()) {
+                (0, _) => {
+                    println!("  ok       {library} ({hook}, built for Kea {kea})");
+                    true
+                }
+                (_, Some(e)) => {
+                    println!("  error    {library} ({hook}): {e}");
+                    false
+                }
+                (2, None) => {
+                    println!("  error    {library} ({hook}): the parameters are not UTF-8");
+                    false
+                }
+                (c, None) => {
+                    println!("  error    {library} ({hook}): the check failed (code {c}) with no report");
+                    false
+                }
+            }
+        }
+    }
+}
+
+fn join_dirs(dirs: &[PathBuf]) -> String {
+    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Where Kea would find `library`: as given when it has a `/`, else in the
+/// hooks directories.
+fn resolve(library: &str, hooks_dirs: &[PathBuf]) -> Option<PathBuf> {
+    if library.contains('/') {
+        let p = PathBuf::from(library);
+        return p.exists().then_some(p);
+    }
+    hooks_dirs.iter().map(|d| d.join(library)).find(|p| p.exists())
+}
+
+/// Reads a Kea configuration file: JSON with `#`, `//` and `/* */`
+/// comments.
+fn read_config(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    if text.contains("<?include") {
+        return Err("<?include ...?> is not supported: check the file with the includes expanded".into());
+    }
+    serde_json::from_str(&strip_comments(&text)).map_err(|e| format!("not a Kea configuration: {e}"))
+}
+
+/// `text` with Kea's comments replaced by spaces (so error positions stay
+/// right), leaving strings alone.
+fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let blank = |c: char| if c == '\n' { '\n' } else { ' ' };
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                out.push(c);
+                while let Some(s) = chars.next() {
+                    out.push(s);
+                    match s {
+                        '\\' => {
+                            if let Some(e) = chars.next() {
+                                out.push(e);
+                            }
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '#' => {
+                out.push(' ');
+                for s in chars.by_ref() {
+                    out.push(blank(s));
+                    if s == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                out.push(' ');
+                for s in chars.by_ref() {
+                    out.push(blank(s));
+                    if s == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                out.push(' ');
+                let mut prev = ' ';
+                for s in chars.by_ref() {
+                    out.push(blank(s));
+                    if prev == '*' && s == '/' {
+                        break;
+                    }
+                    prev = s;
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_go_and_strings_stay() {
+        let text = "{ # a comment\n \"a\": \"x // not # a comment\", // another\n /* block\n */ \"b\": \"q\\\"#\" }";
+        let v: Value = serde_json::from_str(&strip_comments(text)).unwrap();
+        assert_eq!(v["a"], "x // not # a comment");
+        assert_eq!(v["b"], "q\"#");
+    }
+
+    #[test]
+    fn bare_names_are_looked_up_in_the_hooks_dirs() {
+        let dir = std::env::temp_dir();
+        let name = format!("kea-hooks-check-test-{}.so", std::process::id());
+        std::fs::write(dir.join(&name), b"").unwrap();
+        assert_eq!(resolve(&name, &[PathBuf::from("/nonexistent"), dir.clone()]), Some(dir.join(&name)));
+        assert_eq!(resolve("/nonexistent/lib.so", &[dir.clone()]), None);
+        std::fs::remove_file(dir.join(&name)).unwrap();
+    }
+}
