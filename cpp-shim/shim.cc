@@ -21,11 +21,8 @@
 // cfgmgr.h) require to come first.
 #include <config.h>
 #endif
-#if KEA_SHIM_HOOKS_VERSION >= 20400
-// Not on 2.2: its srv_config.h does not build against the shim's
-// cfg_globals.h stand-in.
 #include <dhcpsrv/cfgmgr.h>
-#endif
+#include <dhcpsrv/lease_mgr_factory.h>
 #include <hooks/server_hooks.h>
 #include <log/log_formatter.h>
 #include <log/logger.h>
@@ -325,6 +322,99 @@ void main_queue_open(int fd) {
 
 void main_queue_close(int fd) {
     isc::dhcp::IfaceMgr::instance().deleteExternalSocket(fd);
+}
+
+// ---- configuration and lease database ----
+
+rust::String config_subnets4_json(bool staging) {
+    isc::dhcp::CfgMgr& mgr = isc::dhcp::CfgMgr::instance();
+    const isc::dhcp::SrvConfigPtr cfg = staging ? mgr.getStagingCfg() : mgr.getCurrentCfg();
+    if (!cfg || !cfg->getCfgSubnets4()) {
+        return rust::String("[]");
+    }
+    const ConstElementPtr list = cfg->getCfgSubnets4()->toElement();
+    return list ? element_json(list) : rust::String("[]");
+}
+
+namespace {
+
+isc::dhcp::LeaseMgr& lease_mgr() {
+    if (!isc::dhcp::LeaseMgrFactory::haveInstance()) {
+        throw std::runtime_error("no lease database is open (Kea opens it when it is configured: "
+                                 "from dhcp4_srv_configured on)");
+    }
+    return isc::dhcp::LeaseMgrFactory::instance();
+}
+
+void push_lease(rust::Vec<LeaseRow4>& out, const isc::dhcp::Lease4Ptr& l) {
+    if (!l) {
+        return;
+    }
+    LeaseRow4 row{};
+    row.address = l->addr_.toUint32();
+    if (l->hwaddr_) {
+        row.has_hwaddr = true;
+        row.htype = l->hwaddr_->htype_;
+        for (auto b : l->hwaddr_->hwaddr_) {
+            row.hwaddr.push_back(b);
+        }
+    }
+    if (l->client_id_) {
+        row.has_client_id = true;
+        for (auto b : l->client_id_->getClientId()) {
+            row.client_id.push_back(b);
+        }
+    }
+    row.valid_lft = l->valid_lft_;
+    row.cltt = static_cast<std::int64_t>(l->cltt_);
+    row.subnet_id = l->subnet_id_;
+    for (char c : l->hostname_) {
+        row.hostname.push_back(static_cast<std::uint8_t>(c));
+    }
+    row.state = l->state_;
+    row.fqdn_fwd = l->fqdn_fwd_;
+    row.fqdn_rev = l->fqdn_rev_;
+    out.push_back(std::move(row));
+}
+
+void push_leases(rust::Vec<LeaseRow4>& out, const isc::dhcp::Lease4Collection& leases) {
+    for (const auto& l : leases) {
+        push_lease(out, l);
+    }
+}
+
+}  // namespace
+
+rust::Vec<LeaseRow4> leases4_by_address(std::uint32_t address) {
+    rust::Vec<LeaseRow4> out;
+    push_lease(out, lease_mgr().getLease4(isc::asiolink::IOAddress(address)));
+    return out;
+}
+
+rust::Vec<LeaseRow4> leases4_by_hwaddr(rust::Slice<const std::uint8_t> hwaddr, std::uint16_t htype) {
+    rust::Vec<LeaseRow4> out;
+    const HWAddr hw(std::vector<std::uint8_t>(hwaddr.begin(), hwaddr.end()), htype);
+    push_leases(out, lease_mgr().getLease4(hw));
+    return out;
+}
+
+rust::Vec<LeaseRow4> leases4_by_client_id(rust::Slice<const std::uint8_t> client_id) {
+    rust::Vec<LeaseRow4> out;
+    const ClientId id(std::vector<std::uint8_t>(client_id.begin(), client_id.end()));
+    push_leases(out, lease_mgr().getLease4(id));
+    return out;
+}
+
+rust::Vec<LeaseRow4> leases4_by_subnet(std::uint32_t subnet_id) {
+    rust::Vec<LeaseRow4> out;
+    push_leases(out, lease_mgr().getLeases4(static_cast<isc::dhcp::SubnetID>(subnet_id)));
+    return out;
+}
+
+rust::Vec<LeaseRow4> leases4_page(std::uint32_t after, std::uint32_t size) {
+    rust::Vec<LeaseRow4> out;
+    push_leases(out, lease_mgr().getLeases4(isc::asiolink::IOAddress(after), isc::dhcp::LeasePageSize(size)));
+    return out;
 }
 
 // ---- statistics ----

@@ -78,6 +78,7 @@ enum class Arg : std::uint8_t;  // shared with Rust (src/ffi/shim.rs), defined b
 struct PacketValues;            // a Rust type (src/ffi/shim.rs)
 struct AuditRow;                // shared with Rust (src/ffi/shim.rs)
 struct StatReading;             // shared with Rust (src/ffi/shim.rs)
+struct LeaseRow4;               // shared with Rust (src/ffi/shim.rs)
 
 using isc::dhcp::ClientId;
 using isc::dhcp::HWAddr;
@@ -116,6 +117,14 @@ std::uint32_t parked_xid(const ParkedPacket& parked) noexcept;
 // ---- Kea's main thread ----
 void main_queue_open(int fd);
 void main_queue_close(int fd);
+
+// ---- configuration and lease database ----
+rust::String config_subnets4_json(bool staging);
+rust::Vec<LeaseRow4> leases4_by_address(std::uint32_t address);
+rust::Vec<LeaseRow4> leases4_by_hwaddr(rust::Slice<const std::uint8_t> hwaddr, std::uint16_t htype);
+rust::Vec<LeaseRow4> leases4_by_client_id(rust::Slice<const std::uint8_t> client_id);
+rust::Vec<LeaseRow4> leases4_by_subnet(std::uint32_t subnet_id);
+rust::Vec<LeaseRow4> leases4_page(std::uint32_t after, std::uint32_t size);
 
 // ---- statistics ----
 void statistic_add(rust::Str name, std::int64_t value);

@@ -122,6 +122,10 @@ pub trait HookPoint: Sealed + Sized + 'static {
     /// [`crate::parking`]).
     #[doc(hidden)]
     const CAN_PARK: bool = false;
+    /// Whether Kea calls the point with a configuration it has not yet
+    /// made the running one (`dhcp4_srv_configured`).
+    #[doc(hidden)]
+    const APPLIES_CONFIG: bool = false;
 }
 
 /// A hook's callout for hook point `P`.
@@ -275,6 +279,13 @@ impl<'a, P: HookPoint> Context<'a, P> {
         let r = f(&mut value);
         self.set_packet_value(value)?;
         Ok(Some(r))
+    }
+
+    /// Kea's configuration and lease database, for this callout (see
+    /// [`crate::kea`]; at `dhcp4_srv_configured`, the configuration being
+    /// applied).
+    pub fn kea(&self) -> crate::kea::KeaAccess<'a> {
+        crate::kea::KeaAccess::new(P::APPLIES_CONFIG)
     }
 
     /// The names of the arguments Kea passed (useful to explore a point).

@@ -193,16 +193,22 @@ impl Answer {
 /// What a command handler may want to know about the call.
 pub struct CommandContext<'a> {
     name: &'a str,
-    // Handlers run on Kea's main thread, and what they may do there (later:
-    // the lease database) must stay there.
+    // Handlers run on Kea's main thread, and what they may do there (read
+    // Kea's configuration) must stay there.
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
-impl CommandContext<'_> {
+impl<'a> CommandContext<'a> {
     /// The command's name, as the client sent it (a handler can serve
     /// several commands).
     pub fn name(&self) -> &str {
         self.name
+    }
+
+    /// Kea's configuration and lease database, for this handler (see
+    /// [`crate::kea`]).
+    pub fn kea(&self) -> crate::kea::KeaAccess<'a> {
+        crate::kea::KeaAccess::new(false)
     }
 }
 

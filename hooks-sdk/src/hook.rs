@@ -173,6 +173,13 @@ impl LoadContext {
     pub fn kea_hooks_version(&self) -> i32 {
         crate::KEA_HOOKS_VERSION
     }
+
+    /// Kea's configuration and lease database (see [`crate::kea`]): in
+    /// `load`, the configuration being applied, and the lease database of
+    /// the one before (none at start-up).
+    pub fn kea(&self) -> crate::kea::KeaAccess<'_> {
+        crate::kea::KeaAccess::new(true)
+    }
 }
 
 // ---- panics -----------------------------------------------------------------

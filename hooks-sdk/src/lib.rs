@@ -84,6 +84,7 @@ mod error;
 mod ffi;
 mod hook;
 pub mod hwaddr;
+pub mod kea;
 pub mod log;
 mod macros;
 pub mod params;

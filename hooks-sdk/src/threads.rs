@@ -360,6 +360,15 @@ pub mod main_thread {
         main_queue::post(job).map_err(|_| closed())
     }
 
+    /// [`call`] with access to Kea's configuration and lease database
+    /// (see [`crate::kea`]), for a thread of the hook's own:
+    /// `main_thread::call_with_kea(|kea| kea.subnets4())??`.
+    pub fn call_with_kea<R: Send + 'static>(
+        f: impl FnOnce(&crate::kea::KeaAccess<'_>) -> R + Send + 'static,
+    ) -> Result<R, Error> {
+        call(move || f(&crate::kea::KeaAccess::new(false)))
+    }
+
     /// Runs `f` on Kea's main thread and returns what it returns: at once
     /// when called there, else by queueing it and waiting. Fails when the
     /// hook is unloaded first (the SDK closes the queue before it drops the

@@ -70,7 +70,8 @@ pub use subnet4::Subnet4;
 
 macro_rules! hook_point {
     ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*]
-     $(, drop_statistic: $stat:literal)? $(, servers: [$($server:ident),*])? $(, can_park: $park:expr)?) => {
+     $(, drop_statistic: $stat:literal)? $(, servers: [$($server:ident),*])? $(, can_park: $park:expr)?
+     $(, applies_config: $applies:expr)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub enum $ty {}
@@ -82,6 +83,7 @@ macro_rules! hook_point {
             const SERVERS: &'static [Server] = hook_point!(@servers $([$($server),*])?);
             $(const DROP_STATISTIC: Option<&'static str> = Some($stat);)?
             $(const CAN_PARK: bool = $park;)?
+            $(const APPLIES_CONFIG: bool = $applies;)?
         }
     };
     (@servers) => { &[Server::Dhcp4] };

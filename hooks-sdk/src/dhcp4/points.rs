@@ -199,7 +199,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Dhcp4SrvConfigured, "dhcp4_srv_configured", refuse: Continue, steps: [Drop]
+    Dhcp4SrvConfigured, "dhcp4_srv_configured", refuse: Continue, steps: [Drop], applies_config: true
 );
 
 hook_point!(

@@ -65,6 +65,24 @@ pub(crate) mod bridge {
         text: String,
     }
 
+    /// A lease from the lease database, copied out.
+    #[derive(Debug)]
+    struct LeaseRow4 {
+        address: u32,
+        has_hwaddr: bool,
+        htype: u16,
+        hwaddr: Vec<u8>,
+        has_client_id: bool,
+        client_id: Vec<u8>,
+        valid_lft: u32,
+        cltt: i64,
+        subnet_id: u32,
+        hostname: Vec<u8>,
+        state: u32,
+        fqdn_fwd: bool,
+        fqdn_rev: bool,
+    }
+
     extern "Rust" {
         /// The hook's values in a packet's callout context.
         type PacketValues;
@@ -135,6 +153,18 @@ pub(crate) mod bridge {
         /// main thread when it is readable.
         fn main_queue_open(fd: i32) -> Result<()>;
         fn main_queue_close(fd: i32) -> Result<()>;
+
+        // ---- configuration and lease database (see crate::kea for the
+        // threads they may run on) ----
+        /// The `subnet4` list of the running configuration, or of the one
+        /// being applied (`staging`), as JSON text.
+        fn config_subnets4_json(staging: bool) -> Result<String>;
+        fn leases4_by_address(address: u32) -> Result<Vec<LeaseRow4>>;
+        fn leases4_by_hwaddr(hwaddr: &[u8], htype: u16) -> Result<Vec<LeaseRow4>>;
+        fn leases4_by_client_id(client_id: &[u8]) -> Result<Vec<LeaseRow4>>;
+        fn leases4_by_subnet(subnet_id: u32) -> Result<Vec<LeaseRow4>>;
+        /// Up to `size` leases with addresses above `after`, in order.
+        fn leases4_page(after: u32, size: u32) -> Result<Vec<LeaseRow4>>;
 
         // ---- statistics ----
         /// Adds `value` to Kea's integer statistic `name` (creating it).

@@ -252,6 +252,48 @@ impl ParkCounts {
     }
 }
 
+/// probe-leases's arguments: one query of the lease database.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "by", rename_all = "kebab-case", rename_all_fields = "kebab-case")]
+enum LeaseQuery {
+    Address { address: std::net::Ipv4Addr },
+    Hwaddr { hwaddr: String },
+    ClientId { client_id: String },
+    Subnet { subnet_id: u32 },
+    Pages { size: u32 },
+    /// From a thread of the hook's own: all leases in pages of `size`
+    /// (LeaseDb::for_this_thread), and the subnets through the main thread.
+    Thread { size: u32 },
+}
+
+fn subnet_json(s: &kea_hooks::kea::Subnet4Config) -> Value {
+    json!({
+        "id": s.id, "prefix": format!("{}/{}", s.prefix, s.prefix_len), "total": s.total_addresses(),
+        "pools": s.pools.iter().map(|p| json!([p.first.to_string(), p.last.to_string(), p.size()])).collect::<Vec<_>>(),
+    })
+}
+
+fn stored_json(l: &kea_hooks::kea::StoredLease4) -> Value {
+    json!({
+        "address": l.address.to_string(),
+        "hwaddr": l.hwaddr().map(|h| h.to_string()),
+        "client_id": l.client_id.as_deref().map(colon_hex),
+        "valid_lifetime": l.valid_lifetime,
+        "expire": l.expires(),
+        "subnet_id": l.subnet_id,
+        "hostname": l.hostname,
+        "state": l.state.0,
+    })
+}
+
+fn all_pages(db: &kea_hooks::kea::LeaseDb<'_>, size: u32) -> Result<Value, Error> {
+    let pages = db.pages4(size).collect::<Result<Vec<_>, _>>()?;
+    Ok(json!({
+        "pages": pages.len(),
+        "leases": pages.iter().flatten().map(stored_json).collect::<Vec<_>>(),
+    }))
+}
+
 /// probe-parked's arguments: what to do with the held packets.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -426,6 +468,7 @@ struct Probe {
     park_counts: Arc<ParkCounts>,
     park_queue: Option<JobQueue<ParkJob>>,
     park_worker: Option<Worker>,
+    lease_threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Probe {
@@ -721,6 +764,7 @@ impl Hook for Probe {
             park_counts,
             park_queue,
             park_worker,
+            lease_threads: Mutex::new(Vec::new()),
         };
         probe.record(json!({
             "point": "load", "server": format!("{:?}", cx.server()), "logger": cx.logger_name(),
@@ -758,6 +802,11 @@ impl Hook for Probe {
         })?;
         commands.add("probe-stats", Self::stats)?;
         commands.add("probe-parked", Self::parked)?;
+        commands.add("probe-leases", Self::leases)?;
+        commands.add("probe-subnets", |_: &Self, cx: &CommandContext<'_>, _: Option<Value>| -> Result<Answer, Error> {
+            let subnets = cx.kea().subnets4()?;
+            Answer::success("subnets").with_arguments(subnets.iter().map(subnet_json).collect::<Vec<_>>())
+        })?;
         Ok(())
     }
 }
@@ -781,6 +830,50 @@ impl Probe {
         };
         Answer::success(format!("{} echoes", cx.name()))
             .with_arguments(json!({ "echo": args.text.repeat(args.times as usize) }))
+    }
+
+    fn leases(&self, cx: &CommandContext<'_>, query: LeaseQuery) -> Result<Answer, Error> {
+        let kea = cx.kea();
+        let db = kea.lease_db();
+        let list = |l: Vec<kea_hooks::kea::StoredLease4>| json!(l.iter().map(stored_json).collect::<Vec<_>>());
+        let value = match query {
+            LeaseQuery::Address { address } => json!(db.lease4(address)?.as_ref().map(stored_json)),
+            LeaseQuery::Hwaddr { hwaddr } => {
+                let bytes = unhex(&hwaddr)?;
+                list(db.leases4_by_hwaddr(kea_hooks::hwaddr::HwAddr::new(1, &bytes))?)
+            }
+            LeaseQuery::ClientId { client_id } => list(db.leases4_by_client_id(&unhex(&client_id)?)?),
+            LeaseQuery::Subnet { subnet_id } => list(db.leases4_by_subnet(subnet_id)?),
+            LeaseQuery::Pages { size } => all_pages(&db, size)?,
+            LeaseQuery::Thread { size } => {
+                // Not joined here: the thread waits for the main thread,
+                // which runs this handler. It records its findings (a
+                // `lease_thread` record) and is joined at unload.
+                let out = self.out.lock().unwrap().try_clone().map_err(|e| Error::msg(format!("out: {e}")))?;
+                let generation = self.generation;
+                let handle = std::thread::Builder::new()
+                    .name("probe-leases".into())
+                    .spawn(move || {
+                        let leases = match kea_hooks::kea::LeaseDb::for_this_thread() {
+                            Ok(db) => all_pages(&db, size).unwrap_or_else(|e| json!(format!("{:?}: {e}", e.kind()))),
+                            Err(e) => json!(format!("{:?}: {e}", e.kind())),
+                        };
+                        let subnets = match kea_hooks::threads::main_thread::call_with_kea(|kea| {
+                            kea.subnets4().map(|s| s.iter().map(subnet_json).collect::<Vec<_>>())
+                        }) {
+                            Ok(Ok(s)) => json!(s),
+                            Ok(Err(e)) | Err(e) => json!(format!("{:?}: {e}", e.kind())),
+                        };
+                        let rec = json!({ "point": "lease_thread", "generation": generation, "leases": leases, "subnets": subnets });
+                        let mut out = out;
+                        let _ = out.write_all(format!("{rec}\n").as_bytes());
+                    })
+                    .map_err(|e| Error::msg(format!("spawn: {e}")))?;
+                self.lease_threads.lock().unwrap().push(handle);
+                json!("started")
+            }
+        };
+        Answer::success("leases").with_arguments(value)
     }
 
     fn parked(&self, _cx: &CommandContext<'_>, action: ParkedAction) -> Result<Answer, Error> {
@@ -845,6 +938,9 @@ impl Drop for Probe {
         // Stop the parking worker first: the tokens it still has drop
         // their packets, and the counts are final.
         drop(self.park_worker.take());
+        for t in std::mem::take(&mut *self.lease_threads.lock().unwrap()) {
+            let _ = t.join();
+        }
         self.record(json!({
             "point": "unload",
             "park": self.park_counts.json(),
@@ -1153,10 +1249,19 @@ impl Callout<dhcp4::Ddns4Update> for Probe {
 impl Callout<dhcp4::Dhcp4SrvConfigured> for Probe {
     fn call(&self, cx: &Context<'_, dhcp4::Dhcp4SrvConfigured>) -> Result<(), Error> {
         let config = cx.json_config()?;
+        let kea = cx.kea();
+        // What the running configuration and the lease database say now.
+        let subnets = kea.subnets4()?;
+        let leases = match subnets.iter().map(|s| kea.lease_db().leases4_by_subnet(s.id).map(|l| l.len())).sum::<Result<usize, _>>() {
+            Ok(n) => json!(n),
+            Err(e) => json!(e.to_string()),
+        };
         self.record(json!({
             "point": cx.hook_point(),
             "subnets": config["subnet4"].as_array().map(|a| a.len()),
             "keys": config.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
+            "subnets4": subnets.iter().map(subnet_json).collect::<Vec<_>>(),
+            "leases": leases,
         }));
         if let Some(reason) = &self.reject_config {
             cx.reject(reason)?;
