@@ -272,7 +272,7 @@ void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout
 // throws when Kea did not park the query (the point cannot park on this
 // release, or its parking lot is full).
 
-std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, bool keep_handle) {
+std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint8_t kind) {
     auto parked = std::make_unique<ParkedPacket>();
     parked->query = detail::get_arg<isc::dhcp::Pkt4Ptr>(handle, "query4");
     if (!parked->query) {
@@ -282,11 +282,42 @@ std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, bool keep
     if (!parked->lot) {
         throw std::runtime_error("Kea gave this hook point no parking lot");
     }
+    if (kind == 2) {
+        parked->subnet = detail::get_arg<detail::Subnet4Arg>(handle, "subnet4");
+    }
     parked->lot->reference(parked->query);
-    if (keep_handle) {
+    if (kind != 0) {
         parked->handle = parked->query->getCalloutHandle();
     }
     return parked;
+}
+
+// Kea (2.6+) takes the subnet of a query resumed after subnet4_select from
+// the query's callout context "subnet4", read outside any callout (library
+// index -1), as ISC's RADIUS hook leaves it; unset means no subnet. Called
+// on the main thread, outside callouts, right before the unpark.
+void parked_clear_subnet(const ParkedPacket& parked) {
+    if (!parked.handle) {
+        throw std::runtime_error("this parked packet has no callout handle");
+    }
+    parked.handle->setContext("subnet4", detail::Subnet4Arg());
+}
+
+void parked_set_subnet(const ParkedPacket& parked, bool by_id, std::uint32_t id) {
+    if (!parked.handle) {
+        throw std::runtime_error("this parked packet has no callout handle");
+    }
+    detail::Subnet4Arg subnet = parked.subnet;
+    if (by_id) {
+        const auto all = isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets4();
+        // getSubnet: Subnet4Ptr, as Kea 2.6 keeps it (3.0 reads a
+        // ConstSubnet4Ptr, which Subnet4Arg converts to).
+        subnet = detail::Subnet4Arg(all ? all->getSubnet(id) : isc::dhcp::Subnet4Ptr());
+        if (!subnet) {
+            throw std::runtime_error("the configuration has no subnet with id " + std::to_string(id));
+        }
+    }
+    parked.handle->setContext("subnet4", subnet);
 }
 
 bool parked_resume(const ParkedPacket& parked) {

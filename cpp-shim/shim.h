@@ -95,9 +95,16 @@ using isc::hooks::LibraryHandle;
 struct ParkedPacket {
     isc::hooks::ParkingLotHandlePtr lot;
     isc::dhcp::Pkt4Ptr query;
-    // The query's callout handle, for arguments Kea reads when it resumes
-    // (lease4_offer's offer_address_in_use); null where none is needed.
+    // The query's callout handle, for what Kea reads when it resumes
+    // (lease4_offer's offer_address_in_use argument, subnet4_select's
+    // "subnet4" context); null where none is needed.
     isc::hooks::CalloutHandlePtr handle;
+    // subnet4_select: the subnet selected when the packet was parked.
+#if KEA_SHIM_HOOKS_VERSION >= 30000
+    isc::dhcp::ConstSubnet4Ptr subnet;
+#else
+    isc::dhcp::Subnet4Ptr subnet;
+#endif
 };
 
 // ---- library handle / load ----
@@ -108,7 +115,10 @@ void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout
 void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout);
 
 // ---- parking ----
-std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, bool keep_handle);
+// kind: 0 (leases4_committed), 1 (lease4_offer), 2 (subnet4_select).
+std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint8_t kind);
+void parked_set_subnet(const ParkedPacket& parked, bool by_id, std::uint32_t id);
+void parked_clear_subnet(const ParkedPacket& parked);
 bool parked_resume(const ParkedPacket& parked);
 bool parked_drop(const ParkedPacket& parked);
 void parked_set_bool(const ParkedPacket& parked, rust::Str name, bool value);

@@ -180,15 +180,60 @@ impl<'a, P: Parkable> Context<'a, P> {
             self.park_gate.set(opener);
             return Err(Error::new(ErrorKind::Invalid, "this callout parked the packet already"));
         }
-        // lease4_offer reads offer_address_in_use from the query's callout
-        // handle when the packet is resumed.
-        let keep_handle = P::NAME == "lease4_offer";
-        let packet = ffi::handle_park(self.handle, keep_handle)?;
+        // What resuming needs: lease4_offer's offer_address_in_use and
+        // subnet4_select's subnet go through the query's callout handle.
+        let kind = match P::NAME {
+            "lease4_offer" => 1,
+            "subnet4_select" => 2,
+            _ => 0,
+        };
+        let packet = ffi::handle_park(self.handle, kind)?;
+        // Remembered with the packet, for `resumed`.
+        self.set_packet_value(ParkedHere::<P>(PhantomData))?;
         let xid = ffi::parked_xid(&packet);
         let gate = Arc::new(ParkGate(AtomicU8::new(GateState::Pending as u8)));
         self.park_gate.set(Some(GateOpener(Arc::clone(&gate))));
         self.step.set(Some(NextStep::Park));
         Ok(Parked { packet: Some(packet), gate, xid, _point: PhantomData })
+    }
+}
+
+impl<'a, P: Parkable> Context<'a, P> {
+    /// True when this packet was parked at this point before (by this
+    /// hook) and resumed: Kea calls `subnet4_select` again for a packet
+    /// resumed there, and a callout must not park it a second time.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// # kea_hooks::since_kea_2_6! {
+    /// impl Callout<dhcp4::Subnet4Select> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Subnet4Select>) -> Result<(), Error> {
+    ///         if cx.resumed()? {
+    ///             return Ok(()); // decided the first time round
+    ///         }
+    ///         let parked = cx.park()?;
+    ///         // ... hand `parked` to a thread that asks someone, then resumes it ...
+    ///         # parked.resume();
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
+    pub fn resumed(&self) -> Result<bool, Error> {
+        Ok(self.packet_value::<ParkedHere<P>>()?.is_some())
+    }
+}
+
+/// The packet value that says a packet was parked at `P`.
+struct ParkedHere<P>(PhantomData<fn() -> P>);
+
+impl<P> Clone for ParkedHere<P> {
+    fn clone(&self) -> Self {
+        ParkedHere(PhantomData)
     }
 }
 
@@ -198,10 +243,17 @@ impl<P: Parkable> Parked<P> {
         self.xid
     }
 
-    /// Lets Kea carry on with the packet where it parked it.
+    /// Lets Kea carry on with the packet where it parked it (after
+    /// `subnet4_select`, in the subnet selected when it was parked; after
+    /// `lease4_offer`, with the offered address free).
     pub fn resume(mut self) {
+        let action = match P::NAME {
+            "lease4_offer" => Action::ResumeOffer { address_in_use: false },
+            "subnet4_select" => Action::ResumeInSubnet { by_id: false, id: 0 },
+            _ => Action::Resume,
+        };
         if let Some(packet) = self.packet.take() {
-            settle(packet, Arc::clone(&self.gate), self.xid, Action::Resume);
+            settle(packet, Arc::clone(&self.gate), self.xid, action);
         }
     }
 
@@ -220,12 +272,28 @@ impl Parked<dhcp4::Lease4Offer> {
     /// (`offer_address_in_use`, as ISC's ping_check does when the address
     /// answers a ping): Kea declines the address (a `lease4_server_decline`
     /// callout sees it), sends no OFFER, and the client retries.
-    pub fn resume_address_in_use(mut self) -> Result<(), Error> {
+    pub fn resume_address_in_use(mut self) {
         if let Some(packet) = self.packet.take() {
-            ffi::parked_set_bool(&packet, "offer_address_in_use", true)?;
-            settle(packet, Arc::clone(&self.gate), self.xid, Action::Resume);
+            settle(packet, Arc::clone(&self.gate), self.xid, Action::ResumeOffer { address_in_use: true });
         }
-        Ok(())
+    }
+}
+
+#[cfg(kea_2_6)]
+impl Parked<dhcp4::Subnet4Select> {
+    /// Resumes the query in configured subnet `subnet_id` (the decision
+    /// the hook waited for: a RADIUS server's answer, say), or with no
+    /// subnet (`None`: the client gets no address). An id the running
+    /// configuration lacks when the packet resumes drops it, with an error
+    /// in the log.
+    pub fn resume_in_subnet(mut self, subnet_id: Option<u32>) {
+        let action = match subnet_id {
+            Some(id) => Action::ResumeInSubnet { by_id: true, id },
+            None => Action::ResumeWithoutSubnet,
+        };
+        if let Some(packet) = self.packet.take() {
+            settle(packet, Arc::clone(&self.gate), self.xid, action);
+        }
     }
 }
 
@@ -240,6 +308,14 @@ impl<P> Drop for Parked<P> {
 #[derive(Clone, Copy)]
 enum Action {
     Resume,
+    /// lease4_offer: sets `offer_address_in_use` first.
+    ResumeOffer { address_in_use: bool },
+    /// subnet4_select: leaves Kea the subnet (`id`, or the one selected
+    /// when parked) first.
+    ResumeInSubnet { by_id: bool, id: u32 },
+    /// subnet4_select: no subnet.
+    #[cfg_attr(not(kea_2_6), allow(dead_code))]
+    ResumeWithoutSubnet,
 }
 
 /// Resumes `packet` from Kea's main thread.
@@ -276,20 +352,31 @@ fn apply(packet: &ParkedPacket, state: GateState, xid: u32, action: Action) {
     if state != GateState::Open {
         return;
     }
-    match action {
-        Action::Resume => match ffi::parked_resume(packet) {
-            Ok(true) => {}
-            Ok(false) => {
-                klog::emit(
-                    Severity::Debug,
-                    40,
-                    &format!("parked packet xid 0x{xid:08x}: no longer parked (Kea dropped it, or reloaded); not resumed"),
-                );
-            }
-            Err(e) => {
-                klog::emit(Severity::Error, 0, &format!("resuming parked packet xid 0x{xid:08x} failed: {}", e.what()));
-            }
-        },
+    // What Kea reads when the packet goes on, set on the main thread
+    // outside any callout (where Kea reads it).
+    let prepared = match action {
+        Action::Resume => Ok(()),
+        Action::ResumeOffer { address_in_use } => ffi::parked_set_bool(packet, "offer_address_in_use", address_in_use),
+        Action::ResumeInSubnet { by_id, id } => ffi::parked_set_subnet(packet, by_id, id),
+        Action::ResumeWithoutSubnet => ffi::parked_clear_subnet(packet),
+    };
+    if let Err(e) = prepared {
+        klog::emit(Severity::Error, 0, &format!("parked packet xid 0x{xid:08x}: cannot resume it ({}); dropped", e.what()));
+        drop_now(packet, &ParkGate(AtomicU8::new(GateState::Open as u8)), xid, false);
+        return;
+    }
+    match ffi::parked_resume(packet) {
+        Ok(true) => {}
+        Ok(false) => {
+            klog::emit(
+                Severity::Debug,
+                40,
+                &format!("parked packet xid 0x{xid:08x}: no longer parked (Kea dropped it, or reloaded); not resumed"),
+            );
+        }
+        Err(e) => {
+            klog::emit(Severity::Error, 0, &format!("resuming parked packet xid 0x{xid:08x} failed: {}", e.what()));
+        }
     }
 }
 
@@ -325,7 +412,3 @@ fn count_drop() {
         }));
     }
 }
-
-// Only lease4_offer (Kea 2.6+) sets an argument before resuming.
-#[cfg(not(kea_2_6))]
-const _: fn(&ParkedPacket, &str, bool) -> Result<(), cxx::Exception> = ffi::parked_set_bool;

@@ -194,3 +194,58 @@ fn a_hundred_reloads_under_traffic_with_parked_packets() {
     assert_eq!(names.len(), threads_before, "threads before {threads_before}, after: {names:?}");
     assert!(kea.is_alive());
 }
+
+/// Parking where only Kea 2.6+ allows it: at lease4_offer, a packet resumed
+/// with the offered address in use gets no OFFER, and Kea declines the
+/// address (lease4_server_decline fires); resumed plainly, the OFFER
+/// comes; at subnet4_select, a parked packet resumed goes on to an ACK.
+/// Kea 2.2 cannot park at either point, and the SDK does not offer it
+/// there: the probe's parking parameters change nothing.
+#[test]
+fn parking_at_lease4_offer_and_subnet4_select() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let mut params = json!({ "commands": true, "park": { "point": "lease4_offer", "address-in-use": true } });
+    let (mut kea, out) = with_probe(&pair, KeaConfig::new(&pair), params.clone());
+    params["out"] = json!(out);
+    let parked = |kea: &Kea| kea.command("probe-parked", Some(json!("count")))["arguments"]["parked"].as_u64().unwrap();
+    if kea_hooks_tests::kea_hooks_version() < 20600 {
+        // No lease4_offer here; and subnet4_select cannot park.
+        params["park"]["point"] = json!("subnet4_select");
+        assert_eq!(kea.reload_with_hook_parameters(0, params)["result"], 0);
+        assert!(Client4::new(&pair, "02:c8:00:00:00:01").dora().is_some());
+        assert_eq!(parked(&kea), 0, "Kea 2.2 parked at subnet4_select");
+        return;
+    }
+
+    // The address is "in use": no OFFER; Kea declines it.
+    let quiet = Client4::new(&pair, "02:c8:00:00:00:01").with_timeout(Duration::from_secs(1));
+    assert!(quiet.discover(None).is_none(), "an OFFER came for an address in use");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let declined = loop {
+        let recs = records(&out);
+        if let Some(r) = at(&recs, "lease4_server_decline").first() {
+            break r["lease"]["address"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "lease4_server_decline never fired:\n{}", kea.log());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(parked(&kea), 1);
+    let row = kea.lease_rows().into_iter().find(|r| r.address.to_string() == declined);
+    assert_eq!(row.map(|r| r.state), Some(1), "the address is not declined in the lease file");
+
+    // Resumed plainly: the OFFER (of another address) and the ACK come.
+    params["park"] = json!({ "point": "lease4_offer" });
+    assert_eq!(kea.reload_with_hook_parameters(0, params.clone())["result"], 0);
+    let ack = Client4::new(&pair, "02:c8:00:00:00:02").dora().expect("ACK after a parked OFFER");
+    assert_ne!(ack.yiaddr.to_string(), declined);
+    assert_eq!(parked(&kea), 1);
+
+    // subnet4_select: both queries parked and resumed.
+    params["park"] = json!({ "point": "subnet4_select" });
+    assert_eq!(kea.reload_with_hook_parameters(0, params)["result"], 0);
+    assert!(Client4::new(&pair, "02:c8:00:00:00:03").dora().is_some(), "no ACK after parking at subnet4_select");
+    assert_eq!(parked(&kea), 2);
+}

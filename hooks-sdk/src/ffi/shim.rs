@@ -137,9 +137,14 @@ pub(crate) mod bridge {
         /// A packet a callout parked (see shim.h).
         type ParkedPacket;
         /// Parks the callout's query: takes a reference in the point's
-        /// parking lot (with `keep_handle`, also keeps the query's callout
-        /// handle, for arguments set before resuming).
-        fn handle_park(handle: &CalloutHandle, keep_handle: bool) -> Result<UniquePtr<ParkedPacket>>;
+        /// parking lot (and keeps what resuming it needs).
+        /// `kind`: 0 leases4_committed, 1 lease4_offer, 2 subnet4_select.
+        fn handle_park(handle: &CalloutHandle, kind: u8) -> Result<UniquePtr<ParkedPacket>>;
+        /// Leaves the subnet Kea uses for a query resumed after
+        /// subnet4_select: configured subnet `id` if `by_id`, else the one
+        /// selected when it was parked.
+        fn parked_set_subnet(parked: &ParkedPacket, by_id: bool, id: u32) -> Result<()>;
+        fn parked_clear_subnet(parked: &ParkedPacket) -> Result<()>;
         /// Kea's unpark: resumes processing when the last reference goes;
         /// false when the packet is no longer parked.
         fn parked_resume(parked: &ParkedPacket) -> Result<bool>;

@@ -197,9 +197,7 @@ kea_hooks::since_kea_2_6! {
             if !address_in_use {
                 return self.0.resume();
             }
-            if let Err(e) = self.0.resume_address_in_use() {
-                tracing::error!("resume_address_in_use: {e}");
-            }
+            self.0.resume_address_in_use()
         }
         fn drop_packet(self: Box<Self>) {
             self.0.drop_packet()
@@ -583,6 +581,10 @@ impl Probe {
     /// Parks the packet if the parameters ask for it at this point.
     fn maybe_park<P: Parkable>(&self, cx: &Context<'_, P>, wrap: fn(Parked<P>) -> ParkJob) -> Result<(), Error> {
         let Some(spec) = self.park.as_ref().filter(|s| s.point == cx.hook_point()) else { return Ok(()) };
+        if cx.resumed()? {
+            // subnet4_select runs again for a packet resumed there.
+            return Ok(());
+        }
         let parked = match cx.park() {
             Ok(p) => p,
             Err(e) => {
