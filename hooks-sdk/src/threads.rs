@@ -266,15 +266,48 @@ impl<T: Send + 'static> JobQueue<T> {
     pub fn with_worker(
         name: &str,
         capacity: usize,
-        mut handler: impl FnMut(T, &StopToken) + Send + 'static,
+        handler: impl FnMut(T, &StopToken) + Send + 'static,
     ) -> Result<(JobQueue<T>, Worker), Error> {
-        let shared = Arc::new(QueueShared {
-            state: Mutex::new(QueueState { jobs: VecDeque::new(), closed: false }),
-            ready: Condvar::new(),
-            capacity: capacity.max(1),
-        });
-        let queue = JobQueue { shared: Arc::clone(&shared) };
-        let worker = Worker::spawn(name, move |stop| {
+        let queue = JobQueue::new(capacity);
+        let worker = queue.serve(name, handler)?;
+        Ok((queue, worker))
+    }
+
+    /// The same with `count` worker threads (`name-0`, `name-1`, ...)
+    /// taking jobs from one queue, for work that waits (on a network peer,
+    /// say) and can go on in parallel; jobs start in order but may finish
+    /// in any order.
+    pub fn with_workers(
+        name: &str,
+        count: usize,
+        capacity: usize,
+        handler: impl Fn(T, &StopToken) + Send + Sync + 'static,
+    ) -> Result<(JobQueue<T>, Vec<Worker>), Error> {
+        let queue = JobQueue::new(capacity);
+        let handler = Arc::new(handler);
+        let workers = (0..count.max(1))
+            .map(|i| {
+                let h = Arc::clone(&handler);
+                queue.serve(&format!("{name}-{i}"), move |job, stop| h(job, stop))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((queue, workers))
+    }
+
+    fn new(capacity: usize) -> JobQueue<T> {
+        JobQueue {
+            shared: Arc::new(QueueShared {
+                state: Mutex::new(QueueState { jobs: VecDeque::new(), closed: false }),
+                ready: Condvar::new(),
+                capacity: capacity.max(1),
+            }),
+        }
+    }
+
+    /// Starts a worker thread taking jobs from this queue.
+    fn serve(&self, name: &str, mut handler: impl FnMut(T, &StopToken) + Send + 'static) -> Result<Worker, Error> {
+        let shared = Arc::clone(&self.shared);
+        Worker::spawn(name, move |stop| {
             let wake = Arc::clone(&shared);
             stop.on_stop(move || {
                 wake.state.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
@@ -300,8 +333,7 @@ impl<T: Send + 'static> JobQueue<T> {
             }
             let left = std::mem::take(&mut shared.state.lock().unwrap_or_else(|e| e.into_inner()).jobs);
             drop(left);
-        })?;
-        Ok((queue, worker))
+        })
     }
 
     /// Queues `job`; gives it back when the queue is full or closed.

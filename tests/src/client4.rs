@@ -16,12 +16,11 @@
 //! 198.18.0.0/15 and the namespaces' broadcast).
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::FromRawFd;
 use std::time::{Duration, Instant};
 
-use crate::netns::{ip, NetPair};
+use crate::netns::{in_netns, ip, NetPair};
 
 /// DHCP message types (option 53).
 #[allow(missing_docs)]
@@ -86,22 +85,6 @@ pub struct Client4<'p> {
     relay: UdpSocket,
     timeout: Duration,
     extra: Vec<(u8, Vec<u8>)>,
-}
-
-/// Runs `f` on a thread inside network namespace `ns`.
-fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let file = File::open(format!("/run/netns/{ns}")).unwrap_or_else(|e| panic!("open netns {ns}: {e}"));
-            // SAFETY: setns on a file descriptor of a network namespace
-            // changes only this (short-lived) thread's namespace.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .expect("the netns thread panicked")
-    })
 }
 
 /// A UDP socket bound to `addr` on device `dev`, broadcast allowed.

@@ -27,6 +27,7 @@ mod build;
 mod client4;
 mod dhclient;
 mod env;
+mod http;
 mod kea;
 mod netns;
 mod perfdhcp;
@@ -35,6 +36,7 @@ pub use build::{build_bin, build_cpp_hook, build_hook, kea_hooks_version, target
 pub use client4::{msg, Client4, Relay, Reply};
 pub use dhclient::dhclient;
 pub use env::{require_root_and_kea, skip, TestDir};
+pub use http::{Endpoint, HttpAnswer};
 pub use kea::{Family, Kea, KeaConfig, LeaseRow, StartFailure};
 pub use netns::{run_in_ns, NetPair};
 pub use perfdhcp::{perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};

@@ -171,3 +171,20 @@ impl Drop for NetPair {
         }
     }
 }
+
+/// Runs `f` on a thread inside network namespace `ns`.
+pub(crate) fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let file = std::fs::File::open(format!("/run/netns/{ns}")).unwrap_or_else(|e| panic!("open netns {ns}: {e}"));
+            // SAFETY: setns on a file descriptor of a network namespace
+            // changes only this (short-lived) thread's namespace.
+            let rc = unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .expect("the netns thread panicked")
+    })
+}
+
