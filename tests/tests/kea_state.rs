@@ -71,8 +71,10 @@ fn configuration_and_lease_database_as_a_hook_reads_them() {
     ]);
     let answer = kea.command("probe-subnets", None);
     assert_eq!(answer["arguments"], expected_subnets, "{answer}");
-    // dhcp4_srv_configured saw the same, and an empty lease database.
+    // load and dhcp4_srv_configured saw the same (the configuration being
+    // applied), and dhcp4_srv_configured an empty lease database.
     let recs = records(&out);
+    assert_eq!(at(&recs, "load")[0]["subnets4"], expected_subnets);
     let configured = at(&recs, "dhcp4_srv_configured");
     assert_eq!(configured[0]["subnets4"], expected_subnets);
     assert_eq!(configured[0]["leases"], 0);

@@ -768,9 +768,15 @@ impl Hook for Probe {
             park_worker,
             lease_threads: Mutex::new(Vec::new()),
         };
+        // The configuration being applied, as load sees it.
+        let subnets = match cx.kea().subnets4() {
+            Ok(s) => json!(s.iter().map(subnet_json).collect::<Vec<_>>()),
+            Err(e) => json!(e.to_string()),
+        };
         probe.record(json!({
             "point": "load", "server": format!("{:?}", cx.server()), "logger": cx.logger_name(),
             "version": cx.kea_hooks_version(), "build_id": build_id(), "echo": p.echo,
+            "subnets4": subnets,
         }));
         tracing::info!(generation = probe.generation, build_id = %build_id(), "probe loaded");
         if let Some(text) = &p.log_text {

@@ -30,8 +30,14 @@
 //! compare other sets of libraries end to end instead of none/C++/Rust
 //! (`cpp` and `rust` name the two bench hooks, `cpp-options` and
 //! `rust-options` the same hooks with `"options": true`, which also read an
-//! option of the query and set one on the response; ratios are to `cpp`
-//! when it is one of them, else to the first by name).
+//! option of the query and set one on the response, `park-on` and
+//! `park-off` the parking bench hook with and without parking; ratios are
+//! to `cpp` when it is one of them, else to the first by name). Where the
+//! parking bench hook is loaded, side by side also prints the time from
+//! leases4_committed to pkt4_send (a parked packet's round trip).
+//!
+//! Parking: `--rounds 0 --skip-callouts --cachegrind-runs 0 --variant
+//! baseline=rust+park-off --variant parked=rust+park-on --side-by-side 8`.
 //! `--keep-cachegrind` keeps cachegrind's per-function output of the
 //! 240-exchange runs in `target/bench/cachegrind.NAME.RUN` (for
 //! `cg_annotate`). `--cachegrind-runs N` (default 3; 0 skips them) repeats
@@ -120,6 +126,7 @@ fn main() {
 
     eprintln!("building the hooks and the driver...");
     let rust_hook = build_hook("kea-hook-bench", "dhcp_bench_rust", Profile::Release);
+    let park_hook = build_hook("kea-hook-bench-park", "dhcp_bench_park", Profile::Release);
     run(Command::new(root.join("tests/bench/build.sh")).arg(&out));
     let cpp_hook = out.join("libdhcp_bench_cpp.so");
     let driver = out.join("callout_bench");
@@ -192,7 +199,7 @@ fn main() {
     }
 
     if o.e2e {
-        let variants = e2e_variants(&o, &cpp_hook, &rust_hook);
+        let variants = e2e_variants(&o, &cpp_hook, &rust_hook, &park_hook);
         if o.rounds > 0 {
             println!(
                 "\n## End to end: kea-dhcp4 + perfdhcp (DORA, {} s per run, target rate {}/s), exchanges/s",
@@ -309,6 +316,7 @@ fn side_by_side(
     let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut cpu: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut busy = Vec::new();
+    let mut trips: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for round in 0..o.side_by_side {
         for (name, libs) in variants.iter().filter(|(n, _)| n != reference) {
             // Swap the pairs (and the start order) every round.
@@ -325,6 +333,22 @@ fn side_by_side(
             let runs: Vec<_> = pairs.iter().map(|p| perfdhcp_start(p, client_cpu, &args)).collect();
             let reports: Vec<PerfdhcpReport> = runs.into_iter().map(|r| r.wait()).collect();
             let used: Vec<f64> = keas.iter().zip(&before).map(|(k, b)| (cpu_ns(k.pid()) - b) as f64).collect();
+            // The parking bench hook's round trips (leases4_committed to
+            // pkt4_send), where it is loaded.
+            for (kea, (side, libs)) in keas.iter().zip(&sides) {
+                if libs.iter().any(|l| l.path.file_name().is_some_and(|n| n == "libdhcp_bench_park.so")) {
+                    let a = kea.command("bench-park-stats", None);
+                    let ns = |k: &str| a["arguments"][k].as_f64().unwrap_or(f64::NAN);
+                    eprintln!(
+                        "  {side}: leases4_committed to pkt4_send: mean {:.1} us, p50 < {:.1} us, p99 < {:.1} us over {} exchanges",
+                        ns("mean-ns") / 1000.0,
+                        ns("p50-ns") / 1000.0,
+                        ns("p99-ns") / 1000.0,
+                        a["arguments"]["count"]
+                    );
+                    trips.entry(*side).or_default().push(ns("mean-ns") / 1000.0);
+                }
+            }
             for (kea, (side, _)) in keas.iter_mut().zip(&sides) {
                 assert!(kea.is_alive(), "Kea died under load with {side}");
                 kea.stop();
@@ -350,6 +374,13 @@ fn side_by_side(
     }
     print_paired("exchanges/s", &(reference, rates));
     print_paired("Kea CPU time per exchange", &(reference, cpu));
+    for (side, mut means) in trips {
+        println!(
+            "{side}: leases4_committed to pkt4_send, mean per exchange: {:.1} us (median of {} runs)",
+            median(&mut means),
+            means.len()
+        );
+    }
     println!(
         "the two Keas kept their CPU {:.0}% busy (median; well below 100% means the clients, not Kea, set the pace)",
         median(&mut busy) * 100.0
@@ -367,7 +398,7 @@ struct HookLib {
 /// hook, the C++ bench hook and the Rust bench hook. `cpp` and `rust` in a
 /// library list name the bench hooks, `cpp-options` and `rust-options` the
 /// same with `"options": true`.
-fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path) -> Vec<(String, Vec<HookLib>)> {
+fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path, park_hook: &Path) -> Vec<(String, Vec<HookLib>)> {
     let specs: Vec<(String, String)> = if o.variants.is_empty() {
         vec![("none".into(), String::new()), ("cpp".into(), "cpp".into()), ("rust".into(), "rust".into())]
     } else {
@@ -386,6 +417,8 @@ fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path) -> Vec<(String, Vec
                         "rust" => (rust_hook.to_path_buf(), None),
                         "cpp-options" => (cpp_hook.to_path_buf(), options),
                         "rust-options" => (rust_hook.to_path_buf(), options),
+                        "park-on" => (park_hook.to_path_buf(), Some(serde_json::json!({ "park": true }))),
+                        "park-off" => (park_hook.to_path_buf(), Some(serde_json::json!({ "park": false }))),
                         other => (PathBuf::from(other), None),
                     };
                     HookLib { path, parameters }
