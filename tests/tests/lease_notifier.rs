@@ -83,13 +83,15 @@ fn acks_wait_for_the_endpoint_and_failures_follow_the_policy() {
 }
 
 /// Under multi-threaded load: every ACK follows exactly one acknowledged
-/// notification.
+/// notification. (Each client is new: Kea 3.0+ reuses a returning client's
+/// unchanged lease without committing it, and then there is nothing to
+/// notify nor to hold.)
 #[test]
 fn every_ack_under_load_follows_a_notification() {
     if !require_root_and_kea() {
         return;
     }
-    let pair = NetPair::new();
+    let pair = NetPair::wide();
     let endpoint = Endpoint::start(&pair.server_ns());
     let params = json!({ "url": endpoint.url(), "workers": 8, "queue-size": 1024 });
     let kea = KeaConfig::new(&pair)
@@ -98,7 +100,7 @@ fn every_ack_under_load_follows_a_notification() {
         .hook(&notifier(), Some(params))
         .start(&pair)
         .unwrap_or_else(|e| panic!("{e}"));
-    let report = perfdhcp(&pair, &["-r", "300", "-R", "200", "-n", "1500", "-p", "30", "-W", "2000000"]);
+    let report = perfdhcp(&pair, &["-r", "300", "-R", "60000", "-n", "1500", "-p", "30", "-W", "2000000"]);
     let acks = report.acks();
     assert!(acks >= 1000, "{}", report.stdout);
     assert_eq!(statistic(&kea, "lease-notifier.notified"), acks, "{}", report.stdout);

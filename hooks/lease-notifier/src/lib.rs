@@ -286,7 +286,9 @@ impl Callout<dhcp4::Leases4Committed> for LeaseNotifier {
     fn call(&self, cx: &Context<'_, dhcp4::Leases4Committed>) -> Result<(), Error> {
         let leases = cx.leases()?;
         if leases.is_empty() {
-            return Ok(()); // a release or decline: no ACK to hold
+            // Nothing committed (a release, a decline, or on Kea 3.0+ a
+            // lease reused unchanged): nothing to tell, no ACK to hold.
+            return Ok(());
         }
         let query = cx.query()?;
         let body = json!({
