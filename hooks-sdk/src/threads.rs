@@ -140,7 +140,15 @@ impl fmt::Debug for StopToken {
 
 /// The workers of this library that are running, by id: what the SDK stops
 /// and joins at unload if the hook did not (a leaked [`Worker`]).
-static RUNNING: Mutex<Vec<(u64, String, Arc<StopShared>, JoinHandle<()>)>> = Mutex::new(Vec::new());
+static RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
+
+/// A running worker, as the SDK keeps track of it.
+struct Running {
+    id: u64,
+    name: String,
+    stop: Arc<StopShared>,
+    handle: JoinHandle<()>,
+}
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A thread of the hook's own, stopped and joined when dropped.
@@ -163,7 +171,7 @@ impl Worker {
             .spawn(move || f(&token))
             .map_err(|e| Error::new(ErrorKind::Hook, format!("cannot start thread {name}: {e}")))?;
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push((id, name.to_owned(), Arc::clone(&stop), handle));
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(Running { id, name: name.to_owned(), stop: Arc::clone(&stop), handle });
         Ok(Worker { id, name: name.to_owned(), stop })
     }
 
@@ -180,7 +188,7 @@ impl Worker {
     /// Whether the thread has finished.
     pub fn is_finished(&self) -> bool {
         let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-        running.iter().find(|w| w.0 == self.id).is_none_or(|w| w.3.is_finished())
+        running.iter().find(|w| w.id == self.id).is_none_or(|w| w.handle.is_finished())
     }
 }
 
@@ -190,10 +198,10 @@ impl Drop for Worker {
         self.stop.stop();
         let entry = {
             let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-            running.iter().position(|w| w.0 == self.id).map(|i| running.swap_remove(i))
+            running.iter().position(|w| w.id == self.id).map(|i| running.swap_remove(i))
         };
-        if let Some((_, name, _, handle)) = entry {
-            join(&name, handle);
+        if let Some(w) = entry {
+            join(&w.name, w.handle);
         }
     }
 }
@@ -215,14 +223,14 @@ fn join(name: &str, handle: JoinHandle<()>) {
 /// this after dropping the hook value.
 pub(crate) fn join_leftovers() {
     let leftovers = std::mem::take(&mut *RUNNING.lock().unwrap_or_else(|e| e.into_inner()));
-    for (_, name, stop, handle) in leftovers {
+    for w in leftovers {
         klog::emit(
             Severity::Warn,
             0,
-            &format!("thread {name} was still running at unload (its Worker was leaked): stopping and joining it"),
+            &format!("thread {} was still running at unload (its Worker was leaked): stopping and joining it", w.name),
         );
-        stop.stop();
-        join(&name, handle);
+        w.stop.stop();
+        join(&w.name, w.handle);
     }
 }
 

@@ -138,7 +138,8 @@ fn the_parking_limit_and_a_reload_with_packets_parked() {
 /// 100 config-reloads under traffic, each while packets are parked (the
 /// hook's worker takes 20 ms over each), then a reload after a callout
 /// panicked: every reload answers, Kea keeps serving, and exactly one
-/// worker thread is left (each unload joined its hook's).
+/// worker thread is left (each unload joined its hook's, and the SDK the
+/// one each generation leaked).
 #[test]
 fn a_hundred_reloads_under_traffic_with_parked_packets() {
     if !require_root_and_kea() {
@@ -148,7 +149,7 @@ fn a_hundred_reloads_under_traffic_with_parked_packets() {
     let params = |generation: u32| {
         json!({
             "quiet": true, "commands": true, "generation": generation, "on-panic": "continue",
-            "panic-hwaddr": "02:c6:00:00:00:01",
+            "panic-hwaddr": "02:c6:00:00:00:01", "leak-worker": true,
             "park": { "point": "leases4_committed", "delay-us": 20000 }
         })
     };
@@ -191,6 +192,9 @@ fn a_hundred_reloads_under_traffic_with_parked_packets() {
 
     let names = thread_names(pid);
     assert_eq!(names.iter().filter(|n| *n == "probe-park").count(), 1, "{names:?}");
+    // Each generation leaked a Worker; the SDK joined each at its unload.
+    assert_eq!(names.iter().filter(|n| *n == "probe-leaked").count(), 1, "{names:?}");
+    assert_eq!(kea.count_in_log("thread probe-leaked was still running at unload (its Worker was leaked)"), 101);
     assert_eq!(names.len(), threads_before, "threads before {threads_before}, after: {names:?}");
     assert!(kea.is_alive());
 }

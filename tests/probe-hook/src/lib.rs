@@ -128,6 +128,10 @@ struct Params {
     /// Record only load and unload (for load tests).
     #[serde(default)]
     quiet: bool,
+    /// Start a Worker (`probe-leaked`) and leak it: the SDK must stop and
+    /// join it at unload.
+    #[serde(default)]
+    leak_worker: bool,
 }
 
 /// What to do with parked packets: each is parked at `point` and handed to
@@ -704,6 +708,10 @@ impl Hook for Probe {
                 .spawn(|| panic!("probe thread panics"))
                 .expect("spawn")
         });
+        if p.leak_worker {
+            let worker = Worker::spawn("probe-leaked", |stop| while stop.sleep(Duration::from_millis(10)) {})?;
+            std::mem::forget(worker);
+        }
         let park_counts = Arc::new(ParkCounts::default());
         let (park_queue, park_worker) = match &p.park {
             Some(spec) if !spec.inline => {
