@@ -58,6 +58,18 @@
 //!   join your threads there) and builds a new one from the new parameters;
 //!   a rebuilt library file is picked up (see [Reload](#reload)).
 //!
+//! # Beyond callouts
+//! * [`command`]: control commands with serde arguments and answers;
+//! * [`stats`]: the hook's own statistics in Kea's, and Kea's;
+//! * [`parking`]: hold a packet while a thread of the hook waits for
+//!   something, then resume or drop it;
+//! * [`threads`]: worker threads joined at unload, job queues, work for
+//!   Kea's main thread;
+//! * [`kea`]: Kea's configuration (subnets, pools) and lease database,
+//!   read-only, on the threads Kea allows;
+//! * [`Hook::check`]: parameter checks that `kea-hooks-check` (this kit's
+//!   pre-deploy checker) runs on a configuration file before Kea does.
+//!
 //! # Reload
 //! Kea unloads a hook, closes its library and opens it again. glibc
 //! unmaps the library only when nothing pins it, and one thing pins it for
