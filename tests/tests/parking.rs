@@ -212,7 +212,13 @@ fn parking_at_lease4_offer_and_subnet4_select() {
     }
     let pair = NetPair::new();
     let mut params = json!({ "commands": true, "park": { "point": "lease4_offer", "address-in-use": true } });
-    let (mut kea, out) = with_probe(&pair, KeaConfig::new(&pair), params.clone());
+    let cfg = KeaConfig::new(&pair);
+    let mut subnets = cfg.to_json()["Dhcp4"]["subnet4"].clone();
+    // A second subnet Kea would never pick for this link.
+    subnets.as_array_mut().unwrap().push(json!({
+        "id": 2, "subnet": "198.19.250.0/24", "pools": [{ "pool": "198.19.250.10 - 198.19.250.20" }]
+    }));
+    let (mut kea, out) = with_probe(&pair, cfg.merge(json!({ "subnet4": subnets })), params.clone());
     params["out"] = json!(out);
     let parked = |kea: &Kea| kea.command("probe-parked", Some(json!("count")))["arguments"]["parked"].as_u64().unwrap();
     if kea_hooks_tests::kea_hooks_version() < 20600 {
@@ -247,9 +253,18 @@ fn parking_at_lease4_offer_and_subnet4_select() {
     assert_ne!(ack.yiaddr.to_string(), declined);
     assert_eq!(parked(&kea), 1);
 
-    // subnet4_select: both queries parked and resumed.
+    // subnet4_select: both queries parked and resumed (in the subnet Kea
+    // had selected).
     params["park"] = json!({ "point": "subnet4_select" });
-    assert_eq!(kea.reload_with_hook_parameters(0, params)["result"], 0);
-    assert!(Client4::new(&pair, "02:c8:00:00:00:03").dora().is_some(), "no ACK after parking at subnet4_select");
+    assert_eq!(kea.reload_with_hook_parameters(0, params.clone())["result"], 0);
+    let ack = Client4::new(&pair, "02:c8:00:00:00:03").dora().expect("no ACK after parking at subnet4_select");
+    assert_eq!(ack.yiaddr.octets()[..3], pair.server_addr().octets()[..3], "{ack:?}");
     assert_eq!(parked(&kea), 2);
+    // Resumed in another subnet, as a hook that waited for a decision does.
+    params["park"] = json!({ "point": "subnet4_select", "resume-subnet": 2 });
+    assert_eq!(kea.reload_with_hook_parameters(0, params)["result"], 0);
+    let ack = Client4::new(&pair, "02:c8:00:00:00:04").dora().expect("no ACK after resume_in_subnet");
+    assert!(ack.yiaddr.to_string().starts_with("198.19.250."), "{ack:?}");
+    let row = kea.lease_rows().into_iter().find(|r| r.address == ack.yiaddr).expect("the lease");
+    assert_eq!(row.subnet_id, 2);
 }

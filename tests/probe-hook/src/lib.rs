@@ -158,6 +158,10 @@ struct ParkSpec {
     inline: bool,
     #[serde(default = "default_queue")]
     queue: usize,
+    /// subnet4_select: resume in this subnet (resume_in_subnet; Kea 2.6+).
+    #[serde(default)]
+    #[allow(dead_code)] // read on Kea 2.6+ only
+    resume_subnet: Option<u32>,
 }
 
 fn default_queue() -> usize {
@@ -210,6 +214,24 @@ kea_hooks::since_kea_2_6! {
 
     fn offer_job(p: Parked<dhcp4::Lease4Offer>) -> ParkJob {
         Box::new(OfferJob(p))
+    }
+
+    /// A parked subnet4_select query, resumed in a chosen subnet if any.
+    struct SelectJob(Parked<dhcp4::Subnet4Select>, Option<u32>);
+
+    impl ParkedAny for SelectJob {
+        fn xid(&self) -> u32 {
+            self.0.xid()
+        }
+        fn resume(self: Box<Self>, _: bool) {
+            match self.1 {
+                Some(id) => self.0.resume_in_subnet(Some(id)),
+                None => self.0.resume(),
+            }
+        }
+        fn drop_packet(self: Box<Self>) {
+            self.0.drop_packet()
+        }
     }
 }
 
@@ -583,7 +605,7 @@ impl Probe {
     }
 
     /// Parks the packet if the parameters ask for it at this point.
-    fn maybe_park<P: Parkable>(&self, cx: &Context<'_, P>, wrap: fn(Parked<P>) -> ParkJob) -> Result<(), Error> {
+    fn maybe_park<P: Parkable>(&self, cx: &Context<'_, P>, wrap: impl FnOnce(Parked<P>) -> ParkJob) -> Result<(), Error> {
         let Some(spec) = self.park.as_ref().filter(|s| s.point == cx.hook_point()) else { return Ok(()) };
         if cx.resumed()? {
             // subnet4_select runs again for a packet resumed there.
@@ -1038,7 +1060,12 @@ impl Callout<dhcp4::Subnet4Select> for Probe {
             };
         }
         self.record(rec);
-        kea_hooks::since_kea_2_6!({ self.maybe_park(cx, park_job) } else { Ok(()) })
+        kea_hooks::since_kea_2_6!({{
+            let subnet = self.park.as_ref().and_then(|s| s.resume_subnet);
+            self.maybe_park(cx, move |p| Box::new(SelectJob(p, subnet)) as ParkJob)
+        }} else {
+            Ok(())
+        })
     }
 }
 
