@@ -414,6 +414,13 @@ pub mod main_thread {
     /// hook is unloaded first (the SDK closes the queue before it drops the
     /// hook, so a worker waiting here at unload is released, and can see
     /// its stop token), or when `f` panicked.
+    ///
+    /// For the hook's own threads: never call it from a callout. With
+    /// multi-threading on, callouts run on Kea's packet threads, and a
+    /// reconfiguration makes the main thread wait for those threads while
+    /// such a callout would wait for the main thread. (A callout has what
+    /// it needs in its [`Context`](crate::Context); use [`post`] for work
+    /// that must happen on the main thread.)
     pub fn call<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R, Error> {
         if is_current() {
             return crate::hook::guard(f).map_err(|p| Error::msg(format!("panicked: {p}")));
