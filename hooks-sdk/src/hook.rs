@@ -420,11 +420,12 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     let policy = Policy { on_panic: hook.on_panic(), on_error: hook.on_error() };
     let command_names = commands.names().collect::<Vec<_>>().join(" ");
     slot.install(hook, policy, CommandTable::new(commands));
+    let commands_part = if command_names.is_empty() { String::new() } else { format!(", commands: {command_names}") };
     klog::emit(
         Severity::Debug,
         40,
         &format!(
-            "{}: loaded (Kea hooks API {}), callouts: {}, commands: {command_names}",
+            "{}: loaded (Kea hooks API {}), callouts: {}{commands_part}",
             H::NAME,
             crate::KEA_HOOKS_VERSION,
             registered.join(" ")
