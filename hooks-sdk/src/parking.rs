@@ -199,9 +199,11 @@ impl<'a, P: Parkable> Context<'a, P> {
 }
 
 impl<'a, P: Parkable> Context<'a, P> {
-    /// True when this packet was parked at this point before (by this
-    /// hook) and resumed: Kea calls `subnet4_select` again for a packet
-    /// resumed there, and a callout must not park it a second time.
+    /// True when this hook parked this packet at this point before. (Kea
+    /// 2.6 to 3.2 do not call `subnet4_select` again for a query resumed
+    /// there: they take its subnet from what the SDK leaves for them. A
+    /// callout that could see the same packet twice, after a resume, uses
+    /// this not to park it a second time.)
     ///
     /// ```no_run
     /// # use kea_hooks::prelude::*;

@@ -119,9 +119,9 @@ hook_point!(
     /// Next steps: `Skip`: Kea goes on with no subnet (the client gets no
     /// address); `Drop`: the query is dropped. A failed callout refused by
     /// its policy drops it. On Kea 2.6+ a callout may also park the query
-    /// ([`Context::park`](crate::Context::park)); Kea then calls this point
-    /// again when it resumes it, so check [`Context::resumed`](crate::Context::resumed)
-    /// first.
+    /// ([`Context::park`](crate::Context::park)); when it resumes, Kea goes
+    /// on in the subnet selected when it was parked (or the one given to
+    /// `Parked::resume_in_subnet`).
     Subnet4Select, "subnet4_select", refuse: Drop, steps: [Skip, Drop], can_park: cfg!(kea_2_6)
 );
 hook_point!(

@@ -608,7 +608,7 @@ impl Probe {
     fn maybe_park<P: Parkable>(&self, cx: &Context<'_, P>, wrap: impl FnOnce(Parked<P>) -> ParkJob) -> Result<(), Error> {
         let Some(spec) = self.park.as_ref().filter(|s| s.point == cx.hook_point()) else { return Ok(()) };
         if cx.resumed()? {
-            // subnet4_select runs again for a packet resumed there.
+            // A packet this hook parked here before is not parked again.
             return Ok(());
         }
         let parked = match cx.park() {
