@@ -316,31 +316,51 @@ impl KeaConfig {
     /// a hook library's `load()`.)
     pub fn check_with_kea(&self, pair: &NetPair) -> (bool, String) {
         self.write();
-        let dir = self.dir().to_path_buf();
-        let kea_bin = match self.family {
-            Family::V4 => program("kea-dhcp4", "kea-dhcp4-server"),
-            Family::V6 => program("kea-dhcp6", "kea-dhcp6-server"),
-        };
-        let hooks_dir = self
-            .hooks
+        let out = self.server_command(pair, false).arg("-t").arg(self.config_path()).output().expect("run kea-dhcp4 -t");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
+    /// The directory the hook libraries sit in (Kea 2.6+ loads them only
+    /// from `KEA_HOOKS_PATH`, a single directory); the test directory when
+    /// there are none.
+    fn hooks_dir(&self) -> PathBuf {
+        self.hooks
             .first()
             .and_then(|h| h["library"].as_str())
             .and_then(|p| Path::new(p).parent())
             .map(Path::to_path_buf)
-            .unwrap_or_else(|| dir.clone());
-        let out = NetPair::command_in(&pair.server_ns(), kea_bin.to_str().unwrap())
-            .arg("-t")
-            .arg(self.config_path())
-            .env("KEA_PIDFILE_DIR", &dir)
-            .env("KEA_LOCKFILE_DIR", &dir)
-            .env("KEA_HOOKS_PATH", &hooks_dir)
-            .env("KEA_DHCP_DATA_DIR", &dir)
-            .env("KEA_CONTROL_SOCKET_DIR", &dir)
-            .env("KEA_LOG_FILE_DIR", &dir)
-            .output()
-            .expect("run kea-dhcp4 -t");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        (out.status.success(), text)
+            .unwrap_or_else(|| self.dir().to_path_buf())
+    }
+
+    /// The server's command in the pair's server namespace (under
+    /// `taskset` and the launcher, with `wrapped`), with the environment
+    /// Kea needs: writable pid and lock dirs; on 2.6+ also the allowed dirs
+    /// for hooks, data, sockets and logs (2.2 ignores those). 3.0 also
+    /// wants the socket dir at mode 0750 or stricter: TestDir is 0750.
+    fn server_command(&self, pair: &NetPair, wrapped: bool) -> std::process::Command {
+        let dir = self.dir();
+        let kea_bin = match self.family {
+            Family::V4 => program("kea-dhcp4", "kea-dhcp4-server"),
+            Family::V6 => program("kea-dhcp6", "kea-dhcp6-server"),
+        };
+        let mut argv: Vec<String> = Vec::new();
+        if wrapped {
+            if let Some(cpu) = self.cpu {
+                argv.extend(["taskset".to_owned(), "-c".to_owned(), cpu.to_string()]);
+            }
+            argv.extend(self.launcher.iter().cloned());
+        }
+        argv.push(kea_bin.to_str().unwrap().to_owned());
+        let mut cmd = NetPair::command_in(&pair.server_ns(), &argv[0]);
+        cmd.args(&argv[1..])
+            .env("KEA_PIDFILE_DIR", dir)
+            .env("KEA_LOCKFILE_DIR", dir)
+            .env("KEA_HOOKS_PATH", self.hooks_dir())
+            .env("KEA_DHCP_DATA_DIR", dir)
+            .env("KEA_CONTROL_SOCKET_DIR", dir)
+            .env("KEA_LOG_FILE_DIR", dir);
+        cmd
     }
 
     /// Writes `<dir>/kea-dhcp4.conf` and starts kea-dhcp4 in the pair's
@@ -351,17 +371,7 @@ impl KeaConfig {
     pub fn start(self, pair: &NetPair) -> Result<Kea, StartFailure> {
         self.write();
         let dir = self.dir().to_path_buf();
-        let kea_bin = match self.family {
-            Family::V4 => program("kea-dhcp4", "kea-dhcp4-server"),
-            Family::V6 => program("kea-dhcp6", "kea-dhcp6-server"),
-        };
-        let hooks_dir = self
-            .hooks
-            .first()
-            .and_then(|h| h["library"].as_str())
-            .and_then(|p| Path::new(p).parent())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| dir.clone());
+        let hooks_dir = self.hooks_dir();
         // Kea 2.6.3+ refuses a library outside KEA_HOOKS_PATH ("invalid path
         // specified"), and that is a single directory.
         for lib in self.hooks.iter().filter_map(|h| h["library"].as_str()) {
@@ -372,31 +382,15 @@ impl KeaConfig {
                 hooks_dir.display()
             );
         }
-        let mut argv: Vec<String> = Vec::new();
-        if let Some(cpu) = self.cpu {
-            argv.extend(["taskset".to_owned(), "-c".to_owned(), cpu.to_string()]);
-        }
-        argv.extend(self.launcher.iter().cloned());
-        argv.push(kea_bin.to_str().unwrap().to_owned());
-        let mut cmd = NetPair::command_in(&pair.server_ns(), &argv[0]);
-        cmd.args(&argv[1..]);
         let stderr: Stdio = if self.stderr_closed_pipe {
             closed_pipe().into()
         } else {
             fs::File::create(dir.join("kea.stderr")).unwrap().into()
         };
-        let child = cmd
+        let child = self
+            .server_command(pair, true)
             .arg("-c")
             .arg(self.config_path())
-            // Writable pid and lock dirs; on 2.6+ also the allowed dirs for
-            // hooks, data, sockets and logs (2.2 ignores those). 3.0 also
-            // wants the socket dir at mode 0750 or stricter: TestDir is 0750.
-            .env("KEA_PIDFILE_DIR", &dir)
-            .env("KEA_LOCKFILE_DIR", &dir)
-            .env("KEA_HOOKS_PATH", &hooks_dir)
-            .env("KEA_DHCP_DATA_DIR", &dir)
-            .env("KEA_CONTROL_SOCKET_DIR", &dir)
-            .env("KEA_LOG_FILE_DIR", &dir)
             .env_remove("RUST_BACKTRACE")
             .stdin(Stdio::null())
             .stdout(fs::File::create(dir.join("kea.stdout")).unwrap())

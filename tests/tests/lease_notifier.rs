@@ -9,15 +9,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use kea_hooks_tests::{perfdhcp, require_root_and_kea, Client4, Endpoint, HttpAnswer, Kea, KeaConfig, NetPair};
+use kea_hooks_tests::{perfdhcp, require_root_and_kea, Client4, Endpoint, HttpAnswer, KeaConfig, NetPair};
 use serde_json::json;
 
-use common::hook_library;
-
-fn statistic(kea: &Kea, name: &str) -> u64 {
-    let answer = kea.command("statistic-get", Some(json!({ "name": name })));
-    answer["arguments"][name][0][0].as_u64().unwrap_or(0)
-}
+use common::{hook_library, statistic};
 
 fn notifier() -> std::path::PathBuf {
     hook_library("kea-hook-lease-notifier", "dhcp_lease_notifier")

@@ -13,12 +13,7 @@ use std::time::{Duration, Instant};
 use kea_hooks_tests::{perfdhcp, perfdhcp_spawn, perfdhcp_start, require_root_and_kea, Client4, Kea, KeaConfig, NetPair};
 use serde_json::{json, Value};
 
-use common::{at, records, with_probe};
-
-fn statistic(kea: &Kea, name: &str) -> u64 {
-    let answer = kea.command("statistic-get", Some(json!({ "name": name })));
-    answer["arguments"][name][0][0].as_u64().unwrap_or(0)
-}
+use common::{at, records, statistic, with_probe};
 
 /// The probe's parking counts, from its unload record after a reload.
 fn counts_at_unload(kea: &mut Kea, out: &std::path::Path, next: Value) -> Value {

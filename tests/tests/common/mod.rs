@@ -78,3 +78,10 @@ pub fn load_failure_line(failure: &kea_hooks_tests::StartFailure, logger: &str) 
         .unwrap_or_else(|| panic!("no load failure line from {logger}:\n{}", failure.log))
         .to_owned()
 }
+
+/// The latest value of Kea's integer statistic `name` (0 when there is
+/// none), from `statistic-get` on the control socket.
+pub fn statistic(kea: &kea_hooks_tests::Kea, name: &str) -> u64 {
+    let answer = kea.command("statistic-get", Some(serde_json::json!({ "name": name })));
+    answer["arguments"][name][0][0].as_u64().unwrap_or(0)
+}
