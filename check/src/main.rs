@@ -203,16 +203,8 @@ fn strip_comments(text: &str) -> String {
                     }
                 }
             }
-            '#' => {
-                out.push(' ');
-                for s in chars.by_ref() {
-                    out.push(blank(s));
-                    if s == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'/') => {
+            '#' | '/' if c == '#' || chars.peek() == Some(&'/') => {
+                // A line comment: to the end of the line.
                 out.push(' ');
                 for s in chars.by_ref() {
                     out.push(blank(s));
