@@ -1,0 +1,420 @@
+//! `libdhcp_lease_stats.so`: how full each subnet and pool of kea-dhcp4 is,
+//! answered in constant time.
+//!
+//! ISC's stat_cmds answers `stat-lease4-get` by counting the lease database
+//! on every call. This hook keeps the counts as leases change, and answers
+//! `lease-stats-get` (the same arguments, the same answer) from them:
+//!
+//! * every address the database holds as assigned or declined is tracked
+//!   from Kea's lease events on the packet path (`leases4_committed`,
+//!   `lease4_release`, `lease4_decline`, `lease4_expire`,
+//!   `lease4_recover`; `lease4_offer` with an offer lifetime and
+//!   `lease4_server_decline` on 2.6+), in 64 shards so packet threads
+//!   rarely meet (see [`tracker`]);
+//! * leases written by lease_cmds (`lease4-add`, `-update`, `-del`,
+//!   `-wipe`, `-bulk-apply`) are read back from the database as soon as the
+//!   command is answered (`command_processed`);
+//! * the database is counted when the server is configured (every start
+//!   and reconfiguration), and again every `recount-interval` seconds from
+//!   a thread of the hook's own, a page at a time through Kea's main thread,
+//!   so changes behind Kea's back (another server on a shared database, an
+//!   HA sync) show; `lease-stats-recount` forces one.
+//!
+//! ```json
+//! { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_stats.so",
+//!   "parameters": { "recount-interval": 300, "listen": "127.0.0.1:9100" } }
+//! ```
+//!
+//! With `listen`, `GET /metrics` there serves the figures in the Prometheus
+//! text format (see [`metrics`]).
+
+pub mod metrics;
+pub mod query;
+pub mod tracker;
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use kea_hooks::dhcp4;
+use kea_hooks::kea::KeaAccess;
+use kea_hooks::prelude::*;
+use kea_hooks::stats;
+use kea_hooks::threads::{main_thread, StopToken, Worker};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use query::KeaFigures;
+use tracker::{Cause, Held, Recount, Tracker};
+
+/// The hook's `parameters`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Params {
+    /// Seconds between background recounts; 0: none (only at
+    /// configuration and on `lease-stats-recount`).
+    #[serde(default = "default_interval")]
+    recount_interval: u64,
+    /// Leases read at a time by recounts.
+    #[serde(default = "default_page")]
+    page_size: u32,
+    /// `address:port` of the metrics endpoint; none by default.
+    #[serde(default)]
+    listen: Option<String>,
+}
+
+fn default_interval() -> u64 {
+    300
+}
+fn default_page() -> u32 {
+    1000
+}
+
+/// The command answering like `stat-lease4-get`.
+const GET: &str = "lease-stats-get";
+
+/// What the hook's threads share.
+struct Shared {
+    /// The counts of the configuration in force (replaced when Kea
+    /// configures the server).
+    tracker: RwLock<Arc<Tracker>>,
+    /// Whether the database has been counted once.
+    seeded: Mutex<bool>,
+    /// Set to ask the recount thread for a recount now.
+    wake: (Mutex<bool>, Condvar),
+    page_size: u32,
+}
+
+impl Shared {
+    fn tracker(&self) -> Arc<Tracker> {
+        Arc::clone(&self.tracker.read().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+struct LeaseStats {
+    shared: Arc<Shared>,
+    // Dropped (stopped and joined) with the hook.
+    _recounter: Option<Worker>,
+    _metrics: Option<Worker>,
+}
+
+/// Kea's figures of a subnet (stat_cmds' `total-addresses` and
+/// `cumulative-assigned-addresses` columns); main thread, or
+/// multi-threading on.
+fn kea_figures(id: u32) -> KeaFigures {
+    let stat = |name: &str| stats::get_integer(&format!("subnet[{id}].{name}")).ok().flatten().unwrap_or(0);
+    KeaFigures { total: stat("total-addresses"), cumulative: stat("cumulative-assigned-addresses") }
+}
+
+/// Counts everything in the database, on a thread of Kea's (main thread:
+/// configuration, commands).
+fn recount_here(tracker: &Tracker, kea: &KeaAccess<'_>, only: Option<u32>, page: u32) -> Result<Recount, Error> {
+    let db = kea.lease_db();
+    match only {
+        Some(id) => tracker.recount(Some(id), [db.leases4_by_subnet(id)]),
+        None => tracker.recount(None, db.pages4(page)),
+    }
+}
+
+/// Counts everything in the database from the hook's own thread: each page
+/// is read on Kea's main thread (never from this thread: Kea destroys its
+/// lease database before it unloads hooks at shutdown), so the main thread
+/// is held a page at a time.
+fn recount_from_worker(tracker: &Tracker, page: u32, stop: &StopToken) -> Result<Recount, Error> {
+    let mut after = Some(Ipv4Addr::UNSPECIFIED);
+    let pages = std::iter::from_fn(|| {
+        let from = after.filter(|_| !stop.is_stopped())?;
+        let got = main_thread::call_with_kea(move |kea| kea.lease_db().page4(from, page)).and_then(|r| r);
+        match got {
+            Ok(leases) if leases.is_empty() => None,
+            Ok(leases) => {
+                after = leases.last().map(|l| l.address).filter(|a| leases.len() == page as usize && *a != Ipv4Addr::BROADCAST);
+                Some(Ok(leases))
+            }
+            Err(e) => {
+                after = None;
+                Some(Err(e))
+            }
+        }
+    });
+    let r = tracker.recount(None, pages)?;
+    if stop.is_stopped() {
+        return Err(Error::msg("stopped"));
+    }
+    Ok(r)
+}
+
+impl LeaseStats {
+    fn get(&self, _cx: &CommandContext<'_>, args: Option<Value>) -> Result<Answer, Error> {
+        let q = match query::parse(args.as_ref()) {
+            Ok(q) => q,
+            Err(e) => return Ok(Answer::error(e)),
+        };
+        let tracker = self.shared.tracker();
+        match query::answer(GET, &q, &tracker, kea_figures, query::timestamp_now()) {
+            Ok((text, arguments)) => Answer::success(text).with_arguments(arguments),
+            Err(text) => Answer::empty(text).with_arguments(json!({})),
+        }
+    }
+
+    fn recount(&self, cx: &CommandContext<'_>, args: Option<Value>) -> Result<Answer, Error> {
+        let only = match args.as_ref().and_then(|a| a.get("subnet-id")) {
+            None => None,
+            Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0) {
+                Some(id) => Some(id),
+                None => return Ok(Answer::error("'subnet-id' must be an integer from 1 to 4294967295")),
+            },
+        };
+        let tracker = self.shared.tracker();
+        if only.is_some_and(|id| tracker.subnet(id).is_none()) {
+            return Ok(Answer::empty(format!("subnet-id: {} does not exist", only.unwrap_or(0))));
+        }
+        let t0 = Instant::now();
+        let r = recount_here(&tracker, &cx.kea(), only, self.shared.page_size)?;
+        *self.shared.seeded.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        Answer::success(format!("{} leases counted, {} addresses corrected", r.leases, r.corrected)).with_arguments(json!({
+            "leases": r.leases,
+            "corrected": r.corrected,
+            "duration-ms": t0.elapsed().as_millis() as u64,
+        }))
+    }
+
+    /// After a lease_cmds command: reads back what it changed.
+    fn after_command(&self, kea: &KeaAccess<'_>, name: &str, args: &Value) -> Result<(), Error> {
+        let tracker = self.shared.tracker();
+        let db = kea.lease_db();
+        let address = |v: &Value| v.get("ip-address").and_then(Value::as_str).and_then(|s| s.parse::<Ipv4Addr>().ok());
+        let reread = |a: Ipv4Addr| -> Result<(), Error> {
+            tracker.truth(a, db.lease4(a)?.as_ref());
+            Ok(())
+        };
+        let subnet = args.get("subnet-id").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0);
+        match name {
+            "lease4-add" | "lease4-update" | "lease4-del" => match (address(args), subnet) {
+                (Some(a), _) => reread(a)?,
+                // lease4-del by identifier names the subnet.
+                (None, Some(id)) => drop(recount_here(&tracker, kea, Some(id), self.shared.page_size)?),
+                (None, None) => drop(recount_here(&tracker, kea, None, self.shared.page_size)?),
+            },
+            "lease4-wipe" => drop(recount_here(&tracker, kea, subnet, self.shared.page_size)?),
+            "lease4-bulk-apply" => {
+                for list in ["leases", "deleted-leases"] {
+                    for l in args.get(list).and_then(Value::as_array).into_iter().flatten() {
+                        if let Some(a) = address(l) {
+                            reread(a)?;
+                        }
+                    }
+                }
+            }
+            // An HA sync writes the database directly: recount soon.
+            "ha-sync" | "ha-sync-complete-notify" => self.request_recount(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn request_recount(&self) {
+        let (flag, cv) = &self.shared.wake;
+        *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+
+    fn start_recounter(shared: &Arc<Shared>, interval: u64) -> Result<Worker, Error> {
+        let shared = Arc::clone(shared);
+        let interval = (interval > 0).then(|| Duration::from_secs(interval));
+        Worker::spawn("lease-stats-cnt", move |stop: &StopToken| {
+            let wake = Arc::clone(&shared);
+            stop.on_stop(move || {
+                let (flag, cv) = &wake.wake;
+                *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                cv.notify_all();
+            });
+            loop {
+                {
+                    let (flag, cv) = &shared.wake;
+                    let mut requested = flag.lock().unwrap_or_else(|e| e.into_inner());
+                    let deadline = interval.map(|i| Instant::now() + i);
+                    while !*requested && !stop.is_stopped() {
+                        let wait = match deadline {
+                            Some(d) if Instant::now() >= d => break,
+                            Some(d) => d - Instant::now(),
+                            None => Duration::from_secs(3600),
+                        };
+                        requested = cv.wait_timeout(requested, wait).unwrap_or_else(|e| e.into_inner()).0;
+                    }
+                    *requested = false;
+                }
+                if stop.is_stopped() {
+                    return;
+                }
+                if !*shared.seeded.lock().unwrap_or_else(|e| e.into_inner()) {
+                    continue; // the server is not configured yet
+                }
+                let tracker = shared.tracker();
+                let t0 = Instant::now();
+                match recount_from_worker(&tracker, shared.page_size, stop) {
+                    Ok(r) => tracing::debug!(leases = r.leases, corrected = r.corrected, ms = t0.elapsed().as_millis() as u64, "recounted"),
+                    Err(e) if stop.is_stopped() => tracing::debug!(error = %e, "recount interrupted by unload"),
+                    Err(e) => tracing::warn!(error = %e, "recount failed"),
+                }
+            }
+        })
+    }
+}
+
+impl Hook for LeaseStats {
+    const NAME: &'static str = "lease-stats";
+    type Params = Params;
+
+    fn check(p: &Params) -> Result<(), Error> {
+        if let Some(listen) = &p.listen {
+            listen
+                .parse::<std::net::SocketAddr>()
+                .map_err(|_| Error::msg(format!("at 'listen': {listen:?} is not an address:port (e.g. \"127.0.0.1:9100\")")))?;
+        }
+        if !(1..=1_000_000).contains(&p.page_size) {
+            return Err(Error::msg("at 'page-size': must be 1 to 1000000"));
+        }
+        Ok(())
+    }
+
+    fn load(p: Params, cx: &LoadContext) -> Result<Self, Error> {
+        // The layout of the configuration being applied; counted at
+        // dhcp4_srv_configured, when its lease database is open.
+        let tracker = Tracker::new(&cx.kea().subnets4()?);
+        let shared = Arc::new(Shared {
+            tracker: RwLock::new(Arc::new(tracker)),
+            seeded: Mutex::new(false),
+            wake: (Mutex::new(false), Condvar::new()),
+            page_size: p.page_size,
+        });
+        let metrics = match &p.listen {
+            None => None,
+            Some(listen) => {
+                let listener = metrics::bind(listen).map_err(|e| Error::msg(format!("at 'listen': {e}")))?;
+                let page_shared = Arc::clone(&shared);
+                let worker = metrics::serve(listener, move || {
+                    let tracker = page_shared.tracker();
+                    let ids: Vec<u32> = tracker.subnets().iter().map(|s| s.id).collect();
+                    let kea = main_thread::call(move || ids.into_iter().map(|id| (id, kea_figures(id))).collect::<HashMap<_, _>>()).ok()?;
+                    Some(metrics::render(&tracker, &kea))
+                })?;
+                tracing::info!(%listen, "metrics at http://{listen}/metrics");
+                Some(worker)
+            }
+        };
+        let recounter = Some(Self::start_recounter(&shared, p.recount_interval)?);
+        Ok(LeaseStats { shared, _recounter: recounter, _metrics: metrics })
+    }
+
+    fn commands(&self, commands: &mut Commands<Self>) -> Result<(), Error> {
+        commands.add(GET, Self::get)?;
+        commands.add("lease-stats-recount", Self::recount)?;
+        Ok(())
+    }
+
+    // An observer: a failure here must never cost a client its lease.
+    fn on_panic(&self) -> OnFailure {
+        OnFailure::Continue
+    }
+    fn on_error(&self) -> OnFailure {
+        OnFailure::Continue
+    }
+}
+
+impl Callout<dhcp4::Dhcp4SrvConfigured> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp4::Dhcp4SrvConfigured>) -> Result<(), Error> {
+        let kea = cx.kea();
+        let tracker = Arc::new(Tracker::new(&kea.subnets4()?));
+        let t0 = Instant::now();
+        let r = recount_here(&tracker, &kea, None, self.shared.page_size.max(10_000))?;
+        *self.shared.tracker.write().unwrap_or_else(|e| e.into_inner()) = tracker;
+        *self.shared.seeded.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        tracing::info!(leases = r.leases, ms = t0.elapsed().as_millis() as u64, "counted the lease database");
+        Ok(())
+    }
+}
+
+fn lease_event(tracker: &Tracker, l: &dhcp4::Lease4<'_>, held: Option<Held>, cause: Cause) {
+    tracker.event(l.address(), l.subnet_id(), held, cause);
+}
+
+impl Callout<dhcp4::Leases4Committed> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp4::Leases4Committed>) -> Result<(), Error> {
+        let tracker = self.shared.tracker();
+        // Replaced leases first: the new ones may reuse an address.
+        for l in cx.deleted_leases()?.iter() {
+            lease_event(&tracker, &l, None, Cause::Committed);
+        }
+        for l in cx.leases()?.iter() {
+            lease_event(&tracker, &l, Held::of(l.state()), Cause::Committed);
+        }
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::Lease4Release> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp4::Lease4Release>) -> Result<(), Error> {
+        lease_event(&self.shared.tracker(), &cx.lease()?, None, Cause::Released);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::Lease4Decline> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp4::Lease4Decline>) -> Result<(), Error> {
+        lease_event(&self.shared.tracker(), &cx.lease()?, Some(Held::Declined), Cause::Declined);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::Lease4Expire> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp4::Lease4Expire>) -> Result<(), Error> {
+        lease_event(&self.shared.tracker(), &cx.lease()?, None, Cause::Reclaimed);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::Lease4Recover> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp4::Lease4Recover>) -> Result<(), Error> {
+        lease_event(&self.shared.tracker(), &cx.lease()?, None, Cause::Reclaimed);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp4::CommandProcessed> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
+        let name = cx.name()?;
+        if !(name.starts_with("lease4-") || name.starts_with("ha-sync")) {
+            return Ok(());
+        }
+        let args = cx.arguments()?;
+        self.after_command(&cx.kea(), &name, &args)
+    }
+}
+
+kea_hooks::since_kea_2_6! {
+    impl Callout<dhcp4::Lease4Offer> for LeaseStats {
+        fn call(&self, cx: &Context<'_, dhcp4::Lease4Offer>) -> Result<(), Error> {
+            // Only with an offer lifetime is the offered lease written.
+            if cx.offer_lifetime()? == 0 {
+                return Ok(());
+            }
+            let tracker = self.shared.tracker();
+            for l in cx.leases()?.iter() {
+                lease_event(&tracker, &l, Held::of(l.state()), Cause::Committed);
+            }
+            Ok(())
+        }
+    }
+
+    impl Callout<dhcp4::Lease4ServerDecline> for LeaseStats {
+        fn call(&self, cx: &Context<'_, dhcp4::Lease4ServerDecline>) -> Result<(), Error> {
+            lease_event(&self.shared.tracker(), &cx.lease()?, Some(Held::Declined), Cause::Declined);
+            Ok(())
+        }
+    }
+}
+
+kea_hooks::kea_hook!(LeaseStats);
+

@@ -1,0 +1,612 @@
+//! The counts: every address the lease database holds in a counted state
+//! (assigned or declined), kept from lease events as they happen and
+//! reconciled with the database by recounts.
+//!
+//! An address's state is absolute, not a delta: an event says "198.18.0.10
+//! is now assigned in subnet 1", and the counters move by the difference
+//! from what the tracker held for it. So an event seen twice (Kea fires
+//! `lease4_expire` and `lease4_recover` for one declined lease) or a
+//! renewal (assigned to assigned) changes nothing, and a lost event is
+//! repaired by the next recount, which reads the truth from the database.
+//!
+//! Addresses live in 64 shards (a mutex and a hash map each, picked by a
+//! hash of the address), so Kea's packet threads rarely meet; the counters
+//! per subnet and pool are atomics.
+//!
+//! A recount reads the database page by page while events go on. It never
+//! overwrites an address an event touched after the recount started (the
+//! event is newer than the page), nor one an event touched just before
+//! (`pending`: Kea calls `lease4_release`, `lease4_decline` and
+//! `lease4_expire` before it writes the database, so for a moment the
+//! database is older than the event); those are left for the next recount.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+
+use kea_hooks::dhcp4::LeaseState;
+use kea_hooks::kea::{StoredLease4, Subnet4Config};
+
+/// What an address counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// A lease in state `default` (active, or expired and not reclaimed
+    /// yet: stat_cmds counts those as assigned too).
+    Assigned,
+    /// A lease in state `declined` (in probation).
+    Declined,
+}
+
+impl Held {
+    /// What a lease in `state` counts as (`None`: not counted, e.g.
+    /// expired-reclaimed or released).
+    pub fn of(state: LeaseState) -> Option<Held> {
+        match state {
+            LeaseState::DEFAULT => Some(Held::Assigned),
+            LeaseState::DECLINED => Some(Held::Declined),
+            _ => None,
+        }
+    }
+
+    fn code(held: Option<Held>) -> u8 {
+        match held {
+            None => 0,
+            Some(Held::Assigned) => 1,
+            Some(Held::Declined) => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Held> {
+        match code {
+            1 => Some(Held::Assigned),
+            2 => Some(Held::Declined),
+            _ => None,
+        }
+    }
+}
+
+/// Why an address changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// Kea committed a lease (a grant, a renewal, an offer written with an
+    /// offer lifetime) or a command wrote one.
+    Committed,
+    /// The client released it.
+    Released,
+    /// The client (or the server, `lease4_server_decline`) declined it.
+    Declined,
+    /// Reclamation of an expired lease, or recovery of a declined one.
+    Reclaimed,
+    /// A recount found the database different.
+    Recount,
+}
+
+impl Cause {
+    /// Events Kea reports before it writes the database.
+    fn precedes_write(self) -> bool {
+        matches!(self, Cause::Released | Cause::Declined | Cause::Reclaimed)
+    }
+}
+
+/// The counters of one subnet or pool.
+#[derive(Debug, Default)]
+pub struct Counters {
+    assigned: AtomicI64,
+    declined: AtomicI64,
+    granted: AtomicU64,
+    released: AtomicU64,
+    reclaimed: AtomicU64,
+    reclaimed_declined: AtomicU64,
+}
+
+/// A snapshot of [`Counters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    /// Addresses leased (state default).
+    pub assigned: i64,
+    /// Addresses declined.
+    pub declined: i64,
+    /// Addresses that became assigned through lease events since the hook
+    /// loaded (grants, not renewals).
+    pub granted: u64,
+    /// Releases since the hook loaded.
+    pub released: u64,
+    /// Expired leases reclaimed since the hook loaded.
+    pub reclaimed: u64,
+    /// Declined addresses recovered since the hook loaded.
+    pub reclaimed_declined: u64,
+}
+
+impl Counters {
+    /// The current values.
+    pub fn figures(&self) -> Figures {
+        Figures {
+            assigned: self.assigned.load(Relaxed),
+            declined: self.declined.load(Relaxed),
+            granted: self.granted.load(Relaxed),
+            released: self.released.load(Relaxed),
+            reclaimed: self.reclaimed.load(Relaxed),
+            reclaimed_declined: self.reclaimed_declined.load(Relaxed),
+        }
+    }
+
+    fn gauge(&self, held: Held) -> &AtomicI64 {
+        match held {
+            Held::Assigned => &self.assigned,
+            Held::Declined => &self.declined,
+        }
+    }
+
+    fn leave(&self, held: Held, cause: Cause) {
+        self.gauge(held).fetch_sub(1, Relaxed);
+        match (cause, held) {
+            (Cause::Released, Held::Assigned) => self.released.fetch_add(1, Relaxed),
+            (Cause::Reclaimed, Held::Assigned) => self.reclaimed.fetch_add(1, Relaxed),
+            (Cause::Reclaimed, Held::Declined) => self.reclaimed_declined.fetch_add(1, Relaxed),
+            _ => 0,
+        };
+    }
+
+    fn enter(&self, held: Held, cause: Cause, was: Option<Held>) {
+        self.gauge(held).fetch_add(1, Relaxed);
+        if cause == Cause::Committed && held == Held::Assigned && was != Some(Held::Assigned) {
+            self.granted.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+/// An address pool of a subnet.
+#[derive(Debug)]
+pub struct Pool {
+    /// First address.
+    pub first: Ipv4Addr,
+    /// Last address.
+    pub last: Ipv4Addr,
+    /// Its counters.
+    pub counters: Counters,
+}
+
+impl Pool {
+    /// How many addresses it holds.
+    pub fn size(&self) -> u64 {
+        u64::from(u32::from(self.last)) - u64::from(u32::from(self.first)) + 1
+    }
+
+    /// As Kea writes a pool: `first-last`.
+    pub fn text(&self) -> String {
+        format!("{}-{}", self.first, self.last)
+    }
+}
+
+/// A subnet of the configuration.
+#[derive(Debug)]
+pub struct Subnet {
+    /// Its id.
+    pub id: u32,
+    /// `prefix/len`.
+    pub prefix: String,
+    /// Its pools, in address order.
+    pub pools: Vec<Pool>,
+    /// Its counters (every lease of the subnet, in a pool or not).
+    pub counters: Counters,
+}
+
+impl Subnet {
+    /// Addresses in its pools (Kea's `total-addresses`).
+    pub fn total(&self) -> u64 {
+        self.pools.iter().map(Pool::size).sum()
+    }
+
+    /// The pool holding `address`.
+    pub fn pool_of(&self, address: u32) -> Option<&Pool> {
+        let i = self.pools.partition_point(|p| u32::from(p.first) <= address);
+        self.pools[..i].last().filter(|p| u32::from(p.last) >= address)
+    }
+}
+
+/// A hasher for IPv4 addresses (one multiply; the std default hashes a
+/// u32 an order of magnitude slower, and nothing here is attacker-sized:
+/// the keys are leased addresses).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u32(u32::from(*b) ^ (self.0 as u32));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        let p = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = p ^ (p >> 32);
+    }
+}
+
+type AddressMap = HashMap<u32, Entry, BuildHasherDefault<AddressHasher>>;
+
+/// What the tracker holds for one address.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The event counter when an event last wrote it (recounts write the
+    /// counter's value at their start).
+    gen: u64,
+    subnet: u32,
+    /// The recount that last saw it in the database.
+    epoch: u32,
+    /// `Held` as a code; 0 (not counted) marks an address an event took
+    /// away, kept until a recount has seen the database agree.
+    held: u8,
+    /// Touched by an event Kea reports before it writes the database.
+    pending: bool,
+}
+
+const SHARDS: usize = 64;
+
+/// The result of a recount.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recount {
+    /// Leases read from the database.
+    pub leases: u64,
+    /// Addresses whose count the recount changed.
+    pub corrected: u64,
+}
+
+/// Every counted address and the counters of each subnet and pool.
+#[derive(Debug)]
+pub struct Tracker {
+    /// Subnets by id.
+    subnets: Vec<Subnet>,
+    index: HashMap<u32, usize>,
+    shards: Box<[Mutex<AddressMap>]>,
+    gen: AtomicU64,
+    epoch: AtomicU32,
+    corrections: AtomicU64,
+    /// One recount at a time.
+    recounting: Mutex<()>,
+}
+
+impl Tracker {
+    /// A tracker for these subnets, counting nothing yet.
+    pub fn new(config: &[Subnet4Config]) -> Tracker {
+        let mut subnets: Vec<Subnet> = config
+            .iter()
+            .map(|s| {
+                let mut pools: Vec<Pool> =
+                    s.pools.iter().map(|p| Pool { first: p.first, last: p.last, counters: Counters::default() }).collect();
+                pools.sort_by_key(|p| p.first);
+                Subnet { id: s.id, prefix: format!("{}/{}", s.prefix, s.prefix_len), pools, counters: Counters::default() }
+            })
+            .collect();
+        subnets.sort_by_key(|s| s.id);
+        let index = subnets.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+        Tracker {
+            subnets,
+            index,
+            shards: (0..SHARDS).map(|_| Mutex::new(AddressMap::default())).collect(),
+            gen: AtomicU64::new(0),
+            epoch: AtomicU32::new(0),
+            corrections: AtomicU64::new(0),
+            recounting: Mutex::new(()),
+        }
+    }
+
+    /// The subnets, by id.
+    pub fn subnets(&self) -> &[Subnet] {
+        &self.subnets
+    }
+
+    /// Subnet `id`.
+    pub fn subnet(&self, id: u32) -> Option<&Subnet> {
+        self.index.get(&id).map(|&i| &self.subnets[i])
+    }
+
+    /// Addresses recounts have corrected since the hook loaded.
+    pub fn corrections(&self) -> u64 {
+        self.corrections.load(Relaxed)
+    }
+
+    /// Addresses held (counted ones and recent removals).
+    pub fn addresses(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
+    fn shard(&self, address: u32) -> &Mutex<AddressMap> {
+        let h = u64::from(address).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        &self.shards[(h >> 58) as usize % SHARDS]
+    }
+
+    /// Moves `address` from `old` to `new` (subnet, what) in the counters.
+    fn move_counts(&self, address: u32, old: Option<(u32, Held)>, new: Option<(u32, Held)>, cause: Cause) {
+        if old == new {
+            return;
+        }
+        if let Some((s, held)) = old {
+            if let Some(subnet) = self.subnet(s) {
+                subnet.counters.leave(held, cause);
+                if let Some(pool) = subnet.pool_of(address) {
+                    pool.counters.leave(held, cause);
+                }
+            }
+        }
+        if let Some((s, held)) = new {
+            let was = old.filter(|(o, _)| *o == s).map(|(_, h)| h);
+            if let Some(subnet) = self.subnet(s) {
+                subnet.counters.enter(held, cause, was);
+                if let Some(pool) = subnet.pool_of(address) {
+                    pool.counters.enter(held, cause, was);
+                }
+            }
+        }
+    }
+
+    /// A lease event: `address` (of subnet `subnet`) is now `held`.
+    pub fn event(&self, address: Ipv4Addr, subnet: u32, held: Option<Held>, cause: Cause) {
+        let address = u32::from(address);
+        let gen = self.gen.fetch_add(1, Relaxed) + 1;
+        let mut map = lock(self.shard(address));
+        let old = map.get(&address).and_then(|e| Held::from_code(e.held).map(|h| (e.subnet, h)));
+        self.move_counts(address, old, held.map(|h| (subnet, h)), cause);
+        let entry = Entry { gen, subnet, epoch: 0, held: Held::code(held), pending: cause.precedes_write() };
+        map.insert(address, entry);
+    }
+
+    /// Reads the database's truth about one address (after a command
+    /// changed it): applied at once, as an event.
+    pub fn truth(&self, address: Ipv4Addr, lease: Option<&StoredLease4>) {
+        match lease {
+            Some(l) => self.event(address, l.subnet_id, Held::of(l.state), Cause::Committed),
+            None => {
+                let a = u32::from(address);
+                let gen = self.gen.fetch_add(1, Relaxed) + 1;
+                let mut map = lock(self.shard(a));
+                if let Some(e) = map.get_mut(&a) {
+                    self.move_counts(a, Held::from_code(e.held).map(|h| (e.subnet, h)), None, Cause::Recount);
+                    *e = Entry { gen, held: 0, pending: false, ..*e };
+                }
+            }
+        }
+    }
+
+    /// Recounts from the database: `pages` yields the leases (all of them,
+    /// or those of subnet `only`), then addresses the database no longer
+    /// holds are dropped. Events may go on meanwhile.
+    pub fn recount<E>(
+        &self,
+        only: Option<u32>,
+        pages: impl IntoIterator<Item = Result<Vec<StoredLease4>, E>>,
+    ) -> Result<Recount, E> {
+        let _one = lock(&self.recounting);
+        let epoch = self.epoch.fetch_add(1, Relaxed).wrapping_add(1);
+        let start = self.gen.load(Relaxed);
+        let mut result = Recount::default();
+        for page in pages {
+            for lease in page? {
+                if only.is_some_and(|s| s != lease.subnet_id) {
+                    continue;
+                }
+                result.leases += 1;
+                if self.settle(lease.address, Held::of(lease.state).map(|h| (lease.subnet_id, h)), start, epoch) {
+                    result.corrected += 1;
+                }
+            }
+        }
+        for shard in self.shards.iter() {
+            lock(shard).retain(|&address, e| {
+                if only.is_some_and(|s| s != e.subnet) || e.epoch == epoch || e.gen > start {
+                    return true;
+                }
+                if e.pending {
+                    e.pending = false;
+                    return true;
+                }
+                // Not in the database, not touched since the recount began.
+                if let Some(held) = Held::from_code(e.held) {
+                    self.move_counts(address, Some((e.subnet, held)), None, Cause::Recount);
+                    result.corrected += 1;
+                }
+                false
+            });
+        }
+        self.corrections.fetch_add(result.corrected, Relaxed);
+        Ok(result)
+    }
+
+    /// Applies what the database holds for `address` unless an event is
+    /// newer; returns whether the count changed.
+    fn settle(&self, address: Ipv4Addr, truth: Option<(u32, Held)>, start: u64, epoch: u32) -> bool {
+        let a = u32::from(address);
+        let mut map = lock(self.shard(a));
+        let held = match map.get_mut(&a) {
+            Some(e) if e.gen > start || e.pending => {
+                if e.gen <= start {
+                    e.pending = false;
+                }
+                e.epoch = epoch;
+                return false;
+            }
+            Some(e) => Held::from_code(e.held).map(|h| (e.subnet, h)),
+            None => None,
+        };
+        let changed = held != truth;
+        self.move_counts(a, held, truth, Cause::Recount);
+        match truth {
+            Some((subnet, h)) => {
+                map.insert(a, Entry { gen: start, subnet, epoch, held: Held::code(Some(h)), pending: false });
+            }
+            None => {
+                map.remove(&a);
+            }
+        }
+        changed
+    }
+}
+
+/// Locks, ignoring poisoning (the counters stay consistent: every update
+/// is complete before anything can panic).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kea_hooks::kea::Pool4Config;
+    use std::convert::Infallible;
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    fn tracker() -> Tracker {
+        Tracker::new(&[
+            Subnet4Config {
+                id: 2,
+                prefix: ip("198.18.2.0"),
+                prefix_len: 24,
+                pools: vec![Pool4Config { first: ip("198.18.2.10"), last: ip("198.18.2.19") }],
+            },
+            Subnet4Config {
+                id: 1,
+                prefix: ip("198.18.1.0"),
+                prefix_len: 24,
+                pools: vec![
+                    Pool4Config { first: ip("198.18.1.100"), last: ip("198.18.1.103") },
+                    Pool4Config { first: ip("198.18.1.10"), last: ip("198.18.1.19") },
+                ],
+            },
+        ])
+    }
+
+    fn lease(a: &str, subnet: u32, state: LeaseState) -> StoredLease4 {
+        StoredLease4 {
+            address: ip(a),
+            hwaddr: None,
+            client_id: None,
+            valid_lifetime: 3600,
+            cltt: 0,
+            subnet_id: subnet,
+            hostname: String::new(),
+            state,
+            fqdn: (false, false),
+        }
+    }
+
+    fn figures(t: &Tracker, subnet: u32) -> (i64, i64) {
+        let f = t.subnet(subnet).unwrap().counters.figures();
+        (f.assigned, f.declined)
+    }
+
+    fn recount(t: &Tracker, only: Option<u32>, leases: Vec<StoredLease4>) -> Recount {
+        t.recount(only, [Ok::<_, Infallible>(leases)]).unwrap()
+    }
+
+    #[test]
+    fn layout_is_by_id_with_pools_in_address_order() {
+        let t = tracker();
+        assert_eq!(t.subnets().iter().map(|s| s.id).collect::<Vec<_>>(), [1, 2]);
+        let s1 = t.subnet(1).unwrap();
+        assert_eq!(s1.total(), 14);
+        assert_eq!(s1.pools[0].text(), "198.18.1.10-198.18.1.19");
+        assert_eq!(s1.pool_of(u32::from(ip("198.18.1.101"))).unwrap().first, ip("198.18.1.100"));
+        assert!(s1.pool_of(u32::from(ip("198.18.1.50"))).is_none());
+        assert!(s1.pool_of(u32::from(ip("198.18.1.9"))).is_none());
+    }
+
+    #[test]
+    fn events_move_counts_by_state_not_by_delta() {
+        let t = tracker();
+        let a = ip("198.18.1.10");
+        t.event(a, 1, Some(Held::Assigned), Cause::Committed);
+        t.event(a, 1, Some(Held::Assigned), Cause::Committed); // a renewal
+        assert_eq!(figures(&t, 1), (1, 0));
+        t.event(a, 1, Some(Held::Declined), Cause::Declined);
+        assert_eq!(figures(&t, 1), (0, 1));
+        t.event(a, 1, None, Cause::Reclaimed); // lease4_expire, then
+        t.event(a, 1, None, Cause::Reclaimed); // lease4_recover: once
+        assert_eq!(figures(&t, 1), (0, 0));
+        let f = t.subnet(1).unwrap().counters.figures();
+        assert_eq!((f.granted, f.reclaimed_declined, f.reclaimed), (1, 1, 0));
+        let pool = t.subnet(1).unwrap().pool_of(u32::from(a)).unwrap().counters.figures();
+        assert_eq!((pool.assigned, pool.granted, pool.reclaimed_declined), (0, 1, 1));
+        // Out of every pool: counted in the subnet only.
+        t.event(ip("198.18.1.50"), 1, Some(Held::Assigned), Cause::Committed);
+        assert_eq!(figures(&t, 1), (1, 0));
+        t.event(ip("198.18.1.50"), 1, None, Cause::Released);
+        assert_eq!(t.subnet(1).unwrap().counters.figures().released, 1);
+        // Unknown subnets are not counted.
+        t.event(ip("198.18.9.1"), 9, Some(Held::Assigned), Cause::Committed);
+        assert_eq!((figures(&t, 1), figures(&t, 2)), ((0, 0), (0, 0)));
+    }
+
+    #[test]
+    fn a_recount_corrects_what_events_missed_and_keeps_newer_events() {
+        let t = tracker();
+        t.event(ip("198.18.1.11"), 1, Some(Held::Assigned), Cause::Committed); // gone from the db
+        let r = recount(
+            &t,
+            None,
+            vec![
+                lease("198.18.1.10", 1, LeaseState::DEFAULT),
+                lease("198.18.1.12", 1, LeaseState::DECLINED),
+                lease("198.18.1.13", 1, LeaseState::EXPIRED_RECLAIMED),
+                lease("198.18.2.10", 2, LeaseState::DEFAULT),
+            ],
+        );
+        assert_eq!(r, Recount { leases: 4, corrected: 4 });
+        assert_eq!((figures(&t, 1), figures(&t, 2)), ((1, 1), (1, 0)));
+        assert_eq!(t.addresses(), 3);
+        // Agreeing: nothing to correct.
+        let same = || {
+            vec![
+                lease("198.18.1.10", 1, LeaseState::DEFAULT),
+                lease("198.18.1.12", 1, LeaseState::DECLINED),
+                lease("198.18.2.10", 2, LeaseState::DEFAULT),
+            ]
+        };
+        assert_eq!(recount(&t, None, same()).corrected, 0);
+        // A release Kea has not written yet: the recount leaves it alone
+        // once, then believes the database.
+        t.event(ip("198.18.1.10"), 1, None, Cause::Released);
+        assert_eq!(recount(&t, None, same()).corrected, 0);
+        assert_eq!(figures(&t, 1), (0, 1));
+        assert_eq!(recount(&t, None, vec![lease("198.18.1.12", 1, LeaseState::DECLINED), lease("198.18.2.10", 2, LeaseState::DEFAULT)]).corrected, 0);
+        assert_eq!(t.addresses(), 2, "the released address is forgotten once the database agrees");
+        // Only one subnet: the others are untouched.
+        let r = recount(&t, Some(2), vec![]);
+        assert_eq!(r.corrected, 1);
+        assert_eq!((figures(&t, 1), figures(&t, 2)), ((0, 1), (0, 0)));
+        assert_eq!(t.corrections(), 5);
+    }
+
+    #[test]
+    fn events_during_a_recount_win() {
+        let t = tracker();
+        let pages = (0..2).map(|i| {
+            if i == 1 {
+                // Between two pages, a client takes 198.18.1.15 and
+                // releases 198.18.1.10 (the page read before said assigned).
+                t.event(ip("198.18.1.15"), 1, Some(Held::Assigned), Cause::Committed);
+                t.event(ip("198.18.1.10"), 1, None, Cause::Released);
+                Ok::<_, Infallible>(vec![lease("198.18.1.16", 1, LeaseState::DEFAULT)])
+            } else {
+                Ok(vec![lease("198.18.1.10", 1, LeaseState::DEFAULT)])
+            }
+        });
+        t.recount(None, pages).unwrap();
+        assert_eq!(figures(&t, 1), (2, 0), "1.15 (event) and 1.16 (database)");
+    }
+
+    #[test]
+    fn a_command_reads_the_truth_of_one_address() {
+        let t = tracker();
+        t.truth(ip("198.18.2.11"), Some(&lease("198.18.2.11", 2, LeaseState::DECLINED)));
+        assert_eq!(figures(&t, 2), (0, 1));
+        t.truth(ip("198.18.2.11"), None);
+        assert_eq!(figures(&t, 2), (0, 0));
+    }
+}
