@@ -39,6 +39,7 @@ PKGS=(
   g++ pkg-config                                        # the C++ shim and the bench fixture
   iproute2 "$dhcp_client"                               # test network namespaces, a real client
   curl                                                  # control commands over HTTP
+  python3-prometheus-client                             # a real Prometheus parser for metrics endpoints
   valgrind                                              # instruction counts in the benchmark
 )
 

@@ -503,6 +503,37 @@ pub struct LeaseRow {
     pub state: u32,
 }
 
+/// Writes `rows` as the v4 memfile of the Kea under test (its own header:
+/// 2.6+ has a `pool_id` column, and Kea converts a file with another
+/// header by running kea-lfc at start-up). `expire` is epoch seconds;
+/// `client_id` and `hostname` may be empty.
+pub fn write_memfile4(path: &Path, rows: impl IntoIterator<Item = LeaseRow>) {
+    use std::io::Write as _;
+    let pool_id = crate::kea_hooks_version() >= 20600;
+    let mut out = std::io::BufWriter::new(fs::File::create(path).unwrap_or_else(|e| panic!("create {}: {e}", path.display())));
+    let header = "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context";
+    writeln!(out, "{header}{}", if pool_id { ",pool_id" } else { "" }).unwrap();
+    for r in rows {
+        write!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},",
+            r.address,
+            r.hwaddr,
+            r.client_id,
+            r.valid_lifetime,
+            r.expire,
+            r.subnet_id,
+            u8::from(r.fqdn.0),
+            u8::from(r.fqdn.1),
+            r.hostname.replace(',', "&#x2c"),
+            r.state
+        )
+        .unwrap();
+        writeln!(out, "{}", if pool_id { ",0" } else { "" }).unwrap();
+    }
+    out.flush().unwrap();
+}
+
 /// A running kea-dhcp4. Dropping it stops the process (SIGTERM, then
 /// SIGKILL after 5 s) and removes its directory; if the thread is
 /// panicking (a failed assertion) or `KEEP_TEST_DIRS` is set, it first

@@ -12,7 +12,7 @@
 //!   `lease4_server_decline` on 2.6+), in 64 shards so packet threads
 //!   rarely meet (see [`tracker`]);
 //! * leases written by lease_cmds (`lease4-add`, `-update`, `-del`,
-//!   `-wipe`, `-bulk-apply`) are read back from the database as soon as the
+//!   `-wipe`) are read back from the database as soon as the
 //!   command is answered (`command_processed`);
 //! * the database is counted when the server is configured (every start
 //!   and reconfiguration), and again every `recount-interval` seconds from
@@ -198,15 +198,6 @@ impl LeaseStats {
                 (None, None) => drop(recount_here(&tracker, kea, None, self.shared.page_size)?),
             },
             "lease4-wipe" => drop(recount_here(&tracker, kea, subnet, self.shared.page_size)?),
-            "lease4-bulk-apply" => {
-                for list in ["leases", "deleted-leases"] {
-                    for l in args.get(list).and_then(Value::as_array).into_iter().flatten() {
-                        if let Some(a) = address(l) {
-                            reread(a)?;
-                        }
-                    }
-                }
-            }
             // An HA sync writes the database directly: recount soon.
             "ha-sync" | "ha-sync-complete-notify" => self.request_recount(),
             _ => {}
