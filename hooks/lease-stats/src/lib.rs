@@ -152,7 +152,7 @@ impl LeaseStats {
             Err(e) => return Ok(Answer::error(e)),
         };
         let tracker = self.shared.tracker();
-        match query::answer(GET, &q, &tracker, kea_figures, query::timestamp_now()) {
+        match query::answer(GET, &q, query::DECLINED_IN_ASSIGNED, &tracker, kea_figures, query::timestamp_now()) {
             Ok((text, arguments)) => Answer::success(text).with_arguments(arguments),
             Err(text) => Answer::empty(text).with_arguments(json!({})),
         }

@@ -5,6 +5,11 @@ use serde_json::{json, Map, Value};
 
 use crate::tracker::{Figures, Subnet, Tracker};
 
+/// Whether the `assigned-addresses` column counts declined addresses too:
+/// stat_cmds' does from Kea 3.2 on (as Kea's own statistic always has),
+/// not before. The answers follow the release they run in.
+pub const DECLINED_IN_ASSIGNED: bool = kea_hooks::KEA_HOOKS_VERSION >= 30200;
+
 /// Which subnets a query asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Selection {
@@ -106,6 +111,7 @@ pub struct KeaFigures {
 pub fn answer(
     command: &str,
     q: &Query,
+    declined_in_assigned: bool,
     tracker: &Tracker,
     kea: impl Fn(u32) -> KeaFigures,
     timestamp: String,
@@ -153,7 +159,7 @@ pub fn answer(
             for p in &s.pools {
                 let f = p.counters.figures();
                 let mut row = vec![json!(s.id), json!(p.text()), json!(p.size()), json!(f.granted)];
-                push_figures(&mut row, q, p.size(), &f, f.assigned + f.declined);
+                push_figures(&mut row, q, declined_in_assigned, p.size(), &f, f.assigned + f.declined);
                 rows.push(Value::Array(row));
             }
         } else {
@@ -161,7 +167,7 @@ pub fn answer(
             let k = kea(s.id);
             let in_pools: i64 = s.pools.iter().map(|p| p.counters.figures()).map(|f| f.assigned + f.declined).sum();
             let mut row = vec![json!(s.id), json!(k.total), json!(k.cumulative)];
-            push_figures(&mut row, q, s.total(), &f, in_pools);
+            push_figures(&mut row, q, declined_in_assigned, s.total(), &f, in_pools);
             rows.push(Value::Array(row));
         }
     }
@@ -172,8 +178,9 @@ pub fn answer(
 
 /// Assigned, declined and what `q` adds; `used` is what is taken of the
 /// `size` addresses in pools.
-fn push_figures(row: &mut Vec<Value>, q: &Query, size: u64, f: &Figures, used: i64) {
-    row.extend([json!(f.assigned), json!(f.declined)]);
+fn push_figures(row: &mut Vec<Value>, q: &Query, declined_in_assigned: bool, size: u64, f: &Figures, used: i64) {
+    let assigned = if declined_in_assigned { f.assigned + f.declined } else { f.assigned };
+    row.extend([json!(assigned), json!(f.declined)]);
     if q.extended {
         let free = (i128::from(size) - i128::from(used)).max(0);
         row.extend([json!(free as u64), json!(f.released), json!(f.reclaimed), json!(f.reclaimed_declined)]);
@@ -261,7 +268,7 @@ mod tests {
         t.event(ip("198.18.1.11"), 1, Some(Held::Declined), Cause::Declined);
         let kea = |id: u32| KeaFigures { total: if id == 1 { 10 } else { 0 }, cumulative: 7 };
         let ts = || "2026-11-30 01:02:03.000004".to_string();
-        let (text, args) = answer("lease-stats-get", &parse(None).unwrap(), &t, kea, ts()).unwrap();
+        let (text, args) = answer("lease-stats-get", &parse(None).unwrap(), false, &t, kea, ts()).unwrap();
         assert_eq!(text, "lease-stats-get[all subnets]: 2 rows found");
         assert_eq!(
             args,
@@ -270,23 +277,25 @@ mod tests {
                 "rows": [[1, 10, 7, 1, 1], [5, 0, 7, 0, 0]]}})
         );
         let q = p(json!({"subnet-range": {"first-subnet-id": 2, "last-subnet-id": 9}, "pools": true, "utilization": true, "extended": true})).unwrap();
-        let (text, args) = answer("x", &q, &t, kea, ts()).unwrap();
+        let (text, args) = answer("x", &q, false, &t, kea, ts()).unwrap();
         assert_eq!(text, "x[subnets 2 through 9]: 0 rows found", "subnet 5 has no pool");
         assert_eq!(args["result-set"]["columns"].as_array().unwrap().len(), 11);
         let q = p(json!({"subnet-id": 1, "pools": true, "utilization": true, "extended": true})).unwrap();
-        let (_, args) = answer("x", &q, &t, kea, ts()).unwrap();
+        let (_, args) = answer("x", &q, false, &t, kea, ts()).unwrap();
         assert_eq!(args["result-set"]["rows"], json!([[1, "198.18.1.10-198.18.1.19", 10, 1, 1, 1, 8, 0, 0, 0, 0.2]]));
+        let (_, args) = answer("x", &q, true, &t, kea, ts()).unwrap();
+        assert_eq!(args["result-set"]["rows"][0][4], 2, "3.2: assigned counts the declined address too");
         assert_eq!(
-            answer("x", &p(json!({"subnet-id": 3})).unwrap(), &t, kea, ts()).unwrap_err(),
+            answer("x", &p(json!({"subnet-id": 3})).unwrap(), false, &t, kea, ts()).unwrap_err(),
             "x[subnet-id=3]: no matching data, subnet-id: 3 does not exist"
         );
         assert_eq!(
-            answer("x", &p(json!({"subnet-range": {"first-subnet-id": 6, "last-subnet-id": 9}})).unwrap(), &t, kea, ts()).unwrap_err(),
+            answer("x", &p(json!({"subnet-range": {"first-subnet-id": 6, "last-subnet-id": 9}})).unwrap(), false, &t, kea, ts()).unwrap_err(),
             "x[subnets 6 through 9]: no matching data, selected ID range: 6 through 9 includes no known subnets"
         );
         let empty = Tracker::new(&[]);
         assert_eq!(
-            answer("x", &parse(None).unwrap(), &empty, kea, ts()).unwrap_err(),
+            answer("x", &parse(None).unwrap(), false, &empty, kea, ts()).unwrap_err(),
             "x[all subnets]: no matching data, selected ID range: 0 through 0 includes no known subnets"
         );
     }
