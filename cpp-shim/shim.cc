@@ -758,6 +758,75 @@ void arg_set_element_json(const CalloutHandle& handle, rust::Str name, rust::Str
     writable(handle).setArgument(std::string(name), value);
 }
 
+namespace {
+void element_add(ElementBuilder& b, const isc::data::ElementPtr& e) {
+    if (b.open.empty()) {
+        if (b.root) {
+            throw std::logic_error("element builder: a second top-level value");
+        }
+        b.root = e;
+    } else if (b.open.back()->getType() == Element::list) {
+        b.open.back()->add(e);
+    } else {
+        b.open.back()->set(b.key, e);
+    }
+}
+}  // namespace
+
+std::unique_ptr<ElementBuilder> element_builder_new() {
+    return std::make_unique<ElementBuilder>();
+}
+
+void element_null(ElementBuilder& b) {
+    element_add(b, Element::create());
+}
+
+void element_bool(ElementBuilder& b, bool value) {
+    element_add(b, Element::create(value));
+}
+
+void element_int(ElementBuilder& b, std::int64_t value) {
+    element_add(b, Element::create(static_cast<long long int>(value)));
+}
+
+void element_float(ElementBuilder& b, double value) {
+    element_add(b, Element::create(value));
+}
+
+void element_string(ElementBuilder& b, rust::Str value) {
+    element_add(b, Element::create(std::string(value)));
+}
+
+void element_key(ElementBuilder& b, rust::Str key) {
+    b.key = std::string(key);
+}
+
+void element_begin_list(ElementBuilder& b) {
+    const isc::data::ElementPtr list = Element::createList();
+    element_add(b, list);
+    b.open.push_back(list);
+}
+
+void element_begin_map(ElementBuilder& b) {
+    const isc::data::ElementPtr map = Element::createMap();
+    element_add(b, map);
+    b.open.push_back(map);
+}
+
+void element_end(ElementBuilder& b) {
+    if (b.open.empty()) {
+        throw std::logic_error("element builder: end without begin");
+    }
+    b.open.pop_back();
+}
+
+void arg_set_element_built(const CalloutHandle& handle, rust::Str name, const ElementBuilder& b) {
+    if (!b.open.empty() || !b.root) {
+        throw std::logic_error("element builder: the element is not complete");
+    }
+    writable(handle).setArgument(std::string(name), ConstElementPtr(b.root));
+}
+
 // The configured subnets. Kea also passes them as `subnet4collection`, a
 // pointer to a boost multi_index container, but the shim must not touch
 // that container where the boost headers it is compiled with are not the

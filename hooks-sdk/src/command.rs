@@ -380,7 +380,7 @@ pub(crate) extern "C" fn command_callout<H: Hook + HasSlot>(handle: Option<&mut 
                 .unwrap_or_else(|| Answer::error(format!("{}: the hook is not loaded", H::NAME))),
             Err(e) => Answer::error(format!("bad arguments: {}", e.what())),
         };
-        ffi::arg_set_element_json(shared, "response", &answer.to_json().to_string()).is_ok()
+        ffi::arg_set_element(shared, "response", &answer.to_json()).is_ok()
     });
     match done {
         Ok(true) => 0,

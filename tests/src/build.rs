@@ -1,6 +1,6 @@
 //! Building this workspace's hook libraries from tests and tools.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Which cargo profile to build with.
@@ -130,4 +130,31 @@ pub fn build_cpp_hook(source: &str, lib: &str, profile: Profile) -> PathBuf {
     let status = cmd.status().expect("run the C++ compiler (install g++)");
     assert!(status.success(), "compiling tests/fixtures/{source} failed");
     out
+}
+
+/// ISC's hook library `name` (`libdhcp_stat_cmds.so`, ...) of the Kea under
+/// test; panics when that Kea has none (Debian's kea-dhcp4-server and the
+/// 3.2 tree ship them all).
+pub fn isc_hook(name: &str) -> PathBuf {
+    let dirs = ["/usr/local/lib/kea/hooks", "/usr/lib/x86_64-linux-gnu/kea/hooks", "/usr/lib/kea/hooks"];
+    dirs.iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("ISC's {name} is in none of {dirs:?}"))
+}
+
+/// Copies `libraries` into `<dir>/hooks` (Kea 2.6+ loads hooks from a
+/// single directory, so ISC's and ours must sit together) and returns the
+/// copies' paths.
+pub fn hooks_together(dir: &Path, libraries: &[PathBuf]) -> Vec<PathBuf> {
+    let hooks = dir.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    libraries
+        .iter()
+        .map(|lib| {
+            let to = hooks.join(lib.file_name().unwrap());
+            std::fs::copy(lib, &to).unwrap_or_else(|e| panic!("copy {} to {}: {e}", lib.display(), to.display()));
+            to
+        })
+        .collect()
 }

@@ -32,7 +32,7 @@ mod kea;
 mod netns;
 mod perfdhcp;
 
-pub use build::{build_bin, build_cpp_hook, build_hook, kea_hooks_version, target_dir, workspace_root, Profile};
+pub use build::{build_bin, build_cpp_hook, build_hook, hooks_together, isc_hook, kea_hooks_version, target_dir, workspace_root, Profile};
 pub use client4::{msg, Client4, Relay, Reply};
 pub use dhclient::dhclient;
 pub use env::{require_root_and_kea, skip, TestDir};

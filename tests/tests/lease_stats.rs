@@ -15,10 +15,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kea_hooks_tests::{perfdhcp, require_root_and_kea, run_in_ns, write_memfile4, Client4, Kea, KeaConfig, LeaseRow, NetPair};
+use kea_hooks_tests::{hooks_together, isc_hook, perfdhcp, require_root_and_kea, run_in_ns, write_memfile4, Client4, Kea, KeaConfig, LeaseRow, NetPair};
 use serde_json::{json, Value};
 
-use common::{hooks_together, isc_hook, lease_stats, load_failure_line};
+use common::{lease_stats, load_failure_line};
 
 /// The metrics endpoint, inside the server's namespace.
 const LISTEN: &str = "127.0.0.1:9464";

@@ -635,11 +635,7 @@ impl<'a> Context<'a, CommandProcessed> {
 
     /// Replaces the answer the client of the control socket gets.
     pub fn set_response(&self, response: &serde_json::Value) -> Result<(), Error> {
-        Ok(ffi::arg_set_element_json(
-            self.handle,
-            "response",
-            &response.to_string(),
-        )?)
+        Ok(ffi::arg_set_element(self.handle, "response", response)?)
     }
 }
 

@@ -284,6 +284,19 @@ pub(crate) mod bridge {
         /// A `ConstElementPtr` argument as JSON text (`null` for a null pointer).
         fn arg_element_json(handle: &CalloutHandle, name: &str) -> Result<String>;
         fn arg_set_element_json(handle: &CalloutHandle, name: &str, json: &str) -> Result<()>;
+        /// A Kea data element built value by value (see shim.h).
+        type ElementBuilder;
+        fn element_builder_new() -> UniquePtr<ElementBuilder>;
+        fn element_null(b: Pin<&mut ElementBuilder>) -> Result<()>;
+        fn element_bool(b: Pin<&mut ElementBuilder>, value: bool) -> Result<()>;
+        fn element_int(b: Pin<&mut ElementBuilder>, value: i64) -> Result<()>;
+        fn element_float(b: Pin<&mut ElementBuilder>, value: f64) -> Result<()>;
+        fn element_string(b: Pin<&mut ElementBuilder>, value: &str) -> Result<()>;
+        fn element_key(b: Pin<&mut ElementBuilder>, key: &str) -> Result<()>;
+        fn element_begin_list(b: Pin<&mut ElementBuilder>) -> Result<()>;
+        fn element_begin_map(b: Pin<&mut ElementBuilder>) -> Result<()>;
+        fn element_end(b: Pin<&mut ElementBuilder>) -> Result<()>;
+        fn arg_set_element_built(handle: &CalloutHandle, name: &str, b: &ElementBuilder) -> Result<()>;
         fn arg_subnet4_collection_ids(handle: &CalloutHandle, name: &str) -> Result<Vec<u32>>;
         /// Sets `subnet4` to the configured subnet `id`; false (nothing
         /// changed) when the configuration has none.

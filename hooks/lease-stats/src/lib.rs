@@ -67,8 +67,14 @@ struct Params {
 fn default_interval() -> u64 {
     300
 }
+/// Before Kea 3.0 the memfile backend walks each page from its start for
+/// every lease it adds (quadratic in the page size): small pages there.
 fn default_page() -> u32 {
-    1000
+    if kea_hooks::KEA_HOOKS_VERSION >= 30000 {
+        1000
+    } else {
+        100
+    }
 }
 
 /// The command answering like `stat-lease4-get`.
@@ -107,13 +113,14 @@ fn kea_figures(id: u32) -> KeaFigures {
     KeaFigures { total: stat("total-addresses"), cumulative: stat("cumulative-assigned-addresses") }
 }
 
-/// Counts everything in the database, on a thread of Kea's (main thread:
-/// configuration, commands).
-fn recount_here(tracker: &Tracker, kea: &KeaAccess<'_>, only: Option<u32>, page: u32) -> Result<Recount, Error> {
+/// Counts the leases of every subnet (or of subnet `only`), on a thread of
+/// Kea's (the main thread: configuration, commands), a subnet at a time:
+/// Kea's by-subnet query is linear in the leases on every release.
+fn recount_here(tracker: &Tracker, kea: &KeaAccess<'_>, only: Option<u32>) -> Result<Recount, Error> {
     let db = kea.lease_db();
     match only {
         Some(id) => tracker.recount(Some(id), [db.leases4_by_subnet(id)]),
-        None => tracker.recount(None, db.pages4(page)),
+        None => tracker.recount(None, tracker.subnets().iter().map(|s| db.leases4_by_subnet(s.id))),
     }
 }
 
@@ -171,7 +178,7 @@ impl LeaseStats {
             return Ok(Answer::empty(format!("subnet-id: {} does not exist", only.unwrap_or(0))));
         }
         let t0 = Instant::now();
-        let r = recount_here(&tracker, &cx.kea(), only, self.shared.page_size)?;
+        let r = recount_here(&tracker, &cx.kea(), only)?;
         *self.shared.seeded.lock().unwrap_or_else(|e| e.into_inner()) = true;
         Answer::success(format!("{} leases counted, {} addresses corrected", r.leases, r.corrected)).with_arguments(json!({
             "leases": r.leases,
@@ -194,10 +201,10 @@ impl LeaseStats {
             "lease4-add" | "lease4-update" | "lease4-del" => match (address(args), subnet) {
                 (Some(a), _) => reread(a)?,
                 // lease4-del by identifier names the subnet.
-                (None, Some(id)) => drop(recount_here(&tracker, kea, Some(id), self.shared.page_size)?),
-                (None, None) => drop(recount_here(&tracker, kea, None, self.shared.page_size)?),
+                (None, Some(id)) => drop(recount_here(&tracker, kea, Some(id))?),
+                (None, None) => drop(recount_here(&tracker, kea, None)?),
             },
-            "lease4-wipe" => drop(recount_here(&tracker, kea, subnet, self.shared.page_size)?),
+            "lease4-wipe" => drop(recount_here(&tracker, kea, subnet)?),
             // An HA sync writes the database directly: recount soon.
             "ha-sync" | "ha-sync-complete-notify" => self.request_recount(),
             _ => {}
@@ -319,7 +326,7 @@ impl Callout<dhcp4::Dhcp4SrvConfigured> for LeaseStats {
         let kea = cx.kea();
         let tracker = Arc::new(Tracker::new(&kea.subnets4()?));
         let t0 = Instant::now();
-        let r = recount_here(&tracker, &kea, None, self.shared.page_size.max(10_000))?;
+        let r = recount_here(&tracker, &kea, None)?;
         *self.shared.tracker.write().unwrap_or_else(|e| e.into_inner()) = tracker;
         *self.shared.seeded.lock().unwrap_or_else(|e| e.into_inner()) = true;
         tracing::info!(leases = r.leases, ms = t0.elapsed().as_millis() as u64, "counted the lease database");

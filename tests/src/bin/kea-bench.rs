@@ -31,7 +31,8 @@
 //! (`cpp` and `rust` name the two bench hooks, `cpp-options` and
 //! `rust-options` the same hooks with `"options": true`, which also read an
 //! option of the query and set one on the response, `park-on` and
-//! `park-off` the parking bench hook with and without parking; ratios are
+//! `park-off` the parking bench hook with and without parking, `lease-stats`
+//! hooks/lease-stats; ratios are
 //! to `cpp` when it is one of them, else to the first by name). Where the
 //! parking bench hook is loaded, side by side also prints the time from
 //! leases4_committed to pkt4_send (a parked packet's round trip).
@@ -419,6 +420,8 @@ fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path, park_hook: &Path) -
                         "rust-options" => (rust_hook.to_path_buf(), options),
                         "park-on" => (park_hook.to_path_buf(), Some(serde_json::json!({ "park": true }))),
                         "park-off" => (park_hook.to_path_buf(), Some(serde_json::json!({ "park": false }))),
+                        // hooks/lease-stats, as deployed (no metrics endpoint).
+                        "lease-stats" => (build_hook("kea-hook-lease-stats", "dhcp_lease_stats", Profile::Release), None),
                         other => (PathBuf::from(other), None),
                     };
                     HookLib { path, parameters }

@@ -91,29 +91,3 @@ pub fn lease_stats() -> PathBuf {
     hook_library("kea-hook-lease-stats", "dhcp_lease_stats")
 }
 
-/// ISC's hook library `name` (`libdhcp_stat_cmds.so`, ...) of the Kea under
-/// test; panics when that Kea has none (Debian's kea-dhcp4-server and the
-/// 3.2 tree ship them all).
-pub fn isc_hook(name: &str) -> PathBuf {
-    let dirs = ["/usr/local/lib/kea/hooks", "/usr/lib/x86_64-linux-gnu/kea/hooks", "/usr/lib/kea/hooks"];
-    dirs.iter()
-        .map(|d| std::path::Path::new(d).join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("ISC's {name} is in none of {dirs:?}"))
-}
-
-/// Copies `libraries` into `<dir>/hooks` (Kea 2.6+ loads hooks from a
-/// single directory, so ISC's and ours must sit together) and returns the
-/// copies' paths.
-pub fn hooks_together(dir: &std::path::Path, libraries: &[PathBuf]) -> Vec<PathBuf> {
-    let hooks = dir.join("hooks");
-    std::fs::create_dir_all(&hooks).unwrap();
-    libraries
-        .iter()
-        .map(|lib| {
-            let to = hooks.join(lib.file_name().unwrap());
-            std::fs::copy(lib, &to).unwrap_or_else(|e| panic!("copy {} to {}: {e}", lib.display(), to.display()));
-            to
-        })
-        .collect()
-}

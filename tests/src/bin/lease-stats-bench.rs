@@ -1,0 +1,196 @@
+//! `lease-stats-bench`: how long `lease-stats-get` takes against ISC's
+//! `stat-lease4-get` and Kea's own `statistic-get`, through the control
+//! socket, as the lease database grows (run it through
+//! `scripts/bench-lease-stats.sh`).
+//!
+//! For each size (default 10,000, 100,000 and 1,000,000 leases) a memfile
+//! is generated (16 subnets; 90% of the leases assigned, 5% declined, 5%
+//! expired-reclaimed) and kea-dhcp4 starts twice on it: with stat_cmds
+//! alone (the baseline), then with stat_cmds and lease-stats. Each command
+//! is timed `--queries` times (default 30), interleaved, from connect to
+//! the last byte of the answer; the medians and 90th percentiles are
+//! printed with the ratios, plus start-up time, the time lease-stats took
+//! to count the database, and Kea's resident memory with and without it.
+//! Both answers are checked equal before anything is timed.
+//!
+//! The subnets are 10.16.0.0/16 to 10.31.0.0/16 (a million leases do not
+//! fit in 198.18.0.0/15): they exist only in the configuration and the
+//! lease file. Kea listens on no interface and runs in a network namespace
+//! of its own, so nothing is ever sent anywhere.
+//!
+//! Options: `--sizes 10000,100000,1000000`, `--queries N`.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use kea_hooks_tests::{
+    build_hook, hooks_together, isc_hook, kea_hooks_version, write_memfile4, Kea, KeaConfig, LeaseRow, NetPair, Profile,
+};
+use serde_json::{json, Value};
+
+const SUBNETS: u32 = 16;
+
+fn subnets() -> Value {
+    (0..SUBNETS)
+        .map(|k| {
+            let b = 16 + k;
+            json!({ "id": k + 1, "subnet": format!("10.{b}.0.0/16"), "pools": [{ "pool": format!("10.{b}.0.1 - 10.{b}.255.254") }] })
+        })
+        .collect()
+}
+
+fn leases(n: u32) -> impl Iterator<Item = LeaseRow> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let per = n.div_ceil(SUBNETS);
+    (0..n).map(move |i| {
+        let (k, j) = (i / per, i % per + 1);
+        let state = match i % 20 {
+            0 => 1,
+            1 => 2,
+            _ => 0,
+        };
+        LeaseRow {
+            address: Ipv4Addr::new(10, (16 + k) as u8, (j >> 8) as u8, (j & 0xff) as u8),
+            hwaddr: format!("02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", k, (j >> 24) & 0xff, (j >> 16) & 0xff, (j >> 8) & 0xff, j & 0xff),
+            client_id: String::new(),
+            valid_lifetime: 86400,
+            expire: if state == 2 { now - 10 } else { now + 86400 },
+            subnet_id: k + 1,
+            hostname: String::new(),
+            fqdn: (false, false),
+            state,
+        }
+    })
+}
+
+/// Kea's resident memory, KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn timed(kea: &Kea, name: &str, args: &Value) -> f64 {
+    let t0 = Instant::now();
+    let answer = kea.command(name, Some(args.clone()));
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(answer["result"], 0, "{name}: {answer}");
+    ms
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+struct Run {
+    kea: Kea,
+    start_s: f64,
+}
+
+fn start(pair: &NetPair, n: u32, libs: &[std::path::PathBuf], with_ours: bool) -> Run {
+    let mut cfg = KeaConfig::new(pair)
+        .severity("WARN")
+        .logger("kea-dhcp4.lease-stats", "INFO", 0)
+        .merge(json!({ "interfaces-config": { "interfaces": [] }, "subnet4": subnets() }));
+    cfg = cfg.hook(&libs[0], None);
+    if with_ours {
+        cfg = cfg.hook(&libs[1], Some(json!({ "recount-interval": 0 })));
+    }
+    write_memfile4(&cfg.dir().join("leases4.csv"), leases(n));
+    let copies = hooks_together(cfg.dir(), libs);
+    cfg.set_hook_library(0, &copies[0]);
+    if with_ours {
+        cfg.set_hook_library(1, &copies[1]);
+    }
+    let t0 = Instant::now();
+    let kea = cfg.start(pair).unwrap_or_else(|e| panic!("{e}"));
+    Run { kea, start_s: t0.elapsed().as_secs_f64() }
+}
+
+fn main() {
+    let mut sizes = vec![10_000u32, 100_000, 1_000_000];
+    let mut queries = 30usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let value = args.next().unwrap_or_default();
+        match a.as_str() {
+            "--sizes" => sizes = value.split(',').map(|s| s.trim().parse().expect("--sizes: numbers")).collect(),
+            "--queries" => queries = value.parse().expect("--queries: a number"),
+            _ => {
+                eprintln!("usage: lease-stats-bench [--sizes N,N,...] [--queries N]");
+                std::process::exit(2);
+            }
+        }
+    }
+    eprintln!("building hooks/lease-stats...");
+    let ours = build_hook("kea-hook-lease-stats", "dhcp_lease_stats", Profile::Release);
+    let libs = [isc_hook("libdhcp_stat_cmds.so"), ours];
+    let pair = NetPair::new();
+    println!("# lease-stats-bench: Kea hooks version {}, {queries} queries per command and size", kea_hooks_version());
+    println!(
+        "\n{:>9} | {:>22} | {:>22} | {:>22} | {:>9} {:>9} | {:>8} {:>8} | {:>9} {:>9}",
+        "leases", "statistic-get ms", "stat-lease4-get ms", "lease-stats-get ms", "isc/ours", "ours/stat", "start s", "+ours s", "RSS MiB", "+ours MiB"
+    );
+    println!("{:>9} | {:>10} {:>11} | {:>10} {:>11} | {:>10} {:>11} |", "", "median", "p90", "median", "p90", "median", "p90");
+    let all = json!({});
+    let stat = json!({ "name": "subnet[1].assigned-addresses" });
+    for &n in &sizes {
+        // Baseline: stat_cmds alone.
+        let mut base = start(&pair, n, &libs[..1], false);
+        let base_rss = rss_kib(base.kea.pid());
+        base.kea.stop();
+        // With lease-stats.
+        let run = start(&pair, n, &libs, true);
+        let kea = &run.kea;
+        let rss = rss_kib(kea.pid());
+        let seed_ms = kea
+            .log()
+            .lines()
+            .find(|l| l.contains("counted the lease database"))
+            .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("ms=")).map(str::to_owned))
+            .unwrap_or_else(|| "?".into());
+        // The same answer (timestamps and command names aside).
+        let strip = |mut v: Value| {
+            v["arguments"]["result-set"]["timestamp"] = Value::Null;
+            v["text"] = Value::Null;
+            v
+        };
+        let (isc, mine) = (kea.command("stat-lease4-get", None), kea.command("lease-stats-get", None));
+        assert_eq!(strip(isc.clone()), strip(mine), "at {n} leases the answers differ; stat_cmds: {isc}");
+        let rows = isc["arguments"]["result-set"]["rows"].as_array().map(Vec::len).unwrap_or(0);
+        let (mut s, mut i, mut o) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..3 {
+            timed(kea, "statistic-get", &stat);
+            timed(kea, "lease-stats-get", &all);
+        }
+        for _ in 0..queries {
+            s.push(timed(kea, "statistic-get", &stat));
+            i.push(timed(kea, "stat-lease4-get", &all));
+            o.push(timed(kea, "lease-stats-get", &all));
+        }
+        let (sm, s9) = (percentile(&mut s, 0.5), percentile(&mut s, 0.9));
+        let (im, i9) = (percentile(&mut i, 0.5), percentile(&mut i, 0.9));
+        let (om, o9) = (percentile(&mut o, 0.5), percentile(&mut o, 0.9));
+        println!(
+            "{n:>9} | {sm:>10.3} {s9:>11.3} | {im:>10.3} {i9:>11.3} | {om:>10.3} {o9:>11.3} | {:>8.0}x {:>8.2}x | {:>8.1} {:>8.1} | {:>9.0} {:>9.0}",
+            im / om,
+            om / sm,
+            base.start_s,
+            run.start_s - base.start_s,
+            base_rss as f64 / 1024.0,
+            (rss as f64 - base_rss as f64) / 1024.0,
+        );
+        eprintln!("  ({rows} rows; lease-stats counted the database at start-up in {seed_ms} ms)");
+        drop(run);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!(
+        "\nisc/ours: stat-lease4-get's median over lease-stats-get's (target: 100x or more at 1M leases); \
+         ours/stat: lease-stats-get's median over statistic-get's (target: 2x or less; flat in the lease count). \
+         +ours: what loading lease-stats adds to start-up and resident memory."
+    );
+}
