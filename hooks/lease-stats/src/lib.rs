@@ -80,6 +80,19 @@ fn default_page() -> u32 {
 /// The command answering like `stat-lease4-get`.
 const GET: &str = "lease-stats-get";
 
+/// Kea statistics of the hook's own: recounts done (background and
+/// `lease-stats-recount`; not the count at configuration) and the
+/// addresses they found miscounted.
+const STAT_RECOUNTS: &str = "lease-stats.recounts";
+const STAT_CORRECTED: &str = "lease-stats.corrected-addresses";
+
+/// Adds a recount's result to the hook's statistics (on Kea's main thread,
+/// or a thread Kea allows).
+fn count_recount(r: &Recount) {
+    let _ = stats::add_integer(STAT_RECOUNTS, 1);
+    let _ = stats::add_integer(STAT_CORRECTED, r.corrected as i64);
+}
+
 /// What the hook's threads share.
 struct Shared {
     /// The counts of the configuration in force (replaced when Kea
@@ -179,7 +192,7 @@ impl LeaseStats {
         }
         let t0 = Instant::now();
         let r = recount_here(&tracker, &cx.kea(), only)?;
-        *self.shared.seeded.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        count_recount(&r);
         Answer::success(format!("{} leases counted, {} addresses corrected", r.leases, r.corrected)).with_arguments(json!({
             "leases": r.leases,
             "corrected": r.corrected,
@@ -252,7 +265,15 @@ impl LeaseStats {
                 let tracker = shared.tracker();
                 let t0 = Instant::now();
                 match recount_from_worker(&tracker, shared.page_size, stop) {
-                    Ok(r) => tracing::debug!(leases = r.leases, corrected = r.corrected, ms = t0.elapsed().as_millis() as u64, "recounted"),
+                    Ok(r) => {
+                        let ms = t0.elapsed().as_millis() as u64;
+                        if r.corrected > 0 {
+                            tracing::info!(leases = r.leases, corrected = r.corrected, ms, "recount corrected the counts");
+                        } else {
+                            tracing::debug!(leases = r.leases, ms, "recounted");
+                        }
+                        let _ = main_thread::post(move || count_recount(&r));
+                    }
                     Err(e) if stop.is_stopped() => tracing::debug!(error = %e, "recount interrupted by unload"),
                     Err(e) => tracing::warn!(error = %e, "recount failed"),
                 }
@@ -302,6 +323,11 @@ impl Hook for LeaseStats {
                 Some(worker)
             }
         };
+        for name in [STAT_RECOUNTS, STAT_CORRECTED] {
+            if stats::get(name)?.is_none() {
+                stats::set_integer(name, 0)?;
+            }
+        }
         let recounter = Some(Self::start_recounter(&shared, p.recount_interval)?);
         Ok(LeaseStats { shared, _recounter: recounter, _metrics: metrics })
     }
