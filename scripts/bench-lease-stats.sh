@@ -3,9 +3,10 @@
 # and Kea's statistic-get through the control socket at 10k, 100k and 1M
 # leases (see tests/src/bin/lease-stats-bench.rs). Needs root (network
 # namespaces). Options: --sizes N,N,... --queries N.
-# The packet path (exchanges/s with and without the hook, side by side):
+# The packet path, side by side: lease-stats against a C++ hook with the
+# same callouts doing nothing (what Kea itself spends on any such hook):
 #   ./scripts/bench.sh --rounds 0 --skip-callouts --cachegrind-runs 0 \
-#     --variant base=none --variant lease-stats=lease-stats --side-by-side 8
+#     --variant empty=cpp-lease-points --variant lease-stats=lease-stats --side-by-side 8
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup-debian.sh

@@ -1,13 +1,14 @@
-//! `kea-demo`: builds the mac-acl hook and shows it working in a real
-//! kea-dhcp4 (run it through `scripts/demo.sh`, as root).
+//! `kea-demo`: builds the mac-acl and lease-stats hooks and shows them
+//! working in a real kea-dhcp4 (run it through `scripts/demo.sh`, as root).
 //!
 //! Kea runs in a network namespace of its own, a DHCP client (dhclient) in
-//! another; the hook allows hardware addresses under `02:aa` and denies the
-//! rest. One allowed and one denied client ask for an address.
+//! another; mac-acl allows hardware addresses under `02:aa` and denies the
+//! rest. One allowed and one denied client ask for an address; then
+//! lease-stats answers `lease-stats-get` and serves its metrics page.
 
 use std::time::Duration;
 
-use kea_hooks_tests::{build_hook, dhclient, require_root_and_kea, KeaConfig, NetPair, Profile};
+use kea_hooks_tests::{build_hook, dhclient, require_root_and_kea, run_in_ns, KeaConfig, NetPair, Profile};
 use serde_json::json;
 
 fn main() {
@@ -16,10 +17,17 @@ fn main() {
     }
     let lib = build_hook("kea-hook-mac-acl", "dhcp_mac_acl", Profile::Release);
     println!("built {}", lib.display());
+    // Built into the same directory (Kea 2.6+ loads hooks from one).
+    let stats_lib = build_hook("kea-hook-lease-stats", "dhcp_lease_stats", Profile::Release);
+    println!("built {}", stats_lib.display());
+    let listen = "127.0.0.1:9464";
 
     let pair = NetPair::new();
     let params = json!({ "allow": ["02:aa"], "default": "deny" });
-    let cfg = KeaConfig::new(&pair).logger("kea-dhcp4.mac-acl", "DEBUG", 40).hook(&lib, Some(params.clone()));
+    let cfg = KeaConfig::new(&pair)
+        .logger("kea-dhcp4.mac-acl", "DEBUG", 40)
+        .hook(&lib, Some(params.clone()))
+        .hook(&stats_lib, Some(json!({ "listen": listen })));
     println!("\nkea-dhcp4 config, hooks-libraries:\n{}", serde_json::to_string_pretty(&cfg.to_json()["Dhcp4"]["hooks-libraries"]).unwrap());
     let mut kea = cfg.start(&pair).unwrap_or_else(|e| panic!("{e}"));
     println!("kea-dhcp4 (pid {}) serves {} in namespace {}", kea.pid(), pair.subnet(), pair.server_ns());
@@ -35,14 +43,28 @@ fn main() {
         ok &= got.is_some() == expect;
     }
 
+    println!("\nlease-stats: lease-stats-get (stat_cmds' stat-lease4-get answer, kept from lease events):");
+    let answer = kea.command("lease-stats-get", None);
+    println!("{}", serde_json::to_string_pretty(&answer).unwrap());
+    let pools = kea.command("lease-stats-get", Some(json!({ "pools": true, "utilization": true })));
+    println!("with \"pools\" and \"utilization\":\n{}", serde_json::to_string_pretty(&pools["arguments"]["result-set"]["rows"]).unwrap());
+    ok &= answer["arguments"]["result-set"]["rows"][0][3] == 1;
+    let page = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--max-time", "5", &format!("http://{listen}/metrics")]);
+    let page = String::from_utf8_lossy(&page.stdout).into_owned();
+    println!("\nits metrics page (http://{listen}/metrics in Kea's namespace), the subnet's assigned addresses:");
+    for line in page.lines().filter(|l| l.contains("kea_lease_stats_subnet_assigned_addresses")) {
+        println!("  {line}");
+    }
+    ok &= page.lines().any(|l| l.starts_with("kea_lease_stats_subnet_assigned_addresses{") && l.ends_with(" 1"));
+
     let log = kea.stop();
     println!("\nwhat the hook logged (logger kea-dhcp4.mac-acl):");
     for line in log.lines().filter(|l| l.contains("kea-dhcp4.mac-acl")) {
         println!("  {line}");
     }
     if !ok {
-        eprintln!("\nthe hook did not behave as expected");
+        eprintln!("\nthe hooks did not behave as expected");
         std::process::exit(1);
     }
-    println!("\nmac-acl works: the allowed client got a lease, the denied one was dropped.");
+    println!("\nmac-acl works: the allowed client got a lease, the denied one was dropped; lease-stats counted it.");
 }
