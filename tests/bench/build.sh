@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the C++ side of the benchmark into OUT_DIR:
 #   libdhcp_bench_cpp.so  the hand-written C++ bench hook (cpp-hook/)
-#   libdhcp_bench_lease_points.so  lease-stats' callouts, doing nothing (cpp-hook/)
+#   libdhcp_bench_lease_points.so  lease-stats' callouts, reading what it reads (cpp-hook/)
 #   callout_bench         the in-process per-callout driver (driver/)
 #   tests/bench/build.sh OUT_DIR
 # Kea is found in KEA_INCLUDE_DIR / KEA_LIB_DIR when set, else in Debian's

@@ -34,7 +34,8 @@ pub mod tracker;
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use kea_hooks::dhcp4;
@@ -95,19 +96,20 @@ fn count_recount(r: &Recount) {
 
 /// What the hook's threads share.
 struct Shared {
-    /// The counts of the configuration in force (replaced when Kea
-    /// configures the server).
-    tracker: RwLock<Arc<Tracker>>,
+    /// The counts. Kea loads a hook anew for every configuration, so the
+    /// subnets and pools of one instance never change: the packet path
+    /// takes no lock but its shard's.
+    tracker: Tracker,
     /// Whether the database has been counted once.
-    seeded: Mutex<bool>,
+    seeded: AtomicBool,
     /// Set to ask the recount thread for a recount now.
     wake: (Mutex<bool>, Condvar),
     page_size: u32,
 }
 
 impl Shared {
-    fn tracker(&self) -> Arc<Tracker> {
-        Arc::clone(&self.tracker.read().unwrap_or_else(|e| e.into_inner()))
+    fn tracker(&self) -> &Tracker {
+        &self.tracker
     }
 }
 
@@ -172,7 +174,7 @@ impl LeaseStats {
             Err(e) => return Ok(Answer::error(e)),
         };
         let tracker = self.shared.tracker();
-        match query::answer(GET, &q, query::DECLINED_IN_ASSIGNED, &tracker, kea_figures, query::timestamp_now()) {
+        match query::answer(GET, &q, query::DECLINED_IN_ASSIGNED, tracker, kea_figures, query::timestamp_now()) {
             Ok((text, arguments)) => Answer::success(text).with_arguments(arguments),
             Err(text) => Answer::empty(text).with_arguments(json!({})),
         }
@@ -191,7 +193,7 @@ impl LeaseStats {
             return Ok(Answer::empty(format!("subnet-id: {} does not exist", only.unwrap_or(0))));
         }
         let t0 = Instant::now();
-        let r = recount_here(&tracker, &cx.kea(), only)?;
+        let r = recount_here(tracker, &cx.kea(), only)?;
         count_recount(&r);
         Answer::success(format!("{} leases counted, {} addresses corrected", r.leases, r.corrected)).with_arguments(json!({
             "leases": r.leases,
@@ -214,10 +216,10 @@ impl LeaseStats {
             "lease4-add" | "lease4-update" | "lease4-del" => match (address(args), subnet) {
                 (Some(a), _) => reread(a)?,
                 // lease4-del by identifier names the subnet.
-                (None, Some(id)) => drop(recount_here(&tracker, kea, Some(id))?),
-                (None, None) => drop(recount_here(&tracker, kea, None)?),
+                (None, Some(id)) => drop(recount_here(tracker, kea, Some(id))?),
+                (None, None) => drop(recount_here(tracker, kea, None)?),
             },
-            "lease4-wipe" => drop(recount_here(&tracker, kea, subnet)?),
+            "lease4-wipe" => drop(recount_here(tracker, kea, subnet)?),
             // An HA sync writes the database directly: recount soon.
             "ha-sync" | "ha-sync-complete-notify" => self.request_recount(),
             _ => {}
@@ -259,12 +261,12 @@ impl LeaseStats {
                 if stop.is_stopped() {
                     return;
                 }
-                if !*shared.seeded.lock().unwrap_or_else(|e| e.into_inner()) {
+                if !shared.seeded.load(Ordering::Acquire) {
                     continue; // the server is not configured yet
                 }
                 let tracker = shared.tracker();
                 let t0 = Instant::now();
-                match recount_from_worker(&tracker, shared.page_size, stop) {
+                match recount_from_worker(tracker, shared.page_size, stop) {
                     Ok(r) => {
                         let ms = t0.elapsed().as_millis() as u64;
                         if r.corrected > 0 {
@@ -299,12 +301,12 @@ impl Hook for LeaseStats {
     }
 
     fn load(p: Params, cx: &LoadContext) -> Result<Self, Error> {
-        // The layout of the configuration being applied; counted at
-        // dhcp4_srv_configured, when its lease database is open.
+        // The subnets and pools of the configuration being applied;
+        // counted at dhcp4_srv_configured, when its lease database is open.
         let tracker = Tracker::new(&cx.kea().subnets4()?);
         let shared = Arc::new(Shared {
-            tracker: RwLock::new(Arc::new(tracker)),
-            seeded: Mutex::new(false),
+            tracker,
+            seeded: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
             page_size: p.page_size,
         });
@@ -317,7 +319,7 @@ impl Hook for LeaseStats {
                     let tracker = page_shared.tracker();
                     let ids: Vec<u32> = tracker.subnets().iter().map(|s| s.id).collect();
                     let kea = main_thread::call(move || ids.into_iter().map(|id| (id, kea_figures(id))).collect::<HashMap<_, _>>()).ok()?;
-                    Some(metrics::render(&tracker, &kea))
+                    Some(metrics::render(tracker, &kea))
                 })?;
                 tracing::info!(%listen, "metrics at http://{listen}/metrics");
                 Some(worker)
@@ -350,11 +352,17 @@ impl Hook for LeaseStats {
 impl Callout<dhcp4::Dhcp4SrvConfigured> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Dhcp4SrvConfigured>) -> Result<(), Error> {
         let kea = cx.kea();
-        let tracker = Arc::new(Tracker::new(&kea.subnets4()?));
+        let tracker = self.shared.tracker();
+        // The configuration load() saw (Kea loads hooks for each one).
+        let mut now: Vec<u32> = kea.subnets4()?.iter().map(|s| s.id).collect();
+        now.sort_unstable();
+        now.dedup();
+        if now != tracker.subnets().iter().map(|s| s.id).collect::<Vec<_>>() {
+            tracing::warn!("the configured subnets differ from those at load; counting those of load");
+        }
         let t0 = Instant::now();
-        let r = recount_here(&tracker, &kea, None)?;
-        *self.shared.tracker.write().unwrap_or_else(|e| e.into_inner()) = tracker;
-        *self.shared.seeded.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        let r = recount_here(tracker, &kea, None)?;
+        self.shared.seeded.store(true, Ordering::Release);
         tracing::info!(leases = r.leases, ms = t0.elapsed().as_millis() as u64, "counted the lease database");
         Ok(())
     }
@@ -369,10 +377,10 @@ impl Callout<dhcp4::Leases4Committed> for LeaseStats {
         let tracker = self.shared.tracker();
         // Replaced leases first: the new ones may reuse an address.
         for l in cx.deleted_leases()?.iter() {
-            lease_event(&tracker, &l, None, Cause::Committed);
+            lease_event(tracker, &l, None, Cause::Committed);
         }
         for l in cx.leases()?.iter() {
-            lease_event(&tracker, &l, Held::of(l.state()), Cause::Committed);
+            lease_event(tracker, &l, Held::of(l.state()), Cause::Committed);
         }
         Ok(())
     }
@@ -380,28 +388,28 @@ impl Callout<dhcp4::Leases4Committed> for LeaseStats {
 
 impl Callout<dhcp4::Lease4Release> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Release>) -> Result<(), Error> {
-        lease_event(&self.shared.tracker(), &cx.lease()?, None, Cause::Released);
+        lease_event(self.shared.tracker(), &cx.lease()?, None, Cause::Released);
         Ok(())
     }
 }
 
 impl Callout<dhcp4::Lease4Decline> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Decline>) -> Result<(), Error> {
-        lease_event(&self.shared.tracker(), &cx.lease()?, Some(Held::Declined), Cause::Declined);
+        lease_event(self.shared.tracker(), &cx.lease()?, Some(Held::Declined), Cause::Declined);
         Ok(())
     }
 }
 
 impl Callout<dhcp4::Lease4Expire> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Expire>) -> Result<(), Error> {
-        lease_event(&self.shared.tracker(), &cx.lease()?, None, Cause::Reclaimed);
+        lease_event(self.shared.tracker(), &cx.lease()?, None, Cause::Reclaimed);
         Ok(())
     }
 }
 
 impl Callout<dhcp4::Lease4Recover> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Recover>) -> Result<(), Error> {
-        lease_event(&self.shared.tracker(), &cx.lease()?, None, Cause::Reclaimed);
+        lease_event(self.shared.tracker(), &cx.lease()?, None, Cause::Reclaimed);
         Ok(())
     }
 }

@@ -9,9 +9,9 @@
 //! renewal (assigned to assigned) changes nothing, and a lost event is
 //! repaired by the next recount, which reads the truth from the database.
 //!
-//! Addresses live in 64 shards (a mutex and a hash map each, picked by a
-//! hash of the address), so Kea's packet threads rarely meet; the counters
-//! per subnet and pool are atomics.
+//! Addresses live in 64 shards (a mutex, a hash map and an event counter
+//! each, picked by a hash of the address), so Kea's packet threads rarely
+//! meet; the counters per subnet and pool are atomics.
 //!
 //! A recount reads the database page by page while events go on. It never
 //! overwrites an address an event touched after the recount started (the
@@ -229,11 +229,20 @@ impl Hasher for AddressHasher {
 
 type AddressMap = HashMap<u32, Entry, BuildHasherDefault<AddressHasher>>;
 
+/// One shard: its addresses and how many events it has seen.
+#[derive(Debug, Default)]
+struct Shard {
+    map: AddressMap,
+    /// Counts the shard's events (under its lock): an entry's `gen` says
+    /// when an event last wrote it.
+    events: u64,
+}
+
 /// What the tracker holds for one address.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    /// The event counter when an event last wrote it (recounts write the
-    /// counter's value at their start).
+    /// The shard's event count when an event last wrote it (recounts
+    /// write the count at their start).
     gen: u64,
     subnet: u32,
     /// The recount that last saw it in the database.
@@ -259,11 +268,9 @@ pub struct Recount {
 /// Every counted address and the counters of each subnet and pool.
 #[derive(Debug)]
 pub struct Tracker {
-    /// Subnets by id.
+    /// Subnets, by id.
     subnets: Vec<Subnet>,
-    index: HashMap<u32, usize>,
-    shards: Box<[Mutex<AddressMap>]>,
-    gen: AtomicU64,
+    shards: Box<[Mutex<Shard>]>,
     epoch: AtomicU32,
     corrections: AtomicU64,
     /// One recount at a time.
@@ -283,12 +290,10 @@ impl Tracker {
             })
             .collect();
         subnets.sort_by_key(|s| s.id);
-        let index = subnets.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+        subnets.dedup_by_key(|s| s.id);
         Tracker {
             subnets,
-            index,
-            shards: (0..SHARDS).map(|_| Mutex::new(AddressMap::default())).collect(),
-            gen: AtomicU64::new(0),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             epoch: AtomicU32::new(0),
             corrections: AtomicU64::new(0),
             recounting: Mutex::new(()),
@@ -302,7 +307,7 @@ impl Tracker {
 
     /// Subnet `id`.
     pub fn subnet(&self, id: u32) -> Option<&Subnet> {
-        self.index.get(&id).map(|&i| &self.subnets[i])
+        self.subnets.binary_search_by_key(&id, |s| s.id).ok().map(|i| &self.subnets[i])
     }
 
     /// Addresses recounts have corrected since the hook loaded.
@@ -312,12 +317,16 @@ impl Tracker {
 
     /// Addresses held (counted ones and recent removals).
     pub fn addresses(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
+        self.shards.iter().map(|s| lock(s).map.len()).sum()
     }
 
-    fn shard(&self, address: u32) -> &Mutex<AddressMap> {
+    fn shard_index(address: u32) -> usize {
         let h = u64::from(address).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        &self.shards[(h >> 58) as usize % SHARDS]
+        (h >> 58) as usize % SHARDS
+    }
+
+    fn shard(&self, address: u32) -> &Mutex<Shard> {
+        &self.shards[Self::shard_index(address)]
     }
 
     /// Moves `address` from `old` to `new` (subnet, what) in the counters.
@@ -347,12 +356,21 @@ impl Tracker {
     /// A lease event: `address` (of subnet `subnet`) is now `held`.
     pub fn event(&self, address: Ipv4Addr, subnet: u32, held: Option<Held>, cause: Cause) {
         let address = u32::from(address);
-        let gen = self.gen.fetch_add(1, Relaxed) + 1;
-        let mut map = lock(self.shard(address));
-        let old = map.get(&address).and_then(|e| Held::from_code(e.held).map(|h| (e.subnet, h)));
+        let mut shard = lock(self.shard(address));
+        shard.events += 1;
+        let entry = Entry { gen: shard.events, subnet, epoch: 0, held: Held::code(held), pending: cause.precedes_write() };
+        let old = match shard.map.entry(address) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let was = *e.get();
+                *e.get_mut() = entry;
+                Held::from_code(was.held).map(|h| (was.subnet, h))
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(entry);
+                None
+            }
+        };
         self.move_counts(address, old, held.map(|h| (subnet, h)), cause);
-        let entry = Entry { gen, subnet, epoch: 0, held: Held::code(held), pending: cause.precedes_write() };
-        map.insert(address, entry);
     }
 
     /// Reads the database's truth about one address (after a command
@@ -362,11 +380,13 @@ impl Tracker {
             Some(l) => self.event(address, l.subnet_id, Held::of(l.state), Cause::Committed),
             None => {
                 let a = u32::from(address);
-                let gen = self.gen.fetch_add(1, Relaxed) + 1;
-                let mut map = lock(self.shard(a));
-                if let Some(e) = map.get_mut(&a) {
-                    self.move_counts(a, Held::from_code(e.held).map(|h| (e.subnet, h)), None, Cause::Recount);
+                let mut shard = lock(self.shard(a));
+                shard.events += 1;
+                let gen = shard.events;
+                if let Some(e) = shard.map.get_mut(&a) {
+                    let was = Held::from_code(e.held).map(|h| (e.subnet, h));
                     *e = Entry { gen, held: 0, pending: false, ..*e };
+                    self.move_counts(a, was, None, Cause::Recount);
                 }
             }
         }
@@ -382,7 +402,9 @@ impl Tracker {
     ) -> Result<Recount, E> {
         let _one = lock(&self.recounting);
         let epoch = self.epoch.fetch_add(1, Relaxed).wrapping_add(1);
-        let start = self.gen.load(Relaxed);
+        // Each shard's event count now: what events wrote after it is
+        // newer than anything this recount reads.
+        let starts: Vec<u64> = self.shards.iter().map(|s| lock(s).events).collect();
         let mut result = Recount::default();
         for page in pages {
             for lease in page? {
@@ -390,13 +412,13 @@ impl Tracker {
                     continue;
                 }
                 result.leases += 1;
-                if self.settle(lease.address, Held::of(lease.state).map(|h| (lease.subnet_id, h)), start, epoch) {
+                if self.settle(lease.address, Held::of(lease.state).map(|h| (lease.subnet_id, h)), &starts, epoch) {
                     result.corrected += 1;
                 }
             }
         }
-        for shard in self.shards.iter() {
-            lock(shard).retain(|&address, e| {
+        for (shard, &start) in self.shards.iter().zip(&starts) {
+            lock(shard).map.retain(|&address, e| {
                 if only.is_some_and(|s| s != e.subnet) || e.epoch == epoch || e.gen > start {
                     return true;
                 }
@@ -418,9 +440,11 @@ impl Tracker {
 
     /// Applies what the database holds for `address` unless an event is
     /// newer; returns whether the count changed.
-    fn settle(&self, address: Ipv4Addr, truth: Option<(u32, Held)>, start: u64, epoch: u32) -> bool {
+    fn settle(&self, address: Ipv4Addr, truth: Option<(u32, Held)>, starts: &[u64], epoch: u32) -> bool {
         let a = u32::from(address);
-        let mut map = lock(self.shard(a));
+        let start = starts[Self::shard_index(a)];
+        let mut shard = lock(self.shard(a));
+        let map = &mut shard.map;
         let held = match map.get_mut(&a) {
             Some(e) if e.gen > start || e.pending => {
                 if e.gen <= start {

@@ -33,7 +33,7 @@
 //! option of the query and set one on the response, `park-on` and
 //! `park-off` the parking bench hook with and without parking, `lease-stats`
 //! hooks/lease-stats, `cpp-lease-points` a C++ hook with lease-stats'
-//! callouts doing nothing; ratios are
+//! callouts reading the leases it reads and counting nothing; ratios are
 //! to `cpp` when it is one of them, else to the first by name). Where the
 //! parking bench hook is loaded, side by side also prints the time from
 //! leases4_committed to pkt4_send (a parked packet's round trip).
@@ -423,7 +423,7 @@ fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path, park_hook: &Path) -
                         "park-off" => (park_hook.to_path_buf(), Some(serde_json::json!({ "park": false }))),
                         // hooks/lease-stats, as deployed (no metrics endpoint).
                         "lease-stats" => (build_hook("kea-hook-lease-stats", "dhcp_lease_stats", Profile::Release), None),
-                        // lease-stats' callouts in C++, doing nothing.
+                        // lease-stats' callouts in C++, reading its arguments.
                         "cpp-lease-points" => (cpp_hook.with_file_name("libdhcp_bench_lease_points.so"), None),
                         other => (PathBuf::from(other), None),
                     };
