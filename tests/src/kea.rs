@@ -49,6 +49,7 @@ pub struct KeaConfig {
     stderr_closed_pipe: bool,
     text_replacements: Vec<(String, String)>,
     http_control: bool,
+    start_timeout: Option<Duration>,
 }
 
 /// The port of the HTTP control channel inside the server's namespace
@@ -84,7 +85,15 @@ impl KeaConfig {
             stderr_closed_pipe: false,
             text_replacements: Vec::new(),
             http_control: false,
+            start_timeout: None,
         }
+    }
+
+    /// How long start-up may take (default 20 s, 240 s with a launcher):
+    /// loading a large lease file takes longer.
+    pub fn start_timeout(mut self, timeout: Duration) -> Self {
+        self.start_timeout = Some(timeout);
+        self
     }
 
     /// Runs kea-dhcp6 instead, listening on no interface (for tests of
@@ -832,7 +841,7 @@ impl Kea {
 
     /// How long start-up may take (a quarter of it for shutdown).
     fn grace(&self) -> Duration {
-        Duration::from_secs(if self.config.launcher.is_empty() { 20 } else { 240 })
+        self.config.start_timeout.unwrap_or(Duration::from_secs(if self.config.launcher.is_empty() { 20 } else { 240 }))
     }
 
     fn terminate(&mut self) {

@@ -93,6 +93,7 @@ struct Run {
 
 fn start(pair: &NetPair, n: u32, libs: &[std::path::PathBuf], with_ours: bool) -> Run {
     let mut cfg = KeaConfig::new(pair)
+        .start_timeout(Duration::from_secs(300))
         .severity("WARN")
         .logger("kea-dhcp4.lease-stats", "INFO", 0)
         .merge(json!({ "interfaces-config": { "interfaces": [] }, "subnet4": subnets() }));
