@@ -197,7 +197,7 @@ fn compare_with_stat_cmds(kea: &Kea, when: &str) -> Vec<Value> {
     }
     // The answers are not trivially equal: the rows have leases in them.
     let all = &ours[0]["arguments"]["result-set"]["rows"];
-    assert_eq!(all.as_array().map(Vec::len), Some(5), "{when}: {all}");
+    assert!(all.as_array().map_or(0, Vec::len) >= 4, "{when}: {all}");
     assert!(all[1][3].as_i64().unwrap() > 1500 && all[1][4].as_i64().unwrap() > 200, "{when}: subnet 2 {}", all[1]);
     ours
 }
@@ -441,10 +441,28 @@ fn lease_stats_answers_as_stat_cmds_does() {
     let log = kea.log();
     assert!(log.contains("counted the lease database"), "{log}");
 
-    // A reload stops the endpoint's thread and starts the new one's on the
-    // same port.
+    // A configuration change (subnet 7 removed, subnet 4's pool grown,
+    // subnet 3's second pool split in two), applied by a reload: Kea loads
+    // the hook anew, which counts again; its endpoint's thread stops and
+    // the new one binds the same port.
+    let mut changed = subnets.clone();
+    let list = changed.as_array_mut().unwrap();
+    list.retain(|s| s["id"] != 7);
+    let b = layout.b;
+    list[3]["pools"] = json!([{ "pool": format!("198.{b}.64.10 - 198.{b}.64.40") }]);
+    list[2]["pools"] = json!([
+        { "pool": format!("198.{b}.48.10 - 198.{b}.48.99") },
+        { "pool": format!("198.{b}.48.100 - 198.{b}.48.149") },
+        { "pool": format!("198.{b}.48.150 - 198.{b}.48.199") }
+    ]);
+    let mut kea = kea;
+    let cfg = kea.config().clone().merge(json!({ "subnet4": changed }));
+    kea.rewrite_config(&cfg);
     ok(&kea.config_reload());
-    check_metrics(&pair, &kea, &subnets);
+    check_all(&pair, &kea, &changed, "after a configuration change");
+    let rows = kea.command("lease-stats-get", None)["arguments"]["result-set"]["rows"].clone();
+    assert_eq!(rows.as_array().map(Vec::len), Some(4), "{rows}");
+    assert_eq!(rows[3][1], 31, "subnet 4's grown pool: {rows}");
 }
 
 /// A `listen` that is not an address, or a port in use, fails the load

@@ -258,6 +258,26 @@ mod tests {
     }
 
     #[test]
+    fn no_argument_makes_it_panic() {
+        let odd = [
+            json!(null), json!(true), json!(-1), json!(0), json!(1), json!(u64::MAX), json!(i64::MIN), json!(1.5),
+            json!(f64::MAX), json!(""), json!("1"), json!([]), json!([1, 2]), json!({}), json!({"first-subnet-id": 1}),
+            json!({"first-subnet-id": 5, "last-subnet-id": 4294967295u64}), json!({"first-subnet-id": u64::MAX, "last-subnet-id": 1}),
+        ];
+        let t = Tracker::new(&[]);
+        for key in ["subnet-id", "subnet-range", "pools", "utilization", "extended", "other"] {
+            for v in &odd {
+                for args in [json!({ key: v }), json!({ key: v, "subnet-id": 1 }), json!({ key: v, "subnet-range": v })] {
+                    if let Ok(q) = parse(Some(&args)) {
+                        let _ = answer("x", &q, false, &t, |_| KeaFigures::default(), String::new());
+                    }
+                }
+            }
+            let _ = parse(Some(&json!(key)));
+        }
+    }
+
+    #[test]
     fn answers_have_stat_cmds_layout() {
         let ip = |s: &str| s.parse().unwrap();
         let t = Tracker::new(&[
