@@ -9,9 +9,14 @@
 //! renewal (assigned to assigned) changes nothing, and a lost event is
 //! repaired by the next recount, which reads the truth from the database.
 //!
-//! Addresses live in 64 shards (a mutex, a hash map and an event counter
-//! each, picked by a hash of the address), so Kea's packet threads rarely
-//! meet; the counters per subnet and pool are atomics.
+//! Each subnet (of a /8 or longer prefix, within a budget) keeps one atomic
+//! 16-bit word per address of its prefix: what the address counts as, and
+//! what recounts need to know. An event is one compare-and-swap on its
+//! address's word, then the counters (atomics) move: no lock, one short
+//! chain of loads, 2 bytes per address of the subnet (128 KiB for a /16).
+//! Addresses no such word covers (a lease whose address lies outside its
+//! subnet's prefix, a subnet too large) live in 64 shards of hash maps
+//! behind mutexes instead.
 //!
 //! A recount reads the database page by page while events go on. It never
 //! overwrites an address an event touched after the recount started (the
@@ -23,7 +28,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering::{AcqRel, Acquire, Relaxed}};
 use std::sync::Mutex;
 
 use kea_hooks::dhcp4::LeaseState;
@@ -191,6 +196,40 @@ pub struct Subnet {
     pub pools: Vec<Pool>,
     /// Its counters (every lease of the subnet, in a pool or not).
     pub counters: Counters,
+    /// The state word of each address of its prefix (see [`Dense`]).
+    dense: Option<Dense>,
+}
+
+/// The state words of a subnet's prefix, one per address:
+/// bits 0-1 what it counts as ([`Held::code`]), bit 2 `pending` (an event
+/// Kea reports before it writes the database), bit 3 `seen` (by the
+/// running recount), bits 4-15 the recount epoch (mod 4096) in force when
+/// an event last wrote it.
+#[derive(Debug)]
+struct Dense {
+    first: u32,
+    words: Box<[AtomicU16]>,
+}
+
+const HELD_BITS: u16 = 0b11;
+const PENDING: u16 = 1 << 2;
+const SEEN: u16 = 1 << 3;
+const STAMP_SHIFT: u16 = 4;
+const STAMP_MASK: u32 = 0xfff;
+
+/// The largest prefix given state words (a /8: 32 MiB), and the most
+/// words in all (128 MiB); beyond, the hash maps.
+const DENSE_MIN_PREFIX: u8 = 8;
+const DENSE_BUDGET: u64 = 64 << 20;
+
+impl Dense {
+    fn word(&self, address: u32) -> Option<&AtomicU16> {
+        self.words.get(address.wrapping_sub(self.first) as usize).filter(|_| address >= self.first)
+    }
+}
+
+fn held_of_word(w: u16) -> Option<Held> {
+    Held::from_code((w & HELD_BITS) as u8)
 }
 
 impl Subnet {
@@ -270,7 +309,9 @@ pub struct Recount {
 pub struct Tracker {
     /// Subnets, by id.
     subnets: Vec<Subnet>,
+    /// Addresses without a state word.
     shards: Box<[Mutex<Shard>]>,
+    /// The latest recount's number: events stamp it into state words.
     epoch: AtomicU32,
     corrections: AtomicU64,
     /// One recount at a time.
@@ -280,13 +321,26 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker for these subnets, counting nothing yet.
     pub fn new(config: &[Subnet4Config]) -> Tracker {
+        let mut budget = DENSE_BUDGET;
         let mut subnets: Vec<Subnet> = config
             .iter()
             .map(|s| {
                 let mut pools: Vec<Pool> =
                     s.pools.iter().map(|p| Pool { first: p.first, last: p.last, counters: Counters::default() }).collect();
                 pools.sort_by_key(|p| p.first);
-                Subnet { id: s.id, prefix: format!("{}/{}", s.prefix, s.prefix_len), pools, counters: Counters::default() }
+                let size = 1u64 << (32 - u32::from(s.prefix_len.min(32)));
+                let dense = (s.prefix_len >= DENSE_MIN_PREFIX && size <= budget).then(|| {
+                    budget -= size;
+                    let mask = if s.prefix_len == 0 { 0 } else { u32::MAX << (32 - u32::from(s.prefix_len)) };
+                    Dense { first: u32::from(s.prefix) & mask, words: (0..size).map(|_| AtomicU16::new(0)).collect() }
+                });
+                Subnet {
+                    id: s.id,
+                    prefix: format!("{}/{}", s.prefix, s.prefix_len),
+                    pools,
+                    counters: Counters::default(),
+                    dense,
+                }
             })
             .collect();
         subnets.sort_by_key(|s| s.id);
@@ -315,9 +369,30 @@ impl Tracker {
         self.corrections.load(Relaxed)
     }
 
-    /// Addresses held (counted ones and recent removals).
+    /// Addresses counted (as assigned or declined).
     pub fn addresses(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).map.len()).sum()
+        let dense: usize = self
+            .subnets
+            .iter()
+            .filter_map(|s| s.dense.as_ref())
+            .map(|d| d.words.iter().filter(|w| w.load(Relaxed) & HELD_BITS != 0).count())
+            .sum();
+        dense + self.shards.iter().map(|s| lock(s).map.values().filter(|e| e.held != 0).count()).sum::<usize>()
+    }
+
+    /// The stamp events write now (1 to 4095; 0 is "never").
+    fn stamp(epoch: u32) -> u16 {
+        (epoch.wrapping_sub(1) % STAMP_MASK + 1) as u16
+    }
+
+    /// The state word of `address` in subnet `subnet`, if it has one.
+    fn word(&self, subnet: u32, address: u32) -> Option<&AtomicU16> {
+        self.subnet(subnet)?.dense.as_ref()?.word(address)
+    }
+
+    /// The state word of `address` in whichever subnet's prefix holds it.
+    fn any_word(&self, address: u32) -> Option<(u32, &AtomicU16)> {
+        self.subnets.iter().find_map(|s| Some((s.id, s.dense.as_ref()?.word(address)?)))
     }
 
     fn shard_index(address: u32) -> usize {
@@ -356,6 +431,14 @@ impl Tracker {
     /// A lease event: `address` (of subnet `subnet`) is now `held`.
     pub fn event(&self, address: Ipv4Addr, subnet: u32, held: Option<Held>, cause: Cause) {
         let address = u32::from(address);
+        if let Some(w) = self.word(subnet, address) {
+            let stamp = Self::stamp(self.epoch.load(Acquire));
+            let pending = if cause.precedes_write() { PENDING } else { 0 };
+            let bits = u16::from(Held::code(held)) | pending | (stamp << STAMP_SHIFT);
+            let old = w.fetch_update(AcqRel, Acquire, |old| Some(bits | (old & SEEN))).unwrap_or_else(|old| old);
+            self.move_counts(address, held_of_word(old).map(|h| (subnet, h)), held.map(|h| (subnet, h)), cause);
+            return;
+        }
         let mut shard = lock(self.shard(address));
         shard.events += 1;
         let entry = Entry { gen: shard.events, subnet, epoch: 0, held: Held::code(held), pending: cause.precedes_write() };
@@ -380,6 +463,11 @@ impl Tracker {
             Some(l) => self.event(address, l.subnet_id, Held::of(l.state), Cause::Committed),
             None => {
                 let a = u32::from(address);
+                if let Some((subnet, w)) = self.any_word(a) {
+                    let stamp = Self::stamp(self.epoch.load(Acquire));
+                    let old = w.fetch_update(AcqRel, Acquire, |old| Some((stamp << STAMP_SHIFT) | (old & SEEN))).unwrap_or_else(|old| old);
+                    self.move_counts(a, held_of_word(old).map(|h| (subnet, h)), None, Cause::Recount);
+                }
                 let mut shard = lock(self.shard(a));
                 shard.events += 1;
                 let gen = shard.events;
@@ -401,7 +489,14 @@ impl Tracker {
         pages: impl IntoIterator<Item = Result<Vec<StoredLease4>, E>>,
     ) -> Result<Recount, E> {
         let _one = lock(&self.recounting);
-        let epoch = self.epoch.fetch_add(1, Relaxed).wrapping_add(1);
+        let epoch = self.epoch.fetch_add(1, AcqRel).wrapping_add(1);
+        let stamp = Self::stamp(epoch);
+        let in_scope = |s: &&Subnet| only.is_none_or(|id| id == s.id);
+        for d in self.subnets.iter().filter(in_scope).filter_map(|s| s.dense.as_ref()) {
+            for w in d.words.iter() {
+                w.fetch_and(!SEEN, AcqRel);
+            }
+        }
         // Each shard's event count now: what events wrote after it is
         // newer than anything this recount reads.
         let starts: Vec<u64> = self.shards.iter().map(|s| lock(s).events).collect();
@@ -414,6 +509,37 @@ impl Tracker {
                 result.leases += 1;
                 if self.settle(lease.address, Held::of(lease.state).map(|h| (lease.subnet_id, h)), &starts, epoch) {
                     result.corrected += 1;
+                }
+            }
+        }
+        // Words the database did not mention and no event wrote since the
+        // recount began: nothing is leased there.
+        for subnet in self.subnets.iter().filter(in_scope) {
+            let Some(d) = &subnet.dense else { continue };
+            for (i, w) in d.words.iter().enumerate() {
+                let address = d.first.wrapping_add(i as u32);
+                let mut old = w.load(Acquire);
+                loop {
+                    if old & SEEN != 0 || (old >> STAMP_SHIFT) == stamp {
+                        break;
+                    }
+                    let (new, gone) = if old & PENDING != 0 {
+                        (old & !PENDING, None)
+                    } else if let Some(held) = held_of_word(old) {
+                        (old & !HELD_BITS, Some(held))
+                    } else {
+                        break;
+                    };
+                    match w.compare_exchange(old, new, AcqRel, Acquire) {
+                        Ok(_) => {
+                            if let Some(held) = gone {
+                                self.move_counts(address, Some((subnet.id, held)), None, Cause::Recount);
+                                result.corrected += 1;
+                            }
+                            break;
+                        }
+                        Err(now) => old = now,
+                    }
                 }
             }
         }
@@ -442,6 +568,32 @@ impl Tracker {
     /// newer; returns whether the count changed.
     fn settle(&self, address: Ipv4Addr, truth: Option<(u32, Held)>, starts: &[u64], epoch: u32) -> bool {
         let a = u32::from(address);
+        let word = match truth {
+            Some((subnet, _)) => self.word(subnet, a).map(|w| (subnet, w)),
+            None => self.any_word(a),
+        };
+        if let Some((subnet, w)) = word {
+            let stamp = Self::stamp(epoch);
+            let mut old = w.load(Acquire);
+            loop {
+                let (new, settles) = if (old >> STAMP_SHIFT) == stamp {
+                    (old | SEEN, false) // an event wrote it during this recount
+                } else if old & PENDING != 0 {
+                    (old & !PENDING | SEEN, false)
+                } else {
+                    ((old & !HELD_BITS) | u16::from(Held::code(truth.map(|t| t.1))) | SEEN, true)
+                };
+                match w.compare_exchange(old, new, AcqRel, Acquire) {
+                    Ok(_) if settles => {
+                        let was = held_of_word(old).map(|h| (subnet, h));
+                        self.move_counts(a, was, truth, Cause::Recount);
+                        return was != truth;
+                    }
+                    Ok(_) => return false,
+                    Err(now) => old = now,
+                }
+            }
+        }
         let start = starts[Self::shard_index(a)];
         let mut shard = lock(self.shard(a));
         let map = &mut shard.map;
@@ -562,6 +714,11 @@ mod tests {
         assert_eq!(figures(&t, 1), (1, 0));
         t.event(ip("198.18.1.50"), 1, None, Cause::Released);
         assert_eq!(t.subnet(1).unwrap().counters.figures().released, 1);
+        // An address outside its subnet's prefix (the hash maps): counted.
+        t.event(ip("198.18.7.7"), 2, Some(Held::Declined), Cause::Declined);
+        assert_eq!(figures(&t, 2), (0, 1));
+        t.event(ip("198.18.7.7"), 2, None, Cause::Reclaimed);
+        assert_eq!(figures(&t, 2), (0, 0));
         // Unknown subnets are not counted.
         t.event(ip("198.18.9.1"), 9, Some(Held::Assigned), Cause::Committed);
         assert_eq!((figures(&t, 1), figures(&t, 2)), ((0, 0), (0, 0)));
