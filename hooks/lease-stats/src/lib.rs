@@ -9,8 +9,8 @@
 //!   from Kea's lease events on the packet path (`leases4_committed`,
 //!   `lease4_release`, `lease4_decline`, `lease4_expire`,
 //!   `lease4_recover`; `lease4_offer` with an offer lifetime and
-//!   `lease4_server_decline` on 2.6+), in 64 shards so packet threads
-//!   rarely meet (see [`tracker`]);
+//!   `lease4_server_decline` on 2.6+), one atomic state word per
+//!   address of each subnet, so an event takes no lock (see [`tracker`]);
 //! * leases written by lease_cmds (`lease4-add`, `-update`, `-del`,
 //!   `-wipe`) are read back from the database as soon as the
 //!   command is answered (`command_processed`);
