@@ -547,3 +547,44 @@ fn compare_with_stat_cmds_simple(kea: &Kea) {
     let mine = untimed(kea.command("lease-stats-get", None));
     assert_eq!(mine["arguments"], isc["arguments"]);
 }
+
+/// A DISCOVER alone writes no lease, and lease-stats counts none; with
+/// Kea 2.6+'s `offer-lifetime` the offered address is written to the lease
+/// database (`lease4_offer`), counted as stat_cmds counts it, and gone
+/// again when the offer expires and is reclaimed.
+#[test]
+fn offers_count_only_where_kea_writes_them() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let libs = hooks_together(cfg.dir(), &[isc_hook("libdhcp_stat_cmds.so"), lease_stats()]);
+    let offer_lifetime = kea_hooks_tests::kea_hooks_version() >= 20600;
+    let mut extra = json!({ "expired-leases-processing": { "reclaim-timer-wait-time": 1, "hold-reclaimed-time": 3600,
+                                                           "flush-reclaimed-timer-wait-time": 0 } });
+    if offer_lifetime {
+        extra["offer-lifetime"] = json!(2);
+    }
+    let kea = cfg
+        .merge(extra)
+        .hook(&libs[0], None)
+        .hook(&libs[1], Some(json!({ "recount-interval": 0 })))
+        .start(&pair)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let assigned = |command: &str| kea.command(command, Some(json!({ "subnet-id": 1 })))["arguments"]["result-set"]["rows"][0][3].clone();
+    let offer = Client4::new(&pair, "02:5d:00:00:00:01").discover(None).expect("an OFFER");
+    let expected = json!(u64::from(offer_lifetime));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while assigned("stat-lease4-get") != expected {
+        assert!(Instant::now() < deadline, "stat_cmds: {} after an OFFER of {}", assigned("stat-lease4-get"), offer.yiaddr);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(assigned("lease-stats-get"), expected, "after an OFFER of {}", offer.yiaddr);
+    // The offer expires and is reclaimed.
+    wait_for_reclamation(&kea);
+    std::thread::sleep(Duration::from_secs(3));
+    wait_for_reclamation(&kea);
+    assert_eq!(assigned("stat-lease4-get"), json!(0));
+    assert_eq!(assigned("lease-stats-get"), json!(0));
+}
