@@ -355,6 +355,23 @@ void main_queue_close(int fd) {
     isc::dhcp::IfaceMgr::instance().deleteExternalSocket(fd);
 }
 
+// Kea calls these when a multi-threading critical section begins and ends
+// (reconfiguration, shutdown), with its packet threads stopped: the SDK
+// keeps the hook's own threads out of the lease database meanwhile.
+bool lease_gate_register(rust::Str name) {
+    auto& mt = isc::util::MultiThreadingMgr::instance();
+    const std::string key(name);
+    mt.removeCriticalSectionCallbacks(key);
+    mt.addCriticalSectionCallbacks(key, [] {}, [] { lease_gate_close(); }, [] { lease_gate_open(); });
+    // Loaded inside one (Kea loads hooks while it reconfigures): the
+    // section's end opens the gate.
+    return mt.isInCriticalSection();
+}
+
+void lease_gate_unregister(rust::Str name) {
+    isc::util::MultiThreadingMgr::instance().removeCriticalSectionCallbacks(std::string(name));
+}
+
 // ---- configuration and lease database ----
 
 rust::String config_subnets4_json(bool staging) {

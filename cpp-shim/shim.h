@@ -127,6 +127,8 @@ std::uint32_t parked_xid(const ParkedPacket& parked) noexcept;
 // ---- Kea's main thread ----
 void main_queue_open(int fd);
 void main_queue_close(int fd);
+bool lease_gate_register(rust::Str name);
+void lease_gate_unregister(rust::Str name);
 
 // ---- configuration and lease database ----
 rust::String config_subnets4_json(bool staging);

@@ -374,6 +374,8 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     if matches!(server, Server::Dhcp4 | Server::Dhcp6) {
         // Work for Kea's main thread (crate::threads::main_thread).
         ffi::main_queue::open().map_err(|e| Error::new(ErrorKind::Kea, format!("opening the main-thread queue: {e}")))?;
+        // Hook threads' lease queries wait out Kea's critical sections.
+        ffi::lease_gate::register().map_err(|e| Error::new(ErrorKind::Kea, e))?;
     }
     let cx = LoadContext { server, logger: format!("{root}.{}", H::NAME) };
     let hook = H::load(params, &cx)?;
@@ -514,6 +516,7 @@ pub unsafe fn unload<H: Hook + HasSlot>() -> c_int {
     // a worker waiting in main_thread::call is released, so that dropping
     // the hook below can join it.
     ffi::main_queue::close();
+    ffi::lease_gate::unregister();
     let result = guard(|| slot.release());
     if let Err(panic) = &result {
         klog::emit(Severity::Error, 0, &format!("{}: panicked while unloading: {panic}", H::NAME));

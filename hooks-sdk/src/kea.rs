@@ -15,7 +15,10 @@
 //! (the running configuration),
 //! and neither it nor a [`LeaseDb`] can leave the thread (`!Send`). A
 //! hook's own thread asks [`LeaseDb::for_this_thread`], which checks at run
-//! time, or hands the work to the main thread.
+//! time, or hands the work to the main thread. Kea replaces its lease
+//! database at a reconfiguration and destroys it at shutdown before it
+//! unloads hooks: a query from a hook's thread then waits for the one in
+//! flight and fails (`ErrorKind::WrongThread`) rather than reach it.
 //!
 //! What comes back is copied out ([`Subnet4Config`], [`StoredLease4`]), so
 //! it can go anywhere.
@@ -82,7 +85,7 @@ impl KeaAccess<'_> {
 
     /// The lease database.
     pub fn lease_db(&self) -> LeaseDb<'_> {
-        LeaseDb { _not_send: PhantomData }
+        LeaseDb { gated: false, _not_send: PhantomData }
     }
 }
 
@@ -191,6 +194,9 @@ fn parse_pool(text: &str) -> Option<Pool4Config> {
 /// the [module docs](self) for where it may be used.
 #[derive(Debug)]
 pub struct LeaseDb<'a> {
+    /// From [`LeaseDb::for_this_thread`] on a hook's own thread: each
+    /// query waits out Kea's critical sections (see `ffi::lease_gate`).
+    gated: bool,
     _not_send: PhantomData<&'a *const ()>,
 }
 
@@ -199,9 +205,15 @@ impl LeaseDb<'static> {
     /// multi-threading is on (its backends lock themselves then), and on
     /// Kea's main thread; otherwise `Err(ErrorKind::WrongThread)` (hand
     /// the work to [`main_thread`](crate::threads::main_thread)).
+    ///
+    /// While Kea reconfigures or shuts down (it replaces, then destroys,
+    /// the database before it unloads hooks), a query from a hook's thread
+    /// waits for the query in flight and then fails with
+    /// `ErrorKind::WrongThread` instead of reaching a database being torn
+    /// down.
     pub fn for_this_thread() -> Result<LeaseDb<'static>, Error> {
         if ffi::multi_threading_enabled() || ffi::on_main_thread() {
-            Ok(LeaseDb { _not_send: PhantomData })
+            Ok(LeaseDb { gated: !ffi::on_main_thread(), _not_send: PhantomData })
         } else {
             Err(Error::new(
                 ErrorKind::WrongThread,
@@ -212,14 +224,26 @@ impl LeaseDb<'static> {
 }
 
 impl LeaseDb<'_> {
+    /// Runs one query of Kea's, through the gate when on a hook's thread.
+    fn query(&self, q: impl FnOnce() -> Result<Vec<LeaseRow4>, cxx::Exception>) -> Result<Vec<StoredLease4>, Error> {
+        let found = if self.gated {
+            ffi::lease_gate::while_open(q).ok_or_else(|| {
+                Error::new(ErrorKind::WrongThread, "Kea is reconfiguring or shutting down: its lease database is not available now")
+            })?
+        } else {
+            q()
+        };
+        Ok(rows(found?))
+    }
+
     /// The lease of `address`, if any.
     pub fn lease4(&self, address: Ipv4Addr) -> Result<Option<StoredLease4>, Error> {
-        Ok(rows(ffi::leases4_by_address(u32::from(address))?).pop())
+        Ok(self.query(|| ffi::leases4_by_address(u32::from(address)))?.pop())
     }
 
     /// The leases of hardware address `hwaddr` (one per subnet at most).
     pub fn leases4_by_hwaddr(&self, hwaddr: HwAddr<'_>) -> Result<Vec<StoredLease4>, Error> {
-        Ok(rows(ffi::leases4_by_hwaddr(hwaddr.as_bytes(), hwaddr.htype())?))
+        self.query(|| ffi::leases4_by_hwaddr(hwaddr.as_bytes(), hwaddr.htype()))
     }
 
     /// The leases of client identifier `client_id` (option 61's bytes).
@@ -227,13 +251,13 @@ impl LeaseDb<'_> {
         if client_id.is_empty() {
             return Err(Error::new(ErrorKind::Invalid, "an empty client identifier"));
         }
-        Ok(rows(ffi::leases4_by_client_id(client_id)?))
+        self.query(|| ffi::leases4_by_client_id(client_id))
     }
 
     /// Every lease of subnet `subnet_id`, in every state. (At once: for a
     /// large subnet, [`pages4`](Self::pages4) keeps memory bounded.)
     pub fn leases4_by_subnet(&self, subnet_id: u32) -> Result<Vec<StoredLease4>, Error> {
-        Ok(rows(ffi::leases4_by_subnet(subnet_id)?))
+        self.query(|| ffi::leases4_by_subnet(subnet_id))
     }
 
     /// Up to `size` leases (1 or more) with addresses above `after`, in
@@ -242,7 +266,7 @@ impl LeaseDb<'_> {
         if size == 0 {
             return Err(Error::new(ErrorKind::Invalid, "a page of 0 leases"));
         }
-        Ok(rows(ffi::leases4_page(u32::from(after), size)?))
+        self.query(|| ffi::leases4_page(u32::from(after), size))
     }
 
     /// All leases, `size` at a time, in address order: each item is one

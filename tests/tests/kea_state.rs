@@ -131,3 +131,36 @@ fn configuration_and_lease_database_as_a_hook_reads_them() {
     let recs = records(&out);
     assert_eq!(at(&recs, "dhcp4_srv_configured").last().unwrap()["leases"], 5);
 }
+
+/// A hook thread querying the lease database in a loop while Kea
+/// reconfigures (it replaces the database) and shuts down (it destroys the
+/// database before it unloads hooks): the queries in those windows are
+/// refused, never run against a database being torn down, and Kea goes
+/// through five reloads and a shutdown to the last unload.
+#[test]
+fn hook_thread_lease_queries_wait_out_reconfigurations_and_shutdown() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let params = |generation: u32, out: &std::path::Path| json!({ "out": out, "quiet": true, "query-loop": true, "generation": generation });
+    let cfg = KeaConfig::new(&pair).multi_threading(true);
+    let out = cfg.dir().join("probe.jsonl");
+    let (mut kea, out) = with_probe(&pair, cfg, params(0, &out));
+    Client4::new(&pair, "02:5e:00:00:00:01").dora().expect("an ACK");
+    for generation in 1..=5 {
+        // Let the loop run in the new generation before the next reload.
+        std::thread::sleep(Duration::from_millis(100));
+        let answer = kea.reload_with_hook_parameters(0, params(generation, &out));
+        assert_eq!(answer["result"], 0, "{answer}");
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let log = kea.stop();
+    let recs = records(&out);
+    let unloads = at(&recs, "unload");
+    assert_eq!(unloads.len(), 6, "every generation unloaded, the last at shutdown:\n{log}");
+    let count = |k: &str| unloads.iter().map(|u| u["queries"][k].as_u64().unwrap()).sum::<u64>();
+    assert!(unloads.iter().all(|u| u["queries"]["ok"].as_u64().unwrap() > 0), "{unloads:?}");
+    assert_eq!(count("failed"), 0, "{unloads:?}");
+    assert!(count("refused") > 0, "no query met a critical section: {unloads:?}");
+}

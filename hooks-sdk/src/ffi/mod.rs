@@ -14,6 +14,7 @@
 
 mod args;
 pub(crate) mod context;
+pub(crate) mod lease_gate;
 pub(crate) mod main_queue;
 mod process;
 pub(crate) mod shim;

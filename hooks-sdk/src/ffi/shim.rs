@@ -10,6 +10,7 @@
 //! references bounded by the callout's lifetime, in one audited place.
 
 use super::context::PacketValues;
+use super::lease_gate::{lease_gate_close, lease_gate_open};
 use super::main_queue::run_main_queue;
 
 #[cxx::bridge(namespace = "kea_shim")]
@@ -90,6 +91,11 @@ pub(crate) mod bridge {
         /// Runs the work queued for Kea's main thread (Kea calls it there,
         /// when the queue's eventfd is readable). Never unwinds.
         fn run_main_queue();
+
+        /// Kea entered / left a multi-threading critical section (see
+        /// `lease_gate`). Never unwind.
+        fn lease_gate_close();
+        fn lease_gate_open();
     }
 
     unsafe extern "C++" {
@@ -158,6 +164,11 @@ pub(crate) mod bridge {
         /// main thread when it is readable.
         fn main_queue_open(fd: i32) -> Result<()>;
         fn main_queue_close(fd: i32) -> Result<()>;
+        /// Registers `lease_gate_close`/`lease_gate_open` as Kea's
+        /// critical-section entry and exit callbacks under `name`; true
+        /// when called inside a critical section.
+        fn lease_gate_register(name: &str) -> Result<bool>;
+        fn lease_gate_unregister(name: &str) -> Result<()>;
 
         // ---- configuration and lease database (see crate::kea for the
         // threads they may run on) ----

@@ -132,6 +132,19 @@ struct Params {
     /// join it at unload.
     #[serde(default)]
     leak_worker: bool,
+    /// Start a Worker (`probe-queries`) that queries the lease database
+    /// from its own thread (LeaseDb::for_this_thread) in a loop until
+    /// unload; the unload record counts the answers.
+    #[serde(default)]
+    query_loop: bool,
+}
+
+/// What the query loop got.
+#[derive(Default)]
+struct QueryCounts {
+    ok: AtomicU64,
+    refused: AtomicU64,
+    failed: AtomicU64,
 }
 
 /// What to do with parked packets: each is parked at `point` and handed to
@@ -493,6 +506,8 @@ struct Probe {
     park_queue: Option<JobQueue<ParkJob>>,
     park_worker: Option<Worker>,
     lease_threads: Mutex<Vec<JoinHandle<()>>>,
+    query_counts: Arc<QueryCounts>,
+    query_worker: Option<Worker>,
 }
 
 impl Probe {
@@ -734,6 +749,26 @@ impl Hook for Probe {
             let worker = Worker::spawn("probe-leaked", |stop| while stop.sleep(Duration::from_millis(10)) {})?;
             std::mem::forget(worker);
         }
+        let query_counts = Arc::new(QueryCounts::default());
+        let query_worker = if p.query_loop {
+            let counts = Arc::clone(&query_counts);
+            Some(Worker::spawn("probe-queries", move |stop| {
+                while !stop.is_stopped() {
+                    let got = kea_hooks::kea::LeaseDb::for_this_thread()
+                        .and_then(|db| db.page4(std::net::Ipv4Addr::UNSPECIFIED, 10));
+                    let counter = match got {
+                        Ok(_) => &counts.ok,
+                        Err(e) if e.kind() == ErrorKind::WrongThread => &counts.refused,
+                        Err(_) => &counts.failed,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    // Often, but leaving the CPU to Kea and other tests.
+                    stop.sleep(Duration::from_micros(200));
+                }
+            })?)
+        } else {
+            None
+        };
         let park_counts = Arc::new(ParkCounts::default());
         let (park_queue, park_worker) = match &p.park {
             Some(spec) if !spec.inline => {
@@ -797,6 +832,8 @@ impl Hook for Probe {
             park_queue,
             park_worker,
             lease_threads: Mutex::new(Vec::new()),
+            query_counts,
+            query_worker,
         };
         // The configuration being applied, as load sees it.
         let subnets = match cx.kea().subnets4() {
@@ -976,6 +1013,7 @@ impl Drop for Probe {
         // Stop the parking worker first: the tokens it still has drop
         // their packets, and the counts are final.
         drop(self.park_worker.take());
+        drop(self.query_worker.take());
         for t in std::mem::take(&mut *self.lease_threads.lock().unwrap()) {
             let _ = t.join();
         }
@@ -983,6 +1021,11 @@ impl Drop for Probe {
             "point": "unload",
             "park": self.park_counts.json(),
             "calls": self.calls.load(Ordering::Relaxed),
+            "queries": {
+                "ok": self.query_counts.ok.load(Ordering::Relaxed),
+                "refused": self.query_counts.refused.load(Ordering::Relaxed),
+                "failed": self.query_counts.failed.load(Ordering::Relaxed),
+            },
             "context": {
                 "set": self.context_set.load(Ordering::SeqCst),
                 "seen": self.context_seen.load(Ordering::SeqCst),
