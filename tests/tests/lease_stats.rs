@@ -269,7 +269,10 @@ fn pool_rows(kea: &Kea) -> (BTreeMap<String, (i64, i64)>, Value) {
 
 /// Scrapes the metrics page inside the server's namespace and parses it
 /// with prometheus_client's parser: (sample name, labels) -> value.
-fn scrape(pair: &NetPair) -> (HashMap<(String, BTreeMap<String, String>), f64>, Vec<Value>) {
+/// Samples by (name, labels).
+type Samples = HashMap<(String, BTreeMap<String, String>), f64>;
+
+fn scrape(pair: &NetPair) -> (Samples, Vec<Value>) {
     let out = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--fail", "--max-time", "10", &format!("http://{LISTEN}/metrics")]);
     assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
     let parser = kea_hooks_tests::workspace_root().join("tests/fixtures/prometheus_parse.py");
