@@ -140,9 +140,9 @@ fn recount_here(tracker: &Tracker, kea: &KeaAccess<'_>, only: Option<u32>) -> Re
 }
 
 /// Counts everything in the database from the hook's own thread: each page
-/// is read on Kea's main thread (never from this thread: Kea destroys its
-/// lease database before it unloads hooks at shutdown), so the main thread
-/// is held a page at a time.
+/// is read on Kea's main thread (which works with multi-threading on or
+/// off), so the main thread is held a page at a time and a single-threaded
+/// Kea serves packets between pages.
 fn recount_from_worker(tracker: &Tracker, page: u32, stop: &StopToken) -> Result<Recount, Error> {
     let mut after = Some(Ipv4Addr::UNSPECIFIED);
     let pages = std::iter::from_fn(|| {
