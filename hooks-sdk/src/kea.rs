@@ -271,26 +271,63 @@ impl LeaseDb<'_> {
 
     /// All leases, `size` at a time, in address order: each item is one
     /// page (an `Err` ends the iteration).
-    pub fn pages4(&self, size: u32) -> Pages4<'_> {
-        Pages4 { db: self, after: Some(Ipv4Addr::UNSPECIFIED), size }
+    pub fn pages4(&self, size: u32) -> Pages4<impl FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error> + '_> {
+        Pages4::new(size, move |after, n| self.page4(after, n))
     }
 }
 
-/// The pages of [`LeaseDb::pages4`].
-#[derive(Debug)]
-pub struct Pages4<'a> {
-    db: &'a LeaseDb<'a>,
+/// All leases, `size` at a time, in address order, from Kea's paged query
+/// however it is reached: [`LeaseDb::pages4`], or `fetch(after, size)`
+/// given to [`Pages4::new`], for example a page at a time through the main
+/// thread from a hook's own thread:
+///
+/// ```no_run
+/// use kea_hooks::kea::Pages4;
+/// use kea_hooks::threads::main_thread;
+/// let pages = Pages4::new(100, |after, n| {
+///     main_thread::call_with_kea(move |kea| kea.lease_db().page4(after, n))?
+/// });
+/// for page in pages {
+///     let _leases = page?;
+/// }
+/// # Ok::<(), kea_hooks::Error>(())
+/// ```
+///
+/// A page shorter than `size` (or empty, or ending at 255.255.255.255) is
+/// the last one; an `Err` ends the iteration.
+pub struct Pages4<F> {
+    fetch: F,
     /// Where the next page starts; `None` when done.
     after: Option<Ipv4Addr>,
     size: u32,
 }
 
-impl Iterator for Pages4<'_> {
+impl<F> Pages4<F>
+where
+    F: FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error>,
+{
+    /// Pages of `size` leases, each fetched with `fetch(after, size)`
+    /// (Kea's paged query: the leases above `after`, in address order).
+    pub fn new(size: u32, fetch: F) -> Self {
+        Pages4 { fetch, after: Some(Ipv4Addr::UNSPECIFIED), size }
+    }
+}
+
+impl<F> std::fmt::Debug for Pages4<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages4").field("after", &self.after).field("size", &self.size).finish_non_exhaustive()
+    }
+}
+
+impl<F> Iterator for Pages4<F>
+where
+    F: FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error>,
+{
     type Item = Result<Vec<StoredLease4>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let after = self.after?;
-        match self.db.page4(after, self.size) {
+        match (self.fetch)(after, self.size) {
             Ok(page) if page.is_empty() => {
                 self.after = None;
                 None

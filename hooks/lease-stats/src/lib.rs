@@ -39,7 +39,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use kea_hooks::dhcp4;
-use kea_hooks::kea::KeaAccess;
+use kea_hooks::kea::{KeaAccess, Pages4};
 use kea_hooks::prelude::*;
 use kea_hooks::stats;
 use kea_hooks::threads::{main_thread, StopToken, Worker};
@@ -98,19 +98,13 @@ fn count_recount(r: &Recount) {
 struct Shared {
     /// The counts. Kea loads a hook anew for every configuration, so the
     /// subnets and pools of one instance never change: the packet path
-    /// takes no lock but its shard's.
+    /// reaches them without a lock.
     tracker: Tracker,
     /// Whether the database has been counted once.
     seeded: AtomicBool,
     /// Set to ask the recount thread for a recount now.
     wake: (Mutex<bool>, Condvar),
     page_size: u32,
-}
-
-impl Shared {
-    fn tracker(&self) -> &Tracker {
-        &self.tracker
-    }
 }
 
 struct LeaseStats {
@@ -144,21 +138,11 @@ fn recount_here(tracker: &Tracker, kea: &KeaAccess<'_>, only: Option<u32>) -> Re
 /// off), so the main thread is held a page at a time and a single-threaded
 /// Kea serves packets between pages.
 fn recount_from_worker(tracker: &Tracker, page: u32, stop: &StopToken) -> Result<Recount, Error> {
-    let mut after = Some(Ipv4Addr::UNSPECIFIED);
-    let pages = std::iter::from_fn(|| {
-        let from = after.filter(|_| !stop.is_stopped())?;
-        let got = main_thread::call_with_kea(move |kea| kea.lease_db().page4(from, page)).and_then(|r| r);
-        match got {
-            Ok(leases) if leases.is_empty() => None,
-            Ok(leases) => {
-                after = leases.last().map(|l| l.address).filter(|a| leases.len() == page as usize && *a != Ipv4Addr::BROADCAST);
-                Some(Ok(leases))
-            }
-            Err(e) => {
-                after = None;
-                Some(Err(e))
-            }
+    let pages = Pages4::new(page, |after, n| {
+        if stop.is_stopped() {
+            return Ok(Vec::new()); // ends the count
         }
+        main_thread::call_with_kea(move |kea| kea.lease_db().page4(after, n))?
     });
     let r = tracker.recount(None, pages)?;
     if stop.is_stopped() {
@@ -173,7 +157,7 @@ impl LeaseStats {
             Ok(q) => q,
             Err(e) => return Ok(Answer::error(e)),
         };
-        let tracker = self.shared.tracker();
+        let tracker = &self.shared.tracker;
         match query::answer(GET, &q, query::DECLINED_IN_ASSIGNED, tracker, kea_figures, query::timestamp_now()) {
             Ok((text, arguments)) => Answer::success(text).with_arguments(arguments),
             Err(text) => Answer::empty(text).with_arguments(json!({})),
@@ -188,7 +172,7 @@ impl LeaseStats {
                 None => return Ok(Answer::error("'subnet-id' must be an integer from 1 to 4294967295")),
             },
         };
-        let tracker = self.shared.tracker();
+        let tracker = &self.shared.tracker;
         if only.is_some_and(|id| tracker.subnet(id).is_none()) {
             return Ok(Answer::empty(format!("subnet-id: {} does not exist", only.unwrap_or(0))));
         }
@@ -204,7 +188,7 @@ impl LeaseStats {
 
     /// After a lease_cmds command: reads back what it changed.
     fn after_command(&self, kea: &KeaAccess<'_>, name: &str, args: &Value) -> Result<(), Error> {
-        let tracker = self.shared.tracker();
+        let tracker = &self.shared.tracker;
         let db = kea.lease_db();
         let address = |v: &Value| v.get("ip-address").and_then(Value::as_str).and_then(|s| s.parse::<Ipv4Addr>().ok());
         let reread = |a: Ipv4Addr| -> Result<(), Error> {
@@ -264,7 +248,7 @@ impl LeaseStats {
                 if !shared.seeded.load(Ordering::Acquire) {
                     continue; // the server is not configured yet
                 }
-                let tracker = shared.tracker();
+                let tracker = &shared.tracker;
                 let t0 = Instant::now();
                 match recount_from_worker(tracker, shared.page_size, stop) {
                     Ok(r) => {
@@ -316,7 +300,7 @@ impl Hook for LeaseStats {
                 let listener = metrics::bind(listen).map_err(|e| Error::msg(format!("at 'listen': {e}")))?;
                 let page_shared = Arc::clone(&shared);
                 let worker = metrics::serve(listener, move || {
-                    let tracker = page_shared.tracker();
+                    let tracker = &page_shared.tracker;
                     let ids: Vec<u32> = tracker.subnets().iter().map(|s| s.id).collect();
                     let kea = main_thread::call(move || ids.into_iter().map(|id| (id, kea_figures(id))).collect::<HashMap<_, _>>()).ok()?;
                     Some(metrics::render(tracker, &kea))
@@ -352,7 +336,7 @@ impl Hook for LeaseStats {
 impl Callout<dhcp4::Dhcp4SrvConfigured> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Dhcp4SrvConfigured>) -> Result<(), Error> {
         let kea = cx.kea();
-        let tracker = self.shared.tracker();
+        let tracker = &self.shared.tracker;
         // The configuration load() saw (Kea loads hooks for each one).
         let mut now: Vec<u32> = kea.subnets4()?.iter().map(|s| s.id).collect();
         now.sort_unstable();
@@ -374,7 +358,7 @@ fn lease_event(tracker: &Tracker, l: &dhcp4::Lease4<'_>, held: Option<Held>, cau
 
 impl Callout<dhcp4::Leases4Committed> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Leases4Committed>) -> Result<(), Error> {
-        let tracker = self.shared.tracker();
+        let tracker = &self.shared.tracker;
         // Replaced leases first: the new ones may reuse an address.
         for l in cx.deleted_leases()?.iter() {
             lease_event(tracker, &l, None, Cause::Committed);
@@ -388,28 +372,28 @@ impl Callout<dhcp4::Leases4Committed> for LeaseStats {
 
 impl Callout<dhcp4::Lease4Release> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Release>) -> Result<(), Error> {
-        lease_event(self.shared.tracker(), &cx.lease()?, None, Cause::Released);
+        lease_event(&self.shared.tracker, &cx.lease()?, None, Cause::Released);
         Ok(())
     }
 }
 
 impl Callout<dhcp4::Lease4Decline> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Decline>) -> Result<(), Error> {
-        lease_event(self.shared.tracker(), &cx.lease()?, Some(Held::Declined), Cause::Declined);
+        lease_event(&self.shared.tracker, &cx.lease()?, Some(Held::Declined), Cause::Declined);
         Ok(())
     }
 }
 
 impl Callout<dhcp4::Lease4Expire> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Expire>) -> Result<(), Error> {
-        lease_event(self.shared.tracker(), &cx.lease()?, None, Cause::Reclaimed);
+        lease_event(&self.shared.tracker, &cx.lease()?, None, Cause::Reclaimed);
         Ok(())
     }
 }
 
 impl Callout<dhcp4::Lease4Recover> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Recover>) -> Result<(), Error> {
-        lease_event(self.shared.tracker(), &cx.lease()?, None, Cause::Reclaimed);
+        lease_event(&self.shared.tracker, &cx.lease()?, None, Cause::Reclaimed);
         Ok(())
     }
 }
@@ -432,9 +416,9 @@ kea_hooks::since_kea_2_6! {
             if cx.offer_lifetime()? == 0 {
                 return Ok(());
             }
-            let tracker = self.shared.tracker();
+            let tracker = &self.shared.tracker;
             for l in cx.leases()?.iter() {
-                lease_event(&tracker, &l, Held::of(l.state()), Cause::Committed);
+                lease_event(tracker, &l, Held::of(l.state()), Cause::Committed);
             }
             Ok(())
         }
@@ -442,7 +426,7 @@ kea_hooks::since_kea_2_6! {
 
     impl Callout<dhcp4::Lease4ServerDecline> for LeaseStats {
         fn call(&self, cx: &Context<'_, dhcp4::Lease4ServerDecline>) -> Result<(), Error> {
-            lease_event(&self.shared.tracker(), &cx.lease()?, Some(Held::Declined), Cause::Declined);
+            lease_event(&self.shared.tracker, &cx.lease()?, Some(Held::Declined), Cause::Declined);
             Ok(())
         }
     }
