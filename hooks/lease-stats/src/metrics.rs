@@ -74,12 +74,11 @@ pub fn render(tracker: &Tracker, kea: &HashMap<u32, KeaFigures>) -> String {
     for s in tracker.subnets() {
         let labels = format!("subnet_id=\"{}\",prefix=\"{}\"", s.id, escape(&s.prefix));
         let k = kea.get(&s.id).copied().unwrap_or_default();
-        let used: i64 = s.pools.iter().map(|p| p.counters.figures()).map(|f| f.assigned + f.declined).sum();
-        subnets.push((labels.clone(), values(s.total(), used, k.cumulative.max(0) as u64, &s.counters.figures())));
+        subnets.push((labels.clone(), values(s.total(), s.used_in_pools(), k.cumulative.max(0) as u64, &s.counters.figures())));
         for p in &s.pools {
             let f = p.counters.figures();
             let labels = format!("{labels},pool=\"{}\"", escape(&p.text()));
-            pools.push((labels, values(p.size(), f.assigned + f.declined, f.granted, &f)));
+            pools.push((labels, values(p.size(), f.used(), f.granted, &f)));
         }
     }
     let mut out = String::new();

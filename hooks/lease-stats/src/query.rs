@@ -159,15 +159,14 @@ pub fn answer(
             for p in &s.pools {
                 let f = p.counters.figures();
                 let mut row = vec![json!(s.id), json!(p.text()), json!(p.size()), json!(f.granted)];
-                push_figures(&mut row, q, declined_in_assigned, p.size(), &f, f.assigned + f.declined);
+                push_figures(&mut row, q, declined_in_assigned, p.size(), &f, f.used());
                 rows.push(Value::Array(row));
             }
         } else {
             let f = s.counters.figures();
             let k = kea(s.id);
-            let in_pools: i64 = s.pools.iter().map(|p| p.counters.figures()).map(|f| f.assigned + f.declined).sum();
             let mut row = vec![json!(s.id), json!(k.total), json!(k.cumulative)];
-            push_figures(&mut row, q, declined_in_assigned, s.total(), &f, in_pools);
+            push_figures(&mut row, q, declined_in_assigned, s.total(), &f, s.used_in_pools());
             rows.push(Value::Array(row));
         }
     }
@@ -179,7 +178,7 @@ pub fn answer(
 /// Assigned, declined and what `q` adds; `used` is what is taken of the
 /// `size` addresses in pools.
 fn push_figures(row: &mut Vec<Value>, q: &Query, declined_in_assigned: bool, size: u64, f: &Figures, used: i64) {
-    let assigned = if declined_in_assigned { f.assigned + f.declined } else { f.assigned };
+    let assigned = if declined_in_assigned { f.used() } else { f.assigned };
     row.extend([json!(assigned), json!(f.declined)]);
     if q.extended {
         let free = (i128::from(size) - i128::from(used)).max(0);

@@ -232,10 +232,23 @@ fn held_of_word(w: u16) -> Option<Held> {
     Held::from_code((w & HELD_BITS) as u8)
 }
 
+impl Figures {
+    /// Addresses taken: assigned or declined.
+    pub fn used(&self) -> i64 {
+        self.assigned + self.declined
+    }
+}
+
 impl Subnet {
     /// Addresses in its pools (Kea's `total-addresses`).
     pub fn total(&self) -> u64 {
         self.pools.iter().map(Pool::size).sum()
+    }
+
+    /// Pool addresses taken (assigned or declined); leases outside the
+    /// pools are not among them.
+    pub fn used_in_pools(&self) -> i64 {
+        self.pools.iter().map(|p| p.counters.figures().used()).sum()
     }
 
     /// The pool holding `address`.
@@ -432,12 +445,7 @@ impl Tracker {
     pub fn event(&self, address: Ipv4Addr, subnet: u32, held: Option<Held>, cause: Cause) {
         let address = u32::from(address);
         if let Some(w) = self.word(subnet, address) {
-            let stamp = Self::stamp(self.epoch.load(Acquire));
-            let pending = if cause.precedes_write() { PENDING } else { 0 };
-            let bits = u16::from(Held::code(held)) | pending | (stamp << STAMP_SHIFT);
-            let old = w.fetch_update(AcqRel, Acquire, |old| Some(bits | (old & SEEN))).unwrap_or_else(|old| old);
-            self.move_counts(address, held_of_word(old).map(|h| (subnet, h)), held.map(|h| (subnet, h)), cause);
-            return;
+            return self.write_word(w, subnet, address, held, cause);
         }
         let mut shard = lock(self.shard(address));
         shard.events += 1;
@@ -456,6 +464,17 @@ impl Tracker {
         self.move_counts(address, old, held.map(|h| (subnet, h)), cause);
     }
 
+    /// An event on a state word: `held` now, stamped with the current
+    /// recount (and `pending` for an event Kea reports before it writes
+    /// the database); the recount's `seen` mark stays.
+    fn write_word(&self, w: &AtomicU16, subnet: u32, address: u32, held: Option<Held>, cause: Cause) {
+        let stamp = Self::stamp(self.epoch.load(Acquire));
+        let pending = if cause.precedes_write() { PENDING } else { 0 };
+        let bits = u16::from(Held::code(held)) | pending | (stamp << STAMP_SHIFT);
+        let old = w.fetch_update(AcqRel, Acquire, |old| Some(bits | (old & SEEN))).unwrap_or_else(|old| old);
+        self.move_counts(address, held_of_word(old).map(|h| (subnet, h)), held.map(|h| (subnet, h)), cause);
+    }
+
     /// Reads the database's truth about one address (after a command
     /// changed it): applied at once, as an event.
     pub fn truth(&self, address: Ipv4Addr, lease: Option<&StoredLease4>) {
@@ -464,9 +483,7 @@ impl Tracker {
             None => {
                 let a = u32::from(address);
                 if let Some((subnet, w)) = self.any_word(a) {
-                    let stamp = Self::stamp(self.epoch.load(Acquire));
-                    let old = w.fetch_update(AcqRel, Acquire, |old| Some((stamp << STAMP_SHIFT) | (old & SEEN))).unwrap_or_else(|old| old);
-                    self.move_counts(a, held_of_word(old).map(|h| (subnet, h)), None, Cause::Recount);
+                    self.write_word(w, subnet, a, None, Cause::Recount);
                 }
                 let mut shard = lock(self.shard(a));
                 shard.events += 1;
