@@ -65,6 +65,8 @@
 //!   something, then resume or drop it;
 //! * [`threads`]: worker threads joined at unload, job queues, work for
 //!   Kea's main thread;
+//! * [`process`]: programs started without forking Kea, waited for with
+//!   timeouts, never left behind;
 //! * [`kea`]: Kea's configuration (subnets, pools) and lease database,
 //!   read-only, on the threads Kea allows;
 //! * [`Hook::check`]: parameter checks that `kea-hooks-check` (this kit's
@@ -101,6 +103,7 @@ pub mod log;
 mod macros;
 pub mod params;
 pub mod parking;
+pub mod process;
 pub mod stats;
 pub mod threads;
 

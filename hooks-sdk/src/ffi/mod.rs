@@ -10,6 +10,7 @@
 //! * [`slot`]: the static that holds a hook's value while it is loaded;
 //! * [`thread_key`]: per-thread values that do not pin the library;
 //! * `process`: signals, stderr, the thread's name;
+//! * `spawn`: child processes (`posix_spawn`, pidfds, `waitid`, `poll`);
 //! * `type_names`: C++ type names shared with Kea.
 
 mod args;
@@ -18,6 +19,7 @@ pub(crate) mod lease_gate;
 pub(crate) mod main_queue;
 mod process;
 pub(crate) mod shim;
+pub(crate) mod spawn;
 pub(crate) mod slot;
 pub(crate) mod thread_key;
 mod type_names;
