@@ -23,6 +23,9 @@
 #endif
 #include <dhcpsrv/cfgmgr.h>
 #include <dhcpsrv/lease_mgr_factory.h>
+#if KEA_SHIM_HOOKS_VERSION >= 30000
+#include <hooks/hooks_parser.h>
+#endif
 #include <hooks/server_hooks.h>
 #include <log/log_formatter.h>
 #include <log/logger.h>
@@ -246,6 +249,16 @@ bool server_has_hook(rust::Str name) {
 
 rust::String server_root_logger() {
     return rust::String(isc::log::getRootLoggerName());
+}
+
+rust::String hook_script_path(rust::Str name) {
+#if KEA_SHIM_HOOKS_VERSION >= 30000
+    // Kea's own rule for scripts a hook runs (KEA_HOOK_SCRIPTS_PATH, or
+    // <prefix>/share/kea/scripts; not enforced under `-X`).
+    return rust::String(isc::hooks::HookLibraryScriptsChecker::validatePath(std::string(name)));
+#else
+    return rust::String(std::string(name));
+#endif
 }
 
 void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout) {

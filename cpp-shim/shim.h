@@ -111,6 +111,7 @@ struct ParkedPacket {
 rust::String library_parameters_json(LibraryHandle& handle);
 bool server_has_hook(rust::Str name);
 rust::String server_root_logger();
+rust::String hook_script_path(rust::Str name);
 void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout);
 void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout);
 
@@ -361,6 +362,24 @@ inline rust::Slice<const std::uint8_t> pkt4_hwaddr(const Pkt4& pkt, std::uint16_
     }
     htype = hw->htype_;
     return detail::bytes(hw->hwaddr_);
+}
+
+namespace detail {
+inline rust::Slice<const std::uint8_t> optional_hwaddr(const isc::dhcp::HWAddrPtr& hw, std::uint16_t& htype,
+                                                       bool& present) {
+    present = static_cast<bool>(hw);
+    htype = hw ? hw->htype_ : 0;
+    return hw ? detail::bytes(hw->hwaddr_) : rust::Slice<const std::uint8_t>();
+}
+}  // namespace detail
+
+// The interface's and the sender's link-layer addresses, as Kea's packet
+// filter recorded them (the packet owns both objects).
+inline rust::Slice<const std::uint8_t> pkt4_local_hwaddr(const Pkt4& pkt, std::uint16_t& htype, bool& present) {
+    return detail::optional_hwaddr(pkt.getLocalHWAddr(), htype, present);
+}
+inline rust::Slice<const std::uint8_t> pkt4_remote_hwaddr(const Pkt4& pkt, std::uint16_t& htype, bool& present) {
+    return detail::optional_hwaddr(pkt.getRemoteHWAddr(), htype, present);
 }
 
 inline std::uint32_t pkt4_ciaddr(const Pkt4& pkt) { return detail::v4(pkt.getCiaddr()); }

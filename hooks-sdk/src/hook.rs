@@ -169,6 +169,17 @@ impl LoadContext {
         &self.logger
     }
 
+    /// Where Kea lets this hook run the script `name` from, as Kea's own
+    /// hooks (run_script, the forensic log's rotate scripts) check it: on
+    /// Kea 3.0+ a script must sit in the hook-scripts directory
+    /// (`KEA_HOOK_SCRIPTS_PATH`, default `<prefix>/share/kea/scripts`;
+    /// Kea's `-X` lifts the rule), and a bare file name means a file
+    /// there. Before 3.0, `name` as given. The error names the allowed
+    /// directory.
+    pub fn script_path(&self, name: &str) -> Result<std::path::PathBuf, Error> {
+        Ok(ffi::hook_script_path(name)?.into())
+    }
+
     /// `KEA_HOOKS_VERSION` of the Kea this library was built against.
     pub fn kea_hooks_version(&self) -> i32 {
         crate::KEA_HOOKS_VERSION

@@ -76,6 +76,7 @@ pub struct Command {
     argv: Vec<CString>,
     envp: Vec<CString>,
     stdin_pipe: bool,
+    stdout_pipe: bool,
     output: Output,
     new_group: bool,
 }
@@ -91,7 +92,7 @@ impl Command {
     /// The program at `path` (used as given: no `PATH` search).
     pub fn new(path: impl AsRef<OsStr>) -> Command {
         let program = c_string(path.as_ref().as_bytes());
-        Command { argv: vec![program.clone()], program, envp: Vec::new(), stdin_pipe: false, output: Output::Null, new_group: true }
+        Command { argv: vec![program.clone()], program, envp: Vec::new(), stdin_pipe: false, stdout_pipe: false, output: Output::Null, new_group: true }
     }
 
     /// Adds an argument.
@@ -118,6 +119,15 @@ impl Command {
         self
     }
 
+    /// Gives the child a pipe of its own as standard output
+    /// ([`Child::take_stdout`], blocking), for a program that answers the
+    /// hook; [`output`](Self::output) then says only where standard error
+    /// goes.
+    pub fn stdout_pipe(&mut self, pipe: bool) -> &mut Command {
+        self.stdout_pipe = pipe;
+        self
+    }
+
     /// Where standard output and error go ([`Output::Null`] unless set).
     pub fn output(&mut self, output: Output) -> &mut Command {
         self.output = output;
@@ -140,6 +150,7 @@ impl Command {
             &self.argv,
             &self.envp,
             if self.stdin_pipe { sys::ChildIn::Pipe } else { sys::ChildIn::Null },
+            self.stdout_pipe,
             match self.output {
                 Output::Null => sys::ChildOut::Null,
                 Output::Inherit => sys::ChildOut::Inherit,
@@ -162,6 +173,7 @@ impl Command {
             pidfd,
             group: self.new_group,
             stdin: spawned.stdin.map(File::from),
+            stdout: spawned.stdout.map(File::from),
             output,
             exit: None,
         })
@@ -215,6 +227,7 @@ pub struct Child {
     pidfd: Option<OwnedFd>,
     group: bool,
     stdin: Option<File>,
+    stdout: Option<File>,
     output: Option<File>,
     exit: Option<Exit>,
 }
@@ -236,6 +249,12 @@ impl Child {
     /// reads end-of-file.
     pub fn take_stdin(&mut self) -> Option<File> {
         self.stdin.take()
+    }
+
+    /// The read end of its standard output pipe ([`Command::stdout_pipe`]),
+    /// blocking.
+    pub fn take_stdout(&mut self) -> Option<File> {
+        self.stdout.take()
     }
 
     /// The read end of its output pipe ([`Output::Pipe`]), non-blocking.

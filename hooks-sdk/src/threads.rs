@@ -244,6 +244,8 @@ struct QueueState<T> {
 struct QueueShared<T> {
     state: Mutex<QueueState<T>>,
     ready: Condvar,
+    /// Signalled when a job leaves the queue (room for `push_timeout`).
+    room: Condvar,
     capacity: usize,
 }
 
@@ -277,7 +279,24 @@ impl<T: Send + 'static> JobQueue<T> {
         handler: impl FnMut(T, &StopToken) + Send + 'static,
     ) -> Result<(JobQueue<T>, Worker), Error> {
         let queue = JobQueue::new(capacity);
-        let worker = queue.serve(name, handler)?;
+        let worker = queue.serve(name, Duration::ZERO, handler)?;
+        Ok((queue, worker))
+    }
+
+    /// As [`with_worker`](Self::with_worker), but nothing accepted is
+    /// dropped unseen: when the worker is stopped, the queue closes to new
+    /// jobs and the worker goes on handling those still in it (its
+    /// [`StopToken`] says it is stopped) until none is left or `grace` has
+    /// passed since the stop; only then are the rest dropped, unrun (their
+    /// `Drop` runs, so a job type can count or log itself).
+    pub fn with_draining_worker(
+        name: &str,
+        capacity: usize,
+        grace: Duration,
+        handler: impl FnMut(T, &StopToken) + Send + 'static,
+    ) -> Result<(JobQueue<T>, Worker), Error> {
+        let queue = JobQueue::new(capacity);
+        let worker = queue.serve(name, grace, handler)?;
         Ok((queue, worker))
     }
 
@@ -296,7 +315,7 @@ impl<T: Send + 'static> JobQueue<T> {
         let workers = (0..count.max(1))
             .map(|i| {
                 let h = Arc::clone(&handler);
-                queue.serve(&format!("{name}-{i}"), move |job, stop| h(job, stop))
+                queue.serve(&format!("{name}-{i}"), Duration::ZERO, move |job, stop| h(job, stop))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((queue, workers))
@@ -307,26 +326,34 @@ impl<T: Send + 'static> JobQueue<T> {
             shared: Arc::new(QueueShared {
                 state: Mutex::new(QueueState { jobs: VecDeque::new(), closed: false }),
                 ready: Condvar::new(),
+                room: Condvar::new(),
                 capacity: capacity.max(1),
             }),
         }
     }
 
-    /// Starts a worker thread taking jobs from this queue.
-    fn serve(&self, name: &str, mut handler: impl FnMut(T, &StopToken) + Send + 'static) -> Result<Worker, Error> {
+    /// Starts a worker thread taking jobs from this queue; once stopped, it
+    /// goes on with queued jobs for up to `drain`.
+    fn serve(&self, name: &str, drain: Duration, mut handler: impl FnMut(T, &StopToken) + Send + 'static) -> Result<Worker, Error> {
         let shared = Arc::clone(&self.shared);
         Worker::spawn(name, move |stop| {
             let wake = Arc::clone(&shared);
             stop.on_stop(move || {
                 wake.state.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
                 wake.ready.notify_all();
+                wake.room.notify_all();
             });
+            let mut drain_until: Option<std::time::Instant> = None;
             loop {
                 let job = {
                     let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
                     loop {
                         if state.closed {
-                            break None;
+                            let until = *drain_until.get_or_insert_with(|| std::time::Instant::now() + drain);
+                            if std::time::Instant::now() >= until {
+                                break None;
+                            }
+                            break state.jobs.pop_front();
                         }
                         if let Some(job) = state.jobs.pop_front() {
                             break Some(job);
@@ -334,6 +361,7 @@ impl<T: Send + 'static> JobQueue<T> {
                         state = shared.ready.wait(state).unwrap_or_else(|e| e.into_inner());
                     }
                 };
+                shared.room.notify_one();
                 match job {
                     Some(job) => handler(job, stop),
                     None => break,
@@ -346,7 +374,25 @@ impl<T: Send + 'static> JobQueue<T> {
 
     /// Queues `job`; gives it back when the queue is full or closed.
     pub fn push(&self, job: T) -> Result<(), T> {
+        self.push_timeout(job, Duration::ZERO)
+    }
+
+    /// Queues `job`, waiting up to `wait` for room while the queue is
+    /// full; gives it back when there is still none, or the queue is
+    /// closed. (A callout that waits here holds up its packet thread: bound
+    /// the wait.)
+    pub fn push_timeout(&self, job: T, wait: Duration) -> Result<(), T> {
         let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.jobs.len() >= self.shared.capacity && !state.closed && !wait.is_zero() {
+            let deadline = std::time::Instant::now() + wait;
+            while state.jobs.len() >= self.shared.capacity && !state.closed {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                state = self.shared.room.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
+            }
+        }
         if state.closed || state.jobs.len() >= self.shared.capacity {
             return Err(job);
         }

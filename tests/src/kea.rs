@@ -368,7 +368,9 @@ impl KeaConfig {
             .env("KEA_HOOKS_PATH", self.hooks_dir())
             .env("KEA_DHCP_DATA_DIR", dir)
             .env("KEA_CONTROL_SOCKET_DIR", dir)
-            .env("KEA_LOG_FILE_DIR", dir);
+            .env("KEA_LOG_FILE_DIR", dir)
+            // Kea 3.0+ runs hook scripts (run_script's) only from here.
+            .env("KEA_HOOK_SCRIPTS_PATH", dir);
         cmd
     }
 

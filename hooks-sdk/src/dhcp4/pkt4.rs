@@ -56,6 +56,27 @@ impl<'a> Pkt4<'a> {
         HwAddr::new(htype, bytes)
     }
 
+    /// The link-layer address of the interface the packet came in on (or
+    /// goes out of), as Kea's packet filter recorded it (`ff:ff:..` for a
+    /// broadcast query); `None` when Kea has none (a packet from a UDP
+    /// socket filter, or one a hook built).
+    #[inline]
+    pub fn local_hwaddr(&self) -> Option<HwAddr<'a>> {
+        let (mut htype, mut present) = (0, false);
+        let bytes = ffi::pkt4_local_hwaddr(self.pkt, &mut htype, &mut present);
+        present.then(|| HwAddr::new(htype, bytes))
+    }
+
+    /// The link-layer source address of the frame that carried the packet
+    /// (the client's, or the relay's for a relayed one); `None` when Kea
+    /// has none.
+    #[inline]
+    pub fn remote_hwaddr(&self) -> Option<HwAddr<'a>> {
+        let (mut htype, mut present) = (0, false);
+        let bytes = ffi::pkt4_remote_hwaddr(self.pkt, &mut htype, &mut present);
+        present.then(|| HwAddr::new(htype, bytes))
+    }
+
     /// `ciaddr`.
     #[inline]
     pub fn ciaddr(&self) -> Ipv4Addr {

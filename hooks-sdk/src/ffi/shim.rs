@@ -125,6 +125,10 @@ pub(crate) mod bridge {
         fn library_parameters_json(handle: Pin<&mut LibraryHandle>) -> Result<String>;
         fn server_has_hook(name: &str) -> Result<bool>;
         fn server_root_logger() -> Result<String>;
+        /// Where Kea lets a hook run script `name` from (3.0+: its
+        /// hook-scripts path rule; before: `name`). Throws naming the
+        /// allowed directory.
+        fn hook_script_path(name: &str) -> Result<String>;
         /// `callout` is the address of a [`RawCallout`](super::RawCallout).
         fn register_callout(
             handle: Pin<&mut LibraryHandle>,
@@ -227,6 +231,8 @@ pub(crate) mod bridge {
         fn pkt4_type(pkt: &Pkt4) -> Result<u8>;
         fn pkt4_transid(pkt: &Pkt4) -> u32;
         fn pkt4_hwaddr<'a>(pkt: &'a Pkt4, htype: &mut u16) -> &'a [u8];
+        fn pkt4_local_hwaddr<'a>(pkt: &'a Pkt4, htype: &mut u16, present: &mut bool) -> &'a [u8];
+        fn pkt4_remote_hwaddr<'a>(pkt: &'a Pkt4, htype: &mut u16, present: &mut bool) -> &'a [u8];
         fn pkt4_ciaddr(pkt: &Pkt4) -> u32;
         fn pkt4_yiaddr(pkt: &Pkt4) -> u32;
         fn pkt4_siaddr(pkt: &Pkt4) -> u32;

@@ -35,6 +35,7 @@ pub(crate) enum ChildOut {
 pub(crate) struct Spawned {
     pub pid: libc::pid_t,
     pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
     pub output: Option<OwnedFd>,
 }
 
@@ -123,6 +124,7 @@ pub(crate) fn spawn(
     argv: &[CString],
     envp: &[CString],
     stdin: ChildIn,
+    stdout_pipe: bool,
     output: ChildOut,
     new_group: bool,
 ) -> io::Result<Spawned> {
@@ -131,6 +133,7 @@ pub(crate) fn spawn(
         ChildIn::Pipe => Some(pipe()?),
         ChildIn::Null => None,
     };
+    let stdout = if stdout_pipe { Some(pipe()?) } else { None };
     let out_pipe = match output {
         ChildOut::Pipe => Some(pipe()?),
         _ => None,
@@ -156,16 +159,19 @@ pub(crate) fn spawn(
             Some((read, _)) => check(libc::posix_spawn_file_actions_adddup2(a, read.as_raw_fd(), 0))?,
             None => check(libc::posix_spawn_file_actions_addopen(a, 0, dev_null.as_ptr(), libc::O_RDONLY, 0))?,
         }
+        // Standard error goes where `output` says; standard output too,
+        // unless it has a pipe of its own.
         match (&out_pipe, output) {
-            (Some((_, write)), _) => {
-                check(libc::posix_spawn_file_actions_adddup2(a, write.as_raw_fd(), 1))?;
-                check(libc::posix_spawn_file_actions_adddup2(a, write.as_raw_fd(), 2))?;
-            }
+            (Some((_, write)), _) => check(libc::posix_spawn_file_actions_adddup2(a, write.as_raw_fd(), 2))?,
             (None, ChildOut::Null) => {
-                check(libc::posix_spawn_file_actions_addopen(a, 1, dev_null.as_ptr(), libc::O_WRONLY, 0))?;
-                check(libc::posix_spawn_file_actions_adddup2(a, 1, 2))?;
+                check(libc::posix_spawn_file_actions_addopen(a, 2, dev_null.as_ptr(), libc::O_WRONLY, 0))?
             }
             _ => {}
+        }
+        match &stdout {
+            Some((_, write)) => check(libc::posix_spawn_file_actions_adddup2(a, write.as_raw_fd(), 1))?,
+            None if output != ChildOut::Inherit => check(libc::posix_spawn_file_actions_adddup2(a, 2, 1))?,
+            None => {}
         }
         // Kea's sockets and files, whether or not they are close-on-exec.
         check(libc::posix_spawn_file_actions_addclosefrom_np(a, 3))?;
@@ -196,7 +202,12 @@ pub(crate) fn spawn(
         libc::posix_spawn(&mut pid, program.as_ptr(), &setup.actions, &setup.attr, argv_ptrs.as_ptr(), envp_ptrs.as_ptr())
     })?;
     // The child's ends close here; the parent keeps the others.
-    Ok(Spawned { pid, stdin: in_pipe.map(|(_, write)| write), output: out_pipe.map(|(read, _)| read) })
+    Ok(Spawned {
+        pid,
+        stdin: in_pipe.map(|(_, write)| write),
+        stdout: stdout.map(|(read, _)| read),
+        output: out_pipe.map(|(read, _)| read),
+    })
 }
 
 /// A pidfd for `pid` (Linux 5.3+), close-on-exec.

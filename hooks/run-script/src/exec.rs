@@ -1,0 +1,172 @@
+//! Exec mode: a process per event, as ISC's hook, but never forked from
+//! Kea and never waited for on a packet thread.
+//!
+//! A spawner thread takes events from the queue and starts the script with
+//! `posix_spawn` (argv `[name, "<hook_point>"]`, the event's variables as
+//! the whole environment), at most `max-running` at once; a reaper thread
+//! waits for all of them on their pidfds, kills those past `timeout-ms`
+//! (with everything in their process group), and counts how each ended.
+//!
+//! At unload, queued events are still started, and running scripts may
+//! still end, until `grace-ms` after the unload began; then what is left
+//! is dropped (queued) or killed (running), counted and logged, and both
+//! threads are joined. No child is left behind, running or as a zombie.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use kea_hooks::process::{Command, Exit, Output, Reaper};
+use kea_hooks::threads::{JobQueue, Worker};
+use kea_hooks::Error;
+
+use crate::{Config, Event, Outcome, OutputMode};
+
+/// What the spawner and the reaper share.
+struct Shared {
+    config: Config,
+    reaper: Reaper<Event>,
+    /// Signalled by the reaper when scripts end (room under `max-running`).
+    room: (Mutex<()>, Condvar),
+    /// When the unload began; both threads stop waiting `grace` after it.
+    unload: OnceLock<Instant>,
+    spawner_done: AtomicBool,
+}
+
+impl Shared {
+    fn past_grace(&self) -> bool {
+        self.unload.get().is_some_and(|t| t.elapsed() >= self.config.grace)
+    }
+}
+
+/// The running exec mode.
+pub struct Exec {
+    pub queue: JobQueue<Event>,
+    shared: Option<Arc<Shared>>,
+    spawner: Option<Worker>,
+    reaper: Option<Worker>,
+}
+
+impl Exec {
+    /// Starts the spawner and the reaper.
+    pub fn start(config: Config, queue_size: usize) -> Result<Exec, Error> {
+        let shared = Arc::new(Shared {
+            reaper: Reaper::new(config.output_limit).map_err(|e| Error::msg(format!("cannot watch scripts: {e}")))?,
+            config,
+            room: (Mutex::new(()), Condvar::new()),
+            unload: OnceLock::new(),
+            spawner_done: AtomicBool::new(false),
+        });
+        let s = Arc::clone(&shared);
+        let reaper = Worker::spawn("run-script-reap", move |stop| {
+            let wake = Arc::clone(&s);
+            stop.on_stop(move || wake.reaper.wake());
+            let mut killed = false;
+            loop {
+                for done in s.reaper.wait(Duration::from_secs(1)) {
+                    finish(&s.config, done);
+                    s.room.1.notify_all();
+                }
+                if stop.is_stopped() {
+                    if s.spawner_done.load(Ordering::Acquire) && s.reaper.is_empty() {
+                        break;
+                    }
+                    if !killed && s.past_grace() && s.spawner_done.load(Ordering::Acquire) {
+                        tracing::warn!(running = s.reaper.len(), "unload: scripts still running past the grace time: killing them");
+                        s.reaper.kill_all();
+                        killed = true;
+                    }
+                }
+            }
+        })?;
+        let s = Arc::clone(&shared);
+        let (queue, spawner) = JobQueue::with_draining_worker("run-script-spawn", queue_size, shared.config.grace, move |event: Event, _stop| {
+            spawn(&s, event);
+        })?;
+        Ok(Exec { queue, shared: Some(shared), spawner: Some(spawner), reaper: Some(reaper) })
+    }
+
+    /// Scripts running now.
+    pub fn running(&self) -> usize {
+        self.shared.as_ref().map_or(0, |s| s.reaper.len())
+    }
+}
+
+impl Drop for Exec {
+    fn drop(&mut self) {
+        let Some(shared) = &self.shared else { return };
+        let _ = shared.unload.set(Instant::now());
+        shared.room.1.notify_all();
+        // The spawner starts what is queued until the grace time is over,
+        // then drops the rest (each counts itself); then the reaper waits
+        // for the running scripts, killing them past the grace time.
+        drop(self.spawner.take());
+        shared.spawner_done.store(true, Ordering::Release);
+        shared.reaper.wake();
+        drop(self.reaper.take());
+    }
+}
+
+/// Starts one script, waiting for room under `max-running` (not past the
+/// unload's grace time: then the event is dropped and counts itself).
+fn spawn(s: &Shared, event: Event) {
+    {
+        let mut guard = s.room.0.lock().unwrap_or_else(|e| e.into_inner());
+        while s.reaper.len() >= s.config.max_running {
+            if s.past_grace() {
+                return;
+            }
+            guard = s.room.1.wait_timeout(guard, Duration::from_millis(100)).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+    if s.past_grace() {
+        return;
+    }
+    let mut cmd = Command::new(&s.config.path);
+    cmd.arg(event.point);
+    for (k, v) in &event.vars.0 {
+        cmd.env(k, v);
+    }
+    cmd.output(match s.config.output {
+        OutputMode::Log => Output::Pipe,
+        OutputMode::Discard => Output::Null,
+        OutputMode::Inherit => Output::Inherit,
+    });
+    match cmd.spawn() {
+        Ok(child) => s.reaper.add(child, event, s.config.timeout),
+        Err(e) => {
+            tracing::warn!(script = %s.config.path.display(), point = event.point, "cannot start the script: {e}");
+            event.finish(Outcome::Failed, s.config.sync_timeout);
+        }
+    }
+}
+
+/// Counts a script that ended, logs it at debug level (with its output),
+/// and settles its parked packet.
+fn finish(config: &Config, done: kea_hooks::process::Reaped<Event>) {
+    let event = done.tag;
+    let output = String::from_utf8_lossy(&done.output);
+    let output = output.trim_end();
+    let outcome = if done.timed_out {
+        tracing::debug!(point = event.point, runtime_ms = done.runtime.as_millis() as u64, output, "script timed out and was killed");
+        Outcome::TimedOut
+    } else {
+        match done.exit {
+            // An exit Kea's own SIGCHLD handler took: it ran and ended.
+            Exit::Code(0) | Exit::Unknown => {
+                if !output.is_empty() {
+                    tracing::debug!(point = event.point, output, "script output");
+                }
+                Outcome::Run
+            }
+            exit => {
+                tracing::debug!(point = event.point, %exit, output, "script failed");
+                Outcome::Failed
+            }
+        }
+    };
+    if done.output_dropped > 0 {
+        tracing::debug!(point = event.point, bytes = done.output_dropped, "script output beyond output-limit discarded");
+    }
+    event.finish(outcome, config.sync_timeout);
+}

@@ -1,0 +1,93 @@
+//! A run_script script for the tests and the benchmark: records each
+//! invocation as one JSON line `{"argv": [...], "env": {...}}` appended to
+//! `<argv[0]>.jsonl` with a single `write` (so concurrent invocations never
+//! interleave), adding nothing of its own to what it records (a shell
+//! script would: `PWD`).
+//!
+//! Behaviour files beside it, read on each invocation (for fault tests):
+//! `<argv[0]>.deny` (lines of hardware addresses: an invocation whose
+//! `QUERY4_HWADDR` or `LEASES4_AT0_HWADDR` is listed exits 1), and
+//! `<argv[0]>.sleep` (milliseconds to sleep before exiting), and
+//! `<argv[0]>.flood` (bytes to write to stdout and stderr).
+//!
+//! With `argv[1] == "stream"` it is a stream-mode program: it reads one
+//! JSON event per line on stdin, records each as above (argv `[argv[0],
+//! hook_point]`, env the event's `env`) and answers each with a line
+//! (`0`, or `1` for a denied client). `<argv[0]>.crash-after` (a number
+//! n) makes it exit abruptly after recording its n-th event, once per
+//! value (it deletes the file first).
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+fn record(argv0: &str, argv: &[String], env: &BTreeMap<String, String>) {
+    let mut line = serde_json::to_string(&json!({ "argv": argv, "env": env })).unwrap();
+    line.push('\n');
+    let mut f = OpenOptions::new().create(true).append(true).open(format!("{argv0}.jsonl")).expect("open the record file");
+    // One write of the whole line: O_APPEND makes it atomic against others.
+    f.write_all(line.as_bytes()).expect("write the record");
+}
+
+fn denied(argv0: &str, env: &BTreeMap<String, String>) -> bool {
+    let Ok(list) = std::fs::read_to_string(format!("{argv0}.deny")) else { return false };
+    let macs: Vec<&str> = list.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    ["QUERY4_HWADDR", "LEASES4_AT0_HWADDR"].iter().any(|k| env.get(*k).is_some_and(|v| macs.contains(&v.as_str())))
+}
+
+fn behave(argv0: &str) {
+    if let Ok(ms) = std::fs::read_to_string(format!("{argv0}.sleep")) {
+        std::thread::sleep(Duration::from_millis(ms.trim().parse().unwrap_or(0)));
+    }
+    if let Ok(n) = std::fs::read_to_string(format!("{argv0}.flood")) {
+        let chunk = vec![b'x'; 65536];
+        let mut left: usize = n.trim().parse().unwrap_or(0);
+        while left > 0 {
+            let k = left.min(chunk.len());
+            let _ = std::io::stdout().write_all(&chunk[..k]);
+            let _ = std::io::stderr().write_all(&chunk[..k]);
+            left -= k;
+        }
+    }
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let argv0 = argv[0].clone();
+    if argv.get(1).map(String::as_str) == Some("stream") {
+        let stdin = std::io::stdin();
+        let mut out = std::io::stdout();
+        let mut seen = 0u64;
+        for line in stdin.lock().lines() {
+            let Ok(line) = line else { break };
+            let event: Value = serde_json::from_str(&line).expect("a JSON event");
+            let env: BTreeMap<String, String> = serde_json::from_value(event["env"].clone()).expect("env");
+            let point = event["hook_point"].as_str().expect("hook_point").to_owned();
+            record(&argv0, &[argv0.clone(), point], &env);
+            seen += 1;
+            let crash = format!("{argv0}.crash-after");
+            if let Ok(n) = std::fs::read_to_string(&crash) {
+                if n.trim().parse::<u64>().ok() == Some(seen) {
+                    let _ = std::fs::remove_file(&crash);
+                    std::process::exit(3);
+                }
+            }
+            behave(&argv0);
+            let answer = if denied(&argv0, &env) { "1\n" } else { "0\n" };
+            if out.write_all(answer.as_bytes()).and_then(|_| out.flush()).is_err() {
+                break;
+            }
+        }
+        return;
+    }
+    let env: BTreeMap<String, String> =
+        std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned())).collect();
+    record(&argv0, &argv, &env);
+    behave(&argv0);
+    if denied(&argv0, &env) {
+        std::process::exit(1);
+    }
+}

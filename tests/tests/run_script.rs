@@ -1,0 +1,321 @@
+//! The run-script hook (hooks/run-script) against ISC's run_script, in one
+//! real kea-dhcp4: both loaded, each with its own copy of a recorder
+//! program (tests/src/bin/run-script-recorder.rs) that appends its argv
+//! and whole environment as one JSON line per invocation; traffic that
+//! fires every point; the recorded invocations compared as multisets.
+//! Then faults (load refusals, failing, hanging and flooding scripts, no
+//! zombies, unload with work in flight), sync mode (a script that denies
+//! clients) and stream mode (a crashing stream process).
+//! Run as root; see the README.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kea_hooks_tests::{hooks_together, isc_hook, require_root_and_kea, Client4, Kea, KeaConfig, NetPair, Relay};
+use serde_json::{json, Value};
+
+use common::{hook_library, load_failure_line, statistic};
+
+/// Our library, copied under another file name so that it can sit beside
+/// ISC's `libdhcp_run_script.so` in one hooks directory.
+fn ours(dir: &Path) -> PathBuf {
+    let built = hook_library("kea-hook-run-script", "dhcp_run_script");
+    let hooks = dir.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let to = hooks.join("libdhcp_run_script_rs.so");
+    std::fs::copy(&built, &to).unwrap();
+    to
+}
+
+/// A copy of the recorder in `dir` named `name` (its records go to
+/// `<dir>/<name>.jsonl`).
+fn recorder(dir: &Path, name: &str) -> PathBuf {
+    let to = dir.join(name);
+    std::fs::copy(env!("CARGO_BIN_EXE_run-script-recorder"), &to).unwrap();
+    to
+}
+
+/// The invocations `script` recorded.
+fn records(script: &Path) -> Vec<Value> {
+    std::fs::read_to_string(format!("{}.jsonl", script.display()))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad record {l:?}: {e}")))
+        .collect()
+}
+
+/// Waits (up to `timeout`) until `done` holds for what `script` recorded.
+fn wait_records(script: &Path, timeout: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let r = records(script);
+        if done(&r) || Instant::now() >= deadline {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn count(records: &[Value], point: &str) -> usize {
+    records.iter().filter(|r| r["argv"][1] == point).count()
+}
+
+/// The invocations as comparable text (argv without its script name, and
+/// the environment), sorted: a multiset.
+fn multiset(records: &[Value], script: &Path) -> Vec<String> {
+    let mut v: Vec<String> = records
+        .iter()
+        .map(|r| {
+            assert_eq!(r["argv"][0], json!(script), "argv[0] is the script's path: {r}");
+            assert_eq!(r["argv"].as_array().unwrap().len(), 2, "argv is [name, hook_point]: {r}");
+            let env: BTreeMap<String, String> = serde_json::from_value(r["env"].clone()).unwrap();
+            format!("{} {}", r["argv"][1].as_str().unwrap(), serde_json::to_string(&env).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `run-script-status`'s arguments.
+fn status(kea: &Kea) -> Value {
+    let a = kea.command("run-script-status", None);
+    assert_eq!(a["result"], 0, "{a}");
+    a["arguments"].clone()
+}
+
+/// Waits until our hook has nothing queued or running.
+fn wait_idle(kea: &Kea, timeout: Duration) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let s = status(kea);
+        let busy = s["pending"].as_u64().unwrap_or(0) + s["running"].as_u64().unwrap_or(0) + s["in-flight"].as_u64().unwrap_or(0);
+        if busy == 0 || Instant::now() >= deadline {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Processes (pid, state) whose argv[0] is `script`.
+fn processes_of(script: &Path) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let state = stat.rsplit(") ").next().unwrap_or("").split(' ').next().unwrap_or("").to_owned();
+        if argv0 == script.as_os_str().as_encoded_bytes() {
+            found.push((pid, state));
+        }
+    }
+    found
+}
+
+/// Zombie children of `pid`.
+fn zombies_of(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat.rsplit(") ").next().unwrap_or("").split(' ').collect();
+        if fields.len() > 1 && fields[0] == "Z" && fields[1] == pid.to_string() {
+            found.push(child);
+        }
+    }
+    found
+}
+
+#[test]
+fn same_invocations_as_isc_run_script_at_every_point() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair).valid_lifetime(4);
+    let dir = cfg.dir().to_path_buf();
+    let isc_script = recorder(&dir, "isc-recorder");
+    let our_script = recorder(&dir, "our-recorder");
+    let isc = hooks_together(&dir, &[isc_hook("libdhcp_run_script.so")]).remove(0);
+    let lib = ours(&dir);
+    let mut kea = cfg
+        .merge(json!({
+            "decline-probation-period": 2,
+            "expired-leases-processing": { "reclaim-timer-wait-time": 1, "hold-reclaimed-time": 3600,
+                                           "flush-reclaimed-timer-wait-time": 0 },
+        }))
+        .hook(&isc, Some(json!({ "name": isc_script, "sync": false })))
+        .hook(&lib, Some(json!({ "name": our_script, "sync": false })))
+        .start(&pair)
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Grant, renew, rebind, release.
+    let c1 = Client4::new(&pair, "02:5c:00:00:00:01").with_option(12, b"host-one");
+    let ack = c1.dora().expect("ack");
+    c1.renew(&ack).expect("renew");
+    c1.rebind(&ack).expect("rebind");
+    c1.release(&ack);
+    // Decline (and, after the probation period, the declined lease's recovery).
+    let c2 = Client4::new(&pair, "02:5c:00:00:00:02");
+    let ack2 = c2.dora().expect("ack2");
+    c2.decline(&ack2);
+    // Relayed, with option 82 (circuit id and remote id); and a client id.
+    let c3 = Client4::new(&pair, "02:5c:00:00:00:03").with_option(61, &[1, 2, 0x5c, 0, 0, 0, 3]);
+    let relay = Relay { circuit_id: b"port-7".to_vec(), remote_id: vec![0xde, 0xad, 0xbe, 0xef] };
+    c3.dora_relayed(&relay).expect("relayed ack");
+    // Left to expire and be reclaimed.
+    let c4 = Client4::new(&pair, "02:5c:00:00:00:04");
+    c4.dora().expect("ack4");
+
+    let isc_done = |r: &[Value]| count(r, "lease4_recover") >= 1 && count(r, "lease4_expire") >= 3;
+    let isc_records = wait_records(&isc_script, Duration::from_secs(30), isc_done);
+    assert!(isc_done(&isc_records), "ISC's hook did not record expiry and recovery: {isc_records:#?}");
+    wait_records(&our_script, Duration::from_secs(10), |r| r.len() >= isc_records.len());
+    // Anything later (another reclamation) lands in both; compare what both saw.
+    kea.stop();
+    let (isc_records, our_records) = (records(&isc_script), records(&our_script));
+
+    for point in ["lease4_renew", "leases4_committed", "lease4_release", "lease4_decline", "lease4_expire", "lease4_recover"] {
+        assert!(count(&isc_records, point) > 0, "no {point} in ISC's records");
+    }
+    assert!(
+        isc_records.iter().any(|r| r["env"]["QUERY4_OPTION_82_SUB_OPTION_2"] == "0xDEADBEEF"),
+        "no relayed query with option 82 in ISC's records"
+    );
+    let (a, b) = (multiset(&isc_records, &isc_script), multiset(&our_records, &our_script));
+    if a != b {
+        let only_isc: Vec<_> = a.iter().filter(|x| !b.contains(x)).collect();
+        let only_ours: Vec<_> = b.iter().filter(|x| !a.contains(x)).collect();
+        panic!(
+            "invocations differ ({} ISC, {} ours)\nonly ISC's:\n{only_isc:#?}\nonly ours:\n{only_ours:#?}",
+            a.len(),
+            b.len()
+        );
+    }
+    eprintln!("{} identical invocations over {} points", a.len(), 6);
+}
+
+#[test]
+fn load_refuses_a_missing_a_non_executable_or_a_misplaced_script() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let fail = |name: &Path, setup: &dyn Fn(&Path)| -> String {
+        let cfg = KeaConfig::new(&pair);
+        setup(cfg.dir());
+        let lib = ours(cfg.dir());
+        let failure = match cfg.hook(&lib, Some(json!({ "name": name }))).start(&pair) {
+            Ok(_) => panic!("Kea started with run-script name {}", name.display()),
+            Err(f) => f,
+        };
+        load_failure_line(&failure, "kea-dhcp4.run-script")
+    };
+    // The harness points KEA_HOOK_SCRIPTS_PATH at each Kea's own directory;
+    // a name there that does not exist:
+    let line = {
+        let cfg = KeaConfig::new(&pair);
+        let missing = cfg.dir().join("no-such-script");
+        let lib = ours(cfg.dir());
+        let f = cfg.hook(&lib, Some(json!({ "name": missing }))).start(&pair).err().expect("refused");
+        load_failure_line(&f, "kea-dhcp4.run-script")
+    };
+    assert!(line.contains("at 'name'") && line.contains("File not found"), "{line}");
+    let line = {
+        let cfg = KeaConfig::new(&pair);
+        let plain = cfg.dir().join("plain");
+        std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let lib = ours(cfg.dir());
+        let f = cfg.hook(&lib, Some(json!({ "name": plain }))).start(&pair).err().expect("refused");
+        load_failure_line(&f, "kea-dhcp4.run-script")
+    };
+    assert!(line.contains("at 'name'") && line.contains("File not executable"), "{line}");
+    if kea_hooks_tests::kea_hooks_version() >= 30000 {
+        // Kea 3.0+: only from the hook-scripts directory, as ISC's hook.
+        let line = fail(Path::new("/bin/true"), &|_| {});
+        assert!(line.contains("at 'name'") && line.contains("supported path is"), "{line}");
+    }
+    let line = {
+        let cfg = KeaConfig::new(&pair);
+        let script = recorder(cfg.dir(), "r");
+        let lib = ours(cfg.dir());
+        let f = cfg.hook(&lib, Some(json!({ "name": script, "on-full": "sometimes" }))).start(&pair).err().expect("refused");
+        load_failure_line(&f, "kea-dhcp4.run-script")
+    };
+    assert!(line.contains("on-full"), "{line}");
+}
+
+#[test]
+fn failing_hanging_and_flooding_scripts_stall_nothing_and_leave_no_zombie() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair).logger("kea-dhcp4.run-script", "DEBUG", 99);
+    let script = recorder(cfg.dir(), "faults");
+    let lib = ours(cfg.dir());
+    let file = |ext: &str| PathBuf::from(format!("{}.{ext}", script.display()));
+    let mut kea = cfg
+        .hook(&lib, Some(json!({ "name": script, "timeout-ms": 500, "output": "log", "output-limit": 1000, "grace-ms": 1000 })))
+        .start(&pair)
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // A non-zero exit: counted as failed, logged at debug.
+    std::fs::write(file("deny"), "02:5c:00:00:01:01\n").unwrap();
+    Client4::new(&pair, "02:5c:00:00:01:01").dora().expect("ack: the script does not decide without sync");
+    let s = wait_idle(&kea, Duration::from_secs(10));
+    assert_eq!((s["queued"].as_u64(), s["failed"].as_u64(), s["run"].as_u64()), (Some(1), Some(1), Some(0)), "{s}");
+    assert!(kea.wait_for_log("script failed", Duration::from_secs(5)), "no debug line for the failure");
+    std::fs::remove_file(file("deny")).unwrap();
+
+    // A script that hangs: the exchange completes while it still runs;
+    // it is killed after timeout-ms, with what it started.
+    std::fs::write(file("sleep"), "30000").unwrap();
+    Client4::new(&pair, "02:5c:00:00:01:02").dora().expect("ack while the script hangs");
+    let s = status(&kea);
+    assert_eq!(s["running"], 1, "the script should still be running: {s}");
+    let s = wait_idle(&kea, Duration::from_secs(10));
+    assert_eq!(s["timed-out"], 1, "{s}");
+    assert!(processes_of(&script).is_empty(), "the hung script still runs: {:?}", processes_of(&script));
+    std::fs::remove_file(file("sleep")).unwrap();
+
+    // A script that writes 8 MiB to stdout and stderr: read and dropped
+    // beyond output-limit, so it ends normally.
+    std::fs::write(file("flood"), (4 << 20).to_string()).unwrap();
+    Client4::new(&pair, "02:5c:00:00:01:03").dora().expect("ack");
+    let s = wait_idle(&kea, Duration::from_secs(20));
+    assert_eq!(s["run"], 1, "{s}");
+    assert!(kea.wait_for_log("beyond output-limit discarded", Duration::from_secs(5)), "no line about the dropped output");
+    std::fs::remove_file(file("flood")).unwrap();
+
+    assert!(zombies_of(kea.pid()).is_empty(), "zombie children of Kea: {:?}", zombies_of(kea.pid()));
+    // Kea's statistics follow the counters.
+    assert_eq!(statistic(&kea, "run-script.failed"), 1);
+    assert_eq!(statistic(&kea, "run-script.timed-out"), 1);
+    assert_eq!(statistic(&kea, "run-script.run"), 1);
+
+    // Unload with work in flight: scripts that take 300 ms each, 20 events
+    // with at most 2 running: some run within the 1 s grace time, the
+    // rest are dropped and counted; nothing is left running.
+    std::fs::write(file("sleep"), "300").unwrap();
+    kea.reload_with_hook_parameters(0, json!({ "name": script, "max-running": 2, "grace-ms": 1000 }));
+    let before = records(&script).len();
+    for i in 0..10u8 {
+        Client4::new(&pair, &format!("02:5c:00:00:02:{i:02x}")).dora().expect("ack");
+    }
+    let s = status(&kea);
+    let queued = s["queued"].as_u64().unwrap();
+    assert_eq!(queued, 10, "{s}");
+    let pid = kea.pid();
+    let log = kea.stop();
+    let ran = records(&script).len() - before;
+    assert!(ran >= 2 && ran < 10, "{ran} of 10 ran before the grace time ended");
+    assert!(log.contains("event dropped before its script ran"), "no log line for the dropped events");
+    assert!(processes_of(&script).is_empty(), "scripts left running after shutdown: {:?}", processes_of(&script));
+    assert!(zombies_of(pid).is_empty());
+}
