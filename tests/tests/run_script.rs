@@ -91,8 +91,7 @@ fn wait_idle(kea: &Kea, timeout: Duration) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
         let s = status(kea);
-        let busy = s["pending"].as_u64().unwrap_or(0) + s["running"].as_u64().unwrap_or(0) + s["in-flight"].as_u64().unwrap_or(0);
-        if busy == 0 || Instant::now() >= deadline {
+        if s["unfinished"] == 0 || Instant::now() >= deadline {
             return s;
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -186,6 +186,9 @@ pub struct Counters {
     pub lost: AtomicU64,
     /// Stream mode: processes started after the first.
     pub restarts: AtomicU64,
+    /// Queued events that have ended one way or another (so `queued -
+    /// finished` are waiting or running).
+    pub finished: AtomicU64,
     /// What Kea's statistics have been told so far.
     published: Mutex<[u64; 6]>,
     publish_pending: AtomicBool,
@@ -231,7 +234,7 @@ impl Counters {
         let now = self.values();
         let mut told = self.published.lock().unwrap_or_else(|e| e.into_inner());
         for (i, name) in STATS.iter().enumerate() {
-            if now[i] != told[i] && stats::add_integer(name, (now[i] - told[i]) as i64).is_ok() {
+            if now[i] != told[i] && stats::add_integer(name, now[i] as i64 - told[i] as i64).is_ok() {
                 told[i] = now[i];
             }
         }
@@ -242,6 +245,7 @@ impl Counters {
         json!({
             "queued": v[0], "run": v[1], "failed": v[2], "timed-out": v[3], "dropped": v[4], "lost": v[5],
             "restarts": self.restarts.load(Ordering::Relaxed),
+            "unfinished": v[0].saturating_sub(self.finished.load(Ordering::Acquire)),
         })
     }
 }
@@ -316,6 +320,7 @@ impl Event {
             Outcome::Lost => (&c.lost, false),
         };
         c.bump(counter);
+        c.finished.fetch_add(1, Ordering::AcqRel);
         if let Some(hold) = self.hold.take() {
             hold.settle(pass);
         }
@@ -327,6 +332,7 @@ impl Drop for Event {
         if !self.settled {
             tracing::warn!(point = self.point, "event dropped before its script ran (unload past the grace time)");
             self.counters.bump(&self.counters.dropped);
+            self.counters.finished.fetch_add(1, Ordering::AcqRel);
         }
         // An unsettled hold drops its packet as it goes.
     }
@@ -370,14 +376,18 @@ impl RunScript {
     /// Queues the event the callout built; a parked packet goes with it.
     fn submit(&self, point: &'static str, vars: Vars, hold: Option<Box<dyn Hold>>) {
         let event = Event { point, vars, hold, counters: Arc::clone(&self.counters), settled: false };
+        // Counted before it can be seen running, so `queued - finished`
+        // never misses it.
+        self.counters.queued.fetch_add(1, Ordering::AcqRel);
         let pushed = match &self.runner {
             Some(runner) => runner.push(event, self.queue_wait),
             None => Err(event),
         };
         match pushed {
-            Ok(()) => self.counters.bump(&self.counters.queued),
+            Ok(()) => self.counters.request_publish(),
             Err(mut event) => {
                 event.settled = true;
+                self.counters.queued.fetch_sub(1, Ordering::AcqRel);
                 self.counters.bump(&self.counters.dropped);
                 tracing::debug!(point, "queue full: event dropped");
                 // A parked packet whose event cannot run goes on unchecked
