@@ -276,8 +276,9 @@ fn failing_hanging_and_flooding_scripts_stall_nothing_and_leave_no_zombie() {
     // it is killed after timeout-ms, with what it started.
     std::fs::write(file("sleep"), "30000").unwrap();
     Client4::new(&pair, "02:5c:00:00:01:02").dora().expect("ack while the script hangs");
+    // The ACK came while the event is still unfinished (queued or running).
     let s = status(&kea);
-    assert_eq!(s["running"], 1, "the script should still be running: {s}");
+    assert_eq!(s["unfinished"], 1, "the script should not have ended: {s}");
     let s = wait_idle(&kea, Duration::from_secs(10));
     assert_eq!(s["timed-out"], 1, "{s}");
     assert!(processes_of(&script).is_empty(), "the hung script still runs: {:?}", processes_of(&script));
@@ -317,4 +318,79 @@ fn failing_hanging_and_flooding_scripts_stall_nothing_and_leave_no_zombie() {
     assert!(log.contains("event dropped before its script ran"), "no log line for the dropped events");
     assert!(processes_of(&script).is_empty(), "scripts left running after shutdown: {:?}", processes_of(&script));
     assert!(zombies_of(pid).is_empty());
+}
+
+#[test]
+fn sync_mode_holds_each_packet_until_its_script_says() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let script = recorder(cfg.dir(), "gate");
+    let lib = ours(cfg.dir());
+    let file = |ext: &str| PathBuf::from(format!("{}.{ext}", script.display()));
+    std::fs::write(file("deny"), "02:5c:00:00:03:02\n").unwrap();
+    let mut kea = cfg.hook(&lib, Some(json!({ "name": script, "sync": true, "timeout-ms": 5000 }))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
+
+    Client4::new(&pair, "02:5c:00:00:03:01").dora().expect("an allowed client gets its ACK");
+    let denied = Client4::new(&pair, "02:5c:00:00:03:02").with_timeout(Duration::from_millis(1500));
+    if kea_hooks_tests::kea_hooks_version() >= 20600 {
+        // Kea 2.6+ parks at lease4_offer too: not even an OFFER.
+        assert!(denied.discover(None).is_none(), "a denied client got an OFFER");
+    } else {
+        let offer = denied.discover(None).expect("2.2 offers (no lease4_offer parking)");
+        assert!(denied.request(&offer, None).is_none(), "a denied client got an ACK");
+    }
+    let s = wait_idle(&kea, Duration::from_secs(10));
+    assert!(s["failed"].as_u64().unwrap() >= 1 && s["run"].as_u64().unwrap() >= 1, "{s}");
+    assert!(statistic(&kea, "pkt4-receive-drop") >= 1, "the denied packet was not dropped");
+
+    // A script that outlives timeout-ms: killed, and the packet goes on
+    // (sync-timeout: continue).
+    std::fs::remove_file(file("deny")).unwrap();
+    std::fs::write(file("sleep"), "30000").unwrap();
+    kea.reload_with_hook_parameters(0, json!({ "name": script, "sync": true, "timeout-ms": 300, "sync-timeout": "continue" }));
+    Client4::new(&pair, "02:5c:00:00:03:03").dora().expect("ACK after the script timed out");
+    let s = wait_idle(&kea, Duration::from_secs(10));
+    assert!(s["timed-out"].as_u64().unwrap() >= 1, "{s}");
+    kea.stop();
+    assert!(processes_of(&script).is_empty());
+}
+
+#[test]
+fn stream_mode_gets_every_event_once_more_after_a_crash() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let dir = cfg.dir().to_path_buf();
+    let isc_script = recorder(&dir, "isc-recorder");
+    let script = recorder(&dir, "stream");
+    // The stream program exits abruptly after its 3rd event, unanswered.
+    std::fs::write(format!("{}.crash-after", script.display()), "3").unwrap();
+    let isc = hooks_together(&dir, &[isc_hook("libdhcp_run_script.so")]).remove(0);
+    let lib = ours(&dir);
+    let mut kea = cfg
+        .hook(&isc, Some(json!({ "name": isc_script })))
+        .hook(&lib, Some(json!({ "name": script, "mode": "stream" })))
+        .start(&pair)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first_pid = status(&kea)["pid"].as_u64().expect("the stream program runs from the load");
+    for i in 0..10u8 {
+        Client4::new(&pair, &format!("02:5c:00:00:04:{i:02x}")).dora().expect("ack");
+    }
+    let s = wait_idle(&kea, Duration::from_secs(20));
+    assert_eq!((s["queued"].as_u64(), s["run"].as_u64(), s["lost"].as_u64()), (Some(10), Some(10), Some(0)), "{s}");
+    assert_eq!(s["restarts"], 1, "{s}");
+    assert_ne!(s["pid"].as_u64(), Some(first_pid), "{s}");
+    let isc_records = wait_records(&isc_script, Duration::from_secs(10), |r| r.len() >= 10);
+    kea.stop();
+    let ours_all = multiset(&records(&script), &script);
+    let mut ours_once = ours_all.clone();
+    ours_once.dedup();
+    assert!(ours_all.len() > ours_once.len(), "the crash should have made the program see an event twice");
+    assert_eq!(ours_once, multiset(&isc_records, &isc_script), "stream events differ from ISC's invocations");
+    assert!(processes_of(&script).is_empty(), "the stream program outlived Kea");
 }
