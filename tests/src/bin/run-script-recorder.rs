@@ -13,9 +13,10 @@
 //! With `argv[1] == "stream"` it is a stream-mode program: it reads one
 //! JSON event per line on stdin, records each as above (argv `[argv[0],
 //! hook_point]`, env the event's `env`) and answers each with a line
-//! (`0`, or `1` for a denied client). `<argv[0]>.crash-after` (a number
-//! n) makes it exit abruptly after recording its n-th event, once per
-//! value (it deletes the file first).
+//! (`0`, or `1` for a denied client; `.deny` as above, read when it
+//! starts). `<argv[0]>.crash-after` (a number n, read when it starts)
+//! makes it exit abruptly after recording its n-th event; it deletes the
+//! file, so the next process does not.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -58,6 +59,12 @@ fn main() {
     let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let argv0 = argv[0].clone();
     if argv.get(1).map(String::as_str) == Some("stream") {
+        // One open record file, and the behaviour files read once: a
+        // stream program pays no per-event set-up, as a real one would not.
+        let mut records = OpenOptions::new().create(true).append(true).open(format!("{argv0}.jsonl")).expect("open the record file");
+        let crash = format!("{argv0}.crash-after");
+        let crash_after: Option<u64> = std::fs::read_to_string(&crash).ok().and_then(|n| n.trim().parse().ok());
+        let deny_list = std::fs::read_to_string(format!("{argv0}.deny")).is_ok();
         let stdin = std::io::stdin();
         let mut out = std::io::stdout();
         let mut seen = 0u64;
@@ -66,17 +73,14 @@ fn main() {
             let event: Value = serde_json::from_str(&line).expect("a JSON event");
             let env: BTreeMap<String, String> = serde_json::from_value(event["env"].clone()).expect("env");
             let point = event["hook_point"].as_str().expect("hook_point").to_owned();
-            record(&argv0, &[argv0.clone(), point], &env);
+            let mut rec = serde_json::to_string(&json!({ "argv": [argv0.clone(), point], "env": env })).unwrap();
+            rec.push('\n');
+            records.write_all(rec.as_bytes()).expect("write the record");
             seen += 1;
-            let crash = format!("{argv0}.crash-after");
-            if let Ok(n) = std::fs::read_to_string(&crash) {
-                if n.trim().parse::<u64>().ok() == Some(seen) {
-                    let _ = std::fs::remove_file(&crash);
-                    std::process::exit(3);
-                }
+            if crash_after == Some(seen) && std::fs::remove_file(&crash).is_ok() {
+                std::process::exit(3);
             }
-            behave(&argv0);
-            let answer = if denied(&argv0, &env) { "1\n" } else { "0\n" };
+            let answer = if deny_list && denied(&argv0, &env) { "1\n" } else { "0\n" };
             if out.write_all(answer.as_bytes()).and_then(|_| out.flush()).is_err() {
                 break;
             }
