@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the hooks and shows the mac-acl hook working in a real kea-dhcp4:
+# Builds the hooks and shows mac-acl, lease-stats and run-script working in a real kea-dhcp4:
 # an allowed and a denied DHCP client, each in a network namespace.
 # Needs root; installs the Debian packages it needs.
 set -euo pipefail

@@ -1,10 +1,13 @@
-//! `kea-demo`: builds the mac-acl and lease-stats hooks and shows them
-//! working in a real kea-dhcp4 (run it through `scripts/demo.sh`, as root).
+//! `kea-demo`: builds the mac-acl, lease-stats and run-script hooks and
+//! shows them working in a real kea-dhcp4 (run it through
+//! `scripts/demo.sh`, as root).
 //!
 //! Kea runs in a network namespace of its own, a DHCP client (dhclient) in
 //! another; mac-acl allows hardware addresses under `02:aa` and denies the
 //! rest. One allowed and one denied client ask for an address; then
-//! lease-stats answers `lease-stats-get` and serves its metrics page.
+//! lease-stats answers `lease-stats-get` and serves its metrics page, and
+//! run-script shows what its script (a two-line shell script, as users
+//! write for ISC's run_script) was given.
 
 use std::time::Duration;
 
@@ -20,14 +23,29 @@ fn main() {
     // Built into the same directory (Kea 2.6+ loads hooks from one).
     let stats_lib = build_hook("kea-hook-lease-stats", "dhcp_lease_stats", Profile::Release);
     println!("built {}", stats_lib.display());
+    let script_lib = build_hook("kea-hook-run-script", "dhcp_run_script", Profile::Release);
+    println!("built {}", script_lib.display());
     let listen = "127.0.0.1:9464";
 
     let pair = NetPair::new();
     let params = json!({ "allow": ["02:aa"], "default": "deny" });
-    let cfg = KeaConfig::new(&pair)
+    let cfg = KeaConfig::new(&pair);
+    // In Kea's directory, which the harness makes Kea 3.0+'s hook-scripts
+    // directory (KEA_HOOK_SCRIPTS_PATH).
+    let script = cfg.dir().join("on-lease.sh");
+    let events = cfg.dir().join("events.log");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1 $LEASES4_AT0_ADDRESS $LEASES4_AT0_HWADDR ($QUERY4_TYPE)\" >> {}\n", events.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = cfg
         .logger("kea-dhcp4.mac-acl", "DEBUG", 40)
         .hook(&lib, Some(params.clone()))
-        .hook(&stats_lib, Some(json!({ "listen": listen })));
+        .hook(&stats_lib, Some(json!({ "listen": listen })))
+        .hook(&script_lib, Some(json!({ "name": script })));
     println!("\nkea-dhcp4 config, hooks-libraries:\n{}", serde_json::to_string_pretty(&cfg.to_json()["Dhcp4"]["hooks-libraries"]).unwrap());
     let mut kea = cfg.start(&pair).unwrap_or_else(|e| panic!("{e}"));
     println!("kea-dhcp4 (pid {}) serves {} in namespace {}", kea.pid(), pair.subnet(), pair.server_ns());
@@ -57,6 +75,20 @@ fn main() {
     }
     ok &= page.lines().any(|l| l.starts_with("kea_lease_stats_subnet_assigned_addresses{") && l.ends_with(" 1"));
 
+    // The script runs off the packet path: wait until it has.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while kea.command("run-script-status", None)["arguments"]["unfinished"] != 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = kea.command("run-script-status", None);
+    println!("\nrun-script: {} was run with argv [name, hook point] and ISC's variables; it wrote:", script.display());
+    let written = std::fs::read_to_string(&events).unwrap_or_default();
+    for line in written.lines() {
+        println!("  {line}");
+    }
+    println!("run-script-status: {}", status["arguments"]);
+    ok &= written.contains("leases4_committed") && status["arguments"]["run"].as_u64().unwrap_or(0) >= 1;
+
     let log = kea.stop();
     println!("\nwhat the hook logged (logger kea-dhcp4.mac-acl):");
     for line in log.lines().filter(|l| l.contains("kea-dhcp4.mac-acl")) {
@@ -66,5 +98,5 @@ fn main() {
         eprintln!("\nthe hooks did not behave as expected");
         std::process::exit(1);
     }
-    println!("\nmac-acl works: the allowed client got a lease, the denied one was dropped; lease-stats counted it.");
+    println!("\nmac-acl works: the allowed client got a lease, the denied one was dropped; lease-stats counted it; run-script ran the script.");
 }
