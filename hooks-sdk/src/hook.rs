@@ -79,6 +79,17 @@ pub trait Hook: Sized + Send + Sync + 'static {
         true
     }
 
+    /// Whether to register this hook's callout at `point` (a hook point it
+    /// implements [`Callout`](crate::Callout) for), asked once after
+    /// `load`. Default: all of them. Return false for one this
+    /// configuration does not need: Kea prepares for every registered
+    /// callout (with one at `leases4_committed` or `lease4_offer` it parks
+    /// each query before calling it), so an unneeded one still costs.
+    fn wants_callout(&self, point: &str) -> bool {
+        let _ = point;
+        true
+    }
+
     /// The control commands the hook answers: add each to `commands` (see
     /// [`crate::command`]). Called once, right after `load`; an `Err`
     /// fails the load. Default: none.
@@ -400,6 +411,9 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     // (command_processed) do not.
     let mut registered_specific = false;
     for entry in entries.iter().flatten() {
+        if !hook.wants_callout(entry.name) {
+            continue;
+        }
         if !entry.servers.contains(&server) || !ffi::server_has_hook(entry.name)? {
             if entry.servers.len() == 1 {
                 absent.push(entry.name);

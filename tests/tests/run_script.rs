@@ -264,6 +264,10 @@ fn failing_hanging_and_flooding_scripts_stall_nothing_and_leave_no_zombie() {
         .start(&pair)
         .unwrap_or_else(|e| panic!("{e}"));
 
+    // Without sync, no lease4_offer callout (Kea would park every DISCOVER for it).
+    let loaded = kea.log().lines().find(|l| l.contains("run-script: loaded")).map(str::to_owned).expect("the load line");
+    assert!(loaded.contains("leases4_committed") && !loaded.contains("lease4_offer"), "{loaded}");
+
     // A non-zero exit: counted as failed, logged at debug.
     std::fs::write(file("deny"), "02:5c:00:00:01:01\n").unwrap();
     Client4::new(&pair, "02:5c:00:00:01:01").dora().expect("ack: the script does not decide without sync");
@@ -326,13 +330,15 @@ fn sync_mode_holds_each_packet_until_its_script_says() {
         return;
     }
     let pair = NetPair::new();
-    let cfg = KeaConfig::new(&pair);
+    let cfg = KeaConfig::new(&pair).logger("kea-dhcp4.run-script", "DEBUG", 40);
     let script = recorder(cfg.dir(), "gate");
     let lib = ours(cfg.dir());
     let file = |ext: &str| PathBuf::from(format!("{}.{ext}", script.display()));
     std::fs::write(file("deny"), "02:5c:00:00:03:02\n").unwrap();
     let mut kea = cfg.hook(&lib, Some(json!({ "name": script, "sync": true, "timeout-ms": 5000 }))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
 
+    let loaded = kea.log().lines().find(|l| l.contains("run-script: loaded")).map(str::to_owned).expect("the load line");
+    assert_eq!(loaded.contains("lease4_offer"), kea_hooks_tests::kea_hooks_version() >= 20600, "{loaded}");
     Client4::new(&pair, "02:5c:00:00:03:01").dora().expect("an allowed client gets its ACK");
     let denied = Client4::new(&pair, "02:5c:00:00:03:02").with_timeout(Duration::from_millis(1500));
     if kea_hooks_tests::kea_hooks_version() >= 20600 {

@@ -466,6 +466,12 @@ impl Hook for RunScript {
         Ok(RunScript { sync: p.sync, mode: p.mode, queue_wait, counters, runner: Some(runner), path })
     }
 
+    // lease4_offer only gates OFFERs (with `sync`): without it, no
+    // callout there, so Kea does not park every DISCOVER for it.
+    fn wants_callout(&self, point: &str) -> bool {
+        point != "lease4_offer" || self.sync
+    }
+
     fn commands(&self, commands: &mut Commands<Self>) -> Result<(), Error> {
         commands.add("run-script-status", Self::status)?;
         Ok(())
@@ -574,12 +580,13 @@ impl Callout<dhcp4::Lease4Decline> for RunScript {
 }
 
 kea_hooks::since_kea_2_6! {
-    /// ISC's hook has no `lease4_offer` callout: this one runs the script
-    /// only with `sync`, to decide whether the OFFER goes out (argument
-    /// `lease4_offer`, the same variables as `leases4_committed`).
+    /// ISC's hook has no `lease4_offer` callout: this one is registered
+    /// only with `sync` (see `wants_callout`), to let the script decide
+    /// whether the OFFER goes out (argument `lease4_offer`, the same
+    /// variables as `leases4_committed` without the deleted leases).
     impl Callout<dhcp4::Lease4Offer> for RunScript {
         fn call(&self, cx: &Context<'_, dhcp4::Lease4Offer>) -> Result<(), Error> {
-            if !self.sync || skipped(cx) {
+            if skipped(cx) {
                 return Ok(());
             }
             let mut v = Vars::new();
