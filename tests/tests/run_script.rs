@@ -98,6 +98,11 @@ fn wait_idle(kea: &Kea, timeout: Duration) -> Value {
     }
 }
 
+/// The hook's "loaded" line (debug level 40): it lists the callouts registered.
+fn loaded_line(kea: &Kea) -> String {
+    kea.log().lines().find(|l| l.contains("run-script: loaded")).map(str::to_owned).expect("the load line")
+}
+
 /// Processes (pid, state) whose argv[0] is `script`.
 fn processes_of(script: &Path) -> Vec<(u32, String)> {
     let mut found = Vec::new();
@@ -203,49 +208,32 @@ fn load_refuses_a_missing_a_non_executable_or_a_misplaced_script() {
         return;
     }
     let pair = NetPair::new();
-    let fail = |name: &Path, setup: &dyn Fn(&Path)| -> String {
+    // Starts Kea with run-script's parameters `params(dir)` (dir: Kea's
+    // own, which the harness makes the hook-scripts directory); the
+    // hook's load failure line.
+    let fail = |params: &dyn Fn(&Path) -> Value| -> String {
         let cfg = KeaConfig::new(&pair);
-        setup(cfg.dir());
+        let p = params(cfg.dir());
         let lib = ours(cfg.dir());
-        let failure = match cfg.hook(&lib, Some(json!({ "name": name }))).start(&pair) {
-            Ok(_) => panic!("Kea started with run-script name {}", name.display()),
-            Err(f) => f,
-        };
+        let failure = cfg.hook(&lib, Some(p.clone())).start(&pair).err().unwrap_or_else(|| panic!("Kea started with {p}"));
         load_failure_line(&failure, "kea-dhcp4.run-script")
     };
-    // The harness points KEA_HOOK_SCRIPTS_PATH at each Kea's own directory;
-    // a name there that does not exist:
-    let line = {
-        let cfg = KeaConfig::new(&pair);
-        let missing = cfg.dir().join("no-such-script");
-        let lib = ours(cfg.dir());
-        let f = cfg.hook(&lib, Some(json!({ "name": missing }))).start(&pair).err().expect("refused");
-        load_failure_line(&f, "kea-dhcp4.run-script")
-    };
+    let line = fail(&|dir| json!({ "name": dir.join("no-such-script") }));
     assert!(line.contains("at 'name'") && line.contains("File not found"), "{line}");
-    let line = {
-        let cfg = KeaConfig::new(&pair);
-        let plain = cfg.dir().join("plain");
+    let line = fail(&|dir| {
+        let plain = dir.join("plain");
         std::fs::write(&plain, "#!/bin/sh\n").unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let lib = ours(cfg.dir());
-        let f = cfg.hook(&lib, Some(json!({ "name": plain }))).start(&pair).err().expect("refused");
-        load_failure_line(&f, "kea-dhcp4.run-script")
-    };
+        json!({ "name": plain })
+    });
     assert!(line.contains("at 'name'") && line.contains("File not executable"), "{line}");
     if kea_hooks_tests::kea_hooks_version() >= 30000 {
         // Kea 3.0+: only from the hook-scripts directory, as ISC's hook.
-        let line = fail(Path::new("/bin/true"), &|_| {});
+        let line = fail(&|_| json!({ "name": "/bin/true" }));
         assert!(line.contains("at 'name'") && line.contains("supported path is"), "{line}");
     }
-    let line = {
-        let cfg = KeaConfig::new(&pair);
-        let script = recorder(cfg.dir(), "r");
-        let lib = ours(cfg.dir());
-        let f = cfg.hook(&lib, Some(json!({ "name": script, "on-full": "sometimes" }))).start(&pair).err().expect("refused");
-        load_failure_line(&f, "kea-dhcp4.run-script")
-    };
+    let line = fail(&|dir| json!({ "name": recorder(dir, "r"), "on-full": "sometimes" }));
     assert!(line.contains("on-full"), "{line}");
 }
 
@@ -265,7 +253,7 @@ fn failing_hanging_and_flooding_scripts_stall_nothing_and_leave_no_zombie() {
         .unwrap_or_else(|e| panic!("{e}"));
 
     // Without sync, no lease4_offer callout (Kea would park every DISCOVER for it).
-    let loaded = kea.log().lines().find(|l| l.contains("run-script: loaded")).map(str::to_owned).expect("the load line");
+    let loaded = loaded_line(&kea);
     assert!(loaded.contains("leases4_committed") && !loaded.contains("lease4_offer"), "{loaded}");
 
     // A non-zero exit: counted as failed, logged at debug.
@@ -337,7 +325,7 @@ fn sync_mode_holds_each_packet_until_its_script_says() {
     std::fs::write(file("deny"), "02:5c:00:00:03:02\n").unwrap();
     let mut kea = cfg.hook(&lib, Some(json!({ "name": script, "sync": true, "timeout-ms": 5000 }))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
 
-    let loaded = kea.log().lines().find(|l| l.contains("run-script: loaded")).map(str::to_owned).expect("the load line");
+    let loaded = loaded_line(&kea);
     assert_eq!(loaded.contains("lease4_offer"), kea_hooks_tests::kea_hooks_version() >= 20600, "{loaded}");
     Client4::new(&pair, "02:5c:00:00:03:01").dora().expect("an allowed client gets its ACK");
     let denied = Client4::new(&pair, "02:5c:00:00:03:02").with_timeout(Duration::from_millis(1500));

@@ -553,28 +553,31 @@ impl Callout<dhcp4::Leases4Committed> for RunScript {
     }
 }
 
+impl RunScript {
+    /// `QUERY4_*` and `LEASE4_*`: what `lease4_release` and
+    /// `lease4_decline` export.
+    fn query_and_lease(&self, point: &'static str, query: Option<dhcp4::Pkt4<'_>>, lease: Option<dhcp4::Lease4<'_>>) {
+        let mut v = Vars::new();
+        env4::pkt4(&mut v, "QUERY4", query);
+        env4::lease4(&mut v, "LEASE4", lease.as_ref());
+        self.submit(point, v, None);
+    }
+}
+
 impl Callout<dhcp4::Lease4Release> for RunScript {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Release>) -> Result<(), Error> {
-        if skipped(cx) {
-            return Ok(());
+        if !skipped(cx) {
+            self.query_and_lease("lease4_release", cx.argument_pkt4("query4")?, cx.argument_lease4("lease4")?);
         }
-        let mut v = Vars::new();
-        env4::pkt4(&mut v, "QUERY4", cx.argument_pkt4("query4")?);
-        env4::lease4(&mut v, "LEASE4", cx.argument_lease4("lease4")?.as_ref());
-        self.submit("lease4_release", v, None);
         Ok(())
     }
 }
 
 impl Callout<dhcp4::Lease4Decline> for RunScript {
     fn call(&self, cx: &Context<'_, dhcp4::Lease4Decline>) -> Result<(), Error> {
-        if skipped(cx) {
-            return Ok(());
+        if !skipped(cx) {
+            self.query_and_lease("lease4_decline", cx.argument_pkt4("query4")?, cx.argument_lease4("lease4")?);
         }
-        let mut v = Vars::new();
-        env4::pkt4(&mut v, "QUERY4", cx.argument_pkt4("query4")?);
-        env4::lease4(&mut v, "LEASE4", cx.argument_lease4("lease4")?.as_ref());
-        self.submit("lease4_decline", v, None);
         Ok(())
     }
 }
