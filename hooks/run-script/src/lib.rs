@@ -8,8 +8,8 @@
 //! library path and keeps the script. What differs is how it runs:
 //!
 //! * a callout only builds the event's variables and queues them (a
-//!   bounded queue; `on-full` says whether a full one makes the callout
-//!   wait, up to `queue-wait-ms`, or drops and counts);
+//!   bounded queue; `on-full` says whether a full one drops and counts,
+//!   the default, or makes the callout wait, up to `queue-wait-ms`);
 //! * a spawner thread starts scripts with `posix_spawn` (no copy of Kea's
 //!   address space), at most `max-running` at once, and a reaper thread
 //!   collects their exits, kills those past `timeout-ms` with what they
@@ -106,10 +106,12 @@ pub enum Mode {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnFull {
-    /// Wait for room, up to `queue-wait-ms`, then drop.
-    #[default]
+    /// Wait for room, up to `queue-wait-ms`, then drop: nothing lost while
+    /// scripts keep up on average, but Kea slows to their pace (and a hung
+    /// script holds each packet for `queue-wait-ms`).
     Wait,
-    /// Drop at once.
+    /// Drop at once (and count): a slow or hung script never slows Kea.
+    #[default]
     Drop,
 }
 

@@ -125,7 +125,8 @@ fn main() {
             _ => {
                 let lib = hooks_together(cfg.dir(), std::slice::from_ref(&ours)).remove(0);
                 let mode = if name.ends_with("stream") { "stream" } else { "exec" };
-                cfg.hook(&lib, Some(json!({ "name": script, "mode": mode })))
+                // Backpressure instead of drops: every event must run.
+                cfg.hook(&lib, Some(json!({ "name": script, "mode": mode, "on-full": "wait" })))
             }
         };
         let mut kea = cfg.start(&pair).unwrap_or_else(|e| panic!("{e}"));
