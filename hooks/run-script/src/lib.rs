@@ -549,13 +549,31 @@ impl Callout<dhcp4::Leases4Committed> for RunScript {
         env4::pkt4(&mut v, "QUERY4", cx.argument_pkt4("query4")?);
         env4::leases4(&mut v, "LEASES4", &cx.argument_leases4("leases4")?);
         env4::leases4(&mut v, "DELETED_LEASES4", &cx.argument_leases4("deleted_leases4")?);
-        let hold: Option<Box<dyn Hold>> = if self.sync { Some(Box::new(cx.park()?)) } else { None };
-        self.submit("leases4_committed", v, hold);
+        self.submit("leases4_committed", v, self.park(cx));
         Ok(())
     }
 }
 
 impl RunScript {
+    /// With `sync`, parks the packet for its event; where Kea refuses
+    /// (another library parked it already), the script still runs, without
+    /// holding the packet.
+    fn park<P: kea_hooks::parking::Parkable>(&self, cx: &Context<'_, P>) -> Option<Box<dyn Hold>>
+    where
+        Parked<P>: Hold,
+    {
+        if !self.sync {
+            return None;
+        }
+        match cx.park() {
+            Ok(parked) => Some(Box::new(parked)),
+            Err(e) => {
+                tracing::debug!(point = P::NAME, "not holding the packet for its script: {e}");
+                None
+            }
+        }
+    }
+
     /// `QUERY4_*` and `LEASE4_*`: what `lease4_release` and
     /// `lease4_decline` export.
     fn query_and_lease(&self, point: &'static str, query: Option<dhcp4::Pkt4<'_>>, lease: Option<dhcp4::Lease4<'_>>) {
@@ -597,8 +615,7 @@ kea_hooks::since_kea_2_6! {
             let mut v = Vars::new();
             env4::pkt4(&mut v, "QUERY4", cx.argument_pkt4("query4")?);
             env4::leases4(&mut v, "LEASES4", &cx.argument_leases4("leases4")?);
-            let hold: Box<dyn Hold> = Box::new(cx.park()?);
-            self.submit("lease4_offer", v, Some(hold));
+            self.submit("lease4_offer", v, self.park(cx));
             Ok(())
         }
     }
