@@ -11,7 +11,17 @@
 //!
 //! ```text
 //! kea-hooks-check [--hooks-dir DIR] CONFIG...
+//! kea-hooks-check --library LIB... [--kea-hooks-version N]
 //! ```
+//!
+//! With `--library`, it checks hook library files themselves (any hook,
+//! built with the SDK or not) against the Kea on this machine: each must
+//! open as Kea opens it (all of Kea's libraries it was linked against are
+//! here) and its `version()` must be this Kea's `KEA_HOOKS_VERSION`
+//! (`--kea-hooks-version`, else read from `hooks/hooks.h` of the Kea
+//! headers in `$KEA_PREFIX/include/kea`, `/usr/local/include/kea` or
+//! `/usr/include/kea`). Kea itself refuses a library whose version differs;
+//! the image build runs this so that one cannot end up in an image.
 //!
 //! Library names without a `/` (as Kea 3.x wants them) are looked up in
 //! `--hooks-dir`, then `$KEA_HOOKS_PATH`, then the usual hooks directories.
@@ -34,17 +44,28 @@ const DAEMONS: [&str; 4] = ["Dhcp4", "Dhcp6", "Control-agent", "DhcpDdns"];
 
 fn usage() -> ExitCode {
     eprintln!("usage: kea-hooks-check [--hooks-dir DIR] CONFIG...");
+    eprintln!("       kea-hooks-check --library LIB... [--kea-hooks-version N]");
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
     let mut hooks_dirs = Vec::new();
     let mut configs = Vec::new();
+    let mut libraries = Vec::new();
+    let mut expect: Option<i32> = None;
     let mut args = std::env::args_os().skip(1);
     while let Some(a) = args.next() {
         match a.to_str() {
             Some("--hooks-dir") => match args.next() {
                 Some(d) => hooks_dirs.push(PathBuf::from(d)),
+                None => return usage(),
+            },
+            Some("--library") => match args.next() {
+                Some(l) => libraries.push(PathBuf::from(l)),
+                None => return usage(),
+            },
+            Some("--kea-hooks-version") => match args.next().and_then(|v| v.to_str()?.parse().ok()) {
+                Some(v) => expect = Some(v),
                 None => return usage(),
             },
             Some("-h" | "--help") => {
@@ -55,6 +76,12 @@ fn main() -> ExitCode {
             Some(s) if s.starts_with('-') => return usage(),
             _ => configs.push(PathBuf::from(a)),
         }
+    }
+    if !libraries.is_empty() {
+        if !configs.is_empty() {
+            return usage();
+        }
+        return check_libraries(&libraries, expect);
     }
     if configs.is_empty() {
         return usage();
@@ -152,6 +179,74 @@ fn check_entry(daemon: &str, index: usize, entry: &Value, hooks_dirs: &[PathBuf]
                     false
                 }
             }
+        }
+    }
+}
+
+/// `KEA_HOOKS_VERSION` of the Kea headers on this machine.
+fn headers_version() -> Result<(i32, PathBuf), String> {
+    let mut dirs = Vec::new();
+    if let Some(p) = std::env::var_os("KEA_PREFIX") {
+        dirs.push(PathBuf::from(p).join("include/kea"));
+    }
+    dirs.push(PathBuf::from("/usr/local/include/kea"));
+    dirs.push(PathBuf::from("/usr/include/kea"));
+    for d in &dirs {
+        let h = d.join("hooks/hooks.h");
+        let Ok(text) = std::fs::read_to_string(&h) else { continue };
+        // `const int KEA_HOOKS_VERSION = 20603;`
+        let v = text.lines().find_map(|l| {
+            let rest = l.split("KEA_HOOKS_VERSION").nth(1)?;
+            rest.trim_start().strip_prefix('=')?.trim().trim_end_matches(';').trim().parse().ok()
+        });
+        if let Some(v) = v {
+            return Ok((v, h));
+        }
+    }
+    Err(format!("no Kea headers with KEA_HOOKS_VERSION in {}: give --kea-hooks-version", join_dirs(&dirs)))
+}
+
+/// `--library`: each library opens here and its `version()` is Kea's.
+fn check_libraries(libraries: &[PathBuf], expect: Option<i32>) -> ExitCode {
+    let (want, from) = match expect {
+        Some(v) => (v, "--kea-hooks-version".to_owned()),
+        None => match headers_version() {
+            Ok((v, h)) => (v, h.display().to_string()),
+            Err(e) => {
+                eprintln!("kea-hooks-check: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    println!("libraries for Kea hooks API {want} (from {from})");
+    let mut errors = 0;
+    for path in libraries {
+        let name = path.display();
+        let lib = match dl::Library::open(path) {
+            Ok(l) => l,
+            Err(e) => {
+                println!("  error    {name}: cannot be opened (built for another Kea release?): {e}");
+                errors += 1;
+                continue;
+            }
+        };
+        match lib.hooks_version() {
+            Some(v) if v == want => println!("  ok       {name} (hooks API {v})"),
+            Some(v) => {
+                println!("  error    {name}: built for Kea hooks API {v}, not {want}: Kea would refuse to load it");
+                errors += 1;
+            }
+            None => {
+                println!("  error    {name}: no version(): not a Kea hook library");
+                errors += 1;
+            }
+        }
+    }
+    match errors {
+        0 => ExitCode::SUCCESS,
+        n => {
+            println!("{n} error{}", if n == 1 { "" } else { "s" });
+            ExitCode::from(1)
         }
     }
 }

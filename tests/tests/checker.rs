@@ -103,3 +103,26 @@ fn the_checker_reports_what_kea_would_refuse_only_at_load() {
     std::fs::write(&junk, "{ not json").unwrap();
     assert_eq!(checker(&[&junk]).0, 2);
 }
+
+/// `--library`: library files against this machine's Kea (what the hooks
+/// image build runs): ours and a C++ hook pass; a version that is not this
+/// Kea's is refused, as Kea would refuse it.
+#[test]
+fn the_checker_refuses_a_library_for_another_kea() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let ours = probe();
+    let cpp = park_hook();
+    let (code, out) = checker(&[Path::new("--library"), &ours, Path::new("--library"), &cpp]);
+    assert_eq!(code, 0, "{out}");
+    let v = kea_hooks_tests::kea_hooks_version();
+    assert!(out.contains(&format!("Kea hooks API {v} (from ")), "{out}");
+    assert!(line_for(&out, "libdhcp_probe.so").contains(" ok "), "{out}");
+    assert!(line_for(&out, "libdhcp_park_test.so").contains(" ok "), "{out}");
+    // Told to expect another release's version: refused, naming both.
+    let other = (v + 100).to_string();
+    let (code, out) = checker(&[Path::new("--library"), &ours, Path::new("--kea-hooks-version"), Path::new(&other)]);
+    assert_eq!(code, 1, "{out}");
+    assert!(line_for(&out, "libdhcp_probe.so").contains(&format!("built for Kea hooks API {v}, not {other}")), "{out}");
+}
