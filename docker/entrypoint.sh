@@ -24,4 +24,11 @@ case "${KEA_EXECUTABLE:-}" in
     dhcp4|dhcp6|dhcp-ddns|ctrl-agent) ;;
     *) echo "entrypoint: KEA_EXECUTABLE must be dhcp4 or dhcp6 (is '${KEA_EXECUTABLE:-}')" >&2; exit 2 ;;
 esac
-exec "/usr/sbin/kea-$KEA_EXECUTABLE" "$@"
+# docker-kea's Kea is in /usr/local/sbin, Debian's in /usr/sbin.
+for dir in /usr/local/sbin /usr/sbin; do
+    if [ -x "$dir/kea-$KEA_EXECUTABLE" ]; then
+        exec "$dir/kea-$KEA_EXECUTABLE" "$@"
+    fi
+done
+echo "entrypoint: no kea-$KEA_EXECUTABLE in /usr/local/sbin or /usr/sbin" >&2
+exit 127

@@ -18,7 +18,7 @@
 # libraries and its version() must be that Kea's KEA_HOOKS_VERSION), so a
 # library for another release fails the build. Libraries built elsewhere
 # can be added from `prebuilt/` in the context; they are checked the same
-# way.
+# way. PACKAGES names the workspace packages to build (default: every hook).
 ARG KEA_IMAGE=localhost/kea-hooks/kea-dhcp4:trixie
 FROM ${KEA_IMAGE} AS builder
 RUN set -eu; \
@@ -42,7 +42,7 @@ RUN set -eu; \
     set -- ; for p in $PACKAGES kea-hooks-check; do set -- "$@" -p "$p"; done; \
     cargo build --release --locked $offline "$@"; \
     mkdir -p /out; \
-    cp target/release/libdhcp_*.so /out/; \
+    if ls target/release/libdhcp_*.so >/dev/null 2>&1; then cp target/release/libdhcp_*.so /out/; fi; \
     cp target/release/kea-hooks-check /usr/local/bin/; \
     if ls prebuilt/*.so >/dev/null 2>&1; then cp prebuilt/*.so /out/; fi; \
     set -- ; for lib in /out/*.so; do set -- "$@" --library "$lib"; done; \

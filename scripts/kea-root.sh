@@ -62,19 +62,9 @@ RECIPE=1   # bump when the way a root is built changes (forces a rebuild)
 
 die() { echo "kea-root: $*" >&2; exit 1; }
 
-# The Debian archive this machine's apt uses: the first source (deb822
-# .sources or one-line .list) whose URI ends in /debian.
-apt_mirror() {
-  local uri
-  uri=$( {
-      grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{ for (i = 2; i <= NF; i++) print $i }'
-      grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
-        sed 's/\[[^]]*\]//' | awk '{ print $2 }'
-    } | grep -E '/debian/?$' | head -n 1)
-  [[ -n $uri ]] || die "no Debian archive in this machine's apt sources: set KEA_ROOT_MIRROR"
-  echo "${uri%/}"
-}
-MIRROR=${KEA_ROOT_MIRROR:-$(apt_mirror)}
+# shellcheck source=scripts/apt-mirror.sh
+. "$REPO/scripts/apt-mirror.sh"
+MIRROR=$(apt_mirror) || die "no Debian archive in this machine's apt sources: set KEA_ROOT_MIRROR"
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2

@@ -3,11 +3,14 @@
 # Debian: the host (bookworm, Kea 2.2) and the cached debootstrap roots of
 # scripts/kea-root.sh (trixie: 2.6, sid: 3.0, kea32: trixie with the Kea
 # 3.2 of ../shared/kea-3.2 in /usr/local, as docker-kea ships it), plus the
-# MSRV check (the whole suite built by Debian trixie's rustc/cargo 1.85).
+# MSRV check (the whole suite built by Debian trixie's rustc/cargo 1.85),
+# and the container images (scripts/images.sh --test 2.6 3.0 3.2: podman
+# builds of docker/ for Debian's Kea 2.6 and 3.0 and for a docker-kea
+# layout of Kea 3.2, then tests/tests/images.rs against them).
 # Needs root.
 #
 #   scripts/test-matrix.sh [ENTRY...]     entries: bookworm trixie sid
-#                                         kea32 mismatch msrv (default:
+#                                         kea32 mismatch msrv images (default:
 #                                         all; bookworm only on a bookworm
 #                                         host)
 #
@@ -26,7 +29,7 @@ cd "$(dirname "$0")/.."
 host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 entries=("$@")
 if ((${#entries[@]} == 0)); then
-  entries=(trixie sid kea32 mismatch msrv)
+  entries=(trixie sid kea32 mismatch msrv images)
   if [[ $host == bookworm ]]; then entries=(bookworm "${entries[@]}"); fi
 fi
 
@@ -59,13 +62,14 @@ run_entry() {
       mismatch sid kea32 || rc=1
       return $rc ;;
     msrv) KEA_ROOT_RUST=debian ./scripts/kea-root.sh trixie ./scripts/test.sh ;;
+    images) ./scripts/images.sh --test 2.6 3.0 3.2 ;;
   esac
 }
 
 for entry in "${entries[@]}"; do
   case $entry in
-    bookworm|trixie|sid|kea32|mismatch|msrv) ;;
-    *) echo "test-matrix: unknown entry '$entry' (bookworm trixie sid kea32 mismatch msrv)" >&2; exit 2 ;;
+    bookworm|trixie|sid|kea32|mismatch|msrv|images) ;;
+    *) echo "test-matrix: unknown entry '$entry' (bookworm trixie sid kea32 mismatch msrv images)" >&2; exit 2 ;;
   esac
 done
 

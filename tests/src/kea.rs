@@ -515,6 +515,22 @@ pub struct LeaseRow {
 }
 
 /// Writes `rows` as the v4 memfile of the Kea under test (its own header:
+/// Sends `{"command": name, "arguments": arguments}` to the Kea control
+/// socket at `socket` (one try) and returns the answer.
+pub fn unix_command(socket: &Path, name: &str, arguments: Option<Value>) -> std::io::Result<Value> {
+    let mut stream = UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let mut request = json!({ "command": name });
+    if let Some(a) = arguments {
+        request["arguments"] = a;
+    }
+    stream.write_all(request.to_string().as_bytes())?;
+    stream.shutdown(std::net::Shutdown::Write)?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    serde_json::from_str(&text).map_err(|e| std::io::Error::other(format!("bad answer {text:?}: {e}")))
+}
+
 /// 2.6+ has a `pool_id` column, and Kea converts a file with another
 /// header by running kea-lfc at start-up). `expire` is epoch seconds;
 /// `client_id` and `hostname` may be empty.
@@ -626,17 +642,7 @@ impl Kea {
     }
 
     fn try_command(&self, name: &str, arguments: Option<Value>) -> std::io::Result<Value> {
-        let mut stream = UnixStream::connect(self.config.socket_path())?;
-        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-        let mut request = json!({ "command": name });
-        if let Some(a) = arguments {
-            request["arguments"] = a;
-        }
-        stream.write_all(request.to_string().as_bytes())?;
-        stream.shutdown(std::net::Shutdown::Write)?;
-        let mut text = String::new();
-        stream.read_to_string(&mut text)?;
-        serde_json::from_str(&text).map_err(|e| std::io::Error::other(format!("bad answer {text:?}: {e}")))
+        unix_command(&self.config.socket_path(), name, arguments)
     }
 
     /// Starts kea-ctrl-agent in the server's namespace, forwarding

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Builds the container images of docker/ with podman, for one or more Kea
+# releases, and (with --test) runs the image tests against them.
+#
+#   scripts/images.sh [--test] RELEASE...      (as root)
+#
+#   2.6   Debian trixie's Kea: localhost/kea-hooks/kea-dhcp4:2.6,
+#         kea-dhcp6:2.6 (docker/server.Dockerfile), hooks:2.6
+#         (docker/hooks.Dockerfile), kea-dhcp4-example:2.6
+#         (docker/examples/Dockerfile)
+#   3.0   the same from Debian sid
+#   3.2   docker-kea's layout: localhost/docker-kea/kea-dhcp4:3.2.0, made
+#         from ../shared/kea-3.2 (tests/fixtures/docker-kea-3.2.Dockerfile;
+#         KEA_32_TARBALL overrides the file) as a stand-in for
+#         jonasal/kea-dhcp4:3.2.0, then hooks:3.2 and kea-dhcp4-example:3.2
+#         built FROM it with the build arguments a docker-kea user gives
+#
+# Base images: `debootstrap --variant=minbase SUITE` from the Debian archive
+# this machine's apt uses (scripts/apt-mirror.sh), imported with `podman
+# import` as localhost/kea-hooks-debian:SUITE (no registry is reachable
+# here; elsewhere debian:SUITE-slim does as well), kept until the mirror
+# or the recipe changes. Installs podman, runc, podman-compose and
+# debootstrap when missing. The crates are vendored (`cargo vendor`) into
+# the build context, so the hook build inside the image is offline.
+# Prints each image's size at the end.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$REPO"
+CACHE=${KEA_ROOT_CACHE:-/var/cache/kea-hooks}
+RECIPE=1
+die() { echo "images: $*" >&2; exit 1; }
+# shellcheck source=scripts/apt-mirror.sh
+. "$REPO/scripts/apt-mirror.sh"
+
+test=0
+releases=()
+for a in "$@"; do
+  case $a in
+    --test) test=1 ;;
+    2.6|3.0|3.2) releases+=("$a") ;;
+    *) die "unknown argument '$a' (releases: 2.6 3.0 3.2)" ;;
+  esac
+done
+((${#releases[@]})) || die "name a release: 2.6 3.0 3.2"
+[[ $(id -u) == 0 ]] || die "needs root (podman, debootstrap, network namespaces)"
+
+missing=()
+for tool in podman runc podman-compose debootstrap; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+  echo "images: installing ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
+    die "could not install ${missing[*]}"
+fi
+MIRROR=$(apt_mirror) || die "no Debian archive in this machine's apt sources: set KEA_ROOT_MIRROR"
+# crun fails on this machine kind's cgroups; runc works.
+podman() { command podman --runtime runc "$@"; }
+# podman build, quiet unless it fails (then the end of its output).
+build() {
+  local log rc=0
+  log=$(mktemp)
+  podman build --isolation chroot "$@" >"$log" 2>&1 || rc=$?
+  if ((rc)); then
+    tail -n 40 "$log" >&2
+    rm -f "$log"
+    die "podman build $* failed"
+  fi
+  rm -f "$log"
+}
+
+suite_of() { case $1 in 2.6|3.2) echo trixie ;; 3.0) echo sid ;; esac; }
+
+# localhost/kea-hooks-debian:SUITE from debootstrap, rebuilt only when the
+# mirror or the recipe changed.
+base_image() {
+  local suite=$1 tag=localhost/kea-hooks-debian:$1 stamp want dir
+  stamp=$CACHE/images/$suite.stamp
+  want="$suite $MIRROR recipe=$RECIPE"
+  if podman image exists "$tag" && [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    return
+  fi
+  mkdir -p "$CACHE/images"
+  dir=$CACHE/images/$suite.rootfs
+  rm -rf "$dir"
+  echo "images: debootstrap $suite from $MIRROR" >&2
+  debootstrap --variant=minbase "$suite" "$dir" "$MIRROR" >"$CACHE/images/$suite.debootstrap.log" 2>&1 ||
+    { tail -n 20 "$CACHE/images/$suite.debootstrap.log" >&2; die "debootstrap $suite failed"; }
+  # The mirror may serve a frozen snapshot whose Release has expired (sid's,
+  # on our CI machines); signatures are still checked.
+  echo 'Acquire::Check-Valid-Until "false";' >"$dir/etc/apt/apt.conf.d/99kea-hooks-snapshot"
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  tar -C "$dir" -c . | podman import --quiet - "$tag" >/dev/null
+  rm -rf "$dir"
+  echo "$want" >"$stamp"
+}
+
+# The Kea image each release's hooks are built against and copied into.
+kea_image() {
+  case $1 in
+    3.2) echo localhost/docker-kea/kea-dhcp4:3.2.0 ;;
+    *) echo "localhost/kea-hooks/kea-dhcp4:$1" ;;
+  esac
+}
+
+images=()
+[[ -d vendor ]] || cargo vendor --quiet --locked vendor >/dev/null
+for rel in "${releases[@]}"; do
+  suite=$(suite_of "$rel")
+  base_image "$suite"
+  base=localhost/kea-hooks-debian:$suite
+  if [[ $rel == 3.2 ]]; then
+    tarball=${KEA_32_TARBALL:-$REPO/../shared/kea-3.2/kea-3.2.0-trixie-amd64.tar.xz}
+    [[ -f $tarball ]] || die "no Kea 3.2 tree at $tarball (set KEA_32_TARBALL)"
+    ctx=$(mktemp -d)
+    cp "$tarball" "$ctx/kea-3.2.0-trixie-amd64.tar.xz"
+    cp docker/entrypoint.sh "$ctx/"
+    echo "images: $(kea_image 3.2) (docker-kea's layout, from $tarball)" >&2
+    build -f tests/fixtures/docker-kea-3.2.Dockerfile --build-arg BASE="$base" -t "$(kea_image 3.2)" "$ctx"
+    rm -rf "$ctx"
+    images+=("$(kea_image 3.2)")
+  else
+    for daemon in dhcp4 dhcp6; do
+      echo "images: localhost/kea-hooks/kea-$daemon:$rel" >&2
+      build -f docker/server.Dockerfile --build-arg BASE="$base" --build-arg DAEMON=$daemon \
+        -t "localhost/kea-hooks/kea-$daemon:$rel" docker
+      images+=("localhost/kea-hooks/kea-$daemon:$rel")
+    done
+  fi
+  echo "images: localhost/kea-hooks/hooks:$rel (hooks built in $(kea_image "$rel"))" >&2
+  build -f docker/hooks.Dockerfile --build-arg KEA_IMAGE="$(kea_image "$rel")" -t "localhost/kea-hooks/hooks:$rel" .
+  echo "images: localhost/kea-hooks/kea-dhcp4-example:$rel" >&2
+  build -f docker/examples/Dockerfile --build-arg KEA_IMAGE="$(kea_image "$rel")" \
+    --build-arg HOOKS_IMAGE="localhost/kea-hooks/hooks:$rel" -t "localhost/kea-hooks/kea-dhcp4-example:$rel" docker/examples
+  images+=("localhost/kea-hooks/hooks:$rel" "localhost/kea-hooks/kea-dhcp4-example:$rel")
+done
+echo "=== image sizes" >&2
+for image in "${images[@]}"; do
+  printf '%-48s %s\n' "$image" "$(podman image inspect --format '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
+done
+if ((test)); then
+  KEA_TEST_IMAGES="${releases[*]}" cargo test -p kea-hooks-tests --test images -- --ignored --test-threads 1
+fi

@@ -1,0 +1,311 @@
+//! The container images of docker/, as scripts/images.sh builds them with
+//! podman, for each release in `KEA_TEST_IMAGES` (2.6, 3.0, 3.2): the hooks
+//! image holds exactly our libraries; the example image (a Kea image plus
+//! run-script and lease-stats, COPYed from the hooks image as the README
+//! says) runs in a test network namespace with the example's hook
+//! configuration files, serves perfdhcp, runs run-script's script inside
+//! the container, answers `lease-stats-get` on its control socket and
+//! serves metrics; ISC's hooks stay loadable in our server images; no
+//! runtime image has a compiler or Rust; the compose file starts the same
+//! service; a hooks image build given a library for another release fails.
+//!
+//! `#[ignore]`: the test matrix's `images` entry runs these through
+//! `scripts/images.sh --test 2.6 3.0 3.2`, after building the images.
+//! Needs root and podman.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use kea_hooks_tests::{perfdhcp, run_in_ns, unix_command, workspace_root, NetPair, TestDir};
+use serde_json::Value;
+
+/// The hook libraries the hooks image must hold, and nothing else.
+const HOOKS: [&str; 5] =
+    ["libdhcp_class_policy.so", "libdhcp_lease_notifier.so", "libdhcp_lease_stats.so", "libdhcp_mac_acl.so", "libdhcp_run_script.so"];
+
+fn releases() -> Vec<String> {
+    let list = std::env::var("KEA_TEST_IMAGES").unwrap_or_default();
+    let releases: Vec<String> = list.split_whitespace().map(str::to_owned).collect();
+    assert!(!releases.is_empty(), "KEA_TEST_IMAGES names no release: run these through scripts/images.sh --test RELEASE...");
+    releases
+}
+
+fn podman(args: &[&str]) -> Output {
+    Command::new("podman").arg("--runtime").arg("runc").args(args).output().expect("run podman (scripts/images.sh installs it)")
+}
+
+/// podman's stdout; panics with its stderr when it fails.
+fn podman_ok(args: &[&str]) -> String {
+    let out = podman(args);
+    assert!(out.status.success(), "podman {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The Kea image a release's hooks are built for (docker-kea's layout for 3.2).
+fn kea_image(rel: &str) -> String {
+    if rel == "3.2" {
+        "localhost/docker-kea/kea-dhcp4:3.2.0".into()
+    } else {
+        format!("localhost/kea-hooks/kea-dhcp4:{rel}")
+    }
+}
+
+fn example_image(rel: &str) -> String {
+    format!("localhost/kea-hooks/kea-dhcp4-example:{rel}")
+}
+
+fn hooks_image(rel: &str) -> String {
+    format!("localhost/kea-hooks/hooks:{rel}")
+}
+
+/// The example's configuration, made to serve `pair`: its kea-dhcp4.json
+/// with the pair's interface, subnet and pool, the hooks' own files as they
+/// are, and ISC's lease_cmds added where the image has ISC's hooks.
+fn example_config(pair: &NetPair, dir: &Path, with_isc_hook: bool) {
+    let examples = workspace_root().join("docker/examples/config");
+    let main = std::fs::read_to_string(examples.join("kea-dhcp4.json")).unwrap();
+    let net = pair.subnet();
+    let prefix = net.rsplit_once('.').unwrap().0; // 198.18.X
+    let mut main = main
+        .replace("\"eth0\"", &format!("\"{}\"", pair.server_if()))
+        .replace("198.18.0.0/24", &net)
+        .replace("198.18.0.100 - 198.18.0.200", &pair.pool());
+    assert!(main.contains(prefix), "the example's subnet was not replaced:\n{main}");
+    if with_isc_hook {
+        main = main.replace(
+            "<?include \"/kea/config/lease-stats.json\"?>",
+            "<?include \"/kea/config/lease-stats.json\"?>,\n            { \"library\": \"libdhcp_lease_cmds.so\" }",
+        );
+    }
+    std::fs::write(dir.join("kea-dhcp4.json"), main).unwrap();
+    for f in ["run-script.json", "lease-stats.json"] {
+        std::fs::copy(examples.join(f), dir.join(f)).unwrap();
+    }
+}
+
+/// A container (stopped and removed when dropped), with its log on failure.
+struct Container {
+    name: String,
+}
+
+impl Container {
+    fn logs(&self) -> String {
+        let out = podman(&["logs", &self.name]);
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- podman logs {} ---\n{}", self.name, self.logs());
+        }
+        let _ = podman(&["rm", "-f", "-t", "5", &self.name]);
+    }
+}
+
+/// Host directories mounted as the container's /kea/*.
+struct Volumes {
+    _dir: TestDir,
+    config: PathBuf,
+    sockets: PathBuf,
+    leases: PathBuf,
+    logs: PathBuf,
+}
+
+impl Volumes {
+    fn new() -> Volumes {
+        let dir = TestDir::new();
+        let sub = |name: &str| {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(&p).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o750)).unwrap();
+            p
+        };
+        let (config, sockets, leases, logs) = (sub("config"), sub("sockets"), sub("leases"), sub("logs"));
+        Volumes { _dir: dir, config, sockets, leases, logs }
+    }
+
+    fn mounts(&self) -> Vec<String> {
+        [(&self.config, "/kea/config:ro"), (&self.sockets, "/kea/sockets"), (&self.leases, "/kea/leases"), (&self.logs, "/kea/logs")]
+            .iter()
+            .flat_map(|(host, inner)| ["-v".to_owned(), format!("{}:{inner}", host.display())])
+            .collect()
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.sockets.join("kea-dhcp4.sock")
+    }
+}
+
+/// Waits for Kea's control socket to answer; the answer to `command`.
+fn command(volumes: &Volumes, c: &Container, name: &str, args: Option<Value>) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match unix_command(&volumes.socket(), name, args.clone()) {
+            Ok(v) => return v,
+            Err(e) if Instant::now() >= deadline => panic!("{name} on {}: {e}\n{}", volumes.socket().display(), c.logs()),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// What the example serves, checked from outside the container.
+fn check_service(rel: &str, pair: &NetPair, volumes: &Volumes, c: &Container) {
+    command(volumes, c, "list-commands", None);
+    let report = perfdhcp(pair, &["-r", "50", "-R", "20", "-n", "20", "-p", "10", "-W", "2000000"]);
+    assert_eq!(report.acks(), 20, "{rel}: perfdhcp got {} of 20 leases\n{}\n{}", report.acks(), report.stdout, c.logs());
+    // run-script's script ran inside the container (it writes /kea/logs).
+    let events = volumes.logs.join("lease-events.log");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let committed = loop {
+        let text = std::fs::read_to_string(&events).unwrap_or_default();
+        let n = text.lines().filter(|l| l.starts_with("leases4_committed DHCPREQUEST ")).count();
+        if n >= 20 || Instant::now() >= deadline {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(committed, 20, "{rel}: the script recorded {committed} commits in {}\n{}", events.display(), c.logs());
+    // lease-stats over the control socket, and its metrics endpoint.
+    let answer = command(volumes, c, "lease-stats-get", None);
+    assert_eq!(answer["result"], 0, "{rel}: {answer}");
+    assert_eq!(answer["arguments"]["result-set"]["rows"][0][3], 20, "{rel}: {answer}");
+    let page = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--max-time", "5", "http://127.0.0.1:9464/metrics"]);
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(
+        page.lines().any(|l| l.starts_with("kea_lease_stats_subnet_assigned_addresses{subnet_id=\"1\"") && l.ends_with(" 20")),
+        "{rel}: metrics:\n{page}"
+    );
+    let status = command(volumes, c, "run-script-status", None);
+    assert_eq!((status["arguments"]["run"].as_u64(), status["arguments"]["failed"].as_u64()), (Some(20), Some(0)), "{rel}: {status}");
+}
+
+#[test]
+#[ignore = "run by scripts/images.sh --test (the test matrix's images entry)"]
+fn the_hooks_image_holds_exactly_our_libraries() {
+    for rel in releases() {
+        let out = podman_ok(&["run", "--rm", "--entrypoint", "ls", &hooks_image(&rel), "/hooks"]);
+        let mut files: Vec<&str> = out.lines().collect();
+        files.sort();
+        assert_eq!(files, HOOKS, "{rel}: /hooks of {}", hooks_image(&rel));
+    }
+}
+
+#[test]
+#[ignore = "run by scripts/images.sh --test (the test matrix's images entry)"]
+fn runtime_images_carry_no_compiler_or_rust() {
+    for rel in releases() {
+        let mut images = vec![kea_image(&rel), example_image(&rel), hooks_image(&rel)];
+        if rel != "3.2" {
+            images.push(format!("localhost/kea-hooks/kea-dhcp6:{rel}"));
+        }
+        for image in images {
+            let found = podman_ok(&[
+                "run", "--rm", "--entrypoint", "/bin/sh", &image, "-c",
+                "for p in cc gcc g++ c++ clang rustc cargo; do command -v $p; done; ls -d /root/.cargo /root/.rustup /usr/lib/rustlib 2>/dev/null; true",
+            ]);
+            assert!(found.trim().is_empty(), "{image} has a compiler or Rust: {found}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "run by scripts/images.sh --test (the test matrix's images entry)"]
+fn the_example_image_serves_leases_with_run_script_and_lease_stats() {
+    for rel in releases() {
+        let pair = NetPair::new();
+        let volumes = Volumes::new();
+        // ISC's hooks are in our server images' hooks directory (docker-kea's
+        // come from its own hooks image, so not in the 3.2 stand-in).
+        let isc = rel != "3.2";
+        example_config(&pair, &volumes.config, isc);
+        let name = format!("kea-hooks-test-{}-{}", std::process::id(), rel.replace('.', ""));
+        let network = format!("ns:/run/netns/{}", pair.server_ns());
+        let mut args: Vec<String> = ["run", "-d", "--name", &name, "--network", &network, "--cap-add", "NET_ADMIN,NET_RAW"]
+            .map(str::to_owned)
+            .to_vec();
+        args.extend(["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"].map(str::to_owned));
+        args.extend(volumes.mounts());
+        args.extend([example_image(&rel), "-c".into(), "/kea/config/kea-dhcp4.json".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        podman_ok(&args);
+        let c = Container { name };
+        check_service(&rel, &pair, &volumes, &c);
+        if isc {
+            let answer = command(&volumes, &c, "lease4-get-all", None);
+            assert_eq!(answer["result"], 0, "{rel}: ISC's lease_cmds did not answer: {answer}");
+            assert_eq!(answer["arguments"]["leases"].as_array().map(Vec::len), Some(20), "{rel}: {answer}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "run by scripts/images.sh --test (the test matrix's images entry)"]
+fn the_compose_file_starts_the_same_service() {
+    let rel = releases().remove(0);
+    let pair = NetPair::new();
+    let volumes = Volumes::new();
+    example_config(&pair, &volumes.config, false);
+    let project = format!("keahookstest{}", std::process::id());
+    let compose = workspace_root().join("docker/examples/compose.yaml");
+    let run = |args: &[&str]| -> Output {
+        Command::new("podman-compose")
+            .args(["--podman-args=--runtime=runc", "-p", &project, "-f"])
+            .arg(&compose)
+            .args(args)
+            .env("KEA_EXAMPLE_IMAGE", example_image(&rel))
+            .env("KEA_IMAGE", kea_image(&rel))
+            .env("HOOKS_IMAGE", hooks_image(&rel))
+            .env("KEA_NETWORK_MODE", format!("ns:/run/netns/{}", pair.server_ns()))
+            .env("KEA_CONFIG_DIR", &volumes.config)
+            .env("KEA_SOCKETS_DIR", &volumes.sockets)
+            .env("KEA_LEASES_DIR", &volumes.leases)
+            .env("KEA_LOGS_DIR", &volumes.logs)
+            .output()
+            .expect("run podman-compose")
+    };
+    let up = run(&["up", "-d", "--no-build"]);
+    let c = Container { name: format!("{project}_dhcp4_1") };
+    assert!(up.status.success(), "podman-compose up: {}{}", String::from_utf8_lossy(&up.stdout), String::from_utf8_lossy(&up.stderr));
+    check_service(&rel, &pair, &volumes, &c);
+    let down = run(&["down"]);
+    assert!(down.status.success(), "podman-compose down: {}", String::from_utf8_lossy(&down.stderr));
+}
+
+#[test]
+#[ignore = "run by scripts/images.sh --test (the test matrix's images entry)"]
+fn a_library_for_another_release_fails_the_hooks_image_build() {
+    let releases = releases();
+    let rel = &releases[0];
+    // A library built for another Kea: ours, from another release's hooks image.
+    let other = releases.iter().find(|r| *r != rel).expect("name two releases in KEA_TEST_IMAGES (scripts/images.sh --test 2.6 3.0 ...)");
+    // docker/hooks.Dockerfile takes extra libraries from prebuilt/ in its
+    // context (the repository), removed again here.
+    let prebuilt = workspace_root().join("prebuilt");
+    std::fs::create_dir_all(&prebuilt).unwrap();
+    struct Clean(PathBuf);
+    impl Drop for Clean {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _clean = Clean(prebuilt.clone());
+    podman_ok(&[
+        "run", "--rm", "--entrypoint", "cp", "-v", &format!("{}:/out", prebuilt.display()), &hooks_image(other),
+        "/hooks/libdhcp_mac_acl.so", "/out/libdhcp_mac_acl.so",
+    ]);
+    let out = podman(&[
+        "build", "--isolation", "chroot", "-f", workspace_root().join("docker/hooks.Dockerfile").to_str().unwrap(),
+        "--build-arg", &format!("KEA_IMAGE={}", kea_image(rel)),
+        "--build-arg", "PACKAGES=", "-t", "localhost/kea-hooks/hooks-wrong:test",
+        workspace_root().to_str().unwrap(),
+    ]);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{rel}: the build took {other}'s library:\n{text}");
+    let line = text.lines().find(|l| l.contains("/out/libdhcp_mac_acl.so")).unwrap_or_else(|| panic!("no check line:\n{text}"));
+    assert!(line.contains("error"), "{line}");
+    assert!(!podman(&["image", "exists", "localhost/kea-hooks/hooks-wrong:test"]).status.success());
+}
