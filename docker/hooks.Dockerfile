@@ -40,7 +40,9 @@ RUN set -eu; \
         offline=--offline; \
     fi; \
     set -- ; for p in $PACKAGES kea-hooks-check; do set -- "$@" -p "$p"; done; \
-    cargo build --release --locked $offline "$@"; \
+    # No debug information in an image (the workspace keeps some for profiling).
+    CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=debuginfo \
+        cargo build --release --locked $offline "$@"; \
     mkdir -p /out; \
     if ls target/release/libdhcp_*.so >/dev/null 2>&1; then cp target/release/libdhcp_*.so /out/; fi; \
     cp target/release/kea-hooks-check /usr/local/bin/; \

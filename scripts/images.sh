@@ -15,12 +15,14 @@
 #         jonasal/kea-dhcp4:3.2.0, then hooks:3.2 and kea-dhcp4-example:3.2
 #         built FROM it with the build arguments a docker-kea user gives
 #
+# podman-compose 1.3.0 comes from PyPI into $KEA_ROOT_CACHE/podman-compose-1.3.0
+# (Debian bookworm's 1.0.3 cannot run a service with network_mode).
 # Base images: `debootstrap --variant=minbase SUITE` from the Debian archive
 # this machine's apt uses (scripts/apt-mirror.sh), imported with `podman
 # import` as localhost/kea-hooks-debian:SUITE (no registry is reachable
 # here; elsewhere debian:SUITE-slim does as well), kept until the mirror
-# or the recipe changes. Installs podman, runc, podman-compose and
-# debootstrap when missing. The crates are vendored (`cargo vendor`) into
+# or the recipe changes. Installs podman, runc and debootstrap when
+# missing. The crates are vendored (`cargo vendor`) into
 # the build context, so the hook build inside the image is offline.
 # Prints each image's size at the end.
 set -euo pipefail
@@ -45,7 +47,7 @@ done
 [[ $(id -u) == 0 ]] || die "needs root (podman, debootstrap, network namespaces)"
 
 missing=()
-for tool in podman runc podman-compose debootstrap; do
+for tool in podman runc debootstrap; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
@@ -54,6 +56,22 @@ if ((${#missing[@]})); then
     die "could not install ${missing[*]}"
 fi
 MIRROR=$(apt_mirror) || die "no Debian archive in this machine's apt sources: set KEA_ROOT_MIRROR"
+# podman-compose from PyPI, in a venv of its own: bookworm's (1.0.3) gives
+# every container `--net <project>_default` even with `network_mode`, which
+# podman refuses ("cannot set multiple networks"); 1.3.0 (trixie's) does not.
+COMPOSE_VENV=$CACHE/podman-compose-1.3.0
+if [[ ! -x $COMPOSE_VENV/bin/podman-compose || ! -f $COMPOSE_VENV/.complete ]]; then
+  echo "images: installing podman-compose 1.3.0 into $COMPOSE_VENV" >&2
+  rm -rf "$COMPOSE_VENV"
+  if ! /usr/bin/python3 -m venv "$COMPOSE_VENV" >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null || die "could not install python3-venv"
+    rm -rf "$COMPOSE_VENV"
+    /usr/bin/python3 -m venv "$COMPOSE_VENV"
+  fi
+  "$COMPOSE_VENV/bin/pip" install --quiet podman-compose==1.3.0 || { rm -rf "$COMPOSE_VENV"; die "could not install podman-compose 1.3.0"; }
+  touch "$COMPOSE_VENV/.complete"
+fi
+export KEA_TEST_PODMAN_COMPOSE=$COMPOSE_VENV/bin/podman-compose
 # crun fails on this machine kind's cgroups; runc works.
 podman() { command podman --runtime runc "$@"; }
 # podman build, quiet unless it fails (then the end of its output).

@@ -31,8 +31,19 @@ fn releases() -> Vec<String> {
     releases
 }
 
+/// `podman run`'s limits: runc cannot set podman's default open-files
+/// limit on this machine kind (and crun fails on its cgroups).
+const RUN_LIMITS: [&str; 4] = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+
+/// podman, with runc; `run` gets [`RUN_LIMITS`].
 fn podman(args: &[&str]) -> Output {
-    Command::new("podman").arg("--runtime").arg("runc").args(args).output().expect("run podman (scripts/images.sh installs it)")
+    let mut cmd = Command::new("podman");
+    cmd.args(["--runtime", "runc"]);
+    match args.split_first() {
+        Some((&"run", rest)) => cmd.arg("run").args(RUN_LIMITS).args(rest),
+        _ => cmd.args(args),
+    };
+    cmd.output().expect("run podman (scripts/images.sh installs it)")
 }
 
 /// podman's stdout; panics with its stderr when it fails.
@@ -227,7 +238,6 @@ fn the_example_image_serves_leases_with_run_script_and_lease_stats() {
         let mut args: Vec<String> = ["run", "-d", "--name", &name, "--network", &network, "--cap-add", "NET_ADMIN,NET_RAW"]
             .map(str::to_owned)
             .to_vec();
-        args.extend(["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"].map(str::to_owned));
         args.extend(volumes.mounts());
         args.extend([example_image(&rel), "-c".into(), "/kea/config/kea-dhcp4.json".into()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -252,8 +262,9 @@ fn the_compose_file_starts_the_same_service() {
     let project = format!("keahookstest{}", std::process::id());
     let compose = workspace_root().join("docker/examples/compose.yaml");
     let run = |args: &[&str]| -> Output {
-        Command::new("podman-compose")
-            .args(["--podman-args=--runtime=runc", "-p", &project, "-f"])
+        let compose_bin = std::env::var_os("KEA_TEST_PODMAN_COMPOSE").expect("KEA_TEST_PODMAN_COMPOSE (set by scripts/images.sh)");
+        Command::new(compose_bin)
+            .args(["--podman-args=--runtime=runc", &format!("--podman-run-args={}", RUN_LIMITS.join(" ")), "-p", &project, "-f"])
             .arg(&compose)
             .args(args)
             .env("KEA_EXAMPLE_IMAGE", example_image(&rel))
