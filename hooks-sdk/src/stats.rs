@@ -74,6 +74,16 @@ pub fn set_integer(name: &str, value: i64) -> Result<(), Error> {
     Ok(ffi::statistic_set_integer(name, value)?)
 }
 
+/// Creates integer statistic `name` at 0 unless Kea has it already, so
+/// that it shows from the hook's load on and a reload keeps its count
+/// (the usual start for a hook's own counters).
+pub fn declare_integer(name: &str) -> Result<(), Error> {
+    if get(name)?.is_none() {
+        set_integer(name, 0)?;
+    }
+    Ok(())
+}
+
 /// Adds `value` (may be negative) to integer statistic `name`, creating it
 /// at `value` if needed. Fails (a Kea error) when `name` holds another
 /// type.

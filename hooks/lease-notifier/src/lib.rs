@@ -268,9 +268,7 @@ impl Hook for LeaseNotifier {
             })?;
         // The statistics exist (at 0) from the start.
         for name in ["lease-notifier.notified", "lease-notifier.failed", "lease-notifier.overflow"] {
-            if stats::get(name)?.is_none() {
-                stats::set_integer(name, 0)?;
-            }
+            stats::declare_integer(name)?;
         }
         tracing::info!(url = %p.url, workers = p.workers, "lease notifier ready");
         Ok(LeaseNotifier { url: p.url, on_failure: p.on_failure, counts, queue, _workers: workers })

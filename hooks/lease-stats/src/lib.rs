@@ -310,9 +310,7 @@ impl Hook for LeaseStats {
             }
         };
         for name in [STAT_RECOUNTS, STAT_CORRECTED] {
-            if stats::get(name)?.is_none() {
-                stats::set_integer(name, 0)?;
-            }
+            stats::declare_integer(name)?;
         }
         let recounter = Some(Self::start_recounter(&shared, p.recount_interval)?);
         Ok(LeaseStats { shared, _recounter: recounter, _metrics: metrics })

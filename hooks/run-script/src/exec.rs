@@ -12,15 +12,14 @@
 //! is dropped (queued) or killed (running), counted and logged, and both
 //! threads are joined. No child is left behind, running or as a zombie.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
-use kea_hooks::process::{Command, Exit, Output, Reaper};
+use kea_hooks::process::{Command, Exit, Reaper};
 use kea_hooks::threads::{JobQueue, Worker};
 use kea_hooks::Error;
 
-use crate::{Config, Event, Outcome, OutputMode};
+use crate::{Config, Event, Outcome, Unload};
 
 /// What the spawner and the reaper share.
 struct Shared {
@@ -29,20 +28,19 @@ struct Shared {
     /// Signalled by the reaper when scripts end (room under `max-running`).
     room: (Mutex<()>, Condvar),
     /// When the unload began; both threads stop waiting `grace` after it.
-    unload: OnceLock<Instant>,
-    spawner_done: AtomicBool,
+    unload: Unload,
 }
 
 impl Shared {
     fn past_grace(&self) -> bool {
-        self.unload.get().is_some_and(|t| t.elapsed() >= self.config.grace)
+        self.unload.past_grace()
     }
 }
 
 /// The running exec mode.
 pub struct Exec {
     pub queue: JobQueue<Event>,
-    shared: Option<Arc<Shared>>,
+    shared: Arc<Shared>,
     spawner: Option<Worker>,
     reaper: Option<Worker>,
 }
@@ -52,10 +50,9 @@ impl Exec {
     pub fn start(config: Config, queue_size: usize) -> Result<Exec, Error> {
         let shared = Arc::new(Shared {
             reaper: Reaper::new(config.output_limit).map_err(|e| Error::msg(format!("cannot watch scripts: {e}")))?,
+            unload: Unload::new(config.grace),
             config,
             room: (Mutex::new(()), Condvar::new()),
-            unload: OnceLock::new(),
-            spawner_done: AtomicBool::new(false),
         });
         let s = Arc::clone(&shared);
         let reaper = Worker::spawn("run-script-reap", move |stop| {
@@ -67,11 +64,13 @@ impl Exec {
                     finish(&s.config, done);
                     s.room.1.notify_all();
                 }
+                // Stopped only once the spawner has ended (Exec's Drop), so
+                // no child comes after the reaper is empty.
                 if stop.is_stopped() {
-                    if s.spawner_done.load(Ordering::Acquire) && s.reaper.is_empty() {
+                    if s.reaper.is_empty() {
                         break;
                     }
-                    if !killed && s.past_grace() && s.spawner_done.load(Ordering::Acquire) {
+                    if !killed && s.past_grace() {
                         tracing::warn!(running = s.reaper.len(), "unload: scripts still running past the grace time: killing them");
                         s.reaper.kill_all();
                         killed = true;
@@ -83,26 +82,24 @@ impl Exec {
         let (queue, spawner) = JobQueue::with_draining_worker("run-script-spawn", queue_size, shared.config.grace, move |event: Event, _stop| {
             spawn(&s, event);
         })?;
-        Ok(Exec { queue, shared: Some(shared), spawner: Some(spawner), reaper: Some(reaper) })
+        Ok(Exec { queue, shared, spawner: Some(spawner), reaper: Some(reaper) })
     }
 
     /// Scripts running now.
     pub fn running(&self) -> usize {
-        self.shared.as_ref().map_or(0, |s| s.reaper.len())
+        self.shared.reaper.len()
     }
 }
 
 impl Drop for Exec {
     fn drop(&mut self) {
-        let Some(shared) = &self.shared else { return };
-        let _ = shared.unload.set(Instant::now());
+        let shared = &self.shared;
+        shared.unload.begin();
         shared.room.1.notify_all();
         // The spawner starts what is queued until the grace time is over,
         // then drops the rest (each counts itself); then the reaper waits
         // for the running scripts, killing them past the grace time.
         drop(self.spawner.take());
-        shared.spawner_done.store(true, Ordering::Release);
-        shared.reaper.wake();
         drop(self.reaper.take());
     }
 }
@@ -127,11 +124,7 @@ fn spawn(s: &Shared, event: Event) {
     for (k, v) in &event.vars.0 {
         cmd.env(k, v);
     }
-    cmd.output(match s.config.output {
-        OutputMode::Log => Output::Pipe,
-        OutputMode::Discard => Output::Null,
-        OutputMode::Inherit => Output::Inherit,
-    });
+    cmd.output(s.config.output.child_output());
     match cmd.spawn() {
         Ok(child) => s.reaper.add(child, event, s.config.timeout),
         Err(e) => {

@@ -31,12 +31,13 @@ pub mod stream;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use kea_hooks::dhcp4;
-use kea_hooks::parking::Parked;
+use kea_hooks::parking::{Parkable, Parked};
 use kea_hooks::prelude::*;
+use kea_hooks::process::Output;
 use kea_hooks::stats;
 use kea_hooks::threads::main_thread;
 use serde::Deserialize;
@@ -128,6 +129,17 @@ pub enum OutputMode {
     Inherit,
 }
 
+impl OutputMode {
+    /// Where a script's (or the stream program's) output goes.
+    pub fn child_output(self) -> Output {
+        match self {
+            OutputMode::Log => Output::Pipe,
+            OutputMode::Discard => Output::Null,
+            OutputMode::Inherit => Output::Inherit,
+        }
+    }
+}
+
 /// What a timed-out script does to a parked packet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -169,6 +181,35 @@ pub struct Config {
     pub output: OutputMode,
     pub output_limit: usize,
     pub sync_timeout: SyncTimeout,
+}
+
+/// When the hook's unload began: both runners go on with queued and
+/// running work until `grace` after it.
+#[derive(Debug)]
+pub struct Unload {
+    began: OnceLock<Instant>,
+    grace: Duration,
+}
+
+impl Unload {
+    pub fn new(grace: Duration) -> Unload {
+        Unload { began: OnceLock::new(), grace }
+    }
+
+    /// Notes that the unload begins now (once).
+    pub fn begin(&self) {
+        let _ = self.began.set(Instant::now());
+    }
+
+    /// Whether the unload has begun.
+    pub fn begun(&self) -> bool {
+        self.began.get().is_some()
+    }
+
+    /// Whether the grace time after the unload is over.
+    pub fn past_grace(&self) -> bool {
+        self.began.get().is_some_and(|t| t.elapsed() >= self.grace)
+    }
 }
 
 // ---- counters -----------------------------------------------------------------
@@ -260,24 +301,12 @@ pub trait Hold: Send {
     fn settle(self: Box<Self>, pass: bool);
 }
 
-impl Hold for Parked<dhcp4::Leases4Committed> {
+impl<P: Parkable> Hold for Parked<P> {
     fn settle(self: Box<Self>, pass: bool) {
         if pass {
             self.resume()
         } else {
             self.drop_packet()
-        }
-    }
-}
-
-kea_hooks::since_kea_2_6! {
-    impl Hold for Parked<dhcp4::Lease4Offer> {
-        fn settle(self: Box<Self>, pass: bool) {
-            if pass {
-                self.resume()
-            } else {
-                self.drop_packet()
-            }
         }
     }
 }
@@ -451,9 +480,7 @@ impl Hook for RunScript {
             sync_timeout: p.sync_timeout,
         };
         for name in STATS {
-            if stats::get(name)?.is_none() {
-                stats::set_integer(name, 0)?;
-            }
+            stats::declare_integer(name)?;
         }
         let counters = Arc::new(Counters::default());
         let runner = match p.mode {
@@ -558,10 +585,7 @@ impl RunScript {
     /// With `sync`, parks the packet for its event; where Kea refuses
     /// (another library parked it already), the script still runs, without
     /// holding the packet.
-    fn park<P: kea_hooks::parking::Parkable>(&self, cx: &Context<'_, P>) -> Option<Box<dyn Hold>>
-    where
-        Parked<P>: Hold,
-    {
+    fn park<P: Parkable>(&self, cx: &Context<'_, P>) -> Option<Box<dyn Hold>> {
         if !self.sync {
             return None;
         }

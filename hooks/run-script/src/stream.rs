@@ -31,15 +31,15 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use kea_hooks::process::{Child, Command, Output};
+use kea_hooks::process::{Child, Command};
 use kea_hooks::threads::{JobQueue, StopToken, Worker};
 use kea_hooks::Error;
 use serde_json::{Map, Value};
 
-use crate::{Config, Counters, Event, Outcome, OutputMode};
+use crate::{Config, Counters, Event, Outcome, Unload};
 
 /// Restarts wait this long after the first quick death, doubling.
 const BACKOFF_START: Duration = Duration::from_millis(100);
@@ -78,7 +78,7 @@ struct Shared {
     window: usize,
     state: Mutex<State>,
     changed: Condvar,
-    unload: OnceLock<Instant>,
+    unload: Unload,
 }
 
 impl Shared {
@@ -87,7 +87,7 @@ impl Shared {
     }
 
     fn past_grace(&self) -> bool {
-        self.unload.get().is_some_and(|t| t.elapsed() >= self.config.grace)
+        self.unload.past_grace()
     }
 }
 
@@ -105,11 +105,11 @@ impl Stream {
     pub fn start(config: Config, queue_size: usize, counters: Arc<Counters>) -> Result<Stream, Error> {
         let shared = Arc::new(Shared {
             window: config.max_running,
+            unload: Unload::new(config.grace),
             config,
             counters,
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
-            unload: OnceLock::new(),
         });
         {
             // Started now, so a program that cannot run shows at once.
@@ -141,7 +141,7 @@ impl Stream {
 impl Drop for Stream {
     fn drop(&mut self) {
         let s = &self.shared;
-        let _ = s.unload.set(Instant::now());
+        s.unload.begin();
         s.changed.notify_all();
         // Writes what is queued until the grace time is over.
         drop(self.writer.take());
@@ -171,11 +171,7 @@ impl Drop for Stream {
 /// Starts the program (a new generation) and its reader threads.
 fn start_process(s: &Arc<Shared>, st: &mut State) -> std::io::Result<()> {
     let mut cmd = Command::new(&s.config.path);
-    cmd.arg("stream").stdin_pipe(true).stdout_pipe(true).output(match s.config.output {
-        OutputMode::Log => Output::Pipe,
-        OutputMode::Discard => Output::Null,
-        OutputMode::Inherit => Output::Inherit,
-    });
+    cmd.arg("stream").stdin_pipe(true).stdout_pipe(true).output(s.config.output.child_output());
     let mut child = cmd.spawn()?;
     st.generation += 1;
     st.dead = false;
@@ -210,17 +206,15 @@ fn restart<'a>(s: &'a Arc<Shared>, mut st: MutexGuard<'a, State>, stop: &StopTok
         return s.changed.wait_timeout(st, Duration::from_millis(100)).unwrap_or_else(|e| e.into_inner()).0;
     }
     st.restarting = true;
-    let st = restart_now(s, st, stop);
-    let mut st = st;
+    let mut st = restart_now(s, st, stop);
     st.restarting = false;
     s.changed.notify_all();
     st
 }
 
 fn restart_now<'a>(s: &'a Arc<Shared>, mut st: MutexGuard<'a, State>, stop: &StopToken) -> MutexGuard<'a, State> {
-    if let Some(child) = st.child.take() {
-        drop(child); // kills its group if it still runs, and reaps it
-    }
+    // Dropping the old child kills its group if it still runs, and reaps it.
+    st.child = None;
     st.stdin = None;
     if !st.answered_since_start {
         st.quick_deaths += 1;
@@ -265,7 +259,6 @@ fn restart_now<'a>(s: &'a Arc<Shared>, mut st: MutexGuard<'a, State>, stop: &Sto
 /// for room in the window of unanswered events.
 fn write_event(s: &Arc<Shared>, event: Event, stop: &StopToken) {
     let mut st = s.lock();
-    let mut event = Some(event);
     loop {
         if s.past_grace() {
             return; // the event drops and counts itself
@@ -278,24 +271,21 @@ fn write_event(s: &Arc<Shared>, event: Event, stop: &StopToken) {
                 stop.sleep(BACKOFF_START);
                 st = s.lock();
             }
-            continue;
-        }
-        if st.in_flight.len() >= s.window {
+        } else if st.in_flight.len() >= s.window {
             st = s.changed.wait_timeout(st, Duration::from_millis(100)).unwrap_or_else(|e| e.into_inner()).0;
-            continue;
+        } else {
+            break;
         }
-        let event = event.take().expect("written once");
-        let seq = st.next_seq;
-        st.next_seq += 1;
-        let line = encode(seq, &event);
-        // In flight before it is written: an answer may come at once.
-        st.in_flight.push_back(InFlight { seq, event, replayed: false, written: Instant::now() });
-        if !write_line(&mut st, &line) {
-            // Replayed to the next process, started now.
-            st.dead = true;
-            drop(restart(s, st, stop));
-        }
-        return;
+    }
+    let seq = st.next_seq;
+    st.next_seq += 1;
+    let line = encode(seq, &event);
+    // In flight before it is written: an answer may come at once.
+    st.in_flight.push_back(InFlight { seq, event, replayed: false, written: Instant::now() });
+    if !write_line(&mut st, &line) {
+        // Replayed to the next process, started now.
+        st.dead = true;
+        drop(restart(s, st, stop));
     }
 }
 
@@ -385,7 +375,7 @@ fn watch(s: &Arc<Shared>, stop: &StopToken) {
         let mut st = s.lock();
         // A program that died holding events: replace it now, not at the
         // next event (there may be none for a while).
-        if st.dead && !st.in_flight.is_empty() && !st.restarting && s.unload.get().is_none() {
+        if st.dead && !st.in_flight.is_empty() && !st.restarting && !s.unload.begun() {
             drop(restart(s, st, stop));
             continue;
         }
