@@ -515,6 +515,18 @@ pub struct LeaseRow {
 }
 
 /// Writes `rows` as the v4 memfile of the Kea under test (its own header:
+/// [`unix_command`], tried again every 100 ms for up to `wait` while it
+/// fails (Kea may still be starting); the last error after that.
+pub fn unix_command_within(socket: &Path, name: &str, arguments: Option<Value>, wait: Duration) -> std::io::Result<Value> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match unix_command(socket, name, arguments.clone()) {
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            answer => return answer,
+        }
+    }
+}
+
 /// Sends `{"command": name, "arguments": arguments}` to the Kea control
 /// socket at `socket` (one try) and returns the answer.
 pub fn unix_command(socket: &Path, name: &str, arguments: Option<Value>) -> std::io::Result<Value> {
@@ -723,15 +735,14 @@ impl Kea {
     /// socket and returns Kea's answer (`{"result": 0, ...}` on success).
     /// Retries connecting for up to 5 s; panics if Kea never answers.
     pub fn command(&self, name: &str, arguments: Option<Value>) -> Value {
-        let mut last = None;
-        for _ in 0..50 {
-            match self.try_command(name, arguments.clone()) {
-                Ok(v) => return v,
-                Err(e) => last = Some(e),
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("command {name}: {:?}", last);
+        unix_command_within(&self.config.socket_path(), name, arguments, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("command {name}: {e:?}"))
+    }
+
+    /// The latest value of Kea's integer statistic `name` (0 when there is
+    /// none), from `statistic-get`.
+    pub fn statistic(&self, name: &str) -> u64 {
+        self.command("statistic-get", Some(json!({ "name": name })))["arguments"][name][0][0].as_u64().unwrap_or(0)
     }
 
     /// `config-reload`: Kea rereads its configuration file.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use kea_hooks_tests::{perfdhcp, run_in_ns, unix_command, workspace_root, NetPair, TestDir};
+use kea_hooks_tests::{perfdhcp, run_in_ns, unix_command_within, workspace_root, NetPair, TestDir};
 use serde_json::Value;
 
 /// The hook libraries the hooks image must hold, and nothing else.
@@ -153,14 +153,8 @@ impl Volumes {
 
 /// Waits for Kea's control socket to answer; the answer to `command`.
 fn command(volumes: &Volumes, c: &Container, name: &str, args: Option<Value>) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match unix_command(&volumes.socket(), name, args.clone()) {
-            Ok(v) => return v,
-            Err(e) if Instant::now() >= deadline => panic!("{name} on {}: {e}\n{}", volumes.socket().display(), c.logs()),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
+    unix_command_within(&volumes.socket(), name, args, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{name} on {}: {e}\n{}", volumes.socket().display(), c.logs()))
 }
 
 /// What the example serves, checked from outside the container.

@@ -38,13 +38,9 @@ fn recorder(dir: &Path, name: &str) -> PathBuf {
     to
 }
 
-/// The invocations `script` recorded.
+/// The invocations `script` recorded (JSON lines in `<script>.jsonl`).
 fn records(script: &Path) -> Vec<Value> {
-    std::fs::read_to_string(format!("{}.jsonl", script.display()))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad record {l:?}: {e}")))
-        .collect()
+    common::records(&PathBuf::from(format!("{}.jsonl", script.display())))
 }
 
 /// Waits (up to `timeout`) until `done` holds for what `script` recorded.

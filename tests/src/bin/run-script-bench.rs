@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kea_hooks_tests::{build_bin, build_hook, hooks_together, isc_hook, perfdhcp_on_cpu, Kea, KeaConfig, NetPair, Profile};
+use kea_hooks_tests::{build_bin, build_hook, hooks_together, isc_hook, perfdhcp_on_cpu, KeaConfig, NetPair, Profile};
 use serde_json::{json, Value};
 
 struct Opts {
@@ -61,9 +61,6 @@ fn lines(path: &Path) -> u64 {
     std::fs::read_to_string(path).map(|t| t.lines().count() as u64).unwrap_or(0)
 }
 
-fn statistic(kea: &Kea, name: &str) -> u64 {
-    kea.command("statistic-get", Some(json!({ "name": name })))["arguments"][name][0][0].as_u64().unwrap_or(0)
-}
 
 /// Sequential posix_spawn + wait of `script` (std's Command uses
 /// posix_spawn here), with an empty environment and argv [script, point].
@@ -134,11 +131,8 @@ fn main() {
         let t0 = Instant::now();
         let report = perfdhcp_on_cpu(&pair, client_cpu, &args);
         // Each REQUEST Kea answers (ACK, or NAK) fires one leases4_committed.
-        let acks = statistic(&kea, "pkt4-ack-sent") + statistic(&kea, "pkt4-nak-sent");
+        let acks = kea.statistic("pkt4-ack-sent") + kea.statistic("pkt4-nak-sent");
         let rate = report.acks() as f64 / o.seconds as f64;
-        if std::env::var_os("BENCH_DEBUG").is_some() {
-            eprintln!("{}", report.stdout);
-        }
         // Let every accepted event finish, then count the script's lines.
         let (recorded, status) = if name == "no hook" {
             (None, None)

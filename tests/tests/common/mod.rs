@@ -31,13 +31,13 @@ pub fn mac_acl() -> PathBuf {
     hook_library("kea-hook-mac-acl", "dhcp_mac_acl")
 }
 
-/// Reads the probe's JSON-lines output.
+/// Reads a JSON-lines file (the probe's output, a recorder's records).
 pub fn records(path: &std::path::Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad probe line {l:?}: {e}")))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?} in {}: {e}", path.display())))
         .collect()
 }
 
@@ -82,8 +82,7 @@ pub fn load_failure_line(failure: &kea_hooks_tests::StartFailure, logger: &str) 
 /// The latest value of Kea's integer statistic `name` (0 when there is
 /// none), from `statistic-get` on the control socket.
 pub fn statistic(kea: &kea_hooks_tests::Kea, name: &str) -> u64 {
-    let answer = kea.command("statistic-get", Some(serde_json::json!({ "name": name })));
-    answer["arguments"][name][0][0].as_u64().unwrap_or(0)
+    kea.statistic(name)
 }
 
 /// The lease-stats hook (hooks/lease-stats).
