@@ -126,6 +126,13 @@ pub trait HookPoint: Sealed + Sized + 'static {
     /// made the running one (`dhcp4_srv_configured`).
     #[doc(hidden)]
     const APPLIES_CONFIG: bool = false;
+    /// Whether a null `query4` here means an earlier library dropped the
+    /// query by clearing the argument (`buffer4_receive`, `pkt4_receive`:
+    /// Kea 3.2 then returns silently, while 2.2 to 3.0 go on with the null
+    /// query and crash). A callout that finds it so has its packet
+    /// dropped with status `Drop` (see [`Context`]).
+    #[doc(hidden)]
+    const NULL_QUERY_DROPS: bool = false;
 }
 
 /// A hook's callout for hook point `P`.
@@ -167,12 +174,15 @@ pub struct Context<'a, P> {
     /// Opens the gate of the packet this callout parked when the context
     /// goes (the callout returned, or panicked).
     pub(crate) park_gate: Cell<Option<GateOpener>>,
+    /// Set when the callout found `query4` null where that means an
+    /// earlier library dropped the query ([`HookPoint::NULL_QUERY_DROPS`]).
+    pub(crate) query_gone: Cell<bool>,
     _point: PhantomData<fn() -> P>,
 }
 
 impl<'a, P: HookPoint> Context<'a, P> {
     fn new(handle: &'a CalloutHandle) -> Self {
-        Context { handle, step: Cell::new(None), park_gate: Cell::new(None), _point: PhantomData }
+        Context { handle, step: Cell::new(None), park_gate: Cell::new(None), query_gone: Cell::new(false), _point: PhantomData }
     }
 
     /// Kea's name of the hook point.
@@ -400,9 +410,15 @@ extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut
 #[inline(always)]
 fn run<H: Callout<P>, P: HookPoint>(hook: &H, handle: &CalloutHandle, on_error: OnFailure) -> Option<NextStep> {
     let cx = Context::<P>::new(handle);
-    let step = match hook.call(&cx) {
-        Ok(()) => cx.step.get(),
-        Err(e) => callout_failed(H::NAME, P::NAME, &e, on_error, P::REFUSE, cx.step.get()),
+    let result = hook.call(&cx);
+    // (`NULL_QUERY_DROPS` is a constant: elsewhere this test compiles away.)
+    let step = if P::NULL_QUERY_DROPS && cx.query_gone.get() {
+        query_gone(H::NAME, P::NAME)
+    } else {
+        match result {
+            Ok(()) => cx.step.get(),
+            Err(e) => callout_failed(H::NAME, P::NAME, &e, on_error, P::REFUSE, cx.step.get()),
+        }
     };
     if P::CAN_PARK {
         // The packet this callout parked may be resumed from now on, if it
@@ -468,6 +484,24 @@ fn callout_failed(
     let text = guard(|| format!("{e:#}")).unwrap_or_else(|_| "(its Display implementation panicked)".to_owned());
     let _ = guard(|| klog::emit(Severity::Error, 0, &format!("{hook}: callout {point} failed: {text}; {what}")));
     step
+}
+
+/// The step for a query an earlier library dropped by setting `query4` to
+/// null, which the callout found: `Drop`, whatever the callout returned or
+/// its hook's error policy (Kea 2.2 to 3.0 would go on with the null query
+/// and crash; 3.2 would return silently, uncounted). Logged at debug level:
+/// the drop was the other library's decision, not a failure of this hook.
+#[cold]
+#[inline(never)]
+fn query_gone(hook: &str, point: &str) -> Option<NextStep> {
+    let _ = guard(|| {
+        klog::emit(
+            Severity::Debug,
+            crate::log::DEBUG_LEVEL,
+            &format!("{hook}: callout {point}: query4 is null (an earlier hook library dropped the query by clearing it); packet dropped"),
+        )
+    });
+    Some(NextStep::Drop)
 }
 
 /// Logs a callout's panic (one line, with the outcome) and returns the step

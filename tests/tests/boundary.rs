@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use kea_hooks_tests::{dhclient, require_root_and_kea, KeaConfig, NetPair};
+use kea_hooks_tests::{dhclient, require_root_and_kea, Client4, KeaConfig, NetPair};
 use serde_json::{json, Value};
 
 use common::{at, load_failure_line, mac_acl, park_hook, probe, records, with_probe};
@@ -299,4 +299,46 @@ fn a_callout_error_drops_the_packet_unless_the_hook_continues() {
     assert_eq!(answer["result"], 0);
     assert!(dhclient(&pair, Duration::from_secs(15)).is_some(), "on-error continue did not serve the client");
     assert!(kea.log().contains("the cause below; packet continues"), "{}", kea.log());
+}
+
+/// A library before ours that drops a query by setting `query4` to null
+/// (Kea 3.2 asks libraries not to and returns silently; Kea 2.2 to 3.0 go
+/// on with the null query and crash): the Rust callout after it gets an
+/// `Err` from `query()` (`buffer()` at buffer4_receive), and the SDK drops
+/// the packet with status `Drop`, counted once in `pkt4-receive-drop`,
+/// even for a hook whose errors continue, logged at debug level and not as
+/// a failed callout. Kea keeps serving, on every release.
+#[test]
+fn a_query_an_earlier_library_cleared_is_dropped_on_every_release() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair).debug(40);
+    let cfg = cfg.hook(
+        &park_hook(),
+        Some(json!({
+            "out": "/dev/null",
+            "park": false,
+            "clear-query4": { "buffer4_receive": "02:cc:00:00:00:01", "pkt4_receive": "02:cc:00:00:00:02" },
+        })),
+    );
+    let (kea, out) = with_probe(&pair, cfg, json!({ "on-error": "continue" }));
+    let before = kea.statistic("pkt4-receive-drop");
+    for (mac, point) in [("02:cc:00:00:00:01", "buffer4_receive"), ("02:cc:00:00:00:02", "pkt4_receive")] {
+        let quiet = Client4::new(&pair, mac).with_timeout(Duration::from_secs(1));
+        assert!(quiet.discover(None).is_none(), "a query cleared at {point} was answered");
+        let line = format!("probe: callout {point}: query4 is null (an earlier hook library dropped the query by clearing it); packet dropped");
+        assert!(kea.log().lines().any(|l| l.contains("DEBUG") && l.contains(&line)), "no {line:?} in:\n{}", kea.log());
+    }
+    assert_eq!(kea.statistic("pkt4-receive-drop"), before + 2, "each cleared query counted once");
+    let log = kea.log();
+    assert!(!log.contains("receive failed") && !log.contains("panicked"), "the cleared query was reported as a failure:\n{log}");
+
+    // The same Kea serves the next client, and the probe saw its query.
+    let served = Client4::new(&pair, "02:cc:00:00:00:03").dora().expect("the next client is served");
+    assert!(kea.leases().iter().any(|l| l.address == served.yiaddr), "{:?}", kea.leases());
+    let recs = records(&out);
+    assert!(at(&recs, "pkt4_receive").iter().any(|r| r["query"]["hwaddr"] == "02:cc:00:00:00:03"), "{recs:?}");
+    assert!(!at(&recs, "pkt4_receive").iter().any(|r| r["query"]["hwaddr"].as_str().is_some_and(|h| h.ends_with(":01") || h.ends_with(":02"))), "{recs:?}");
 }

@@ -71,7 +71,7 @@ pub use subnet4::Subnet4;
 macro_rules! hook_point {
     ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*]
      $(, drop_statistic: $stat:literal)? $(, servers: [$($server:ident),*])? $(, can_park: $park:expr)?
-     $(, applies_config: $applies:expr)?) => {
+     $(, applies_config: $applies:expr)? $(, null_query_drops: $nq:expr)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub enum $ty {}
@@ -84,6 +84,7 @@ macro_rules! hook_point {
             $(const DROP_STATISTIC: Option<&'static str> = Some($stat);)?
             $(const CAN_PARK: bool = $park;)?
             $(const APPLIES_CONFIG: bool = $applies;)?
+            $(const NULL_QUERY_DROPS: bool = $nq;)?
         }
     };
     (@servers) => { &[Server::Dhcp4] };
@@ -111,7 +112,17 @@ hook_point!(
     /// documentation makes that the hook's job): the SDK adds it to the
     /// statistic `pkt4-receive-drop` when this hook's step is what drops it
     /// (not when an earlier library had dropped it already).
-    Pkt4Receive, "pkt4_receive", refuse: Drop, steps: [Skip, Drop], drop_statistic: "pkt4-receive-drop"
+    ///
+    /// An earlier library may drop the query by setting `query4` to null
+    /// (Kea 3.2 asks libraries not to, and returns silently; Kea 2.2 to
+    /// 3.0 go on with the null query and crash). Then `query()` returns an
+    /// `Err` saying so, and the SDK drops the packet with status `Drop`
+    /// when the callout returns, whatever it returned and whatever
+    /// [`Hook::on_error`](crate::Hook::on_error) says, counted as above
+    /// and logged at debug level only. So a Rust hook after such a library
+    /// keeps even the older releases up (if its callout reads the query).
+    Pkt4Receive, "pkt4_receive", refuse: Drop, steps: [Skip, Drop], drop_statistic: "pkt4-receive-drop",
+    null_query_drops: true
 );
 hook_point!(
     /// `subnet4_select`: Kea selected a subnet (possibly none) for the query.
@@ -250,10 +261,15 @@ impl<'a, P: HookPoint> Context<'a, P> {
     /// Argument `name` as a DHCPv4 packet (`None` if Kea passed null).
     /// Prefer the per-point accessors; this reaches arguments the SDK does
     /// not name yet. Fails when there is no such argument or it has another
-    /// type.
+    /// type. (A null `query4` read here at `buffer4_receive` or
+    /// `pkt4_receive` drops the packet, as [`Pkt4Receive`] says.)
     #[inline]
     pub fn argument_pkt4(&self, name: &str) -> Result<Option<Pkt4<'a>>, Error> {
-        self.pkt4(ArgRef::Named(name))
+        let packet = self.pkt4(ArgRef::Named(name))?;
+        if P::NULL_QUERY_DROPS && packet.is_none() && name == Arg::Query4.name() {
+            self.query_gone.set(true);
+        }
+        Ok(packet)
     }
 
     /// Argument `name` as a DHCPv4 lease (`None` if null).
@@ -299,7 +315,27 @@ impl<'a, P: HookPoint> Context<'a, P> {
 
     #[inline]
     fn query4(&self) -> Result<Pkt4<'a>, Error> {
-        required(self.pkt4(ArgRef::Known(Arg::Query4))?, Arg::Query4)
+        match self.pkt4(ArgRef::Known(Arg::Query4))? {
+            Some(query) => Ok(query),
+            None => Err(self.query4_null()),
+        }
+    }
+
+    /// The error for a null `query4`. Where that means an earlier library
+    /// dropped the query (`buffer4_receive`, `pkt4_receive`), also marks
+    /// the packet for `Drop` when the callout returns.
+    #[cold]
+    #[inline(never)]
+    fn query4_null(&self) -> Error {
+        if P::NULL_QUERY_DROPS {
+            self.query_gone.set(true);
+            Error::new(
+                ErrorKind::Kea,
+                "argument query4 is null: an earlier hook library dropped the query by clearing it; the packet is dropped",
+            )
+        } else {
+            Error::new(ErrorKind::Kea, "argument query4 is null")
+        }
     }
 
     /// `subnet4`, which Kea never passes null where this is used.

@@ -21,7 +21,9 @@ hook_point!(
     /// Next steps: `Drop`: the datagram is dropped (the SDK counts it in
     /// `pkt4-receive-drop`, as for `pkt4_receive`). `Skip` is refused: Kea
     /// would then expect the callout to have parsed the packet itself. A
-    /// failed callout refused by its policy drops the datagram.
+    /// failed callout refused by its policy drops the datagram. A `query4`
+    /// an earlier library set to null drops the datagram, as at
+    /// [`Pkt4Receive`](super::Pkt4Receive).
     ///
     /// ```no_run
     /// # use kea_hooks::prelude::*;
@@ -38,7 +40,8 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Buffer4Receive, "buffer4_receive", refuse: Drop, steps: [Drop], drop_statistic: "pkt4-receive-drop"
+    Buffer4Receive, "buffer4_receive", refuse: Drop, steps: [Drop], drop_statistic: "pkt4-receive-drop",
+    null_query_drops: true
 );
 
 hook_point!(
