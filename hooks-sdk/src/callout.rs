@@ -130,7 +130,7 @@ pub trait HookPoint: Sealed + Sized + 'static {
     /// query by clearing the argument (`buffer4_receive`, `pkt4_receive`:
     /// Kea 3.2 then returns silently, while 2.2 to 3.0 go on with the null
     /// query and crash). A callout that finds it so has its packet
-    /// dropped with status `Drop` (see [`Context`]).
+    /// dropped with status `Drop` (see [`crate::dhcp4::Pkt4Receive`]).
     #[doc(hidden)]
     const NULL_QUERY_DROPS: bool = false;
 }
