@@ -239,6 +239,11 @@ pub(crate) fn join_leftovers() {
 struct QueueState<T> {
     jobs: VecDeque<T>,
     closed: bool,
+    /// Workers waiting on `ready`, and pushers waiting on `room`: a
+    /// condvar is signalled only when someone waits on it (a signal is a
+    /// system call, and `push` runs on packet threads).
+    idle_workers: usize,
+    waiting_pushers: usize,
 }
 
 struct QueueShared<T> {
@@ -324,7 +329,7 @@ impl<T: Send + 'static> JobQueue<T> {
     fn new(capacity: usize) -> JobQueue<T> {
         JobQueue {
             shared: Arc::new(QueueShared {
-                state: Mutex::new(QueueState { jobs: VecDeque::new(), closed: false }),
+                state: Mutex::new(QueueState { jobs: VecDeque::new(), closed: false, idle_workers: 0, waiting_pushers: 0 }),
                 ready: Condvar::new(),
                 room: Condvar::new(),
                 capacity: capacity.max(1),
@@ -345,9 +350,9 @@ impl<T: Send + 'static> JobQueue<T> {
             });
             let mut drain_until: Option<std::time::Instant> = None;
             loop {
-                let job = {
+                let (job, pusher_waits) = {
                     let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-                    loop {
+                    let job = loop {
                         if state.closed {
                             let until = *drain_until.get_or_insert_with(|| std::time::Instant::now() + drain);
                             if std::time::Instant::now() >= until {
@@ -358,10 +363,15 @@ impl<T: Send + 'static> JobQueue<T> {
                         if let Some(job) = state.jobs.pop_front() {
                             break Some(job);
                         }
+                        state.idle_workers += 1;
                         state = shared.ready.wait(state).unwrap_or_else(|e| e.into_inner());
-                    }
+                        state.idle_workers -= 1;
+                    };
+                    (job, state.waiting_pushers > 0)
                 };
-                shared.room.notify_one();
+                if pusher_waits {
+                    shared.room.notify_one();
+                }
                 match job {
                     Some(job) => handler(job, stop),
                     None => break,
@@ -390,15 +400,20 @@ impl<T: Send + 'static> JobQueue<T> {
                 if left.is_zero() {
                     break;
                 }
+                state.waiting_pushers += 1;
                 state = self.shared.room.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
+                state.waiting_pushers -= 1;
             }
         }
         if state.closed || state.jobs.len() >= self.shared.capacity {
             return Err(job);
         }
         state.jobs.push_back(job);
+        let worker_waits = state.idle_workers > 0;
         drop(state);
-        self.shared.ready.notify_one();
+        if worker_waits {
+            self.shared.ready.notify_one();
+        }
         Ok(())
     }
 }
