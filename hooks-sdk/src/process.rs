@@ -477,10 +477,23 @@ impl<T> Reaper<T> {
                 set.push((out.as_fd(), libc::POLLIN, 0));
             }
         }
-        let ready = sys::poll(&mut set, millis(timeout)).unwrap_or(0);
-        let woken = ready > 0 && set[0].2 != 0;
-        let outputs: Vec<usize> =
-            which.iter().zip(set.iter().skip(1)).filter(|((_, out), (_, _, rev))| *out && *rev != 0).map(|((i, _), _)| *i).collect();
+        let polled = sys::poll(&mut set, millis(timeout));
+        let woken = set[0].2 != 0;
+        // Children with output to read, and those whose pidfd says they
+        // have ended (only they, and those without a pidfd, are asked for
+        // an exit: one system call each; all of them if poll failed).
+        let mut outputs = Vec::new();
+        let mut ended = vec![polled.is_err(); running.len()];
+        for (&(i, is_output), &(_, _, revents)) in which.iter().zip(set.iter().skip(1)) {
+            if revents == 0 {
+                continue;
+            }
+            if is_output {
+                outputs.push(i);
+            } else {
+                ended[i] = true;
+            }
+        }
         drop(set);
         if woken {
             let mut buf = [0u8; 8];
@@ -494,9 +507,11 @@ impl<T> Reaper<T> {
         let mut i = 0;
         while i < running.len() {
             let w = &mut running[i];
-            if let Ok(Some(exit)) = w.child.try_wait() {
+            let exit = if ended[i] || w.child.pidfd.is_none() { w.child.try_wait().ok().flatten() } else { None };
+            if let Some(exit) = exit {
                 read_output(self.output_limit, w);
                 let w = running.swap_remove(i);
+                ended.swap_remove(i);
                 self.count.fetch_sub(1, Ordering::AcqRel);
                 done.push(Reaped {
                     tag: w.tag,
