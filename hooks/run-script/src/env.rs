@@ -59,7 +59,7 @@ impl Vars {
 
     /// `name`: bytes (a client identifier, a DUID) as colon hex, or empty.
     pub fn id(&mut self, name: impl Into<String>, id: Option<&[u8]>) {
-        self.string(name, id.map(|b| colon_hex(b)).unwrap_or_default());
+        self.string(name, id.map(colon_hex).unwrap_or_default());
     }
 
     /// `prefix_OPTION_<code>=0x...` when the option is there.

@@ -32,8 +32,11 @@ struct Shared {
 }
 
 impl Shared {
-    fn past_grace(&self) -> bool {
-        self.unload.past_grace()
+    /// Wakes the spawner if it waits for room. Under the room's lock, so
+    /// the wake cannot fall between its check and its wait.
+    fn signal_room(&self) {
+        let _guard = self.room.0.lock().unwrap_or_else(|e| e.into_inner());
+        self.room.1.notify_all();
     }
 }
 
@@ -60,9 +63,12 @@ impl Exec {
             stop.on_stop(move || wake.reaper.wake());
             let mut killed = false;
             loop {
-                for done in s.reaper.wait(Duration::from_secs(1)) {
+                let ended = s.reaper.wait(Duration::from_secs(1));
+                if !ended.is_empty() {
+                    s.signal_room();
+                }
+                for done in ended {
                     finish(&s.config, done);
-                    s.room.1.notify_all();
                 }
                 // Stopped only once the spawner has ended (Exec's Drop), so
                 // no child comes after the reaper is empty.
@@ -70,7 +76,7 @@ impl Exec {
                     if s.reaper.is_empty() {
                         break;
                     }
-                    if !killed && s.past_grace() {
+                    if !killed && s.unload.past_grace() {
                         tracing::warn!(running = s.reaper.len(), "unload: scripts still running past the grace time: killing them");
                         s.reaper.kill_all();
                         killed = true;
@@ -95,7 +101,7 @@ impl Drop for Exec {
     fn drop(&mut self) {
         let shared = &self.shared;
         shared.unload.begin();
-        shared.room.1.notify_all();
+        shared.signal_room();
         // The spawner starts what is queued until the grace time is over,
         // then drops the rest (each counts itself); then the reaper waits
         // for the running scripts, killing them past the grace time.
@@ -110,13 +116,13 @@ fn spawn(s: &Shared, event: Event) {
     {
         let mut guard = s.room.0.lock().unwrap_or_else(|e| e.into_inner());
         while s.reaper.len() >= s.config.max_running {
-            if s.past_grace() {
+            if s.unload.past_grace() {
                 return;
             }
             guard = s.room.1.wait_timeout(guard, Duration::from_millis(100)).unwrap_or_else(|e| e.into_inner()).0;
         }
     }
-    if s.past_grace() {
+    if s.unload.past_grace() {
         return;
     }
     let mut cmd = Command::new(&s.config.path);

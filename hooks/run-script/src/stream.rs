@@ -85,10 +85,6 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
-
-    fn past_grace(&self) -> bool {
-        self.unload.past_grace()
-    }
 }
 
 /// The running stream mode.
@@ -146,7 +142,7 @@ impl Drop for Stream {
         // Writes what is queued until the grace time is over.
         drop(self.writer.take());
         let mut st = s.lock();
-        while !st.in_flight.is_empty() && !st.dead && !s.past_grace() {
+        while !st.in_flight.is_empty() && !st.dead && !s.unload.past_grace() {
             st = s.changed.wait_timeout(st, Duration::from_millis(50)).unwrap_or_else(|e| e.into_inner()).0;
         }
         // End of input: the program should exit; then it is killed.
@@ -227,7 +223,7 @@ fn restart_now<'a>(s: &'a Arc<Shared>, mut st: MutexGuard<'a, State>, stop: &Sto
         drop(st);
         stop.sleep(backoff);
         st = s.lock();
-        if s.past_grace() {
+        if s.unload.past_grace() {
             return st;
         }
     }
@@ -260,7 +256,7 @@ fn restart_now<'a>(s: &'a Arc<Shared>, mut st: MutexGuard<'a, State>, stop: &Sto
 fn write_event(s: &Arc<Shared>, event: Event, stop: &StopToken) {
     let mut st = s.lock();
     loop {
-        if s.past_grace() {
+        if s.unload.past_grace() {
             return; // the event drops and counts itself
         }
         if st.dead || st.child.is_none() || st.restarting {
