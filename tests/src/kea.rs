@@ -514,7 +514,6 @@ pub struct LeaseRow {
     pub state: u32,
 }
 
-/// Writes `rows` as the v4 memfile of the Kea under test (its own header:
 /// [`unix_command`], tried again every 100 ms for up to `wait` while it
 /// fails (Kea may still be starting); the last error after that.
 pub fn unix_command_within(socket: &Path, name: &str, arguments: Option<Value>, wait: Duration) -> std::io::Result<Value> {
@@ -543,6 +542,7 @@ pub fn unix_command(socket: &Path, name: &str, arguments: Option<Value>) -> std:
     serde_json::from_str(&text).map_err(|e| std::io::Error::other(format!("bad answer {text:?}: {e}")))
 }
 
+/// Writes `rows` as the v4 memfile of the Kea under test (its own header:
 /// 2.6+ has a `pool_id` column, and Kea converts a file with another
 /// header by running kea-lfc at start-up). `expire` is epoch seconds;
 /// `client_id` and `hostname` may be empty.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use kea_hooks_tests::{perfdhcp, require_root_and_kea, Client4, Endpoint, HttpAnswer, KeaConfig, NetPair};
 use serde_json::json;
 
-use common::{hook_library, statistic};
+use common::hook_library;
 
 fn notifier() -> std::path::PathBuf {
     hook_library("kea-hook-lease-notifier", "dhcp_lease_notifier")
@@ -61,16 +61,16 @@ fn acks_wait_for_the_endpoint_and_failures_follow_the_policy() {
     params["on-failure"] = json!("drop");
     assert_eq!(kea.reload_with_hook_parameters(0, params)["result"], 0);
     endpoint.answer(HttpAnswer::Status(503));
-    let drops = statistic(&kea, "pkt4-receive-drop");
+    let drops = kea.statistic("pkt4-receive-drop");
     let quiet = Client4::new(&pair, "02:c9:00:00:00:04").with_timeout(Duration::from_millis(1500));
     let offer = quiet.discover(None).expect("OFFER (not held)");
     assert!(quiet.request(&offer, None).is_none(), "an ACK despite a failed notification and on-failure drop");
-    assert_eq!(statistic(&kea, "pkt4-receive-drop"), drops + 1);
+    assert_eq!(kea.statistic("pkt4-receive-drop"), drops + 1);
 
     // Kea's statistics kept counting across the reload; the status command
     // counts for the hook as loaded now.
-    assert_eq!(statistic(&kea, "lease-notifier.notified"), 2);
-    assert_eq!(statistic(&kea, "lease-notifier.failed"), 2);
+    assert_eq!(kea.statistic("lease-notifier.notified"), 2);
+    assert_eq!(kea.statistic("lease-notifier.failed"), 2);
     let status = kea.command("lease-notifier-status", None);
     assert_eq!(status["arguments"]["failed"], 1, "{status}");
     assert_eq!(status["arguments"]["url"], endpoint.url());
@@ -98,8 +98,8 @@ fn every_ack_under_load_follows_a_notification() {
     let report = perfdhcp(&pair, &["-r", "300", "-R", "60000", "-n", "1500", "-p", "30", "-W", "2000000"]);
     let acks = report.acks();
     assert!(acks >= 1000, "{}", report.stdout);
-    assert_eq!(statistic(&kea, "lease-notifier.notified"), acks, "{}", report.stdout);
+    assert_eq!(kea.statistic("lease-notifier.notified"), acks, "{}", report.stdout);
     assert_eq!(endpoint.received().len() as u64, acks);
-    assert_eq!(statistic(&kea, "lease-notifier.failed"), 0);
-    assert_eq!(statistic(&kea, "lease-notifier.overflow"), 0);
+    assert_eq!(kea.statistic("lease-notifier.failed"), 0);
+    assert_eq!(kea.statistic("lease-notifier.overflow"), 0);
 }

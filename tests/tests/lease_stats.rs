@@ -534,12 +534,12 @@ fn background_recounts_repair_what_events_missed() {
     // Two passes later (the first leaves an address a release just touched
     // alone), the recount has put it back.
     let deadline = Instant::now() + Duration::from_secs(15);
-    while common::statistic(&kea, "lease-stats.corrected-addresses") == 0 {
+    while kea.statistic("lease-stats.corrected-addresses") == 0 {
         assert!(Instant::now() < deadline, "no recount corrected anything:\n{}", kea.log());
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(assigned("lease-stats-get"), json!(20));
-    assert!(common::statistic(&kea, "lease-stats.recounts") >= 2);
+    assert!(kea.statistic("lease-stats.recounts") >= 2);
     compare_with_stat_cmds_simple(&kea);
     assert!(kea.log().contains("recount corrected the counts"), "{}", kea.log());
 }

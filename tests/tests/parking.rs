@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use kea_hooks_tests::{perfdhcp, perfdhcp_spawn, perfdhcp_start, require_root_and_kea, Client4, Kea, KeaConfig, NetPair};
 use serde_json::{json, Value};
 
-use common::{at, records, statistic, with_probe};
+use common::{at, records, with_probe};
 
 /// The probe's parking counts, from its unload record after a reload.
 fn counts_at_unload(kea: &mut Kea, out: &std::path::Path, next: Value) -> Value {
@@ -64,7 +64,7 @@ fn parked_packets_are_answered_or_dropped_as_the_hook_decides() {
             KeaConfig::new(&pair).multi_threading(multi_threading).severity("WARN"),
             json!({ "quiet": true, "park": park }),
         );
-        let drops_before = statistic(&kea, "pkt4-receive-drop");
+        let drops_before = kea.statistic("pkt4-receive-drop");
         // (Kea 2.2 single-threaded loses queries on a raw socket at 400/s
         // even without hooks.)
         let rate = if multi_threading { "400" } else { "200" };
@@ -81,7 +81,7 @@ fn parked_packets_are_answered_or_dropped_as_the_hook_decides() {
         // The ACKs are exactly the resumed packets.
         assert!(report.exchanges[1].sent >= n("parked"), "mt {mt}: {c}\n{}", report.stdout);
         assert_eq!(report.acks(), n("resumed"), "mt {mt}: {c}\n{}", report.stdout);
-        assert_eq!(statistic(&kea, "pkt4-receive-drop") - drops_before, n("dropped") + n("forgotten"), "mt {mt}: {c}");
+        assert_eq!(kea.statistic("pkt4-receive-drop") - drops_before, n("dropped") + n("forgotten"), "mt {mt}: {c}");
         assert!(kea.is_alive());
     }
 }
@@ -101,14 +101,14 @@ fn the_parking_limit_and_a_reload_with_packets_parked() {
     params["out"] = json!(out);
 
     // 8 clients: 4 parked, 4 dropped by Kea at the limit.
-    let drops_before = statistic(&kea, "pkt4-receive-drop");
+    let drops_before = kea.statistic("pkt4-receive-drop");
     // -d: answers come after a while (when the test resumes them). -n
     // twice: with one, perfdhcp counts OFFERs and ACKs against it and
     // stops waiting once it has the 8 OFFERs. -W: how long it waits.
     let run = perfdhcp_start(&pair, None, &["-r", "50", "-R", "8", "-n", "8", "-n", "8", "-d", "20", "-W", "2500000"]);
     wait_for_parked(&kea, |c| c["held"] == 4 && c["parked"] == 4);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while statistic(&kea, "pkt4-receive-drop") < drops_before + 4 {
+    while kea.statistic("pkt4-receive-drop") < drops_before + 4 {
         assert!(Instant::now() < deadline, "Kea did not drop the queries past the limit:\n{}", kea.log());
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use kea_hooks_tests::{hooks_together, isc_hook, require_root_and_kea, Client4, Kea, KeaConfig, NetPair, Relay};
 use serde_json::{json, Value};
 
-use common::{hook_library, load_failure_line, statistic};
+use common::{hook_library, load_failure_line};
 
 /// Our library, copied under another file name so that it can sit beside
 /// ISC's `libdhcp_run_script.so` in one hooks directory.
@@ -99,34 +99,32 @@ fn loaded_line(kea: &Kea) -> String {
     kea.log().lines().find(|l| l.contains("run-script: loaded")).map(str::to_owned).expect("the load line")
 }
 
-/// Processes (pid, state) whose argv[0] is `script`.
-fn processes_of(script: &Path) -> Vec<(u32, String)> {
+/// Every process: pid, argv[0], state and parent pid (from /proc).
+fn processes() -> Vec<(u32, Vec<u8>, String, u32)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+        let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default().to_vec();
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let state = stat.rsplit(") ").next().unwrap_or("").split(' ').next().unwrap_or("").to_owned();
-        if argv0 == script.as_os_str().as_encoded_bytes() {
-            found.push((pid, state));
-        }
+        // After the command's closing parenthesis: state, then ppid.
+        let mut fields = stat.rsplit(") ").next().unwrap_or("").split(' ');
+        let state = fields.next().unwrap_or("").to_owned();
+        let ppid = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        found.push((pid, argv0, state, ppid));
     }
     found
 }
 
+/// Processes (pid, state) whose argv[0] is `script`.
+fn processes_of(script: &Path) -> Vec<(u32, String)> {
+    let argv0 = script.as_os_str().as_encoded_bytes();
+    processes().into_iter().filter(|p| p.1 == argv0).map(|(pid, _, state, _)| (pid, state)).collect()
+}
+
 /// Zombie children of `pid`.
 fn zombies_of(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat.rsplit(") ").next().unwrap_or("").split(' ').collect();
-        if fields.len() > 1 && fields[0] == "Z" && fields[1] == pid.to_string() {
-            found.push(child);
-        }
-    }
-    found
+    processes().into_iter().filter(|p| p.2 == "Z" && p.3 == pid).map(|p| p.0).collect()
 }
 
 #[test]
@@ -283,9 +281,9 @@ fn failing_hanging_and_flooding_scripts_stall_nothing_and_leave_no_zombie() {
 
     assert!(zombies_of(kea.pid()).is_empty(), "zombie children of Kea: {:?}", zombies_of(kea.pid()));
     // Kea's statistics follow the counters.
-    assert_eq!(statistic(&kea, "run-script.failed"), 1);
-    assert_eq!(statistic(&kea, "run-script.timed-out"), 1);
-    assert_eq!(statistic(&kea, "run-script.run"), 1);
+    assert_eq!(kea.statistic("run-script.failed"), 1);
+    assert_eq!(kea.statistic("run-script.timed-out"), 1);
+    assert_eq!(kea.statistic("run-script.run"), 1);
 
     // A hung script and a full queue (the default on-full: drop): every
     // exchange is still answered at once; the events that find no room
@@ -315,7 +313,7 @@ fn failing_hanging_and_flooding_scripts_stall_nothing_and_leave_no_zombie() {
     let pid = kea.pid();
     let log = kea.stop();
     let ran = records(&script).len() - before;
-    assert!(ran >= 1 && ran < 10, "{ran} of 10 ran before the grace time ended");
+    assert!((1..10).contains(&ran), "{ran} of 10 ran before the grace time ended");
     assert!(log.contains("event dropped before its script ran"), "no log line for the dropped events");
     assert!(processes_of(&script).is_empty(), "scripts left running after shutdown: {:?}", processes_of(&script));
     assert!(zombies_of(pid).is_empty());
@@ -347,7 +345,7 @@ fn sync_mode_holds_each_packet_until_its_script_says() {
     }
     let s = wait_idle(&kea, Duration::from_secs(10));
     assert!(s["failed"].as_u64().unwrap() >= 1 && s["run"].as_u64().unwrap() >= 1, "{s}");
-    assert!(statistic(&kea, "pkt4-receive-drop") >= 1, "the denied packet was not dropped");
+    assert!(kea.statistic("pkt4-receive-drop") >= 1, "the denied packet was not dropped");
 
     // A script that outlives timeout-ms: killed, and the packet goes on
     // (sync-timeout: continue).

@@ -13,7 +13,7 @@ use kea_hooks_tests::{
 };
 use serde_json::{json, Value};
 
-use common::{at, records, statistic, with_probe};
+use common::{at, records, with_probe};
 
 fn row(kea: &Kea, addr: std::net::Ipv4Addr) -> LeaseRow {
     kea.lease_rows()
@@ -296,7 +296,7 @@ fn raw_buffers_commands_and_configuration_checks_are_hookable() {
     // buffer4_receive, Drop: no answer, and the drop is counted; buffer4_send,
     // Skip: the packed response is not sent. Each callout's record shows it
     // ran for that datagram; a reply would have come well within the second.
-    let drops = |kea: &Kea| statistic(kea, "pkt4-receive-drop");
+    let drops = |kea: &Kea| kea.statistic("pkt4-receive-drop");
     let before = drops(&kea);
     reload(&mut kea, json!({ "out": out, "drop-at": ["buffer4_receive"] }));
     let quiet = Client4::new(&pair, "02:c3:00:00:00:03").with_timeout(std::time::Duration::from_secs(1));

@@ -79,12 +79,6 @@ pub fn load_failure_line(failure: &kea_hooks_tests::StartFailure, logger: &str) 
         .to_owned()
 }
 
-/// The latest value of Kea's integer statistic `name` (0 when there is
-/// none), from `statistic-get` on the control socket.
-pub fn statistic(kea: &kea_hooks_tests::Kea, name: &str) -> u64 {
-    kea.statistic(name)
-}
-
 /// The lease-stats hook (hooks/lease-stats).
 pub fn lease_stats() -> PathBuf {
     hook_library("kea-hook-lease-stats", "dhcp_lease_stats")
