@@ -3,12 +3,13 @@
 //! A hook that runs programs (a script per lease event, a long-running
 //! helper) must not fork Kea: `fork` copies the page tables of a process
 //! with a lease database in memory and stops every packet thread while it
-//! does. [`Command::spawn`] uses `posix_spawn` (no copy of Kea's address
-//! space), gives the program exactly the arguments and environment the
-//! hook names (nothing of Kea's), closes every descriptor of Kea's (its
-//! DHCP sockets, its lease file) in the child, resets signal dispositions
-//! Kea changed, and can start it in a process group of its own, so a kill
-//! reaches what it started.
+//! does. [`Command::spawn`] starts the program as `posix_spawn` does (a
+//! `vfork`-style clone: no copy of Kea's address space), gives it exactly
+//! the arguments and environment the hook names (nothing of Kea's), closes
+//! every descriptor of Kea's (its DHCP sockets, its lease file) in the
+//! child, resets every signal to its default disposition (SIGPIPE too,
+//! which the SDK makes Kea ignore), and can start it in a process group of
+//! its own, so a kill reaches what it started.
 //!
 //! [`Child`] is the process until it is reaped: it waits with a timeout on
 //! a pidfd (event-driven, no polling loop), kills the whole group, and
@@ -18,8 +19,14 @@
 //! their output up to a limit.
 //!
 //! Kea itself reaps *any* child with `waitpid(-1)` once it has started a
-//! process of its own (kea-lfc, ISC's run_script): an exit taken that way
-//! shows as [`Exit::Unknown`].
+//! process of its own (kea-lfc with `lfc-interval`, ISC's run_script), and
+//! can take a hook's child's exit status that way. The SDK holds a pidfd
+//! for each child from its first instant, so on Linux 6.15 and later it
+//! reads the status from there; on older kernels such an exit is
+//! [`Exit::Unknown`]: where the exit decides something (a verdict), count
+//! it as a failure. A kill of a child's process group is sent only while
+//! the child is unreaped (its group id cannot have been given to anyone
+//! else), so it never reaches a stranger.
 //!
 //! ```no_run
 //! use kea_hooks::process::{Command, Exit, Output};
@@ -158,9 +165,9 @@ impl Command {
             },
             self.new_group,
         )?;
-        // Without a pidfd (a kernel before 5.3) the child is waited for by
-        // pid, which is as exact as long as only this kit reaps it.
-        let pidfd = sys::pidfd_open(spawned.pid).ok();
+        // Without a pidfd (a kernel before 5.2) the child is waited for by
+        // pid, which is as exact: only this kit can reap it.
+        let pidfd = spawned.pidfd.or_else(|| sys::pidfd_open(spawned.pid).ok());
         let output = match spawned.output {
             Some(fd) => {
                 sys::set_nonblocking(fd.as_fd())?;
@@ -188,8 +195,10 @@ pub enum Exit {
     /// A signal ended it.
     Signal(i32),
     /// Someone else in the process reaped it (Kea's own SIGCHLD handler
-    /// does, once Kea has started a child of its own): it has ended, how
-    /// is not known.
+    /// does, once Kea has started a child of its own) on a kernel that
+    /// does not keep the status for pidfds (before Linux 6.15): it has
+    /// ended, how is not known. Where the exit decides something, count it
+    /// as a failure.
     Unknown,
 }
 
@@ -322,12 +331,23 @@ impl Child {
     }
 }
 
+/// How long dropping a running [`Child`] waits for it to die after
+/// SIGKILL (only a process stuck in the kernel, on a hung network file
+/// system say, takes longer; it is then left behind, logged).
+const DROP_WAIT: Duration = Duration::from_secs(2);
+
 impl Drop for Child {
     fn drop(&mut self) {
         self.stdin = None;
         if matches!(self.try_wait(), Ok(None)) {
             self.kill();
-            let _ = self.wait();
+            if !matches!(self.wait_timeout(DROP_WAIT), Ok(Some(_))) {
+                crate::log::emit(
+                    crate::log::Severity::Warn,
+                    0,
+                    &format!("process {} did not end within {DROP_WAIT:?} of SIGKILL: left unreaped", self.pid),
+                );
+            }
         }
     }
 }
@@ -535,10 +555,17 @@ impl<T> Reaper<T> {
     }
 }
 
+/// At most this much of one child's output is read per [`Reaper::wait`]:
+/// a child that writes without end (`cat /dev/zero`) must not keep the
+/// reaper reading, past its deadline, while the others wait.
+const READ_PER_WAIT: usize = 64 * 1024;
+
 fn read_output<T>(limit: usize, w: &mut Watched<T>) {
     let Some(out) = &mut w.child.output else { return };
-    let mut buf = [0u8; 4096];
-    loop {
+    let mut buf = [0u8; 8192];
+    let mut budget = READ_PER_WAIT;
+    while budget > 0 {
+        budget = budget.saturating_sub(buf.len());
         match out.read(&mut buf) {
             Ok(0) => {
                 w.child.output = None;
