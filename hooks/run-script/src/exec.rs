@@ -140,32 +140,50 @@ fn spawn(s: &Shared, event: Event) {
     }
 }
 
+/// How a script's end counts: exit code 0 is `run`; a timeout is
+/// `timed-out`; anything else is `failed`, an exit status nobody knows
+/// (taken by Kea's own SIGCHLD handler on a kernel before 6.15, see
+/// [`kea_hooks::process::Exit::Unknown`]) included: with `sync`, only a
+/// script seen to exit 0 lets a packet through.
+pub fn outcome(exit: Exit, timed_out: bool) -> Outcome {
+    match (timed_out, exit) {
+        (true, _) => Outcome::TimedOut,
+        (false, Exit::Code(0)) => Outcome::Run,
+        _ => Outcome::Failed,
+    }
+}
+
 /// Counts a script that ended, logs it at debug level (with its output),
 /// and settles its parked packet.
 fn finish(config: &Config, done: kea_hooks::process::Reaped<Event>) {
     let event = done.tag;
     let output = String::from_utf8_lossy(&done.output);
     let output = output.trim_end();
-    let outcome = if done.timed_out {
-        tracing::debug!(point = event.point, runtime_ms = done.runtime.as_millis() as u64, output, "script timed out and was killed");
-        Outcome::TimedOut
-    } else {
-        match done.exit {
-            // An exit Kea's own SIGCHLD handler took: it ran and ended.
-            Exit::Code(0) | Exit::Unknown => {
-                if !output.is_empty() {
-                    tracing::debug!(point = event.point, output, "script output");
-                }
-                Outcome::Run
-            }
-            exit => {
-                tracing::debug!(point = event.point, %exit, output, "script failed");
-                Outcome::Failed
-            }
+    let outcome = outcome(done.exit, done.timed_out);
+    match outcome {
+        Outcome::TimedOut => {
+            tracing::debug!(point = event.point, runtime_ms = done.runtime.as_millis() as u64, output, "script timed out and was killed")
         }
-    };
+        Outcome::Run if !output.is_empty() => tracing::debug!(point = event.point, output, "script output"),
+        Outcome::Run => {}
+        _ => tracing::debug!(point = event.point, exit = %done.exit, output, "script failed"),
+    }
     if done.output_dropped > 0 {
         tracing::debug!(point = event.point, bytes = done.output_dropped, "script output beyond output-limit discarded");
     }
     event.finish(outcome, config.sync_timeout);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_seen_exit_0_counts_as_run() {
+        assert_eq!(outcome(Exit::Code(0), false), Outcome::Run);
+        assert_eq!(outcome(Exit::Code(1), false), Outcome::Failed);
+        assert_eq!(outcome(Exit::Signal(9), false), Outcome::Failed);
+        assert_eq!(outcome(Exit::Unknown, false), Outcome::Failed, "an exit status someone else took must not pass a packet");
+        assert_eq!(outcome(Exit::Code(0), true), Outcome::TimedOut);
+    }
 }

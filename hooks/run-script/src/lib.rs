@@ -506,13 +506,18 @@ impl Hook for RunScript {
         Ok(())
     }
 
-    // An observer (unless sync): a failure here must never cost a client
-    // its lease.
+    // An observer: a failure here must never cost a client its lease.
+    // With sync the script decides, and a callout that could not ask it
+    // (an error, a panic) must not let the packet through: fail closed.
     fn on_panic(&self) -> OnFailure {
-        OnFailure::Continue
+        self.on_error()
     }
     fn on_error(&self) -> OnFailure {
-        OnFailure::Continue
+        if self.sync {
+            OnFailure::Drop
+        } else {
+            OnFailure::Continue
+        }
     }
 }
 
@@ -576,26 +581,23 @@ impl Callout<dhcp4::Leases4Committed> for RunScript {
         env4::pkt4(&mut v, "QUERY4", cx.argument_pkt4("query4")?);
         env4::leases4(&mut v, "LEASES4", &cx.argument_leases4("leases4")?);
         env4::leases4(&mut v, "DELETED_LEASES4", &cx.argument_leases4("deleted_leases4")?);
-        self.submit("leases4_committed", v, self.park(cx));
+        let hold = self.park(cx)?;
+        self.submit("leases4_committed", v, hold);
         Ok(())
     }
 }
 
 impl RunScript {
-    /// With `sync`, parks the packet for its event; where Kea refuses
-    /// (another library parked it already), the script still runs, without
-    /// holding the packet.
-    fn park<P: Parkable>(&self, cx: &Context<'_, P>) -> Option<Box<dyn Hold>> {
+    /// With `sync`, parks the packet for its event. Where Kea refuses to
+    /// park it, the packet cannot wait for the script's verdict: the error
+    /// fails the callout, which with `sync` drops the packet (the client
+    /// asks again), and no script runs for it.
+    fn park<P: Parkable>(&self, cx: &Context<'_, P>) -> Result<Option<Box<dyn Hold>>, Error> {
         if !self.sync {
-            return None;
+            return Ok(None);
         }
-        match cx.park() {
-            Ok(parked) => Some(Box::new(parked)),
-            Err(e) => {
-                tracing::debug!(point = P::NAME, "not holding the packet for its script: {e}");
-                None
-            }
-        }
+        let parked = cx.park().map_err(|e| e.context("sync: cannot hold the packet for its script"))?;
+        Ok(Some(Box::new(parked)))
     }
 
     /// `QUERY4_*` and `LEASE4_*`: what `lease4_release` and
@@ -639,7 +641,8 @@ kea_hooks::since_kea_2_6! {
             let mut v = Vars::new();
             env4::pkt4(&mut v, "QUERY4", cx.argument_pkt4("query4")?);
             env4::leases4(&mut v, "LEASES4", &cx.argument_leases4("leases4")?);
-            self.submit("lease4_offer", v, self.park(cx));
+            let hold = self.park(cx)?;
+            self.submit("lease4_offer", v, hold);
             Ok(())
         }
     }
