@@ -51,7 +51,7 @@ use std::ffi::{CString, OsStr};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -84,6 +84,7 @@ pub struct Command {
     envp: Vec<CString>,
     stdin_pipe: bool,
     stdout_pipe: bool,
+    nonblocking: bool,
     output: Output,
     new_group: bool,
 }
@@ -99,7 +100,7 @@ impl Command {
     /// The program at `path` (used as given: no `PATH` search).
     pub fn new(path: impl AsRef<OsStr>) -> Command {
         let program = c_string(path.as_ref().as_bytes());
-        Command { argv: vec![program.clone()], program, envp: Vec::new(), stdin_pipe: false, stdout_pipe: false, output: Output::Null, new_group: true }
+        Command { argv: vec![program.clone()], program, envp: Vec::new(), stdin_pipe: false, stdout_pipe: false, nonblocking: false, output: Output::Null, new_group: true }
     }
 
     /// Adds an argument.
@@ -132,6 +133,15 @@ impl Command {
     /// goes.
     pub fn stdout_pipe(&mut self, pipe: bool) -> &mut Command {
         self.stdout_pipe = pipe;
+        self
+    }
+
+    /// Makes the hook's ends of the standard input and standard output
+    /// pipes non-blocking (off unless set), for a thread that serves a
+    /// child with [`poll`] and must never wait on it: a write to a child
+    /// that stops reading then fails with `WouldBlock` instead of blocking.
+    pub fn nonblocking(&mut self, yes: bool) -> &mut Command {
+        self.nonblocking = yes;
         self
     }
 
@@ -175,6 +185,11 @@ impl Command {
             }
             None => None,
         };
+        if self.nonblocking {
+            for fd in [&spawned.stdin, &spawned.stdout].into_iter().flatten() {
+                sys::set_nonblocking(fd.as_fd())?;
+            }
+        }
         Ok(Child {
             pid: spawned.pid,
             pidfd,
@@ -254,14 +269,15 @@ impl Child {
     }
 
     /// The write end of its standard input, if it has a pipe there
-    /// ([`Command::stdin_pipe`]). Dropping it closes the pipe: the child
+    /// ([`Command::stdin_pipe`]; non-blocking with
+    /// [`Command::nonblocking`]). Dropping it closes the pipe: the child
     /// reads end-of-file.
     pub fn take_stdin(&mut self) -> Option<File> {
         self.stdin.take()
     }
 
     /// The read end of its standard output pipe ([`Command::stdout_pipe`]),
-    /// blocking.
+    /// blocking unless [`Command::nonblocking`].
     pub fn take_stdout(&mut self) -> Option<File> {
         self.stdout.take()
     }
@@ -311,6 +327,12 @@ impl Child {
         let exit = waited.map(Exit::from).unwrap_or(Exit::Unknown);
         self.exit = Some(exit);
         Ok(exit)
+    }
+
+    /// A descriptor that becomes readable (for [`poll`]) when the child
+    /// ends; `None` on a kernel without pidfds (before 5.3).
+    pub fn exit_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd.as_ref().map(|f| f.as_fd())
     }
 
     /// Sends SIGKILL to it (and its process group, if it leads one). Does
@@ -590,6 +612,77 @@ fn read_output<T>(limit: usize, w: &mut Watched<T>) {
                 return;
             }
         }
+    }
+}
+
+// ---- waiting on descriptors --------------------------------------------------
+
+/// What [`poll`] waits for on one descriptor, and what it found.
+#[derive(Debug)]
+pub struct PollFd<'a> {
+    fd: BorrowedFd<'a>,
+    events: i16,
+    revents: i16,
+}
+
+impl<'a> PollFd<'a> {
+    /// Waits for `fd` to be readable (data, end of file, or an error).
+    pub fn readable(fd: BorrowedFd<'a>) -> PollFd<'a> {
+        PollFd { fd, events: libc::POLLIN, revents: 0 }
+    }
+
+    /// Waits for `fd` to be writable (room, or an error such as a reader
+    /// gone).
+    pub fn writable(fd: BorrowedFd<'a>) -> PollFd<'a> {
+        PollFd { fd, events: libc::POLLOUT, revents: 0 }
+    }
+
+    /// Whether the last [`poll`] found it ready for what was asked, or
+    /// found an error or hang-up on it (the next read or write says which).
+    pub fn is_ready(&self) -> bool {
+        self.revents != 0
+    }
+}
+
+/// Waits up to `timeout` (`None`: without limit) until one of `fds` is
+/// ready; returns how many are (0: the time ran out). A signal does not
+/// end the wait early.
+pub fn poll(fds: &mut [PollFd<'_>], timeout: Option<Duration>) -> io::Result<usize> {
+    let mut set: Vec<(BorrowedFd<'_>, i16, i16)> = fds.iter().map(|p| (p.fd, p.events, 0)).collect();
+    let n = sys::poll(&mut set, timeout.map_or(-1, millis))?;
+    for (p, (_, _, revents)) in fds.iter_mut().zip(set) {
+        p.revents = revents;
+    }
+    Ok(n)
+}
+
+/// Wakes a thread waiting in [`poll`] from another thread: put
+/// [`Waker::fd`] in the set, call [`wake`](Waker::wake) elsewhere, and
+/// [`clear`](Waker::clear) it after the poll (an eventfd).
+#[derive(Debug)]
+pub struct Waker(File);
+
+impl Waker {
+    /// A new waker.
+    pub fn new() -> io::Result<Waker> {
+        Ok(Waker(File::from(sys::eventfd()?)))
+    }
+
+    /// Makes the descriptor readable until [`clear`](Self::clear).
+    pub fn wake(&self) {
+        use std::io::Write;
+        let _ = (&self.0).write(&1u64.to_ne_bytes());
+    }
+
+    /// Makes it not readable again; whether it had been woken.
+    pub fn clear(&self) -> bool {
+        let mut buf = [0u8; 8];
+        (&self.0).read(&mut buf).is_ok()
+    }
+
+    /// The descriptor to poll (readable when woken).
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
     }
 }
 

@@ -529,8 +529,15 @@ pub fn unix_command_within(socket: &Path, name: &str, arguments: Option<Value>, 
 /// Sends `{"command": name, "arguments": arguments}` to the Kea control
 /// socket at `socket` (one try) and returns the answer.
 pub fn unix_command(socket: &Path, name: &str, arguments: Option<Value>) -> std::io::Result<Value> {
+    unix_command_timeout(socket, name, arguments, Duration::from_secs(20))
+}
+
+/// [`unix_command`] that gives up (`TimedOut`/`WouldBlock`) when no answer
+/// has come within `timeout`.
+fn unix_command_timeout(socket: &Path, name: &str, arguments: Option<Value>, timeout: Duration) -> std::io::Result<Value> {
     let mut stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
     let mut request = json!({ "command": name });
     if let Some(a) = arguments {
         request["arguments"] = a;
@@ -737,6 +744,44 @@ impl Kea {
     pub fn command(&self, name: &str, arguments: Option<Value>) -> Value {
         unix_command_within(&self.config.socket_path(), name, arguments, Duration::from_secs(5))
             .unwrap_or_else(|e| panic!("command {name}: {e:?}"))
+    }
+
+    /// Sends a command that must be answered within `bound` (a liveness
+    /// check: connecting, sending and the answer all count); returns the
+    /// answer and how long it took. Panics, saying how long it waited,
+    /// when Kea did not answer in time.
+    pub fn command_within(&self, name: &str, arguments: Option<Value>, bound: Duration) -> (Value, Duration) {
+        let t0 = Instant::now();
+        match unix_command_timeout(&self.config.socket_path(), name, arguments, bound) {
+            Ok(answer) => {
+                let took = t0.elapsed();
+                assert!(took <= bound, "{name} took {took:?} (bound {bound:?})");
+                (answer, took)
+            }
+            Err(e) => panic!("{name}: no answer within {bound:?} (after {:?}): {e}", t0.elapsed()),
+        }
+    }
+
+    /// Stops Kea (SIGTERM), which must exit by itself within `bound`;
+    /// returns how long it took. Panics (after killing it) when it did not.
+    pub fn shutdown_within(&mut self, bound: Duration) -> Duration {
+        if let Some(mut agent) = self.agent.take() {
+            let _ = agent.kill();
+            let _ = agent.wait();
+        }
+        let mut child = self.child.take().expect("Kea is running");
+        let t0 = Instant::now();
+        // SAFETY: kill(2) on our own, not yet reaped, child.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        while t0.elapsed() < bound {
+            if let Ok(Some(_)) = child.try_wait() {
+                return t0.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("Kea did not exit within {bound:?} of SIGTERM (killed)");
     }
 
     /// The latest value of Kea's integer statistic `name` (0 when there is

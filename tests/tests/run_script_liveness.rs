@@ -107,3 +107,77 @@ fn a_sync_callout_that_fails_or_cannot_park_drops_its_packet() {
     assert!(log.contains("sync: cannot hold the packet for its script"), "no line for the packet that could not be parked:\n{log}");
     assert!(log.contains("bad_any_cast") && log.contains("packet dropped"), "no line for the failed callout:\n{log}");
 }
+
+/// `n` DORA exchanges from `n` clients at 200/s; the ACKs.
+fn dora(pair: &NetPair, n: u32) -> u64 {
+    let n = n.to_string();
+    perfdhcp(pair, &["-r", "200", "-R", &n, "-n", &n, "-n", &n, "-W", "1000000", "-d", "2"]).acks()
+}
+
+/// One client's DORA must complete: Kea is serving.
+fn serving(pair: &NetPair, mac: &str) {
+    kea_hooks_tests::Client4::new(pair, mac).dora().unwrap_or_else(|| panic!("{mac}: no ACK: Kea is not serving"));
+}
+
+/// Reloads Kea with hook `index`'s parameters replaced, within `bound`;
+/// how long it took.
+fn reload_within(kea: &mut Kea, index: usize, parameters: Value, bound: Duration) -> Duration {
+    kea.config_mut().set_hook_parameters(index, parameters);
+    kea.write_config();
+    let (answer, took) = kea.command_within("config-reload", None, bound);
+    assert_eq!(answer["result"], 0, "{answer}");
+    took
+}
+
+/// Waits (up to `timeout`) until run-script-status satisfies `done`.
+fn wait_status(kea: &Kea, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let s = status(kea);
+        if done(&s) || Instant::now() >= deadline {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_stream_program_that_stops_reading_holds_up_no_command_reload_or_shutdown() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    // Reads one event, then never reads again: the pipe to it fills.
+    let prog = script(cfg.dir(), "reads-one-line", "read line\nexec sleep 3600");
+    let params = |timeout_ms: u64| json!({ "name": prog, "mode": "stream", "max-running": 1000, "grace-ms": 1000, "timeout-ms": timeout_ms });
+    let mut kea = cfg.hook(&lib(), Some(params(60_000))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
+
+    // 200 exchanges: every one answered while the events pile up unread.
+    let acks = dora(&pair, 200);
+    assert!(acks >= 190, "{acks} of 200 exchanges completed");
+    let (answer, status_took) = kea.command_within("run-script-status", None, Duration::from_secs(2));
+    let in_flight = answer["arguments"]["in-flight"].as_u64().unwrap();
+    assert!(in_flight >= 150, "the events should be waiting for the program: {answer}");
+    // A reload unloads the hook while its program is stuck: within
+    // grace-ms (1 s) and the second the program gets to exit.
+    let reload_took = reload_within(&mut kea, 0, params(500), Duration::from_secs(5));
+    serving(&pair, "02:5e:00:00:00:01");
+
+    // timeout-ms holds however full the pipe is: the stuck program is
+    // killed and replaced, its events counted as timed out.
+    let t0 = Instant::now();
+    dora(&pair, 200);
+    let s = wait_status(&kea, Duration::from_secs(10), |s| s["timed-out"].as_u64() > Some(0) && s["restarts"].as_u64() > Some(0));
+    let timeout_took = t0.elapsed();
+    assert!(s["timed-out"].as_u64() > Some(0) && s["restarts"].as_u64() > Some(0), "the stuck program was not killed: {s}");
+
+    // Stuck again (no timeout this time), then shut down: bounded too.
+    let reload2_took = reload_within(&mut kea, 0, params(60_000), Duration::from_secs(5));
+    dora(&pair, 200);
+    let shutdown_took = kea.shutdown_within(Duration::from_secs(5));
+    eprintln!(
+        "stream program that stops reading: run-script-status {status_took:?}, config-reload {reload_took:?} and {reload2_took:?}, \
+         killed for timeout-ms 500 within {timeout_took:?} of the traffic, shutdown {shutdown_took:?}"
+    );
+}

@@ -22,7 +22,8 @@
 //!   lets Kea answer, anything else drops the packet.
 //!
 //! Counters (`run-script.queued`, `.run`, `.failed`, `.timed-out`,
-//! `.dropped`, `.lost`) are Kea statistics and answer `run-script-status`.
+//! `.dropped`, `.lost`, `.protocol-errors`) are Kea statistics and answer
+//! `run-script-status`.
 
 pub mod env;
 pub mod env4;
@@ -210,6 +211,11 @@ impl Unload {
     pub fn past_grace(&self) -> bool {
         self.began.get().is_some_and(|t| t.elapsed() >= self.grace)
     }
+
+    /// When the grace time ends, once the unload has begun.
+    pub fn grace_ends(&self) -> Option<Instant> {
+        self.began.get().map(|t| *t + self.grace)
+    }
 }
 
 // ---- counters -----------------------------------------------------------------
@@ -227,28 +233,32 @@ pub struct Counters {
     pub timed_out: AtomicU64,
     pub dropped: AtomicU64,
     pub lost: AtomicU64,
+    /// Stream mode: answer lines that were not answers (see [`stream`]).
+    pub protocol_errors: AtomicU64,
     /// Stream mode: processes started after the first.
     pub restarts: AtomicU64,
     /// Queued events that have ended one way or another (so `queued -
     /// finished` are waiting or running).
     pub finished: AtomicU64,
     /// What Kea's statistics have been told so far.
-    published: Mutex<[u64; 6]>,
+    published: Mutex<[u64; 7]>,
     publish_pending: AtomicBool,
 }
 
-const STATS: [&str; 6] = [
+const STATS: [&str; 7] = [
     "run-script.queued",
     "run-script.run",
     "run-script.failed",
     "run-script.timed-out",
     "run-script.dropped",
     "run-script.lost",
+    "run-script.protocol-errors",
 ];
 
 impl Counters {
-    fn values(&self) -> [u64; 6] {
-        [&self.queued, &self.run, &self.failed, &self.timed_out, &self.dropped, &self.lost].map(|c| c.load(Ordering::Relaxed))
+    fn values(&self) -> [u64; 7] {
+        [&self.queued, &self.run, &self.failed, &self.timed_out, &self.dropped, &self.lost, &self.protocol_errors]
+            .map(|c| c.load(Ordering::Relaxed))
     }
 
     /// Adds one to `counter` and has Kea's statistics follow.
@@ -287,6 +297,7 @@ impl Counters {
         let v = self.values();
         json!({
             "queued": v[0], "run": v[1], "failed": v[2], "timed-out": v[3], "dropped": v[4], "lost": v[5],
+            "protocol-errors": v[6],
             "restarts": self.restarts.load(Ordering::Relaxed),
             "unfinished": v[0].saturating_sub(self.finished.load(Ordering::Acquire)),
         })

@@ -13,10 +13,14 @@
 //! With `argv[1] == "stream"` it is a stream-mode program: it reads one
 //! JSON event per line on stdin, records each as above (argv `[argv[0],
 //! hook_point]`, env the event's `env`) and answers each with a line
-//! (`0`, or `1` for a denied client; `.deny` as above, read when it
-//! starts). `<argv[0]>.crash-after` (a number n, read when it starts)
-//! makes it exit abruptly after recording its n-th event; it deletes the
-//! file, so the next process does not.
+//! `<seq> <status>` (status 0, or 1 for a denied client; `.deny` as above,
+//! read when it starts). Files read when it starts: `<argv[0]>.crash-after`
+//! (a number n) makes it exit abruptly after recording its n-th event (it
+//! deletes the file, so the next process does not); `<argv[0]>.stray`
+//! (bytes) is written as a line of its own before every answer (a program
+//! that prints other things on its output); `<argv[0]>.batch` (a number
+//! n) makes it collect up to n events (or as many as come within 200 ms)
+//! and answer them in reverse order.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -55,36 +59,73 @@ fn behave(argv0: &str) {
     }
 }
 
-fn main() {
-    let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
-    let argv0 = argv[0].clone();
-    if argv.get(1).map(String::as_str) == Some("stream") {
-        // One open record file, and the behaviour files read once: a
-        // stream program pays no per-event set-up, as a real one would not.
-        let mut records = OpenOptions::new().create(true).append(true).open(format!("{argv0}.jsonl")).expect("open the record file");
-        let crash = format!("{argv0}.crash-after");
-        let crash_after: Option<u64> = std::fs::read_to_string(&crash).ok().and_then(|n| n.trim().parse().ok());
-        let deny_list = std::fs::read_to_string(format!("{argv0}.deny")).is_ok();
-        let stdin = std::io::stdin();
-        let mut out = std::io::stdout();
-        let mut seen = 0u64;
-        for line in stdin.lock().lines() {
+/// Stream mode (see the module docs).
+fn stream(argv0: &str) {
+    // One open record file, and the behaviour files read once: a stream
+    // program pays no per-event set-up, as a real one would not.
+    let mut records = OpenOptions::new().create(true).append(true).open(format!("{argv0}.jsonl")).expect("open the record file");
+    let crash = format!("{argv0}.crash-after");
+    let crash_after: Option<u64> = std::fs::read_to_string(&crash).ok().and_then(|n| n.trim().parse().ok());
+    let deny_list = std::fs::read_to_string(format!("{argv0}.deny")).is_ok();
+    let stray: Option<Vec<u8>> = std::fs::read(format!("{argv0}.stray")).ok();
+    let batch: usize = std::fs::read_to_string(format!("{argv0}.batch")).ok().and_then(|n| n.trim().parse().ok()).unwrap_or(1);
+    // Lines from a thread, so a batch can end on a quiet spell.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
-            let event: Value = serde_json::from_str(&line).expect("a JSON event");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut out = std::io::stdout();
+    let mut seen = 0u64;
+    let mut pending: Vec<(u64, bool)> = Vec::new();
+    loop {
+        let line = if pending.is_empty() {
+            match rx.recv() {
+                Ok(l) => Some(l),
+                Err(_) => break,
+            }
+        } else {
+            rx.recv_timeout(Duration::from_millis(200)).ok()
+        };
+        if let Some(line) = &line {
+            let event: Value = serde_json::from_str(line).expect("a JSON event");
             let env: BTreeMap<String, String> = serde_json::from_value(event["env"].clone()).expect("env");
             let point = event["hook_point"].as_str().expect("hook_point").to_owned();
-            let mut rec = serde_json::to_string(&json!({ "argv": [argv0.clone(), point], "env": env })).unwrap();
+            let seq = event["seq"].as_u64().expect("seq");
+            let mut rec = serde_json::to_string(&json!({ "argv": [argv0, point], "env": env })).unwrap();
             rec.push('\n');
             records.write_all(rec.as_bytes()).expect("write the record");
             seen += 1;
             if crash_after == Some(seen) && std::fs::remove_file(&crash).is_ok() {
                 std::process::exit(3);
             }
-            let answer = if deny_list && denied(&argv0, &env) { "1\n" } else { "0\n" };
-            if out.write_all(answer.as_bytes()).and_then(|_| out.flush()).is_err() {
+            pending.push((seq, deny_list && denied(argv0, &env)));
+        }
+        if pending.len() >= batch || line.is_none() {
+            let mut text = Vec::new();
+            for (seq, deny) in pending.drain(..).rev() {
+                if let Some(stray) = &stray {
+                    text.extend_from_slice(stray);
+                    text.push(b'\n');
+                }
+                text.extend_from_slice(format!("{seq} {}\n", u8::from(deny)).as_bytes());
+            }
+            if out.write_all(&text).and_then(|_| out.flush()).is_err() {
                 break;
             }
         }
+    }
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let argv0 = argv[0].clone();
+    if argv.get(1).map(String::as_str) == Some("stream") {
+        stream(&argv0);
         return;
     }
     let env: BTreeMap<String, String> =
