@@ -181,3 +181,99 @@ fn a_stream_program_that_stops_reading_holds_up_no_command_reload_or_shutdown() 
          killed for timeout-ms 500 within {timeout_took:?} of the traffic, shutdown {shutdown_took:?}"
     );
 }
+
+/// The recorder binary (tests/src/bin/run-script-recorder.rs) copied into
+/// `dir` as `name`.
+fn recorder(dir: &Path, name: &str) -> PathBuf {
+    let to = dir.join(name);
+    std::fs::copy(env!("CARGO_BIN_EXE_run-script-recorder"), &to).unwrap();
+    to
+}
+
+/// Kea's resident memory, KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap()
+}
+
+#[test]
+fn a_stream_program_that_prints_garbage_or_vanishes_mid_write_is_contained() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair).logger("kea-dhcp4.run-script", "DEBUG", 99);
+    // 1. Before every answer, a line that is not UTF-8.
+    let prog = recorder(cfg.dir(), "garbage");
+    std::fs::write(format!("{}.stray", prog.display()), b"\xff\xfe not UTF-8 \xc3").unwrap();
+    let mut kea = cfg
+        .hook(&lib(), Some(json!({ "name": prog, "mode": "stream", "grace-ms": 500, "timeout-ms": 1000 })))
+        .start(&pair)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..5u8 {
+        serving(&pair, &format!("02:5f:00:00:01:{i:02x}"));
+    }
+    let s = wait_status(&kea, Duration::from_secs(10), |s| s["unfinished"] == 0);
+    assert_eq!((s["run"].as_u64(), s["protocol-errors"].as_u64(), s["restarts"].as_u64()), (Some(5), Some(5), Some(0)), "{s}");
+    assert_eq!(kea.statistic("run-script.protocol-errors"), 5);
+    assert!(kea.log().contains("protocol error: an answer line that is not UTF-8"), "no debug line for the protocol error");
+
+    // 2. One endless line without a newline: the program is replaced, and
+    // neither its output nor a thread spinning on it costs Kea.
+    let endless = script(kea.dir(), "endless", "exec tr '\\000' x < /dev/zero");
+    let rss_before = rss_kib(kea.pid());
+    let reload_took = reload_within(&mut kea, 0, json!({ "name": endless, "mode": "stream", "grace-ms": 500, "timeout-ms": 1000 }), Duration::from_secs(5));
+    serving(&pair, "02:5f:00:00:02:01");
+    let s = wait_status(&kea, Duration::from_secs(10), |s| s["restarts"].as_u64() >= Some(2));
+    assert!(s["restarts"].as_u64() >= Some(2) && s["protocol-errors"].as_u64() >= Some(2), "{s}");
+    let grown = rss_kib(kea.pid()).saturating_sub(rss_before);
+    assert!(grown < 32 * 1024, "Kea grew by {grown} KiB reading an endless line");
+
+    // 3. A program that reads one event and exits while more are being
+    // written to it (EPIPE, as SIGPIPE is ignored): Kea carries on.
+    let quits = script(kea.dir(), "quits", "read line\nexit 0");
+    let reload2_took = reload_within(&mut kea, 0, json!({ "name": quits, "mode": "stream", "grace-ms": 500, "timeout-ms": 1000 }), Duration::from_secs(5));
+    let acks = dora(&pair, 100);
+    assert!(acks >= 95, "{acks} of 100 exchanges completed");
+    let s = wait_status(&kea, Duration::from_secs(10), |s| s["unfinished"] == 0);
+    assert!(s["restarts"].as_u64() >= Some(1) && s["lost"].as_u64() > Some(0), "{s}");
+    serving(&pair, "02:5f:00:00:03:01");
+    let shutdown_took = kea.shutdown_within(Duration::from_secs(5));
+    eprintln!("garbage: reload to the endless line {reload_took:?}, to the quitter {reload2_took:?}, Kea grew {grown} KiB, shutdown {shutdown_took:?}");
+}
+
+#[test]
+fn stream_verdicts_follow_seq_whatever_the_order_and_stray_lines() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    // Four clients at once; the program answers in batches, in reverse
+    // order, each answer after a stray "1" (a deny, to a positional reader).
+    let prog = recorder(cfg.dir(), "shuffler");
+    let macs = ["02:5f:00:00:04:01", "02:5f:00:00:04:02", "02:5f:00:00:04:03", "02:5f:00:00:04:04"];
+    std::fs::write(format!("{}.deny", prog.display()), format!("{}\n{}\n", macs[1], macs[3])).unwrap();
+    std::fs::write(format!("{}.stray", prog.display()), "1").unwrap();
+    std::fs::write(format!("{}.batch", prog.display()), "4").unwrap();
+    let mut kea = cfg
+        .hook(&lib(), Some(json!({ "name": prog, "mode": "stream", "sync": true, "timeout-ms": 5000 })))
+        .start(&pair)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let acked: Vec<bool> = std::thread::scope(|scope| {
+        let clients: Vec<_> = macs
+            .iter()
+            .map(|mac| {
+                let pair = &pair;
+                scope.spawn(move || kea_hooks_tests::Client4::new(pair, mac).with_timeout(Duration::from_secs(3)).dora().is_some())
+            })
+            .collect();
+        clients.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    assert_eq!(acked, [true, false, true, false], "verdicts went to the wrong clients");
+    let s = wait_status(&kea, Duration::from_secs(10), |s| s["unfinished"] == 0);
+    let answers = s["run"].as_u64().unwrap() + s["failed"].as_u64().unwrap();
+    assert_eq!(s["protocol-errors"].as_u64(), Some(answers), "every stray line counted: {s}");
+    assert_eq!(s["failed"].as_u64(), Some(2), "{s}");
+    kea.shutdown_within(Duration::from_secs(5));
+}

@@ -19,11 +19,14 @@
 //! ```
 //!
 //! Answers may come in any order: each is matched to its event by `seq`.
-//! A line that is not valid UTF-8, is longer than [`ANSWER_LIMIT`] bytes,
-//! does not start with two numbers, or names an event the program was not
-//! given (or has answered already) is a protocol error: counted
-//! (`run-script.protocol-errors`), logged at debug level, and otherwise
-//! ignored, so a stray line can never settle another client's packet.
+//! A line that is not valid UTF-8, does not start with two numbers, or
+//! names an event the program was not given (or has answered already) is
+//! a protocol error: counted (`run-script.protocol-errors`), logged at
+//! debug level, and otherwise ignored, so a stray line can never settle
+//! another client's packet. A line longer than [`ANSWER_LIMIT`] bytes is
+//! a protocol error too, and the program is taken as broken: it is killed
+//! and replaced as if it had crashed (so one that prints without end costs
+//! neither memory nor a thread spinning on its output).
 //! Answers are what `sync` waits for, and what tells the hook which events
 //! the program has dealt with. Up to `max-running` events may be
 //! unanswered at once.
@@ -241,7 +244,7 @@ struct Running {
     pending: Vec<u8>,
     written: usize,
     /// The answer line being read; `overlong` once it passed the limit
-    /// (the rest of it is skipped).
+    /// (the program is then replaced).
     answer: Vec<u8>,
     overlong: bool,
     err_line: Vec<u8>,
@@ -329,14 +332,14 @@ impl Running {
                                 self.answer.extend_from_slice(body);
                             }
                         }
-                        if complete {
-                            if self.overlong {
-                                protocol_error(s, "an answer line longer than the limit", &[]);
-                            } else {
-                                lines.push(std::mem::take(&mut self.answer));
-                            }
-                            self.overlong = false;
+                        if complete && !self.overlong {
+                            lines.push(std::mem::take(&mut self.answer));
                         }
+                    }
+                    if self.overlong {
+                        protocol_error(s, "an answer line longer than the limit: killing the program", &[]);
+                        self.ended = true;
+                        break;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
