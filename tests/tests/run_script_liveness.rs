@@ -61,7 +61,7 @@ fn sync_never_lets_a_denied_client_through_while_kea_reaps_children_itself() {
         .multi_threading(true)
         .merge(json!({ "lease-database": { "lfc-interval": 1 } }));
     let deny = script(cfg.dir(), "deny-all", "exit 1");
-    let kea = cfg.hook(&lib(), Some(json!({ "name": deny, "sync": true, "timeout-ms": 5000 }))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
+    let mut kea = cfg.hook(&lib(), Some(json!({ "name": deny, "sync": true, "timeout-ms": 5000 }))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
     assert!(kea.wait_for_log("DHCPSRV_MEMFILE_LFC_START", Duration::from_secs(10)), "kea-lfc did not run");
 
     let report = perfdhcp(&pair, &["-r", "400", "-R", "100000", "-n", "800", "-n", "800", "-W", "1000000", "-d", "5"]);
@@ -78,6 +78,13 @@ fn sync_never_lets_a_denied_client_through_while_kea_reaps_children_itself() {
     let queued = s["queued"].as_u64().unwrap();
     assert!(queued > 100, "too few scripts ran to show anything: {s}");
     assert_eq!((s["run"].as_u64(), s["failed"].as_u64()), (Some(0), Some(queued)), "every script denied: {s}");
+    // Shut down with packets parked and scripts running.
+    let mut traffic = kea_hooks_tests::perfdhcp_spawn(&pair, &["-r", "400", "-R", "100000", "-n", "800", "-n", "800"]);
+    wait_status(&kea, Duration::from_secs(5), |s| s["queued"].as_u64() > Some(queued));
+    let took = kea.shutdown_within(Duration::from_secs(8));
+    let _ = traffic.kill();
+    let _ = traffic.wait();
+    eprintln!("sync with kea-lfc: {queued} scripts, all denied; shutdown under traffic {took:?}");
 }
 
 #[test]
@@ -276,4 +283,60 @@ fn stream_verdicts_follow_seq_whatever_the_order_and_stray_lines() {
     assert_eq!(s["protocol-errors"].as_u64(), Some(answers), "every stray line counted: {s}");
     assert_eq!(s["failed"].as_u64(), Some(2), "{s}");
     kea.shutdown_within(Duration::from_secs(5));
+}
+
+/// Bit `sig - 1` of a `SigIgn:` line of /proc/PID/status (hex).
+fn ignores(status_line: &str, sig: u32) -> bool {
+    let hex = status_line.trim().rsplit('\t').next().unwrap_or("").trim();
+    u64::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("not a signal mask: {status_line:?}")) & (1 << (sig - 1)) != 0
+}
+
+#[test]
+fn an_exec_script_that_floods_its_output_is_still_timed_out_and_reaped() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let sig = cfg.dir().join("sigign");
+    // Notes its ignored signals (SIGPIPE must be at its default, though
+    // Kea ignores it), then writes to its output without end.
+    let flood = script(cfg.dir(), "flood", &format!("grep '^SigIgn' /proc/self/status > {}\nexec cat /dev/zero", sig.display()));
+    let params = json!({ "name": flood, "timeout-ms": 500, "output": "log", "output-limit": 1000, "grace-ms": 500 });
+    let mut kea = cfg.hook(&lib(), Some(params.clone())).start(&pair).unwrap_or_else(|e| panic!("{e}"));
+    let kea_status = std::fs::read_to_string(format!("/proc/{}/status", kea.pid())).unwrap();
+    let kea_sigign = kea_status.lines().find(|l| l.starts_with("SigIgn")).unwrap();
+    assert!(ignores(kea_sigign, libc::SIGPIPE as u32), "Kea should ignore SIGPIPE (the SDK sets it at load): {kea_sigign}");
+
+    serving(&pair, "02:60:00:00:00:01");
+    let t0 = Instant::now();
+    let s = wait_status(&kea, Duration::from_secs(10), |s| s["unfinished"] == 0);
+    let killed_after = t0.elapsed();
+    assert_eq!(s["timed-out"], 1, "{s}");
+    let script_sigign = std::fs::read_to_string(&sig).unwrap();
+    assert!(!ignores(&script_sigign, libc::SIGPIPE as u32), "the script inherited an ignored SIGPIPE: {script_sigign}");
+    assert!(zombies_of(kea.pid()).is_empty(), "zombie children of Kea: {:?}", zombies_of(kea.pid()));
+
+    // A reload, then a shutdown, each while a flood runs: bounded by
+    // grace-ms (then the script is killed).
+    serving(&pair, "02:60:00:00:00:02");
+    let reload_took = reload_within(&mut kea, 0, params, Duration::from_secs(3));
+    assert!(zombies_of(kea.pid()).is_empty(), "zombie children of Kea after the reload: {:?}", zombies_of(kea.pid()));
+    serving(&pair, "02:60:00:00:00:03");
+    let shutdown_took = kea.shutdown_within(Duration::from_secs(3));
+    eprintln!("flooding script: killed {killed_after:?} after the exchange (timeout-ms 500), reload {reload_took:?}, shutdown {shutdown_took:?}");
+}
+
+/// Zombie children of `pid` (from /proc).
+fn zombies_of(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let mut fields = stat.rsplit(") ").next().unwrap_or("").split(' ');
+        if fields.next() == Some("Z") && fields.next().and_then(|p| p.parse().ok()) == Some(pid) {
+            found.push(child);
+        }
+    }
+    found
 }
