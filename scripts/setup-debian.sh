@@ -33,6 +33,9 @@ case $suite in
   bookworm|trixie) KEA_PKGS+=(kea-ctrl-agent) ;;
 esac
 
+# tests/tests/nonroot.rs also uses useradd/userdel (package passwd, priority
+# required: in every installation and debootstrap root) and setcap
+# (libcap2-bin, a dependency of iproute2 on bookworm, trixie and sid).
 PKGS=(
   "${KEA_PKGS[@]}"
   libboost-dev liblog4cplus-dev libssl-dev              # headers kea-dev does not pull in

@@ -171,9 +171,10 @@ pub trait Callout<P: HookPoint>: Hook {
 pub struct Context<'a, P> {
     pub(crate) handle: &'a CalloutHandle,
     pub(crate) step: Cell<Option<NextStep>>,
-    /// Opens the gate of the packet this callout parked when the context
-    /// goes (the callout returned, or panicked).
-    pub(crate) park_gate: Cell<Option<GateOpener>>,
+    /// The gate of the packet this callout parked, settled by the callout
+    /// trampoline once the callout returned (or panicked) and its status
+    /// is written.
+    pub(crate) park_gate: &'a Cell<Option<GateOpener>>,
     /// Set when the callout found `query4` null where that means an
     /// earlier library dropped the query ([`HookPoint::NULL_QUERY_DROPS`]).
     pub(crate) query_gone: Cell<bool>,
@@ -181,8 +182,8 @@ pub struct Context<'a, P> {
 }
 
 impl<'a, P: HookPoint> Context<'a, P> {
-    fn new(handle: &'a CalloutHandle) -> Self {
-        Context { handle, step: Cell::new(None), park_gate: Cell::new(None), query_gone: Cell::new(false), _point: PhantomData }
+    fn new(handle: &'a CalloutHandle, park_gate: &'a Cell<Option<GateOpener>>) -> Self {
+        Context { handle, step: Cell::new(None), park_gate, query_gone: Cell::new(false), _point: PhantomData }
     }
 
     /// Kea's name of the hook point.
@@ -387,12 +388,20 @@ impl<H, P> NotRegistered for Probe<H, P> {
 /// the status only when the callout chose a step. Nothing outside the guard
 /// can panic, and the panic path's logging guards itself, so nothing
 /// unwinds into Kea.
+///
+/// Where the point can park, the packet the callout parked may be used
+/// (resumed, dropped) only from here on, after its status is written: the
+/// gate opens if it stays parked, and is cancelled otherwise (the callout
+/// failed, panicked, or chose another step), which makes its token do
+/// nothing. A token used earlier, from another thread while the callout
+/// still ran, is carried out now.
 extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut RawCalloutHandle>) -> c_int {
     let Some(raw) = handle else { return 0 };
     let mut handle = raw.callout_handle();
+    let park_gate = Cell::new(None);
     let step = H::slot().with(|hook, policy| {
         let shared: &CalloutHandle = &handle;
-        match guard(|| run::<H, P>(hook, shared, policy.on_error)) {
+        match guard(|| run::<H, P>(hook, shared, &park_gate, policy.on_error)) {
             Ok(step) => step,
             Err(panic) => callout_panicked(H::NAME, P::NAME, &panic, policy.on_panic, P::REFUSE),
         }
@@ -401,34 +410,46 @@ extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut
     if let Some(step) = step {
         set_status(handle.as_mut(), step, P::DROP_STATISTIC);
     }
+    // (`CAN_PARK` is a constant: elsewhere this compiles away.)
+    if P::CAN_PARK {
+        if let Some(opener) = park_gate.take() {
+            settle_gate(H::NAME, P::NAME, opener, step == Some(NextStep::Park));
+        }
+    }
     0
+}
+
+/// Settles the gate of a packet the callout parked (and carries out what
+/// its token asked for meanwhile), guarded: nothing unwinds into Kea.
+#[cold]
+#[inline(never)]
+fn settle_gate(hook: &str, point: &str, opener: GateOpener, parked: bool) {
+    if let Err(panic) = guard(|| opener.settle(parked)) {
+        let _ = guard(|| klog::emit(Severity::Error, 0, &format!("{hook}: settling a packet parked at {point} panicked: {panic}")));
+    }
 }
 
 /// Runs `H`'s callout for `P` and returns the next step it chose. An `Err`
 /// is handled here (off the fast path), so what crosses the panic guard is
 /// a single byte.
 #[inline(always)]
-fn run<H: Callout<P>, P: HookPoint>(hook: &H, handle: &CalloutHandle, on_error: OnFailure) -> Option<NextStep> {
-    let cx = Context::<P>::new(handle);
+fn run<H: Callout<P>, P: HookPoint>(
+    hook: &H,
+    handle: &CalloutHandle,
+    park_gate: &Cell<Option<GateOpener>>,
+    on_error: OnFailure,
+) -> Option<NextStep> {
+    let cx = Context::<P>::new(handle, park_gate);
     let result = hook.call(&cx);
     // (`NULL_QUERY_DROPS` is a constant: elsewhere this test compiles away.)
-    let step = if P::NULL_QUERY_DROPS && cx.query_gone.get() {
+    if P::NULL_QUERY_DROPS && cx.query_gone.get() {
         query_gone(H::NAME, P::NAME)
     } else {
         match result {
             Ok(()) => cx.step.get(),
             Err(e) => callout_failed(H::NAME, P::NAME, &e, on_error, P::REFUSE, cx.step.get()),
         }
-    };
-    if P::CAN_PARK {
-        // The packet this callout parked may be resumed from now on, if it
-        // stays parked; otherwise resuming it does nothing. (After a panic,
-        // the opener's drop does the latter.)
-        if let Some(opener) = cx.park_gate.take() {
-            opener.settle(step == Some(NextStep::Park));
-        }
     }
-    step
 }
 
 /// Writes `step` as the callout handle's status unless what an earlier

@@ -67,11 +67,20 @@
 //! processing to its packet threads. The main thread is also where Kea
 //! reconfigures, so no packet is resumed in the middle of a reload: one
 //! still queued when the hook is unloaded is dropped.
+//!
+//! A token used while the callout that parked its packet still runs (from
+//! another thread, with Kea's multi-threading on) is not carried out yet:
+//! the SDK keeps what it asked for, and the callout's return carries it
+//! out (queues the resume for the main thread, or drops the packet) once
+//! Kea's status for the callout says the packet is parked. Nothing waits
+//! for the callout meanwhile, and the main thread does no work for the
+//! packet before then. When the callout does not leave the packet parked
+//! (it failed, panicked, or chose another step), the token does nothing:
+//! Kea goes on with the packet, or drops it, itself.
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::callout::{Context, HookPoint, NextStep};
 use crate::dhcp4;
@@ -89,49 +98,104 @@ impl Parkable for dhcp4::Lease4Offer {}
 #[cfg(kea_2_6)]
 impl Parkable for dhcp4::Subnet4Select {}
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
+/// Whether a parked packet may be used yet, and what its token asked for
+/// while the callout that parked it still ran.
+pub(crate) struct ParkGate(Mutex<GateState>);
+
 enum GateState {
-    /// The callout that parked the packet is still running.
-    Pending = 0,
-    /// It returned with the packet parked: the token may be used.
-    Open = 1,
+    /// The callout that parked the packet is still running (on a packet
+    /// thread, with Kea's multi-threading on). Holds what the token asked
+    /// for meanwhile: the callout's return carries it out.
+    Pending(Option<Use>),
+    /// It returned with the packet parked: the token's use is carried out
+    /// at once.
+    Open,
     /// It returned without the packet parked (it failed, or chose another
     /// step): Kea went on or dropped it, and the token does nothing.
-    Cancelled = 2,
+    Cancelled,
 }
 
-/// Whether a parked packet may be resumed yet.
-pub(crate) struct ParkGate(AtomicU8);
+/// What the token asked for.
+struct Use {
+    packet: cxx::UniquePtr<ParkedPacket>,
+    xid: u32,
+    what: UseKind,
+}
+
+enum UseKind {
+    Resume(Action),
+    /// `forgotten`: the token was dropped unused.
+    Drop { forgotten: bool },
+}
 
 impl ParkGate {
-    fn state(&self) -> GateState {
-        match self.0.load(Ordering::Acquire) {
-            0 => GateState::Pending,
-            1 => GateState::Open,
-            _ => GateState::Cancelled,
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Carries out `u` if the callout has returned with the packet parked;
+    /// keeps it for the callout's return if the callout still runs; forgets
+    /// it if the callout did not leave the packet parked. Never waits for
+    /// the callout (the lock is held only for these few instructions).
+    fn use_packet(&self, u: Use) {
+        let mut state = self.lock();
+        match &mut *state {
+            GateState::Pending(early) => {
+                // One token per gate, used once: nothing was kept before.
+                *early = Some(u);
+            }
+            GateState::Open => {
+                drop(state);
+                u.carry_out();
+            }
+            GateState::Cancelled => {
+                drop(state);
+                drop(u);
+            }
+        }
+    }
+}
+
+impl Use {
+    fn carry_out(self) {
+        match self.what {
+            UseKind::Resume(action) => queue_on_main(self.packet, self.xid, action),
+            UseKind::Drop { forgotten } => drop_now(&self.packet, self.xid, forgotten),
         }
     }
 }
 
 /// Settles a [`ParkGate`] when the callout that parked the packet returns
-/// (kept in its [`Context`]); cancels it if dropped unsettled (a panic).
+/// (kept beside its [`Context`]); cancels it if dropped unsettled.
 pub(crate) struct GateOpener(Arc<ParkGate>);
 
 impl GateOpener {
-    /// Opens the gate if the packet stayed parked, else cancels it.
+    /// Opens the gate if the packet stayed parked, else cancels it; then
+    /// carries out what the token asked for meanwhile, if anything (a
+    /// resume is queued for the main thread; a drop is done here).
     pub(crate) fn settle(self, parked: bool) {
-        self.set(if parked { GateState::Open } else { GateState::Cancelled });
+        self.set(parked);
     }
 
-    fn set(&self, to: GateState) {
-        let _ = self.0 .0.compare_exchange(GateState::Pending as u8, to as u8, Ordering::AcqRel, Ordering::Acquire);
+    fn set(&self, open: bool) {
+        let early = {
+            let mut state = self.0.lock();
+            let GateState::Pending(early) = &mut *state else { return };
+            let early = early.take();
+            *state = if open { GateState::Open } else { GateState::Cancelled };
+            early
+        };
+        if let Some(u) = early {
+            if open {
+                u.carry_out();
+            }
+        }
     }
 }
 
 impl Drop for GateOpener {
     fn drop(&mut self) {
-        self.set(GateState::Cancelled);
+        self.set(false);
     }
 }
 
@@ -191,7 +255,7 @@ impl<'a, P: Parkable> Context<'a, P> {
         // Remembered with the packet, for `resumed`.
         self.set_packet_value(ParkedHere::<P>(PhantomData))?;
         let xid = ffi::parked_xid(&packet);
-        let gate = Arc::new(ParkGate(AtomicU8::new(GateState::Pending as u8)));
+        let gate = Arc::new(ParkGate(Mutex::new(GateState::Pending(None))));
         self.park_gate.set(Some(GateOpener(Arc::clone(&gate))));
         self.step.set(Some(NextStep::Park));
         Ok(Parked { packet: Some(packet), gate, xid, _point: PhantomData })
@@ -254,17 +318,13 @@ impl<P: Parkable> Parked<P> {
             "subnet4_select" => Action::ResumeInSubnet { by_id: false, id: 0 },
             _ => Action::Resume,
         };
-        if let Some(packet) = self.packet.take() {
-            settle(packet, Arc::clone(&self.gate), self.xid, action);
-        }
+        self.use_packet(UseKind::Resume(action));
     }
 
     /// Has Kea forget the packet: the client gets no answer (counted in
     /// `pkt4-receive-drop`).
     pub fn drop_packet(mut self) {
-        if let Some(packet) = self.packet.take() {
-            drop_now(&packet, &self.gate, self.xid, false);
-        }
+        self.use_packet(UseKind::Drop { forgotten: false });
     }
 }
 
@@ -275,9 +335,7 @@ impl Parked<dhcp4::Lease4Offer> {
     /// answers a ping): Kea declines the address (a `lease4_server_decline`
     /// callout sees it), sends no OFFER, and the client retries.
     pub fn resume_address_in_use(mut self) {
-        if let Some(packet) = self.packet.take() {
-            settle(packet, Arc::clone(&self.gate), self.xid, Action::ResumeOffer { address_in_use: true });
-        }
+        self.use_packet(UseKind::Resume(Action::ResumeOffer { address_in_use: true }));
     }
 }
 
@@ -293,17 +351,23 @@ impl Parked<dhcp4::Subnet4Select> {
             Some(id) => Action::ResumeInSubnet { by_id: true, id },
             None => Action::ResumeWithoutSubnet,
         };
+        self.use_packet(UseKind::Resume(action));
+    }
+}
+
+impl<P> Parked<P> {
+    /// Hands the packet and what to do with it to the gate (once: the
+    /// token is consumed, or being dropped).
+    fn use_packet(&mut self, what: UseKind) {
         if let Some(packet) = self.packet.take() {
-            settle(packet, Arc::clone(&self.gate), self.xid, action);
+            self.gate.use_packet(Use { packet, xid: self.xid, what });
         }
     }
 }
 
 impl<P> Drop for Parked<P> {
     fn drop(&mut self) {
-        if let Some(packet) = self.packet.take() {
-            drop_now(&packet, &self.gate, self.xid, true);
-        }
+        self.use_packet(UseKind::Drop { forgotten: true });
     }
 }
 
@@ -320,7 +384,10 @@ enum Action {
     ResumeWithoutSubnet,
 }
 
-/// Resumes `packet` from Kea's main thread.
+/// Resumes `packet` from Kea's main thread; called once the callout that
+/// parked it has returned with it parked (so the job never has to wait for
+/// it, or go round again: a job that re-queued itself while the callout
+/// ran would keep the main thread busy for as long as the callout runs).
 ///
 /// Always there, whatever the thread and Kea's multi-threading: with it
 /// off, Kea's packet processing runs on the main thread only; with it on,
@@ -331,17 +398,8 @@ enum Action {
 /// configuration: "some libraries are still opened"). On the main thread
 /// no resume can run during a reconfiguration, and the ones still queued
 /// when the hook is unloaded are dropped with their packets.
-fn settle(packet: cxx::UniquePtr<ParkedPacket>, gate: Arc<ParkGate>, xid: u32, action: Action) {
-    queue_on_main(packet, gate, xid, action);
-}
-
-fn queue_on_main(packet: cxx::UniquePtr<ParkedPacket>, gate: Arc<ParkGate>, xid: u32, action: Action) {
-    let job = Box::new(move || match gate.state() {
-        // The callout is still running on another thread (multi-threading
-        // on): go round again rather than block the main thread.
-        GateState::Pending => queue_on_main(packet, gate, xid, action),
-        state => apply(&packet, state, xid, action),
-    });
+fn queue_on_main(packet: cxx::UniquePtr<ParkedPacket>, xid: u32, action: Action) {
+    let job = Box::new(move || apply(&packet, xid, action));
     if let Err(job) = main_queue::post(job) {
         // Unloading: the job (and the packet in it) is dropped, which
         // leaves the packet to Kea, which forgets every parked packet when
@@ -350,10 +408,7 @@ fn queue_on_main(packet: cxx::UniquePtr<ParkedPacket>, gate: Arc<ParkGate>, xid:
     }
 }
 
-fn apply(packet: &ParkedPacket, state: GateState, xid: u32, action: Action) {
-    if state != GateState::Open {
-        return;
-    }
+fn apply(packet: &ParkedPacket, xid: u32, action: Action) {
     // What Kea reads when the packet goes on, set on the main thread
     // outside any callout (where Kea reads it).
     let prepared = match action {
@@ -364,7 +419,7 @@ fn apply(packet: &ParkedPacket, state: GateState, xid: u32, action: Action) {
     };
     if let Err(e) = prepared {
         klog::emit(Severity::Error, 0, &format!("parked packet xid 0x{xid:08x}: cannot resume it ({}); dropped", e.what()));
-        drop_now(packet, &ParkGate(AtomicU8::new(GateState::Open as u8)), xid, false);
+        drop_now(packet, xid, false);
         return;
     }
     match ffi::parked_resume(packet) {
@@ -383,11 +438,9 @@ fn apply(packet: &ParkedPacket, state: GateState, xid: u32, action: Action) {
 }
 
 /// Drops `packet` from its parking lot (Kea's drop is safe on any thread)
-/// and counts it; `forgotten`: its token was dropped unused.
-fn drop_now(packet: &ParkedPacket, gate: &ParkGate, xid: u32, forgotten: bool) {
-    if gate.state() == GateState::Cancelled {
-        return;
-    }
+/// and counts it; `forgotten`: its token was dropped unused. Called once
+/// the callout that parked it has returned with it parked.
+fn drop_now(packet: &ParkedPacket, xid: u32, forgotten: bool) {
     match ffi::parked_drop(packet) {
         Ok(true) => {
             if forgotten {

@@ -31,6 +31,7 @@ mod http;
 mod kea;
 mod netns;
 mod perfdhcp;
+mod user;
 
 pub use build::{build_bin, build_cpp_hook, build_hook, hooks_together, isc_hook, kea_hooks_version, target_dir, workspace_root, Profile};
 pub use client4::{msg, Client4, Relay, Reply};
@@ -39,4 +40,5 @@ pub use env::{require_root_and_kea, skip, TestDir};
 pub use http::{Endpoint, HttpAnswer};
 pub use kea::{unix_command, unix_command_within, write_memfile4, Family, Kea, KeaConfig, LeaseRow, StartFailure};
 pub use netns::{run_in_ns, NetPair};
+pub use user::SystemUser;
 pub use perfdhcp::{perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};

@@ -72,6 +72,11 @@ pub(crate) fn post(job: Job) -> Result<(), Job> {
 /// shim). Jobs come wrapped by the layer above, which catches and logs
 /// their panics; a panic that still gets here is caught too (and said on
 /// stderr), and the rest still run: nothing unwinds into Kea.
+///
+/// Runs only the jobs queued when it starts: those queued meanwhile (by
+/// other threads, or by a job) wake the main thread again and run at its
+/// next turn, so threads that keep queueing cannot keep the main thread
+/// here, away from Kea's sockets and commands.
 pub(crate) fn run_main_queue() {
     let Some(queue) = current() else { return };
     let mut count: u64 = 0;
@@ -79,9 +84,8 @@ pub(crate) fn run_main_queue() {
     // from the queue's eventfd (kept open by `queue`). It resets the
     // counter; EAGAIN (nothing to read) leaves `count` alone.
     unsafe { libc::read(queue.fd.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
-    loop {
-        let job = queue.jobs.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-        let Some(job) = job else { break };
+    let jobs = std::mem::take(&mut *queue.jobs.lock().unwrap_or_else(|e| e.into_inner()));
+    for job in jobs {
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
             super::write_stderr_line("kea-hooks: a job queued for Kea's main thread panicked");
         }

@@ -152,7 +152,9 @@ struct QueryCounts {
 /// xid % drop-every == 0, drops the token unused if xid % forget-every ==
 /// 1, keeps it (until probe-parked) with `hold`, tells Kea the address is
 /// in use with `address-in-use` (lease4_offer), and otherwise resumes it.
-/// With `inline`, the callout resumes it itself, at once.
+/// With `inline`, the callout resumes it itself, at once. With
+/// `callout-ms`, the callout goes on for that long after handing the token
+/// over (so the worker's resume comes before the callout returns).
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ParkSpec {
@@ -171,6 +173,8 @@ struct ParkSpec {
     inline: bool,
     #[serde(default = "default_queue")]
     queue: usize,
+    #[serde(default)]
+    callout_ms: u64,
     /// subnet4_select: resume in this subnet (resume_in_subnet; Kea 2.6+).
     #[serde(default)]
     #[allow(dead_code)] // read on Kea 2.6+ only
@@ -644,6 +648,11 @@ impl Probe {
                 }
             }
             None => unreachable!("a queue exists unless inline"),
+        }
+        if spec.callout_ms > 0 {
+            // A slow callout (on a packet thread, with multi-threading on):
+            // the token is used meanwhile.
+            std::thread::sleep(Duration::from_millis(spec.callout_ms));
         }
         Ok(())
     }
