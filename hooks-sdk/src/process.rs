@@ -686,12 +686,14 @@ impl Waker {
     }
 }
 
-/// Checks that `path` names an executable file, with the messages ISC's
-/// hooks give (`File not found: ...`, `File not executable: ...`).
+/// Checks that `path` names a file this process may execute, with the
+/// messages ISC's hooks give (`File not found: ...`, `File not
+/// executable: ...`). "May execute" as `execve` will judge it: by Kea's
+/// effective user and group, so a script only root may run is refused at
+/// load when Kea runs as another user, rather than failing every event.
 pub fn check_executable(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|_| format!("File not found: {}", path.display()))?;
-    if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+    if !meta.is_file() || !sys::may_execute(&c_string(path.as_os_str().as_bytes())) {
         return Err(format!("File not executable: {}", path.display()));
     }
     Ok(())

@@ -116,6 +116,17 @@ fn kea_as_a_user_with_capabilities_runs_our_hooks() {
     let line = load_failure_line(&failure, "kea-dhcp4.lease-stats");
     assert!(line.contains("at 'listen'") && line.contains("Permission denied"), "{line}");
 
+    // A script only root may execute (root's, mode 0744): refused at load,
+    // as Kea's user could not run it, rather than failing every event.
+    let root_only = KeaConfig::new(&pair).run_as(&user, CAPABILITIES);
+    let script = root_only.dir().join("root-only.sh");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o744)).unwrap();
+    let lib = hooks_together(root_only.dir(), &[hook_library("kea-hook-run-script", "dhcp_run_script")]).remove(0);
+    let failure = root_only.hook(&lib, Some(json!({ "name": script }))).start(&pair).err().expect("Kea's user cannot run a 0744 script of root's");
+    let line = load_failure_line(&failure, "kea-dhcp4.run-script");
+    assert!(line.contains("at 'name'") && line.contains("File not executable"), "{line}");
+
     let cfg = hooks(KeaConfig::new(&pair).multi_threading(true).run_as(&user, CAPABILITIES));
     let dir = cfg.dir().to_path_buf();
     let mut kea = cfg.start(&pair).unwrap_or_else(|e| panic!("{e}"));

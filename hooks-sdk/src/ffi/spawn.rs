@@ -350,6 +350,14 @@ pub(crate) fn spawn(
     })
 }
 
+/// Whether this process may execute `path`, as `execve` will judge it: by
+/// the effective user and group ids (Kea may run as an unprivileged user),
+/// the directories on the way included.
+pub(crate) fn may_execute(path: &CStr) -> bool {
+    // SAFETY: a NUL-terminated path; faccessat takes no other pointer.
+    unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::X_OK, libc::AT_EACCESS) == 0 }
+}
+
 /// A pidfd for `pid` (Linux 5.3+), close-on-exec.
 pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     // SAFETY: the pidfd_open system call takes two integers.
