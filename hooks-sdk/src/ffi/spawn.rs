@@ -592,3 +592,63 @@ mod tests {
         assert_eq!(e.raw_os_error(), Some(libc::EACCES));
     }
 }
+
+/// A child's process group id must never be signalled once someone else
+/// has reaped the child: the number may have gone to a stranger. Shown in
+/// a PID namespace of the test's own (made with `unshare`, root only),
+/// where the test controls which pid the next process gets.
+#[cfg(test)]
+mod group_reuse {
+    use super::*;
+
+    /// Runs in the namespace (see `a_reaped_childs_group_id_is_never_signalled`).
+    #[test]
+    #[ignore = "run by a_reaped_childs_group_id_is_never_signalled inside a PID namespace"]
+    fn inner() {
+        if std::env::var_os("KEA_HOOKS_PGID_REUSE").is_none() {
+            return;
+        }
+        // Our child, leading its own group, ends; Kea's handler reaps it.
+        let s = spawn(c"/bin/true", &[c"/bin/true".into()], &[], ChildIn::Null, false, ChildOut::Null, true).unwrap();
+        let mut status = 0;
+        // SAFETY: `status` is writable.
+        assert_eq!(unsafe { libc::waitpid(s.pid, &mut status, 0) }, s.pid);
+        // The next process gets the same number, and leads a group with it.
+        std::fs::write("/proc/sys/kernel/ns_last_pid", (s.pid - 1).to_string()).unwrap();
+        let mut stranger = {
+            use std::os::unix::process::CommandExt;
+            std::process::Command::new("/bin/sleep").arg("30").process_group(0).spawn().unwrap()
+        };
+        assert_eq!(stranger.id() as libc::pid_t, s.pid, "the stranger did not get the reaped child's number");
+        // What killing our (long gone) child's group would do.
+        let watch = pidfd_open(s.pid).unwrap();
+        signal_child(s.pid, s.pidfd.as_ref().map(|f| f.as_fd()), libc::SIGKILL, true);
+        // A SIGKILL takes effect at once; half a second without an exit
+        // is an answer.
+        let alive = poll(&mut [(watch.as_fd(), libc::POLLIN, 0)], 500).unwrap() == 0;
+        let _ = stranger.kill();
+        let _ = stranger.wait();
+        assert!(alive, "the stranger that reused the group id was killed");
+        println!("KEA_HOOKS_PGID_REUSE ok");
+    }
+
+    #[test]
+    fn a_reaped_childs_group_id_is_never_signalled() {
+        // SAFETY: geteuid takes nothing.
+        if unsafe { libc::geteuid() } != 0 {
+            assert!(std::env::var("CI").map_or(true, |v| v.is_empty()), "CI is set: this test needs root");
+            eprintln!("skipping a_reaped_childs_group_id_is_never_signalled: needs root (a PID namespace)");
+            return;
+        }
+        let me = std::env::current_exe().unwrap();
+        let out = std::process::Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc"])
+            .arg(&me)
+            .args(["--exact", "ffi::spawn::group_reuse::inner", "--ignored", "--nocapture", "--test-threads=1"])
+            .env("KEA_HOOKS_PGID_REUSE", "1")
+            .output()
+            .expect("run unshare");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("KEA_HOOKS_PGID_REUSE ok"), "{text}");
+    }
+}
