@@ -236,14 +236,16 @@ fn a_stream_program_that_prints_garbage_or_vanishes_mid_write_is_contained() {
     let grown = rss_kib(kea.pid()).saturating_sub(rss_before);
     assert!(grown < 32 * 1024, "Kea grew by {grown} KiB reading an endless line");
 
-    // 3. A program that reads one event and exits while more are being
-    // written to it (EPIPE, as SIGPIPE is ignored): Kea carries on.
-    let quits = script(kea.dir(), "quits", "read line\nexit 0");
+    // 3. A program that closes its input and lives on: every write to it
+    // fails with EPIPE (a SIGPIPE, which the SDK makes Kea ignore, would
+    // kill Kea): Kea carries on, the program is replaced.
+    let quits = script(kea.dir(), "quits", "exec 0<&-\nexec sleep 3600");
     let reload2_took = reload_within(&mut kea, 0, json!({ "name": quits, "mode": "stream", "grace-ms": 500, "timeout-ms": 1000 }), Duration::from_secs(5));
     let acks = dora(&pair, 100);
     assert!(acks >= 95, "{acks} of 100 exchanges completed");
     let s = wait_status(&kea, Duration::from_secs(10), |s| s["unfinished"] == 0);
     assert!(s["restarts"].as_u64() >= Some(1) && s["lost"].as_u64() > Some(0), "{s}");
+    assert!(kea.log().contains("Broken pipe"), "no EPIPE was seen writing to the program");
     serving(&pair, "02:5f:00:00:03:01");
     let shutdown_took = kea.shutdown_within(Duration::from_secs(5));
     eprintln!("garbage: reload to the endless line {reload_took:?}, to the quitter {reload2_took:?}, Kea grew {grown} KiB, shutdown {shutdown_took:?}");
