@@ -20,11 +20,13 @@
 //!   so changes behind Kea's back (another server on a shared database, an
 //!   HA sync) show; `lease-stats-recount` forces one.
 //!
-//! Nothing here makes Kea's main thread wait on the hook's threads: the
-//! background recount holds no lock while it waits for a page (see
-//! [`tracker`]), so a recount on the main thread (the command, a
+//! Nothing here makes Kea's main thread wait on the hook's threads or on a
+//! client: the background recount holds no lock while it waits for a page
+//! (see [`tracker`]), so a recount on the main thread (the command, a
 //! `lease4-wipe` read back, the count at configuration) waits at most for
-//! one bounded step of it and then supersedes it.
+//! one bounded step of it and then supersedes it; and the metrics endpoint
+//! waits for the main thread with a bound and answers 503 past it (see
+//! [`metrics`]).
 //!
 //! ```json
 //! { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_stats.so",
@@ -45,6 +47,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use kea_hooks::dhcp4;
+use kea_hooks::http::Server;
 use kea_hooks::kea::{KeaAccess, Pages4};
 use kea_hooks::prelude::*;
 use kea_hooks::stats;
@@ -127,7 +130,7 @@ struct LeaseStats {
     shared: Arc<Shared>,
     // Dropped (stopped and joined) with the hook.
     _recounter: Option<Worker>,
-    _metrics: Option<Worker>,
+    _metrics: Option<Server>,
 }
 
 /// Kea's figures of a subnet (stat_cmds' `total-addresses` and
@@ -356,16 +359,22 @@ impl Hook for LeaseStats {
         let metrics = match &p.listen {
             None => None,
             Some(listen) => {
-                let listener = metrics::bind(listen).map_err(|e| Error::msg(format!("at 'listen': {e}")))?;
+                let listener = kea_hooks::http::bind(listen).map_err(|e| e.context("at 'listen'"))?;
                 let page_shared = Arc::clone(&shared);
-                let worker = metrics::serve(listener, move || {
+                let server = metrics::serve(listener, move |time_left| {
                     let tracker = &page_shared.tracker;
                     let ids: Vec<u32> = tracker.subnets().iter().map(|s| s.id).collect();
-                    let kea = main_thread::call(move || ids.into_iter().map(|id| (id, kea_figures(id))).collect::<HashMap<_, _>>()).ok()?;
+                    // Kea's figures come from the main thread: a bounded
+                    // wait, so a busy main thread costs the client a 503.
+                    let wait = time_left.min(metrics::MAIN_THREAD_WAIT);
+                    let kea = main_thread::call_timeout(wait, move || {
+                        ids.into_iter().map(|id| (id, kea_figures(id))).collect::<HashMap<_, _>>()
+                    })
+                    .ok()?;
                     Some(metrics::render(tracker, &kea))
                 })?;
                 tracing::info!(%listen, "metrics at http://{listen}/metrics");
-                Some(worker)
+                Some(server)
             }
         };
         for name in [STAT_RECOUNTS, STAT_CORRECTED] {
