@@ -376,7 +376,22 @@ fn accept_loop(listener: &TcpListener, queue: &JobQueue<Conn>, shared: &Shared, 
 fn busy(mut stream: TcpStream) {
     let answer = Response::text(503, "too many clients at once\n").with_header("Retry-After", "1");
     let _ = stream.write(&answer.to_bytes());
+    close(stream);
+}
+
+/// Ends the connection without waiting: FIN after what was written, and
+/// what the client sent that was not read is read (as much as has
+/// arrived, up to 64 KiB), since closing a socket with unread data resets
+/// the connection, and a client could lose the answer's end to the reset.
+fn close(mut stream: TcpStream) {
     let _ = stream.shutdown(Shutdown::Write);
+    let mut buf = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.read(&mut buf) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
 }
 
 /// Why a wait on a client ended early.
@@ -432,10 +447,10 @@ fn read_head(stream: &mut TcpStream, deadline: Instant, shared: &Shared) -> Resu
             Ok(0) => return Err(ReadFail::Gone),
             Ok(n) => {
                 // Look for the end from just before the new bytes.
-                let from = head.len().saturating_sub(3);
+                let from = head.len().saturating_sub(2);
                 head.extend_from_slice(&buf[..n]);
-                if let Some(end) = head[from..].windows(4).position(|w| w == b"\r\n\r\n") {
-                    head.truncate(from + end);
+                if let Some(end) = head_end(&head, from) {
+                    head.truncate(end);
                     return if head.len() > limit { Err(ReadFail::TooLarge) } else { Ok(head) };
                 }
                 if head.len() > limit {
@@ -451,11 +466,17 @@ fn read_head(stream: &mut TcpStream, deadline: Instant, shared: &Shared) -> Resu
     }
 }
 
+/// Where the blank line ending a request head starts, looking from
+/// `from` on: CRLF CRLF, or bare LFs as some tools send.
+fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    (from..buf.len()).find(|&i| buf[i] == b'\n' && (buf[i + 1..].starts_with(b"\n") || buf[i + 1..].starts_with(b"\r\n")))
+}
+
 /// A parsed request head, or the answer to give instead.
 fn parse(head: &[u8], deadline: Instant) -> Result<Request, Response> {
     let bad = || Response::text(400, "not an HTTP request\n");
     let text = std::str::from_utf8(head).map_err(|_| bad())?;
-    let mut lines = text.split("\r\n");
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let mut words = lines.next().unwrap_or("").split(' ');
     let (method, target, version) = (words.next().unwrap_or(""), words.next().unwrap_or(""), words.next().unwrap_or(""));
     if method.is_empty() || !target.starts_with('/') || !version.starts_with("HTTP/1.") || words.next().is_some() {
@@ -519,7 +540,7 @@ fn serve(conn: Conn, shared: &Shared) {
         Err(ReadFail::Cut(_) | ReadFail::Gone) => return,
     };
     if write_all(&mut stream, &response.to_bytes(), deadline, shared) {
-        let _ = stream.shutdown(Shutdown::Write);
+        close(stream);
     }
 }
 
@@ -558,6 +579,8 @@ mod tests {
         assert!(a.contains("Content-Length: 25\r\nConnection: close\r\n\r\n/x Some(\"y=1\") Some(\"t\")\n"), "{a}");
         let a = get(s.local_addr(), "POST /x HTTP/1.1\r\n\r\n");
         assert!(a.starts_with("HTTP/1.1 405 Method Not Allowed\r\n") && a.contains("Allow: GET\r\n"), "{a}");
+        let a = get(s.local_addr(), "GET /lf HTTP/1.0\n\n");
+        assert!(a.starts_with("HTTP/1.1 200 ") && a.ends_with("/lf None None\n"), "bare LFs: {a}");
         let a = get(s.local_addr(), "hello\r\n\r\n");
         assert!(a.starts_with("HTTP/1.1 400 "), "{a}");
         let a = get(s.local_addr(), "GET /panic HTTP/1.1\r\n\r\n");
