@@ -447,12 +447,13 @@ impl<T> JobQueue<T> {
 /// queued here) may wait without a bound on anything a thread of the
 /// hook's own, a client, a script or a remote end controls. In particular:
 ///
-/// * never hold a lock across [`call`] (or [`call_timeout`]) that Kea's
-///   main thread may also take: the main thread would wait for the lock,
-///   the lock's holder for the main thread, and Kea stops answering for
-///   good;
+/// * never hold a lock across [`call`](main_thread::call) (or
+///   [`call_timeout`](main_thread::call_timeout)) that Kea's main thread
+///   may also take: the main thread would wait for the lock, the lock's
+///   holder for the main thread, and Kea stops answering for good;
 /// * a thread that serves outside clients (an HTTP endpoint, say) waits
-///   for the main thread with [`call_timeout`], so a busy main thread
+///   for the main thread with
+///   [`call_timeout`](main_thread::call_timeout), so a busy main thread
 ///   costs its client an error answer, not a hang;
 /// * what `unload` joins (a [`Worker`] dropped with the hook) must stop
 ///   promptly whatever its peers do: wait on them with deadlines, or in a
