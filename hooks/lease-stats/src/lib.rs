@@ -228,6 +228,12 @@ impl LeaseStats {
         }
     }
 
+    /// `lease-stats-recount`: recounts all subnets (or `subnet-id`) here,
+    /// on Kea's main thread, and answers with what it found. A background
+    /// recount in progress does not make it wait: it waits at most for the
+    /// bounded step that recount is taking, then supersedes it (that one
+    /// stops; it starts again at once after a recount of one subnet). The
+    /// answer is always this command's own count.
     fn recount(&self, cx: &CommandContext<'_>, args: Option<Value>) -> Result<Answer, Error> {
         let only = match args.as_ref().and_then(|a| a.get("subnet-id")) {
             None => None,
