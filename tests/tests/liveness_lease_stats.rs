@@ -13,11 +13,13 @@
 //!   thread: within a few tries Kea answered nothing, for good.
 //! * Metrics clients that trickle their request a byte at a time, say
 //!   nothing, do not read their page, or reset the connection in the
-//!   middle of it: other scrapes are still served, each hostile client is
-//!   cut off at the request's deadline, and `config-reload` and SIGTERM
-//!   return at once. Before the fix the endpoint served one client at a
-//!   time with a per-read timeout (a byte every 1.5 s held it for ever)
-//!   and unload joined it.
+//!   middle of it, and a Kea main thread kept busy: other scrapes are
+//!   still served (503 when the main thread does not get to them in 2 s),
+//!   each hostile client is cut off at the request's deadline, and
+//!   `config-reload` and SIGTERM return at once. Before the fix the
+//!   endpoint served one client at a time with a per-read timeout (a byte
+//!   every 1.5 s held it for ever), waited for the main thread without a
+//!   bound, and unload joined it.
 //!
 //! Run as root; see the README.
 
@@ -318,7 +320,8 @@ fn non_reader(pair: &NetPair) -> TcpStream {
 /// `config-reload` or SIGTERM: another scrape is served at once, each
 /// hostile connection is cut at the request's deadline (10 s), the reload
 /// and the shutdown return within a second or two, and Kea goes on
-/// answering. The page is made large (1,000 subnets of 8 pools: some
+/// answering. While Kea's main thread is busy (a probe command sleeps
+/// there for 4 s) a scrape answers 503 after its 2 s wait. The page is made large (1,000 subnets of 8 pools: some
 /// 9 MB) so that writing it outlasts every socket buffer.
 #[test]
 fn metrics_clients_cannot_hold_up_scrapes_reload_or_shutdown() {
@@ -335,8 +338,13 @@ fn metrics_clients_cannot_hold_up_scrapes_reload_or_shutdown() {
         subnets.push(json!({ "id": k + 2, "subnet": format!("198.{b}.{c}.{d}/26"), "pools": pools }));
     }
     let cfg = KeaConfig::new(&pair).start_timeout(Duration::from_secs(60)).merge(json!({ "subnet4": subnets }));
-    let lib = hooks_together(cfg.dir(), &[lease_stats()]).remove(0);
-    let mut kea = cfg.hook(&lib, Some(json!({ "recount-interval": 0, "listen": LISTEN }))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
+    let libs = hooks_together(cfg.dir(), &[lease_stats(), common::probe()]);
+    let out = cfg.dir().join("probe.jsonl");
+    let mut kea = cfg
+        .hook(&libs[0], Some(json!({ "recount-interval": 0, "listen": LISTEN })))
+        .hook(&libs[1], Some(json!({ "out": out, "quiet": true, "commands": true })))
+        .start(&pair)
+        .unwrap_or_else(|e| panic!("{e}"));
     let bound = Duration::from_secs(5);
 
     // The page, whole.
@@ -382,6 +390,29 @@ fn metrics_clients_cannot_hold_up_scrapes_reload_or_shutdown() {
     assert!(got.iter().all(|n| *n > 0), "a vanishing client got nothing: {got:?}");
     let (status, after, _) = scrape(&pair, Duration::from_secs(20));
     assert_eq!((status.as_str(), after), ("HTTP/1.1 200 OK", size), "the endpoint after the resets");
+
+    // Kea's main thread busy for 4 s (a command that sleeps there): a
+    // scrape answers 503 once its wait for Kea's figures (2 s) runs out,
+    // rather than hang until the main thread is free.
+    let busy_503 = std::thread::scope(|scope| {
+        let sleeper = scope.spawn(|| command_within(&kea, "probe-sleep", Some(json!({ "ms": 4000 })), Duration::from_secs(10)));
+        let t0 = Instant::now();
+        loop {
+            let (status, _, took) = scrape(&pair, bound);
+            if status.starts_with("HTTP/1.1 503") {
+                assert!(took >= Duration::from_millis(1500) && took < Duration::from_millis(3500), "503 after {took:?}");
+                assert!(!sleeper.is_finished(), "the main thread was free again");
+                sleeper.join().unwrap();
+                break took;
+            }
+            // Answered before the sleep began.
+            assert_eq!(status, "HTTP/1.1 200 OK");
+            assert!(t0.elapsed() < Duration::from_secs(3), "no 503 while Kea's main thread slept");
+        }
+    });
+    let (status, _, _) = scrape(&pair, bound);
+    assert_eq!(status, "HTTP/1.1 200 OK", "the endpoint once the main thread is free again");
+    eprintln!("a scrape while Kea's main thread is busy: 503 after {}", ms(busy_503));
 
     // Hostile clients hold connections; another scrape is still served.
     let give_up = Duration::from_secs(60);
