@@ -98,7 +98,7 @@ fn tail(text: &str, n: usize) -> String {
 
 /// The `ms=` of the last log line containing `what`.
 fn logged_ms(log: &str, what: &str) -> Option<u64> {
-    log.lines().filter(|l| l.contains(what)).last()?.split_whitespace().find_map(|w| w.strip_prefix("ms="))?.parse().ok()
+    log.lines().rfind(|l| l.contains(what))?.split_whitespace().find_map(|w| w.strip_prefix("ms="))?.parse().ok()
 }
 
 fn median(v: &mut [Duration]) -> Duration {
@@ -217,7 +217,7 @@ fn recount_commands_answer_while_a_background_recount_runs() {
     }
     let log = kea.log();
     let pass_ms = logged_ms(&log, "recounted").unwrap_or(0);
-    let page_us = log.lines().filter(|l| l.contains("recounted")).last().and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("page_us="))).unwrap_or("?").to_owned();
+    let page_us = log.lines().rfind(|l| l.contains("recounted")).and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("page_us="))).unwrap_or("?").to_owned();
     assert!(!log.contains("recount failed"), "{log}");
 
     let max = |v: &[Duration]| v.iter().max().copied().unwrap_or_default();

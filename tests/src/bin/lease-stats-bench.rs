@@ -127,8 +127,7 @@ fn start(pair: &NetPair, n: u32, libs: &[std::path::PathBuf], with_ours: bool) -
 fn logged_ms(kea: &Kea, what: &str) -> String {
     kea.log()
         .lines()
-        .filter(|l| l.contains(what))
-        .last()
+        .rfind(|l| l.contains(what))
         .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("ms=")).map(str::to_owned))
         .unwrap_or_else(|| "?".into())
 }
