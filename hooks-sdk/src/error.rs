@@ -26,6 +26,12 @@ pub enum ErrorKind {
     /// Kea's statistics from a hook's own thread while Kea's
     /// multi-threading is off); nothing was done.
     WrongThread,
+    /// A bounded wait ran out: [`main_thread::call_timeout`] whose work
+    /// Kea's main thread did not run in time (it is then skipped if it had
+    /// not started).
+    ///
+    /// [`main_thread::call_timeout`]: crate::threads::main_thread::call_timeout
+    Timeout,
 }
 
 /// An error from a callout, from `load`, or from a Kea call.

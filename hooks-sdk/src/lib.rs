@@ -65,6 +65,9 @@
 //!   something, then resume or drop it;
 //! * [`threads`]: worker threads joined at unload, job queues, work for
 //!   Kea's main thread;
+//! * [`http`]: a small HTTP endpoint (a metrics or status page) whose
+//!   clients cannot hold up Kea: a deadline per request, a bounded number
+//!   of clients, stopped at once at unload;
 //! * [`process`]: programs started without forking Kea, waited for with
 //!   timeouts, never left behind;
 //! * [`kea`]: Kea's configuration (subnets, pools) and lease database,
@@ -97,6 +100,7 @@ mod error;
 #[allow(unsafe_code)]
 mod ffi;
 mod hook;
+pub mod http;
 pub mod hwaddr;
 pub mod kea;
 pub mod log;

@@ -438,6 +438,26 @@ impl<T> JobQueue<T> {
 /// as soon as the main thread is free (between two packets when
 /// multi-threading is off), in order. Available from `load` to `unload`
 /// in kea-dhcp4 and kea-dhcp6.
+///
+/// # The rule: Kea's main thread never waits without a bound
+///
+/// Kea's main thread receives packets (with multi-threading off), answers
+/// control commands, and reconfigures and shuts the server down. Nothing a
+/// hook does there (a callout, a command handler, `load`, `unload`, work
+/// queued here) may wait without a bound on anything a thread of the
+/// hook's own, a client, a script or a remote end controls. In particular:
+///
+/// * never hold a lock across [`call`](main_thread::call) (or
+///   [`call_timeout`](main_thread::call_timeout)) that Kea's main thread
+///   may also take: the main thread would wait for the lock, the lock's
+///   holder for the main thread, and Kea stops answering for good;
+/// * a thread that serves outside clients (an HTTP endpoint, say) waits
+///   for the main thread with
+///   [`call_timeout`](main_thread::call_timeout), so a busy main thread
+///   costs its client an error answer, not a hang;
+/// * what `unload` joins (a [`Worker`] dropped with the hook) must stop
+///   promptly whatever its peers do: wait on them with deadlines, or in a
+///   `poll` that the stop also wakes (as [`crate::http::Server`] does).
 pub mod main_thread {
     use super::*;
 
@@ -490,6 +510,53 @@ pub mod main_thread {
         post(move || {
             let _ = tx.send(f());
         })?;
-        rx.recv().map_err(|_| Error::new(ErrorKind::WrongThread, "the hook was unloaded (or the work panicked) before it ran"))
+        rx.recv().map_err(|_| unloaded())
+    }
+
+    fn unloaded() -> Error {
+        Error::new(ErrorKind::WrongThread, "the hook was unloaded (or the work panicked) before it ran")
+    }
+
+    /// [`call`], waiting at most `timeout` for the main thread: for a
+    /// thread that must answer someone in bounded time (a client of an
+    /// HTTP endpoint, say) whatever Kea's main thread is busy with (a long
+    /// command, a reconfiguration). Past `timeout` it fails with
+    /// [`ErrorKind::Timeout`], and `f` is dropped unrun when the main
+    /// thread gets to it (if it had already started, it runs to its end and
+    /// what it returns is dropped). Fails as [`call`] does otherwise; on
+    /// the main thread itself it runs `f` at once.
+    ///
+    /// ```no_run
+    /// use kea_hooks::threads::main_thread;
+    /// use std::time::Duration;
+    /// // From a thread of the hook's own:
+    /// match main_thread::call_timeout(Duration::from_secs(1), || kea_hooks::stats::get_integer("pkt4-received")) {
+    ///     Ok(count) => println!("{count:?}"),
+    ///     Err(e) => println!("no answer from Kea's main thread: {e}"),
+    /// }
+    /// ```
+    pub fn call_timeout<R: Send + 'static>(timeout: Duration, f: impl FnOnce() -> R + Send + 'static) -> Result<R, Error> {
+        if is_current() {
+            return call(f);
+        }
+        let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let skip = Arc::clone(&abandoned);
+        post(move || {
+            if !skip.load(std::sync::atomic::Ordering::Acquire) {
+                let _ = tx.send(f());
+            }
+        })?;
+        match rx.recv_timeout(timeout) {
+            Ok(r) => Ok(r),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                abandoned.store(true, std::sync::atomic::Ordering::Release);
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("Kea's main thread did not get to the work within {} ms", timeout.as_millis()),
+                ))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(unloaded()),
+        }
     }
 }

@@ -39,6 +39,6 @@ pub use dhclient::dhclient;
 pub use env::{require_root_and_kea, skip, TestDir};
 pub use http::{Endpoint, HttpAnswer};
 pub use kea::{unix_command, unix_command_within, write_memfile4, Family, Kea, KeaConfig, LeaseRow, StartFailure};
-pub use netns::{run_in_ns, NetPair};
+pub use netns::{in_netns, run_in_ns, NetPair};
 pub use user::SystemUser;
 pub use perfdhcp::{perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};

@@ -172,8 +172,11 @@ impl Drop for NetPair {
     }
 }
 
-/// Runs `f` on a thread inside network namespace `ns`.
-pub(crate) fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
+/// Runs `f` on a thread inside network namespace `ns`. A socket it opens
+/// stays in `ns` after it returns, so a test can connect to something in
+/// Kea's namespace (`in_netns(&pair.server_ns(), || TcpStream::connect(a))`)
+/// and use the stream from any thread.
+pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| {
         s.spawn(|| {
             let file = std::fs::File::open(format!("/run/netns/{ns}")).unwrap_or_else(|e| panic!("open netns {ns}: {e}"));

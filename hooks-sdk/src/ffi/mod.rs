@@ -10,11 +10,13 @@
 //! * [`slot`]: the static that holds a hook's value while it is loaded;
 //! * [`thread_key`]: per-thread values that do not pin the library;
 //! * `process`: signals, stderr, the thread's name;
-//! * `spawn`: child processes (`posix_spawn`, pidfds, `waitid`, `poll`);
+//! * `fd`: `poll`, eventfds, non-blocking descriptors;
+//! * `spawn`: child processes (`posix_spawn`, pidfds, `waitid`);
 //! * `type_names`: C++ type names shared with Kea.
 
 mod args;
 pub(crate) mod context;
+pub(crate) mod fd;
 pub(crate) mod lease_gate;
 pub(crate) mod main_queue;
 mod process;

@@ -1,5 +1,5 @@
-//! Child processes: `clone` without an exit signal, pidfds, `waitid`,
-//! `poll`.
+//! Child processes: a `vfork`-style clone, pidfds, `waitid` (and, from
+//! [`super::fd`], `poll` and eventfds, re-exported here for `process`).
 //!
 //! A child starts as the C library's `posix_spawn` starts one, with
 //! `clone(CLONE_VM | CLONE_VFORK)`: nothing of Kea's address space is
@@ -16,6 +16,8 @@ use std::ffi::{c_int, CStr, CString};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
+
+pub(crate) use super::fd::{eventfd, poll, set_nonblocking};
 
 /// Where a child's standard input comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,24 +74,6 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
     // SAFETY: pipe2 succeeded, so both are fresh descriptors owned by no one else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// Makes `fd` non-blocking.
-pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
-    // SAFETY: F_GETFL/F_SETFL on a descriptor the borrow keeps open.
-    let flags = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
-    // SAFETY: as above.
-    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
-    Ok(())
-}
-
-/// An eventfd (close-on-exec, non-blocking), for waking a thread in
-/// [`poll`].
-pub(crate) fn eventfd() -> io::Result<OwnedFd> {
-    // SAFETY: eventfd takes no pointers.
-    let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
-    // SAFETY: a fresh descriptor owned by no one else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// `fd` moved above the standard descriptors (0-2), close-on-exec: a
@@ -496,29 +480,6 @@ pub(crate) fn signal_child(pid: libc::pid_t, pidfd: Option<BorrowedFd<'_>>, sig:
             libc::kill(-pid, sig);
         }
     }
-}
-
-/// `poll(2)` on `(fd, events)` pairs; fills `revents` and returns how many
-/// are ready. `timeout_ms` < 0 waits without limit.
-pub(crate) fn poll(fds: &mut [(BorrowedFd<'_>, i16, i16)], timeout_ms: i32) -> io::Result<usize> {
-    let mut raw: Vec<libc::pollfd> =
-        fds.iter().map(|(fd, events, _)| libc::pollfd { fd: fd.as_raw_fd(), events: *events, revents: 0 }).collect();
-    let n = loop {
-        // SAFETY: `raw` is a live array of `raw.len()` pollfds; the
-        // descriptors are kept open by the borrows in `fds`.
-        let rc = unsafe { libc::poll(raw.as_mut_ptr(), raw.len() as libc::nfds_t, timeout_ms) };
-        if rc >= 0 {
-            break rc as usize;
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINTR) {
-            return Err(err);
-        }
-    };
-    for (slot, r) in fds.iter_mut().zip(&raw) {
-        slot.2 = r.revents;
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

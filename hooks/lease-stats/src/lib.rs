@@ -20,6 +20,14 @@
 //!   so changes behind Kea's back (another server on a shared database, an
 //!   HA sync) show; `lease-stats-recount` forces one.
 //!
+//! Nothing here makes Kea's main thread wait on the hook's threads or on a
+//! client: the background recount holds no lock while it waits for a page
+//! (see [`tracker`]), so a recount on the main thread (the command, a
+//! `lease4-wipe` read back, the count at configuration) waits at most for
+//! one bounded step of it and then supersedes it; and the metrics endpoint
+//! waits for the main thread with a bound and answers 503 past it (see
+//! [`metrics`]).
+//!
 //! ```json
 //! { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_stats.so",
 //!   "parameters": { "recount-interval": 300, "listen": "127.0.0.1:9100" } }
@@ -39,6 +47,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use kea_hooks::dhcp4;
+use kea_hooks::http::Server;
 use kea_hooks::kea::{KeaAccess, Pages4};
 use kea_hooks::prelude::*;
 use kea_hooks::stats;
@@ -47,7 +56,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use query::KeaFigures;
-use tracker::{Cause, Held, Recount, Tracker};
+use tracker::{Cause, Held, Recount, Superseded, Tracker};
 
 /// The hook's `parameters`.
 #[derive(Debug, Clone, Deserialize)]
@@ -107,11 +116,21 @@ struct Shared {
     page_size: u32,
 }
 
+impl Shared {
+    /// Asks the recount thread for a recount now (or once it has finished
+    /// the one it is taking).
+    fn request_recount(&self) {
+        let (flag, cv) = &self.wake;
+        *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+}
+
 struct LeaseStats {
     shared: Arc<Shared>,
     // Dropped (stopped and joined) with the hook.
     _recounter: Option<Worker>,
-    _metrics: Option<Worker>,
+    _metrics: Option<Server>,
 }
 
 /// Kea's figures of a subnet (stat_cmds' `total-addresses` and
@@ -124,31 +143,76 @@ fn kea_figures(id: u32) -> KeaFigures {
 
 /// Counts the leases of every subnet (or of subnet `only`), on a thread of
 /// Kea's (the main thread: configuration, commands), a subnet at a time:
-/// Kea's by-subnet query is linear in the leases on every release.
-fn recount_here(tracker: &Tracker, kea: &KeaAccess<'_>, only: Option<u32>) -> Result<Recount, Error> {
+/// Kea's by-subnet query is linear in the leases on every release. A
+/// background recount in progress is superseded (this waits at most for
+/// the step it is taking: see [`tracker::Background`]); when this one
+/// counted one subnet only, the background one starts again.
+fn recount_here(shared: &Shared, kea: &KeaAccess<'_>, only: Option<u32>) -> Result<Recount, Error> {
     let db = kea.lease_db();
-    match only {
-        Some(id) => tracker.recount(Some(id), [db.leases4_by_subnet(id)]),
-        None => tracker.recount(None, tracker.subnets().iter().map(|s| db.leases4_by_subnet(s.id))),
+    let tracker = &shared.tracker;
+    let (r, superseded) = match only {
+        Some(id) => tracker.recount(Some(id), [db.leases4_by_subnet(id)])?,
+        None => tracker.recount(None, tracker.subnets().iter().map(|s| db.leases4_by_subnet(s.id)))?,
+    };
+    if superseded {
+        tracing::debug!(subnet = ?only, "a recount on Kea's main thread superseded the background recount in progress");
+        if only.is_some() {
+            shared.request_recount();
+        }
+    }
+    Ok(r)
+}
+
+/// Why a background recount did not finish.
+enum Unfinished {
+    /// A recount on Kea's main thread took over.
+    Superseded,
+    /// The hook is unloading.
+    Stopped,
+    Failed(Error),
+}
+
+impl From<Superseded> for Unfinished {
+    fn from(_: Superseded) -> Self {
+        Unfinished::Superseded
+    }
+}
+
+impl From<Error> for Unfinished {
+    fn from(e: Error) -> Self {
+        Unfinished::Failed(e)
     }
 }
 
 /// Counts everything in the database from the hook's own thread: each page
 /// is read on Kea's main thread (which works with multi-threading on or
 /// off), so the main thread is held a page at a time and a single-threaded
-/// Kea serves packets between pages.
-fn recount_from_worker(tracker: &Tracker, page: u32, stop: &StopToken) -> Result<Recount, Error> {
+/// Kea serves packets between pages; the tracker's work on each page, and
+/// its passes over the state words, run here, in bounded steps, holding no
+/// lock while the next page is awaited.
+/// (The longest time a page held the main thread is returned beside the
+/// result, for the log.)
+fn recount_from_worker(tracker: &Tracker, page: u32, stop: &StopToken) -> Result<(Recount, Duration), Unfinished> {
+    let mut run = tracker.background()?;
+    let mut longest = Duration::ZERO;
     let pages = Pages4::new(page, |after, n| {
         if stop.is_stopped() {
             return Ok(Vec::new()); // ends the count
         }
-        main_thread::call_with_kea(move |kea| kea.lease_db().page4(after, n))?
+        let (page, held) = main_thread::call_with_kea(move |kea| {
+            let t0 = Instant::now();
+            (kea.lease_db().page4(after, n), t0.elapsed())
+        })?;
+        longest = longest.max(held);
+        page
     });
-    let r = tracker.recount(None, pages)?;
-    if stop.is_stopped() {
-        return Err(Error::msg("stopped"));
+    for page in pages {
+        run.feed(&page?)?;
     }
-    Ok(r)
+    if stop.is_stopped() {
+        return Err(Unfinished::Stopped);
+    }
+    Ok((run.finish()?, longest))
 }
 
 impl LeaseStats {
@@ -164,6 +228,12 @@ impl LeaseStats {
         }
     }
 
+    /// `lease-stats-recount`: recounts all subnets (or `subnet-id`) here,
+    /// on Kea's main thread, and answers with what it found. A background
+    /// recount in progress does not make it wait: it waits at most for the
+    /// bounded step that recount is taking, then supersedes it (that one
+    /// stops; it starts again at once after a recount of one subnet). The
+    /// answer is always this command's own count.
     fn recount(&self, cx: &CommandContext<'_>, args: Option<Value>) -> Result<Answer, Error> {
         let only = match args.as_ref().and_then(|a| a.get("subnet-id")) {
             None => None,
@@ -177,7 +247,7 @@ impl LeaseStats {
             return Ok(Answer::empty(format!("subnet-id: {} does not exist", only.unwrap_or(0))));
         }
         let t0 = Instant::now();
-        let r = recount_here(tracker, &cx.kea(), only)?;
+        let r = recount_here(&self.shared, &cx.kea(), only)?;
         count_recount(&r);
         Answer::success(format!("{} leases counted, {} addresses corrected", r.leases, r.corrected)).with_arguments(json!({
             "leases": r.leases,
@@ -200,21 +270,15 @@ impl LeaseStats {
             "lease4-add" | "lease4-update" | "lease4-del" => match (address(args), subnet) {
                 (Some(a), _) => reread(a)?,
                 // lease4-del by identifier names the subnet.
-                (None, Some(id)) => drop(recount_here(tracker, kea, Some(id))?),
-                (None, None) => drop(recount_here(tracker, kea, None)?),
+                (None, Some(id)) => drop(recount_here(&self.shared, kea, Some(id))?),
+                (None, None) => drop(recount_here(&self.shared, kea, None)?),
             },
-            "lease4-wipe" => drop(recount_here(tracker, kea, subnet)?),
+            "lease4-wipe" => drop(recount_here(&self.shared, kea, subnet)?),
             // An HA sync writes the database directly: recount soon.
-            "ha-sync" | "ha-sync-complete-notify" => self.request_recount(),
+            "ha-sync" | "ha-sync-complete-notify" => self.shared.request_recount(),
             _ => {}
         }
         Ok(())
-    }
-
-    fn request_recount(&self) {
-        let (flag, cv) = &self.shared.wake;
-        *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        cv.notify_all();
     }
 
     fn start_recounter(shared: &Arc<Shared>, interval: u64) -> Result<Worker, Error> {
@@ -222,11 +286,7 @@ impl LeaseStats {
         let interval = (interval > 0).then(|| Duration::from_secs(interval));
         Worker::spawn("lease-stats-cnt", move |stop: &StopToken| {
             let wake = Arc::clone(&shared);
-            stop.on_stop(move || {
-                let (flag, cv) = &wake.wake;
-                *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
-                cv.notify_all();
-            });
+            stop.on_stop(move || wake.request_recount());
             loop {
                 {
                     let (flag, cv) = &shared.wake;
@@ -251,17 +311,25 @@ impl LeaseStats {
                 let tracker = &shared.tracker;
                 let t0 = Instant::now();
                 match recount_from_worker(tracker, shared.page_size, stop) {
-                    Ok(r) => {
+                    Ok((r, longest)) => {
                         let ms = t0.elapsed().as_millis() as u64;
+                        // How long one page held Kea's main thread, at most.
+                        let page_us = longest.as_micros() as u64;
                         if r.corrected > 0 {
-                            tracing::info!(leases = r.leases, corrected = r.corrected, ms, "recount corrected the counts");
+                            tracing::info!(leases = r.leases, corrected = r.corrected, ms, page_us, "recount corrected the counts");
                         } else {
-                            tracing::debug!(leases = r.leases, ms, "recounted");
+                            tracing::debug!(leases = r.leases, ms, page_us, "recounted");
                         }
                         let _ = main_thread::post(move || count_recount(&r));
                     }
-                    Err(e) if stop.is_stopped() => tracing::debug!(error = %e, "recount interrupted by unload"),
-                    Err(e) => tracing::warn!(error = %e, "recount failed"),
+                    Err(Unfinished::Superseded) => {
+                        tracing::debug!("background recount superseded by one on Kea's main thread")
+                    }
+                    Err(Unfinished::Stopped) => tracing::debug!("recount interrupted by unload"),
+                    Err(Unfinished::Failed(e)) if stop.is_stopped() => {
+                        tracing::debug!(error = %e, "recount interrupted by unload")
+                    }
+                    Err(Unfinished::Failed(e)) => tracing::warn!(error = %e, "recount failed"),
                 }
             }
         })
@@ -297,16 +365,22 @@ impl Hook for LeaseStats {
         let metrics = match &p.listen {
             None => None,
             Some(listen) => {
-                let listener = metrics::bind(listen).map_err(|e| Error::msg(format!("at 'listen': {e}")))?;
+                let listener = kea_hooks::http::bind(listen).map_err(|e| e.context("at 'listen'"))?;
                 let page_shared = Arc::clone(&shared);
-                let worker = metrics::serve(listener, move || {
+                let server = metrics::serve(listener, move |time_left| {
                     let tracker = &page_shared.tracker;
                     let ids: Vec<u32> = tracker.subnets().iter().map(|s| s.id).collect();
-                    let kea = main_thread::call(move || ids.into_iter().map(|id| (id, kea_figures(id))).collect::<HashMap<_, _>>()).ok()?;
+                    // Kea's figures come from the main thread: a bounded
+                    // wait, so a busy main thread costs the client a 503.
+                    let wait = time_left.min(metrics::MAIN_THREAD_WAIT);
+                    let kea = main_thread::call_timeout(wait, move || {
+                        ids.into_iter().map(|id| (id, kea_figures(id))).collect::<HashMap<_, _>>()
+                    })
+                    .ok()?;
                     Some(metrics::render(tracker, &kea))
                 })?;
                 tracing::info!(%listen, "metrics at http://{listen}/metrics");
-                Some(worker)
+                Some(server)
             }
         };
         for name in [STAT_RECOUNTS, STAT_CORRECTED] {
@@ -343,7 +417,7 @@ impl Callout<dhcp4::Dhcp4SrvConfigured> for LeaseStats {
             tracing::warn!("the configured subnets differ from those at load; counting those of load");
         }
         let t0 = Instant::now();
-        let r = recount_here(tracker, &kea, None)?;
+        let r = recount_here(&self.shared, &kea, None)?;
         self.shared.seeded.store(true, Ordering::Release);
         tracing::info!(leases = r.leases, ms = t0.elapsed().as_millis() as u64, "counted the lease database");
         Ok(())

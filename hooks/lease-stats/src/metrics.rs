@@ -1,20 +1,31 @@
 //! The metrics endpoint: the tracker's figures in the Prometheus text
-//! format (version 0.0.4), over plain HTTP from a thread of the hook's own.
+//! format (version 0.0.4), over plain HTTP from threads of the hook's own
+//! ([`kea_hooks::http::Server`]).
+//!
+//! Its bounds ([`LIMITS`]): each scrape has 10 s from its connection to
+//! the last byte of the page (a client that trickles its request, or does
+//! not read the page, is cut off then); 4 scrapes are served at once and
+//! 16 more connections may wait, beyond which a connection gets 503 at
+//! once. Kea's own figures of each subnet come from Kea's main thread,
+//! waited for at most [`MAIN_THREAD_WAIT`] (503 past it). Unload stops the
+//! endpoint at once, whatever its clients do.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::time::Duration;
 
-use kea_hooks::threads::{StopToken, Worker};
+use kea_hooks::http::{Limits, Response, Server};
 use kea_hooks::Error;
 
 use crate::query::{utilization, KeaFigures};
 use crate::tracker::{Figures, Tracker};
 
-/// How long one client may take to send its request or read the answer.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The endpoint's bounds.
+pub const LIMITS: Limits = Limits { deadline: Duration::from_secs(10), max_clients: 4, backlog: 16, max_request_bytes: 16 * 1024 };
+
+/// How long a scrape waits for Kea's main thread.
+pub const MAIN_THREAD_WAIT: Duration = Duration::from_secs(2);
 
 /// One metric family of the subnet or pool figures.
 struct Family {
@@ -98,81 +109,17 @@ pub fn render(tracker: &Tracker, kea: &HashMap<u32, KeaFigures>) -> String {
     out
 }
 
-/// Binds `listen` (`address:port`); the error says what went wrong.
-pub fn bind(listen: &str) -> Result<TcpListener, String> {
-    let addr: SocketAddr = listen.parse().map_err(|_| format!("{listen:?} is not an address:port (e.g. \"127.0.0.1:9100\")"))?;
-    TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))
-}
-
-/// Serves `GET /metrics` on `listener` from a worker thread until the
-/// worker is stopped (dropped); `page` makes the body (`None`: 503).
-pub fn serve(listener: TcpListener, page: impl Fn() -> Option<String> + Send + 'static) -> Result<Worker, Error> {
-    let local = listener.local_addr().map_err(|e| Error::msg(format!("metrics listener: {e}")))?;
-    // Stopping wakes the blocking accept with a connection of its own.
-    let wake = match local {
-        SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, a.port())),
-        SocketAddr::V6(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, a.port())),
-        other => other,
-    };
-    Worker::spawn("lease-stats-http", move |stop: &StopToken| {
-        stop.on_stop(move || {
-            let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
-        });
-        for conn in listener.incoming() {
-            if stop.is_stopped() {
-                break;
-            }
-            match conn {
-                Ok(mut stream) => {
-                    if let Err(e) = answer(&mut stream, &page) {
-                        tracing::debug!(error = %e, "metrics client");
-                    }
-                }
-                // Out of descriptors, say: do not spin.
-                Err(_) => {
-                    stop.sleep(Duration::from_millis(50));
-                }
-            }
-        }
-        tracing::debug!(%local, "metrics endpoint stopped");
-    })
-}
-
-/// Reads one request and answers it.
-fn answer(stream: &mut TcpStream, page: &impl Fn() -> Option<String>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
-    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&buf[..n]);
-        if head.len() > 16 * 1024 {
-            return respond(stream, "431 Request Header Fields Too Large", "text/plain", "request too large\n");
-        }
-    }
-    let line = String::from_utf8_lossy(&head);
-    let mut words = line.lines().next().unwrap_or("").split_whitespace();
-    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("");
-    match (method, path) {
-        ("GET", "/metrics") => match page() {
-            Some(body) => respond(stream, "200 OK", "text/plain; version=0.0.4; charset=utf-8", &body),
-            None => respond(stream, "503 Service Unavailable", "text/plain", "the server is reconfiguring\n"),
+/// Serves `GET /metrics` on `listener` until the returned server is
+/// dropped; `page(time_left)` makes the body (`None`: 503), within
+/// `time_left`.
+pub fn serve(listener: TcpListener, page: impl Fn(Duration) -> Option<String> + Send + Sync + 'static) -> Result<Server, Error> {
+    Server::start("lstats-http", listener, LIMITS, move |request| match request.path() {
+        "/metrics" => match page(request.time_left()) {
+            Some(body) => Response::new(200, "text/plain; version=0.0.4; charset=utf-8", body),
+            None => Response::text(503, "Kea's main thread is busy or the server is reconfiguring; try again\n"),
         },
-        (_, "/metrics") => respond(stream, "405 Method Not Allowed", "text/plain", "GET only\n"),
-        _ => respond(stream, "404 Not Found", "text/plain", "the metrics are at /metrics\n"),
-    }
-}
-
-fn respond(stream: &mut TcpStream, status: &str, kind: &str, body: &str) -> std::io::Result<()> {
-    let head = format!("HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body.as_bytes())?;
-    stream.flush()
+        _ => Response::text(404, "the metrics are at /metrics\n"),
+    })
 }
 
 #[cfg(test)]
@@ -206,7 +153,9 @@ mod tests {
 
     #[test]
     fn bad_listen_values_are_explained() {
-        assert!(bind("localhost").unwrap_err().contains("is not an address:port"));
-        assert!(bind("127.0.0.1:99999").unwrap_err().contains("is not an address:port"));
+        for bad in ["localhost", "127.0.0.1:99999"] {
+            let e = kea_hooks::http::bind(bad).unwrap_err().context("at 'listen'");
+            assert!(e.to_string().starts_with("at 'listen': ") && e.to_string().contains("is not an address:port"), "{e}");
+        }
     }
 }

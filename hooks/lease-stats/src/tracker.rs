@@ -24,11 +24,35 @@
 //! (`pending`: Kea calls `lease4_release`, `lease4_decline` and
 //! `lease4_expire` before it writes the database, so for a moment the
 //! database is older than the event); those are left for the next recount.
+//!
+//! A recount also passes over the state words twice (to clear the `seen`
+//! marks of the last one, and, at its end, to drop what the database no
+//! longer holds). A bitmap beside the words, one bit per block of 64
+//! addresses, marks the blocks that may hold a word in use (counted,
+//! pending or seen); the passes skip the others, so a recount of a /8
+//! with a few thousand leases looks at a few thousand words, not 16
+//! million. Events mark their block after writing their word, and the end
+//! of a recount unmarks a block only after finding it empty, then looks at
+//! it once more (both in sequentially consistent order, so an event
+//! racing with it either is seen by the second look or sees the bit
+//! cleared and sets it again).
+//!
+//! One recount at a time steps through the tracker. [`Tracker::recount`]
+//! (Kea's main thread: configuration, commands) runs whole while it holds
+//! the recount lock; a [`Background`] recount (a thread of the hook's
+//! own, reading pages through the main thread) takes the lock only for one
+//! bounded step at a time (a chunk of a page, a few thousand state words)
+//! and never while it waits for a page. So the main thread never waits for
+//! the lock longer than one such step, and a recount on the main thread
+//! supersedes a background one in progress: that one's next step fails
+//! with [`Superseded`], and what it did so far stays consistent (a
+//! recount that never ends has only settled addresses the database
+//! showed).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering::{AcqRel, Acquire, Relaxed}};
+use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering::{AcqRel, Acquire, Relaxed, SeqCst}};
 use std::sync::Mutex;
 
 use kea_hooks::dhcp4::LeaseState;
@@ -209,6 +233,11 @@ pub struct Subnet {
 struct Dense {
     first: u32,
     words: Box<[AtomicU16]>,
+    /// One bit per block of [`BLOCK`] words, 64 blocks to an entry: set
+    /// while a word of the block may be in use ([`in_use`]). Never clear
+    /// while one is, but during the moment an event takes between writing
+    /// its word and setting the bit.
+    blocks: Box<[AtomicU64]>,
 }
 
 const HELD_BITS: u16 = 0b11;
@@ -217,14 +246,94 @@ const SEEN: u16 = 1 << 3;
 const STAMP_SHIFT: u16 = 4;
 const STAMP_MASK: u32 = 0xfff;
 
+/// State words per bit of [`Dense::blocks`], and per entry.
+const BLOCK: usize = 64;
+const BLOCKS_PER_ENTRY: usize = 64;
+const WORDS_PER_ENTRY: usize = BLOCK * BLOCKS_PER_ENTRY;
+
 /// The largest prefix given state words (a /8: 32 MiB), and the most
 /// words in all (128 MiB); beyond, the hash maps.
 const DENSE_MIN_PREFIX: u8 = 8;
 const DENSE_BUDGET: u64 = 64 << 20;
 
+/// How much one step of a [`Background`] recount does while it holds the
+/// recount lock: leases of a page, and state words looked at.
+const STEP_LEASES: usize = 1024;
+const STEP_WORDS: usize = 64 * 1024;
+
+/// Whether a state word holds anything a recount must look at: counted,
+/// pending or seen. (Its stamp alone matters only to the recount in
+/// whose epoch an event wrote it, and the event marked its block then.)
+fn in_use(w: u16) -> bool {
+    w & (HELD_BITS | PENDING | SEEN) != 0
+}
+
 impl Dense {
-    fn word(&self, address: u32) -> Option<&AtomicU16> {
-        self.words.get(address.wrapping_sub(self.first) as usize).filter(|_| address >= self.first)
+    fn new(first: u32, size: usize) -> Dense {
+        Dense {
+            first,
+            words: (0..size).map(|_| AtomicU16::new(0)).collect(),
+            blocks: (0..size.div_ceil(WORDS_PER_ENTRY)).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn index(&self, address: u32) -> Option<usize> {
+        let i = address.wrapping_sub(self.first) as usize;
+        (address >= self.first && i < self.words.len()).then_some(i)
+    }
+
+    /// Marks the block of word `i` as in use; called after the word was
+    /// written (sequentially consistent, paired with [`Self::release`]).
+    fn mark(&self, i: usize) {
+        let (entry, bit) = (&self.blocks[i / WORDS_PER_ENTRY], 1u64 << (i / BLOCK % BLOCKS_PER_ENTRY));
+        if entry.load(SeqCst) & bit == 0 {
+            entry.fetch_or(bit, SeqCst);
+        }
+    }
+
+    /// Unmarks block `b`, found with no word in use, unless a word of it
+    /// is in use by now (an event between the look and the clear).
+    fn release(&self, b: usize) {
+        let (entry, bit) = (&self.blocks[b / BLOCKS_PER_ENTRY], 1u64 << (b % BLOCKS_PER_ENTRY));
+        entry.fetch_and(!bit, SeqCst);
+        if self.block(b).iter().any(|w| in_use(w.load(SeqCst))) {
+            entry.fetch_or(bit, SeqCst);
+        }
+    }
+
+    /// The words of block `b`.
+    fn block(&self, b: usize) -> &[AtomicU16] {
+        let start = b * BLOCK;
+        &self.words[start..(start + BLOCK).min(self.words.len())]
+    }
+
+    /// The marked blocks of entry `e`.
+    fn marked(&self, e: usize) -> impl Iterator<Item = usize> {
+        let mut bits = self.blocks[e].load(SeqCst);
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                e * BLOCKS_PER_ENTRY + b
+            })
+        })
+    }
+}
+
+/// A state word: its subnet's words and its index among them.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    dense: &'a Dense,
+    i: usize,
+}
+
+impl Slot<'_> {
+    fn word(&self) -> &AtomicU16 {
+        &self.dense.words[self.i]
+    }
+
+    fn address(&self) -> u32 {
+        self.dense.first.wrapping_add(self.i as u32)
     }
 }
 
@@ -327,8 +436,52 @@ pub struct Tracker {
     /// The latest recount's number: events stamp it into state words.
     epoch: AtomicU32,
     corrections: AtomicU64,
-    /// One recount at a time.
-    recounting: Mutex<()>,
+    /// Which recount may take steps (see the module docs): held by
+    /// [`Tracker::recount`] throughout, by a [`Background`] recount one
+    /// step at a time.
+    runs: Mutex<Runs>,
+}
+
+/// The recount in progress.
+#[derive(Debug, Default)]
+struct Runs {
+    /// Its number (0: none); a recount whose number is not this one was
+    /// superseded.
+    active: u64,
+    /// The last number given.
+    last: u64,
+}
+
+/// A recount begun and not finished: its scope, epoch and the shards'
+/// event counts when it began.
+#[derive(Debug)]
+struct Run {
+    id: u64,
+    only: Option<u32>,
+    epoch: u32,
+    starts: Vec<u64>,
+    result: Recount,
+}
+
+/// The error of a [`Background`] recount's step after a recount on Kea's
+/// main thread superseded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Superseded;
+
+impl std::fmt::Display for Superseded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("superseded by a recount on Kea's main thread")
+    }
+}
+
+impl std::error::Error for Superseded {}
+
+/// Where a pass over the state words of a recount's subnets has got to:
+/// a subnet (by index) and an entry of its block bitmap.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cursor {
+    subnet: usize,
+    entry: usize,
 }
 
 impl Tracker {
@@ -345,7 +498,7 @@ impl Tracker {
                 let dense = (s.prefix_len >= DENSE_MIN_PREFIX && size <= budget).then(|| {
                     budget -= size;
                     let mask = if s.prefix_len == 0 { 0 } else { u32::MAX << (32 - u32::from(s.prefix_len)) };
-                    Dense { first: u32::from(s.prefix) & mask, words: (0..size).map(|_| AtomicU16::new(0)).collect() }
+                    Dense::new(u32::from(s.prefix) & mask, size as usize)
                 });
                 Subnet {
                     id: s.id,
@@ -363,7 +516,7 @@ impl Tracker {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             epoch: AtomicU32::new(0),
             corrections: AtomicU64::new(0),
-            recounting: Mutex::new(()),
+            runs: Mutex::new(Runs::default()),
         }
     }
 
@@ -393,19 +546,30 @@ impl Tracker {
         dense + self.shards.iter().map(|s| lock(s).map.values().filter(|e| e.held != 0).count()).sum::<usize>()
     }
 
+    /// Blocks of state words marked in use, in all subnets.
+    #[cfg(test)]
+    fn marked_blocks(&self) -> u32 {
+        let dense = self.subnets.iter().filter_map(|s| s.dense.as_ref());
+        dense.flat_map(|d| d.blocks.iter()).map(|e| e.load(Relaxed).count_ones()).sum()
+    }
+
     /// The stamp events write now (1 to 4095; 0 is "never").
     fn stamp(epoch: u32) -> u16 {
         (epoch.wrapping_sub(1) % STAMP_MASK + 1) as u16
     }
 
     /// The state word of `address` in subnet `subnet`, if it has one.
-    fn word(&self, subnet: u32, address: u32) -> Option<&AtomicU16> {
-        self.subnet(subnet)?.dense.as_ref()?.word(address)
+    fn word(&self, subnet: u32, address: u32) -> Option<Slot<'_>> {
+        let dense = self.subnet(subnet)?.dense.as_ref()?;
+        Some(Slot { dense, i: dense.index(address)? })
     }
 
     /// The state word of `address` in whichever subnet's prefix holds it.
-    fn any_word(&self, address: u32) -> Option<(u32, &AtomicU16)> {
-        self.subnets.iter().find_map(|s| Some((s.id, s.dense.as_ref()?.word(address)?)))
+    fn any_word(&self, address: u32) -> Option<(u32, Slot<'_>)> {
+        self.subnets.iter().find_map(|s| {
+            let dense = s.dense.as_ref()?;
+            Some((s.id, Slot { dense, i: dense.index(address)? }))
+        })
     }
 
     fn shard_index(address: u32) -> usize {
@@ -444,8 +608,8 @@ impl Tracker {
     /// A lease event: `address` (of subnet `subnet`) is now `held`.
     pub fn event(&self, address: Ipv4Addr, subnet: u32, held: Option<Held>, cause: Cause) {
         let address = u32::from(address);
-        if let Some(w) = self.word(subnet, address) {
-            return self.write_word(w, subnet, address, held, cause);
+        if let Some(slot) = self.word(subnet, address) {
+            return self.write_word(slot, subnet, held, cause);
         }
         let mut shard = lock(self.shard(address));
         shard.events += 1;
@@ -467,12 +631,15 @@ impl Tracker {
     /// An event on a state word: `held` now, stamped with the current
     /// recount (and `pending` for an event Kea reports before it writes
     /// the database); the recount's `seen` mark stays.
-    fn write_word(&self, w: &AtomicU16, subnet: u32, address: u32, held: Option<Held>, cause: Cause) {
+    fn write_word(&self, slot: Slot<'_>, subnet: u32, held: Option<Held>, cause: Cause) {
         let stamp = Self::stamp(self.epoch.load(Acquire));
         let pending = if cause.precedes_write() { PENDING } else { 0 };
         let bits = u16::from(Held::code(held)) | pending | (stamp << STAMP_SHIFT);
-        let old = w.fetch_update(AcqRel, Acquire, |old| Some(bits | (old & SEEN))).unwrap_or_else(|old| old);
-        self.move_counts(address, held_of_word(old).map(|h| (subnet, h)), held.map(|h| (subnet, h)), cause);
+        let old = slot.word().fetch_update(SeqCst, SeqCst, |old| Some(bits | (old & SEEN))).unwrap_or_else(|old| old);
+        if in_use(bits | (old & SEEN)) {
+            slot.dense.mark(slot.i);
+        }
+        self.move_counts(slot.address(), held_of_word(old).map(|h| (subnet, h)), held.map(|h| (subnet, h)), cause);
     }
 
     /// Reads the database's truth about one address (after a command
@@ -482,8 +649,8 @@ impl Tracker {
             Some(l) => self.event(address, l.subnet_id, Held::of(l.state), Cause::Committed),
             None => {
                 let a = u32::from(address);
-                if let Some((subnet, w)) = self.any_word(a) {
-                    self.write_word(w, subnet, a, None, Cause::Recount);
+                if let Some((subnet, slot)) = self.any_word(a) {
+                    self.write_word(slot, subnet, None, Cause::Recount);
                 }
                 let mut shard = lock(self.shard(a));
                 shard.events += 1;
@@ -497,101 +664,214 @@ impl Tracker {
         }
     }
 
-    /// Recounts from the database: `pages` yields the leases (all of them,
+    /// Recounts from the database on the calling thread (Kea's main thread:
+    /// configuration, commands): `pages` yields the leases (all of them,
     /// or those of subnet `only`), then addresses the database no longer
-    /// holds are dropped. Events may go on meanwhile.
+    /// holds are dropped. Events may go on meanwhile. It holds the recount
+    /// lock throughout, so it waits at most for the step a [`Background`]
+    /// recount is taking, and supersedes that recount; the `bool` says
+    /// whether it did. An `Err` from `pages` ends it where it was (what it
+    /// settled stays).
     pub fn recount<E>(
         &self,
         only: Option<u32>,
         pages: impl IntoIterator<Item = Result<Vec<StoredLease4>, E>>,
-    ) -> Result<Recount, E> {
-        let _one = lock(&self.recounting);
-        let epoch = self.epoch.fetch_add(1, AcqRel).wrapping_add(1);
-        let stamp = Self::stamp(epoch);
-        let in_scope = |s: &&Subnet| only.is_none_or(|id| id == s.id);
-        for d in self.subnets.iter().filter(in_scope).filter_map(|s| s.dense.as_ref()) {
-            for w in d.words.iter() {
-                w.fetch_and(!SEEN, AcqRel);
+    ) -> Result<(Recount, bool), E> {
+        let mut runs = lock(&self.runs);
+        let superseded = runs.active != 0;
+        let mut run = self.open(&mut runs, only);
+        let mut cursor = Cursor::default();
+        self.clear_seen(only, &mut cursor, usize::MAX);
+        let outcome = (|| {
+            for page in pages {
+                self.settle_all(&mut run, &page?);
             }
+            Ok(())
+        })();
+        if let Err(e) = outcome {
+            runs.active = 0;
+            return Err(e);
         }
+        let mut cursor = Cursor::default();
+        self.sweep(&mut run, &mut cursor, usize::MAX);
+        for shard in 0..SHARDS {
+            self.sweep_shard(&mut run, shard);
+        }
+        runs.active = 0;
+        Ok((run.result, superseded))
+    }
+
+    /// Begins a recount for a thread of the hook's own (see
+    /// [`Background`]), superseding any background recount in progress.
+    /// Fails if a recount on Kea's main thread supersedes it while it
+    /// clears the last recount's marks.
+    pub fn background(&self) -> Result<Background<'_>, Superseded> {
+        let run = self.open(&mut lock(&self.runs), None);
+        let mut bg = Background { tracker: self, run };
+        let mut cursor = Cursor::default();
+        while !bg.step(|t, _| t.clear_seen(None, &mut cursor, STEP_WORDS))? {}
+        Ok(bg)
+    }
+
+    /// Numbers a new recount, makes it the one that steps, starts its
+    /// epoch and notes each shard's event count.
+    fn open(&self, runs: &mut Runs, only: Option<u32>) -> Run {
+        runs.last += 1;
+        runs.active = runs.last;
+        let epoch = self.epoch.fetch_add(1, AcqRel).wrapping_add(1);
         // Each shard's event count now: what events wrote after it is
         // newer than anything this recount reads.
-        let starts: Vec<u64> = self.shards.iter().map(|s| lock(s).events).collect();
-        let mut result = Recount::default();
-        for page in pages {
-            for lease in page? {
-                if only.is_some_and(|s| s != lease.subnet_id) {
-                    continue;
-                }
-                result.leases += 1;
-                if self.settle(lease.address, Held::of(lease.state).map(|h| (lease.subnet_id, h)), &starts, epoch) {
-                    result.corrected += 1;
+        let starts = self.shards.iter().map(|s| lock(s).events).collect();
+        Run { id: runs.active, only, epoch, starts, result: Recount::default() }
+    }
+
+    /// Calls `f` on each entry of the block bitmaps of the subnets in
+    /// scope, from `cursor` on, until about `budget` words were looked at
+    /// (`f` says how many it looked at); true once all were.
+    fn pass(
+        &self,
+        only: Option<u32>,
+        cursor: &mut Cursor,
+        budget: usize,
+        mut f: impl FnMut(&Subnet, &Dense, usize) -> usize,
+    ) -> bool {
+        let mut spent = 0usize;
+        while let Some(subnet) = self.subnets.get(cursor.subnet) {
+            if let Some(d) = subnet.dense.as_ref().filter(|_| only.is_none_or(|id| id == subnet.id)) {
+                while cursor.entry < d.blocks.len() {
+                    if spent >= budget {
+                        return false;
+                    }
+                    spent = spent.saturating_add(1 + f(subnet, d, cursor.entry));
+                    cursor.entry += 1;
                 }
             }
+            cursor.subnet += 1;
+            cursor.entry = 0;
         }
-        // Words the database did not mention and no event wrote since the
-        // recount began: nothing is leased there.
-        for subnet in self.subnets.iter().filter(in_scope) {
-            let Some(d) = &subnet.dense else { continue };
-            for (i, w) in d.words.iter().enumerate() {
-                let address = d.first.wrapping_add(i as u32);
-                let mut old = w.load(Acquire);
-                loop {
-                    if old & SEEN != 0 || (old >> STAMP_SHIFT) == stamp {
-                        break;
+        true
+    }
+
+    /// Clears the `seen` marks (of the last recount) in the marked blocks
+    /// of the subnets in scope.
+    fn clear_seen(&self, only: Option<u32>, cursor: &mut Cursor, budget: usize) -> bool {
+        self.pass(only, cursor, budget, |_, d, e| {
+            let mut looked = 0;
+            for b in d.marked(e) {
+                for w in d.block(b) {
+                    if w.load(Relaxed) & SEEN != 0 {
+                        w.fetch_and(!SEEN, AcqRel);
                     }
-                    let (new, gone) = if old & PENDING != 0 {
-                        (old & !PENDING, None)
-                    } else if let Some(held) = held_of_word(old) {
-                        (old & !HELD_BITS, Some(held))
-                    } else {
-                        break;
-                    };
-                    match w.compare_exchange(old, new, AcqRel, Acquire) {
-                        Ok(_) => {
-                            if let Some(held) = gone {
-                                self.move_counts(address, Some((subnet.id, held)), None, Cause::Recount);
-                                result.corrected += 1;
-                            }
+                }
+                looked += BLOCK;
+            }
+            looked
+        })
+    }
+
+    /// Settles each lease of `page` in the run's scope.
+    fn settle_all(&self, run: &mut Run, page: &[StoredLease4]) {
+        for lease in page {
+            if run.only.is_some_and(|s| s != lease.subnet_id) {
+                continue;
+            }
+            run.result.leases += 1;
+            if self.settle(lease.address, Held::of(lease.state).map(|h| (lease.subnet_id, h)), &run.starts, run.epoch) {
+                run.result.corrected += 1;
+                self.corrections.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// The end of a recount over the state words: words the database did
+    /// not mention and no event wrote since the recount began hold
+    /// nothing; `seen` marks are cleared on the way, and blocks found with
+    /// no word in use unmarked.
+    fn sweep(&self, run: &mut Run, cursor: &mut Cursor, budget: usize) -> bool {
+        let stamp = Self::stamp(run.epoch);
+        let mut corrected = 0;
+        let done = self.pass(run.only, cursor, budget, |subnet, d, e| {
+            let mut looked = 0;
+            for b in d.marked(e) {
+                let mut used = false;
+                for (k, w) in d.block(b).iter().enumerate() {
+                    let mut old = w.load(SeqCst);
+                    loop {
+                        let (new, gone) = if old & SEEN != 0 || (old >> STAMP_SHIFT) == stamp {
+                            (old & !SEEN, None)
+                        } else if old & PENDING != 0 {
+                            (old & !PENDING, None)
+                        } else if let Some(held) = held_of_word(old) {
+                            (old & !HELD_BITS, Some(held))
+                        } else {
+                            (old, None)
+                        };
+                        if new == old {
+                            used |= in_use(old);
                             break;
                         }
-                        Err(now) => old = now,
+                        match w.compare_exchange(old, new, SeqCst, SeqCst) {
+                            Ok(_) => {
+                                if let Some(held) = gone {
+                                    let address = d.first.wrapping_add((b * BLOCK + k) as u32);
+                                    self.move_counts(address, Some((subnet.id, held)), None, Cause::Recount);
+                                    corrected += 1;
+                                }
+                                used |= in_use(new);
+                                break;
+                            }
+                            Err(now) => old = now,
+                        }
                     }
                 }
+                if !used {
+                    d.release(b);
+                }
+                looked += BLOCK;
             }
-        }
-        for (shard, &start) in self.shards.iter().zip(&starts) {
-            lock(shard).map.retain(|&address, e| {
-                if only.is_some_and(|s| s != e.subnet) || e.epoch == epoch || e.gen > start {
-                    return true;
-                }
-                if e.pending {
-                    e.pending = false;
-                    return true;
-                }
-                // Not in the database, not touched since the recount began.
-                if let Some(held) = Held::from_code(e.held) {
-                    self.move_counts(address, Some((e.subnet, held)), None, Cause::Recount);
-                    result.corrected += 1;
-                }
-                false
-            });
-        }
-        self.corrections.fetch_add(result.corrected, Relaxed);
-        Ok(result)
+            looked
+        });
+        run.result.corrected += corrected;
+        self.corrections.fetch_add(corrected, Relaxed);
+        done
+    }
+
+    /// The end of a recount over shard `i`: addresses not in the database
+    /// and not touched since the recount began are dropped.
+    fn sweep_shard(&self, run: &mut Run, i: usize) {
+        let (only, epoch, start) = (run.only, run.epoch, run.starts[i]);
+        let mut corrected = 0;
+        lock(&self.shards[i]).map.retain(|&address, e| {
+            if only.is_some_and(|s| s != e.subnet) || e.epoch == epoch || e.gen > start {
+                return true;
+            }
+            if e.pending {
+                e.pending = false;
+                return true;
+            }
+            // Not in the database, not touched since the recount began.
+            if let Some(held) = Held::from_code(e.held) {
+                self.move_counts(address, Some((e.subnet, held)), None, Cause::Recount);
+                corrected += 1;
+            }
+            false
+        });
+        run.result.corrected += corrected;
+        self.corrections.fetch_add(corrected, Relaxed);
     }
 
     /// Applies what the database holds for `address` unless an event is
     /// newer; returns whether the count changed.
     fn settle(&self, address: Ipv4Addr, truth: Option<(u32, Held)>, starts: &[u64], epoch: u32) -> bool {
         let a = u32::from(address);
-        let word = match truth {
+        let slot = match truth {
             Some((subnet, _)) => self.word(subnet, a).map(|w| (subnet, w)),
             None => self.any_word(a),
         };
-        if let Some((subnet, w)) = word {
+        if let Some((subnet, slot)) = slot {
             let stamp = Self::stamp(epoch);
-            let mut old = w.load(Acquire);
+            let w = slot.word();
+            let mut old = w.load(SeqCst);
             loop {
                 let (new, settles) = if (old >> STAMP_SHIFT) == stamp {
                     (old | SEEN, false) // an event wrote it during this recount
@@ -600,13 +880,16 @@ impl Tracker {
                 } else {
                     ((old & !HELD_BITS) | u16::from(Held::code(truth.map(|t| t.1))) | SEEN, true)
                 };
-                match w.compare_exchange(old, new, AcqRel, Acquire) {
-                    Ok(_) if settles => {
+                match w.compare_exchange(old, new, SeqCst, SeqCst) {
+                    Ok(_) => {
+                        slot.dense.mark(slot.i);
+                        if !settles {
+                            return false;
+                        }
                         let was = held_of_word(old).map(|h| (subnet, h));
                         self.move_counts(a, was, truth, Cause::Recount);
                         return was != truth;
                     }
-                    Ok(_) => return false,
                     Err(now) => old = now,
                 }
             }
@@ -636,6 +919,57 @@ impl Tracker {
             }
         }
         changed
+    }
+}
+
+/// A recount of every subnet taken a step at a time from a thread of the
+/// hook's own, between which it holds no lock: begin it with
+/// [`Tracker::background`], [`feed`](Self::feed) it the database's pages
+/// as it gets them (from Kea's main thread), then [`finish`](Self::finish)
+/// it. Each step holds the recount lock for a bounded amount of work (at
+/// most 1,024 leases of a page, or some 64 Ki state words); a
+/// [`Tracker::recount`] on Kea's main thread supersedes it between two
+/// steps, and every later step fails with [`Superseded`].
+#[derive(Debug)]
+pub struct Background<'t> {
+    tracker: &'t Tracker,
+    run: Run,
+}
+
+impl Background<'_> {
+    /// Runs one step under the recount lock unless the recount was
+    /// superseded.
+    fn step<R>(&mut self, f: impl FnOnce(&Tracker, &mut Run) -> R) -> Result<R, Superseded> {
+        let runs = lock(&self.tracker.runs);
+        if runs.active != self.run.id {
+            return Err(Superseded);
+        }
+        let r = f(self.tracker, &mut self.run);
+        drop(runs);
+        Ok(r)
+    }
+
+    /// Settles the leases of one page of the database.
+    pub fn feed(&mut self, page: &[StoredLease4]) -> Result<(), Superseded> {
+        for chunk in page.chunks(STEP_LEASES) {
+            self.step(|t, run| t.settle_all(run, chunk))?;
+        }
+        Ok(())
+    }
+
+    /// Drops what the database no longer holds and ends the recount.
+    pub fn finish(mut self) -> Result<Recount, Superseded> {
+        let mut cursor = Cursor::default();
+        while !self.step(|t, run| t.sweep(run, &mut cursor, STEP_WORDS))? {}
+        for shard in 0..SHARDS {
+            self.step(|t, run| t.sweep_shard(run, shard))?;
+        }
+        let mut runs = lock(&self.tracker.runs);
+        if runs.active != self.run.id {
+            return Err(Superseded);
+        }
+        runs.active = 0;
+        Ok(self.run.result)
     }
 }
 
@@ -695,7 +1029,7 @@ mod tests {
     }
 
     fn recount(t: &Tracker, only: Option<u32>, leases: Vec<StoredLease4>) -> Recount {
-        t.recount(only, [Ok::<_, Infallible>(leases)]).unwrap()
+        t.recount(only, [Ok::<_, Infallible>(leases)]).unwrap().0
     }
 
     #[test]
@@ -806,5 +1140,91 @@ mod tests {
         assert_eq!(figures(&t, 2), (0, 1));
         t.truth(ip("198.18.2.11"), None);
         assert_eq!(figures(&t, 2), (0, 0));
+    }
+
+    #[test]
+    fn a_recount_on_the_main_thread_supersedes_a_background_one() {
+        let t = tracker();
+        t.event(ip("198.18.1.11"), 1, Some(Held::Assigned), Cause::Committed); // gone from the db
+        let db = vec![lease("198.18.1.10", 1, LeaseState::DEFAULT), lease("198.18.2.10", 2, LeaseState::DECLINED)];
+        let mut bg = t.background().unwrap();
+        bg.feed(&db[..1]).unwrap();
+        // The command, between two pages of the background recount.
+        let (r, superseded) = t.recount(None, [Ok::<_, Infallible>(db.clone())]).unwrap();
+        assert!(superseded);
+        assert_eq!(r, Recount { leases: 2, corrected: 2 }, "1.11 dropped, 2.10 added (1.10 the background one had settled)");
+        assert_eq!(bg.feed(&db[1..]), Err(Superseded));
+        assert_eq!(bg.finish().unwrap_err(), Superseded);
+        assert_eq!((figures(&t, 1), figures(&t, 2)), ((1, 0), (0, 1)));
+        assert_eq!(t.corrections(), 3, "what the superseded recount corrected counts too");
+        // The next background recount runs to its end and agrees.
+        let mut bg = t.background().unwrap();
+        bg.feed(&db).unwrap();
+        assert_eq!(bg.finish(), Ok(Recount { leases: 2, corrected: 0 }));
+        assert!(!t.recount(None, [Ok::<_, Infallible>(db)]).unwrap().1, "nothing to supersede");
+        // A recount of one subnet supersedes a background one too.
+        let _bg = t.background().unwrap();
+        assert!(t.recount(Some(2), [Ok::<_, Infallible>(vec![])]).unwrap().1);
+        assert_eq!(figures(&t, 2), (0, 0));
+    }
+
+    #[test]
+    fn a_background_recount_in_small_steps_counts_as_one_in_a_piece() {
+        // A /16: 65,536 state words, so the passes take several steps.
+        let t = Tracker::new(&[Subnet4Config {
+            id: 5,
+            prefix: ip("10.5.0.0"),
+            prefix_len: 16,
+            pools: vec![Pool4Config { first: ip("10.5.0.1"), last: ip("10.5.255.254") }],
+        }]);
+        let addr = |i: u32| Ipv4Addr::from(u32::from(ip("10.5.0.0")) + i);
+        // Events missed: counted but not in the database.
+        for i in (0..60_000).step_by(7) {
+            t.event(addr(i), 5, Some(Held::Assigned), Cause::Committed);
+        }
+        let db: Vec<StoredLease4> = (0..60_000).step_by(5).map(|i| lease(&addr(i).to_string(), 5, LeaseState::DEFAULT)).collect();
+        let mut bg = t.background().unwrap();
+        for page in db.chunks(3000) {
+            bg.feed(page).unwrap();
+        }
+        let r = bg.finish().unwrap();
+        assert_eq!(r.leases, 12_000);
+        assert_eq!(figures(&t, 5), (12_000, 0));
+        let both = (0..60_000).filter(|i| i % 5 == 0 && i % 7 == 0).count() as u64;
+        assert_eq!(r.corrected, (12_000 - both) + (8572 - both), "added, then dropped");
+        assert_eq!(t.recount(None, [Ok::<_, Infallible>(db)]).unwrap().0.corrected, 0);
+    }
+
+    #[test]
+    fn recounts_pass_over_the_blocks_in_use_only() {
+        // A /8 (16 Mi state words) with leases in three blocks.
+        let t = Tracker::new(&[Subnet4Config {
+            id: 8,
+            prefix: ip("10.0.0.0"),
+            prefix_len: 8,
+            pools: vec![Pool4Config { first: ip("10.0.0.1"), last: ip("10.255.255.254") }],
+        }]);
+        assert_eq!(t.marked_blocks(), 0);
+        for a in ["10.0.0.1", "10.0.0.2", "10.128.0.1", "10.255.255.254"] {
+            t.event(ip(a), 8, Some(Held::Assigned), Cause::Committed);
+        }
+        assert_eq!(t.marked_blocks(), 3);
+        // The database has 10.0.0.1 and one lease the events missed.
+        let db = || vec![lease("10.0.0.1", 8, LeaseState::DEFAULT), lease("10.64.0.1", 8, LeaseState::DEFAULT)];
+        let r = recount(&t, None, db());
+        assert_eq!(r, Recount { leases: 2, corrected: 4 });
+        assert_eq!(figures(&t, 8), (2, 0));
+        assert_eq!(t.marked_blocks(), 2, "the blocks left empty are unmarked, the new one marked");
+        // A release: its block stays marked (the word is pending) until a
+        // recount has looked at it.
+        t.event(ip("10.64.0.1"), 8, None, Cause::Released);
+        assert_eq!(t.marked_blocks(), 2);
+        let db = || vec![lease("10.0.0.1", 8, LeaseState::DEFAULT)];
+        assert_eq!(recount(&t, None, db()).corrected, 0);
+        assert_eq!(t.marked_blocks(), 1);
+        // A reclaimed lease in the database is seen, then unmarked.
+        let r = recount(&t, None, vec![lease("10.0.0.1", 8, LeaseState::DEFAULT), lease("10.9.0.1", 8, LeaseState::EXPIRED_RECLAIMED)]);
+        assert_eq!((r.corrected, t.marked_blocks()), (0, 1));
+        assert_eq!(figures(&t, 8), (1, 0));
     }
 }

@@ -119,7 +119,8 @@ struct Params {
     #[serde(default)]
     ddns_hostname: Option<String>,
     /// Answer the control commands probe-echo, probe-fail, probe-panic,
-    /// probe-stats and probe-parked.
+    /// probe-stats, probe-parked, probe-leases, probe-sleep and
+    /// probe-subnets.
     #[serde(default)]
     commands: bool,
     /// Park packets (see ParkSpec).
@@ -352,6 +353,13 @@ struct EchoArgs {
     text: String,
     #[serde(default = "one")]
     times: u32,
+}
+
+/// probe-sleep's arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SleepArgs {
+    ms: u64,
 }
 
 fn one() -> u32 {
@@ -887,6 +895,12 @@ impl Hook for Probe {
         commands.add("probe-stats", Self::stats)?;
         commands.add("probe-parked", Self::parked)?;
         commands.add("probe-leases", Self::leases)?;
+        // Keeps Kea's main thread busy (a stand-in for a long command or a
+        // slow reconfiguration): `{"ms": N}`, at most 30 s.
+        commands.add("probe-sleep", |_: &Self, _: &CommandContext<'_>, args: SleepArgs| -> Result<Answer, Error> {
+            std::thread::sleep(Duration::from_millis(args.ms.min(30_000)));
+            Ok(Answer::success(format!("slept {} ms", args.ms)))
+        })?;
         commands.add("probe-subnets", |_: &Self, cx: &CommandContext<'_>, _: Option<Value>| -> Result<Answer, Error> {
             let subnets = cx.kea().subnets4()?;
             Answer::success("subnets").with_arguments(subnets.iter().map(subnet_json).collect::<Vec<_>>())

@@ -19,6 +19,17 @@
 //! of its own, so nothing is ever sent anywhere.
 //!
 //! Options: `--sizes 10000,100000,1000000`, `--queries N`.
+//!
+//! `--prefix8 N,N,...` measures instead how long lease-stats holds Kea's
+//! main thread with one 10.0.0.0/8 subnet (a pool of nearly all of it) and
+//! N leases spread evenly over it: the count at configuration (the hook's
+//! log line) and a `config-reload` round trip, `lease-stats-recount`
+//! (all subnets and `subnet-id` 1) round trips, and the round trips of a
+//! cheap command (`version-get`, answered on the main thread) sent back to
+//! back for 5 s while the background recount runs every second
+//! (`recount-interval: 1`, the default page size), against the same probe
+//! with no recount running: the largest is how long one step of the
+//! recount held the main thread.
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -112,25 +123,134 @@ fn start(pair: &NetPair, n: u32, libs: &[std::path::PathBuf], with_ours: bool) -
     Run { kea, start_s: t0.elapsed().as_secs_f64() }
 }
 
+/// The `ms=` of the hook's last log line containing `what`.
+fn logged_ms(kea: &Kea, what: &str) -> String {
+    kea.log()
+        .lines()
+        .rfind(|l| l.contains(what))
+        .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("ms=")).map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Median and maximum of `v`, ms.
+fn median_max(v: &mut [f64]) -> (f64, f64) {
+    (percentile(v, 0.5), percentile(v, 1.0))
+}
+
+/// `version-get` round trips, back to back, for `period`.
+fn probe(kea: &Kea, period: Duration) -> Vec<f64> {
+    let t0 = Instant::now();
+    let mut v = Vec::new();
+    while t0.elapsed() < period {
+        v.push(timed(kea, "version-get", &json!({})));
+    }
+    v
+}
+
+/// `--prefix8`: see the header.
+fn prefix8(pair: &NetPair, lib: &std::path::Path, n: u32) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let stride = ((1u32 << 24) - 64) / n;
+    let leases = (0..n).map(move |i| {
+        let a = (10u32 << 24) + 16 + i * stride;
+        LeaseRow {
+            address: Ipv4Addr::from(a),
+            hwaddr: format!("02:08:{:02x}:{:02x}:{:02x}:{:02x}", (i >> 24) & 0xff, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff),
+            client_id: String::new(),
+            valid_lifetime: 86400,
+            expire: now + 86400,
+            subnet_id: 1,
+            hostname: String::new(),
+            fqdn: (false, false),
+            state: 0,
+        }
+    });
+    let mut cfg = KeaConfig::new(pair)
+        .start_timeout(Duration::from_secs(300))
+        .severity("WARN")
+        .logger("kea-dhcp4.lease-stats", "DEBUG", 40)
+        .merge(json!({ "interfaces-config": { "interfaces": [] },
+                       "subnet4": [{ "id": 1, "subnet": "10.0.0.0/8", "pools": [{ "pool": "10.0.0.10 - 10.255.255.250" }] }] }));
+    write_memfile4(&cfg.dir().join("leases4.csv"), leases);
+    let copy = hooks_together(cfg.dir(), &[lib.to_path_buf()]).remove(0);
+    cfg = cfg.hook(&copy, Some(json!({ "recount-interval": 0 })));
+    let mut kea = cfg.start(pair).unwrap_or_else(|e| panic!("{e}"));
+    let seed = logged_ms(&kea, "counted the lease database");
+    let mut idle = probe(&kea, Duration::from_secs(2));
+    let (mut all, mut all_hook, mut one) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..10 {
+        let t0 = Instant::now();
+        let a = kea.command("lease-stats-recount", None);
+        all.push(t0.elapsed().as_secs_f64() * 1000.0);
+        all_hook.push(a["arguments"]["duration-ms"].as_f64().unwrap_or(f64::NAN));
+        assert_eq!(a["arguments"]["leases"], n, "{a}");
+        one.push(timed(&kea, "lease-stats-recount", &json!({ "subnet-id": 1 })));
+    }
+    let t0 = Instant::now();
+    let answer = kea.reload_with_hook_parameters(0, json!({ "recount-interval": 1 }));
+    let reload = t0.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(answer["result"], 0, "{answer}");
+    let reseed = logged_ms(&kea, "counted the lease database");
+    // The first background recount starts a second after the reload.
+    let mut busy = probe(&kea, Duration::from_secs(6));
+    let passes = kea.count_in_log("recounted");
+    // The hook logs how long its longest page held the main thread.
+    let page_ms = kea
+        .log()
+        .lines()
+        .filter(|l| l.contains("recounted"))
+        .filter_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("page_us="))?.parse::<f64>().ok())
+        .fold(f64::NAN, f64::max)
+        / 1000.0;
+    let (i99, b99) = (percentile(&mut idle, 0.99), percentile(&mut busy, 0.99));
+    let (im, ix) = median_max(&mut idle);
+    let (bm, bx) = median_max(&mut busy);
+    let (am, ax) = median_max(&mut all);
+    let (hm, _) = median_max(&mut all_hook);
+    let (om, ox) = median_max(&mut one);
+    println!(
+        "{n:>9} | {seed:>9} {reseed:>9} {reload:>9.1} | {am:>8.2} {ax:>8.2} {hm:>8.0} | {om:>8.2} {ox:>8.2} | {im:>7.3} {i99:>7.3} {ix:>7.2} | {bm:>7.3} {b99:>7.3} {bx:>7.2} {:>6} {passes:>6} {page_ms:>8.3}",
+        busy.len()
+    );
+    kea.stop();
+}
+
 fn main() {
     let mut sizes = vec![10_000u32, 100_000, 1_000_000];
     let mut queries = 30usize;
+    let mut prefix8_sizes: Option<Vec<u32>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let value = args.next().unwrap_or_default();
         match a.as_str() {
             "--sizes" => sizes = value.split(',').map(|s| s.trim().parse().expect("--sizes: numbers")).collect(),
             "--queries" => queries = value.parse().expect("--queries: a number"),
+            "--prefix8" => prefix8_sizes = Some(value.split(',').map(|s| s.trim().parse().expect("--prefix8: numbers")).collect()),
             _ => {
-                eprintln!("usage: lease-stats-bench [--sizes N,N,...] [--queries N]");
+                eprintln!("usage: lease-stats-bench [--sizes N,N,...] [--queries N] [--prefix8 N,N,...]");
                 std::process::exit(2);
             }
         }
     }
     eprintln!("building hooks/lease-stats...");
     let ours = build_hook("kea-hook-lease-stats", "dhcp_lease_stats", Profile::Release);
-    let libs = [isc_hook("libdhcp_stat_cmds.so"), ours];
     let pair = NetPair::new();
+    if let Some(sizes) = prefix8_sizes {
+        println!("# lease-stats-bench --prefix8: Kea hooks version {}, one 10.0.0.0/8 subnet; times in ms", kea_hooks_version());
+        println!(
+            "\n{:>9} | {:>9} {:>9} {:>9} | {:>26} | {:>17} | {:>23} | {:>48}",
+            "leases", "count", "count", "reload", "lease-stats-recount", "... subnet-id 1", "probe, idle", "probe, background recounts"
+        );
+        println!(
+            "{:>9} | {:>9} {:>9} {:>9} | {:>8} {:>8} {:>8} | {:>8} {:>8} | {:>7} {:>7} {:>7} | {:>7} {:>7} {:>7} {:>6} {:>6} {:>8}",
+            "", "at start", "at reload", "", "median", "max", "in hook", "median", "max", "median", "p99", "max", "median", "p99", "max", "probes", "passes", "page max"
+        );
+        for n in sizes {
+            prefix8(&pair, &ours, n);
+        }
+        return;
+    }
+    let libs = [isc_hook("libdhcp_stat_cmds.so"), ours];
     println!("# lease-stats-bench: Kea hooks version {}, {queries} queries per command and size", kea_hooks_version());
     println!(
         "\n{:>9} | {:>22} | {:>22} | {:>22} | {:>9} {:>9} | {:>8} {:>8} | {:>9} {:>9}",
