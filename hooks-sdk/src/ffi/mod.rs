@@ -11,7 +11,7 @@
 //! * [`thread_key`]: per-thread values that do not pin the library;
 //! * `process`: signals, stderr, the thread's name;
 //! * `fd`: `poll`, eventfds, non-blocking descriptors;
-//! * `spawn`: child processes (`posix_spawn`, pidfds, `waitid`);
+//! * `spawn`: child processes (a `vfork`-style clone, pidfds, `waitid`);
 //! * `type_names`: C++ type names shared with Kea.
 
 mod args;

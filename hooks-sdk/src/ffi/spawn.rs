@@ -224,7 +224,7 @@ impl Drop for ChildStack {
 
 /// Starts `program` with exactly `argv` and `envp` (nothing of Kea's
 /// environment), every signal at its default disposition and none blocked
-/// (Kea ignores SIGPIPE; a script must not inherit that), no descriptor of
+/// (the SDK makes Kea ignore SIGPIPE; a script must not inherit that), no descriptor of
 /// Kea's open but 0-2, and, with `new_group`, in a process group of its
 /// own (so a kill reaches what the script started).
 ///
