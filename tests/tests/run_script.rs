@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use kea_hooks_tests::{hooks_together, isc_hook, require_root_and_kea, Client4, Kea, KeaConfig, NetPair, Relay};
 use serde_json::{json, Value};
 
+use common::run_script::{processes_of, recorder, records, status, wait_idle, zombies_of};
 use common::{hook_library, load_failure_line};
 
 /// Our library, copied under another file name so that it can sit beside
@@ -28,19 +29,6 @@ fn ours(dir: &Path) -> PathBuf {
     let to = hooks.join("libdhcp_run_script_rs.so");
     std::fs::copy(&built, &to).unwrap();
     to
-}
-
-/// A copy of the recorder in `dir` named `name` (its records go to
-/// `<dir>/<name>.jsonl`).
-fn recorder(dir: &Path, name: &str) -> PathBuf {
-    let to = dir.join(name);
-    std::fs::copy(env!("CARGO_BIN_EXE_run-script-recorder"), &to).unwrap();
-    to
-}
-
-/// The invocations `script` recorded (JSON lines in `<script>.jsonl`).
-fn records(script: &Path) -> Vec<Value> {
-    common::records(&PathBuf::from(format!("{}.jsonl", script.display())))
 }
 
 /// Waits (up to `timeout`) until `done` holds for what `script` recorded.
@@ -75,56 +63,9 @@ fn multiset(records: &[Value], script: &Path) -> Vec<String> {
     v
 }
 
-/// `run-script-status`'s arguments.
-fn status(kea: &Kea) -> Value {
-    let a = kea.command("run-script-status", None);
-    assert_eq!(a["result"], 0, "{a}");
-    a["arguments"].clone()
-}
-
-/// Waits until our hook has nothing queued or running.
-fn wait_idle(kea: &Kea, timeout: Duration) -> Value {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let s = status(kea);
-        if s["unfinished"] == 0 || Instant::now() >= deadline {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The hook's "loaded" line (debug level 40): it lists the callouts registered.
 fn loaded_line(kea: &Kea) -> String {
     kea.log().lines().find(|l| l.contains("run-script: loaded")).map(str::to_owned).expect("the load line")
-}
-
-/// Every process: pid, argv[0], state and parent pid (from /proc).
-fn processes() -> Vec<(u32, Vec<u8>, String, u32)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default().to_vec();
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        // After the command's closing parenthesis: state, then ppid.
-        let mut fields = stat.rsplit(") ").next().unwrap_or("").split(' ');
-        let state = fields.next().unwrap_or("").to_owned();
-        let ppid = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        found.push((pid, argv0, state, ppid));
-    }
-    found
-}
-
-/// Processes (pid, state) whose argv[0] is `script`.
-fn processes_of(script: &Path) -> Vec<(u32, String)> {
-    let argv0 = script.as_os_str().as_encoded_bytes();
-    processes().into_iter().filter(|p| p.1 == argv0).map(|(pid, _, state, _)| (pid, state)).collect()
-}
-
-/// Zombie children of `pid`.
-fn zombies_of(pid: u32) -> Vec<u32> {
-    processes().into_iter().filter(|p| p.2 == "Z" && p.3 == pid).map(|p| p.0).collect()
 }
 
 #[test]

@@ -8,46 +8,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kea_hooks_tests::{perfdhcp, require_root_and_kea, Kea, KeaConfig, NetPair};
 use serde_json::{json, Value};
 
-use common::hook_library;
-
-fn lib() -> PathBuf {
-    hook_library("kea-hook-run-script", "dhcp_run_script")
-}
-
-/// An executable shell script `name` in `dir` (Kea's own test directory,
-/// which the harness makes the hook-scripts directory on Kea 3.0+).
-fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
-/// `run-script-status`'s arguments.
-fn status(kea: &Kea) -> Value {
-    let a = kea.command("run-script-status", None);
-    assert_eq!(a["result"], 0, "{a}");
-    a["arguments"].clone()
-}
-
-/// Waits until the hook has nothing queued or running.
-fn wait_idle(kea: &Kea, timeout: Duration) -> Value {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let s = status(kea);
-        if s["unfinished"] == 0 || Instant::now() >= deadline {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use common::run_script::{lib, recorder, script, wait_idle, wait_status, zombies_of};
 
 #[test]
 fn sync_never_lets_a_denied_client_through_while_kea_reaps_children_itself() {
@@ -136,18 +102,6 @@ fn reload_within(kea: &mut Kea, index: usize, parameters: Value, bound: Duration
     took
 }
 
-/// Waits (up to `timeout`) until run-script-status satisfies `done`.
-fn wait_status(kea: &Kea, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let s = status(kea);
-        if done(&s) || Instant::now() >= deadline {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_stream_program_that_stops_reading_holds_up_no_command_reload_or_shutdown() {
     if !require_root_and_kea() {
@@ -189,14 +143,6 @@ fn a_stream_program_that_stops_reading_holds_up_no_command_reload_or_shutdown() 
     );
 }
 
-/// The recorder binary (tests/src/bin/run-script-recorder.rs) copied into
-/// `dir` as `name`.
-fn recorder(dir: &Path, name: &str) -> PathBuf {
-    let to = dir.join(name);
-    std::fs::copy(env!("CARGO_BIN_EXE_run-script-recorder"), &to).unwrap();
-    to
-}
-
 /// Kea's resident memory, KiB.
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -222,6 +168,11 @@ fn a_stream_program_that_prints_garbage_or_vanishes_mid_write_is_contained() {
     }
     let s = wait_status(&kea, Duration::from_secs(10), |s| s["unfinished"] == 0);
     assert_eq!((s["run"].as_u64(), s["protocol-errors"].as_u64(), s["restarts"].as_u64()), (Some(5), Some(5), Some(0)), "{s}");
+    // Kea's statistic follows from Kea's main thread, a moment later.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while kea.statistic("run-script.protocol-errors") != 5 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(kea.statistic("run-script.protocol-errors"), 5);
     assert!(kea.log().contains("protocol error: an answer line that is not UTF-8"), "no debug line for the protocol error");
 
@@ -327,18 +278,4 @@ fn an_exec_script_that_floods_its_output_is_still_timed_out_and_reaped() {
     serving(&pair, "02:60:00:00:00:03");
     let shutdown_took = kea.shutdown_within(Duration::from_secs(3));
     eprintln!("flooding script: killed {killed_after:?} after the exchange (timeout-ms 500), reload {reload_took:?}, shutdown {shutdown_took:?}");
-}
-
-/// Zombie children of `pid` (from /proc).
-fn zombies_of(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let mut fields = stat.rsplit(") ").next().unwrap_or("").split(' ');
-        if fields.next() == Some("Z") && fields.next().and_then(|p| p.parse().ok()) == Some(pid) {
-            found.push(child);
-        }
-    }
-    found
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod run_script;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
