@@ -26,6 +26,14 @@ pub enum ErrorKind {
     /// Kea's statistics from a hook's own thread while Kea's
     /// multi-threading is off); nothing was done.
     WrongThread,
+    /// A wait reached its deadline (see [`crate::net::Deadline`]).
+    TimedOut,
+    /// A wait was cut short by an [`Interrupt`](crate::net::Interrupt)
+    /// (the hook is being unloaded, say).
+    Interrupted,
+    /// A network peer or the name resolver failed: a refused or reset
+    /// connection, a name that does not resolve.
+    Network,
 }
 
 /// An error from a callout, from `load`, or from a Kea call.

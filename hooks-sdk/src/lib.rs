@@ -67,6 +67,9 @@
 //!   Kea's main thread;
 //! * [`process`]: programs started without forking Kea, waited for with
 //!   timeouts, never left behind;
+//! * [`net`]: name lookups and TCP connections bounded by one deadline
+//!   and cut short at unload (a DNS server or a peer that hangs never
+//!   holds up a reload);
 //! * [`kea`]: Kea's configuration (subnets, pools) and lease database,
 //!   read-only, on the threads Kea allows;
 //! * [`Hook::check`]: parameter checks that `kea-hooks-check` (this kit's
@@ -101,6 +104,7 @@ pub mod hwaddr;
 pub mod kea;
 pub mod log;
 mod macros;
+pub mod net;
 pub mod params;
 pub mod parking;
 pub mod process;
