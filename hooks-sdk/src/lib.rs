@@ -113,7 +113,7 @@ pub mod threads;
 
 pub use callout::{Callout, Context, HookPoint, NextStep};
 pub use error::{Error, ErrorKind};
-pub use hook::{Hook, LoadContext, OnFailure, OnPanic, Server};
+pub use hook::{script_path, Hook, LoadContext, OnFailure, OnPanic, Server};
 
 /// The `tracing` crate the SDK logs through (so a hook can use the same version).
 pub use tracing;
