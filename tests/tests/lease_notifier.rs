@@ -137,13 +137,14 @@ fn held_request(pair: &NetPair, mac: &str) {
 }
 
 /// A request larger than the sockets of namespace `ns` take in while the
-/// endpoint reads nothing: their buffers are capped at 64 KiB (the
-/// namespace's own `tcp_wmem`/`tcp_rmem`; loopback otherwise buffers
-/// about 4 MiB), and the URL's path makes the request 512 KiB.
+/// endpoint reads nothing: their buffers are capped at 4 KiB (the
+/// namespace's own `tcp_wmem`/`tcp_rmem`; about 6 KiB then get through,
+/// where loopback otherwise buffers about 4 MiB), and the URL's path
+/// makes the request 64 KiB.
 fn too_large_to_buffer(ns: &str, url: &str) -> String {
-    let out = run_in_ns(ns, "sysctl", &["-q", "-w", "net.ipv4.tcp_wmem=4096 16384 65536", "net.ipv4.tcp_rmem=4096 65536 65536"]);
+    let out = run_in_ns(ns, "sysctl", &["-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096", "net.ipv4.tcp_rmem=4096 4096 4096"]);
     assert!(out.status.success(), "sysctl: {}", String::from_utf8_lossy(&out.stderr));
-    format!("{url}/{}", "x".repeat(512 << 10))
+    format!("{url}/{}", "x".repeat(64 << 10))
 }
 
 /// Times `f`, prints the figure, and checks it against [`UNLOAD_BOUND`].
@@ -297,7 +298,7 @@ fn an_endpoint_that_vanishes_mid_write_or_mid_read_fails_only_that_notification(
     let pair = NetPair::new();
     let ns = pair.server_ns();
     let (writer_gone, reader_gone, ok) = (Endpoint::start(&ns), Endpoint::start(&ns), Endpoint::start(&ns));
-    writer_gone.answer(HttpAnswer::ResetAfter(64 << 10));
+    writer_gone.answer(HttpAnswer::ResetAfter(16 << 10));
     reader_gone.answer(HttpAnswer::ResetAfter(usize::MAX));
     let huge = too_large_to_buffer(&ns, &writer_gone.url());
     let params = |url: &str| json!({ "url": url, "timeout-ms": 5000 });
