@@ -35,7 +35,8 @@
 //! [`resolve`] reads an IP address itself, without any lookup, and looks
 //! a name up with glibc's `getaddrinfo_a`: glibc runs the lookup (files,
 //! DNS, whatever `nsswitch.conf` says) on a thread of its own, and the
-//! caller waits for it with `gai_suspend` until the deadline. A lookup
+//! caller waits for it with `gai_suspend` (in slices of 20 ms, to see its
+//! interrupt) until the deadline. A lookup
 //! that has not ended by then is cancelled if glibc has not started it,
 //! else abandoned to glibc: its few hundred bytes stay allocated until
 //! glibc is done with it and are freed by a later `resolve`. While
@@ -216,8 +217,9 @@ impl From<Instant> for Deadline {
 /// Lookups given up while glibc still runs them (see the module docs).
 static ABANDONED: Mutex<Vec<Abandoned>> = Mutex::new(Vec::new());
 
-/// How often a wait for a lookup looks at its interrupt: glibc's
-/// `gai_suspend` cannot wait on a file descriptor.
+/// How often a wait for a lookup looks at its interrupt (glibc's
+/// `gai_suspend` cannot wait on a file descriptor) and at the lookup's
+/// status (so a wake-up `gai_suspend` missed costs no more than this).
 const LOOKUP_SLICE: Duration = Duration::from_millis(20);
 
 /// The addresses of `host` (an IPv4 or IPv6 address, brackets allowed
@@ -258,8 +260,7 @@ pub fn resolve(host: &str, port: u16, deadline: &Deadline) -> Result<Vec<SocketA
                 return Err(e);
             }
         };
-        let slice = if deadline.interrupt.is_some() { left.min(LOOKUP_SLICE) } else { left };
-        if let Some(answer) = lookup.wait(slice) {
+        if let Some(answer) = lookup.wait(left.min(LOOKUP_SLICE)) {
             break answer;
         }
     };
