@@ -136,15 +136,42 @@ fn held_request(pair: &NetPair, mac: &str) {
     assert!(client.request(&offer, None).is_none(), "an ACK although the endpoint never answered");
 }
 
-/// A request larger than the sockets of namespace `ns` take in while the
-/// endpoint reads nothing: their buffers are capped at 4 KiB (the
-/// namespace's own `tcp_wmem`/`tcp_rmem`; about 6 KiB then get through,
-/// where loopback otherwise buffers about 4 MiB), and the URL's path
-/// makes the request 64 KiB.
-fn too_large_to_buffer(ns: &str, url: &str) -> String {
+/// Caps the TCP buffers of sockets made from now on in namespace `ns` at
+/// 4 KiB (its own `tcp_wmem`/`tcp_rmem`; an accepted socket takes its
+/// listener's, so call this before starting endpoints): about 6 KiB then
+/// get through to a peer that reads nothing, where loopback otherwise
+/// buffers about 4 MiB.
+fn small_tcp_buffers(ns: &str) {
     let out = run_in_ns(ns, "sysctl", &["-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096", "net.ipv4.tcp_rmem=4096 4096 4096"]);
     assert!(out.status.success(), "sysctl: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `url` with a path that makes the request 64 KiB: more than the
+/// sockets take in under [`small_tcp_buffers`].
+fn too_large_to_buffer(url: &str) -> String {
     format!("{url}/{}", "x".repeat(64 << 10))
+}
+
+/// The bytes the hook has written to `port` in namespace `ns` that the
+/// peer has not taken (its socket's send queue, from /proc/net/tcp there).
+fn unsent_to(ns: &str, port: u16) -> u64 {
+    let out = run_in_ns(ns, "cat", &["/proc/net/tcp"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let remote = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let queues = f.get(4)?;
+            (f.get(2)?.ends_with(&remote)).then(|| u64::from_str_radix(queues.split(':').next()?, 16).ok())?
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn port_of(url: &str) -> u16 {
+    url.trim_start_matches("http://").split('/').next().unwrap().rsplit(':').next().unwrap().parse().unwrap()
 }
 
 /// Times `f`, prints the figure, and checks it against [`UNLOAD_BOUND`].
@@ -176,11 +203,12 @@ fn a_reload_or_shutdown_while_the_endpoint_hangs_returns_at_once() {
     }
     let pair = NetPair::new();
     let ns = pair.server_ns();
+    small_tcp_buffers(&ns);
     let (silent, stalled, full, ok) =
         (Endpoint::start(&ns), Endpoint::start(&ns), FullListener::start(&ns), Endpoint::start(&ns));
     silent.answer(HttpAnswer::Never);
     stalled.answer(HttpAnswer::Stall);
-    let huge = too_large_to_buffer(&ns, &stalled.url());
+    let huge = too_large_to_buffer(&stalled.url());
     let params = |url: &str| json!({ "url": url, "timeout-ms": 60000, "workers": 1 });
     let mut kea =
         KeaConfig::new(&pair).hook(&notifier(), Some(params(&silent.url()))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
@@ -195,6 +223,11 @@ fn a_reload_or_shutdown_while_the_endpoint_hangs_returns_at_once() {
             e.wait_for_connections(1, Duration::from_secs(5));
         }
         wait_in_flight(&kea, 1);
+        if phase == "writing" {
+            // The request is stuck in the hook's write, not sent.
+            let unsent = unsent_to(&ns, port_of(&stalled.url()));
+            assert!(unsent > 0, "the hook's request is not stuck in its write (send queue empty)");
+        }
         let answer = bounded(&format!("config-reload while {phase} hangs"), || kea.config_reload());
         assert_eq!(answer["result"], 0, "{answer}");
         let status = bounded(&format!("a command after the reload ({phase})"), || kea.command("lease-notifier-status", None));
@@ -256,6 +289,30 @@ fn a_name_that_does_not_resolve_in_time_fails_at_timeout_ms_and_holds_up_nothing
     }
 }
 
+/// Lookups that keep hanging are abandoned to glibc, at most
+/// `kea_hooks::net::MAX_ABANDONED` (16) at once: past that, a lookup fails
+/// at once instead of giving the hung resolver more work, and the ACK goes
+/// out without waiting for `timeout-ms`.
+#[test]
+fn lookups_that_keep_hanging_are_capped_and_then_fail_at_once() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let dns = SilentDns::start(&pair.server_ns());
+    let params = json!({ "url": "http://ipam.kea-hooks.test:8080/leases", "timeout-ms": 100 });
+    let kea = KeaConfig::new(&pair).hook(&notifier(), Some(params)).start(&pair).unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..18 {
+        assert!(Client4::new(&pair, &format!("02:ce:00:00:00:{i:02x}")).dora().is_some(), "no ACK for client {i}");
+    }
+    let log = kea.log();
+    let capped = log.lines().filter(|l| l.contains("16 earlier lookups that timed out are still running")).count();
+    assert_eq!(capped, 2, "{log}");
+    assert_eq!(log.lines().filter(|l| l.contains("looking up ipam.kea-hooks.test: timed out")).count(), 16, "{log}");
+    assert!(dns.queries() >= 16, "{} queries", dns.queries());
+    assert_eq!(kea.statistic("lease-notifier.failed"), 18);
+}
+
 /// An IPv6 address in the URL (`http://[2001:2::1]:PORT/leases`), served
 /// over IPv6 in Kea's namespace: the notification arrives, with the
 /// address in brackets in its Host header.
@@ -297,10 +354,11 @@ fn an_endpoint_that_vanishes_mid_write_or_mid_read_fails_only_that_notification(
     }
     let pair = NetPair::new();
     let ns = pair.server_ns();
+    small_tcp_buffers(&ns);
     let (writer_gone, reader_gone, ok) = (Endpoint::start(&ns), Endpoint::start(&ns), Endpoint::start(&ns));
     writer_gone.answer(HttpAnswer::ResetAfter(16 << 10));
     reader_gone.answer(HttpAnswer::ResetAfter(usize::MAX));
-    let huge = too_large_to_buffer(&ns, &writer_gone.url());
+    let huge = too_large_to_buffer(&writer_gone.url());
     let params = |url: &str| json!({ "url": url, "timeout-ms": 5000 });
     let mut kea = KeaConfig::new(&pair).hook(&notifier(), Some(params(&huge))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
     for (i, phase) in ["writing to", "reading from"].into_iter().enumerate() {
