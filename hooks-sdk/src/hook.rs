@@ -41,7 +41,10 @@ pub trait Hook: Sized + Send + Sync + 'static {
     /// parameters: ` and the error: name the field, `at 'deny[1]': ...`),
     /// and by `kea-hooks-check`, which runs it for every SDK hook in a Kea
     /// configuration file before it is deployed (Kea's own `-t` never calls
-    /// a hook). Default: no further checks.
+    /// a hook). Put every validation that needs no running Kea here rather
+    /// than in `load` (a file that must exist, a script's place: see
+    /// [`script_path`]; an address that must parse), so that the checker
+    /// reports what `load` would refuse. Default: no further checks.
     fn check(params: &Self::Params) -> Result<(), Error> {
         let _ = params;
         Ok(())
