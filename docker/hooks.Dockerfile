@@ -13,21 +13,50 @@
 # trixie, the kit's minimum). The build context is the repository; with
 # a `vendor/` directory in it (`cargo vendor`), it builds offline.
 #
-# Every library that goes into /hooks is checked by kea-hooks-check
-# --library against the builder's Kea (it must open with that Kea's
-# libraries and its version() must be that Kea's KEA_HOOKS_VERSION), so a
-# library for another release fails the build. Libraries built elsewhere
-# can be added from `prebuilt/` in the context; they are checked the same
-# way. PACKAGES names the workspace packages to build (default: every hook).
+# The builder's Kea is the image's own: Debian's kea-dev is installed at
+# exactly the version of the image's kea-common (an unpinned install would
+# take the archive's newest, bringing its own libraries with it, and the
+# hooks would be built and checked against a Kea the image does not have);
+# when the archive no longer has that version, or apt would change any
+# Kea package of the image, the build fails and says so. docker-kea's
+# images carry their own headers, and apt installs no Kea there.
+#
+# Every library that goes into /hooks is checked twice: in the builder by
+# kea-hooks-check --library (it must open with that Kea's libraries and
+# its version() must be that Kea's KEA_HOOKS_VERSION), and in the final
+# image by its own Kea (`kea-dhcp4 -t` opens each library and refuses one
+# whose version() is not its own), so a library for another release
+# fails the build. Libraries built elsewhere can be added from
+# `prebuilt/` in the context; they are checked the same way. PACKAGES
+# names the workspace packages to build (default: every hook).
 ARG KEA_IMAGE=localhost/kea-hooks/kea-dhcp4:trixie
 FROM ${KEA_IMAGE} AS builder
 RUN set -eu; \
     export DEBIAN_FRONTEND=noninteractive; \
     apt-get update -qq; \
     pkgs="g++ pkg-config libboost-dev liblog4cplus-dev libssl-dev rustc cargo"; \
-    # Debian's Kea keeps its headers in kea-dev; docker-kea's image has them.
-    if [ ! -d /usr/local/include/kea ]; then pkgs="$pkgs kea-dev"; fi; \
-    apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+    # The image's Kea packages (Debian's; none in docker-kea's images).
+    kea_pkgs() { dpkg-query -W -f='${db:Status-Status} ${Package} ${Version}\n' | awk '$1 == "installed" && $2 ~ /^kea/ { print $2, $3 }' | sort; }; \
+    before=$(kea_pkgs); \
+    # Debian's Kea keeps its headers in kea-dev, pinned to the image's Kea;
+    # docker-kea's image has them.
+    kea=""; \
+    if [ ! -d /usr/local/include/kea ]; then \
+        kea=$(dpkg-query -W -f='${Version}' kea-common 2>/dev/null) || { echo "hooks image: the image has no Debian kea-common and no /usr/local/include/kea: which Kea is it?" >&2; exit 1; }; \
+        pkgs="$pkgs kea-dev=$kea"; \
+    fi; \
+    apt-get install -y -qq --no-install-recommends $pkgs >/dev/null || { \
+        echo "hooks image: cannot install $pkgs: the image's Kea is $kea; the archive offers kea-dev $(apt-cache policy kea-dev | awk '/Candidate/ { print $2 }'): build against an archive that still has the image's Kea, or an image with the archive's" >&2; exit 1; }; \
+    # Every Kea package the image had is still there at its version, and
+    # any added (kea-dev) is of that same version.
+    after=$(kea_pkgs); \
+    changed=$(printf '%s\n' "$before" | while read -r p v; do \
+            [ -n "$p" ] || continue; \
+            now=$(printf '%s\n' "$after" | awk -v p="$p" '$1 == p { print $2 }'); \
+            [ "$now" = "$v" ] || echo "$p $v -> ${now:-removed}"; \
+        done; \
+        [ -z "$kea" ] || printf '%s\n' "$after" | awk -v v="$kea" 'NF && $2 != v { print $1 " " $2 " (not " v ")" }'); \
+    if [ -n "$changed" ]; then echo "hooks image: installing the build tools changed the image's Kea packages, so the hooks would not be for the image's Kea:" >&2; echo "$changed" >&2; exit 1; fi
 WORKDIR /src
 COPY . /src
 ARG PACKAGES="kea-hook-run-script kea-hook-lease-stats kea-hook-mac-acl kea-hook-class-policy kea-hook-lease-notifier"
@@ -52,4 +81,21 @@ RUN set -eu; \
     rm -rf target
 FROM ${KEA_IMAGE} AS hooks
 COPY --from=builder /out/ /hooks/
+# The very Kea the hooks ship into checks them: `-t` opens every library
+# listed (with this image's Kea libraries) and refuses one whose version()
+# is not this Kea's. (It calls no hook's load(): parameters were checked
+# by kea-hooks-check.)
+RUN set -eu; \
+    ls /hooks/*.so >/dev/null 2>&1 || exit 0; \
+    if command -v kea-dhcp4 >/dev/null; then daemon=kea-dhcp4 map=Dhcp4; else daemon=kea-dhcp6 map=Dhcp6; fi; \
+    conf=$(mktemp); \
+    { printf '{ "%s": { "hooks-libraries": [' "$map"; sep=""; \
+      for lib in /hooks/*.so; do printf '%s { "library": "%s" }' "$sep" "$lib"; sep=","; done; \
+      printf ' ] } }\n'; } >"$conf"; \
+    if ! out=$(KEA_HOOKS_PATH=/hooks "$daemon" -t "$conf" 2>&1); then \
+        echo "$out" >&2; \
+        echo "hooks image: this image's Kea ($("$daemon" -v)) refuses the hook libraries built for it" >&2; \
+        rm -f "$conf"; exit 1; \
+    fi; \
+    rm -f "$conf"
 CMD ["ls", "-l", "/hooks"]

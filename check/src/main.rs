@@ -8,6 +8,14 @@
 //! `hooks-libraries` (as Kea does, so one built for another Kea release
 //! fails to open) and runs its parameter parsing and the hook's own
 //! `Hook::check`, without registering anything or starting anything.
+//! A hook's `check` runs every validation its `load` makes that needs no
+//! running Kea (run-script: the script exists, is executable, and sits
+//! where this Kea allows scripts; lease-stats: `listen` parses).
+//!
+//! The configuration is read as Kea reads it, comments and
+//! `<?include "file"?>` directives included (see `config.rs`): a relative
+//! include path is opened from the current directory, as Kea opens it
+//! from its own.
 //!
 //! ```text
 //! kea-hooks-check [--hooks-dir DIR] CONFIG...
@@ -31,10 +39,11 @@
 
 #![deny(unsafe_code)]
 
+mod config;
 #[allow(unsafe_code)]
 mod dl;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::Value;
@@ -97,7 +106,7 @@ fn main() -> ExitCode {
     let mut errors = 0;
     for config in &configs {
         println!("{}", config.display());
-        let value = match read_config(config) {
+        let value = match config::read(config) {
             Ok(v) => v,
             Err(e) => {
                 eprintln!("kea-hooks-check: {}: {e}", config.display());
@@ -265,77 +274,9 @@ fn resolve(library: &str, hooks_dirs: &[PathBuf]) -> Option<PathBuf> {
     hooks_dirs.iter().map(|d| d.join(library)).find(|p| p.exists())
 }
 
-/// Reads a Kea configuration file: JSON with `#`, `//` and `/* */`
-/// comments.
-fn read_config(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    if text.contains("<?include") {
-        return Err("<?include ...?> is not supported: check the file with the includes expanded".into());
-    }
-    serde_json::from_str(&strip_comments(&text)).map_err(|e| format!("not a Kea configuration: {e}"))
-}
-
-/// `text` with Kea's comments replaced by spaces (so error positions stay
-/// right), leaving strings alone.
-fn strip_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let blank = |c: char| if c == '\n' { '\n' } else { ' ' };
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                out.push(c);
-                while let Some(s) = chars.next() {
-                    out.push(s);
-                    match s {
-                        '\\' => {
-                            if let Some(e) = chars.next() {
-                                out.push(e);
-                            }
-                        }
-                        '"' => break,
-                        _ => {}
-                    }
-                }
-            }
-            '#' | '/' if c == '#' || chars.peek() == Some(&'/') => {
-                // A line comment: to the end of the line.
-                out.push(' ');
-                for s in chars.by_ref() {
-                    out.push(blank(s));
-                    if s == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                out.push(' ');
-                let mut prev = ' ';
-                for s in chars.by_ref() {
-                    out.push(blank(s));
-                    if prev == '*' && s == '/' {
-                        break;
-                    }
-                    prev = s;
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn comments_go_and_strings_stay() {
-        let text = "{ # a comment\n \"a\": \"x // not # a comment\", // another\n /* block\n */ \"b\": \"q\\\"#\" }";
-        let v: Value = serde_json::from_str(&strip_comments(text)).unwrap();
-        assert_eq!(v["a"], "x // not # a comment");
-        assert_eq!(v["b"], "q\"#");
-    }
 
     #[test]
     fn bare_names_are_looked_up_in_the_hooks_dirs() {

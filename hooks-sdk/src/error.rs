@@ -26,12 +26,19 @@ pub enum ErrorKind {
     /// Kea's statistics from a hook's own thread while Kea's
     /// multi-threading is off); nothing was done.
     WrongThread,
-    /// A bounded wait ran out: [`main_thread::call_timeout`] whose work
-    /// Kea's main thread did not run in time (it is then skipped if it had
-    /// not started).
+    /// A bounded wait reached its deadline: a name lookup or connection
+    /// past its [`Deadline`](crate::net::Deadline), or
+    /// [`main_thread::call_timeout`] whose work Kea's main thread did not
+    /// run in time (it is then skipped if it had not started).
     ///
     /// [`main_thread::call_timeout`]: crate::threads::main_thread::call_timeout
-    Timeout,
+    TimedOut,
+    /// A wait was cut short by an [`Interrupt`](crate::net::Interrupt)
+    /// (the hook is being unloaded, say).
+    Interrupted,
+    /// A network peer or the name resolver failed: a refused or reset
+    /// connection, a name that does not resolve.
+    Network,
 }
 
 /// An error from a callout, from `load`, or from a Kea call.

@@ -41,7 +41,10 @@ pub trait Hook: Sized + Send + Sync + 'static {
     /// parameters: ` and the error: name the field, `at 'deny[1]': ...`),
     /// and by `kea-hooks-check`, which runs it for every SDK hook in a Kea
     /// configuration file before it is deployed (Kea's own `-t` never calls
-    /// a hook). Default: no further checks.
+    /// a hook). Put every validation that needs no running Kea here rather
+    /// than in `load` (a file that must exist, a script's place: see
+    /// [`script_path`]; an address that must parse), so that the checker
+    /// reports what `load` would refuse. Default: no further checks.
     fn check(params: &Self::Params) -> Result<(), Error> {
         let _ = params;
         Ok(())
@@ -180,15 +183,10 @@ impl LoadContext {
         &self.logger
     }
 
-    /// Where Kea lets this hook run the script `name` from, as Kea's own
-    /// hooks (run_script, the forensic log's rotate scripts) check it: on
-    /// Kea 3.0+ a script must sit in the hook-scripts directory
-    /// (`KEA_HOOK_SCRIPTS_PATH`, default `<prefix>/share/kea/scripts`;
-    /// Kea's `-X` lifts the rule), and a bare file name means a file
-    /// there. Before 3.0, `name` as given. The error names the allowed
-    /// directory.
+    /// [`script_path`]: where Kea lets this hook run the script `name`
+    /// from.
     pub fn script_path(&self, name: &str) -> Result<std::path::PathBuf, Error> {
-        Ok(ffi::hook_script_path(name)?.into())
+        script_path(name)
     }
 
     /// `KEA_HOOKS_VERSION` of the Kea this library was built against.
@@ -202,6 +200,22 @@ impl LoadContext {
     pub fn kea(&self) -> crate::kea::KeaAccess<'_> {
         crate::kea::KeaAccess::new(true)
     }
+}
+
+/// Where Kea lets a hook run the script `name` from, as Kea's own hooks
+/// (run_script, the forensic log's rotate scripts) check it: on Kea 3.0+
+/// a script must sit in the hook-scripts directory
+/// (`KEA_HOOK_SCRIPTS_PATH`, default `<prefix>/share/kea/scripts`; Kea's
+/// `-X` lifts the rule), and a bare file name means a file there. Before
+/// 3.0, `name` as given. The error names the allowed directory.
+///
+/// It asks Kea's own checker (through the libraries the hook is linked
+/// with), so it answers the same in [`Hook::load`] and in
+/// [`Hook::check`], which `kea-hooks-check` runs outside Kea: there it
+/// reads `KEA_HOOK_SCRIPTS_PATH` from the checker's environment, which
+/// must then be Kea's (and the checker cannot know about `-X`).
+pub fn script_path(name: &str) -> Result<std::path::PathBuf, Error> {
+    Ok(ffi::hook_script_path(name)?.into())
 }
 
 // ---- panics -----------------------------------------------------------------

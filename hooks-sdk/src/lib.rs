@@ -70,6 +70,9 @@
 //!   of clients, stopped at once at unload;
 //! * [`process`]: programs started without forking Kea, waited for with
 //!   timeouts, never left behind;
+//! * [`net`]: name lookups and TCP connections bounded by one deadline
+//!   and cut short at unload (a DNS server or a peer that hangs never
+//!   holds up a reload);
 //! * [`kea`]: Kea's configuration (subnets, pools) and lease database,
 //!   read-only, on the threads Kea allows;
 //! * [`Hook::check`]: parameter checks that `kea-hooks-check` (this kit's
@@ -105,6 +108,7 @@ pub mod hwaddr;
 pub mod kea;
 pub mod log;
 mod macros;
+pub mod net;
 pub mod params;
 pub mod parking;
 pub mod process;
@@ -113,7 +117,7 @@ pub mod threads;
 
 pub use callout::{Callout, Context, HookPoint, NextStep};
 pub use error::{Error, ErrorKind};
-pub use hook::{Hook, LoadContext, OnFailure, OnPanic, Server};
+pub use hook::{script_path, Hook, LoadContext, OnFailure, OnPanic, Server};
 
 /// The `tracing` crate the SDK logs through (so a hook can use the same version).
 pub use tracing;

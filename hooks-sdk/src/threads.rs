@@ -521,7 +521,7 @@ pub mod main_thread {
     /// thread that must answer someone in bounded time (a client of an
     /// HTTP endpoint, say) whatever Kea's main thread is busy with (a long
     /// command, a reconfiguration). Past `timeout` it fails with
-    /// [`ErrorKind::Timeout`], and `f` is dropped unrun when the main
+    /// [`ErrorKind::TimedOut`], and `f` is dropped unrun when the main
     /// thread gets to it (if it had already started, it runs to its end and
     /// what it returns is dropped). Fails as [`call`] does otherwise; on
     /// the main thread itself it runs `f` at once.
@@ -552,7 +552,7 @@ pub mod main_thread {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 abandoned.store(true, std::sync::atomic::Ordering::Release);
                 Err(Error::new(
-                    ErrorKind::Timeout,
+                    ErrorKind::TimedOut,
                     format!("Kea's main thread did not get to the work within {} ms", timeout.as_millis()),
                 ))
             }

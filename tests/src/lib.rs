@@ -26,6 +26,7 @@
 mod build;
 mod client4;
 mod dhclient;
+mod dns;
 mod env;
 mod http;
 mod kea;
@@ -36,8 +37,9 @@ mod user;
 pub use build::{build_bin, build_cpp_hook, build_hook, hooks_together, isc_hook, kea_hooks_version, target_dir, workspace_root, Profile};
 pub use client4::{msg, Client4, Relay, Reply};
 pub use dhclient::dhclient;
+pub use dns::SilentDns;
 pub use env::{require_root_and_kea, skip, TestDir};
-pub use http::{Endpoint, HttpAnswer};
+pub use http::{Endpoint, FullListener, HttpAnswer};
 pub use kea::{unix_command, unix_command_within, write_memfile4, Family, Kea, KeaConfig, LeaseRow, StartFailure};
 pub use netns::{in_netns, run_in_ns, NetPair};
 pub use user::SystemUser;

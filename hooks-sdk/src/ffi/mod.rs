@@ -7,6 +7,7 @@
 //! * `args`: callout arguments as references bounded by the callout;
 //! * `context`: the hook's per-packet values in Kea's callout context;
 //! * `main_queue`: work queued for Kea's main thread from any thread;
+//! * `net`: a TCP connect that does not block, glibc's `getaddrinfo_a`;
 //! * [`slot`]: the static that holds a hook's value while it is loaded;
 //! * [`thread_key`]: per-thread values that do not pin the library;
 //! * `process`: signals, stderr, the thread's name;
@@ -19,6 +20,7 @@ pub(crate) mod context;
 pub(crate) mod fd;
 pub(crate) mod lease_gate;
 pub(crate) mod main_queue;
+pub(crate) mod net;
 mod process;
 pub(crate) mod shim;
 pub(crate) mod spawn;

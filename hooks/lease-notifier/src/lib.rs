@@ -11,6 +11,15 @@
 //! queue (`queue-size` notifications waiting). Kea's packet threads never
 //! wait on the endpoint.
 //!
+//! `timeout-ms` bounds the whole notification: looking the host name up
+//! (on one of glibc's threads, so a DNS server that never answers costs
+//! `timeout-ms`, not resolv.conf's minutes; see `kea_hooks::net`),
+//! connecting, sending and the answer's status line. At unload (reload,
+//! shutdown) a notification in flight is cut short at once, whatever the
+//! endpoint does, and its packet dropped, as Kea drops every parked one
+//! then. The host may be a name, an IPv4 address or an IPv6 address in
+//! brackets (`http://[2001:db8::1]:8080/leases`).
+//!
 //! ```json
 //! { "library": "libdhcp_lease_notifier.so",
 //!   "parameters": { "url": "http://127.0.0.1:8080/leases", "timeout-ms": 2000,
@@ -28,13 +37,13 @@
 //! `lease-notifier-status`: those counts, the notifications queued and in
 //! flight, and the URL.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::Ipv6Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kea_hooks::dhcp4::{self, Lease4};
+use kea_hooks::net::{self, Deadline, Interrupt, TcpConnection};
 use kea_hooks::parking::Parked;
 use kea_hooks::prelude::*;
 use kea_hooks::stats;
@@ -46,9 +55,10 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Params {
-    /// `http://HOST:PORT/PATH` (plain HTTP).
+    /// `http://HOST[:PORT][/PATH]` (plain HTTP; an IPv6 HOST in brackets).
     url: String,
-    /// How long a notification may take, connecting included.
+    /// How long a notification may take, name lookup and connecting
+    /// included.
     #[serde(default = "default_timeout")]
     timeout_ms: u64,
     /// What a failed, late or unqueued notification does to the ACK.
@@ -85,22 +95,45 @@ enum OnNotifyFailure {
 /// Where to POST.
 #[derive(Debug, Clone)]
 struct Target {
+    /// A name, or an IP address (an IPv6 one without its brackets).
     host: String,
     port: u16,
     path: String,
 }
 
 impl Target {
-    /// Parses `http://HOST[:PORT][/PATH]`; the error names what is wrong.
+    /// Parses `http://HOST[:PORT][/PATH]`, HOST a name, an IPv4 address or
+    /// an IPv6 address in brackets (`http://[2001:db8::1]:8080/leases`);
+    /// the error names what is wrong.
     fn parse(url: &str) -> Result<Target, String> {
         let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported")?;
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("bad port {p:?}"))?),
-            None => (authority, 80),
+        if authority.contains('@') {
+            return Err("user information (user@host) is not supported".into());
+        }
+        let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+            let (ip, after) = bracketed.split_once(']').ok_or("an IPv6 address must end with ']'")?;
+            ip.parse::<Ipv6Addr>().map_err(|_| format!("[{ip}] is not an IPv6 address"))?;
+            let port = match after {
+                "" => None,
+                p => Some(p.strip_prefix(':').ok_or_else(|| format!("unexpected {p:?} after [{ip}]"))?),
+            };
+            (ip, port)
+        } else {
+            match authority.split_once(':') {
+                Some((h, _)) if authority.matches(':').count() > 1 => {
+                    return Err(format!("an IPv6 address goes in brackets: http://[{authority}]/... (not {h:?}...)"));
+                }
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            }
+        };
+        let port = match port {
+            Some(p) => p.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| format!("bad port {p:?}"))?,
+            None => 80,
         };
         if host.is_empty() {
             return Err("no host".into());
@@ -108,48 +141,47 @@ impl Target {
         Ok(Target { host: host.to_owned(), port, path: path.to_owned() })
     }
 
-    fn addrs(&self) -> Result<Vec<SocketAddr>, String> {
-        (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map(|a| a.collect())
-            .map_err(|e| format!("cannot resolve {}: {e}", self.host))
+    /// The `Host` header's value: `name:port`, `[v6]:port`.
+    fn host_header(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 }
 
-/// POSTs `body` and returns the answer's status code, within `timeout`.
-fn post(target: &Target, body: &str, timeout: Duration) -> Result<u16, String> {
-    let deadline = Instant::now() + timeout;
-    let left = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-    let addr = *target.addrs()?.first().ok_or("no address")?;
-    let mut stream = TcpStream::connect_timeout(&addr, left()).map_err(|e| format!("connect {addr}: {e}"))?;
-    stream.set_write_timeout(Some(left())).map_err(|e| e.to_string())?;
+/// POSTs `body` and returns the answer's status code, all of it (name
+/// lookup, connect, request, status line) within `deadline`, which also
+/// ends at once at unload (its interrupt).
+fn post(target: &Target, body: &str, deadline: &Deadline) -> Result<u16, Error> {
+    let addrs = net::resolve(&target.host, target.port, deadline)?;
+    let mut conn = TcpConnection::connect(&addrs, deadline)?;
     let request = format!(
-        "POST {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         target.path,
-        target.host,
-        target.port,
+        target.host_header(),
         body.len()
     );
-    stream.write_all(request.as_bytes()).map_err(|e| format!("send: {e}"))?;
+    conn.write_all(request.as_bytes(), deadline)?;
     // The status line is all that is needed.
     let mut head = Vec::new();
     let mut buf = [0u8; 256];
     while !head.windows(2).any(|w| w == b"\r\n") {
-        stream.set_read_timeout(Some(left())).map_err(|e| e.to_string())?;
-        let n = stream.read(&mut buf).map_err(|e| format!("answer: {e}"))?;
+        let n = conn.read(&mut buf, deadline)?;
         if n == 0 {
-            return Err("the endpoint closed the connection without answering".into());
+            return Err(Error::msg("the endpoint closed the connection without answering"));
         }
         head.extend_from_slice(&buf[..n]);
         if head.len() > 8192 {
-            return Err("no status line".into());
+            return Err(Error::msg("no status line"));
         }
     }
     let line = String::from_utf8_lossy(&head);
     line.split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("bad status line {:?}", line.lines().next().unwrap_or("")))
+        .ok_or_else(|| Error::msg(format!("bad status line {:?}", line.lines().next().unwrap_or(""))))
 }
 
 /// One lease event waiting to be told.
@@ -181,8 +213,19 @@ struct LeaseNotifier {
     url: String,
     on_failure: OnNotifyFailure,
     counts: Arc<Counts>,
+    /// Ends the workers' waits on the endpoint (and on DNS) at unload.
+    interrupt: Interrupt,
     queue: JobQueue<Notification>,
     _workers: Vec<Worker>,
+}
+
+impl Drop for LeaseNotifier {
+    /// Unload: a worker waiting on the endpoint or on a lookup returns at
+    /// once (its packet is dropped, as unload drops every parked one), so
+    /// joining the workers (next, as the fields drop) waits for nobody.
+    fn drop(&mut self) {
+        self.interrupt.fire();
+    }
 }
 
 impl LeaseNotifier {
@@ -239,16 +282,22 @@ impl Hook for LeaseNotifier {
         let target = Target::parse(&p.url).map_err(Error::msg)?;
         let timeout = Duration::from_millis(p.timeout_ms);
         let counts = Arc::new(Counts::default());
-        let (on_failure, worker_counts) = (p.on_failure, Arc::clone(&counts));
+        let interrupt = Interrupt::new()?;
+        let (on_failure, worker_counts, worker_interrupt) = (p.on_failure, Arc::clone(&counts), interrupt.clone());
         let (queue, workers) =
             JobQueue::with_workers("notifier", p.workers, p.queue_size, move |n: Notification, stop: &StopToken| {
                 if stop.is_stopped() {
                     return; // unloading: the packet is dropped with its token
                 }
                 worker_counts.in_flight.fetch_add(1, Ordering::Relaxed);
-                let outcome = post(&target, &n.body, timeout);
+                let deadline = Deadline::after(timeout).or_interrupt(&worker_interrupt);
+                let outcome = post(&target, &n.body, &deadline);
                 worker_counts.in_flight.fetch_sub(1, Ordering::Relaxed);
                 match outcome {
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {
+                        // Unloading: the packet is dropped with its token.
+                        tracing::debug!(xid = n.parked.xid(), "notification cut short by unload");
+                    }
                     Ok(code) if (200..300).contains(&code) => {
                         worker_counts.notified.fetch_add(1, Ordering::Relaxed);
                         count("lease-notifier.notified");
@@ -257,7 +306,7 @@ impl Hook for LeaseNotifier {
                     other => {
                         let why = match other {
                             Ok(code) => format!("status {code}"),
-                            Err(e) => e,
+                            Err(e) => e.to_string(),
                         };
                         tracing::warn!(xid = n.parked.xid(), %why, "notification failed");
                         worker_counts.failed.fetch_add(1, Ordering::Relaxed);
@@ -271,7 +320,7 @@ impl Hook for LeaseNotifier {
             stats::declare_integer(name)?;
         }
         tracing::info!(url = %p.url, workers = p.workers, "lease notifier ready");
-        Ok(LeaseNotifier { url: p.url, on_failure: p.on_failure, counts, queue, _workers: workers })
+        Ok(LeaseNotifier { url: p.url, on_failure: p.on_failure, counts, interrupt, queue, _workers: workers })
     }
 
     fn commands(&self, commands: &mut Commands<Self>) -> Result<(), Error> {
@@ -322,5 +371,23 @@ mod tests {
         assert!(Target::parse("https://x/").is_err());
         assert!(Target::parse("http://x:port/").is_err());
         assert!(Target::parse("http:///p").is_err());
+        assert!(Target::parse("http://x:0/").is_err());
+    }
+
+    #[test]
+    fn ipv6_urls_take_brackets_and_keep_them_in_the_host_header() {
+        let t = Target::parse("http://[2001:2::1]:8080/leases").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.path.as_str()), ("2001:2::1", 8080, "/leases"));
+        assert_eq!(t.host_header(), "[2001:2::1]:8080");
+        let t = Target::parse("http://[::1]").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.path.as_str(), t.host_header().as_str()), ("::1", 80, "/", "[::1]:80"));
+        assert_eq!(Target::parse("http://ipam.example:81/x").unwrap().host_header(), "ipam.example:81");
+        let e = Target::parse("http://2001:2::1:8080/leases").unwrap_err();
+        assert!(e.contains("in brackets"), "{e}");
+        assert!(Target::parse("http://[2001:2::1/leases").unwrap_err().contains("']'"));
+        assert!(Target::parse("http://[not-v6]:80/").unwrap_err().contains("not an IPv6 address"));
+        assert!(Target::parse("http://[::1]x/").is_err());
+        assert!(Target::parse("http://[::1]:/").is_err());
+        assert!(Target::parse("http://u@host/").is_err());
     }
 }

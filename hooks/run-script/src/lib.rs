@@ -474,13 +474,16 @@ impl Hook for RunScript {
         if p.max_running == 0 {
             return Err(Error::msg("at 'max-running': must be at least 1"));
         }
+        // Kea's rule for where scripts may be (3.0+), then ISC's checks:
+        // here, so that kea-hooks-check reports what load would refuse.
+        let path = kea_hooks::script_path(&p.name).map_err(|e| Error::msg(format!("at 'name': {e}")))?;
+        kea_hooks::process::check_executable(&path).map_err(|e| Error::msg(format!("at 'name': {e}")))?;
         Ok(())
     }
 
     fn load(p: Params, cx: &LoadContext) -> Result<Self, Error> {
-        // Kea's rule for where scripts may be (3.0+), then ISC's checks.
+        // `check` has validated the script (the SDK runs it before load).
         let path = cx.script_path(&p.name).map_err(|e| Error::msg(format!("at 'name': {e}")))?;
-        kea_hooks::process::check_executable(&path).map_err(|e| Error::msg(format!("at 'name': {e}")))?;
         let config = Config {
             path: path.clone(),
             timeout: (p.timeout_ms > 0).then(|| Duration::from_millis(p.timeout_ms)),
