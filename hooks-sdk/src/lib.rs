@@ -58,6 +58,37 @@
 //!   join your threads there) and builds a new one from the new parameters;
 //!   a rebuilt library file is picked up (see [Reload](#reload)).
 //!
+//! # The one rule: no unbounded wait on Kea's behalf
+//! A DHCP server that stops answering is an outage. So nothing a hook does
+//! on Kea's main thread (`load`, `unload`, commands, `dhcp4_srv_configured`,
+//! and with multi-threading off every callout), on a packet thread (a
+//! callout), or in `Drop` at unload may wait **without a bound** on
+//! anything a client, a script, a remote end or the hook's own threads
+//! control. The SDK's own waits follow it, and give hooks the tools to:
+//! * [`threads::main_thread::call_timeout`] bounds a wait for the main
+//!   thread; never hold a lock across [`threads::main_thread::call`] that
+//!   the main thread may want (a command, a callout), or the two wait for
+//!   each other;
+//! * [`threads::JobQueue::push`] never blocks a callout; `push_timeout`
+//!   waits at most as long as it is told;
+//! * a [`threads::Worker`] is joined at unload: its loop must notice its
+//!   [`threads::StopToken`] promptly, so every wait in it is bounded or
+//!   woken by the stop ([`threads::StopToken::on_stop`],
+//!   [`process::Waker`]): a blocking read on a peer's socket or pipe is
+//!   not (use non-blocking I/O and [`process::poll`], or [`http`]'s
+//!   server, which stops at once whatever its clients do);
+//! * [`process`] children are waited for with deadlines, killed with their
+//!   process group, and reaped within a bounded time;
+//! * [`net::resolve`] and [`net::TcpConnection`] keep a name lookup and a
+//!   TCP exchange within one [`net::Deadline`], cut short at unload by a
+//!   [`net::Interrupt`];
+//! * a `Parked` token used early never makes Kea's main thread spin or
+//!   wait (see [`parking`]).
+//!
+//! SIGPIPE is ignored from `load` on (a cdylib gets no Rust start-up), so
+//! a writer whose peer vanishes gets `EPIPE`, never Kea killed; children
+//! start with it back at its default.
+//!
 //! # Beyond callouts
 //! * [`command`]: control commands with serde arguments and answers;
 //! * [`stats`]: the hook's own statistics in Kea's, and Kea's;
