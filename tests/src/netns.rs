@@ -150,6 +150,15 @@ impl NetPair {
         ip(&["-n", &self.client_ns(), "link", "set", "dev", &self.client_if(), "address", mac]);
     }
 
+    /// Puts the client interface in promiscuous mode, for several
+    /// [`Client4`](crate::Client4)s used at once: each sets the interface's
+    /// MAC to its own when it is made, and Kea sends its replies to the
+    /// client's MAC, so without this the interface keeps only the last
+    /// client's. (Each client picks its own replies by transaction id.)
+    pub fn accept_every_mac(&self) {
+        ip(&["-n", &self.client_ns(), "link", "set", "dev", &self.client_if(), "promisc", "on"]);
+    }
+
     /// A command that runs `program` inside namespace `ns`.
     pub fn command_in(ns: &str, program: &str) -> Command {
         let mut cmd = ip_command();

@@ -220,15 +220,11 @@ fn stream_verdicts_follow_seq_whatever_the_order_and_stray_lines() {
         .hook(&lib(), Some(json!({ "name": prog, "mode": "stream", "sync": true, "timeout-ms": 5000 })))
         .start(&pair)
         .unwrap_or_else(|e| panic!("{e}"));
+    let clients: Vec<_> = macs.iter().map(|mac| kea_hooks_tests::Client4::new(&pair, mac).with_timeout(Duration::from_secs(3))).collect();
+    pair.accept_every_mac();
     let acked: Vec<bool> = std::thread::scope(|scope| {
-        let clients: Vec<_> = macs
-            .iter()
-            .map(|mac| {
-                let pair = &pair;
-                scope.spawn(move || kea_hooks_tests::Client4::new(pair, mac).with_timeout(Duration::from_secs(3)).dora().is_some())
-            })
-            .collect();
-        clients.into_iter().map(|c| c.join().unwrap()).collect()
+        let running: Vec<_> = clients.iter().map(|c| scope.spawn(move || c.dora().is_some())).collect();
+        running.into_iter().map(|c| c.join().unwrap()).collect()
     });
     assert_eq!(acked, [true, false, true, false], "verdicts went to the wrong clients");
     let s = wait_status(&kea, Duration::from_secs(10), |s| s["unfinished"] == 0);
