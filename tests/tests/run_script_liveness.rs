@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use kea_hooks_tests::{perfdhcp, require_root_and_kea, Kea, KeaConfig, NetPair};
 use serde_json::{json, Value};
 
-use common::run_script::{lib, recorder, script, wait_idle, wait_status, zombies_of};
+use common::run_script::{lib, processes_of, recorder, script, wait_idle, wait_status, zombies_of};
 
 #[test]
 fn sync_never_lets_a_denied_client_through_while_kea_reaps_children_itself() {
@@ -109,8 +109,9 @@ fn a_stream_program_that_stops_reading_holds_up_no_command_reload_or_shutdown() 
     }
     let pair = NetPair::new();
     let cfg = KeaConfig::new(&pair);
-    // Reads one event, then never reads again: the pipe to it fills.
-    let prog = script(cfg.dir(), "reads-one-line", "read line\nexec sleep 3600");
+    // Reads one event, then never reads again: the pipe to it fills. (It
+    // stays a shell running this script, so it can be found by name.)
+    let prog = script(cfg.dir(), "reads-one-line", "read line\nwhile :; do sleep 1; done");
     let params = |timeout_ms: u64| json!({ "name": prog, "mode": "stream", "max-running": 1000, "grace-ms": 1000, "timeout-ms": timeout_ms });
     let mut kea = cfg.hook(&lib(), Some(params(60_000))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
 
@@ -118,6 +119,7 @@ fn a_stream_program_that_stops_reading_holds_up_no_command_reload_or_shutdown() 
     let acks = dora(&pair, 200);
     assert!(acks >= 190, "{acks} of 200 exchanges completed");
     let (answer, status_took) = kea.command_within("run-script-status", None, Duration::from_secs(2));
+    assert!(!processes_of(&prog).is_empty(), "the stream program should be running (and found by name)");
     let in_flight = answer["arguments"]["in-flight"].as_u64().unwrap();
     assert!(in_flight >= 150, "the events should be waiting for the program: {answer}");
     // A reload unloads the hook while its program is stuck: within
@@ -137,6 +139,9 @@ fn a_stream_program_that_stops_reading_holds_up_no_command_reload_or_shutdown() 
     let reload2_took = reload_within(&mut kea, 0, params(60_000), Duration::from_secs(5));
     dora(&pair, 200);
     let shutdown_took = kea.shutdown_within(Duration::from_secs(5));
+    // Every program it started was killed and reaped, none started after
+    // an unload began.
+    assert!(processes_of(&prog).is_empty(), "stream programs left: {:?}", processes_of(&prog));
     eprintln!(
         "stream program that stops reading: run-script-status {status_took:?}, config-reload {reload_took:?} and {reload2_took:?}, \
          killed for timeout-ms 500 within {timeout_took:?} of the traffic, shutdown {shutdown_took:?}"
@@ -178,7 +183,7 @@ fn a_stream_program_that_prints_garbage_or_vanishes_mid_write_is_contained() {
 
     // 2. One endless line without a newline: the program is replaced, and
     // neither its output nor a thread spinning on it costs Kea.
-    let endless = script(kea.dir(), "endless", "exec tr '\\000' x < /dev/zero");
+    let endless = script(kea.dir(), "endless", "tr '\\000' x < /dev/zero");
     let rss_before = rss_kib(kea.pid());
     let reload_took = reload_within(&mut kea, 0, json!({ "name": endless, "mode": "stream", "grace-ms": 500, "timeout-ms": 1000 }), Duration::from_secs(5));
     serving(&pair, "02:5f:00:00:02:01");
@@ -190,7 +195,7 @@ fn a_stream_program_that_prints_garbage_or_vanishes_mid_write_is_contained() {
     // 3. A program that closes its input and lives on: every write to it
     // fails with EPIPE (a SIGPIPE, which the SDK makes Kea ignore, would
     // kill Kea): Kea carries on, the program is replaced.
-    let quits = script(kea.dir(), "quits", "exec 0<&-\nexec sleep 3600");
+    let quits = script(kea.dir(), "quits", "exec 0<&-\nwhile :; do sleep 1; done");
     let reload2_took = reload_within(&mut kea, 0, json!({ "name": quits, "mode": "stream", "grace-ms": 500, "timeout-ms": 1000 }), Duration::from_secs(5));
     let acks = dora(&pair, 100);
     assert!(acks >= 95, "{acks} of 100 exchanges completed");
@@ -199,6 +204,9 @@ fn a_stream_program_that_prints_garbage_or_vanishes_mid_write_is_contained() {
     assert!(kea.log().contains("Broken pipe"), "no EPIPE was seen writing to the program");
     serving(&pair, "02:5f:00:00:03:01");
     let shutdown_took = kea.shutdown_within(Duration::from_secs(5));
+    for p in [&prog, &endless, &quits] {
+        assert!(processes_of(p).is_empty(), "stream programs left: {:?}", processes_of(p));
+    }
     eprintln!("garbage: reload to the endless line {reload_took:?}, to the quitter {reload2_took:?}, Kea grew {grown} KiB, shutdown {shutdown_took:?}");
 }
 

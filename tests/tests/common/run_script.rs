@@ -61,13 +61,18 @@ pub fn wait_idle(kea: &Kea, timeout: Duration) -> Value {
     wait_status(kea, timeout, |s| s["unfinished"] == 0)
 }
 
-/// Every process: pid, argv[0], state and parent pid (from /proc).
+/// Every process: pid, the program (argv[0], or argv[1] when argv[0] is
+/// a shell running a script), state and parent pid (from /proc).
 fn processes() -> Vec<(u32, Vec<u8>, String, u32)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default().to_vec();
+        let mut argv = cmdline.split(|&b| b == 0);
+        let mut argv0 = argv.next().unwrap_or_default().to_vec();
+        if argv0 == b"/bin/sh" {
+            argv0 = argv.next().unwrap_or_default().to_vec();
+        }
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
         // After the command's closing parenthesis: state, then ppid.
         let mut fields = stat.rsplit(") ").next().unwrap_or("").split(' ');
