@@ -415,6 +415,11 @@ fn load_inner<H: Hook + HasSlot>(handle: &mut RawLibraryHandle, entries: &[Optio
     }
     let cx = LoadContext { server, logger: format!("{root}.{}", H::NAME) };
     let hook = H::load(params, &cx)?;
+    if matches!(server, Server::Dhcp4 | Server::Dhcp6) && crate::threads::any_running() {
+        // Threads of the hook's own are what queue work for the main
+        // thread: have Kea watch the queue now, so none of it waits.
+        ffi::main_queue::prepare();
+    }
     let mut commands = Commands::default();
     hook.commands(&mut commands)?;
 

@@ -252,6 +252,9 @@ impl<'a, P: Parkable> Context<'a, P> {
             _ => 0,
         };
         let packet = ffi::handle_park(self.handle, kind)?;
+        // The resume goes through the main-thread queue: have Kea watch it
+        // from now on (once; see `ffi::main_queue`).
+        main_queue::prepare();
         // Remembered with the packet, for `resumed`.
         self.set_packet_value(ParkedHere::<P>(PhantomData))?;
         let xid = ffi::parked_xid(&packet);

@@ -219,6 +219,12 @@ fn join(name: &str, handle: JoinHandle<()>) {
     }
 }
 
+/// Whether any worker of this library runs (`load()` asks, after the
+/// hook's `load`: see `ffi::main_queue`).
+pub(crate) fn any_running() -> bool {
+    !RUNNING.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+}
+
 /// Stops and joins the workers the hook left running; `unload()` calls
 /// this after dropping the hook value.
 pub(crate) fn join_leftovers() {
@@ -438,6 +444,14 @@ impl<T> JobQueue<T> {
 /// as soon as the main thread is free (between two packets when
 /// multi-threading is off), in order. Available from `load` to `unload`
 /// in kea-dhcp4 and kea-dhcp6.
+///
+/// Watching a descriptor costs Kea a little on every packet, so the SDK
+/// hands the queue to Kea only for hooks that use it: at load when the
+/// hook has started threads of its own (a [`Worker`], a [`JobQueue`]'s,
+/// an [`http`](crate::http) server's), when a callout parks a packet, or
+/// else at the first `post`/`call`. Work queued that first time from
+/// another thread may wait for the select Kea's main thread is in to end
+/// (the next packet, or at most its one-second timeout).
 ///
 /// # The rule: Kea's main thread never waits without a bound
 ///
