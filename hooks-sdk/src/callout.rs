@@ -122,6 +122,11 @@ pub trait HookPoint: Sealed + Sized + 'static {
     /// [`crate::parking`]).
     #[doc(hidden)]
     const CAN_PARK: bool = false;
+    /// What a callout's [`Context`] keeps for parking here: a slot for the
+    /// parked packet's gate where the point can park, nothing (`()`)
+    /// elsewhere, so a point that cannot park carries no parking state.
+    #[doc(hidden)]
+    type Gate: GateSlot;
     /// Whether Kea calls the point with a configuration it has not yet
     /// made the running one (`dhcp4_srv_configured`).
     #[doc(hidden)]
@@ -163,18 +168,82 @@ pub trait Callout<P: HookPoint>: Hook {
     fn call(&self, cx: &Context<'_, P>) -> Result<(), Error>;
 }
 
+/// A [`Context`]'s parking state (see [`HookPoint::Gate`]): `()` where
+/// the point cannot park, so that neither the context nor the trampoline
+/// carries anything for it there.
+#[doc(hidden)]
+pub trait GateSlot: Default {
+    /// What the trampoline gets back: the gate a `park()` left, if any.
+    type Opener;
+    /// No gate (a callout that panicked: its context's gate, if any, was
+    /// cancelled as it dropped).
+    fn no_opener() -> Self::Opener;
+    /// Takes the gate a `park()` left here.
+    fn take_opener(&self) -> Self::Opener;
+    /// Settles it once the callout's status is written.
+    fn settle(opener: Self::Opener, hook: &str, point: &str, parked: bool);
+}
+
+impl GateSlot for () {
+    type Opener = ();
+    #[inline(always)]
+    fn no_opener() {}
+    #[inline(always)]
+    fn take_opener(&self) {}
+    #[inline(always)]
+    fn settle(_: (), _: &str, _: &str, _: bool) {}
+}
+
+impl GateSlot for Cell<Option<GateOpener>> {
+    type Opener = Option<GateOpener>;
+    #[inline(always)]
+    fn no_opener() -> Option<GateOpener> {
+        None
+    }
+    #[inline(always)]
+    fn take_opener(&self) -> Option<GateOpener> {
+        self.take()
+    }
+    #[inline(always)]
+    fn settle(opener: Option<GateOpener>, hook: &str, point: &str, parked: bool) {
+        if let Some(opener) = opener {
+            settle_gate(hook, point, opener, parked);
+        }
+    }
+}
+
+/// Picks a point's [`HookPoint::Gate`] from whether it can park:
+/// `<Parks<CAN_PARK> as GateFor>::Slot`.
+#[doc(hidden)]
+pub struct Parks<const CAN: bool>;
+
+/// See [`Parks`].
+#[doc(hidden)]
+pub trait GateFor {
+    /// The slot.
+    type Slot: GateSlot;
+}
+
+impl GateFor for Parks<false> {
+    type Slot = ();
+}
+
+impl GateFor for Parks<true> {
+    type Slot = Cell<Option<GateOpener>>;
+}
+
 /// One call of hook point `P`: its arguments, borrowed for `'a`, and the
 /// next step the callout chooses.
 ///
 /// The per-point argument accessors (`query()`, `lease()`, ...) are on
 /// `Context<'_, P>` for each marker in [`crate::dhcp4`].
-pub struct Context<'a, P> {
+pub struct Context<'a, P: HookPoint> {
     pub(crate) handle: &'a CalloutHandle,
     pub(crate) step: Cell<Option<NextStep>>,
-    /// The gate of the packet this callout parked, settled by the callout
-    /// trampoline once the callout returned (or panicked) and its status
-    /// is written.
-    pub(crate) park_gate: &'a Cell<Option<GateOpener>>,
+    /// The gate of the packet this callout parked (where the point can
+    /// park), settled by the callout trampoline once the callout returned
+    /// and its status is written (cancelled as it drops if it panicked).
+    pub(crate) park_gate: P::Gate,
     /// Set when the callout found `query4` null where that means an
     /// earlier library dropped the query ([`HookPoint::NULL_QUERY_DROPS`]).
     pub(crate) query_gone: Cell<bool>,
@@ -182,8 +251,8 @@ pub struct Context<'a, P> {
 }
 
 impl<'a, P: HookPoint> Context<'a, P> {
-    fn new(handle: &'a CalloutHandle, park_gate: &'a Cell<Option<GateOpener>>) -> Self {
-        Context { handle, step: Cell::new(None), park_gate, query_gone: Cell::new(false), _point: PhantomData }
+    fn new(handle: &'a CalloutHandle) -> Self {
+        Context { handle, step: Cell::new(None), park_gate: P::Gate::default(), query_gone: Cell::new(false), _point: PhantomData }
     }
 
     /// Kea's name of the hook point.
@@ -398,24 +467,24 @@ impl<H, P> NotRegistered for Probe<H, P> {
 extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut RawCalloutHandle>) -> c_int {
     let Some(raw) = handle else { return 0 };
     let mut handle = raw.callout_handle();
-    let park_gate = Cell::new(None);
-    let step = H::slot().with(|hook, policy| {
-        let shared: &CalloutHandle = &handle;
-        match guard(|| run::<H, P>(hook, shared, &park_gate, policy.on_error)) {
-            Ok(step) => step,
-            Err(panic) => callout_panicked(H::NAME, P::NAME, &panic, policy.on_panic, P::REFUSE),
-        }
-    })
-    .flatten();
+    // Where the point cannot park, `P::Gate` and its opener are `()`:
+    // nothing of parking is left in this function.
+    let (step, opener) = H::slot()
+        .with_hook(|hook| {
+            let shared: &CalloutHandle = &handle;
+            match guard(|| run::<H, P>(hook, shared)) {
+                Ok(done) => done,
+                Err(panic) => {
+                    let on_panic = H::slot().meta().on_panic;
+                    (callout_panicked(H::NAME, P::NAME, &panic, on_panic, P::REFUSE), P::Gate::no_opener())
+                }
+            }
+        })
+        .unwrap_or_else(|| (None, P::Gate::no_opener()));
     if let Some(step) = step {
         set_status(handle.as_mut(), step, P::DROP_STATISTIC);
     }
-    // (`CAN_PARK` is a constant: elsewhere this compiles away.)
-    if P::CAN_PARK {
-        if let Some(opener) = park_gate.take() {
-            settle_gate(H::NAME, P::NAME, opener, step == Some(NextStep::Park));
-        }
-    }
+    P::Gate::settle(opener, H::NAME, P::NAME, step == Some(NextStep::Park));
     0
 }
 
@@ -429,27 +498,24 @@ fn settle_gate(hook: &str, point: &str, opener: GateOpener, parked: bool) {
     }
 }
 
-/// Runs `H`'s callout for `P` and returns the next step it chose. An `Err`
+/// Runs `H`'s callout for `P` and returns the next step it chose, and the
+/// gate of a packet it parked (never one where `P` cannot park). An `Err`
 /// is handled here (off the fast path), so what crosses the panic guard is
-/// a single byte.
+/// a byte and, where the point parks, a pointer.
 #[inline(always)]
-fn run<H: Callout<P>, P: HookPoint>(
-    hook: &H,
-    handle: &CalloutHandle,
-    park_gate: &Cell<Option<GateOpener>>,
-    on_error: OnFailure,
-) -> Option<NextStep> {
-    let cx = Context::<P>::new(handle, park_gate);
+fn run<H: Callout<P> + HasSlot, P: HookPoint>(hook: &H, handle: &CalloutHandle) -> (Option<NextStep>, <P::Gate as GateSlot>::Opener) {
+    let cx = Context::<P>::new(handle);
     let result = hook.call(&cx);
     // (`NULL_QUERY_DROPS` is a constant: elsewhere this test compiles away.)
-    if P::NULL_QUERY_DROPS && cx.query_gone.get() {
+    let step = if P::NULL_QUERY_DROPS && cx.query_gone.get() {
         query_gone(H::NAME, P::NAME)
     } else {
         match result {
             Ok(()) => cx.step.get(),
-            Err(e) => callout_failed(H::NAME, P::NAME, &e, on_error, P::REFUSE, cx.step.get()),
+            Err(e) => callout_failed(H::NAME, P::NAME, &e, H::slot().meta().on_error, P::REFUSE, cx.step.get()),
         }
-    }
+    };
+    (step, cx.park_gate.take_opener())
 }
 
 /// Writes `step` as the callout handle's status unless what an earlier

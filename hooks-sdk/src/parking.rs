@@ -89,8 +89,9 @@ use crate::ffi::{self, main_queue, ParkedPacket};
 use crate::log::{self as klog, Severity};
 
 /// A hook point where Kea lets a callout park the packet: see
-/// [`Context::park`].
-pub trait Parkable: HookPoint {}
+/// [`Context::park`]. (Only such a point's [`Context`] has room for a
+/// parked packet's gate.)
+pub trait Parkable: HookPoint<Gate = std::cell::Cell<Option<GateOpener>>> {}
 
 impl Parkable for dhcp4::Leases4Committed {}
 #[cfg(kea_2_6)]
@@ -165,9 +166,10 @@ impl Use {
     }
 }
 
-/// Settles a [`ParkGate`] when the callout that parked the packet returns
-/// (kept beside its [`Context`]); cancels it if dropped unsettled.
-pub(crate) struct GateOpener(Arc<ParkGate>);
+/// Settles a packet's gate when the callout that parked the packet
+/// returns (kept in its [`Context`]); cancels it if dropped unsettled.
+#[doc(hidden)]
+pub struct GateOpener(Arc<ParkGate>);
 
 impl GateOpener {
     /// Opens the gate if the packet stayed parked, else cancels it; then

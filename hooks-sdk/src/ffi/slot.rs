@@ -125,19 +125,26 @@ impl<H, M: Copy, X> Slot<H, M, X> {
         }
     }
 
-    /// Runs `f` with the hook and what was asked of it at load, if one is
-    /// loaded.
+    /// Runs `f` with the hook, if one is loaded (what was asked of it at
+    /// load is read apart, with [`meta`](Self::meta), on the paths that
+    /// need it: the fast path of a callout carries nothing else).
     #[inline(always)]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&H, M) -> R) -> Option<R> {
+    pub(crate) fn with_hook<R>(&self, f: impl FnOnce(&H) -> R) -> Option<R> {
         if !self.loaded.load(Ordering::Acquire) {
             return None;
         }
-        // SAFETY: `loaded` is true, so both cells were written before it was
-        // set (Release/Acquire), and they are not written again until
-        // `release` during `unload()`, which never overlaps a callout (see
-        // the type's docs): the shared borrows outlive `f`.
-        let (hook, meta) = unsafe { ((*self.hook.get()).assume_init_ref(), *self.meta.get()) };
-        Some(f(hook, meta))
+        // SAFETY: as in `with`.
+        let hook = unsafe { (*self.hook.get()).assume_init_ref() };
+        Some(f(hook))
+    }
+
+    /// What was asked of the hook at load; meaningful while one is loaded
+    /// (during a callout, say).
+    pub(crate) fn meta(&self) -> M {
+        // SAFETY: `meta` is written only by `install` and `new`, never
+        // while a callout (or anything else that reads it) runs: see the
+        // type's docs.
+        unsafe { *self.meta.get() }
     }
 
     /// Runs `f` with the hook and what the SDK keeps beside it, if one is
