@@ -11,6 +11,8 @@
 #include <system_error>
 #include <vector>
 
+#include <boost/make_shared.hpp>
+
 #include <cc/data.h>
 #include <dhcp/iface_mgr.h>
 #include <dhcp/option.h>
@@ -988,7 +990,8 @@ PacketValues* handle_context(const CalloutHandle& handle) {
 }
 
 void handle_set_context(const CalloutHandle& handle, rust::Box<PacketValues> values) {
-    writable(handle).setContext(CONTEXT_NAME, ContextPtr(new ContextHolder(std::move(values))));
+    // One allocation for the holder and its count (make_shared).
+    writable(handle).setContext(CONTEXT_NAME, boost::make_shared<ContextHolder>(std::move(values)));
 }
 
 // ---- logging ----

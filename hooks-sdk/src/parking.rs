@@ -80,6 +80,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::callout::{Context, HookPoint, NextStep};
@@ -257,8 +258,11 @@ impl<'a, P: Parkable> Context<'a, P> {
         // The resume goes through the main-thread queue: have Kea watch it
         // from now on (once; see `ffi::main_queue`).
         main_queue::prepare();
-        // Remembered with the packet, for `resumed`.
-        self.set_packet_value(ParkedHere::<P>(PhantomData))?;
+        // Remembered with the packet, for `resumed`, once the hook has
+        // asked it (a write to the packet's context is not free).
+        if RESUMED_ASKED.load(Ordering::Relaxed) {
+            self.set_packet_value(ParkedHere::<P>(PhantomData))?;
+        }
         let xid = ffi::parked_xid(&packet);
         let gate = Arc::new(ParkGate(Mutex::new(GateState::Pending(None))));
         self.park_gate.set(Some(GateOpener(Arc::clone(&gate))));
@@ -294,10 +298,20 @@ impl<'a, P: Parkable> Context<'a, P> {
     /// # }
     /// # kea_hooks::kea_hook!(H);
     /// ```
+    ///
+    /// The SDK remembers which packets were parked only once the hook has
+    /// called `resumed()` (at any point): call it before [`park`](Self::park),
+    /// as above, and it answers for every packet; a hook that never asks
+    /// costs no write per parked packet.
     pub fn resumed(&self) -> Result<bool, Error> {
+        RESUMED_ASKED.store(true, Ordering::Relaxed);
         Ok(self.packet_value::<ParkedHere<P>>()?.is_some())
     }
 }
+
+/// Whether the hook has called [`Context::resumed`] (from then on, `park`
+/// remembers each parked packet for it).
+static RESUMED_ASKED: AtomicBool = AtomicBool::new(false);
 
 /// The packet value that says a packet was parked at `P`.
 struct ParkedHere<P>(PhantomData<fn() -> P>);

@@ -13,9 +13,12 @@ use super::shim::bridge::{handle_context, handle_set_context, CalloutHandle};
 /// The shim holds it in a `rust::Box` inside the handle's context; Kea
 /// destroys the context with the packet, which drops this box through
 /// cxx's drop glue (an `extern "C"` function, which must not unwind).
+/// The first value sits in the struct itself (most hooks keep one or two
+/// per packet: one allocation less than a list for them).
 #[derive(Default)]
 pub(crate) struct PacketValues {
-    values: Vec<(TypeId, Box<dyn Any + Send>)>,
+    first: Option<(TypeId, Box<dyn Any + Send>)>,
+    more: Vec<(TypeId, Box<dyn Any + Send>)>,
 }
 
 impl PacketValues {
@@ -23,24 +26,33 @@ impl PacketValues {
     pub(crate) fn insert<T: Any + Send>(&mut self, value: T) -> Option<T> {
         let id = TypeId::of::<T>();
         let old = self.take::<T>();
-        self.values.push((id, Box::new(value)));
+        let entry: (TypeId, Box<dyn Any + Send>) = (id, Box::new(value));
+        if self.first.is_none() {
+            self.first = Some(entry);
+        } else {
+            self.more.push(entry);
+        }
         old
     }
 
     /// The value of type `T`, if there is one.
     pub(crate) fn get<T: Any + Send>(&self) -> Option<&T> {
         let id = TypeId::of::<T>();
-        self.values
-            .iter()
-            .find(|(t, _)| *t == id)
-            .and_then(|(_, v)| v.downcast_ref())
+        self.first.iter().chain(self.more.iter()).find(|(t, _)| *t == id).and_then(|(_, v)| v.downcast_ref())
     }
 
     /// Takes the value of type `T` out.
     pub(crate) fn take<T: Any + Send>(&mut self) -> Option<T> {
         let id = TypeId::of::<T>();
-        let at = self.values.iter().position(|(t, _)| *t == id)?;
-        let (_, boxed) = self.values.swap_remove(at);
+        let boxed = if self.first.as_ref().is_some_and(|(t, _)| *t == id) {
+            // The next one (if any) takes its place.
+            let (_, boxed) = self.first.take()?;
+            self.first = self.more.pop();
+            boxed
+        } else {
+            let at = self.more.iter().position(|(t, _)| *t == id)?;
+            self.more.swap_remove(at).1
+        };
         boxed.downcast().ok().map(|b| *b)
     }
 }
@@ -49,7 +61,7 @@ impl Drop for PacketValues {
     fn drop(&mut self) {
         // This runs inside Kea (the context's destructor), through an
         // `extern "C"` function: a panic in a value's own Drop must stop here.
-        for (_, value) in self.values.drain(..) {
+        for (_, value) in self.first.take().into_iter().chain(self.more.drain(..)) {
             if panic::catch_unwind(AssertUnwindSafe(move || drop(value))).is_err() {
                 write_stderr_line(
                     "kea-hooks: a per-packet value panicked while it was dropped (ignored)",
@@ -89,4 +101,27 @@ pub(crate) fn with_packet_values<R>(
     // back here, so this is the only reference to the values while it lives.
     let values = unsafe { &mut *ptr };
     Ok(Some(f(values)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_kept_one_per_type_whatever_the_order() {
+        let mut v = PacketValues::default();
+        assert_eq!(v.insert(1u8), None);
+        assert_eq!(v.insert("two"), None);
+        assert_eq!(v.insert(3u32), None);
+        assert_eq!(v.insert(4u8), Some(1), "the same type replaces");
+        assert_eq!((v.get::<u8>(), v.get::<&str>(), v.get::<u32>()), (Some(&4), Some(&"two"), Some(&3)));
+        // Taking the one in the first place moves another there.
+        assert_eq!(v.take::<&str>(), Some("two"));
+        assert_eq!(v.take::<&str>(), None);
+        assert_eq!(v.take::<u8>(), Some(4));
+        assert_eq!(v.take::<u32>(), Some(3));
+        assert_eq!((v.get::<u8>(), v.get::<u32>()), (None, None));
+        assert_eq!(v.insert(5u64), None);
+        assert_eq!(v.get::<u64>(), Some(&5));
+    }
 }

@@ -33,8 +33,13 @@
 //! option of the query and set one on the response, `park-on` and
 //! `park-off` the parking bench hook with and without parking, `lease-stats`
 //! hooks/lease-stats, `cpp-lease-points` a C++ hook with lease-stats'
-//! callouts reading the leases it reads and counting nothing; ratios are
-//! to `cpp` when it is one of them, else to the first by name). Where the
+//! callouts reading the leases it reads and counting nothing and
+//! `rust-lease-points` its Rust twin, `cpp-park-on` and `cpp-park-off` the
+//! parking bench hook's C++ twin (`cpp-park-ioservice`: resuming through
+//! Kea's IOService instead of an eventfd Kea watches); ratios are to `cpp`
+//! when it is one of them, else to the first by name; `--twins` compares
+//! each Rust variant with its C++ twin side by side, with an A/A control).
+//! Where the
 //! parking bench hook is loaded, side by side also prints the time from
 //! leases4_committed to pkt4_send (a parked packet's round trip).
 //!
@@ -89,16 +94,42 @@ fn opts() -> Opts {
                 let (name, libs) = v.split_once('=').unwrap_or_else(|| usage());
                 o.variants.push((name.to_owned(), libs.to_owned()));
             }
+            // Each Rust variant against its C++ twin, and an A/A control.
+            "--twins" => o.variants.extend(TWINS.iter().map(|(n, l)| (n.to_string(), l.to_string()))),
             _ => usage(),
         }
     }
     o
 }
 
+/// `--twins`: each Rust bench variant against its C++ twin (`NAME~REF`:
+/// side by side, NAME runs against REF), and the C++ hook against another
+/// copy of itself (the A/A control: every variant's libraries are fresh
+/// copies).
+const TWINS: [(&str, &str); 9] = [
+    ("cpp", "cpp"),
+    ("cpp-again~cpp", "cpp"),
+    ("rust~cpp", "rust"),
+    ("cpp-options", "cpp-options"),
+    ("rust-options~cpp-options", "rust-options"),
+    ("cpp-lease-points", "cpp-lease-points"),
+    ("rust-lease-points~cpp-lease-points", "rust-lease-points"),
+    ("cpp-park", "cpp-park-on"),
+    ("rust-park~cpp-park", "park-on"),
+];
+
+/// The variant a `--variant NAME~REF=...` is compared with side by side.
+fn against(spec_name: &str) -> (&str, Option<&str>) {
+    match spec_name.split_once('~') {
+        Some((name, reference)) => (name, Some(reference)),
+        None => (spec_name, None),
+    }
+}
+
 fn usage() -> ! {
     eprintln!(
         "usage: kea-bench [--rounds N] [--seconds S] [--rate R] [--skip-e2e] [--skip-callouts] \
-         [--variant NAME=LIB[+LIB...]]... [--keep-cachegrind] [--cachegrind-runs N] [--side-by-side N]"
+         [--variant NAME[~REF]=LIB[+LIB...]]... [--twins] [--keep-cachegrind] [--cachegrind-runs N] [--side-by-side N]"
     );
     std::process::exit(2)
 }
@@ -305,22 +336,33 @@ fn side_by_side(
     kea_cpu: Option<usize>,
     client_cpu: Option<usize>,
 ) {
-    let reference = reference_variant(variants.iter().map(|(n, _)| n.as_str()));
-    let Some((_, ref_libs)) = variants.iter().find(|(n, _)| n == reference) else { return };
+    let default_reference = reference_variant(variants.iter().map(|(n, _)| n.as_str()));
+    // Each variant's reference: its `~REF`, else the default one. A
+    // variant that is some variant's reference runs only as that.
+    let explicit: BTreeMap<&str, &str> =
+        o.variants.iter().filter_map(|(spec, _)| against(spec).1.map(|r| (against(spec).0, r))).collect();
+    let references: Vec<&str> =
+        explicit.values().copied().chain(std::iter::once(default_reference)).collect();
+    let reference_of = |name: &str| explicit.get(name).copied().unwrap_or(default_reference);
+    let libs_of = |name: &str| variants.iter().find(|(n, _)| n == name).map(|(_, l)| l);
     println!(
-        "\n## End to end, side by side: each variant and {reference} serving at the same time (both Keas on CPU \
-         {kea_cpu:?}, both perfdhcps on CPU {client_cpu:?}, {} s per run, target rate {}/s each)",
+        "\n## End to end, side by side: each variant and its reference ({default_reference} unless named) serving at the \
+         same time (both Keas on CPU {kea_cpu:?}, both perfdhcps on CPU {client_cpu:?}, {} s per run, target rate {}/s \
+         each)",
         o.seconds, o.rate
     );
     let pairs = [NetPair::wide(), NetPair::wide()];
     let args = load_args(o);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let mut cpu: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    // reference -> variant -> per-round ratios
+    let mut rates: BTreeMap<&str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+    let mut cpu: BTreeMap<&str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
     let mut busy = Vec::new();
     let mut trips: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for round in 0..o.side_by_side {
-        for (name, libs) in variants.iter().filter(|(n, _)| n != reference) {
+        for (name, libs) in variants.iter().filter(|(n, _)| !references.contains(&n.as_str()) || explicit.contains_key(n.as_str())) {
+            let reference = reference_of(name);
+            let Some(ref_libs) = libs_of(reference) else { panic!("--variant {name}~{reference}: no variant {reference}") };
             // Swap the pairs (and the start order) every round.
             let mut sides = [(reference, ref_libs), (name.as_str(), libs)];
             if round % 2 == 1 {
@@ -369,13 +411,17 @@ fn side_by_side(
                 used[1] / 1000.0 / acks[1],
                 share * 100.0
             );
-            rates.entry(name.as_str()).or_default().push(acks[v] / acks[r]);
-            cpu.entry(name.as_str()).or_default().push((used[v] / acks[v]) / (used[r] / acks[r]));
+            rates.entry(reference).or_default().entry(name.as_str()).or_default().push(acks[v] / acks[r]);
+            cpu.entry(reference).or_default().entry(name.as_str()).or_default().push((used[v] / acks[v]) / (used[r] / acks[r]));
             busy.push(share);
         }
     }
-    print_paired("exchanges/s", &(reference, rates));
-    print_paired("Kea CPU time per exchange", &(reference, cpu));
+    for (reference, rates) in rates {
+        print_paired("exchanges/s", &(reference, rates));
+    }
+    for (reference, cpu) in cpu {
+        print_paired("Kea CPU time per exchange", &(reference, cpu));
+    }
     for (side, mut means) in trips {
         println!(
             "{side}: leases4_committed to pkt4_send, mean per exchange: {:.1} us (median of {} runs)",
@@ -409,6 +455,7 @@ fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path, park_hook: &Path) -
     specs
         .into_iter()
         .map(|(name, libs)| {
+            let name = against(&name).0.to_owned();
             let paths = libs
                 .split('+')
                 .filter(|l| !l.is_empty() && *l != "none")
@@ -425,6 +472,23 @@ fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path, park_hook: &Path) -
                         "lease-stats" => (build_hook("kea-hook-lease-stats", "dhcp_lease_stats", Profile::Release), None),
                         // lease-stats' callouts in C++, reading its arguments.
                         "cpp-lease-points" => (cpp_hook.with_file_name("libdhcp_bench_lease_points.so"), None),
+                        // The same callouts in Rust, reading the same.
+                        "rust-lease-points" => {
+                            (build_hook("kea-hook-bench-lease-points", "dhcp_bench_lease_points_rust", Profile::Release), None)
+                        }
+                        // The parking bench hook's C++ twin.
+                        "cpp-park-on" => {
+                            (cpp_hook.with_file_name("libdhcp_bench_park_cpp.so"), Some(serde_json::json!({ "park": true })))
+                        }
+                        // ... resuming through Kea's IOService instead (see
+                        // tests/bench/cpp-hook/park_bench_hook.cc).
+                        "cpp-park-ioservice" => (
+                            cpp_hook.with_file_name("libdhcp_bench_park_cpp.so"),
+                            Some(serde_json::json!({ "park": true, "wake": "ioservice" })),
+                        ),
+                        "cpp-park-off" => {
+                            (cpp_hook.with_file_name("libdhcp_bench_park_cpp.so"), Some(serde_json::json!({ "park": false })))
+                        }
                         other => (PathBuf::from(other), None),
                     };
                     HookLib { path, parameters }
