@@ -132,6 +132,26 @@ pub fn build_cpp_hook(source: &str, lib: &str, profile: Profile) -> PathBuf {
     out
 }
 
+/// Builds the C++ side of the benchmark (`tests/bench/build.sh`: the C++
+/// bench hooks and the in-process callout driver) into `out`, against the
+/// Kea the tests run (found as [`build_cpp_hook`] finds it). Panics if it
+/// does not build.
+pub fn build_bench_fixtures(out: &std::path::Path) {
+    let (include, lib_dir) = kea_dirs();
+    let mut cmd = Command::new(workspace_root().join("tests/bench/build.sh"));
+    cmd.arg(out).env("KEA_INCLUDE_DIR", &include);
+    if let Some(lib) = std::env::var_os("KEA_LIB_DIR").map(PathBuf::from).or(lib_dir) {
+        cmd.env("KEA_LIB_DIR", lib);
+    }
+    let output = cmd.output().expect("run tests/bench/build.sh");
+    assert!(
+        output.status.success(),
+        "tests/bench/build.sh failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// ISC's hook library `name` (`libdhcp_stat_cmds.so`, ...) of the Kea under
 /// test; panics when that Kea has none (Debian's kea-dhcp4-server and the
 /// 3.2 tree ship them all).
@@ -157,4 +177,33 @@ pub fn hooks_together(dir: &Path, libraries: &[PathBuf]) -> Vec<PathBuf> {
             to
         })
         .collect()
+}
+
+/// Instructions per callout of `lib` (none: no library) in the in-process
+/// driver `callout_bench` (see [`build_bench_fixtures`]), counted by
+/// callgrind: the mean over its three points (pkt4_receive, lease4_select,
+/// pkt4_send) of two runs that differ only in their call counts, so that
+/// start-up cancels out. Deterministic for the same binaries, whatever
+/// else the machine does. Temporary files go to `scratch`.
+pub fn callgrind_per_callout(driver: &std::path::Path, lib: Option<&std::path::Path>, scratch: &std::path::Path) -> f64 {
+    let count = |iterations: u64| -> u64 {
+        let out_file = scratch.join(format!("callgrind.{}.{iterations}", std::process::id()));
+        let mut cmd = Command::new("valgrind");
+        cmd.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", out_file.display()));
+        cmd.arg(driver).args(["--iterations", &iterations.to_string(), "--reps", "1", "--warmup", "0"]);
+        if let Some(lib) = lib {
+            cmd.arg(lib);
+        }
+        let output = cmd.output().unwrap_or_else(|e| panic!("valgrind (apt-get install valgrind): {e}"));
+        let _ = std::fs::remove_file(&out_file);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{cmd:?} failed:\n{stderr}");
+        // `==PID== Collected : N` at exit.
+        stderr
+            .lines()
+            .find_map(|l| l.split("Collected :").nth(1).and_then(|n| n.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no instruction count from callgrind in:\n{stderr}"))
+    };
+    let (few, many) = (2_000, 12_000);
+    (count(many) - count(few)) as f64 / ((many - few) * 3) as f64
 }

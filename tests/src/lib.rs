@@ -34,7 +34,7 @@ mod netns;
 mod perfdhcp;
 mod user;
 
-pub use build::{build_bin, build_cpp_hook, build_hook, hooks_together, isc_hook, kea_hooks_version, target_dir, workspace_root, Profile};
+pub use build::{build_bench_fixtures, build_bin, build_cpp_hook, build_hook, callgrind_per_callout, hooks_together, isc_hook, kea_hooks_version, target_dir, workspace_root, Profile};
 pub use client4::{msg, Client4, Relay, Reply};
 pub use dhclient::dhclient;
 pub use dns::SilentDns;

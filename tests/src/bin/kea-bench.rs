@@ -59,7 +59,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kea_hooks_tests::{
-    build_hook, perfdhcp, perfdhcp_on_cpu, perfdhcp_start, target_dir, workspace_root, Kea, KeaConfig, NetPair,
+    build_bench_fixtures, build_hook, callgrind_per_callout, perfdhcp, perfdhcp_on_cpu, perfdhcp_start, target_dir, Kea, KeaConfig, NetPair,
     PerfdhcpReport, Profile,
 };
 
@@ -154,13 +154,12 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() {
     let o = opts();
-    let root = workspace_root();
     let out = target_dir().join("bench");
 
     eprintln!("building the hooks and the driver...");
     let rust_hook = build_hook("kea-hook-bench", "dhcp_bench_rust", Profile::Release);
     let park_hook = build_hook("kea-hook-bench-park", "dhcp_bench_park", Profile::Release);
-    run(Command::new(root.join("tests/bench/build.sh")).arg(&out));
+    build_bench_fixtures(&out);
     let cpp_hook = out.join("libdhcp_bench_cpp.so");
     let driver = out.join("callout_bench");
 
@@ -202,23 +201,7 @@ fn main() {
         println!("\n## Per callout, instructions (callgrind; mean of the three points)");
         let mut ir = BTreeMap::new();
         for (name, lib) in variants {
-            let count = |iterations: u64| -> u64 {
-                let out_file = out.join(format!("callgrind.{name}.{iterations}"));
-                let mut cmd = Command::new("valgrind");
-                cmd.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", out_file.display()));
-                cmd.arg(&driver).args(["--iterations", &iterations.to_string(), "--reps", "1", "--warmup", "0"]);
-                if let Some(lib) = lib {
-                    cmd.arg(lib);
-                }
-                let output = cmd.output().unwrap_or_else(|e| panic!("valgrind (apt-get install valgrind): {e}"));
-                let _ = std::fs::remove_file(&out_file);
-                let stderr = String::from_utf8_lossy(&output.stderr);
-                assert!(output.status.success(), "{cmd:?} failed:\n{stderr}");
-                callgrind_total(&stderr)
-            };
-            // Two runs differing only in iteration count: start-up cancels out.
-            let (few, many) = (2_000, 22_000);
-            let per_call = (count(many) - count(few)) as f64 / ((many - few) * 3) as f64;
+            let per_call = callgrind_per_callout(&driver, lib, &out);
             ir.insert(name, per_call);
         }
         println!("{:>10} {:>10} {:>10} {:>14}", "no hook", "C++", "Rust", "Rust - C++");
@@ -613,14 +596,6 @@ fn l2_cache() -> Vec<String> {
         (Some("2"), Some(size), Some(ways), Some(line)) => vec![size.to_string(), ways, line],
         _ => vec!["524288".into(), "8".into(), "64".into()],
     }
-}
-
-/// The instruction total callgrind prints at exit (`Collected : N`).
-fn callgrind_total(stderr: &str) -> u64 {
-    stderr
-        .lines()
-        .find_map(|l| l.split("Collected :").nth(1).and_then(|n| n.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("no instruction count from callgrind in:\n{stderr}"))
 }
 
 /// What ratios are taken to: `cpp` when it is one of `names`, else the
