@@ -236,7 +236,12 @@ impl GateFor for Parks<true> {
 /// next step the callout chooses.
 ///
 /// The per-point argument accessors (`query()`, `lease()`, ...) are on
-/// `Context<'_, P>` for each marker in [`crate::dhcp4`].
+/// `Context<'_, P>` for each marker in [`crate::dhcp4`]. Each call reads
+/// the argument from Kea, as a C++ hook's `getArgument` does (a lookup by
+/// name in the handle's argument map, a type check and a shared pointer's
+/// two atomic counts: ~270 instructions): call it once per callout and
+/// keep the view (`let query = cx.query()?;`), which borrows for the
+/// whole callout.
 pub struct Context<'a, P: HookPoint> {
     pub(crate) handle: &'a CalloutHandle,
     pub(crate) step: Cell<Option<NextStep>>,
@@ -252,7 +257,13 @@ pub struct Context<'a, P: HookPoint> {
 
 impl<'a, P: HookPoint> Context<'a, P> {
     fn new(handle: &'a CalloutHandle) -> Self {
-        Context { handle, step: Cell::new(None), park_gate: P::Gate::default(), query_gone: Cell::new(false), _point: PhantomData }
+        Context {
+            handle,
+            step: Cell::new(None),
+            park_gate: P::Gate::default(),
+            query_gone: Cell::new(false),
+            _point: PhantomData,
+        }
     }
 
     /// Kea's name of the hook point.

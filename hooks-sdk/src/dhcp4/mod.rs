@@ -266,7 +266,7 @@ impl<'a, P: HookPoint> Context<'a, P> {
     /// `pkt4_receive` drops the packet, as [`Pkt4Receive`] says.)
     #[inline]
     pub fn argument_pkt4(&self, name: &str) -> Result<Option<Pkt4<'a>>, Error> {
-        let packet = self.pkt4(ArgRef::Named(name))?;
+        let packet = self.pkt4(ArgRef::by_name(name))?;
         if P::NULL_QUERY_DROPS && packet.is_none() && name == Arg::Query4.name() {
             self.query_gone.set(true);
         }
@@ -276,19 +276,19 @@ impl<'a, P: HookPoint> Context<'a, P> {
     /// Argument `name` as a DHCPv4 lease (`None` if null).
     #[inline]
     pub fn argument_lease4(&self, name: &str) -> Result<Option<Lease4<'a>>, Error> {
-        self.lease4(ArgRef::Named(name))
+        self.lease4(ArgRef::by_name(name))
     }
 
     /// Argument `name` as a DHCPv4 subnet (`None` if null).
     #[inline]
     pub fn argument_subnet4(&self, name: &str) -> Result<Option<Subnet4<'a>>, Error> {
-        self.subnet4(ArgRef::Named(name))
+        self.subnet4(ArgRef::by_name(name))
     }
 
     /// Argument `name` as a collection of DHCPv4 leases (empty if null).
     #[inline]
     pub fn argument_leases4(&self, name: &str) -> Result<Leases4<'a>, Error> {
-        self.leases4(ArgRef::Named(name))
+        self.leases4(ArgRef::by_name(name))
     }
 
     #[inline]

@@ -35,6 +35,20 @@ pub(crate) enum ArgRef<'n> {
     Named(&'n str),
 }
 
+impl<'n> ArgRef<'n> {
+    /// `name`, as the argument the SDK knows by that name if it is one: its
+    /// key string is built once (a name is copied into a new string for
+    /// every read).
+    #[inline]
+    pub(crate) fn by_name(name: &'n str) -> ArgRef<'n> {
+        const KNOWN: [Arg; 6] = [Arg::Query4, Arg::Response4, Arg::Lease4, Arg::Subnet4, Arg::Leases4, Arg::DeletedLeases4];
+        match KNOWN.iter().find(|a| a.name() == name) {
+            Some(a) => ArgRef::Known(*a),
+            None => ArgRef::Named(name),
+        }
+    }
+}
+
 macro_rules! arg_ref {
     ($(#[$doc:meta])* $fn:ident -> $ty:ty, $known:ident, $named:ident) => {
         $(#[$doc])*
