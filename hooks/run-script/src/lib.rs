@@ -283,7 +283,13 @@ impl Counters {
     /// Adds what changed since the last call to Kea's statistics (main
     /// thread).
     pub fn publish(&self) {
-        self.publish_pending.store(false, Ordering::Release);
+        // A swap, not a store: a bump whose request found this one still
+        // pending (its swap came first) is then seen by the loads below,
+        // and a later bump finds it cleared and asks again. (With a store,
+        // the loads could run before the bump's count became visible, and
+        // that count would wait for the next bump, as seen on x86: its
+        // store buffer lets the loads pass the store.)
+        self.publish_pending.swap(false, Ordering::AcqRel);
         let now = self.values();
         let mut told = self.published.lock().unwrap_or_else(|e| e.into_inner());
         for (i, name) in STATS.iter().enumerate() {
