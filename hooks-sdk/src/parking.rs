@@ -122,6 +122,11 @@ struct Use {
     packet: cxx::UniquePtr<ParkedPacket>,
     xid: u32,
     what: UseKind,
+    /// The token's reference to the gate, carried with the packet: a
+    /// resume drops it on the main thread, where the gate was made
+    /// (glibc frees a block on another thread than its own through its
+    /// slow paths).
+    gate: Option<Arc<ParkGate>>,
 }
 
 enum UseKind {
@@ -161,7 +166,7 @@ impl ParkGate {
 impl Use {
     fn carry_out(self) {
         match self.what {
-            UseKind::Resume(action) => queue_on_main(self.packet, self.xid, action),
+            UseKind::Resume(action) => queue_on_main(Resume { packet: self.packet, xid: self.xid, action, _gate: self.gate }),
             UseKind::Drop { forgotten } => drop_now(&self.packet, self.xid, forgotten),
         }
     }
@@ -218,7 +223,8 @@ unsafe impl Send for ParkedPacket {}
 #[must_use = "a Parked that is dropped drops its packet: resume it"]
 pub struct Parked<P> {
     packet: Option<cxx::UniquePtr<ParkedPacket>>,
-    gate: Arc<ParkGate>,
+    /// Taken with the packet when the token is used.
+    gate: Option<Arc<ParkGate>>,
     xid: u32,
     _point: PhantomData<fn() -> P>,
 }
@@ -267,7 +273,7 @@ impl<'a, P: Parkable> Context<'a, P> {
         let gate = Arc::new(ParkGate(Mutex::new(GateState::Pending(None))));
         self.park_gate.set(Some(GateOpener(Arc::clone(&gate))));
         self.step.set(Some(NextStep::Park));
-        Ok(Parked { packet: Some(packet), gate, xid, _point: PhantomData })
+        Ok(Parked { packet: Some(packet), gate: Some(gate), xid, _point: PhantomData })
     }
 }
 
@@ -378,8 +384,9 @@ impl<P> Parked<P> {
     /// Hands the packet and what to do with it to the gate (once: the
     /// token is consumed, or being dropped).
     fn use_packet(&mut self, what: UseKind) {
-        if let Some(packet) = self.packet.take() {
-            self.gate.use_packet(Use { packet, xid: self.xid, what });
+        if let (Some(packet), Some(gate)) = (self.packet.take(), self.gate.take()) {
+            // The use takes the token's reference along (see `Use::gate`).
+            Arc::clone(&gate).use_packet(Use { packet, xid: self.xid, what, gate: Some(gate) });
         }
     }
 }
@@ -417,13 +424,29 @@ enum Action {
 /// configuration: "some libraries are still opened"). On the main thread
 /// no resume can run during a reconfiguration, and the ones still queued
 /// when the hook is unloaded are dropped with their packets.
-fn queue_on_main(packet: cxx::UniquePtr<ParkedPacket>, xid: u32, action: Action) {
-    let job = Box::new(move || apply(&packet, xid, action));
-    if let Err(job) = main_queue::post(job) {
-        // Unloading: the job (and the packet in it) is dropped, which
+fn queue_on_main(resume: Resume) {
+    if let Err(work) = main_queue::post_work(main_queue::Work::Resume(resume)) {
+        // Unloading: the work (and the packet in it) is dropped, which
         // leaves the packet to Kea, which forgets every parked packet when
         // it reloads. Nothing runs it.
-        drop(job);
+        drop(work);
+    }
+}
+
+/// A parked packet queued for the main thread to resume (see
+/// `main_queue::Work`).
+pub(crate) struct Resume {
+    packet: cxx::UniquePtr<ParkedPacket>,
+    xid: u32,
+    action: Action,
+    /// Dropped on the main thread with the rest (see `Use::gate`).
+    _gate: Option<Arc<ParkGate>>,
+}
+
+impl Resume {
+    /// Resumes the packet; on Kea's main thread.
+    pub(crate) fn run(self) {
+        apply(&self.packet, self.xid, self.action);
     }
 }
 
