@@ -46,8 +46,11 @@
 //! Parking: `--rounds 0 --skip-callouts --cachegrind-runs 0 --variant
 //! baseline=rust+park-off --variant parked=rust+park-on --side-by-side 8`.
 //! `--keep-cachegrind` keeps cachegrind's per-function output of the
-//! 240-exchange runs in `target/bench/cachegrind.NAME.RUN` (for
-//! `cg_annotate`). `--cachegrind-runs N` (default 3; 0 skips them) repeats
+//! 240-exchange runs in `target/bench/cachegrind.NAME.RUN` and of the
+//! 40-exchange ones in `cachegrind.NAME.RUN.few` (for `cg_annotate`;
+//! `cg_diff` of the two is what the exchanges in between cost, start-up
+//! left out, and `cg_diff` of two variants' such diffs is where one costs
+//! more per exchange than the other). `--cachegrind-runs N` (default 3; 0 skips them) repeats
 //! the cachegrind runs, each with fresh library copies: where the loader
 //! puts a library moves its counts by a few dozen misses per exchange, so
 //! their median is steadier than one run. `--rounds 0` skips the
@@ -289,9 +292,9 @@ fn main() {
         for run in 0..o.cachegrind_runs {
             for (name, libs) in &variants {
                 let libs = &fresh_copies(&out, name, libs);
-                let (few, few_acks) = kea_counts(&pair, libs, 40, &l2, None);
-                let keep = o.keep_cachegrind.then(|| out.join(format!("cachegrind.{name}.{run}")));
-                let (many, many_acks) = kea_counts(&pair, libs, 240, &l2, keep.as_deref());
+                let keep = |suffix: &str| o.keep_cachegrind.then(|| out.join(format!("cachegrind.{name}.{run}{suffix}")));
+                let (few, few_acks) = kea_counts(&pair, libs, 40, &l2, keep(".few").as_deref());
+                let (many, many_acks) = kea_counts(&pair, libs, 240, &l2, keep("").as_deref());
                 assert!(many_acks > few_acks, "{name}: {few_acks} then {many_acks} exchanges");
                 for (counter, n) in many {
                     let per = (n as f64 - few[counter] as f64) / (many_acks - few_acks) as f64;
@@ -340,6 +343,7 @@ fn side_by_side(
     // reference -> variant -> per-round ratios
     let mut rates: BTreeMap<&str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
     let mut cpu: BTreeMap<&str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+    let mut shares: BTreeMap<&str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
     let mut busy = Vec::new();
     let mut trips: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for round in 0..o.side_by_side {
@@ -396,6 +400,7 @@ fn side_by_side(
             );
             rates.entry(reference).or_default().entry(name.as_str()).or_default().push(acks[v] / acks[r]);
             cpu.entry(reference).or_default().entry(name.as_str()).or_default().push((used[v] / acks[v]) / (used[r] / acks[r]));
+            shares.entry(reference).or_default().entry(name.as_str()).or_default().push(used[v] / used[r]);
             busy.push(share);
         }
     }
@@ -404,6 +409,13 @@ fn side_by_side(
     }
     for (reference, cpu) in cpu {
         print_paired("Kea CPU time per exchange", &(reference, cpu));
+    }
+    // exchanges/s ratio = CPU share ratio / CPU-per-exchange ratio: the
+    // scheduler's split of the CPU between the two Keas moves by a few
+    // percent from round to round, which is most of the first ratio's
+    // spread; the second does not depend on it.
+    for (reference, shares) in shares {
+        print_paired("Kea CPU time used (the scheduler's share)", &(reference, shares));
     }
     for (side, mut means) in trips {
         println!(
