@@ -57,10 +57,15 @@ struct Queue {
 impl Queue {
     /// Has Kea watch the queue's descriptor, once; false when the queue
     /// is closed (or Kea refused it).
+    #[inline]
     fn watch(&self) -> bool {
-        if self.watched.load(Ordering::Acquire) {
-            return true;
-        }
+        self.watched.load(Ordering::Acquire) || self.watch_now()
+    }
+
+    /// `watch`'s first time (cold: once per load).
+    #[cold]
+    #[inline(never)]
+    fn watch_now(&self) -> bool {
         let closed = self.watch.lock().unwrap_or_else(|e| e.into_inner());
         if *closed {
             return false;
