@@ -703,14 +703,46 @@ pub fn check_executable(path: &Path) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn script(name: &str, body: &str) -> std::path::PathBuf {
+    /// A test's script, removed (with its directory, once empty) when the
+    /// test is done with it.
+    struct Script(std::path::PathBuf);
+
+    impl std::ops::Deref for Script {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl AsRef<Path> for Script {
+        fn as_ref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl AsRef<std::ffi::OsStr> for Script {
+        fn as_ref(&self) -> &std::ffi::OsStr {
+            self.0.as_os_str()
+        }
+    }
+
+    impl Drop for Script {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+            if let Some(dir) = self.0.parent() {
+                let _ = std::fs::remove_dir(dir); // fails while other tests' scripts are there
+            }
+        }
+    }
+
+    fn script(name: &str, body: &str) -> Script {
         use std::os::unix::fs::PermissionsExt;
         let dir = std::env::temp_dir().join(format!("kea-hooks-process-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(name);
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path
+        Script(path)
     }
 
     #[test]
@@ -753,6 +785,7 @@ mod tests {
         let mut child = Command::new(&s).spawn().unwrap();
         assert_eq!(child.wait_timeout(Duration::from_millis(300)).unwrap(), None);
         let grandchild: i32 = std::fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
+        let _ = std::fs::remove_file(&marker);
         child.kill();
         assert_eq!(child.wait().unwrap(), Exit::Signal(libc::SIGKILL));
         // The sleep was in the script's group: gone too (reaped by init).
