@@ -167,7 +167,7 @@ impl Use {
     #[inline]
     fn carry_out(self) {
         match self.what {
-            UseKind::Resume(action) => queue_on_main(Resume { packet: self.packet, xid: self.xid, action, _gate: self.gate }),
+            UseKind::Resume(action) => queue_on_main(self.packet, self.xid, action, self.gate),
             UseKind::Drop { forgotten } => drop_now(&self.packet, self.xid, forgotten),
         }
     }
@@ -207,15 +207,6 @@ impl Drop for GateOpener {
         self.set(false);
     }
 }
-
-// SAFETY: a ParkedPacket holds only shared pointers (to the parking lot
-// handle, the query and its callout handle), whose reference counts are
-// atomic, and Kea's parking lot locks its own mutex in every operation the
-// SDK calls (reference, unpark, drop); the query and its callout handle are
-// not used by Kea while the packet is parked. So it may be used from, and
-// dropped on, another thread than the one that created it.
-#[allow(unsafe_code)]
-unsafe impl Send for ParkedPacket {}
 
 /// A packet a callout at point `P` parked: see the [module docs](self).
 ///
@@ -399,7 +390,7 @@ impl<P> Drop for Parked<P> {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Action {
     Resume,
     /// lease4_offer: sets `offer_address_in_use` first.
@@ -427,8 +418,15 @@ enum Action {
 /// no resume can run during a reconfiguration, and the ones still queued
 /// when the hook is unloaded are dropped with their packets.
 #[inline]
-fn queue_on_main(resume: Resume) {
-    if let Err(work) = main_queue::post_work(main_queue::Work::Resume(resume)) {
+fn queue_on_main(packet: cxx::UniquePtr<ParkedPacket>, xid: u32, action: Action, gate: Option<Arc<ParkGate>>) {
+    let work = main_queue::PacketWork {
+        packet,
+        xid,
+        arg: action.encode(),
+        _keep: gate.map(|g| g as Arc<dyn std::any::Any + Send + Sync>),
+        run: |packet, xid, arg| apply(packet, xid, Action::decode(arg)),
+    };
+    if let Err(work) = main_queue::post_work(main_queue::Work::Packet(work)) {
         // Unloading: the work (and the packet in it) is dropped, which
         // leaves the packet to Kea, which forgets every parked packet when
         // it reloads. Nothing runs it.
@@ -436,21 +434,27 @@ fn queue_on_main(resume: Resume) {
     }
 }
 
-/// A parked packet queued for the main thread to resume (see
-/// `main_queue::Work`).
-pub(crate) struct Resume {
-    packet: cxx::UniquePtr<ParkedPacket>,
-    xid: u32,
-    action: Action,
-    /// Dropped on the main thread with the rest (see `Use::gate`).
-    _gate: Option<Arc<ParkGate>>,
-}
-
-impl Resume {
-    /// Resumes the packet; on Kea's main thread.
+impl Action {
+    /// As the main-thread queue carries it (see `main_queue::PacketWork`).
     #[inline]
-    pub(crate) fn run(self) {
-        apply(&self.packet, self.xid, self.action);
+    fn encode(self) -> u64 {
+        match self {
+            Action::Resume => 0,
+            Action::ResumeOffer { address_in_use } => 1 | u64::from(address_in_use) << 8,
+            Action::ResumeInSubnet { by_id, id } => 2 | u64::from(by_id) << 8 | u64::from(id) << 32,
+            Action::ResumeWithoutSubnet => 3,
+        }
+    }
+
+    #[inline]
+    fn decode(arg: u64) -> Action {
+        let flag = (arg >> 8) & 1 == 1;
+        match arg & 0xff {
+            1 => Action::ResumeOffer { address_in_use: flag },
+            2 => Action::ResumeInSubnet { by_id: flag, id: (arg >> 32) as u32 },
+            3 => Action::ResumeWithoutSubnet,
+            _ => Action::Resume,
+        }
     }
 }
 
@@ -534,5 +538,26 @@ fn count_drop() {
         let _ = main_queue::post(Box::new(|| {
             let _ = crate::stats::add_integer("pkt4-receive-drop", 1);
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    #[test]
+    fn an_action_goes_through_the_queue_unchanged() {
+        let actions = [
+            Action::Resume,
+            Action::ResumeOffer { address_in_use: false },
+            Action::ResumeOffer { address_in_use: true },
+            Action::ResumeInSubnet { by_id: false, id: 0 },
+            Action::ResumeInSubnet { by_id: true, id: u32::MAX },
+            Action::ResumeInSubnet { by_id: true, id: 7 },
+            Action::ResumeWithoutSubnet,
+        ];
+        for a in actions {
+            assert_eq!(Action::decode(a.encode()), a);
+        }
     }
 }

@@ -29,7 +29,7 @@ use super::shim::bridge;
 /// A piece of work for the main thread.
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
-/// What the queue holds: any job, or a parked packet to resume (the
+/// What the queue holds: any job, or work on a parked packet (the
 /// commonest work, queued once per parked packet: kept unboxed, so queueing
 /// it allocates nothing on the thread that resumes and frees nothing on
 /// the main thread; glibc serves a block freed on another thread than its
@@ -37,7 +37,19 @@ pub(crate) type Job = Box<dyn FnOnce() + Send>;
 /// exchange for the box and the queue's buffer).
 pub(crate) enum Work {
     Run(Job),
-    Resume(crate::parking::Resume),
+    Packet(PacketWork),
+}
+
+/// `run(&packet, xid, arg)` on the main thread; then `packet` and `keep`
+/// are dropped there. (The parking layer says what `arg` means: this
+/// layer knows nothing above it.)
+pub(crate) struct PacketWork {
+    pub(crate) packet: cxx::UniquePtr<super::ParkedPacket>,
+    pub(crate) xid: u32,
+    pub(crate) arg: u64,
+    /// Freed on the main thread, with the packet.
+    pub(crate) _keep: Option<Arc<dyn std::any::Any + Send + Sync>>,
+    pub(crate) run: fn(&super::ParkedPacket, u32, u64),
 }
 
 struct Queue {
@@ -145,7 +157,7 @@ pub(crate) fn close() {
 pub(crate) fn post(job: Job) -> Result<(), Job> {
     post_work(Work::Run(job)).map_err(|w| match w {
         Work::Run(job) => job,
-        Work::Resume(_) => unreachable!("post_work gives back what it was given"),
+        Work::Packet(_) => unreachable!("post_work gives back what it was given"),
     })
 }
 
@@ -200,7 +212,7 @@ pub(crate) fn run_main_queue() {
     for work in batch.drain(..) {
         let ran = match work {
             Work::Run(job) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)),
-            Work::Resume(resume) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| resume.run())),
+            Work::Packet(w) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (w.run)(&w.packet, w.xid, w.arg))),
         };
         if ran.is_err() {
             super::write_stderr_line("kea-hooks: a job queued for Kea's main thread panicked");

@@ -36,6 +36,14 @@ pub(crate) use args::*;
 pub(crate) use process::*;
 pub use process::CheckReport;
 pub(crate) use shim::bridge::*;
+
+// SAFETY: a ParkedPacket holds only shared pointers (to the parking lot
+// handle, the query and its callout handle), whose reference counts are
+// atomic, and Kea's parking lot locks its own mutex in every operation the
+// SDK calls (reference, unpark, drop); the query and its callout handle are
+// not used by Kea while the packet is parked. So it may be used from, and
+// dropped on, another thread than the one that created it.
+unsafe impl Send for ParkedPacket {}
 pub use slot::Slot;
 pub(crate) use thread_key::{OnThreadExit, ThreadBox};
 

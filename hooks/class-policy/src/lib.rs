@@ -38,6 +38,10 @@
 //!
 //! Bad parameters fail the load with the field named.
 
+// Hook code needs no unsafe: the SDK holds it all (kea_hook! allows it
+// for the symbols it emits; `forbid` would refuse that).
+#![deny(unsafe_code)]
+
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -25,6 +25,10 @@
 //! Other message types (RELEASE, DECLINE, INFORM) are not filtered: a denied
 //! client can still give back what it holds.
 
+// Hook code needs no unsafe: the SDK holds it all (kea_hook! allows it
+// for the symbols it emits; `forbid` would refuse that).
+#![deny(unsafe_code)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use kea_hooks::dhcp4::{self, MessageType};

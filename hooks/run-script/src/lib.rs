@@ -25,6 +25,10 @@
 //! `.dropped`, `.lost`, `.protocol-errors`) are Kea statistics and answer
 //! `run-script-status`.
 
+// Hook code needs no unsafe: the SDK holds it all (kea_hook! allows it
+// for the symbols it emits; `forbid` would refuse that).
+#![deny(unsafe_code)]
+
 pub mod env;
 pub mod env4;
 pub mod exec;
