@@ -962,7 +962,8 @@ rust::Vec<AuditRow> arg_audit_entries(const CalloutHandle& handle, rust::Str nam
 
 namespace {
 
-const std::string CONTEXT_NAME = "kea-hooks-sdk";
+// Aligned as ARG_NAMES is (shim.h): no page end near its characters.
+alignas(64) const std::string CONTEXT_NAME = "kea-hooks-sdk";
 
 struct ContextHolder {
     explicit ContextHolder(rust::Box<PacketValues> v) : values(std::move(v)) {}
