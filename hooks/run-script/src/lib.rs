@@ -304,12 +304,17 @@ impl Counters {
     }
 
     fn status(&self) -> Value {
+        // `finished` first: an event's outcome is counted before it is
+        // counted as finished (`Event::finish`), so once this load sees it
+        // finished, the loads below see its outcome. (Loaded after them, it
+        // could show an event finished with no outcome yet: seen in CI.)
+        let finished = self.finished.load(Ordering::Acquire);
         let v = self.values();
         json!({
             "queued": v[0], "run": v[1], "failed": v[2], "timed-out": v[3], "dropped": v[4], "lost": v[5],
             "protocol-errors": v[6],
             "restarts": self.restarts.load(Ordering::Relaxed),
-            "unfinished": v[0].saturating_sub(self.finished.load(Ordering::Acquire)),
+            "unfinished": v[0].saturating_sub(finished),
         })
     }
 }
