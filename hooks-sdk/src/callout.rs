@@ -118,13 +118,10 @@ pub trait HookPoint: Sealed + Sized + 'static {
     /// at `pkt4_receive`.
     #[doc(hidden)]
     const DROP_STATISTIC: Option<&'static str> = None;
-    /// Whether Kea lets a callout park the packet here (see
-    /// [`crate::parking`]).
-    #[doc(hidden)]
-    const CAN_PARK: bool = false;
     /// What a callout's [`Context`] keeps for parking here: a slot for the
-    /// parked packet's gate where the point can park, nothing (`()`)
-    /// elsewhere, so a point that cannot park carries no parking state.
+    /// parked packet's gate where Kea lets a callout park the packet (see
+    /// [`crate::parking`]), nothing (`()`) elsewhere, so a point that
+    /// cannot park carries no parking state.
     #[doc(hidden)]
     type Gate: GateSlot;
     /// Whether Kea calls the point with a configuration it has not yet
@@ -213,7 +210,7 @@ impl GateSlot for Cell<Option<GateOpener>> {
 }
 
 /// Picks a point's [`HookPoint::Gate`] from whether it can park:
-/// `<Parks<CAN_PARK> as GateFor>::Slot`.
+/// `<Parks<true> as GateFor>::Slot` where it can.
 #[doc(hidden)]
 pub struct Parks<const CAN: bool>;
 

@@ -126,7 +126,7 @@ struct Use {
     /// resume drops it on the main thread, where the gate was made
     /// (glibc frees a block on another thread than its own through its
     /// slow paths).
-    gate: Option<Arc<ParkGate>>,
+    gate: Arc<ParkGate>,
 }
 
 enum UseKind {
@@ -214,9 +214,8 @@ impl Drop for GateOpener {
 /// [`drop_packet`](Self::drop_packet)) consumes it.
 #[must_use = "a Parked that is dropped drops its packet: resume it"]
 pub struct Parked<P> {
-    packet: Option<cxx::UniquePtr<ParkedPacket>>,
-    /// Taken with the packet when the token is used.
-    gate: Option<Arc<ParkGate>>,
+    /// The packet and its gate, taken when the token is used.
+    held: Option<(cxx::UniquePtr<ParkedPacket>, Arc<ParkGate>)>,
     xid: u32,
     _point: PhantomData<fn() -> P>,
 }
@@ -265,7 +264,7 @@ impl<'a, P: Parkable> Context<'a, P> {
         let gate = Arc::new(ParkGate(Mutex::new(GateState::Pending(None))));
         self.park_gate.set(Some(GateOpener(Arc::clone(&gate))));
         self.step.set(Some(NextStep::Park));
-        Ok(Parked { packet: Some(packet), gate: Some(gate), xid, _point: PhantomData })
+        Ok(Parked { held: Some((packet, gate)), xid, _point: PhantomData })
     }
 }
 
@@ -377,9 +376,9 @@ impl<P> Parked<P> {
     /// token is consumed, or being dropped).
     #[inline]
     fn use_packet(&mut self, what: UseKind) {
-        if let (Some(packet), Some(gate)) = (self.packet.take(), self.gate.take()) {
+        if let Some((packet, gate)) = self.held.take() {
             // The use takes the token's reference along (see `Use::gate`).
-            Arc::clone(&gate).use_packet(Use { packet, xid: self.xid, what, gate: Some(gate) });
+            Arc::clone(&gate).use_packet(Use { packet, xid: self.xid, what, gate });
         }
     }
 }
@@ -418,12 +417,12 @@ enum Action {
 /// no resume can run during a reconfiguration, and the ones still queued
 /// when the hook is unloaded are dropped with their packets.
 #[inline]
-fn queue_on_main(packet: cxx::UniquePtr<ParkedPacket>, xid: u32, action: Action, gate: Option<Arc<ParkGate>>) {
+fn queue_on_main(packet: cxx::UniquePtr<ParkedPacket>, xid: u32, action: Action, gate: Arc<ParkGate>) {
     let work = main_queue::PacketWork {
         packet,
         xid,
         arg: action.encode(),
-        _keep: gate.map(|g| g as Arc<dyn std::any::Any + Send + Sync>),
+        _keep: Some(gate),
         run: |packet, xid, arg| apply(packet, xid, Action::decode(arg)),
     };
     if let Err(work) = main_queue::post_work(main_queue::Work::Packet(work)) {

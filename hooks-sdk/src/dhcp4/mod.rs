@@ -82,7 +82,6 @@ macro_rules! hook_point {
             const STEPS: &'static [NextStep] = &[$(NextStep::$step),*];
             const SERVERS: &'static [Server] = hook_point!(@servers $([$($server),*])?);
             $(const DROP_STATISTIC: Option<&'static str> = Some($stat);)?
-            $(const CAN_PARK: bool = $park;)?
             type Gate = <crate::callout::Parks<{ false $(|| $park)? }> as crate::callout::GateFor>::Slot;
             $(const APPLIES_CONFIG: bool = $applies;)?
             $(const NULL_QUERY_DROPS: bool = $nq;)?

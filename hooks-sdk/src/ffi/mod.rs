@@ -36,6 +36,8 @@ pub(crate) use args::*;
 pub(crate) use process::*;
 pub use process::CheckReport;
 pub(crate) use shim::bridge::*;
+pub use slot::Slot;
+pub(crate) use thread_key::{OnThreadExit, ThreadBox};
 
 // SAFETY: a ParkedPacket holds only shared pointers (to the parking lot
 // handle, the query and its callout handle), whose reference counts are
@@ -44,8 +46,6 @@ pub(crate) use shim::bridge::*;
 // not used by Kea while the packet is parked. So it may be used from, and
 // dropped on, another thread than the one that created it.
 unsafe impl Send for ParkedPacket {}
-pub use slot::Slot;
-pub(crate) use thread_key::{OnThreadExit, ThreadBox};
 
 /// What Kea calls: its callout signature, `int (*)(isc::hooks::CalloutHandle&)`
 /// (the reference is a non-null pointer in the C ABI).

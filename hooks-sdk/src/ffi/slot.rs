@@ -133,7 +133,10 @@ impl<H, M: Copy, X> Slot<H, M, X> {
         if !self.loaded.load(Ordering::Acquire) {
             return None;
         }
-        // SAFETY: as in `with`.
+        // SAFETY: `loaded` is true, so the hook's cell was written before it
+        // was set (Release/Acquire), and it is not written again until
+        // `release` during `unload()`, which never overlaps a callout (see
+        // the type's docs): the shared borrow outlives `f`.
         let hook = unsafe { (*self.hook.get()).assume_init_ref() };
         Some(f(hook))
     }
@@ -153,7 +156,7 @@ impl<H, M: Copy, X> Slot<H, M, X> {
         if !self.loaded.load(Ordering::Acquire) {
             return None;
         }
-        // SAFETY: as in `with`: the cells were written before `loaded` was
+        // SAFETY: as in `with_hook`: the cells were written before `loaded` was
         // set and stay as they are until `unload()`, which never overlaps a
         // call into the library from Kea.
         let (hook, extra) = unsafe { ((*self.hook.get()).assume_init_ref(), (*self.extra.get()).as_ref()) };

@@ -326,7 +326,7 @@ fn side_by_side(
     // Each variant's reference: its `~REF`, else the default one. A
     // variant that is some variant's reference runs only as that.
     let explicit: BTreeMap<&str, &str> =
-        o.variants.iter().filter_map(|(spec, _)| against(spec).1.map(|r| (against(spec).0, r))).collect();
+        o.variants.iter().filter_map(|(spec, _)| match against(spec) { (name, Some(r)) => Some((name, r)), _ => None }).collect();
     let references: Vec<&str> =
         explicit.values().copied().chain(std::iter::once(default_reference)).collect();
     let reference_of = |name: &str| explicit.get(name).copied().unwrap_or(default_reference);
