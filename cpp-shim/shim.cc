@@ -287,7 +287,7 @@ void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout
 // throws when Kea did not park the query (the point cannot park on this
 // release, or its parking lot is full).
 
-std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint8_t kind) {
+std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint8_t kind, std::uint32_t& xid) {
     auto parked = std::make_unique<ParkedPacket>();
     parked->query = detail::get_arg<isc::dhcp::Pkt4Ptr>(handle, "query4");
     if (!parked->query) {
@@ -304,6 +304,7 @@ std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint
     if (kind != 0) {
         parked->handle = parked->query->getCalloutHandle();
     }
+    xid = parked->query->getTransid();
     return parked;
 }
 
@@ -348,10 +349,6 @@ void parked_set_bool(const ParkedPacket& parked, rust::Str name, bool value) {
         throw std::runtime_error("this parked packet has no arguments to set");
     }
     parked.handle->setArgument(std::string(name), value);
-}
-
-std::uint32_t parked_xid(const ParkedPacket& parked) noexcept {
-    return parked.query->getTransid();
 }
 
 // ---- Kea's main thread ----
@@ -974,25 +971,31 @@ using ContextPtr = boost::shared_ptr<ContextHolder>;
 
 }  // namespace
 
-PacketValues* handle_context(const CalloutHandle& handle) {
+PacketValues* handle_context(const CalloutHandle& handle, bool create) {
     // getContext and getContextNames throw when the library has no
     // context yet, or not this name. deleteContext of a name never used
     // (the empty one) makes the library's context exist, empty, without
     // throwing and erases nothing; asking for the names then keeps the
-    // common "nothing stored yet" case free of exceptions.
+    // common "nothing stored yet" case free of exceptions. Only the SDK
+    // stores in this library's context, under CONTEXT_NAME alone.
     CalloutHandle& h = writable(handle);
     h.deleteContext(std::string());
-    if (h.getContextNames().empty()) {
+    if (!h.getContextNames().empty()) {
+        ContextPtr holder;
+        h.getContext(CONTEXT_NAME, holder);
+        if (holder) {
+            return &*holder->values;
+        }
+    }
+    if (!create) {
         return nullptr;
     }
-    ContextPtr holder;
-    h.getContext(CONTEXT_NAME, holder);
-    return holder ? &*holder->values : nullptr;
-}
-
-void handle_set_context(const CalloutHandle& handle, rust::Box<PacketValues> values) {
-    // One allocation for the holder and its count (make_shared).
-    writable(handle).setContext(CONTEXT_NAME, boost::make_shared<ContextHolder>(std::move(values)));
+    // One allocation for the holder and its count (make_shared); the
+    // values' heap address stays as the holder moves into the context.
+    ContextPtr holder = boost::make_shared<ContextHolder>(packet_values_new());
+    PacketValues* values = &*holder->values;
+    h.setContext(CONTEXT_NAME, holder);
+    return values;
 }
 
 // ---- logging ----

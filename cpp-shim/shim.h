@@ -116,14 +116,14 @@ void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout
 void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout);
 
 // ---- parking ----
-// kind: 0 (leases4_committed), 1 (lease4_offer), 2 (subnet4_select).
-std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint8_t kind);
+// kind: 0 (leases4_committed), 1 (lease4_offer), 2 (subnet4_select);
+// xid: set to the query's transaction id.
+std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint8_t kind, std::uint32_t& xid);
 void parked_set_subnet(const ParkedPacket& parked, bool by_id, std::uint32_t id);
 void parked_clear_subnet(const ParkedPacket& parked);
 bool parked_resume(const ParkedPacket& parked);
 bool parked_drop(const ParkedPacket& parked);
 void parked_set_bool(const ParkedPacket& parked, rust::Str name, bool value);
-std::uint32_t parked_xid(const ParkedPacket& parked) noexcept;
 
 // ---- Kea's main thread ----
 void main_queue_open(int fd);
@@ -234,8 +234,7 @@ void arg_clear_subnet4(const CalloutHandle& handle);
 rust::Vec<AuditRow> arg_audit_entries(const CalloutHandle& handle, rust::Str name);
 
 // ---- the per-packet context (see PacketValues in src/ffi/shim.rs) ----
-PacketValues* handle_context(const CalloutHandle& handle);
-void handle_set_context(const CalloutHandle& handle, rust::Box<PacketValues> values);
+PacketValues* handle_context(const CalloutHandle& handle, bool create);
 
 // ---- logging ----
 void log_open(rust::Str logger_name, rust::Str message_id);

@@ -68,15 +68,22 @@
 //! reconfigures, so no packet is resumed in the middle of a reload: one
 //! still queued when the hook is unloaded is dropped.
 //!
-//! A token used while the callout that parked its packet still runs (from
-//! another thread, with Kea's multi-threading on) is not carried out yet:
-//! the SDK keeps what it asked for, and the callout's return carries it
-//! out (queues the resume for the main thread, or drops the packet) once
-//! Kea's status for the callout says the packet is parked. Nothing waits
-//! for the callout meanwhile, and the main thread does no work for the
-//! packet before then. When the callout does not leave the packet parked
-//! (it failed, panicked, or chose another step), the token does nothing:
-//! Kea goes on with the packet, or drops it, itself.
+//! A token used while the callout that parked its packet still runs (by
+//! the callout itself, or from another thread) is not carried out yet.
+//! Where the callout runs on a packet thread (Kea's multi-threading on),
+//! the SDK keeps what the token asked for, and the callout's return
+//! carries it out (queues the resume for the main thread, or drops the
+//! packet) once Kea's status for the callout says the packet is parked.
+//! Where it runs on Kea's main thread (multi-threading off), every use,
+//! drops too, goes through the main-thread queue, which that thread runs
+//! only between packets, so after the callout has returned: nothing to
+//! keep, and no lock per parked packet. Either way nothing waits for the
+//! callout meanwhile, and the main thread does no work for the packet
+//! before then. When the callout does not leave the packet parked (it
+//! failed, panicked, or chose another step), Kea goes on with the packet,
+//! or drops it, itself, and the token's use does nothing (with
+//! multi-threading off, a debug line at level 40 says the packet was no
+//! longer parked).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -122,11 +129,12 @@ struct Use {
     packet: cxx::UniquePtr<ParkedPacket>,
     xid: u32,
     what: UseKind,
-    /// The token's reference to the gate, carried with the packet: a
-    /// resume drops it on the main thread, where the gate was made
-    /// (glibc frees a block on another thread than its own through its
-    /// slow paths).
-    gate: Arc<ParkGate>,
+    /// The token's reference to the gate, if it has one, carried with the
+    /// packet: a resume drops it on the main thread, where the gate was
+    /// made (glibc frees a block on another thread than its own through
+    /// its slow paths). None for a packet parked on Kea's main thread
+    /// (see `Context::park`).
+    gate: Option<Arc<ParkGate>>,
 }
 
 enum UseKind {
@@ -164,19 +172,25 @@ impl ParkGate {
 }
 
 impl Use {
+    /// Carries the use out: at once where the callout that parked the
+    /// packet has returned (a gated use), else (a packet parked on the
+    /// main thread) through the main-thread queue, which runs only once
+    /// that callout has returned. A resume always goes through the queue.
     #[inline]
     fn carry_out(self) {
         match self.what {
             UseKind::Resume(action) => queue_on_main(self.packet, self.xid, action, self.gate),
-            UseKind::Drop { forgotten } => drop_now(&self.packet, self.xid, forgotten),
+            UseKind::Drop { forgotten } if self.gate.is_some() => drop_now(&self.packet, self.xid, forgotten),
+            UseKind::Drop { forgotten } => queue_on_main(self.packet, self.xid, Action::Drop { forgotten }, None),
         }
     }
 }
 
 /// Settles a packet's gate when the callout that parked the packet
 /// returns (kept in its [`Context`]); cancels it if dropped unsettled.
+/// Empty for a packet parked on Kea's main thread, which has no gate.
 #[doc(hidden)]
-pub struct GateOpener(Arc<ParkGate>);
+pub struct GateOpener(Option<Arc<ParkGate>>);
 
 impl GateOpener {
     /// Opens the gate if the packet stayed parked, else cancels it; then
@@ -187,8 +201,9 @@ impl GateOpener {
     }
 
     fn set(&self, open: bool) {
+        let Some(gate) = &self.0 else { return };
         let early = {
-            let mut state = self.0.lock();
+            let mut state = gate.lock();
             let GateState::Pending(early) = &mut *state else { return };
             let early = early.take();
             *state = if open { GateState::Open } else { GateState::Cancelled };
@@ -214,8 +229,9 @@ impl Drop for GateOpener {
 /// [`drop_packet`](Self::drop_packet)) consumes it.
 #[must_use = "a Parked that is dropped drops its packet: resume it"]
 pub struct Parked<P> {
-    /// The packet and its gate, taken when the token is used.
-    held: Option<(cxx::UniquePtr<ParkedPacket>, Arc<ParkGate>)>,
+    /// The packet and its gate (if it has one), taken when the token is
+    /// used.
+    held: Option<(cxx::UniquePtr<ParkedPacket>, Option<Arc<ParkGate>>)>,
     xid: u32,
     _point: PhantomData<fn() -> P>,
 }
@@ -251,7 +267,8 @@ impl<'a, P: Parkable> Context<'a, P> {
             "subnet4_select" => 2,
             _ => 0,
         };
-        let packet = ffi::handle_park(self.handle, kind)?;
+        let mut xid = 0;
+        let packet = ffi::handle_park(self.handle, kind, &mut xid)?;
         // The resume goes through the main-thread queue: have Kea watch it
         // from now on (once; see `ffi::main_queue`).
         main_queue::prepare();
@@ -260,9 +277,13 @@ impl<'a, P: Parkable> Context<'a, P> {
         if RESUMED_ASKED.load(Ordering::Relaxed) {
             self.set_packet_value(ParkedHere::<P>(PhantomData))?;
         }
-        let xid = ffi::parked_xid(&packet);
-        let gate = Arc::new(ParkGate(Mutex::new(GateState::Pending(None))));
-        self.park_gate.set(Some(GateOpener(Arc::clone(&gate))));
+        // A token used while this callout runs must wait for its return.
+        // On Kea's main thread (every callout, with Kea's multi-threading
+        // off) the main-thread queue already waits: it runs only between
+        // Kea's packets, so every use goes through it and needs no gate.
+        // On a packet thread, the gate holds an early use for the return.
+        let gate = if ffi::on_main_thread() { None } else { Some(Arc::new(ParkGate(Mutex::new(GateState::Pending(None))))) };
+        self.park_gate.set(Some(GateOpener(gate.clone())));
         self.step.set(Some(NextStep::Park));
         Ok(Parked { held: Some((packet, gate)), xid, _point: PhantomData })
     }
@@ -377,8 +398,11 @@ impl<P> Parked<P> {
     #[inline]
     fn use_packet(&mut self, what: UseKind) {
         if let Some((packet, gate)) = self.held.take() {
-            // The use takes the token's reference along (see `Use::gate`).
-            Arc::clone(&gate).use_packet(Use { packet, xid: self.xid, what, gate });
+            match gate {
+                // The use takes the token's reference along (see `Use::gate`).
+                Some(gate) => Arc::clone(&gate).use_packet(Use { packet, xid: self.xid, what, gate: Some(gate) }),
+                None => Use { packet, xid: self.xid, what, gate: None }.carry_out(),
+            }
         }
     }
 }
@@ -400,6 +424,8 @@ enum Action {
     /// subnet4_select: no subnet.
     #[cfg_attr(not(kea_2_6), allow(dead_code))]
     ResumeWithoutSubnet,
+    /// Drop the packet (`forgotten`: its token was dropped unused).
+    Drop { forgotten: bool },
 }
 
 /// Resumes `packet` from Kea's main thread; called once the callout that
@@ -417,20 +443,30 @@ enum Action {
 /// no resume can run during a reconfiguration, and the ones still queued
 /// when the hook is unloaded are dropped with their packets.
 #[inline]
-fn queue_on_main(packet: cxx::UniquePtr<ParkedPacket>, xid: u32, action: Action, gate: Arc<ParkGate>) {
+fn queue_on_main(packet: cxx::UniquePtr<ParkedPacket>, xid: u32, action: Action, gate: Option<Arc<ParkGate>>) {
     let work = main_queue::PacketWork {
         packet,
         xid,
         arg: action.encode(),
-        _keep: Some(gate),
+        _keep: gate.map(|g| g as Arc<dyn std::any::Any + Send + Sync>),
         run: |packet, xid, arg| apply(packet, xid, Action::decode(arg)),
     };
     if let Err(work) = main_queue::post_work(main_queue::Work::Packet(work)) {
-        // Unloading: the work (and the packet in it) is dropped, which
-        // leaves the packet to Kea, which forgets every parked packet when
-        // it reloads. Nothing runs it.
-        drop(work);
+        not_queued(work, action);
     }
+}
+
+/// The main-thread queue is closed (the hook is being unloaded): no callout
+/// runs now, so a drop is done here; a resume is dropped with its work,
+/// which leaves the packet to Kea, which forgets every parked packet when
+/// it reloads.
+#[cold]
+#[inline(never)]
+fn not_queued(work: main_queue::Work, action: Action) {
+    if let (main_queue::Work::Packet(w), Action::Drop { forgotten }) = (&work, action) {
+        drop_now(&w.packet, w.xid, forgotten);
+    }
+    drop(work);
 }
 
 impl Action {
@@ -442,6 +478,7 @@ impl Action {
             Action::ResumeOffer { address_in_use } => 1 | u64::from(address_in_use) << 8,
             Action::ResumeInSubnet { by_id, id } => 2 | u64::from(by_id) << 8 | u64::from(id) << 32,
             Action::ResumeWithoutSubnet => 3,
+            Action::Drop { forgotten } => 4 | u64::from(forgotten) << 8,
         }
     }
 
@@ -452,6 +489,7 @@ impl Action {
             1 => Action::ResumeOffer { address_in_use: flag },
             2 => Action::ResumeInSubnet { by_id: flag, id: (arg >> 32) as u32 },
             3 => Action::ResumeWithoutSubnet,
+            4 => Action::Drop { forgotten: flag },
             _ => Action::Resume,
         }
     }
@@ -465,6 +503,10 @@ fn apply(packet: &ParkedPacket, xid: u32, action: Action) {
         Action::ResumeOffer { address_in_use } => ffi::parked_set_bool(packet, "offer_address_in_use", address_in_use),
         Action::ResumeInSubnet { by_id, id } => ffi::parked_set_subnet(packet, by_id, id),
         Action::ResumeWithoutSubnet => ffi::parked_clear_subnet(packet),
+        Action::Drop { forgotten } => {
+            drop_now(packet, xid, forgotten);
+            return;
+        }
     };
     if let Err(e) = prepared {
         not_resumed(packet, xid, Some(&e));
@@ -554,6 +596,8 @@ mod tests {
             Action::ResumeInSubnet { by_id: true, id: u32::MAX },
             Action::ResumeInSubnet { by_id: true, id: 7 },
             Action::ResumeWithoutSubnet,
+            Action::Drop { forgotten: false },
+            Action::Drop { forgotten: true },
         ];
         for a in actions {
             assert_eq!(Action::decode(a.encode()), a);

@@ -6,7 +6,7 @@ use std::any::{Any, TypeId};
 use std::panic::{self, AssertUnwindSafe};
 
 use super::process::write_stderr_line;
-use super::shim::bridge::{handle_context, handle_set_context, CalloutHandle};
+use super::shim::bridge::{handle_context, CalloutHandle};
 
 /// The values one library keeps for one packet, one per type.
 ///
@@ -53,22 +53,40 @@ impl PacketValues {
             let at = self.more.iter().position(|(t, _)| *t == id)?;
             self.more.swap_remove(at).1
         };
-        boxed.downcast().ok().map(|b| *b)
+        // SAFETY: every value is stored by `insert::<T>` beside
+        // `TypeId::of::<T>()`, and this one's id is `T`'s: the box holds a
+        // `T` (what `Box::downcast` would check again, through the value's
+        // vtable).
+        Some(*unsafe { Box::from_raw(Box::into_raw(boxed).cast::<T>()) })
+    }
+}
+
+/// Drops a value inside Kea (a context's destructor runs through an
+/// `extern "C"` function): a panic in the value's own `Drop` stops here.
+fn drop_value(value: Box<dyn Any + Send>) {
+    if panic::catch_unwind(AssertUnwindSafe(move || drop(value))).is_err() {
+        write_stderr_line("kea-hooks: a per-packet value panicked while it was dropped (ignored)");
     }
 }
 
 impl Drop for PacketValues {
     fn drop(&mut self) {
-        // This runs inside Kea (the context's destructor), through an
-        // `extern "C"` function: a panic in a value's own Drop must stop here.
-        for (_, value) in self.first.take().into_iter().chain(self.more.drain(..)) {
-            if panic::catch_unwind(AssertUnwindSafe(move || drop(value))).is_err() {
-                write_stderr_line(
-                    "kea-hooks: a per-packet value panicked while it was dropped (ignored)",
-                );
+        // Most often nothing is left (a hook takes what it stored).
+        if let Some((_, value)) = self.first.take() {
+            drop_value(value);
+        }
+        if !self.more.is_empty() {
+            for (_, value) in self.more.drain(..) {
+                drop_value(value);
             }
         }
     }
+}
+
+/// A new, empty set of values: the shim makes one when a callout first
+/// stores a value for a packet (see `handle_context`).
+pub(crate) fn packet_values_new() -> Box<PacketValues> {
+    Box::default()
 }
 
 /// Runs `f` on this library's values in the packet's context, creating
@@ -83,22 +101,18 @@ pub(crate) fn with_packet_values<R>(
     create: bool,
     f: impl FnOnce(&mut PacketValues) -> R,
 ) -> Result<Option<R>, cxx::Exception> {
-    let mut ptr = handle_context(handle)?;
+    // One call: the shim finds this library's values in the handle's
+    // context, or (`create`) makes them and puts them there.
+    let ptr = handle_context(handle, create)?;
     if ptr.is_null() {
-        if !create {
-            return Ok(None);
-        }
-        let mut values = Box::new(PacketValues::default());
-        // The box's heap address does not change when the shim takes it.
-        ptr = &mut *values as *mut PacketValues;
-        handle_set_context(handle, values)?;
+        return Ok(None);
     }
     // SAFETY: `ptr` points to the `PacketValues` owned by this library's
     // entry in the handle's context. The entry is replaced only by
-    // `handle_set_context` above (before this borrow) and destroyed only
-    // with the handle, which the caller borrows for longer than this call;
-    // Kea runs one callout at a time on a handle, and `f` does not come
-    // back here, so this is the only reference to the values while it lives.
+    // `handle_context` (before this borrow) and destroyed only with the
+    // handle, which the caller borrows for longer than this call; Kea runs
+    // one callout at a time on a handle, and `f` does not come back here,
+    // so this is the only reference to the values while it lives.
     let values = unsafe { &mut *ptr };
     Ok(Some(f(values)))
 }

@@ -55,9 +55,10 @@ pub(crate) struct PacketWork {
 struct Queue {
     fd: OwnedFd,
     jobs: Mutex<VecDeque<Work>>,
-    /// The main thread's buffer: `run_main_queue` swaps it with `jobs`, so
-    /// the two buffers keep their capacity and go back and forth (taking
-    /// `jobs` would leave the next `post` to allocate a new one).
+    /// The main thread's buffer, empty between runs: `run_main_queue`
+    /// swaps it with `jobs`, so the two buffers keep their capacity and go
+    /// back and forth (taking `jobs` would leave the next `post` to
+    /// allocate a new one).
     spare: Mutex<VecDeque<Work>>,
     /// Whether Kea watches `fd`: set once, under `watch`.
     watched: AtomicBool,
@@ -88,6 +89,7 @@ impl Queue {
         match bridge::main_queue_open(self.fd.as_raw_fd()) {
             Ok(()) => {
                 self.watched.store(true, Ordering::Release);
+                WATCHED.store(true, Ordering::Release);
                 true
             }
             Err(e) => {
@@ -131,10 +133,27 @@ pub(crate) fn open() -> Result<(), String> {
 }
 
 /// Has Kea watch the queue now, ahead of its first use (work queued later
-/// then never waits for a select to end); false when it is not open.
-pub(crate) fn prepare() -> bool {
-    current().is_some_and(|q| q.watch())
+/// then never waits for a select to end). Called at every park: once Kea
+/// watches the open queue, this is one load.
+#[inline]
+pub(crate) fn prepare() {
+    if !WATCHED.load(Ordering::Acquire) {
+        prepare_now();
+    }
 }
+
+#[cold]
+#[inline(never)]
+fn prepare_now() {
+    if let Some(q) = current() {
+        q.watch();
+    }
+}
+
+/// Whether Kea watches the open queue's descriptor (`Queue::watched` of
+/// the queue in `QUEUE`): `prepare`'s fast path. Only a hint: what posts
+/// work checks its own queue.
+static WATCHED: AtomicBool = AtomicBool::new(false);
 
 /// Closes the queue, if open: Kea stops watching it, and the jobs still in
 /// it are dropped without running. `unload()` calls this on Kea's main
@@ -144,6 +163,7 @@ pub(crate) fn close() {
     {
         let mut closed = queue.watch.lock().unwrap_or_else(|e| e.into_inner());
         *closed = true;
+        WATCHED.store(false, Ordering::Release);
         if queue.watched.swap(false, Ordering::AcqRel) {
             let _ = bridge::main_queue_close(queue.fd.as_raw_fd());
         }
@@ -206,10 +226,13 @@ pub(crate) fn run_main_queue() {
     // from the queue's eventfd (kept open by `queue`). It resets the
     // counter; EAGAIN (nothing to read) leaves `count` alone.
     unsafe { libc::read(queue.fd.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
-    // Only the main thread takes `spare`: never contended.
-    let mut batch = std::mem::take(&mut *queue.spare.lock().unwrap_or_else(|e| e.into_inner()));
-    std::mem::swap(&mut *queue.jobs.lock().unwrap_or_else(|e| e.into_inner()), &mut batch);
-    for work in batch.drain(..) {
+    // Only the main thread takes `spare` (never contended), which holds
+    // nothing between runs: the queued work moves there, the empty buffer
+    // goes back to `jobs`, and both keep their capacity. (No job comes back
+    // here: they run on the main thread, from Kea's packet loop.)
+    let mut batch = queue.spare.lock().unwrap_or_else(|e| e.into_inner());
+    std::mem::swap(&mut *queue.jobs.lock().unwrap_or_else(|e| e.into_inner()), &mut *batch);
+    while let Some(work) = batch.pop_front() {
         let ran = match work {
             Work::Run(job) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)),
             Work::Packet(w) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (w.run)(&w.packet, w.xid, w.arg))),
@@ -218,5 +241,4 @@ pub(crate) fn run_main_queue() {
             super::write_stderr_line("kea-hooks: a job queued for Kea's main thread panicked");
         }
     }
-    *queue.spare.lock().unwrap_or_else(|e| e.into_inner()) = batch;
 }

@@ -9,7 +9,7 @@
 //! the callout handle's arguments; [`super::args`] turns them into
 //! references bounded by the callout's lifetime, in one audited place.
 
-use super::context::PacketValues;
+use super::context::{packet_values_new, PacketValues};
 use super::lease_gate::{lease_gate_close, lease_gate_open};
 use super::main_queue::run_main_queue;
 
@@ -87,6 +87,8 @@ pub(crate) mod bridge {
     extern "Rust" {
         /// The hook's values in a packet's callout context.
         type PacketValues;
+        /// New, empty values (`handle_context` makes them when asked to).
+        fn packet_values_new() -> Box<PacketValues>;
 
         /// Runs the work queued for Kea's main thread (Kea calls it there,
         /// when the queue's eventfd is readable). Never unwinds.
@@ -149,7 +151,8 @@ pub(crate) mod bridge {
         /// Parks the callout's query: takes a reference in the point's
         /// parking lot (and keeps what resuming it needs).
         /// `kind`: 0 leases4_committed, 1 lease4_offer, 2 subnet4_select.
-        fn handle_park(handle: &CalloutHandle, kind: u8) -> Result<UniquePtr<ParkedPacket>>;
+        /// Sets `xid` to the query's transaction id.
+        fn handle_park(handle: &CalloutHandle, kind: u8, xid: &mut u32) -> Result<UniquePtr<ParkedPacket>>;
         /// Leaves the subnet Kea uses for a query resumed after
         /// subnet4_select: configured subnet `id` if `by_id`, else the one
         /// selected when it was parked.
@@ -161,7 +164,6 @@ pub(crate) mod bridge {
         /// Kea's drop: forgets the packet without resuming it.
         fn parked_drop(parked: &ParkedPacket) -> Result<bool>;
         fn parked_set_bool(parked: &ParkedPacket, name: &str, value: bool) -> Result<()>;
-        fn parked_xid(parked: &ParkedPacket) -> u32;
 
         // ---- Kea's main thread ----
         /// Has Kea watch `fd` (an eventfd) and call `run_main_queue` on its
@@ -322,9 +324,9 @@ pub(crate) mod bridge {
         fn arg_audit_entries(handle: &CalloutHandle, name: &str) -> Result<Vec<AuditRow>>;
 
         // ---- the per-packet context ----
-        /// This library's values in the handle's context, null when none.
-        fn handle_context(handle: &CalloutHandle) -> Result<*mut PacketValues>;
-        fn handle_set_context(handle: &CalloutHandle, values: Box<PacketValues>) -> Result<()>;
+        /// This library's values in the handle's context; when there are
+        /// none, new ones put there if `create`, else null.
+        fn handle_context(handle: &CalloutHandle, create: bool) -> Result<*mut PacketValues>;
 
         // ---- Lease4Collection ----
         fn lease4_collection_len(leases: &Lease4Collection) -> usize;
