@@ -336,8 +336,8 @@ void parked_set_subnet(const ParkedPacket& parked, bool by_id, std::uint32_t id)
     parked.handle->setContext("subnet4", subnet);
 }
 
-bool parked_resume(const ParkedPacket& parked) {
-    return parked.lot->unpark(parked.query);
+bool parked_resume(std::unique_ptr<ParkedPacket> parked) {
+    return parked->lot->unpark(parked->query);
 }
 
 bool parked_drop(const ParkedPacket& parked) {

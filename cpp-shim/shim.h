@@ -121,7 +121,7 @@ void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout
 std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint8_t kind, std::uint32_t& xid);
 void parked_set_subnet(const ParkedPacket& parked, bool by_id, std::uint32_t id);
 void parked_clear_subnet(const ParkedPacket& parked);
-bool parked_resume(const ParkedPacket& parked);
+bool parked_resume(std::unique_ptr<ParkedPacket> parked);
 bool parked_drop(const ParkedPacket& parked);
 void parked_set_bool(const ParkedPacket& parked, rust::Str name, bool value);
 

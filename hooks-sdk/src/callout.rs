@@ -199,7 +199,8 @@ impl GateSlot for Cell<Option<GateOpener>> {
     }
     #[inline(always)]
     fn take_opener(&self) -> Option<GateOpener> {
-        self.take()
+        // A packet parked on Kea's main thread has no gate to settle.
+        self.take().filter(GateOpener::has_gate)
     }
     #[inline(always)]
     fn settle(opener: Option<GateOpener>, hook: &str, point: &str, parked: bool) {

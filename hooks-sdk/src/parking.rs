@@ -144,6 +144,13 @@ enum UseKind {
 }
 
 impl ParkGate {
+    /// A gate for a packet parked by a callout that still runs (out of
+    /// line: only callouts on packet threads make one).
+    #[inline(never)]
+    fn pending() -> Arc<ParkGate> {
+        Arc::new(ParkGate(Mutex::new(GateState::Pending(None))))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -152,6 +159,8 @@ impl ParkGate {
     /// keeps it for the callout's return if the callout still runs; forgets
     /// it if the callout did not leave the packet parked. Never waits for
     /// the callout (the lock is held only for these few instructions).
+    /// (Out of line: the gate-free path of `Parked::use_packet` stays short.)
+    #[inline(never)]
     fn use_packet(&self, u: Use) {
         let mut state = self.lock();
         match &mut *state {
@@ -193,6 +202,12 @@ impl Use {
 pub struct GateOpener(Option<Arc<ParkGate>>);
 
 impl GateOpener {
+    /// Whether there is a gate to settle.
+    #[inline(always)]
+    pub(crate) fn has_gate(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Opens the gate if the packet stayed parked, else cancels it; then
     /// carries out what the token asked for meanwhile, if anything (a
     /// resume is queued for the main thread; a drop is done here).
@@ -282,7 +297,7 @@ impl<'a, P: Parkable> Context<'a, P> {
         // off) the main-thread queue already waits: it runs only between
         // Kea's packets, so every use goes through it and needs no gate.
         // On a packet thread, the gate holds an early use for the return.
-        let gate = if ffi::on_main_thread() { None } else { Some(Arc::new(ParkGate(Mutex::new(GateState::Pending(None))))) };
+        let gate = if ffi::on_main_thread() { None } else { Some(ParkGate::pending()) };
         self.park_gate.set(Some(GateOpener(gate.clone())));
         self.step.set(Some(NextStep::Park));
         Ok(Parked { held: Some((packet, gate)), xid, _point: PhantomData })
@@ -495,26 +510,16 @@ impl Action {
     }
 }
 
-fn apply(packet: &ParkedPacket, xid: u32, action: Action) {
-    // What Kea reads when the packet goes on, set on the main thread
-    // outside any callout (where Kea reads it).
-    let prepared = match action {
-        Action::Resume => Ok(()),
-        Action::ResumeOffer { address_in_use } => ffi::parked_set_bool(packet, "offer_address_in_use", address_in_use),
-        Action::ResumeInSubnet { by_id, id } => ffi::parked_set_subnet(packet, by_id, id),
-        Action::ResumeWithoutSubnet => ffi::parked_clear_subnet(packet),
-        Action::Drop { forgotten } => {
-            drop_now(packet, xid, forgotten);
-            return;
-        }
-    };
-    if let Err(e) = prepared {
-        not_resumed(packet, xid, Some(&e));
+/// Carries out `action` on Kea's main thread; the packet is let go of
+/// there (a resume hands it to the shim, which lets go of it as it
+/// resumes).
+fn apply(packet: cxx::UniquePtr<ParkedPacket>, xid: u32, action: Action) {
+    if action != Action::Resume && !prepare_resume(&packet, xid, action) {
         return;
     }
     match ffi::parked_resume(packet) {
         Ok(true) => {}
-        Ok(false) => not_resumed(packet, xid, None),
+        Ok(false) => no_longer_parked(xid),
         Err(e) => resume_failed(xid, &e),
     }
 }
@@ -523,24 +528,42 @@ fn apply(packet: &ParkedPacket, xid: u32, action: Action) {
 // stays a few cache lines long; measured in L1i misses per parked
 // exchange).
 
-/// Kea would not take what the resume sets (`Some`: the packet is dropped),
-/// or the packet was no longer parked (`None`).
+/// What Kea reads when the packet goes on, set on the main thread outside
+/// any callout (where Kea reads it); a drop is done here. False when the
+/// packet is not to be resumed (dropped, or Kea refused what was set: it is
+/// dropped then).
 #[cold]
 #[inline(never)]
-fn not_resumed(packet: &ParkedPacket, xid: u32, refused: Option<&cxx::Exception>) {
-    match refused {
-        Some(e) => {
+fn prepare_resume(packet: &ParkedPacket, xid: u32, action: Action) -> bool {
+    let prepared = match action {
+        Action::Resume => Ok(()),
+        Action::ResumeOffer { address_in_use } => ffi::parked_set_bool(packet, "offer_address_in_use", address_in_use),
+        Action::ResumeInSubnet { by_id, id } => ffi::parked_set_subnet(packet, by_id, id),
+        Action::ResumeWithoutSubnet => ffi::parked_clear_subnet(packet),
+        Action::Drop { forgotten } => {
+            drop_now(packet, xid, forgotten);
+            return false;
+        }
+    };
+    match prepared {
+        Ok(()) => true,
+        Err(e) => {
             klog::emit(Severity::Error, 0, &format!("parked packet xid 0x{xid:08x}: cannot resume it ({}); dropped", e.what()));
             drop_now(packet, xid, false);
-        }
-        None => {
-            klog::emit(
-                Severity::Debug,
-                40,
-                &format!("parked packet xid 0x{xid:08x}: no longer parked (Kea dropped it, or reloaded); not resumed"),
-            );
+            false
         }
     }
+}
+
+/// Kea's unpark found the packet no longer parked.
+#[cold]
+#[inline(never)]
+fn no_longer_parked(xid: u32) {
+    klog::emit(
+        Severity::Debug,
+        40,
+        &format!("parked packet xid 0x{xid:08x}: no longer parked (Kea dropped it, or reloaded); not resumed"),
+    );
 }
 
 #[cold]

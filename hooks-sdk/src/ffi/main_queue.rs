@@ -40,16 +40,16 @@ pub(crate) enum Work {
     Packet(PacketWork),
 }
 
-/// `run(&packet, xid, arg)` on the main thread; then `packet` and `keep`
-/// are dropped there. (The parking layer says what `arg` means: this
-/// layer knows nothing above it.)
+/// `run(packet, xid, arg)` on the main thread, which lets go of `packet`
+/// there; then `keep` is dropped there too. (The parking layer says what
+/// `arg` means: this layer knows nothing above it.)
 pub(crate) struct PacketWork {
     pub(crate) packet: cxx::UniquePtr<super::ParkedPacket>,
     pub(crate) xid: u32,
     pub(crate) arg: u64,
     /// Freed on the main thread, with the packet.
     pub(crate) _keep: Option<Arc<dyn std::any::Any + Send + Sync>>,
-    pub(crate) run: fn(&super::ParkedPacket, u32, u64),
+    pub(crate) run: fn(cxx::UniquePtr<super::ParkedPacket>, u32, u64),
 }
 
 struct Queue {
@@ -235,7 +235,7 @@ pub(crate) fn run_main_queue() {
     while let Some(work) = batch.pop_front() {
         let ran = match work {
             Work::Run(job) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)),
-            Work::Packet(w) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (w.run)(&w.packet, w.xid, w.arg))),
+            Work::Packet(w) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (w.run)(w.packet, w.xid, w.arg))),
         };
         if ran.is_err() {
             super::write_stderr_line("kea-hooks: a job queued for Kea's main thread panicked");

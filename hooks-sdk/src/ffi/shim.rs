@@ -159,8 +159,8 @@ pub(crate) mod bridge {
         fn parked_set_subnet(parked: &ParkedPacket, by_id: bool, id: u32) -> Result<()>;
         fn parked_clear_subnet(parked: &ParkedPacket) -> Result<()>;
         /// Kea's unpark: resumes processing when the last reference goes;
-        /// false when the packet is no longer parked.
-        fn parked_resume(parked: &ParkedPacket) -> Result<bool>;
+        /// false when the packet is no longer parked. Lets go of `parked`.
+        fn parked_resume(parked: UniquePtr<ParkedPacket>) -> Result<bool>;
         /// Kea's drop: forgets the packet without resuming it.
         fn parked_drop(parked: &ParkedPacket) -> Result<bool>;
         fn parked_set_bool(parked: &ParkedPacket, name: &str, value: bool) -> Result<()>;
