@@ -116,7 +116,8 @@ void register_callout(LibraryHandle& handle, rust::Str name, std::size_t callout
 void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout);
 
 // ---- parking ----
-// kind: 0 (leases4_committed), 1 (lease4_offer), 2 (subnet4_select);
+// kind: the point's parking::Parking: 0 (Plain), 1 (Offer: lease4_offer),
+// 2 (SubnetSelect: subnet4_select);
 // xid: set to the query's transaction id.
 std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint8_t kind, std::uint32_t& xid);
 void parked_set_subnet(const ParkedPacket& parked, bool by_id, std::uint32_t id);

@@ -99,13 +99,49 @@ use crate::log::{self as klog, Severity};
 /// A hook point where Kea lets a callout park the packet: see
 /// [`Context::park`]. (Only such a point's [`Context`] has room for a
 /// parked packet's gate.)
-pub trait Parkable: HookPoint<Gate = std::cell::Cell<Option<GateOpener>>> {}
+pub trait Parkable: HookPoint<Gate = std::cell::Cell<Option<GateOpener>>> {
+    /// How the point parks and resumes its packet.
+    #[doc(hidden)]
+    const PARKING: Parking;
+}
 
-impl Parkable for dhcp4::Leases4Committed {}
+/// How a point parks and resumes its packet: what the shim keeps when it
+/// parks (the shim's `kind`), and what [`Parked::resume`] does there.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Parking {
+    /// Kea resumes where it stopped: nothing to set first.
+    Plain = 0,
+    /// lease4_offer: the query's `offer_address_in_use` is set first.
+    Offer = 1,
+    /// subnet4_select: the subnet selected when the packet was parked is
+    /// left for Kea first.
+    SubnetSelect = 2,
+}
+
+impl Parking {
+    /// What a plain [`Parked::resume`] does at such a point.
+    const fn resume(self) -> Action {
+        match self {
+            Parking::Plain => Action::Resume,
+            Parking::Offer => Action::ResumeOffer { address_in_use: false },
+            Parking::SubnetSelect => Action::ResumeInSubnet { by_id: false, id: 0 },
+        }
+    }
+}
+
+impl Parkable for dhcp4::Leases4Committed {
+    const PARKING: Parking = Parking::Plain;
+}
 #[cfg(kea_2_6)]
-impl Parkable for dhcp4::Lease4Offer {}
+impl Parkable for dhcp4::Lease4Offer {
+    const PARKING: Parking = Parking::Offer;
+}
 #[cfg(kea_2_6)]
-impl Parkable for dhcp4::Subnet4Select {}
+impl Parkable for dhcp4::Subnet4Select {
+    const PARKING: Parking = Parking::SubnetSelect;
+}
 
 /// Whether a parked packet may be used yet, and what its token asked for
 /// while the callout that parked it still ran.
@@ -277,13 +313,8 @@ impl<'a, P: Parkable> Context<'a, P> {
         }
         // What resuming needs: lease4_offer's offer_address_in_use and
         // subnet4_select's subnet go through the query's callout handle.
-        let kind = match P::NAME {
-            "lease4_offer" => 1,
-            "subnet4_select" => 2,
-            _ => 0,
-        };
         let mut xid = 0;
-        let packet = ffi::handle_park(self.handle, kind, &mut xid)?;
+        let packet = ffi::handle_park(self.handle, P::PARKING as u8, &mut xid)?;
         // The resume goes through the main-thread queue: have Kea watch it
         // from now on (once; see `ffi::main_queue`).
         main_queue::prepare();
@@ -365,12 +396,7 @@ impl<P: Parkable> Parked<P> {
     /// `subnet4_select`, in the subnet selected when it was parked; after
     /// `lease4_offer`, with the offered address free).
     pub fn resume(mut self) {
-        let action = match P::NAME {
-            "lease4_offer" => Action::ResumeOffer { address_in_use: false },
-            "subnet4_select" => Action::ResumeInSubnet { by_id: false, id: 0 },
-            _ => Action::Resume,
-        };
-        self.use_packet(UseKind::Resume(action));
+        self.use_packet(UseKind::Resume(P::PARKING.resume()));
     }
 
     /// Has Kea forget the packet: the client gets no answer (counted in

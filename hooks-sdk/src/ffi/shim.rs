@@ -150,7 +150,8 @@ pub(crate) mod bridge {
         type ParkedPacket;
         /// Parks the callout's query: takes a reference in the point's
         /// parking lot (and keeps what resuming it needs).
-        /// `kind`: 0 leases4_committed, 1 lease4_offer, 2 subnet4_select.
+        /// `kind`: the point's `parking::Parking` (0 plain, 1 lease4_offer,
+        /// 2 subnet4_select).
         /// Sets `xid` to the query's transaction id.
         fn handle_park(handle: &CalloutHandle, kind: u8, xid: &mut u32) -> Result<UniquePtr<ParkedPacket>>;
         /// Leaves the subnet Kea uses for a query resumed after
