@@ -125,6 +125,9 @@
 //! thread-locals of types without `Drop` (`Cell<u64>`) are fine, and a
 //! hook's own threads may use anything, since they are joined in unload.
 #![deny(unsafe_code)]
+// Inside an `unsafe fn`, each unsafe operation still needs its own block
+// and `// SAFETY:` reason (edition 2021 allows it by default).
+#![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
 pub mod callout;
