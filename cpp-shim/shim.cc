@@ -228,9 +228,8 @@ void write_json(std::string& out, const ConstElementPtr& e, std::string& path) {
 
 }  // namespace
 
-namespace {
+namespace detail {
 
-// A whole element as JSON text.
 rust::String element_json(const ConstElementPtr& e) {
     std::string out;
     std::string path;
@@ -238,7 +237,9 @@ rust::String element_json(const ConstElementPtr& e) {
     return rust::String(out);
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::element_json;
 
 rust::String library_parameters_json(LibraryHandle& handle) {
     ConstElementPtr params = handle.getParameters();
@@ -386,17 +387,7 @@ void lease_gate_unregister(rust::Str name) {
 
 // ---- configuration and lease database ----
 
-rust::String config_subnets4_json(bool staging) {
-    isc::dhcp::CfgMgr& mgr = isc::dhcp::CfgMgr::instance();
-    const isc::dhcp::SrvConfigPtr cfg = staging ? mgr.getStagingCfg() : mgr.getCurrentCfg();
-    if (!cfg || !cfg->getCfgSubnets4()) {
-        return rust::String("[]");
-    }
-    const ConstElementPtr list = cfg->getCfgSubnets4()->toElement();
-    return list ? element_json(list) : rust::String("[]");
-}
-
-namespace {
+namespace detail {
 
 isc::dhcp::LeaseMgr& lease_mgr() {
     if (!isc::dhcp::LeaseMgrFactory::haveInstance()) {
@@ -406,76 +397,7 @@ isc::dhcp::LeaseMgr& lease_mgr() {
     return isc::dhcp::LeaseMgrFactory::instance();
 }
 
-void push_lease(rust::Vec<LeaseRow4>& out, const isc::dhcp::Lease4Ptr& l) {
-    if (!l) {
-        return;
-    }
-    LeaseRow4 row{};
-    row.address = l->addr_.toUint32();
-    if (l->hwaddr_) {
-        row.has_hwaddr = true;
-        row.htype = l->hwaddr_->htype_;
-        for (auto b : l->hwaddr_->hwaddr_) {
-            row.hwaddr.push_back(b);
-        }
-    }
-    if (l->client_id_) {
-        row.has_client_id = true;
-        for (auto b : l->client_id_->getClientId()) {
-            row.client_id.push_back(b);
-        }
-    }
-    row.valid_lft = l->valid_lft_;
-    row.cltt = static_cast<std::int64_t>(l->cltt_);
-    row.subnet_id = l->subnet_id_;
-    for (char c : l->hostname_) {
-        row.hostname.push_back(static_cast<std::uint8_t>(c));
-    }
-    row.state = l->state_;
-    row.fqdn_fwd = l->fqdn_fwd_;
-    row.fqdn_rev = l->fqdn_rev_;
-    out.push_back(std::move(row));
-}
-
-void push_leases(rust::Vec<LeaseRow4>& out, const isc::dhcp::Lease4Collection& leases) {
-    for (const auto& l : leases) {
-        push_lease(out, l);
-    }
-}
-
-}  // namespace
-
-rust::Vec<LeaseRow4> leases4_by_address(std::uint32_t address) {
-    rust::Vec<LeaseRow4> out;
-    push_lease(out, lease_mgr().getLease4(isc::asiolink::IOAddress(address)));
-    return out;
-}
-
-rust::Vec<LeaseRow4> leases4_by_hwaddr(rust::Slice<const std::uint8_t> hwaddr, std::uint16_t htype) {
-    rust::Vec<LeaseRow4> out;
-    const HWAddr hw(std::vector<std::uint8_t>(hwaddr.begin(), hwaddr.end()), htype);
-    push_leases(out, lease_mgr().getLease4(hw));
-    return out;
-}
-
-rust::Vec<LeaseRow4> leases4_by_client_id(rust::Slice<const std::uint8_t> client_id) {
-    rust::Vec<LeaseRow4> out;
-    const ClientId id(std::vector<std::uint8_t>(client_id.begin(), client_id.end()));
-    push_leases(out, lease_mgr().getLease4(id));
-    return out;
-}
-
-rust::Vec<LeaseRow4> leases4_by_subnet(std::uint32_t subnet_id) {
-    rust::Vec<LeaseRow4> out;
-    push_leases(out, lease_mgr().getLeases4(static_cast<isc::dhcp::SubnetID>(subnet_id)));
-    return out;
-}
-
-rust::Vec<LeaseRow4> leases4_page(std::uint32_t after, std::uint32_t size) {
-    rust::Vec<LeaseRow4> out;
-    push_leases(out, lease_mgr().getLeases4(isc::asiolink::IOAddress(after), isc::dhcp::LeasePageSize(size)));
-    return out;
-}
+}  // namespace detail
 
 // ---- statistics ----
 
@@ -562,26 +484,6 @@ rust::Vec<rust::String> handle_argument_names(const CalloutHandle& handle) {
 // The pointers returned below stay valid after the local shared_ptr copy
 // goes: the handle's argument map holds another reference.
 
-const Pkt4* arg_pkt4(const CalloutHandle& handle, rust::Str name) {
-    return detail::get_arg<isc::dhcp::Pkt4Ptr>(handle, std::string(name)).get();
-}
-
-const Lease4* arg_lease4(const CalloutHandle& handle, rust::Str name) {
-    return detail::get_arg<isc::dhcp::Lease4Ptr>(handle, std::string(name)).get();
-}
-
-const Subnet4* arg_subnet4(const CalloutHandle& handle, rust::Str name) {
-    return detail::get_arg<detail::Subnet4Arg>(handle, std::string(name)).get();
-}
-
-const Lease4Collection* arg_lease4_collection(const CalloutHandle& handle, rust::Str name) {
-    return detail::get_arg<isc::dhcp::Lease4CollectionPtr>(handle, std::string(name)).get();
-}
-
-const ClientId* arg_client_id(const CalloutHandle& handle, rust::Str name) {
-    return detail::get_arg<isc::dhcp::ClientIdPtr>(handle, std::string(name)).get();
-}
-
 const HWAddr* arg_hwaddr(const CalloutHandle& handle, rust::Str name) {
     return detail::get_arg<isc::dhcp::HWAddrPtr>(handle, std::string(name)).get();
 }
@@ -594,15 +496,7 @@ std::uint32_t arg_u32(const CalloutHandle& handle, rust::Str name) {
     return detail::get_arg<std::uint32_t>(handle, std::string(name));
 }
 
-// ---- Pkt4 (what may throw or allocate; the rest is inline in shim.h) ----
-
-std::uint8_t pkt4_type(const Pkt4& pkt) { return pkt.getType(); }
-
-rust::String pkt4_iface(const Pkt4& pkt) { return rust::String(pkt.getIface()); }
-
-bool pkt4_relayed(const Pkt4& pkt) { return pkt.isRelayed(); }
-
-namespace {
+namespace detail {
 
 void copy_out(const std::uint8_t* data, std::size_t len, rust::Vec<std::uint8_t>& out) {
     out.reserve(len);
@@ -611,141 +505,14 @@ void copy_out(const std::uint8_t* data, std::size_t len, rust::Vec<std::uint8_t>
     }
 }
 
-}  // namespace
-
-std::unique_ptr<std::vector<std::uint8_t>> pkt4_option(const Pkt4& pkt, std::uint16_t code) {
-    auto it = pkt.options_.find(code);
-    if (it == pkt.options_.end() || !it->second) {
-        return nullptr;
-    }
-    // toBinary packs typed options (whose payload is not in data_) and
-    // sub-options alike; the vector is handed over, not copied again.
-    return std::make_unique<std::vector<std::uint8_t>>(it->second->toBinary(false));
-}
-
-bool pkt4_in_class(const Pkt4& pkt, rust::Str name) {
-    return pkt.getClasses().contains(std::string(name));
-}
-
-rust::String pkt4_label(const Pkt4& pkt) { return rust::String(pkt.getLabel()); }
-
-// ---- Pkt4 writes (const_cast: see shim.h) ----
-
-namespace {
-
-Pkt4& writable(const Pkt4& pkt) { return const_cast<Pkt4&>(pkt); }
-
-// The field up to its first NUL.
-void c_field(const std::vector<std::uint8_t>& field, rust::Vec<std::uint8_t>& out) {
-    std::size_t len = 0;
-    while (len < field.size() && field[len] != 0) {
-        ++len;
-    }
-    copy_out(field.data(), len, out);
-}
-
-}  // namespace
-
-void pkt4_sname(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) { c_field(pkt.getSname(), out); }
-void pkt4_file(const Pkt4& pkt, rust::Vec<std::uint8_t>& out) { c_field(pkt.getFile(), out); }
-
-void pkt4_set_sname(const Pkt4& pkt, rust::Slice<const std::uint8_t> value) {
-    // setSname pads the rest of the field with zeros; an empty value clears it.
-    static const std::uint8_t zero = 0;
-    writable(pkt).setSname(value.empty() ? &zero : value.data(), value.empty() ? 1 : value.size());
-}
-
-void pkt4_set_file(const Pkt4& pkt, rust::Slice<const std::uint8_t> value) {
-    static const std::uint8_t zero = 0;
-    writable(pkt).setFile(value.empty() ? &zero : value.data(), value.empty() ? 1 : value.size());
-}
-
-void pkt4_add_option(const Pkt4& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data, bool replace) {
-    const isc::dhcp::OptionBuffer buf(data.begin(), data.end());
-    isc::dhcp::OptionPtr option(new isc::dhcp::Option(isc::dhcp::Option::V4, code, buf));
-    if (replace) {
-        // A DHCPv4 packet holds at most one option of a code (addOption
-        // refuses a second; unpacking fuses split ones).
-        writable(pkt).delOption(code);
-    }
-    // Pkt4::addOption throws if the packet has one with this code already.
-    writable(pkt).addOption(option);
-}
-
-std::size_t pkt4_remove_option(const Pkt4& pkt, std::uint16_t code) {
-    std::size_t n = 0;
-    while (writable(pkt).delOption(code)) {
-        ++n;
-    }
-    return n;
-}
-
-// `later`: the classes evaluated after subnet selection (2.x "required"
-// classes, 3.0+ "additional" classes).
-rust::Vec<rust::String> pkt4_classes(const Pkt4& pkt, bool later) {
-    rust::Vec<rust::String> out;
-#if KEA_SHIM_HOOKS_VERSION >= 30000
-    const isc::dhcp::ClientClasses& classes = later ? pkt.getAdditionalClasses() : pkt.getClasses();
-    // ClientClasses holds a boost multi_index container: list it through
-    // Kea's compiled toElement() rather than iterating it with the shim's
-    // boost headers (see current_subnets below for why).
-    const ConstElementPtr list = classes.toElement();
-    for (std::size_t i = 0; list && i < list->size(); ++i) {
-        out.push_back(rust::String(list->get(i)->stringValue()));
-    }
-#else
-    const isc::dhcp::ClientClasses& classes = pkt.getClasses(later);
-    for (auto it = classes.cbegin(); it != classes.cend(); ++it) {
-        out.push_back(rust::String(*it));
-    }
-#endif
-    return out;
-}
-
-void pkt4_add_class(const Pkt4& pkt, rust::Str name, bool later) {
-#if KEA_SHIM_HOOKS_VERSION >= 30000
-    if (later) {
-        writable(pkt).addAdditionalClass(std::string(name));
-    } else {
-        writable(pkt).addClass(std::string(name));
-    }
-#else
-    writable(pkt).addClass(std::string(name), later);
-#endif
-}
-
-
-void pkt4_set_raw(const Pkt4& pkt, rust::Slice<const std::uint8_t> data) {
-    writable(pkt).data_.assign(data.begin(), data.end());
-}
-
-rust::Slice<const std::uint8_t> pkt4_out_buffer(const Pkt4& pkt) {
-    const isc::util::OutputBuffer& buf = writable(pkt).getBuffer();
-    return rust::Slice<const std::uint8_t>(static_cast<const std::uint8_t*>(buf.getData()), buf.getLength());
-}
-
-void pkt4_set_out_buffer(const Pkt4& pkt, rust::Slice<const std::uint8_t> data) {
-    isc::util::OutputBuffer& buf = writable(pkt).getBuffer();
-    buf.clear();
-    buf.writeData(data.data(), data.size());
-}
-
-// ---- Lease4 writes ----
-
-void lease4_set_hostname(const Lease4& lease, rust::Slice<const std::uint8_t> hostname) {
-    const_cast<Lease4&>(lease).hostname_.assign(reinterpret_cast<const char*>(hostname.data()), hostname.size());
-}
+}  // namespace detail
 
 // ---- arguments Kea reads back ----
 //
 // setArgument replaces the value in the handle's map; the type must be
 // exactly the one Kea fetches back, or Kea's getArgument throws.
 
-namespace {
-
-CalloutHandle& writable(const CalloutHandle& handle) { return const_cast<CalloutHandle&>(handle); }
-
-}  // namespace
+using detail::writable;
 
 void arg_set_bool(const CalloutHandle& handle, rust::Str name, bool value) {
     writable(handle).setArgument(std::string(name), value);
@@ -762,7 +529,7 @@ void arg_set_string(const CalloutHandle& handle, rust::Str name, rust::Str value
 
 void arg_bytes(const CalloutHandle& handle, rust::Str name, rust::Vec<std::uint8_t>& out) {
     const std::vector<std::uint8_t> value = detail::get_arg<std::vector<std::uint8_t>>(handle, std::string(name));
-    copy_out(value.data(), value.size(), out);
+    detail::copy_out(value.data(), value.size(), out);
 }
 
 void arg_set_bytes(const CalloutHandle& handle, rust::Str name, rust::Slice<const std::uint8_t> value) {
@@ -854,79 +621,6 @@ void arg_set_element_built(const CalloutHandle& handle, rust::Str name, const El
         throw std::logic_error("element builder: the element is not complete");
     }
     writable(handle).setArgument(std::string(name), ConstElementPtr(b.root));
-}
-
-// The configured subnets. Kea also passes them as `subnet4collection`, a
-// pointer to a boost multi_index container, but the shim must not touch
-// that container where the boost headers it is compiled with are not the
-// ones Kea was built with (Debian sid: Kea 3.0 built with boost 1.83, the
-// headers are 1.92; the container is then another type, and any_cast fails
-// with bad_any_cast). From 2.4 on the shim asks the configuration instead,
-// through Kea's own compiled functions (CfgSubnets4::getSubnet and
-// toElement), never iterating the container itself. On 2.2 (bookworm,
-// matching headers; cfgmgr.h cannot be included) it uses the argument.
-#if KEA_SHIM_HOOKS_VERSION >= 20400
-namespace {
-isc::dhcp::ConstCfgSubnets4Ptr current_subnets() {
-    return isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets4();
-}
-}  // namespace
-
-rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle&, rust::Str) {
-    rust::Vec<std::uint32_t> out;
-    const auto subnets = current_subnets();
-    const isc::data::ConstElementPtr list = subnets ? subnets->toElement() : isc::data::ConstElementPtr();
-    if (list && list->getType() == Element::list) {
-        for (std::size_t i = 0; i < list->size(); ++i) {
-            const ConstElementPtr id = list->get(i)->get("id");
-            if (id && id->getType() == Element::integer) {
-                out.push_back(static_cast<std::uint32_t>(id->intValue()));
-            }
-        }
-    }
-    return out;
-}
-
-// Selects subnet `id` of the current configuration; false when it has none
-// with that id, and then nothing changes.
-bool arg_select_subnet4(const CalloutHandle& handle, std::uint32_t id) {
-    const auto subnets = current_subnets();
-    const isc::dhcp::Subnet4Ptr subnet = subnets ? subnets->getSubnet(id) : isc::dhcp::Subnet4Ptr();
-    if (!subnet) {
-        return false;
-    }
-    writable(handle).setArgument("subnet4", detail::Subnet4Arg(subnet));
-    return true;
-}
-#else
-rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle& handle, rust::Str name) {
-    const auto* all = detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, std::string(name));
-    rust::Vec<std::uint32_t> out;
-    if (all) {
-        for (const auto& subnet : *all) {
-            out.push_back(subnet->getID());
-        }
-    }
-    return out;
-}
-
-bool arg_select_subnet4(const CalloutHandle& handle, std::uint32_t id) {
-    const auto* all = detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, "subnet4collection");
-    if (!all) {
-        return false;
-    }
-    const auto& by_id = all->get<isc::dhcp::SubnetSubnetIdIndexTag>();
-    const auto it = by_id.find(id);
-    if (it == by_id.end()) {
-        return false;
-    }
-    writable(handle).setArgument("subnet4", detail::Subnet4Arg(*it));
-    return true;
-}
-#endif
-
-void arg_clear_subnet4(const CalloutHandle& handle) {
-    writable(handle).setArgument("subnet4", detail::Subnet4Arg());
 }
 
 rust::Vec<AuditRow> arg_audit_entries(const CalloutHandle& handle, rust::Str name) {

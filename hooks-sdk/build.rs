@@ -181,12 +181,16 @@ fn main() {
     check_libs(&libs, &kea, &version);
     let instances = kea_instances(&libs, &kea);
 
-    let mut build = cxx_build::bridge("src/ffi/shim.rs");
+    // One bridge and one C++ pair per part: the family-neutral shim and
+    // the DHCPv4 half (each bridge's generated header includes its own
+    // .h, so the inline accessors compile into its wrappers).
+    let mut build = cxx_build::bridges(["src/ffi/shim.rs", "src/ffi/shim4.rs"]);
     for (name, value) in &instances {
         build.define(name, value.as_deref());
     }
     build
         .file(shim_dir.join("shim.cc"))
+        .file(shim_dir.join("shim4.cc"))
         .include(&shim_dir)
         .include(include)
         .include(&compat)
@@ -201,10 +205,11 @@ fn main() {
         panic!("{}", explain_compile_failure(&compiler, &kea, &version, &e.to_string()));
     }
 
-    println!("cargo:rerun-if-changed={}", shim_dir.join("shim.cc").display());
-    println!("cargo:rerun-if-changed={}", shim_dir.join("shim.h").display());
-    println!("cargo:rerun-if-changed={}", shim_dir.join("trycatch.h").display());
+    for f in ["shim.cc", "shim.h", "shim4.cc", "shim4.h", "trycatch.h"] {
+        println!("cargo:rerun-if-changed={}", shim_dir.join(f).display());
+    }
     println!("cargo:rerun-if-changed=src/ffi/shim.rs");
+    println!("cargo:rerun-if-changed=src/ffi/shim4.rs");
     if let Some(lib) = &kea.lib {
         println!("cargo:rustc-link-search=native={}", lib.display());
     }

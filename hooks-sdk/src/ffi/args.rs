@@ -2,6 +2,8 @@
 //! references bounded by the borrow of the callout handle.
 
 use super::shim::bridge::*;
+use super::shim::bridge::{Arg, CalloutHandle};
+use super::shim4::bridge::*;
 
 // // The shim returns raw pointers into objects that the callout handle's
 // argument map keeps alive through `boost::shared_ptr`s. The map only

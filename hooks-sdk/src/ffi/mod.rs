@@ -3,7 +3,9 @@
 //! depends on nothing above it (the hook, callout and view modules build on
 //! it), and is split by concept:
 //!
-//! * [`shim`]: the cxx bridge to the C++ shim (`cpp-shim/`);
+//! * [`shim`]: the cxx bridge to the family-neutral C++ shim
+//!   (`cpp-shim/shim.h`, `shim.cc`);
+//! * [`shim4`]: the bridge to its DHCPv4 half (`shim4.h`, `shim4.cc`);
 //! * `args`: callout arguments as references bounded by the callout;
 //! * `context`: the hook's per-packet values in Kea's callout context;
 //! * `main_queue`: work queued for Kea's main thread from any thread;
@@ -23,6 +25,7 @@ pub(crate) mod main_queue;
 pub(crate) mod net;
 mod process;
 pub(crate) mod shim;
+pub(crate) mod shim4;
 pub(crate) mod spawn;
 pub(crate) mod slot;
 pub(crate) mod thread_key;
@@ -36,6 +39,10 @@ pub(crate) use args::*;
 pub(crate) use process::*;
 pub use process::CheckReport;
 pub(crate) use shim::bridge::*;
+// The family bridges name the shared types too (as aliases): these say
+// which to use.
+pub(crate) use shim::bridge::{Arg, CalloutHandle};
+pub(crate) use shim4::bridge::*;
 pub use slot::Slot;
 pub(crate) use thread_key::{OnThreadExit, ThreadBox};
 
