@@ -88,6 +88,34 @@ impl NextStep {
     }
 }
 
+/// Declares a hook point's marker type and its [`HookPoint`] impl (for
+/// the family modules, `dhcp4` and `dhcp6`, which have the same shape):
+/// the point's name, the step a refused callout gives the packet, the
+/// steps Kea honours there, the servers that have it, and where they apply
+/// the drop statistic, whether it can park, whether it runs while a
+/// configuration is applied, and whether a null query drops the packet.
+macro_rules! hook_point {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*],
+     servers: [$($server:ident),*] $(, drop_statistic: $stat:literal)? $(, can_park: $park:expr)?
+     $(, applies_config: $applies:expr)? $(, null_query_drops: $nq:expr)?) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub enum $ty {}
+        impl $crate::callout::Sealed for $ty {}
+        impl $crate::callout::HookPoint for $ty {
+            const NAME: &'static str = $name;
+            const REFUSE: $crate::callout::NextStep = $crate::callout::NextStep::$refuse;
+            const STEPS: &'static [$crate::callout::NextStep] = &[$($crate::callout::NextStep::$step),*];
+            const SERVERS: &'static [$crate::Server] = &[$($crate::Server::$server),*];
+            $(const DROP_STATISTIC: Option<&'static str> = Some($stat);)?
+            type Gate = <$crate::callout::Parks<{ false $(|| $park)? }> as $crate::callout::GateFor>::Slot;
+            $(const APPLIES_CONFIG: bool = $applies;)?
+            $(const NULL_QUERY_DROPS: bool = $nq;)?
+        }
+    };
+}
+pub(crate) use hook_point;
+
 mod sealed {
     pub trait Sealed {}
 }

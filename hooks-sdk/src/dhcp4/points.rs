@@ -8,10 +8,9 @@
 
 use super::option::invalid;
 use super::{Lease4, Pkt4, Subnet4};
-use crate::callout::{Context, HookPoint, NextStep, Sealed};
+use crate::callout::{hook_point, Context, HookPoint, NextStep};
 use crate::error::{Error, ErrorKind};
 use crate::ffi::{self, Arg, ArgRef};
-use crate::hook::Server;
 
 hook_point!(
     /// `buffer4_receive`: a datagram arrived, before Kea parses it.
@@ -40,7 +39,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Buffer4Receive, "buffer4_receive", refuse: Drop, steps: [Drop], drop_statistic: "pkt4-receive-drop",
+    Buffer4Receive, "buffer4_receive", refuse: Drop, steps: [Drop], servers: [Dhcp4], drop_statistic: "pkt4-receive-drop",
     null_query_drops: true
 );
 
@@ -65,7 +64,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Buffer4Send, "buffer4_send", refuse: Drop, steps: [Skip, Drop]
+    Buffer4Send, "buffer4_send", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp4]
 );
 
 hook_point!(
@@ -91,7 +90,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Lease4Expire, "lease4_expire", refuse: Continue, steps: [Skip]
+    Lease4Expire, "lease4_expire", refuse: Continue, steps: [Skip], servers: [Dhcp4]
 );
 
 hook_point!(
@@ -115,7 +114,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Lease4Recover, "lease4_recover", refuse: Continue, steps: [Skip]
+    Lease4Recover, "lease4_recover", refuse: Continue, steps: [Skip], servers: [Dhcp4]
 );
 
 hook_point!(
@@ -145,7 +144,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Host4Identifier, "host4_identifier", refuse: Skip, steps: [Skip, Drop]
+    Host4Identifier, "host4_identifier", refuse: Skip, steps: [Skip, Drop], servers: [Dhcp4]
 );
 
 hook_point!(
@@ -173,7 +172,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Ddns4Update, "ddns4_update", refuse: Continue, steps: []
+    Ddns4Update, "ddns4_update", refuse: Continue, steps: [], servers: [Dhcp4]
 );
 
 hook_point!(
@@ -202,7 +201,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Dhcp4SrvConfigured, "dhcp4_srv_configured", refuse: Continue, steps: [Drop], applies_config: true
+    Dhcp4SrvConfigured, "dhcp4_srv_configured", refuse: Continue, steps: [Drop], servers: [Dhcp4], applies_config: true
 );
 
 hook_point!(
@@ -227,32 +226,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Cb4Updated, "cb4_updated", refuse: Continue, steps: []
-);
-
-hook_point!(
-    /// `command_processed`: the server answered a control command (any
-    /// command, from the control socket or through the control agent);
-    /// the callout sees the command and its answer and may replace the
-    /// answer ([`set_response`](Context::set_response)). Both DHCPv4 and
-    /// DHCPv6 servers call it.
-    ///
-    /// Next steps: none.
-    ///
-    /// ```no_run
-    /// # use kea_hooks::prelude::*;
-    /// # struct H;
-    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
-    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
-    /// impl Callout<dhcp4::CommandProcessed> for H {
-    ///     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
-    ///         tracing::info!(command = %cx.name()?, "command answered");
-    ///         Ok(())
-    ///     }
-    /// }
-    /// # kea_hooks::kea_hook!(H);
-    /// ```
-    CommandProcessed, "command_processed", refuse: Continue, steps: [], servers: [Dhcp4, Dhcp6]
+    Cb4Updated, "cb4_updated", refuse: Continue, steps: [], servers: [Dhcp4]
 );
 
 #[cfg(kea_2_6)]
@@ -279,7 +253,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Lease4ServerDecline, "lease4_server_decline", refuse: Continue, steps: []
+    Lease4ServerDecline, "lease4_server_decline", refuse: Continue, steps: [], servers: [Dhcp4]
 );
 
 /// The kind of a host identifier (Kea's `Host::IdentifierType`).
@@ -617,28 +591,6 @@ impl<'a> Context<'a, Cb4Updated> {
                 log_message: r.log_message,
             })
             .collect())
-    }
-}
-
-impl<'a> Context<'a, CommandProcessed> {
-    /// The command's name (`name`).
-    pub fn name(&self) -> Result<String, Error> {
-        Ok(ffi::arg_string(self.handle, "name")?)
-    }
-
-    /// The command's `arguments` (`null` when it had none).
-    pub fn arguments(&self) -> Result<serde_json::Value, Error> {
-        self.argument_json("arguments")
-    }
-
-    /// The answer (`response`: `{"result": N, "text": ..., "arguments": ...}`).
-    pub fn response(&self) -> Result<serde_json::Value, Error> {
-        self.argument_json("response")
-    }
-
-    /// Replaces the answer the client of the control socket gets.
-    pub fn set_response(&self, response: &serde_json::Value) -> Result<(), Error> {
-        Ok(ffi::arg_set_element(self.handle, "response", response)?)
     }
 }
 
