@@ -284,7 +284,7 @@ mod tests {
         let name = format!("kea-hooks-check-test-{}.so", std::process::id());
         std::fs::write(dir.join(&name), b"").unwrap();
         assert_eq!(resolve(&name, &[PathBuf::from("/nonexistent"), dir.clone()]), Some(dir.join(&name)));
-        assert_eq!(resolve("/nonexistent/lib.so", &[dir.clone()]), None);
+        assert_eq!(resolve("/nonexistent/lib.so", std::slice::from_ref(&dir)), None);
         std::fs::remove_file(dir.join(&name)).unwrap();
     }
 }

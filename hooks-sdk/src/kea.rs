@@ -20,8 +20,8 @@
 //! unloads hooks: a query from a hook's thread then waits for the one in
 //! flight and fails (`ErrorKind::WrongThread`) rather than reach it.
 //!
-//! What comes back is copied out ([`Subnet4Config`], [`StoredLease4`]), so
-//! it can go anywhere.
+//! What comes back is copied out ([`Subnet4Config`], [`StoredLease4`]:
+//! DHCPv4's, in [`crate::dhcp4`]), so it can go anywhere.
 //!
 //! When: Kea loads hooks while it applies a configuration, and calls
 //! `dhcp4_srv_configured` before it makes it the running one. So in `load`
@@ -52,9 +52,8 @@
 use std::marker::PhantomData;
 use std::net::Ipv4Addr;
 
-use serde_json::Value;
 
-use crate::dhcp4::LeaseState;
+use crate::dhcp4::{config::parse_subnets4, stored::rows, Pages4, StoredLease4, Subnet4Config};
 use crate::error::{Error, ErrorKind};
 use crate::ffi::{self, LeaseRow4};
 use crate::hwaddr::HwAddr;
@@ -87,107 +86,6 @@ impl KeaAccess<'_> {
     pub fn lease_db(&self) -> LeaseDb<'_> {
         LeaseDb { gated: false, _not_send: PhantomData }
     }
-}
-
-/// A subnet of the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subnet4Config {
-    /// Its `id`.
-    pub id: u32,
-    /// The network address.
-    pub prefix: Ipv4Addr,
-    /// The prefix length.
-    pub prefix_len: u8,
-    /// Its pools, in order.
-    pub pools: Vec<Pool4Config>,
-}
-
-impl Subnet4Config {
-    /// The number of addresses in its pools (what Kea's statistic
-    /// `subnet[id].total-addresses` counts).
-    pub fn total_addresses(&self) -> u64 {
-        self.pools.iter().map(Pool4Config::size).sum()
-    }
-
-    /// Whether `address` lies in the subnet.
-    pub fn contains(&self, address: Ipv4Addr) -> bool {
-        let mask = if self.prefix_len == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix_len.min(32))) };
-        u32::from(address) & mask == u32::from(self.prefix) & mask
-    }
-
-    /// The pool holding `address`, if any.
-    pub fn pool_of(&self, address: Ipv4Addr) -> Option<&Pool4Config> {
-        self.pools.iter().find(|p| p.contains(address))
-    }
-}
-
-/// An address pool: `first` to `last`, both included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pool4Config {
-    /// The first address.
-    pub first: Ipv4Addr,
-    /// The last address.
-    pub last: Ipv4Addr,
-}
-
-impl Pool4Config {
-    /// The number of addresses.
-    pub fn size(&self) -> u64 {
-        u64::from(u32::from(self.last)).saturating_sub(u64::from(u32::from(self.first))) + 1
-    }
-
-    /// Whether `address` lies in the pool.
-    pub fn contains(&self, address: Ipv4Addr) -> bool {
-        (self.first..=self.last).contains(&address)
-    }
-}
-
-fn bad_config(what: String) -> Error {
-    Error::new(ErrorKind::Kea, format!("Kea's configuration: {what}"))
-}
-
-/// Parses Kea's `subnet4` list (its `toElement()` form).
-fn parse_subnets4(text: &str) -> Result<Vec<Subnet4Config>, Error> {
-    let list: Vec<Value> = serde_json::from_str(text).map_err(|e| bad_config(format!("subnet list: {e}")))?;
-    list.iter().map(parse_subnet4).collect()
-}
-
-fn parse_subnet4(v: &Value) -> Result<Subnet4Config, Error> {
-    let id = v["id"].as_u64().and_then(|i| u32::try_from(i).ok()).ok_or_else(|| bad_config(format!("a subnet without an id: {v}")))?;
-    let text = v["subnet"].as_str().ok_or_else(|| bad_config(format!("subnet {id} has no prefix")))?;
-    let (prefix, prefix_len) = parse_prefix(text).ok_or_else(|| bad_config(format!("subnet {id}: bad prefix {text:?}")))?;
-    let pools = v["pools"]
-        .as_array()
-        .map(|ps| {
-            ps.iter()
-                .map(|p| {
-                    let t = p["pool"].as_str().unwrap_or_default();
-                    parse_pool(t).ok_or_else(|| bad_config(format!("subnet {id}: bad pool {t:?}")))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?
-        .unwrap_or_default();
-    Ok(Subnet4Config { id, prefix, prefix_len, pools })
-}
-
-fn parse_prefix(text: &str) -> Option<(Ipv4Addr, u8)> {
-    let (a, l) = text.trim().split_once('/')?;
-    let len: u8 = l.trim().parse().ok().filter(|l| *l <= 32)?;
-    Some((a.trim().parse().ok()?, len))
-}
-
-/// `a.b.c.d - e.f.g.h` (spaces optional) or `a.b.c.d/len`.
-fn parse_pool(text: &str) -> Option<Pool4Config> {
-    if let Some((a, b)) = text.split_once('-') {
-        let (first, last): (Ipv4Addr, Ipv4Addr) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-        return (first <= last).then_some(Pool4Config { first, last });
-    }
-    let (prefix, len) = parse_prefix(text)?;
-    let host_bits = 32 - u32::from(len);
-    let first = u32::from(prefix) & if len == 0 { 0 } else { u32::MAX << host_bits };
-    let last = first | if host_bits == 32 { u32::MAX } else { (1u32 << host_bits) - 1 };
-    Some(Pool4Config { first: Ipv4Addr::from(first), last: Ipv4Addr::from(last) })
 }
 
 /// Kea's lease database (whichever backend is configured), read-only: see
@@ -273,152 +171,5 @@ impl LeaseDb<'_> {
     /// page (an `Err` ends the iteration).
     pub fn pages4(&self, size: u32) -> Pages4<impl FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error> + '_> {
         Pages4::new(size, move |after, n| self.page4(after, n))
-    }
-}
-
-/// All leases, `size` at a time, in address order, from Kea's paged query
-/// however it is reached: [`LeaseDb::pages4`], or `fetch(after, size)`
-/// given to [`Pages4::new`], for example a page at a time through the main
-/// thread from a hook's own thread:
-///
-/// ```no_run
-/// use kea_hooks::kea::Pages4;
-/// use kea_hooks::threads::main_thread;
-/// let pages = Pages4::new(100, |after, n| {
-///     main_thread::call_with_kea(move |kea| kea.lease_db().page4(after, n))?
-/// });
-/// for page in pages {
-///     let _leases = page?;
-/// }
-/// # Ok::<(), kea_hooks::Error>(())
-/// ```
-///
-/// A page shorter than `size` (or empty, or ending at 255.255.255.255) is
-/// the last one; an `Err` ends the iteration.
-pub struct Pages4<F> {
-    fetch: F,
-    /// Where the next page starts; `None` when done.
-    after: Option<Ipv4Addr>,
-    size: u32,
-}
-
-impl<F> Pages4<F>
-where
-    F: FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error>,
-{
-    /// Pages of `size` leases, each fetched with `fetch(after, size)`
-    /// (Kea's paged query: the leases above `after`, in address order).
-    pub fn new(size: u32, fetch: F) -> Self {
-        Pages4 { fetch, after: Some(Ipv4Addr::UNSPECIFIED), size }
-    }
-}
-
-impl<F> std::fmt::Debug for Pages4<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pages4").field("after", &self.after).field("size", &self.size).finish_non_exhaustive()
-    }
-}
-
-impl<F> Iterator for Pages4<F>
-where
-    F: FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error>,
-{
-    type Item = Result<Vec<StoredLease4>, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let after = self.after?;
-        match (self.fetch)(after, self.size) {
-            Ok(page) if page.is_empty() => {
-                self.after = None;
-                None
-            }
-            Ok(page) => {
-                let last = page.last().map(|l| l.address);
-                // A short page is the last one; so is one ending at the top.
-                self.after = last.filter(|a| page.len() as u32 == self.size && *a != Ipv4Addr::BROADCAST);
-                Some(Ok(page))
-            }
-            Err(e) => {
-                self.after = None;
-                Some(Err(e))
-            }
-        }
-    }
-}
-
-/// A lease as the lease database holds it (a copy).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredLease4 {
-    /// The leased address.
-    pub address: Ipv4Addr,
-    /// The client's hardware type and address, if recorded.
-    pub hwaddr: Option<(u16, Vec<u8>)>,
-    /// The client identifier, if recorded.
-    pub client_id: Option<Vec<u8>>,
-    /// Valid lifetime, seconds.
-    pub valid_lifetime: u32,
-    /// Client last transmission time, seconds since the epoch.
-    pub cltt: i64,
-    /// The subnet's id.
-    pub subnet_id: u32,
-    /// The host name, as Kea stored it (lossily decoded if not UTF-8).
-    pub hostname: String,
-    /// The state.
-    pub state: LeaseState,
-    /// Whether forward and reverse DNS were updated.
-    pub fqdn: (bool, bool),
-}
-
-impl StoredLease4 {
-    /// When the lease expires, seconds since the epoch.
-    pub fn expires(&self) -> i64 {
-        self.cltt + i64::from(self.valid_lifetime)
-    }
-
-    /// The hardware address, if recorded.
-    pub fn hwaddr(&self) -> Option<HwAddr<'_>> {
-        self.hwaddr.as_ref().map(|(t, b)| HwAddr::new(*t, b))
-    }
-}
-
-fn rows(rows: Vec<LeaseRow4>) -> Vec<StoredLease4> {
-    rows.into_iter()
-        .map(|r| StoredLease4 {
-            address: Ipv4Addr::from(r.address),
-            hwaddr: r.has_hwaddr.then_some((r.htype, r.hwaddr)),
-            client_id: r.has_client_id.then_some(r.client_id),
-            valid_lifetime: r.valid_lft,
-            cltt: r.cltt,
-            subnet_id: r.subnet_id,
-            hostname: String::from_utf8_lossy(&r.hostname).into_owned(),
-            state: LeaseState(r.state),
-            fqdn: (r.fqdn_fwd, r.fqdn_rev),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subnets_and_pools_parse_in_both_forms() {
-        let s = parse_subnets4(
-            r#"[{"id": 7, "subnet": "198.18.0.0/24", "pools": [{"pool": "198.18.0.10-198.18.0.20"},
-                {"pool": "198.18.0.128/25"}, {"pool": "198.18.0.30 - 198.18.0.30"}]},
-                {"id": 8, "subnet": "198.19.0.0/16"}]"#,
-        )
-        .unwrap();
-        assert_eq!(s.len(), 2);
-        assert_eq!((s[0].id, s[0].prefix_len), (7, 24));
-        assert_eq!(s[0].pools.iter().map(Pool4Config::size).collect::<Vec<_>>(), [11, 128, 1]);
-        assert_eq!(s[0].total_addresses(), 140);
-        assert!(s[0].contains("198.18.0.200".parse().unwrap()));
-        assert!(!s[0].contains("198.18.1.1".parse().unwrap()));
-        assert_eq!(s[0].pool_of("198.18.0.200".parse().unwrap()).unwrap().first, "198.18.0.128".parse::<Ipv4Addr>().unwrap());
-        assert!(s[1].pools.is_empty());
-        assert!(parse_subnets4(r#"[{"subnet": "198.18.0.0/24"}]"#).is_err());
-        assert!(parse_pool("198.18.0.20-198.18.0.10").is_none());
-        assert_eq!(parse_pool("0.0.0.0/0").unwrap().size(), 1 << 32);
     }
 }

@@ -52,51 +52,33 @@
 //! such code in [`since_kea_2_6!`](crate::since_kea_2_6) or
 //! [`since_kea_3_0!`](crate::since_kea_3_0).
 
-use crate::callout::{Context, HookPoint, NextStep, Sealed};
+use crate::callout::{hook_point, Context, HookPoint};
 use crate::error::{Error, ErrorKind};
 use crate::ffi::{self, Arg, ArgRef};
-use crate::hook::Server;
 use crate::hwaddr::HwAddr;
 
+pub(crate) mod config;
 mod lease4;
 pub mod option;
 mod pkt4;
+pub(crate) mod stored;
 mod subnet4;
 
 pub use lease4::{Lease4, LeaseState, Leases4, Leases4Iter};
 pub use option::{OptionData, SubOption, SubOptions, VendorOptions};
 pub use pkt4::{MessageType, Pkt4};
+pub use config::{Pool4Config, Subnet4Config};
+pub use stored::{Pages4, StoredLease4};
 pub use subnet4::Subnet4;
-
-macro_rules! hook_point {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*]
-     $(, drop_statistic: $stat:literal)? $(, servers: [$($server:ident),*])? $(, can_park: $park:expr)?
-     $(, applies_config: $applies:expr)? $(, null_query_drops: $nq:expr)?) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy)]
-        pub enum $ty {}
-        impl Sealed for $ty {}
-        impl HookPoint for $ty {
-            const NAME: &'static str = $name;
-            const REFUSE: NextStep = NextStep::$refuse;
-            const STEPS: &'static [NextStep] = &[$(NextStep::$step),*];
-            const SERVERS: &'static [Server] = hook_point!(@servers $([$($server),*])?);
-            $(const DROP_STATISTIC: Option<&'static str> = Some($stat);)?
-            type Gate = <crate::callout::Parks<{ false $(|| $park)? }> as crate::callout::GateFor>::Slot;
-            $(const APPLIES_CONFIG: bool = $applies;)?
-            $(const NULL_QUERY_DROPS: bool = $nq;)?
-        }
-    };
-    (@servers) => { &[Server::Dhcp4] };
-    (@servers [$($server:ident),*]) => { &[$(Server::$server),*] };
-}
 
 mod points;
 
+/// `command_processed`, which both servers call (see [`crate::command`]).
+pub use crate::command::CommandProcessed;
 #[cfg(kea_2_6)]
 pub use points::Lease4ServerDecline;
 pub use points::{
-    AuditEntry, Buffer4Receive, Buffer4Send, Cb4Updated, CommandProcessed, Ddns4Update,
+    AuditEntry, Buffer4Receive, Buffer4Send, Cb4Updated, Ddns4Update,
     Dhcp4SrvConfigured, Host4Identifier, HostIdentifierType, Lease4Expire, Lease4Recover,
     LeaseWrites,
 };
@@ -121,7 +103,7 @@ hook_point!(
     /// [`Hook::on_error`](crate::Hook::on_error) says, counted as above
     /// and logged at debug level only. So a Rust hook after such a library
     /// keeps even the older releases up (if its callout reads the query).
-    Pkt4Receive, "pkt4_receive", refuse: Drop, steps: [Skip, Drop], drop_statistic: "pkt4-receive-drop",
+    Pkt4Receive, "pkt4_receive", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp4], drop_statistic: "pkt4-receive-drop",
     null_query_drops: true
 );
 hook_point!(
@@ -133,7 +115,7 @@ hook_point!(
     /// ([`Context::park`](crate::Context::park)); when it resumes, Kea goes
     /// on in the subnet selected when it was parked (or the one given to
     /// `Parked::resume_in_subnet`).
-    Subnet4Select, "subnet4_select", refuse: Drop, steps: [Skip, Drop], can_park: cfg!(kea_2_6)
+    Subnet4Select, "subnet4_select", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp4], can_park: cfg!(kea_2_6)
 );
 hook_point!(
     /// `lease4_select`: Kea is about to offer (`fake_allocation()`) or
@@ -143,7 +125,7 @@ hook_point!(
     /// gets a NAK or no answer). Kea cannot drop the query here, so a
     /// failed callout refused by its policy ([`OnFailure::Drop`](crate::OnFailure::Drop))
     /// skips instead.
-    Lease4Select, "lease4_select", refuse: Skip, steps: [Skip]
+    Lease4Select, "lease4_select", refuse: Skip, steps: [Skip], servers: [Dhcp4]
 );
 hook_point!(
     /// `leases4_committed`: leases were granted (or released) in the lease
@@ -152,7 +134,7 @@ hook_point!(
     /// Next steps: `Drop`: no response is sent (the lease database keeps
     /// what was committed). Kea ignores `Skip` here. A failed callout
     /// refused by its policy drops the response.
-    Leases4Committed, "leases4_committed", refuse: Drop, steps: [Drop], can_park: true
+    Leases4Committed, "leases4_committed", refuse: Drop, steps: [Drop], servers: [Dhcp4], can_park: true
 );
 hook_point!(
     /// `pkt4_send`: the response is about to be sent.
@@ -161,7 +143,7 @@ hook_point!(
     /// would skip packing the response and send whatever wire data it
     /// already has, empty unless a callout packed it. A failed callout
     /// refused by its policy drops the response.
-    Pkt4Send, "pkt4_send", refuse: Drop, steps: [Drop]
+    Pkt4Send, "pkt4_send", refuse: Drop, steps: [Drop], servers: [Dhcp4]
 );
 
 hook_point!(
@@ -187,7 +169,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Lease4Renew, "lease4_renew", refuse: Skip, steps: [Skip]
+    Lease4Renew, "lease4_renew", refuse: Skip, steps: [Skip], servers: [Dhcp4]
 );
 hook_point!(
     /// `lease4_release`: a client released its lease (a RELEASE for a
@@ -210,7 +192,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Lease4Release, "lease4_release", refuse: Drop, steps: [Skip, Drop]
+    Lease4Release, "lease4_release", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp4]
 );
 hook_point!(
     /// `lease4_decline`: a client declined the address it was given (a
@@ -233,7 +215,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Lease4Decline, "lease4_decline", refuse: Drop, steps: [Skip, Drop]
+    Lease4Decline, "lease4_decline", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp4]
 );
 
 #[cfg(kea_2_6)]
@@ -243,7 +225,7 @@ hook_point!(
     ///
     /// Next steps: `Drop`: the OFFER is not sent. Kea ignores `Skip` here.
     /// A failed callout refused by its policy drops the OFFER.
-    Lease4Offer, "lease4_offer", refuse: Drop, steps: [Drop], can_park: true
+    Lease4Offer, "lease4_offer", refuse: Drop, steps: [Drop], servers: [Dhcp4], can_park: true
 );
 
 #[inline]

@@ -57,6 +57,10 @@ pub(crate) fn invalid(what: impl fmt::Display) -> Error {
     Error::new(ErrorKind::Invalid, what.to_string())
 }
 
+/// Sub-options as [`OptionData::vendor_identifying`] takes them: code and
+/// data each.
+pub type SubOptionList<'a> = &'a [(u8, &'a [u8])];
+
 impl OptionData {
     /// The payload's bytes.
     #[inline]
@@ -228,8 +232,9 @@ impl OptionData {
         Ok(OptionData::owned(out))
     }
 
-    /// An option 125 payload: per enterprise number, its sub-options.
-    pub fn vendor_identifying(vendors: &[(u32, &[(u8, &[u8])])]) -> Result<Self, Error> {
+    /// An option 125 payload: per enterprise number, its sub-options
+    /// (code and data each).
+    pub fn vendor_identifying(vendors: &[(u32, SubOptionList<'_>)]) -> Result<Self, Error> {
         let mut out = Vec::new();
         for (enterprise_id, subs) in vendors {
             let mut body = Vec::new();

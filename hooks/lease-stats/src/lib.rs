@@ -52,7 +52,8 @@ use std::time::{Duration, Instant};
 
 use kea_hooks::dhcp4;
 use kea_hooks::http::Server;
-use kea_hooks::kea::{KeaAccess, Pages4};
+use kea_hooks::dhcp4::Pages4;
+use kea_hooks::kea::KeaAccess;
 use kea_hooks::prelude::*;
 use kea_hooks::stats;
 use kea_hooks::threads::{main_thread, StopToken, Worker};

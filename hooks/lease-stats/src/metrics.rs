@@ -126,7 +126,7 @@ pub fn serve(listener: TcpListener, page: impl Fn(Duration) -> Option<String> + 
 mod tests {
     use super::*;
     use crate::tracker::{Cause, Held};
-    use kea_hooks::kea::{Pool4Config, Subnet4Config};
+    use kea_hooks::dhcp4::{Pool4Config, Subnet4Config};
 
     #[test]
     fn the_page_has_help_type_and_labelled_samples() {

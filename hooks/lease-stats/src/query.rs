@@ -224,7 +224,7 @@ pub fn timestamp(secs: i64, micros: u32) -> String {
 mod tests {
     use super::*;
     use crate::tracker::{Cause, Held};
-    use kea_hooks::kea::{Pool4Config, Subnet4Config};
+    use kea_hooks::dhcp4::{Pool4Config, Subnet4Config};
 
     fn p(v: Value) -> Result<Query, String> {
         parse(Some(&v))

@@ -56,7 +56,7 @@ use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering::{A
 use std::sync::Mutex;
 
 use kea_hooks::dhcp4::LeaseState;
-use kea_hooks::kea::{StoredLease4, Subnet4Config};
+use kea_hooks::dhcp4::{StoredLease4, Subnet4Config};
 
 /// What an address counts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -982,7 +982,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kea_hooks::kea::Pool4Config;
+    use kea_hooks::dhcp4::Pool4Config;
     use std::convert::Infallible;
 
     fn ip(s: &str) -> Ipv4Addr {

@@ -308,14 +308,14 @@ enum LeaseQuery {
     Thread { size: u32 },
 }
 
-fn subnet_json(s: &kea_hooks::kea::Subnet4Config) -> Value {
+fn subnet_json(s: &kea_hooks::dhcp4::Subnet4Config) -> Value {
     json!({
         "id": s.id, "prefix": format!("{}/{}", s.prefix, s.prefix_len), "total": s.total_addresses(),
         "pools": s.pools.iter().map(|p| json!([p.first.to_string(), p.last.to_string(), p.size()])).collect::<Vec<_>>(),
     })
 }
 
-fn stored_json(l: &kea_hooks::kea::StoredLease4) -> Value {
+fn stored_json(l: &kea_hooks::dhcp4::StoredLease4) -> Value {
     json!({
         "address": l.address.to_string(),
         "hwaddr": l.hwaddr().map(|h| h.to_string()),
@@ -933,7 +933,7 @@ impl Probe {
     fn leases(&self, cx: &CommandContext<'_>, query: LeaseQuery) -> Result<Answer, Error> {
         let kea = cx.kea();
         let db = kea.lease_db();
-        let list = |l: Vec<kea_hooks::kea::StoredLease4>| json!(l.iter().map(stored_json).collect::<Vec<_>>());
+        let list = |l: Vec<kea_hooks::dhcp4::StoredLease4>| json!(l.iter().map(stored_json).collect::<Vec<_>>());
         let value = match query {
             LeaseQuery::Address { address } => json!(db.lease4(address)?.as_ref().map(stored_json)),
             LeaseQuery::Hwaddr { hwaddr } => {

@@ -87,7 +87,7 @@ impl Hook for BenchPark {
     fn commands(&self, commands: &mut Commands<Self>) -> Result<(), Error> {
         commands.add("bench-park-stats", |h: &Self, _: &CommandContext<'_>, _: Option<serde_json::Value>| {
             let n = h.rtt.count.load(Ordering::Relaxed);
-            let mean = if n == 0 { 0 } else { h.rtt.sum.load(Ordering::Relaxed) / n };
+            let mean = h.rtt.sum.load(Ordering::Relaxed).checked_div(n).unwrap_or(0);
             Answer::success("round trips").with_arguments(json!({
                 "count": n, "mean-ns": mean, "p50-ns": h.rtt.quantile(0.5), "p99-ns": h.rtt.quantile(0.99),
             }))

@@ -1,0 +1,130 @@
+//! DHCPv4 leases as the lease database holds them, copied out (see
+//! [`LeaseDb`](crate::kea::LeaseDb)), and paging through all of them.
+
+use std::net::Ipv4Addr;
+
+use super::LeaseState;
+use crate::error::Error;
+use crate::ffi::LeaseRow4;
+use crate::hwaddr::HwAddr;
+
+/// All leases, `size` at a time, in address order, from Kea's paged query
+/// however it is reached: [`LeaseDb::pages4`](crate::kea::LeaseDb::pages4), or `fetch(after, size)`
+/// given to [`Pages4::new`], for example a page at a time through the main
+/// thread from a hook's own thread:
+///
+/// ```no_run
+/// use kea_hooks::dhcp4::Pages4;
+/// use kea_hooks::threads::main_thread;
+/// let pages = Pages4::new(100, |after, n| {
+///     main_thread::call_with_kea(move |kea| kea.lease_db().page4(after, n))?
+/// });
+/// for page in pages {
+///     let _leases = page?;
+/// }
+/// # Ok::<(), kea_hooks::Error>(())
+/// ```
+///
+/// A page shorter than `size` (or empty, or ending at 255.255.255.255) is
+/// the last one; an `Err` ends the iteration.
+pub struct Pages4<F> {
+    fetch: F,
+    /// Where the next page starts; `None` when done.
+    after: Option<Ipv4Addr>,
+    size: u32,
+}
+
+impl<F> Pages4<F>
+where
+    F: FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error>,
+{
+    /// Pages of `size` leases, each fetched with `fetch(after, size)`
+    /// (Kea's paged query: the leases above `after`, in address order).
+    pub fn new(size: u32, fetch: F) -> Self {
+        Pages4 { fetch, after: Some(Ipv4Addr::UNSPECIFIED), size }
+    }
+}
+
+impl<F> std::fmt::Debug for Pages4<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages4").field("after", &self.after).field("size", &self.size).finish_non_exhaustive()
+    }
+}
+
+impl<F> Iterator for Pages4<F>
+where
+    F: FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error>,
+{
+    type Item = Result<Vec<StoredLease4>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let after = self.after?;
+        match (self.fetch)(after, self.size) {
+            Ok(page) if page.is_empty() => {
+                self.after = None;
+                None
+            }
+            Ok(page) => {
+                let last = page.last().map(|l| l.address);
+                // A short page is the last one; so is one ending at the top.
+                self.after = last.filter(|a| page.len() as u32 == self.size && *a != Ipv4Addr::BROADCAST);
+                Some(Ok(page))
+            }
+            Err(e) => {
+                self.after = None;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// A lease as the lease database holds it (a copy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLease4 {
+    /// The leased address.
+    pub address: Ipv4Addr,
+    /// The client's hardware type and address, if recorded.
+    pub hwaddr: Option<(u16, Vec<u8>)>,
+    /// The client identifier, if recorded.
+    pub client_id: Option<Vec<u8>>,
+    /// Valid lifetime, seconds.
+    pub valid_lifetime: u32,
+    /// Client last transmission time, seconds since the epoch.
+    pub cltt: i64,
+    /// The subnet's id.
+    pub subnet_id: u32,
+    /// The host name, as Kea stored it (lossily decoded if not UTF-8).
+    pub hostname: String,
+    /// The state.
+    pub state: LeaseState,
+    /// Whether forward and reverse DNS were updated.
+    pub fqdn: (bool, bool),
+}
+
+impl StoredLease4 {
+    /// When the lease expires, seconds since the epoch.
+    pub fn expires(&self) -> i64 {
+        self.cltt + i64::from(self.valid_lifetime)
+    }
+
+    /// The hardware address, if recorded.
+    pub fn hwaddr(&self) -> Option<HwAddr<'_>> {
+        self.hwaddr.as_ref().map(|(t, b)| HwAddr::new(*t, b))
+    }
+}
+
+pub(crate) fn rows(rows: Vec<LeaseRow4>) -> Vec<StoredLease4> {
+    rows.into_iter()
+        .map(|r| StoredLease4 {
+            address: Ipv4Addr::from(r.address),
+            hwaddr: r.has_hwaddr.then_some((r.htype, r.hwaddr)),
+            client_id: r.has_client_id.then_some(r.client_id),
+            valid_lifetime: r.valid_lft,
+            cltt: r.cltt,
+            subnet_id: r.subnet_id,
+            hostname: String::from_utf8_lossy(&r.hostname).into_owned(),
+            state: LeaseState(r.state),
+            fqdn: (r.fqdn_fwd, r.fqdn_rev),
+        })
+        .collect()
+}
