@@ -20,8 +20,9 @@ use crate::netns::NetPair;
 pub enum Family {
     /// kea-dhcp4 (the default).
     V4,
-    /// kea-dhcp6, with no interfaces and no subnets: enough to load hooks
-    /// and answer on its control socket.
+    /// kea-dhcp6: with no interfaces and no subnets ([`KeaConfig::dhcp6`]),
+    /// enough to load hooks and answer on its control socket, or serving
+    /// the pair's IPv6 subnet ([`KeaConfig::new6`]).
     V6,
 }
 
@@ -47,6 +48,8 @@ pub struct KeaConfig {
     server_binary: Option<PathBuf>,
     extra: Value,
     family: Family,
+    /// kea-dhcp6 serving: the pair's IPv6 subnet and pool.
+    subnet6: Option<(String, String)>,
     stderr_closed_pipe: bool,
     text_replacements: Vec<(String, String)>,
     http_control: bool,
@@ -84,6 +87,7 @@ impl KeaConfig {
             server_binary: None,
             extra: json!({}),
             family: Family::V4,
+            subnet6: None,
             stderr_closed_pipe: false,
             text_replacements: Vec::new(),
             http_control: false,
@@ -96,6 +100,16 @@ impl KeaConfig {
     pub fn start_timeout(mut self, timeout: Duration) -> Self {
         self.start_timeout = Some(timeout);
         self
+    }
+
+    /// A kea-dhcp6 configuration serving the pair's IPv6 subnet (id 1,
+    /// [`NetPair::pool6`]) on its server interface, otherwise as
+    /// [`KeaConfig::new`]: valid lifetime 3600, preferred 3000.
+    pub fn new6(pair: &NetPair) -> KeaConfig {
+        pair.wait_ipv6();
+        let mut cfg = KeaConfig::new(pair).dhcp6();
+        cfg.subnet6 = Some((pair.subnet6(), pair.pool6()));
+        cfg
     }
 
     /// Runs kea-dhcp6 instead, listening on no interface (for tests of
@@ -272,11 +286,20 @@ impl KeaConfig {
         let mut loggers = vec![logger(self.server(), &self.severity, self.debuglevel)];
         loggers.extend(self.loggers.iter().map(|(n, s, d)| logger(n, s, *d)));
         if self.family == Family::V6 {
+            let (interfaces, subnets) = match &self.subnet6 {
+                Some((subnet, pool)) => (
+                    json!([self.interface]),
+                    json!([{ "id": 1, "subnet": subnet, "interface": self.interface, "pools": [{ "pool": pool }] }]),
+                ),
+                None => (json!([]), json!([])),
+            };
             let mut dhcp6 = json!({
-                "interfaces-config": { "interfaces": [] },
+                "interfaces-config": { "interfaces": interfaces },
                 "lease-database": { "type": "memfile", "name": self.dir().join("leases6.csv"), "lfc-interval": 0 },
                 "control-socket": { "socket-type": "unix", "socket-name": self.socket_path() },
-                "subnet6": [],
+                "subnet6": subnets,
+                "valid-lifetime": self.valid_lifetime,
+                "preferred-lifetime": self.valid_lifetime / 6 * 5,
                 // No DUID file in /var/lib/kea: a server id of its own.
                 "server-id": { "type": "LLT", "persist": false },
                 "multi-threading": {
@@ -862,6 +885,87 @@ impl Kea {
     pub fn lease_rows(&self) -> Vec<LeaseRow> {
         latest_rows(&read_lossy(&self.dir().join("leases4.csv")))
     }
+
+    /// The latest row per address and type of kea-dhcp6's memfile
+    /// (`leases6.csv`), in file order.
+    pub fn lease6_rows(&self) -> Vec<Lease6Row> {
+        latest_rows6(&read_lossy(&self.dir().join("leases6.csv")))
+    }
+}
+
+/// A lease from kea-dhcp6's memfile (`leases6.csv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease6Row {
+    /// The address, or the delegated prefix.
+    pub address: std::net::Ipv6Addr,
+    /// The client's DUID, colon hex.
+    pub duid: String,
+    /// Valid lifetime, seconds.
+    pub valid_lifetime: u32,
+    /// Preferred lifetime, seconds.
+    pub preferred_lifetime: u32,
+    /// Subnet id.
+    pub subnet_id: u32,
+    /// 0: an address (IA_NA), 1: IA_TA, 2: a delegated prefix (IA_PD).
+    pub lease_type: u8,
+    /// The IA's identifier.
+    pub iaid: u32,
+    /// 128 for an address; the prefix length for a delegated prefix.
+    pub prefix_len: u8,
+    /// 0 default, 1 declined, 2 expired and reclaimed.
+    pub state: u32,
+}
+
+/// The latest row per (address, type) of a v6 memfile, in file order
+/// (columns found by the header's names, as they differ by release). A
+/// partly written last line is skipped.
+fn latest_rows6(text: &str) -> Vec<Lease6Row> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    if header.len() < 2 {
+        return Vec::new();
+    }
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("lease file has no column {name}"));
+    let cols = [
+        col("address"),
+        col("duid"),
+        col("valid_lifetime"),
+        col("pref_lifetime"),
+        col("subnet_id"),
+        col("lease_type"),
+        col("iaid"),
+        col("prefix_len"),
+        col("state"),
+    ];
+    let mut rows: Vec<Lease6Row> = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() < header.len() {
+            continue;
+        }
+        let num = |i: usize| f[cols[i]].parse::<u64>().ok();
+        let (Ok(address), Some(valid), Some(pref), Some(subnet), Some(kind), Some(iaid), Some(len), Some(state)) =
+            (f[cols[0]].parse(), num(2), num(3), num(4), num(5), num(6), num(7), num(8))
+        else {
+            continue;
+        };
+        let row = Lease6Row {
+            address,
+            duid: f[cols[1]].to_owned(),
+            valid_lifetime: valid as u32,
+            preferred_lifetime: pref as u32,
+            subnet_id: subnet as u32,
+            lease_type: kind as u8,
+            iaid: iaid as u32,
+            prefix_len: len as u8,
+            state: state as u32,
+        };
+        match rows.iter_mut().find(|r| r.address == row.address && r.lease_type == row.lease_type) {
+            Some(r) => *r = row,
+            None => rows.push(row),
+        }
+    }
+    rows
 }
 
 fn read_lossy(path: &Path) -> String {

@@ -1,6 +1,6 @@
 //! A server and a client network namespace joined by a veth pair.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -40,6 +40,8 @@ pub struct NetPair {
     client: Ipv4Addr,
     prefix_len: u8,
     pool: String,
+    /// The pair's IPv6 /64 (in 2001:2::/48): its fourth group.
+    net6: u16,
 }
 
 impl NetPair {
@@ -58,6 +60,7 @@ impl NetPair {
             client: Ipv4Addr::new(net[0], net[1], net[2], 2),
             prefix_len: 24,
             pool: format!("{p}.10 - {p}.250"),
+            net6: n as u16,
         })
     }
 
@@ -70,6 +73,7 @@ impl NetPair {
             client: Ipv4Addr::new(198, 19, 0, 2),
             prefix_len: 16,
             pool: "198.19.1.0 - 198.19.255.254".into(),
+            net6: 0xffff,
         })
     }
 
@@ -93,10 +97,22 @@ impl NetPair {
         ip(&["netns", "add", &s]);
         ip(&["netns", "add", &c]);
         ip(&["-n", &s, "link", "add", &pair.server_if(), "type", "veth", "peer", "name", &pair.client_if(), "netns", &c]);
+        // No duplicate address detection on the pair's link: its IPv6
+        // addresses (the link-local ones too, which kea-dhcp6 binds) are
+        // usable once the kernel has configured them (see `wait_ipv6`),
+        // not a second or more later.
+        for (ns, dev) in [(&s, pair.server_if()), (&c, pair.client_if())] {
+            in_netns(ns, || {
+                let path = format!("/proc/sys/net/ipv6/conf/{dev}/accept_dad");
+                std::fs::write(&path, "0").unwrap_or_else(|e| panic!("write {path}: {e}"));
+            });
+        }
         let len = pair.prefix_len;
         ip(&["-n", &s, "addr", "add", &format!("{}/{len}", pair.server), "dev", &pair.server_if()]);
         // perfdhcp needs an address on its interface; outside the pool.
         ip(&["-n", &c, "addr", "add", &format!("{}/{len}", pair.client), "dev", &pair.client_if()]);
+        ip(&["-n", &s, "addr", "add", &format!("{}/64", pair.server_addr6()), "dev", &pair.server_if(), "nodad"]);
+        ip(&["-n", &c, "addr", "add", &format!("{}/64", pair.client_addr6()), "dev", &pair.client_if(), "nodad"]);
         for (ns, dev) in [(&s, pair.server_if()), (&c, pair.client_if())] {
             ip(&["-n", ns, "link", "set", "lo", "up"]);
             ip(&["-n", ns, "link", "set", &dev, "up"]);
@@ -132,6 +148,48 @@ impl NetPair {
     /// The client interface's own address (`.2`, outside the pool).
     pub fn client_addr(&self) -> Ipv4Addr {
         self.client
+    }
+
+    /// The server's IPv6 address: `2001:2:0:N::1` (the pair's /64 in
+    /// 2001:2::/48). Each interface also has its link-local address.
+    pub fn server_addr6(&self) -> Ipv6Addr {
+        Ipv6Addr::new(0x2001, 2, 0, self.net6, 0, 0, 0, 1)
+    }
+
+    /// The client's IPv6 address: `2001:2:0:N::2`.
+    pub fn client_addr6(&self) -> Ipv6Addr {
+        Ipv6Addr::new(0x2001, 2, 0, self.net6, 0, 0, 0, 2)
+    }
+
+    /// The pair's IPv6 subnet, `2001:2:0:N::/64`.
+    pub fn subnet6(&self) -> String {
+        format!("{}/64", Ipv6Addr::new(0x2001, 2, 0, self.net6, 0, 0, 0, 0))
+    }
+
+    /// The pool kea-dhcp6 leases addresses from: `2001:2:0:N::100` to
+    /// `2001:2:0:N::1ff`.
+    pub fn pool6(&self) -> String {
+        let at = |last| Ipv6Addr::new(0x2001, 2, 0, self.net6, 0, 0, 0, last);
+        format!("{} - {}", at(0x100), at(0x1ff))
+    }
+
+    /// Waits until both ends of the link have their IPv6 link-local
+    /// address (the kernel adds it a moment after the link comes up), so
+    /// that DHCPv6 can run: kea-dhcp6 binds it, and a client sends from
+    /// it. At most 10 s.
+    pub fn wait_ipv6(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        for (ns, dev) in [(self.server_ns(), self.server_if()), (self.client_ns(), self.client_if())] {
+            loop {
+                let out = ip(&["-n", &ns, "-6", "addr", "show", "dev", &dev]);
+                let text = String::from_utf8_lossy(&out.stdout);
+                if text.lines().any(|l| l.contains("inet6 fe80:") && !l.contains("tentative")) {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "no IPv6 link-local address on {dev} in {ns} after 10 s:\n{text}");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
     }
 
     /// The subnet, e.g. `198.18.X.0/24`.
