@@ -207,43 +207,39 @@ impl<'p> Client6<'p> {
 
     /// SOLICIT: the ADVERTISE.
     pub fn solicit(&self) -> Option<Reply6> {
-        let xid = self.xid();
-        let p = self.packet(msg6::SOLICIT, xid, None, &[]);
-        self.exchange(xid, &p)
+        self.ask(msg6::SOLICIT, None, &[])
     }
 
     /// REQUEST of what `advertise` offered, from its server.
     pub fn request(&self, advertise: &Reply6) -> Option<Reply6> {
-        let xid = self.xid();
-        let p = self.packet(msg6::REQUEST, xid, advertise.server_id.as_deref(), &advertise.addresses);
-        self.exchange(xid, &p)
+        self.ask(msg6::REQUEST, advertise.server_id.as_deref(), &advertise.addresses)
     }
 
     /// RENEW of `reply`'s address, with its server.
     pub fn renew(&self, reply: &Reply6) -> Option<Reply6> {
-        let xid = self.xid();
-        let p = self.packet(msg6::RENEW, xid, reply.server_id.as_deref(), &reply.addresses);
-        self.exchange(xid, &p)
+        self.ask(msg6::RENEW, reply.server_id.as_deref(), &reply.addresses)
     }
 
     /// REBIND of `reply`'s address, to any server.
     pub fn rebind(&self, reply: &Reply6) -> Option<Reply6> {
-        let xid = self.xid();
-        let p = self.packet(msg6::REBIND, xid, None, &reply.addresses);
-        self.exchange(xid, &p)
+        self.ask(msg6::REBIND, None, &reply.addresses)
     }
 
     /// RELEASE of `reply`'s address: the server's REPLY.
     pub fn release(&self, reply: &Reply6) -> Option<Reply6> {
-        let xid = self.xid();
-        let p = self.packet(msg6::RELEASE, xid, reply.server_id.as_deref(), &reply.addresses);
-        self.exchange(xid, &p)
+        self.ask(msg6::RELEASE, reply.server_id.as_deref(), &reply.addresses)
     }
 
     /// DECLINE of `reply`'s address: the server's REPLY.
     pub fn decline(&self, reply: &Reply6) -> Option<Reply6> {
+        self.ask(msg6::DECLINE, reply.server_id.as_deref(), &reply.addresses)
+    }
+
+    /// One exchange: a message of type `kind` (see `packet`), and the
+    /// reply to it.
+    fn ask(&self, kind: u8, server_id: Option<&[u8]>, addresses: &[(Ipv6Addr, u32, u32)]) -> Option<Reply6> {
         let xid = self.xid();
-        let p = self.packet(msg6::DECLINE, xid, reply.server_id.as_deref(), &reply.addresses);
+        let p = self.packet(kind, xid, server_id, addresses);
         self.exchange(xid, &p)
     }
 

@@ -920,27 +920,12 @@ pub struct Lease6Row {
 /// (columns found by the header's names, as they differ by release). A
 /// partly written last line is skipped.
 fn latest_rows6(text: &str) -> Vec<Lease6Row> {
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-    if header.len() < 2 {
-        return Vec::new();
-    }
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("lease file has no column {name}"));
-    let cols = [
-        col("address"),
-        col("duid"),
-        col("valid_lifetime"),
-        col("pref_lifetime"),
-        col("subnet_id"),
-        col("lease_type"),
-        col("iaid"),
-        col("prefix_len"),
-        col("state"),
-    ];
+    let names = ["address", "duid", "valid_lifetime", "pref_lifetime", "subnet_id", "lease_type", "iaid", "prefix_len", "state"];
+    let Some((cols, width, lines)) = memfile_rows(text, names) else { return Vec::new() };
     let mut rows: Vec<Lease6Row> = Vec::new();
     for line in lines {
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() < header.len() {
+        if f.len() < width {
             continue;
         }
         let num = |i: usize| f[cols[i]].parse::<u64>().ok();
@@ -981,31 +966,28 @@ pub(crate) fn parse_leases(text: &str) -> Vec<LeaseRow> {
     rows
 }
 
-/// The latest row per address of a v4 memfile, in file order.
-fn latest_rows(text: &str) -> Vec<LeaseRow> {
+/// A memfile's header and rows: the positions of the columns `names`
+/// (found by the header's names, which differ by release), the header's
+/// width, and the lines after it; `None` for a file without a header yet.
+fn memfile_rows<'t, const N: usize>(text: &'t str, names: [&str; N]) -> Option<([usize; N], usize, std::str::Lines<'t>)> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
     if header.len() < 2 {
-        return Vec::new();
+        return None;
     }
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("lease file has no column {name}"));
-    let cols = [
-        col("address"),
-        col("hwaddr"),
-        col("client_id"),
-        col("valid_lifetime"),
-        col("expire"),
-        col("subnet_id"),
-        col("hostname"),
-        col("state"),
-        col("fqdn_fwd"),
-        col("fqdn_rev"),
-    ];
+    let cols = names.map(|name| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("lease file has no column {name}")));
+    Some((cols, header.len(), lines))
+}
+
+/// The latest row per address of a v4 memfile, in file order.
+fn latest_rows(text: &str) -> Vec<LeaseRow> {
+    let names = ["address", "hwaddr", "client_id", "valid_lifetime", "expire", "subnet_id", "hostname", "state", "fqdn_fwd", "fqdn_rev"];
+    let Some((cols, width, lines)) = memfile_rows(text, names) else { return Vec::new() };
     let mut rows: Vec<LeaseRow> = Vec::new();
     for line in lines {
         let f: Vec<&str> = line.split(',').collect();
         // Kea writes every column (user_context, last, may be empty).
-        if f.len() < header.len() {
+        if f.len() < width {
             continue;
         }
         let [address, hwaddr, client_id, valid, expire, subnet, hostname, state, fwd, rev] = cols.map(|c| f[c]);
