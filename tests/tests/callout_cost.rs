@@ -21,7 +21,7 @@ use kea_hooks_tests::{
 };
 
 /// Rust minus C++ instructions per callout, per release: (first
-/// KEA_HOOKS_VERSION of a release, figure), as measured at d6b7286
+/// KEA_HOOKS_VERSION of a release, figure), as measured at c3a4f0a
 /// (2026-12-07) with the count averaged over four stack offsets (see
 /// `callgrind_per_callout`; the guard's first baselines, +5, +47, +42 and
 /// +42, came from one offset each, and moved by up to 13 with the
