@@ -276,7 +276,13 @@ impl<'p> Client4<'p> {
         loop {
             let left = deadline.checked_duration_since(Instant::now())?;
             sock.set_read_timeout(Some(left.max(Duration::from_millis(1)))).ok()?;
-            let Ok((n, _)) = sock.recv_from(&mut buf) else { return None };
+            let n = match sock.recv_from(&mut buf) {
+                Ok((n, _)) => n,
+                // A signal to the test process (a child's exit, say) is
+                // not the end of the wait.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return None,
+            };
             if let Some(reply) = parse(&buf[..n]) {
                 if reply.xid == xid {
                     return Some(reply);
