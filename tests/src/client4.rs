@@ -17,10 +17,9 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::os::fd::FromRawFd;
 use std::time::{Duration, Instant};
 
-use crate::netns::{in_netns, ip, NetPair};
+use crate::netns::{in_netns, ip, udp_socket_on, NetPair};
 
 /// DHCP message types (option 53).
 #[allow(missing_docs)]
@@ -87,37 +86,6 @@ pub struct Client4<'p> {
     extra: Vec<(u8, Vec<u8>)>,
 }
 
-/// A UDP socket bound to `addr` on device `dev`, broadcast allowed.
-fn udp_socket(addr: SocketAddrV4, dev: &str) -> UdpSocket {
-    // SAFETY: plain socket(2); the descriptor is owned by the UdpSocket
-    // made from it below.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
-    // SAFETY: `fd` is a fresh socket nobody else owns.
-    let sock = unsafe { UdpSocket::from_raw_fd(fd) };
-    let one: libc::c_int = 1;
-    for opt in [libc::SO_REUSEADDR, libc::SO_BROADCAST] {
-        // SAFETY: `one` is a c_int that outlives the call; the length says so.
-        let rc = unsafe {
-            libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&one as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as u32)
-        };
-        assert_eq!(rc, 0, "setsockopt: {}", std::io::Error::last_os_error());
-    }
-    // SAFETY: `dev` is passed with its length; the kernel copies it.
-    let rc = unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_BINDTODEVICE, dev.as_ptr().cast(), dev.len() as u32) };
-    assert_eq!(rc, 0, "SO_BINDTODEVICE {dev}: {}", std::io::Error::last_os_error());
-    let sa = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: addr.port().to_be(),
-        sin_addr: libc::in_addr { s_addr: u32::from(*addr.ip()).to_be() },
-        sin_zero: [0; 8],
-    };
-    // SAFETY: `sa` is a valid sockaddr_in for the duration of the call.
-    let rc = unsafe { libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), std::mem::size_of::<libc::sockaddr_in>() as u32) };
-    assert_eq!(rc, 0, "bind {addr}: {}", std::io::Error::last_os_error());
-    sock
-}
-
 fn parse_mac(mac: &str) -> [u8; 6] {
     let bytes: Vec<u8> = mac.split(':').map(|b| u8::from_str_radix(b, 16).expect("hex MAC")).collect();
     bytes.try_into().expect("a 6-byte MAC")
@@ -132,7 +100,7 @@ impl<'p> Client4<'p> {
         let dev = pair.client_if();
         let relay_addr = SocketAddrV4::new(pair.client_addr(), 67);
         let (client, relay) = in_netns(&pair.client_ns(), || {
-            (udp_socket(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68), &dev), udp_socket(relay_addr, &dev))
+            (udp_socket_on(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68).into(), &dev), udp_socket_on(relay_addr.into(), &dev))
         });
         Client4 { pair, chaddr: parse_mac(mac), client, relay, timeout: Duration::from_secs(3), extra: Vec::new() }
     }

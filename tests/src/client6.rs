@@ -9,10 +9,9 @@
 //! there; nothing leaves the pair's link.
 
 use std::net::{Ipv6Addr, SocketAddrV6, UdpSocket};
-use std::os::fd::FromRawFd;
 use std::time::{Duration, Instant};
 
-use crate::netns::{in_netns, NetPair};
+use crate::netns::{in_netns, udp_socket_on, NetPair};
 
 /// DHCPv6 message types (RFC 8415).
 #[allow(missing_docs)]
@@ -73,34 +72,6 @@ pub struct Client6<'p> {
     /// The client interface's index, for the link-scoped multicast address.
     ifindex: u32,
     timeout: Duration,
-}
-
-/// A UDP socket on `[::]:546`, bound to device `dev`.
-fn udp6_socket(dev: &str) -> UdpSocket {
-    // SAFETY: plain socket(2); the descriptor is owned by the UdpSocket
-    // made from it below.
-    let fd = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
-    // SAFETY: `fd` is a fresh socket nobody else owns.
-    let sock = unsafe { UdpSocket::from_raw_fd(fd) };
-    let one: libc::c_int = 1;
-    // SAFETY: `one` is a c_int that outlives the call; the length says so.
-    let rc = unsafe {
-        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, (&one as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as u32)
-    };
-    assert_eq!(rc, 0, "setsockopt: {}", std::io::Error::last_os_error());
-    // SAFETY: `dev` is passed with its length; the kernel copies it.
-    let rc = unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_BINDTODEVICE, dev.as_ptr().cast(), dev.len() as u32) };
-    assert_eq!(rc, 0, "SO_BINDTODEVICE {dev}: {}", std::io::Error::last_os_error());
-    // SAFETY: all-zero is a valid sockaddr_in6 (the unspecified address);
-    // the fields set below make it [::]:546.
-    let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-    sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-    sa.sin6_port = 546u16.to_be();
-    // SAFETY: `sa` is a valid sockaddr_in6 for the duration of the call.
-    let rc = unsafe { libc::bind(fd, (&sa as *const libc::sockaddr_in6).cast(), std::mem::size_of::<libc::sockaddr_in6>() as u32) };
-    assert_eq!(rc, 0, "bind [::]:546: {}", std::io::Error::last_os_error());
-    sock
 }
 
 fn parse_mac(mac: &str) -> Vec<u8> {
@@ -181,7 +152,7 @@ impl<'p> Client6<'p> {
             // SAFETY: `name` is a NUL-terminated string that outlives the call.
             let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
             assert!(index > 0, "no interface {dev}: {}", std::io::Error::last_os_error());
-            (udp6_socket(&dev), index)
+            (udp_socket_on(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 546, 0, 0).into(), &dev), index)
         });
         let mut duid = vec![0, 3, 0, 1];
         duid.extend(parse_mac(mac));

@@ -258,3 +258,54 @@ pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
+/// A UDP socket bound to `addr` on device `dev` (made in the calling
+/// thread's namespace), with SO_REUSEADDR, as several test clients of one
+/// process share a port, and for IPv4 SO_BROADCAST.
+pub(crate) fn udp_socket_on(addr: std::net::SocketAddr, dev: &str) -> std::net::UdpSocket {
+    use std::net::SocketAddr;
+    use std::os::fd::FromRawFd;
+    let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    // SAFETY: plain socket(2); the descriptor is owned by the UdpSocket
+    // made from it below.
+    let fd = unsafe { libc::socket(domain, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: `fd` is a fresh socket nobody else owns.
+    let sock = unsafe { std::net::UdpSocket::from_raw_fd(fd) };
+    let one: libc::c_int = 1;
+    let options: &[libc::c_int] = if addr.is_ipv4() { &[libc::SO_REUSEADDR, libc::SO_BROADCAST] } else { &[libc::SO_REUSEADDR] };
+    for &opt in options {
+        // SAFETY: `one` is a c_int that outlives the call; the length says so.
+        let rc = unsafe {
+            libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&one as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as u32)
+        };
+        assert_eq!(rc, 0, "setsockopt: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: `dev` is passed with its length; the kernel copies it.
+    let rc = unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_BINDTODEVICE, dev.as_ptr().cast(), dev.len() as u32) };
+    assert_eq!(rc, 0, "SO_BINDTODEVICE {dev}: {}", std::io::Error::last_os_error());
+    let rc = match addr {
+        SocketAddr::V4(a) => {
+            let sa = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from(*a.ip()).to_be() },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: `sa` is a valid sockaddr_in for the duration of the call.
+            unsafe { libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), std::mem::size_of::<libc::sockaddr_in>() as u32) }
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: all-zero is a valid sockaddr_in6; the fields set
+            // below make it `a`.
+            let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sa.sin6_port = a.port().to_be();
+            sa.sin6_addr.s6_addr = a.ip().octets();
+            sa.sin6_scope_id = a.scope_id();
+            // SAFETY: `sa` is a valid sockaddr_in6 for the duration of the call.
+            unsafe { libc::bind(fd, (&sa as *const libc::sockaddr_in6).cast(), std::mem::size_of::<libc::sockaddr_in6>() as u32) }
+        }
+    };
+    assert_eq!(rc, 0, "bind {addr}: {}", std::io::Error::last_os_error());
+    sock
+}
