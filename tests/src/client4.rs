@@ -17,9 +17,9 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::netns::{in_netns, ip, udp_socket_on, NetPair};
+use crate::netns::{in_netns, ip, receive_within, udp_socket_on, NetPair};
 
 /// DHCP message types (option 53).
 #[allow(missing_docs)]
@@ -239,24 +239,7 @@ impl<'p> Client4<'p> {
     fn exchange(&self, xid: u32, packet: &[u8], relayed: bool, unicast_to: Option<Ipv4Addr>) -> Option<Reply> {
         self.send(packet, relayed, unicast_to);
         let sock = if relayed { &self.relay } else { &self.client };
-        let deadline = Instant::now() + self.timeout;
-        let mut buf = [0u8; 1500];
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            sock.set_read_timeout(Some(left.max(Duration::from_millis(1)))).ok()?;
-            let n = match sock.recv_from(&mut buf) {
-                Ok((n, _)) => n,
-                // A signal to the test process (a child's exit, say) is
-                // not the end of the wait.
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => return None,
-            };
-            if let Some(reply) = parse(&buf[..n]) {
-                if reply.xid == xid {
-                    return Some(reply);
-                }
-            }
-        }
+        receive_within(sock, self.timeout, |p| parse(p).filter(|r| r.xid == xid))
     }
 }
 

@@ -9,9 +9,9 @@
 //! there; nothing leaves the pair's link.
 
 use std::net::{Ipv6Addr, SocketAddrV6, UdpSocket};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::netns::{in_netns, udp_socket_on, NetPair};
+use crate::netns::{in_netns, receive_within, udp_socket_on, NetPair};
 
 /// DHCPv6 message types (RFC 8415).
 #[allow(missing_docs)]
@@ -248,23 +248,6 @@ impl<'p> Client6<'p> {
     fn exchange(&self, xid: u32, packet: &[u8]) -> Option<Reply6> {
         let to = SocketAddrV6::new(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2), 547, 0, self.ifindex);
         self.sock.send_to(packet, to).unwrap_or_else(|e| panic!("send to {to} on {}: {e}", self.pair.client_if()));
-        let deadline = Instant::now() + self.timeout;
-        let mut buf = [0u8; 1500];
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            self.sock.set_read_timeout(Some(left.max(Duration::from_millis(1)))).ok()?;
-            let n = match self.sock.recv_from(&mut buf) {
-                Ok((n, _)) => n,
-                // A signal to the test process (a child's exit, say) is
-                // not the end of the wait.
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => return None,
-            };
-            if let Some(reply) = parse(&buf[..n]) {
-                if reply.xid == xid {
-                    return Some(reply);
-                }
-            }
-        }
+        receive_within(&self.sock, self.timeout, |p| parse(p).filter(|r| r.xid == xid))
     }
 }

@@ -309,3 +309,25 @@ pub(crate) fn udp_socket_on(addr: std::net::SocketAddr, dev: &str) -> std::net::
     assert_eq!(rc, 0, "bind {addr}: {}", std::io::Error::last_os_error());
     sock
 }
+
+/// Receives datagrams on `sock` until `accept` takes one (and returns what
+/// it made of it) or `timeout` has passed (`None`).
+pub(crate) fn receive_within<T>(sock: &std::net::UdpSocket, timeout: std::time::Duration, accept: impl Fn(&[u8]) -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut buf = [0u8; 1500];
+    loop {
+        let left = deadline.checked_duration_since(std::time::Instant::now())?;
+        sock.set_read_timeout(Some(left.max(std::time::Duration::from_millis(1)))).ok()?;
+        let n = match sock.recv_from(&mut buf) {
+            Ok((n, _)) => n,
+            // A signal to the test process (a child's exit, say) is not
+            // the end of the wait: with a receive timeout set, the kernel
+            // never restarts the call.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        };
+        if let Some(reply) = accept(&buf[..n]) {
+            return Some(reply);
+        }
+    }
+}
