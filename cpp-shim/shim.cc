@@ -53,7 +53,7 @@ static_assert(static_cast<std::uint8_t>(Arg::DeletedLeases4) == 5, "Arg order");
 static_assert(static_cast<std::uint8_t>(Arg::FakeAllocation) == 6, "Arg order");
 static_assert(static_cast<std::uint8_t>(Arg::OfferLifetime) == 7, "Arg order");
 static_assert(static_cast<std::uint8_t>(Arg::OldLease) == 8, "Arg order");
-static_assert(detail::ARG_COUNT == 9, "one name per Arg");
+static_assert(detail::ARG_COUNT == 15, "one name per Arg");
 
 // ---- library handle / load ----
 
@@ -290,8 +290,13 @@ void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout
 
 std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint8_t kind, std::uint32_t& xid) {
     auto parked = std::make_unique<ParkedPacket>();
-    parked->query = detail::get_arg<isc::dhcp::Pkt4Ptr>(handle, "query4");
-    if (!parked->query) {
+    const bool v6 = kind >= 3;
+    if (v6) {
+        parked->query6 = detail::get_arg<isc::dhcp::Pkt6Ptr>(handle, "query6");
+    } else {
+        parked->query = detail::get_arg<isc::dhcp::Pkt4Ptr>(handle, "query4");
+    }
+    if (!parked->query && !parked->query6) {
         throw std::runtime_error("there is no query to park");
     }
     parked->lot = handle.getParkingLotHandlePtr();
@@ -300,12 +305,22 @@ std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint
     }
     if (kind == 2) {
         parked->subnet = detail::get_arg<detail::Subnet4Arg>(handle, "subnet4");
+    } else if (kind == 4) {
+        parked->subnet6 = detail::get_arg<detail::Subnet6Arg>(handle, "subnet6");
     }
-    parked->lot->reference(parked->query);
-    if (kind != 0) {
-        parked->handle = parked->query->getCalloutHandle();
+    if (v6) {
+        parked->lot->reference(parked->query6);
+        if (kind != 3) {
+            parked->handle = parked->query6->getCalloutHandle();
+        }
+        xid = parked->query6->getTransid();
+    } else {
+        parked->lot->reference(parked->query);
+        if (kind != 0) {
+            parked->handle = parked->query->getCalloutHandle();
+        }
+        xid = parked->query->getTransid();
     }
-    xid = parked->query->getTransid();
     return parked;
 }
 
@@ -317,12 +332,28 @@ void parked_clear_subnet(const ParkedPacket& parked) {
     if (!parked.handle) {
         throw std::runtime_error("this parked packet has no callout handle");
     }
-    parked.handle->setContext("subnet4", detail::Subnet4Arg());
+    if (parked.query6) {
+        parked.handle->setContext("subnet6", detail::Subnet6Arg());
+    } else {
+        parked.handle->setContext("subnet4", detail::Subnet4Arg());
+    }
 }
 
 void parked_set_subnet(const ParkedPacket& parked, bool by_id, std::uint32_t id) {
     if (!parked.handle) {
         throw std::runtime_error("this parked packet has no callout handle");
+    }
+    if (parked.query6) {
+        detail::Subnet6Arg subnet = parked.subnet6;
+        if (by_id) {
+            const auto all = isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets6();
+            subnet = detail::Subnet6Arg(all ? all->getSubnet(id) : isc::dhcp::Subnet6Ptr());
+            if (!subnet) {
+                throw std::runtime_error("the configuration has no subnet with id " + std::to_string(id));
+            }
+        }
+        parked.handle->setContext("subnet6", subnet);
+        return;
     }
     detail::Subnet4Arg subnet = parked.subnet;
     if (by_id) {
@@ -338,11 +369,11 @@ void parked_set_subnet(const ParkedPacket& parked, bool by_id, std::uint32_t id)
 }
 
 bool parked_resume(std::unique_ptr<ParkedPacket> parked) {
-    return parked->lot->unpark(parked->query);
+    return parked->query6 ? parked->lot->unpark(parked->query6) : parked->lot->unpark(parked->query);
 }
 
 bool parked_drop(const ParkedPacket& parked) {
-    return parked.lot->drop(parked.query);
+    return parked.query6 ? parked.lot->drop(parked.query6) : parked.lot->drop(parked.query);
 }
 
 void parked_set_bool(const ParkedPacket& parked, rust::Str name, bool value) {

@@ -21,6 +21,7 @@
 #include <dhcp/duid.h>
 #include <dhcp/hwaddr.h>
 #include <dhcp/pkt4.h>
+#include <dhcp/pkt6.h>
 #include <dhcpsrv/lease.h>
 #include <dhcpsrv/subnet.h>
 #include <hooks/callout_handle.h>
@@ -94,16 +95,22 @@ using isc::hooks::LibraryHandle;
 // from any thread. Holding the query keeps it alive while it is parked.
 struct ParkedPacket {
     isc::hooks::ParkingLotHandlePtr lot;
+    // The parked query: a DHCPv4 one, or a DHCPv6 one (the parking lot
+    // finds a packet by its shared pointer's type and value).
     isc::dhcp::Pkt4Ptr query;
+    isc::dhcp::Pkt6Ptr query6;
     // The query's callout handle, for what Kea reads when it resumes
     // (lease4_offer's offer_address_in_use argument, subnet4_select's
     // "subnet4" context); null where none is needed.
     isc::hooks::CalloutHandlePtr handle;
-    // subnet4_select: the subnet selected when the packet was parked.
+    // subnet4_select, subnet6_select: the subnet selected when the packet
+    // was parked.
 #if KEA_SHIM_HOOKS_VERSION >= 30000
     isc::dhcp::ConstSubnet4Ptr subnet;
+    isc::dhcp::ConstSubnet6Ptr subnet6;
 #else
     isc::dhcp::Subnet4Ptr subnet;
+    isc::dhcp::Subnet6Ptr subnet6;
 #endif
 };
 
@@ -117,7 +124,8 @@ void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout
 
 // ---- parking ----
 // kind: the point's parking::Parking: 0 (Plain), 1 (Offer: lease4_offer),
-// 2 (SubnetSelect: subnet4_select);
+// 2 (SubnetSelect: subnet4_select), 3 (Plain6), 4 (SubnetSelect6:
+// subnet6_select);
 // xid: set to the query's transaction id.
 std::unique_ptr<ParkedPacket> handle_park(const CalloutHandle& handle, std::uint8_t kind, std::uint32_t& xid);
 void parked_set_subnet(const ParkedPacket& parked, bool by_id, std::uint32_t id);
@@ -207,8 +215,10 @@ namespace detail {
 // from 3.0 on; fetching the wrong one throws bad_any_cast at run time.
 #if KEA_SHIM_HOOKS_VERSION >= 30000
 using Subnet4Arg = isc::dhcp::ConstSubnet4Ptr;
+using Subnet6Arg = isc::dhcp::ConstSubnet6Ptr;
 #else
 using Subnet4Arg = isc::dhcp::Subnet4Ptr;
+using Subnet6Arg = isc::dhcp::Subnet6Ptr;
 #endif
 
 inline std::uint32_t v4(const isc::asiolink::IOAddress& addr) noexcept {
@@ -254,11 +264,13 @@ T get_arg(const CalloutHandle& handle, const std::string& name) {
 // glibc's memcmp (which the argument map's lookup calls) takes a slower
 // path for those. Where the loader put the array decided it: measured on
 // Kea 2.6, 18 instructions per callout between two builds of the same code.
-// 9 names of 32 bytes fit in 512.
-constexpr std::size_t ARG_COUNT = 9;
+// 15 names of 32 bytes fit in 512. The DHCPv4 names come first, then
+// the DHCPv6 ones (shim6.cc checks their order).
+constexpr std::size_t ARG_COUNT = 15;
 alignas(512) inline const std::string ARG_NAMES[ARG_COUNT] = {
     "query4",          "response4",      "lease4",         "subnet4",   "leases4",
-    "deleted_leases4", "fake_allocation", "offer_lifetime", "old_lease",
+    "deleted_leases4", "fake_allocation", "offer_lifetime", "old_lease", "query6",
+    "response6",       "lease6",         "subnet6",        "leases6",   "deleted_leases6",
 };
 
 // Fetches an argument without letting an exception out: `ok` says whether

@@ -1,6 +1,7 @@
 // The DHCPv4 half of the C++ shim; see shim4.h.
 
 #include "shim4.h"
+#include "pkt.h"
 
 #include <stdexcept>
 #include <vector>
@@ -152,9 +153,7 @@ std::unique_ptr<std::vector<std::uint8_t>> pkt4_option(const Pkt4& pkt, std::uin
     return std::make_unique<std::vector<std::uint8_t>>(it->second->toBinary(false));
 }
 
-bool pkt4_in_class(const Pkt4& pkt, rust::Str name) {
-    return pkt.getClasses().contains(std::string(name));
-}
+bool pkt4_in_class(const Pkt4& pkt, rust::Str name) { return detail::pkt_in_class(pkt, name); }
 
 rust::String pkt4_label(const Pkt4& pkt) { return rust::String(pkt.getLabel()); }
 
@@ -209,54 +208,18 @@ std::size_t pkt4_remove_option(const Pkt4& pkt, std::uint16_t code) {
     return n;
 }
 
-// `later`: the classes evaluated after subnet selection (2.x "required"
-// classes, 3.0+ "additional" classes).
-rust::Vec<rust::String> pkt4_classes(const Pkt4& pkt, bool later) {
-    rust::Vec<rust::String> out;
-#if KEA_SHIM_HOOKS_VERSION >= 30000
-    const isc::dhcp::ClientClasses& classes = later ? pkt.getAdditionalClasses() : pkt.getClasses();
-    // ClientClasses holds a boost multi_index container: list it through
-    // Kea's compiled toElement() rather than iterating it with the shim's
-    // boost headers (see current_subnets below for why).
-    const ConstElementPtr list = classes.toElement();
-    for (std::size_t i = 0; list && i < list->size(); ++i) {
-        out.push_back(rust::String(list->get(i)->stringValue()));
-    }
-#else
-    const isc::dhcp::ClientClasses& classes = pkt.getClasses(later);
-    for (auto it = classes.cbegin(); it != classes.cend(); ++it) {
-        out.push_back(rust::String(*it));
-    }
-#endif
-    return out;
-}
+// Classes, the raw datagram and the packed output live in Kea's `Pkt`
+// base class: see pkt.h.
+rust::Vec<rust::String> pkt4_classes(const Pkt4& pkt, bool later) { return detail::pkt_classes(pkt, later); }
 
-void pkt4_add_class(const Pkt4& pkt, rust::Str name, bool later) {
-#if KEA_SHIM_HOOKS_VERSION >= 30000
-    if (later) {
-        writable(pkt).addAdditionalClass(std::string(name));
-    } else {
-        writable(pkt).addClass(std::string(name));
-    }
-#else
-    writable(pkt).addClass(std::string(name), later);
-#endif
-}
+void pkt4_add_class(const Pkt4& pkt, rust::Str name, bool later) { detail::pkt_add_class(pkt, name, later); }
 
+void pkt4_set_raw(const Pkt4& pkt, rust::Slice<const std::uint8_t> data) { detail::pkt_set_raw(pkt, data); }
 
-void pkt4_set_raw(const Pkt4& pkt, rust::Slice<const std::uint8_t> data) {
-    writable(pkt).data_.assign(data.begin(), data.end());
-}
-
-rust::Slice<const std::uint8_t> pkt4_out_buffer(const Pkt4& pkt) {
-    const isc::util::OutputBuffer& buf = writable(pkt).getBuffer();
-    return rust::Slice<const std::uint8_t>(static_cast<const std::uint8_t*>(buf.getData()), buf.getLength());
-}
+rust::Slice<const std::uint8_t> pkt4_out_buffer(const Pkt4& pkt) { return detail::pkt_out_buffer(pkt); }
 
 void pkt4_set_out_buffer(const Pkt4& pkt, rust::Slice<const std::uint8_t> data) {
-    isc::util::OutputBuffer& buf = writable(pkt).getBuffer();
-    buf.clear();
-    buf.writeData(data.data(), data.size());
+    detail::pkt_set_out_buffer(pkt, data);
 }
 
 // ---- Lease4 writes ----

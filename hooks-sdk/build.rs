@@ -184,13 +184,15 @@ fn main() {
     // One bridge and one C++ pair per part: the family-neutral shim and
     // the DHCPv4 half (each bridge's generated header includes its own
     // .h, so the inline accessors compile into its wrappers).
-    let mut build = cxx_build::bridges(["src/ffi/shim.rs", "src/ffi/shim4.rs"]);
+    let mut build = cxx_build::bridges(["src/ffi/shim.rs", "src/ffi/shim4.rs", "src/ffi/shim6.rs"]);
     for (name, value) in &instances {
         build.define(name, value.as_deref());
     }
     build
         .file(shim_dir.join("shim.cc"))
         .file(shim_dir.join("shim4.cc"))
+        .file(shim_dir.join("shim6.cc"))
+        .file(shim_dir.join("pkt.cc"))
         .include(&shim_dir)
         .include(include)
         .include(&compat)
@@ -205,11 +207,12 @@ fn main() {
         panic!("{}", explain_compile_failure(&compiler, &kea, &version, &e.to_string()));
     }
 
-    for f in ["shim.cc", "shim.h", "shim4.cc", "shim4.h", "trycatch.h"] {
+    for f in ["shim.cc", "shim.h", "shim4.cc", "shim4.h", "shim6.cc", "shim6.h", "pkt.cc", "pkt.h", "trycatch.h"] {
         println!("cargo:rerun-if-changed={}", shim_dir.join(f).display());
     }
     println!("cargo:rerun-if-changed=src/ffi/shim.rs");
     println!("cargo:rerun-if-changed=src/ffi/shim4.rs");
+    println!("cargo:rerun-if-changed=src/ffi/shim6.rs");
     if let Some(lib) = &kea.lib {
         println!("cargo:rustc-link-search=native={}", lib.display());
     }

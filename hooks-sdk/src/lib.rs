@@ -133,6 +133,7 @@
 pub mod callout;
 pub mod command;
 pub mod dhcp4;
+pub mod dhcp6;
 mod error;
 #[allow(unsafe_code)]
 mod ffi;
@@ -140,9 +141,11 @@ mod hook;
 pub mod http;
 pub mod hwaddr;
 pub mod kea;
+pub mod lease;
 pub mod log;
 mod macros;
 pub mod net;
+pub mod option;
 pub mod params;
 pub mod parking;
 pub mod process;
@@ -164,6 +167,8 @@ pub mod prelude {
     pub use crate::command::{Answer, CommandContext, Commands};
     pub use crate::dhcp4;
     pub use crate::dhcp4::LeaseWrites;
+    pub use crate::dhcp6;
+    pub use crate::dhcp6::LeaseWrites6;
     pub use crate::error::{Error, ErrorKind};
     pub use crate::hook::{Hook, LoadContext, OnFailure, OnPanic};
     pub use crate::params::NoParameters;

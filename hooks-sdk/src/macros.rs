@@ -144,6 +144,29 @@ macro_rules! __kea_callout_entries {
             } else {
                 ::core::option::Option::None
             }),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Buffer6Receive),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Pkt6Receive),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Subnet6Select),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Host6Identifier),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Lease6Select),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Lease6Renew),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Lease6Rebind),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Lease6Release),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Lease6Decline),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Leases6Committed),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Pkt6Send),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Buffer6Send),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Lease6Expire),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Lease6Recover),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Ddns6Update),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Dhcp6SrvConfigured),
+            $crate::__kea_probe!($hook, $crate::dhcp6::Cb6Updated),
+            // Only Kea 3.0+ has it.
+            $crate::since_kea_3_0!({
+                $crate::__kea_probe!($hook, $crate::dhcp6::Addr6Register)
+            } else {
+                ::core::option::Option::None
+            }),
         ]
     }};
 }

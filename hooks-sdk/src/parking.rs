@@ -91,7 +91,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::callout::{Context, HookPoint, NextStep};
-use crate::dhcp4;
+use crate::{dhcp4, dhcp6};
 use crate::error::{Error, ErrorKind};
 use crate::ffi::{self, main_queue, ParkedPacket};
 use crate::log::{self as klog, Severity};
@@ -118,15 +118,19 @@ pub enum Parking {
     /// subnet4_select: the subnet selected when the packet was parked is
     /// left for Kea first.
     SubnetSelect = 2,
+    /// As `Plain`, for a DHCPv6 query.
+    Plain6 = 3,
+    /// subnet6_select, as `SubnetSelect`.
+    SubnetSelect6 = 4,
 }
 
 impl Parking {
     /// What a plain [`Parked::resume`] does at such a point.
     const fn resume(self) -> Action {
         match self {
-            Parking::Plain => Action::Resume,
+            Parking::Plain | Parking::Plain6 => Action::Resume,
             Parking::Offer => Action::ResumeOffer { address_in_use: false },
-            Parking::SubnetSelect => Action::ResumeInSubnet { by_id: false, id: 0 },
+            Parking::SubnetSelect | Parking::SubnetSelect6 => Action::ResumeInSubnet { by_id: false, id: 0 },
         }
     }
 }
@@ -141,6 +145,13 @@ impl Parkable for dhcp4::Lease4Offer {
 #[cfg(kea_2_6)]
 impl Parkable for dhcp4::Subnet4Select {
     const PARKING: Parking = Parking::SubnetSelect;
+}
+impl Parkable for dhcp6::Leases6Committed {
+    const PARKING: Parking = Parking::Plain6;
+}
+#[cfg(kea_2_6)]
+impl Parkable for dhcp6::Subnet6Select {
+    const PARKING: Parking = Parking::SubnetSelect6;
 }
 
 /// Whether a parked packet may be used yet, and what its token asked for
@@ -424,6 +435,20 @@ impl Parked<dhcp4::Subnet4Select> {
     /// subnet (`None`: the client gets no address). An id the running
     /// configuration lacks when the packet resumes drops it, with an error
     /// in the log.
+    pub fn resume_in_subnet(mut self, subnet_id: Option<u32>) {
+        let action = match subnet_id {
+            Some(id) => Action::ResumeInSubnet { by_id: true, id },
+            None => Action::ResumeWithoutSubnet,
+        };
+        self.use_packet(UseKind::Resume(action));
+    }
+}
+
+#[cfg(kea_2_6)]
+impl Parked<dhcp6::Subnet6Select> {
+    /// Resumes the query in configured subnet `subnet_id`, or with no
+    /// subnet (`None`), as [`Parked::<dhcp4::Subnet4Select>::resume_in_subnet`]
+    /// does for DHCPv4.
     pub fn resume_in_subnet(mut self, subnet_id: Option<u32>) {
         let action = match subnet_id {
             Some(id) => Action::ResumeInSubnet { by_id: true, id },

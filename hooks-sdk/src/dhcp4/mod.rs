@@ -59,7 +59,8 @@ use crate::hwaddr::HwAddr;
 
 pub(crate) mod config;
 mod lease4;
-pub mod option;
+/// Option payloads (family-neutral: the same module as [`crate::option`]).
+pub use crate::option;
 mod pkt4;
 pub(crate) mod stored;
 mod subnet4;
@@ -82,6 +83,7 @@ pub use points::{
     Dhcp4SrvConfigured, Host4Identifier, HostIdentifierType, Lease4Expire, Lease4Recover,
     LeaseWrites,
 };
+pub(crate) use points::{read_audit_entries, read_identifier, write_identifier};
 
 hook_point!(
     /// `pkt4_receive`: a query was received and parsed, before any

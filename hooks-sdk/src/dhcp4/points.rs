@@ -502,23 +502,13 @@ impl<'a> Context<'a, Host4Identifier> {
     /// The identifier as it stands (`id_type`, `id_value`): empty unless
     /// an earlier library set one.
     pub fn identifier(&self) -> Result<(HostIdentifierType, Vec<u8>), Error> {
-        let kind = HostIdentifierType::from_raw(ffi::arg_identifier_type(self.handle, "id_type")?)?;
-        let mut value = Vec::new();
-        ffi::arg_bytes(self.handle, "id_value", &mut value)?;
-        Ok((kind, value))
+        read_identifier(self.handle)
     }
 
     /// Sets the identifier Kea looks the client's reservation up by (at
     /// most 128 bytes, Kea's limit for an identifier; empty means none).
     pub fn set_identifier(&self, kind: HostIdentifierType, value: &[u8]) -> Result<(), Error> {
-        if value.len() > 128 {
-            return Err(invalid(format_args!(
-                "host identifier: {} bytes, at most 128",
-                value.len()
-            )));
-        }
-        ffi::arg_set_identifier_type(self.handle, "id_type", kind.raw())?;
-        Ok(ffi::arg_set_bytes(self.handle, "id_value", value)?)
+        write_identifier(self.handle, kind, value)
     }
 }
 
@@ -581,16 +571,7 @@ impl<'a> Context<'a, Dhcp4SrvConfigured> {
 impl<'a> Context<'a, Cb4Updated> {
     /// What the backend changed (`audit_entries`).
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, Error> {
-        Ok(ffi::arg_audit_entries(self.handle, "audit_entries")?
-            .into_iter()
-            .map(|r| AuditEntry {
-                object_type: r.object_type,
-                modification: r.modification,
-                object_id: r.object_id,
-                revision_id: r.revision_id,
-                log_message: r.log_message,
-            })
-            .collect())
+        read_audit_entries(self.handle)
     }
 }
 
@@ -620,4 +601,37 @@ impl<'a, P: HookPoint> Context<'a, P> {
             )
         })
     }
+}
+
+// ---- shared with DHCPv6 (host6_identifier, cb6_updated) ----
+
+/// `id_type` and `id_value` of a `host*_identifier` callout.
+pub(crate) fn read_identifier(handle: &ffi::CalloutHandle) -> Result<(HostIdentifierType, Vec<u8>), Error> {
+    let kind = HostIdentifierType::from_raw(ffi::arg_identifier_type(handle, "id_type")?)?;
+    let mut value = Vec::new();
+    ffi::arg_bytes(handle, "id_value", &mut value)?;
+    Ok((kind, value))
+}
+
+/// Sets `id_type` and `id_value` (at most 128 bytes, Kea's limit).
+pub(crate) fn write_identifier(handle: &ffi::CalloutHandle, kind: HostIdentifierType, value: &[u8]) -> Result<(), Error> {
+    if value.len() > 128 {
+        return Err(invalid(format_args!("host identifier: {} bytes, at most 128", value.len())));
+    }
+    ffi::arg_set_identifier_type(handle, "id_type", kind.raw())?;
+    Ok(ffi::arg_set_bytes(handle, "id_value", value)?)
+}
+
+/// `audit_entries` of a `cb*_updated` callout.
+pub(crate) fn read_audit_entries(handle: &ffi::CalloutHandle) -> Result<Vec<AuditEntry>, Error> {
+    Ok(ffi::arg_audit_entries(handle, "audit_entries")?
+        .into_iter()
+        .map(|r| AuditEntry {
+            object_type: r.object_type,
+            modification: r.modification,
+            object_id: r.object_id,
+            revision_id: r.revision_id,
+            log_message: r.log_message,
+        })
+        .collect())
 }

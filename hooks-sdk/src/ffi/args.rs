@@ -4,6 +4,7 @@
 use super::shim::bridge::*;
 use super::shim::bridge::{Arg, CalloutHandle};
 use super::shim4::bridge::*;
+use super::shim6::bridge::*;
 
 // // The shim returns raw pointers into objects that the callout handle's
 // argument map keeps alive through `boost::shared_ptr`s. The map only
@@ -25,6 +26,12 @@ impl Arg {
             Arg::FakeAllocation => "fake_allocation",
             Arg::OfferLifetime => "offer_lifetime",
             Arg::OldLease => "old_lease",
+            Arg::Query6 => "query6",
+            Arg::Response6 => "response6",
+            Arg::Lease6 => "lease6",
+            Arg::Subnet6 => "subnet6",
+            Arg::Leases6 => "leases6",
+            Arg::DeletedLeases6 => "deleted_leases6",
             _ => "unknown",
         }
     }
@@ -43,7 +50,20 @@ impl<'n> ArgRef<'n> {
     /// every read).
     #[inline]
     pub(crate) fn by_name(name: &'n str) -> ArgRef<'n> {
-        const KNOWN: [Arg; 6] = [Arg::Query4, Arg::Response4, Arg::Lease4, Arg::Subnet4, Arg::Leases4, Arg::DeletedLeases4];
+        const KNOWN: [Arg; 12] = [
+            Arg::Query4,
+            Arg::Response4,
+            Arg::Lease4,
+            Arg::Subnet4,
+            Arg::Leases4,
+            Arg::DeletedLeases4,
+            Arg::Query6,
+            Arg::Response6,
+            Arg::Lease6,
+            Arg::Subnet6,
+            Arg::Leases6,
+            Arg::DeletedLeases6,
+        ];
         match KNOWN.iter().find(|a| a.name() == name) {
             Some(a) => ArgRef::Known(*a),
             None => ArgRef::Named(name),
@@ -91,6 +111,32 @@ arg_ref!(
     /// The argument as a `Lease4Collection`.
     arg_lease4_collection_ref -> Lease4Collection, known_arg_lease4_collection, arg_lease4_collection
 );
+
+arg_ref!(
+    /// The argument as a `Pkt6`, `None` when Kea passed a null pointer.
+    arg_pkt6_ref -> Pkt6, known_arg_pkt6, arg_pkt6
+);
+arg_ref!(
+    /// The argument as a `Lease6`.
+    arg_lease6_ref -> Lease6, known_arg_lease6, arg_lease6
+);
+arg_ref!(
+    /// The argument as a `Subnet6`.
+    arg_subnet6_ref -> Subnet6, known_arg_subnet6, arg_subnet6
+);
+arg_ref!(
+    /// The argument as a `Lease6Collection`.
+    arg_lease6_collection_ref -> Lease6Collection, known_arg_lease6_collection, arg_lease6_collection
+);
+
+/// Element `index` of a DHCPv6 lease collection.
+#[inline]
+pub(crate) fn lease6_collection_at(leases: &Lease6Collection, index: usize) -> Option<&Lease6> {
+    let p = lease6_collection_get(leases, index);
+    // SAFETY: as for `lease4_collection_at`: the collection holds the
+    // lease and stays borrowed; null past the end.
+    unsafe { p.as_ref() }
+}
 
 /// Argument `arg` as a boolean.
 #[inline]

@@ -6,6 +6,7 @@
 //! * [`shim`]: the cxx bridge to the family-neutral C++ shim
 //!   (`cpp-shim/shim.h`, `shim.cc`);
 //! * [`shim4`]: the bridge to its DHCPv4 half (`shim4.h`, `shim4.cc`);
+//! * [`shim6`]: the bridge to its DHCPv6 half (`shim6.h`, `shim6.cc`);
 //! * `args`: callout arguments as references bounded by the callout;
 //! * `context`: the hook's per-packet values in Kea's callout context;
 //! * `main_queue`: work queued for Kea's main thread from any thread;
@@ -26,6 +27,7 @@ pub(crate) mod net;
 mod process;
 pub(crate) mod shim;
 pub(crate) mod shim4;
+pub(crate) mod shim6;
 pub(crate) mod spawn;
 pub(crate) mod slot;
 pub(crate) mod thread_key;
@@ -43,6 +45,7 @@ pub(crate) use shim::bridge::*;
 // which to use.
 pub(crate) use shim::bridge::{Arg, CalloutHandle};
 pub(crate) use shim4::bridge::*;
+pub(crate) use shim6::bridge::*;
 pub use slot::Slot;
 pub(crate) use thread_key::{OnThreadExit, ThreadBox};
 

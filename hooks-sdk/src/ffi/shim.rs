@@ -30,6 +30,12 @@ pub(crate) mod bridge {
         FakeAllocation,
         OfferLifetime,
         OldLease,
+        Query6,
+        Response6,
+        Lease6,
+        Subnet6,
+        Leases6,
+        DeletedLeases6,
     }
 
     /// One entry of `cb4_updated`'s `audit_entries`.

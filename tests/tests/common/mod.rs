@@ -86,3 +86,41 @@ pub fn lease_stats() -> PathBuf {
     hook_library("kea-hook-lease-stats", "dhcp_lease_stats")
 }
 
+
+/// The DHCPv6 probe hook (tests/probe6-hook).
+pub fn probe6() -> PathBuf {
+    hook_library("kea-hook-probe6", "dhcp_probe6")
+}
+
+/// Starts kea-dhcp6 from `cfg` with the DHCPv6 probe; `params` gets `out`
+/// (a file in Kea's test dir), which is returned with the running Kea.
+pub fn with_probe6(
+    pair: &kea_hooks_tests::NetPair,
+    cfg: kea_hooks_tests::KeaConfig,
+    mut params: serde_json::Value,
+) -> (kea_hooks_tests::Kea, PathBuf) {
+    let out = cfg.dir().join("probe6.jsonl");
+    params["out"] = serde_json::json!(out);
+    let kea = cfg.hook(&probe6(), Some(params)).start(pair).unwrap_or_else(|e| panic!("{e}"));
+    (kea, out)
+}
+
+/// Waits (up to 20 s, polling the file) for the `n`th record of `point`
+/// that `pred` accepts, and returns it.
+pub fn wait_for_record(
+    out: &std::path::Path,
+    point: &str,
+    n: usize,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found: Vec<serde_json::Value> =
+            records(out).into_iter().filter(|r| r["point"] == point && pred(r)).collect();
+        if found.len() >= n {
+            return found[n - 1].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no {point} record in 20 s: {:?}", records(out));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
