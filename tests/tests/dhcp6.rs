@@ -143,3 +143,167 @@ fn wait_until<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Next steps in kea-dhcp6, each with one Kea reloaded between checks:
+/// `Drop` at pkt6_receive gets no answer and is counted in
+/// `pkt6-receive-drop`; `Skip` at lease6_select leaves the IA without an
+/// address; a subnet cleared at subnet6_select gives none either; `Drop`
+/// at pkt6_send sends nothing; `Skip` at pkt6_send is refused (the callout
+/// fails, and the packet continues under `on-error: continue`).
+#[test]
+fn next_steps_at_dhcp6_points_do_what_kea_does_with_them() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let (mut kea, out) = with_probe6(&pair, KeaConfig::new6(&pair), json!({ "drop-at": ["pkt6_receive"] }));
+    let quick = Duration::from_millis(700);
+
+    let c = Client6::new(&pair, "02:c6:00:00:02:01").with_timeout(quick);
+    assert!(c.solicit().is_none(), "an answer to a query dropped at pkt6_receive");
+    assert_eq!(kea.statistic("pkt6-receive-drop"), 1, "the drop is counted");
+
+    let reload = |kea: &mut kea_hooks_tests::Kea, params: serde_json::Value| {
+        let mut params = params;
+        params["out"] = json!(out);
+        let answer = kea.reload_with_hook_parameters(0, params);
+        assert_eq!(answer["result"], 0, "{answer}");
+    };
+
+    // Skip at lease6_select: the IA gets no address (NoAddrsAvail, 2).
+    reload(&mut kea, json!({ "skip-at": ["lease6_select"] }));
+    let c = Client6::new(&pair, "02:c6:00:00:02:02");
+    let adv = c.solicit().expect("an ADVERTISE");
+    assert_eq!((adv.address(), adv.ia_status), (None, Some(2)), "{adv:?}");
+
+    // No subnet at subnet6_select: no address either.
+    reload(&mut kea, json!({ "select-subnet": 0 }));
+    let adv = Client6::new(&pair, "02:c6:00:00:02:03").solicit().expect("an ADVERTISE");
+    assert_eq!(adv.address(), None, "{adv:?}");
+    let r = wait_for_record(&out, "subnet6_select", 1, |r| r["query"]["client_id"] == duid_ll("02:c6:00:00:02:03"));
+    assert_eq!(r["subnet"]["id"], 1, "Kea's choice, seen before the hook cleared it: {r}");
+    assert_eq!(r["ids"], json!([1]), "{r}");
+
+    // Subnet 1 selected explicitly: served.
+    reload(&mut kea, json!({ "select-subnet": 1 }));
+    assert!(Client6::new(&pair, "02:c6:00:00:02:04").sarr().and_then(|r| r.address()).is_some());
+
+    // Drop at pkt6_send: nothing is sent.
+    reload(&mut kea, json!({ "drop-at": ["pkt6_send"] }));
+    assert!(Client6::new(&pair, "02:c6:00:00:02:05").with_timeout(quick).solicit().is_none());
+
+    // Skip at pkt6_send is refused; with on-error continue the reply goes out.
+    reload(&mut kea, json!({ "skip-at": ["pkt6_send"], "on-error": "continue" }));
+    assert!(Client6::new(&pair, "02:c6:00:00:02:06").solicit().is_some(), "{}", kea.log());
+    assert!(kea.log().contains("Skip is not a next step Kea honours at pkt6_send"), "{}", kea.log());
+}
+
+/// A REPLY parked at leases6_committed is held until the hook resumes it
+/// (here: the probe6-resume command), and then sent.
+#[test]
+fn a_reply_parked_at_leases6_committed_waits_for_the_hook() {
+    if !require_root_and_kea() {
+        return;
+    }
+    for mt in [false, true] {
+        let pair = NetPair::new();
+        let (kea, out) =
+            with_probe6(&pair, KeaConfig::new6(&pair).multi_threading(mt), json!({ "park-committed": true }));
+        let client = Client6::new(&pair, "02:c6:00:00:03:01").with_timeout(Duration::from_secs(20));
+        let advertise = client.solicit().expect("an ADVERTISE (a SOLICIT commits nothing)");
+        let (reply, resumed_at) = std::thread::scope(|s| {
+            let waiting = s.spawn(|| (client.request(&advertise), Instant::now()));
+            wait_for_record(&out, "leases6_committed", 1, |r| r["type"] == "REQUEST");
+            // Parked: the REPLY has not come, and comes only when resumed.
+            std::thread::sleep(Duration::from_millis(300));
+            assert!(!waiting.is_finished(), "the REPLY came while parked (mt {mt})");
+            let resumed_at = Instant::now();
+            let answer = kea.command("probe6-resume", None);
+            assert_eq!(answer["arguments"]["resumed"], 1, "{answer}");
+            let (reply, at) = waiting.join().unwrap();
+            assert!(at >= resumed_at);
+            (reply, resumed_at)
+        });
+        let reply = reply.unwrap_or_else(|| panic!("no REPLY after the resume (mt {mt}):\n{}", kea.log()));
+        assert!(reply.address().is_some(), "{reply:?}");
+        let _ = resumed_at;
+    }
+}
+
+/// The seal in kea-dhcp6, twin of the DHCPv4 tests: a panic or an error in
+/// a callout drops the query (or lets it continue, as the hook says) and
+/// never takes Kea down; bad parameters fail the load naming the field;
+/// the library listed twice is refused; a DHCPv6-only hook is refused by
+/// kea-dhcp4; a reload under traffic keeps serving.
+#[test]
+fn the_seal_holds_in_kea_dhcp6() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let quick = Duration::from_millis(700);
+    let (mut kea, out) = with_probe6(&pair, KeaConfig::new6(&pair), json!({ "panic-at": ["pkt6_receive"] }));
+    assert!(Client6::new(&pair, "02:c6:00:00:04:01").with_timeout(quick).solicit().is_none(), "a panicking callout's query was answered");
+    assert!(kea.is_alive());
+    let log = kea.log();
+    let line = log.lines().find(|l| l.contains("probe6: callout pkt6_receive panicked: probe6 was asked to panic at pkt6_receive"));
+    assert!(line.is_some_and(|l| l.contains("ERROR") && l.ends_with("; packet dropped")), "{log}");
+
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "panic-at": ["pkt6_receive"], "on-panic": "continue" }));
+    assert_eq!(answer["result"], 0, "{answer}");
+    assert!(Client6::new(&pair, "02:c6:00:00:04:02").solicit().is_some(), "on-panic continue should answer");
+
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "error-at": ["lease6_select"] }));
+    assert_eq!(answer["result"], 0, "{answer}");
+    let adv = Client6::new(&pair, "02:c6:00:00:04:03").solicit().expect("an ADVERTISE");
+    assert_eq!(adv.address(), None, "an error at lease6_select skips the lease: {adv:?}");
+    assert!(kea.log().contains("probe6: callout lease6_select failed: probe6 was asked to fail at lease6_select; step skipped"), "{}", kea.log());
+
+    // A reload under traffic: a client keeps being served across it.
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out }));
+    assert_eq!(answer["result"], 0);
+    std::thread::scope(|s| {
+        let traffic = s.spawn(|| {
+            // (Like a real client, each tries again when a query goes
+            // unanswered: kea-dhcp6 reopens its sockets while it reconfigures.)
+            (0..20u8)
+                .filter(|i| {
+                    let c = Client6::new(&pair, &format!("02:c6:00:00:05:{i:02x}")).with_timeout(Duration::from_millis(500));
+                    (0..4).any(|_| c.sarr().and_then(|r| r.address()).is_some())
+                })
+                .count()
+        });
+        for generation in 0..3 {
+            let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "add-class": format!("gen{generation}") }));
+            assert_eq!(answer["result"], 0, "{answer}");
+        }
+        assert_eq!(traffic.join().unwrap(), 20, "a client went unserved across reloads:\n{}", kea.log());
+    });
+    assert!(kea.is_alive());
+    drop(kea);
+
+    // Bad parameters: the load fails naming the field.
+    let cfg = KeaConfig::new6(&pair);
+    let bad = json!({ "out": cfg.dir().join("p.jsonl"), "lifetimes": "long" });
+    let failure = cfg.hook(&common::probe6(), Some(bad)).start(&pair).err().expect("bad parameters were accepted");
+    let line = common::load_failure_line(&failure, "kea-dhcp6.probe6");
+    assert!(line.contains("lifetimes"), "{line}");
+
+    // Listed twice.
+    let cfg = KeaConfig::new6(&pair);
+    let o = cfg.dir().join("p.jsonl");
+    let failure = cfg
+        .hook(&common::probe6(), Some(json!({ "out": o })))
+        .hook(&common::probe6(), Some(json!({ "out": o })))
+        .start(&pair)
+        .err()
+        .expect("kea-dhcp6 loaded the same library twice");
+    assert!(failure.log.contains("the same library file is listed twice"), "{}", failure.log);
+
+    // A DHCPv6-only hook in kea-dhcp4.
+    let cfg = KeaConfig::new(&pair);
+    let o = cfg.dir().join("p.jsonl");
+    let failure = cfg.hook(&common::probe6(), Some(json!({ "out": o }))).start(&pair).err().expect("kea-dhcp4 loaded a DHCPv6 hook");
+    let line = common::load_failure_line(&failure, "kea-dhcp4.probe6");
+    assert!(line.contains("kea-dhcp4 has none of the hook points it has callouts for (buffer6_receive"), "{line}");
+}

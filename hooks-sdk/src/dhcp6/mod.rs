@@ -13,8 +13,8 @@
 //!
 //! | marker | Kea point | arguments | next steps (besides `Continue`) | a failed callout's refusal |
 //! |---|---|---|---|---|
-//! | [`Buffer6Receive`] | `buffer6_receive` | `query()`, `buffer()`, `set_buffer()` | `Drop` (counted in `pkt6-receive-drop`) | `Drop` |
-//! | [`Pkt6Receive`] | `pkt6_receive` | `query()` | `Skip`, `Drop`: both drop the query (counted in `pkt6-receive-drop`) | `Drop` |
+//! | [`Buffer6Receive`] | `buffer6_receive` | `query()`, `buffer()`, `set_buffer()` | `Drop` (Kea counts it in `pkt6-receive-drop`) | `Drop` |
+//! | [`Pkt6Receive`] | `pkt6_receive` | `query()` | `Skip`, `Drop`: both drop the query (Kea counts it in `pkt6-receive-drop`) | `Drop` |
 //! | [`Subnet6Select`] | `subnet6_select` | `query()`, `subnet()`, `select_subnet()`, `subnet_ids()` | `Skip`: no subnet; `Drop`: drop the query; park (2.6+) | `Drop` |
 //! | [`Host6Identifier`] | `host6_identifier` | `query()`, `identifier()`, `set_identifier()` | `Skip`, `Drop`: the identifier is ignored | `Skip` |
 //! | [`Lease6Select`] | `lease6_select` | `query()`, `subnet()`, `lease()`, `fake_allocation()` | `Skip`: the lease is not offered or assigned | `Skip` |
@@ -70,11 +70,11 @@ hook_point!(
     /// `query()` holds only what the socket gave (addresses, ports,
     /// interface); [`buffer`](Context::buffer) is the raw DHCPv6 message.
     ///
-    /// Next steps: `Drop`: the datagram is dropped (the SDK counts it in
-    /// `pkt6-receive-drop`). `Skip` is refused: Kea would then expect the
+    /// Next steps: `Drop`: the datagram is dropped (kea-dhcp6 counts it in
+    /// `pkt6-receive-drop` itself, unlike kea-dhcp4). `Skip` is refused: Kea would then expect the
     /// callout to have parsed the packet itself. A failed callout refused
     /// by its policy drops the datagram.
-    Buffer6Receive, "buffer6_receive", refuse: Drop, steps: [Drop], servers: [Dhcp6], drop_statistic: "pkt6-receive-drop",
+    Buffer6Receive, "buffer6_receive", refuse: Drop, steps: [Drop], servers: [Dhcp6],
     null_query_drops: true
 );
 hook_point!(
@@ -82,8 +82,9 @@ hook_point!(
     /// unwrapped: see [`Pkt6::relays`]), before any processing. The
     /// cheapest place to drop a packet.
     ///
-    /// Next steps: `Skip` and `Drop` both drop the query; the SDK counts
-    /// it in `pkt6-receive-drop` (Kea does not count a hook's drop). A
+    /// Next steps: `Skip` and `Drop` both drop the query, and kea-dhcp6
+    /// counts it in `pkt6-receive-drop` itself (kea-dhcp4 does not: there
+    /// the SDK counts it). A
     /// failed callout refused by its policy drops it. An earlier library
     /// that set `query6` to null dropped the query: `query()` then fails
     /// and the SDK drops the packet, as for DHCPv4's
@@ -106,7 +107,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Pkt6Receive, "pkt6_receive", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6], drop_statistic: "pkt6-receive-drop",
+    Pkt6Receive, "pkt6_receive", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6],
     null_query_drops: true
 );
 hook_point!(

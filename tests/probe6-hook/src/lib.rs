@@ -55,9 +55,9 @@ struct Params {
     /// At pkt6_receive, put the query in this class.
     #[serde(default)]
     add_class: Option<String>,
-    /// At subnet6_select, select this subnet id (null: none).
+    /// At subnet6_select, select this subnet id (0: none).
     #[serde(default)]
-    select_subnet: Option<Value>,
+    select_subnet: Option<u32>,
     /// Park every query at leases6_committed until probe6-resume.
     #[serde(default)]
     park_committed: bool,
@@ -303,10 +303,8 @@ impl Callout<dhcp6::Subnet6Select> for Probe6 {
         self.record(json!({
             "point": "subnet6_select", "query": pkt(&cx.query()?)?, "subnet": chosen, "ids": cx.subnet_ids()?,
         }));
-        match &self.params.select_subnet {
-            Some(Value::Null) => cx.select_subnet(None)?,
-            Some(v) => cx.select_subnet(v.as_u64().map(|id| id as u32))?,
-            None => {}
+        if let Some(id) = self.params.select_subnet {
+            cx.select_subnet((id != 0).then_some(id))?;
         }
         self.steer(cx)
     }
