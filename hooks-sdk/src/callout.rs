@@ -96,7 +96,7 @@ impl NextStep {
 /// configuration is applied, and whether a null query drops the packet.
 macro_rules! hook_point {
     ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*],
-     servers: [$($server:ident),*] $(, drop_statistic: $stat:literal)? $(, can_park: $park:expr)?
+     servers: [$($server:ident),*] $(, drop_statistic: $stat:expr)? $(, can_park: $park:expr)?
      $(, applies_config: $applies:expr)? $(, null_query_drops: $nq:expr)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
@@ -107,7 +107,7 @@ macro_rules! hook_point {
             const REFUSE: $crate::callout::NextStep = $crate::callout::NextStep::$refuse;
             const STEPS: &'static [$crate::callout::NextStep] = &[$($crate::callout::NextStep::$step),*];
             const SERVERS: &'static [$crate::Server] = &[$($crate::Server::$server),*];
-            $(const DROP_STATISTIC: Option<&'static str> = Some($stat);)?
+            $(const DROP_STATISTIC: Option<&'static str> = $stat;)?
             type Gate = <$crate::callout::Parks<{ false $(|| $park)? }> as $crate::callout::GateFor>::Slot;
             $(const APPLIES_CONFIG: bool = $applies;)?
             $(const NULL_QUERY_DROPS: bool = $nq;)?

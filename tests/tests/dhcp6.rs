@@ -170,6 +170,11 @@ fn next_steps_at_dhcp6_points_do_what_kea_does_with_them() {
         assert_eq!(answer["result"], 0, "{answer}");
     };
 
+    // Drop at buffer6_receive: the same, counted once more.
+    reload(&mut kea, json!({ "drop-at": ["buffer6_receive"] }));
+    assert!(Client6::new(&pair, "02:c6:00:00:02:07").with_timeout(quick).solicit().is_none());
+    assert_eq!(kea.statistic("pkt6-receive-drop"), 2, "the drop at buffer6_receive is counted");
+
     // Skip at lease6_select: the IA gets no address (NoAddrsAvail, 2).
     reload(&mut kea, json!({ "skip-at": ["lease6_select"] }));
     let c = Client6::new(&pair, "02:c6:00:00:02:02");

@@ -105,7 +105,7 @@ hook_point!(
     /// [`Hook::on_error`](crate::Hook::on_error) says, counted as above
     /// and logged at debug level only. So a Rust hook after such a library
     /// keeps even the older releases up (if its callout reads the query).
-    Pkt4Receive, "pkt4_receive", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp4], drop_statistic: "pkt4-receive-drop",
+    Pkt4Receive, "pkt4_receive", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp4], drop_statistic: Some("pkt4-receive-drop"),
     null_query_drops: true
 );
 hook_point!(

@@ -39,7 +39,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Buffer4Receive, "buffer4_receive", refuse: Drop, steps: [Drop], servers: [Dhcp4], drop_statistic: "pkt4-receive-drop",
+    Buffer4Receive, "buffer4_receive", refuse: Drop, steps: [Drop], servers: [Dhcp4], drop_statistic: Some("pkt4-receive-drop"),
     null_query_drops: true
 );
 

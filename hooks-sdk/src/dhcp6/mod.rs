@@ -13,8 +13,8 @@
 //!
 //! | marker | Kea point | arguments | next steps (besides `Continue`) | a failed callout's refusal |
 //! |---|---|---|---|---|
-//! | [`Buffer6Receive`] | `buffer6_receive` | `query()`, `buffer()`, `set_buffer()` | `Drop` (Kea counts it in `pkt6-receive-drop`) | `Drop` |
-//! | [`Pkt6Receive`] | `pkt6_receive` | `query()` | `Skip`, `Drop`: both drop the query (Kea counts it in `pkt6-receive-drop`) | `Drop` |
+//! | [`Buffer6Receive`] | `buffer6_receive` | `query()`, `buffer()`, `set_buffer()` | `Drop` (counted in `pkt6-receive-drop`) | `Drop` |
+//! | [`Pkt6Receive`] | `pkt6_receive` | `query()` | `Skip`, `Drop`: both drop the query (counted in `pkt6-receive-drop`) | `Drop` |
 //! | [`Subnet6Select`] | `subnet6_select` | `query()`, `subnet()`, `select_subnet()`, `subnet_ids()` | `Skip`: no subnet; `Drop`: drop the query; park (2.6+) | `Drop` |
 //! | [`Host6Identifier`] | `host6_identifier` | `query()`, `identifier()`, `set_identifier()` | `Skip`, `Drop`: the identifier is ignored | `Skip` |
 //! | [`Lease6Select`] | `lease6_select` | `query()`, `subnet()`, `lease()`, `fake_allocation()` | `Skip`: the lease is not offered or assigned | `Skip` |
@@ -65,16 +65,22 @@ pub use crate::command::CommandProcessed;
 /// The kind of a host identifier; shared with DHCPv4.
 pub use crate::dhcp4::{AuditEntry, HostIdentifierType};
 
+/// Where a hook's drop at `buffer6_receive` or `pkt6_receive` is counted:
+/// kea-dhcp6 counts it itself in `pkt6-receive-drop` up to 2.4 (read in
+/// its sources, and seen on 2.2), and no longer from 2.6 on (seen), so
+/// the SDK counts it there, as it does in kea-dhcp4.
+const SDK_COUNTS_DROPS: Option<&str> = if cfg!(kea_2_6) { Some("pkt6-receive-drop") } else { None };
+
 hook_point!(
     /// `buffer6_receive`: a datagram arrived, before Kea parses it.
     /// `query()` holds only what the socket gave (addresses, ports,
     /// interface); [`buffer`](Context::buffer) is the raw DHCPv6 message.
     ///
-    /// Next steps: `Drop`: the datagram is dropped (kea-dhcp6 counts it in
-    /// `pkt6-receive-drop` itself, unlike kea-dhcp4). `Skip` is refused: Kea would then expect the
+    /// Next steps: `Drop`: the datagram is dropped, counted in
+    /// `pkt6-receive-drop` (see [`Pkt6Receive`] for who counts it). `Skip` is refused: Kea would then expect the
     /// callout to have parsed the packet itself. A failed callout refused
     /// by its policy drops the datagram.
-    Buffer6Receive, "buffer6_receive", refuse: Drop, steps: [Drop], servers: [Dhcp6],
+    Buffer6Receive, "buffer6_receive", refuse: Drop, steps: [Drop], servers: [Dhcp6], drop_statistic: SDK_COUNTS_DROPS,
     null_query_drops: true
 );
 hook_point!(
@@ -82,9 +88,10 @@ hook_point!(
     /// unwrapped: see [`Pkt6::relays`]), before any processing. The
     /// cheapest place to drop a packet.
     ///
-    /// Next steps: `Skip` and `Drop` both drop the query, and kea-dhcp6
-    /// counts it in `pkt6-receive-drop` itself (kea-dhcp4 does not: there
-    /// the SDK counts it). A
+    /// Next steps: `Skip` and `Drop` both drop the query, counted in
+    /// `pkt6-receive-drop`: by kea-dhcp6 itself up to 2.4, by the SDK from
+    /// 2.6 on, where Kea no longer counts a hook's drop (when this hook's
+    /// step is what drops it, as at [`Pkt4Receive`](crate::dhcp4::Pkt4Receive)). A
     /// failed callout refused by its policy drops it. An earlier library
     /// that set `query6` to null dropped the query: `query()` then fails
     /// and the SDK drops the packet, as for DHCPv4's
@@ -107,7 +114,7 @@ hook_point!(
     /// }
     /// # kea_hooks::kea_hook!(H);
     /// ```
-    Pkt6Receive, "pkt6_receive", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6],
+    Pkt6Receive, "pkt6_receive", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6], drop_statistic: SDK_COUNTS_DROPS,
     null_query_drops: true
 );
 hook_point!(
