@@ -82,6 +82,12 @@ impl KeaAccess<'_> {
         parse_subnets4(&text)
     }
 
+    /// Whether "the configuration" is the one being applied (for the
+    /// family modules' accessors).
+    pub(crate) fn staging(&self) -> bool {
+        self.staging
+    }
+
     /// The lease database.
     pub fn lease_db(&self) -> LeaseDb<'_> {
         LeaseDb { gated: false, _not_send: PhantomData }
@@ -122,8 +128,9 @@ impl LeaseDb<'static> {
 }
 
 impl LeaseDb<'_> {
-    /// Runs one query of Kea's, through the gate when on a hook's thread.
-    fn query(&self, q: impl FnOnce() -> Result<Vec<LeaseRow4>, cxx::Exception>) -> Result<Vec<StoredLease4>, Error> {
+    /// Runs one query of Kea's (of either family), through the gate when
+    /// on a hook's thread.
+    pub(crate) fn run<R>(&self, q: impl FnOnce() -> Result<R, cxx::Exception>) -> Result<R, Error> {
         let found = if self.gated {
             ffi::lease_gate::while_open(q).ok_or_else(|| {
                 Error::new(ErrorKind::WrongThread, "Kea is reconfiguring or shutting down: its lease database is not available now")
@@ -131,7 +138,12 @@ impl LeaseDb<'_> {
         } else {
             q()
         };
-        Ok(rows(found?))
+        Ok(found?)
+    }
+
+    /// Runs one DHCPv4 query.
+    fn query(&self, q: impl FnOnce() -> Result<Vec<LeaseRow4>, cxx::Exception>) -> Result<Vec<StoredLease4>, Error> {
+        Ok(rows(self.run(q)?))
     }
 
     /// The lease of `address`, if any.

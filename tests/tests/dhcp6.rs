@@ -93,6 +93,25 @@ fn every_dhcp6_point_fires_and_shows_what_the_client_sent_and_writes_reach_the_c
     assert_eq!(committed["leases"][0]["address"], addr.to_string(), "{committed}");
     assert_eq!(committed["leases"][0]["hostname"], "probe6.example.", "{committed}");
 
+    // The lease database and the configuration, from a command handler.
+    let subnets = kea.command("probe6-subnets", None);
+    assert_eq!(subnets["arguments"][0]["id"], 1, "{subnets}");
+    assert_eq!(subnets["arguments"][0]["total-nas"], "256", "{subnets}");
+    let one = |args: serde_json::Value| {
+        let answer = kea.command("probe6-leases", Some(args.clone()));
+        assert_eq!(answer["result"], 0, "{args}: {answer}");
+        let found: Vec<_> = answer["arguments"].as_array().unwrap().iter().filter(|l| l["address"] == addr.to_string()).cloned().collect();
+        assert_eq!(found.len(), 1, "{args}: {answer}");
+        found[0].clone()
+    };
+    let stored = one(json!({ "by": "address", "address": addr }));
+    assert_eq!((stored["duid"].as_str(), stored["iaid"].as_u64(), stored["valid"].as_u64()), (Some(duid_ll(mac).as_str()), Some(1), Some(2000)), "{stored}");
+    assert_eq!(stored["hostname"], "probe6.example.", "{stored}");
+    one(json!({ "by": "duid-iaid", "duid": duid_ll(mac), "iaid": 1 }));
+    one(json!({ "by": "duid", "duid": duid_ll(mac) }));
+    one(json!({ "by": "subnet", "subnet-id": 1 }));
+    one(json!({ "by": "pages", "size": 1 }));
+
     // Renew and rebind: the lease and the reply's IA.
     let renewed = client.renew(&reply).expect("a REPLY to the RENEW");
     assert_eq!((renewed.message_type, renewed.address()), (msg6::REPLY, Some(addr)));

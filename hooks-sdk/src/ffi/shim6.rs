@@ -104,6 +104,8 @@ pub(crate) mod bridge {
         fn arg_lease6_collection(handle: &CalloutHandle, name: &str) -> Result<*const Lease6Collection>;
         /// An IA argument (`ia_na`, `ia_pd`) packed; null when null.
         fn arg_option6_ia(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
+        /// (Used on Kea 3.0+ only: addr6_register.)
+        #[allow(dead_code)]
         fn arg_address6(handle: &CalloutHandle, name: &str) -> Result<Addr6>;
         // Fast path for the arguments the SDK names (see shim4.rs).
         fn known_arg_pkt6(handle: &CalloutHandle, arg: Arg, ok: &mut bool) -> *const Pkt6;
@@ -153,6 +155,8 @@ pub(crate) mod bridge {
         fn lease6_valid_lft(lease: &Lease6) -> u32;
         fn lease6_cltt(lease: &Lease6) -> i64;
         fn lease6_subnet_id(lease: &Lease6) -> u32;
+        /// (Used on Kea 2.6+ only; 0 before.)
+        #[allow(dead_code)]
         fn lease6_pool_id(lease: &Lease6) -> u32;
         fn lease6_hostname(lease: &Lease6) -> &[u8];
         fn lease6_state(lease: &Lease6) -> u32;

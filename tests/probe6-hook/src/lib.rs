@@ -218,6 +218,24 @@ fn subnet(s: &Subnet6<'_>) -> Result<Value, Error> {
     }))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "by", rename_all = "kebab-case", rename_all_fields = "kebab-case")]
+enum LeaseQuery {
+    Address { address: std::net::Ipv6Addr },
+    DuidIaid { duid: String, iaid: u32 },
+    Duid { duid: String },
+    Subnet { subnet_id: u32 },
+    Pages { size: u32 },
+}
+
+fn stored(l: &dhcp6::StoredLease6) -> Value {
+    json!({
+        "type": l.lease_type.name(), "address": l.address.to_string(), "prefix_len": l.prefix_len,
+        "iaid": l.iaid, "duid": hex(&l.duid), "preferred": l.preferred_lifetime, "valid": l.valid_lifetime,
+        "subnet_id": l.subnet_id, "state": l.state.name(), "hostname": l.hostname, "expires": l.expires(),
+    })
+}
+
 fn policy(s: &Option<String>) -> OnFailure {
     match s.as_deref() {
         Some("continue") => OnFailure::Continue,
@@ -259,6 +277,38 @@ impl Hook for Probe6 {
                 p.resume();
             }
             Answer::success(format!("{n} resumed")).with_arguments(json!({ "resumed": n }))
+        })?;
+        // The configuration's DHCPv6 subnets, as KeaAccess::subnets6 sees them.
+        commands.add("probe6-subnets", |_: &Self, cx: &CommandContext<'_>, _: Option<Value>| -> Result<Answer, Error> {
+            let subnets = cx.kea().subnets6()?;
+            Answer::success("subnets").with_arguments(
+                subnets
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "id": s.id, "prefix": format!("{}/{}", s.prefix, s.prefix_len),
+                            "total-nas": s.total_nas().to_string(), "total-pds": s.total_pds().to_string(),
+                            "pools": s.pools.iter().map(|p| json!([p.first.to_string(), p.last.to_string()])).collect::<Vec<_>>(),
+                            "pd-pools": s.pd_pools.iter().map(|p| json!([format!("{}/{}", p.prefix, p.prefix_len), p.delegated_len])).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        // One query of the lease database: {"by": "address", "address": ..}
+        // | {"by": "duid-iaid", "duid": hex, "iaid": n} | {"by": "duid", ..}
+        // | {"by": "subnet", "subnet-id": n} | {"by": "pages", "size": n}.
+        commands.add("probe6-leases", |_: &Self, cx: &CommandContext<'_>, q: LeaseQuery| -> Result<Answer, Error> {
+            let kea = cx.kea();
+            let db = kea.lease_db();
+            let found = match q {
+                LeaseQuery::Address { address } => db.lease6(dhcp6::LeaseType::Na, address)?.into_iter().collect(),
+                LeaseQuery::DuidIaid { duid, iaid } => db.leases6_by_duid_iaid(dhcp6::LeaseType::Na, &unhex(&duid)?, iaid)?,
+                LeaseQuery::Duid { duid } => db.leases6_by_duid(&unhex(&duid)?)?,
+                LeaseQuery::Subnet { subnet_id } => db.leases6_by_subnet(subnet_id)?,
+                LeaseQuery::Pages { size } => db.pages6(size).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect(),
+            };
+            Answer::success("leases").with_arguments(found.iter().map(stored).collect::<Vec<_>>())
         })?;
         commands.add("probe6-calls", |probe: &Self, _: &CommandContext<'_>, _: Option<Value>| -> Result<Answer, Error> {
             Answer::success("calls").with_arguments(json!({ "calls": probe.calls.load(Ordering::Relaxed) }))

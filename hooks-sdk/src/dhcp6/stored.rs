@@ -1,0 +1,177 @@
+//! DHCPv6 leases as the lease database holds them, copied out (see
+//! [`LeaseDb`]), and paging through all of them.
+
+use std::net::Ipv6Addr;
+
+use super::{LeaseState, LeaseType};
+use crate::error::{Error, ErrorKind};
+use crate::ffi::{self, LeaseRow6};
+use crate::hwaddr::HwAddr;
+use crate::kea::LeaseDb;
+
+/// The DHCPv6 queries (empty answers in kea-dhcp4, whose lease database
+/// holds no DHCPv6 leases).
+impl LeaseDb<'_> {
+    fn query6(&self, q: impl FnOnce() -> Result<Vec<LeaseRow6>, cxx::Exception>) -> Result<Vec<StoredLease6>, Error> {
+        Ok(rows6(self.run(q)?))
+    }
+
+    /// The lease of `address` (or delegated prefix) of type `kind`, if any.
+    pub fn lease6(&self, kind: LeaseType, address: Ipv6Addr) -> Result<Option<StoredLease6>, Error> {
+        Ok(self.query6(|| ffi::leases6_by_address(kind.raw(), &address.octets()))?.pop())
+    }
+
+    /// The leases of type `kind` of the client with DUID `duid` in its IA
+    /// `iaid` (one per subnet at most, per address or prefix).
+    pub fn leases6_by_duid_iaid(&self, kind: LeaseType, duid: &[u8], iaid: u32) -> Result<Vec<StoredLease6>, Error> {
+        if duid.is_empty() {
+            return Err(Error::new(ErrorKind::Invalid, "an empty DUID"));
+        }
+        self.query6(|| ffi::leases6_by_duid_iaid(kind.raw(), duid, iaid))
+    }
+
+    /// Every lease of the client with DUID `duid`.
+    pub fn leases6_by_duid(&self, duid: &[u8]) -> Result<Vec<StoredLease6>, Error> {
+        if duid.is_empty() {
+            return Err(Error::new(ErrorKind::Invalid, "an empty DUID"));
+        }
+        self.query6(|| ffi::leases6_by_duid(duid))
+    }
+
+    /// Every lease of subnet `subnet_id`, in every state.
+    pub fn leases6_by_subnet(&self, subnet_id: u32) -> Result<Vec<StoredLease6>, Error> {
+        self.query6(|| ffi::leases6_by_subnet(subnet_id))
+    }
+
+    /// Up to `size` leases (1 or more) with addresses above `after`, in
+    /// address order: Kea's paged query (`::` to start).
+    pub fn page6(&self, after: Ipv6Addr, size: u32) -> Result<Vec<StoredLease6>, Error> {
+        if size == 0 {
+            return Err(Error::new(ErrorKind::Invalid, "a page of 0 leases"));
+        }
+        self.query6(|| ffi::leases6_page(&after.octets(), size))
+    }
+
+    /// All DHCPv6 leases, `size` at a time, in address order.
+    pub fn pages6(&self, size: u32) -> Pages6<impl FnMut(Ipv6Addr, u32) -> Result<Vec<StoredLease6>, Error> + '_> {
+        Pages6::new(size, move |after, n| self.page6(after, n))
+    }
+}
+
+/// All DHCPv6 leases, `size` at a time, in address order, from Kea's paged
+/// query however it is reached (as [`Pages4`](crate::dhcp4::Pages4)). A
+/// page shorter than `size` is the last one; an `Err` ends the iteration.
+pub struct Pages6<F> {
+    fetch: F,
+    after: Option<Ipv6Addr>,
+    size: u32,
+}
+
+impl<F> Pages6<F>
+where
+    F: FnMut(Ipv6Addr, u32) -> Result<Vec<StoredLease6>, Error>,
+{
+    /// Pages of `size` leases, each fetched with `fetch(after, size)`.
+    pub fn new(size: u32, fetch: F) -> Self {
+        Pages6 { fetch, after: Some(Ipv6Addr::UNSPECIFIED), size }
+    }
+}
+
+impl<F> std::fmt::Debug for Pages6<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages6").field("after", &self.after).field("size", &self.size).finish_non_exhaustive()
+    }
+}
+
+impl<F> Iterator for Pages6<F>
+where
+    F: FnMut(Ipv6Addr, u32) -> Result<Vec<StoredLease6>, Error>,
+{
+    type Item = Result<Vec<StoredLease6>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let after = self.after?;
+        match (self.fetch)(after, self.size) {
+            Ok(page) if page.is_empty() => {
+                self.after = None;
+                None
+            }
+            Ok(page) => {
+                let last = page.last().map(|l| l.address);
+                let top = Ipv6Addr::from(u128::MAX);
+                self.after = last.filter(|a| page.len() as u32 == self.size && *a != top);
+                Some(Ok(page))
+            }
+            Err(e) => {
+                self.after = None;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// A DHCPv6 lease as the lease database holds it (a copy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLease6 {
+    /// Address (NA, TA) or delegated prefix (PD).
+    pub lease_type: LeaseType,
+    /// The address, or the delegated prefix.
+    pub address: Ipv6Addr,
+    /// 128 for an address; the delegated prefix's length.
+    pub prefix_len: u8,
+    /// The IAID of the client's IA.
+    pub iaid: u32,
+    /// The client's DUID.
+    pub duid: Vec<u8>,
+    /// Preferred lifetime, seconds.
+    pub preferred_lifetime: u32,
+    /// Valid lifetime, seconds.
+    pub valid_lifetime: u32,
+    /// Client last transmission time, seconds since the epoch.
+    pub cltt: i64,
+    /// The subnet's id.
+    pub subnet_id: u32,
+    /// The pool's id (Kea 2.6+; 0 when none).
+    pub pool_id: u32,
+    /// The host name (lossily decoded if not UTF-8).
+    pub hostname: String,
+    /// The state.
+    pub state: LeaseState,
+    /// Whether forward and reverse DNS were updated.
+    pub fqdn: (bool, bool),
+    /// The client's hardware type and address, if recorded.
+    pub hwaddr: Option<(u16, Vec<u8>)>,
+}
+
+impl StoredLease6 {
+    /// When the lease expires, seconds since the epoch.
+    pub fn expires(&self) -> i64 {
+        self.cltt + i64::from(self.valid_lifetime)
+    }
+
+    /// The hardware address, if recorded.
+    pub fn hwaddr(&self) -> Option<HwAddr<'_>> {
+        self.hwaddr.as_ref().map(|(t, b)| HwAddr::new(*t, b))
+    }
+}
+
+fn rows6(rows: Vec<LeaseRow6>) -> Vec<StoredLease6> {
+    rows.into_iter()
+        .map(|r| StoredLease6 {
+            lease_type: LeaseType::from_raw(r.lease_type),
+            address: r.address.into(),
+            prefix_len: r.prefix_len,
+            iaid: r.iaid,
+            duid: r.duid,
+            preferred_lifetime: r.preferred_lft,
+            valid_lifetime: r.valid_lft,
+            cltt: r.cltt,
+            subnet_id: r.subnet_id,
+            pool_id: r.pool_id,
+            hostname: String::from_utf8_lossy(&r.hostname).into_owned(),
+            state: LeaseState(r.state),
+            fqdn: (r.fqdn_fwd, r.fqdn_rev),
+            hwaddr: r.has_hwaddr.then_some((r.htype, r.hwaddr)),
+        })
+        .collect()
+}
