@@ -88,8 +88,11 @@ fn malformed(what: impl fmt::Display) -> Error {
     Error::new(ErrorKind::Malformed, what.to_string())
 }
 
+/// DHCPv6 options (code, payload) borrowed from a payload, in order.
+pub type Options6<'d> = Vec<(u16, &'d [u8])>;
+
 /// Splits `data` into DHCPv6 options (code, payload), in order.
-pub fn parse_options6(data: &[u8]) -> Result<Vec<(u16, &[u8])>, Error> {
+pub fn parse_options6(data: &[u8]) -> Result<Options6<'_>, Error> {
     let mut out = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {
@@ -122,7 +125,7 @@ pub fn encode_options6<D: AsRef<[u8]>>(options: &[(u16, D)]) -> Result<Vec<u8>, 
     Ok(out)
 }
 
-fn owned(options: Vec<(u16, &[u8])>) -> Vec<(u16, Vec<u8>)> {
+fn owned(options: Options6<'_>) -> Vec<(u16, Vec<u8>)> {
     options.into_iter().map(|(c, d)| (c, d.to_vec())).collect()
 }
 
@@ -297,7 +300,7 @@ impl OptionData {
     /// The options nested in this one's payload (code, payload), in
     /// order (for example the sub-options of a vendor-specific option
     /// after its enterprise number: use [`vendor6`](Self::vendor6)).
-    pub fn options6(&self) -> Result<Vec<(u16, &[u8])>, Error> {
+    pub fn options6(&self) -> Result<Options6<'_>, Error> {
         parse_options6(self.bytes())
     }
 
@@ -331,7 +334,7 @@ impl OptionData {
 
     /// A vendor-specific option (17): its enterprise number and its
     /// options.
-    pub fn vendor6(&self) -> Result<(u32, Vec<(u16, &[u8])>), Error> {
+    pub fn vendor6(&self) -> Result<(u32, Options6<'_>), Error> {
         let b = self.bytes();
         if b.len() < 4 {
             return Err(malformed(format_args!("a vendor option needs 4 bytes, has {}", b.len())));
