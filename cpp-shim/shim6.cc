@@ -285,7 +285,8 @@ Addr6 subnet6_prefix(const Subnet6& subnet) { return detail::v6(subnet.get().fir
 
 rust::Vec<PoolRow6> subnet6_pools(const Subnet6& subnet) {
     rust::Vec<PoolRow6> out;
-    for (const auto type : {isc::dhcp::Lease::TYPE_NA, isc::dhcp::Lease::TYPE_TA, isc::dhcp::Lease::TYPE_PD}) {
+    // (Kea has no temporary-address pools; 3.2 throws when asked for them.)
+    for (const auto type : {isc::dhcp::Lease::TYPE_NA, isc::dhcp::Lease::TYPE_PD}) {
         for (const auto& pool : subnet.getPools(type)) {
             const auto pool6 = boost::dynamic_pointer_cast<isc::dhcp::Pool6>(pool);
             if (!pool6) {
