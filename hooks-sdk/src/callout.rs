@@ -1,7 +1,7 @@
 //! Callouts: the functions Kea calls at hook points.
 //!
 //! A hook implements [`Callout<P>`] once for each hook point `P` it wants
-//! (the markers live in [`crate::dhcp4`]). [`kea_hook!`](crate::kea_hook)
+//! (the markers live in [`crate::dhcp4`] and [`crate::dhcp6`]). [`kea_hook!`](crate::kea_hook)
 //! finds those implementations at compile time and `load()` registers a
 //! callout for exactly those points, and only when the running server has
 //! them.

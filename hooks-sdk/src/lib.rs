@@ -2,7 +2,7 @@
 //!
 //! A hook is a type that implements [`Hook`] (how it is built from its
 //! `parameters`) and [`Callout<P>`] for each hook point `P` it wants, such as
-//! [`dhcp4::Pkt4Receive`]. One [`kea_hook!`] line turns the crate (built as a
+//! [`dhcp4::Pkt4Receive`] (kea-dhcp4) or [`dhcp6::Pkt6Receive`] (kea-dhcp6). One [`kea_hook!`] line turns the crate (built as a
 //! `cdylib`) into a library Kea loads through `hooks-libraries`:
 //!
 //! ```no_run
@@ -48,9 +48,11 @@
 //!   [`ErrorKind::Kea`]). A panicking callout, or one that returns `Err`, is
 //!   logged once and the packet gets the hook's [`Hook::on_panic`] or
 //!   [`Hook::on_error`] outcome: refused by default (fail closed).
-//! * Views ([`dhcp4::Pkt4`], [`dhcp4::Lease4`], [`dhcp4::Subnet4`]) borrow
-//!   Kea's objects for the callout's duration only; no raw pointers leak.
-//! * `tracing` events go to Kea's logger `kea-dhcp4.<NAME>` with Kea's
+//! * Views ([`dhcp4::Pkt4`], [`dhcp4::Lease4`], [`dhcp4::Subnet4`], and
+//!   [`dhcp6::Pkt6`], [`dhcp6::Lease6`], [`dhcp6::Subnet6`]) borrow Kea's
+//!   objects for the callout's duration only; no raw pointers leak.
+//! * `tracing` events go to Kea's logger `kea-dhcp4.<NAME>` (or
+//!   `kea-dhcp6.<NAME>`) with Kea's
 //!   severities; see [`log`].
 //! * Parameters are deserialized with serde; a bad one fails the load with a
 //!   message naming the field; see [`params`].

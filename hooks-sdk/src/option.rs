@@ -1,14 +1,17 @@
-//! DHCPv4 option payloads: decoding what a client sent, encoding what Kea
-//! sends.
+//! Option payloads, for both families: decoding what a client sent,
+//! encoding what Kea sends.
 //!
-//! [`Pkt4::option`](super::Pkt4::option) returns an [`OptionData`], the
-//! payload as it travels (without code and length; sub-options in wire
+//! [`Pkt4::option`](crate::dhcp4::Pkt4::option) and
+//! [`Pkt6::option`](crate::dhcp6::Pkt6::option) return an [`OptionData`],
+//! the payload as it travels (without code and length; sub-options in wire
 //! form). Its typed readers check the length and the form, and fail with
 //! an [`ErrorKind::Malformed`] error instead of panicking: a client can
 //! send anything. The constructors build payloads for
-//! [`Pkt4::add_option`](super::Pkt4::add_option) and
-//! [`Pkt4::set_option`](super::Pkt4::set_option), including options with
-//! sub-options (option 82, vendor options 43 and 125).
+//! [`Pkt4::add_option`](crate::dhcp4::Pkt4::add_option) and
+//! [`Pkt4::set_option`](crate::dhcp4::Pkt4::set_option), including
+//! options with sub-options (option 82, vendor options 43 and 125). The
+//! DHCPv6 readers and builders (nested options with 16-bit codes, IAs,
+//! IPv6 addresses) are in [`crate::dhcp6::option`].
 //!
 //! ```
 //! use kea_hooks::dhcp4::OptionData;
