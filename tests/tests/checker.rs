@@ -266,3 +266,29 @@ fn the_checker_follows_includes_as_kea_does() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("broken.json:1: cannot open include file hooks/nonexistent.json"), "{out}");
 }
+
+/// A kea-dhcp6 configuration: its `Dhcp6` section's libraries are checked
+/// as `Dhcp4`'s are (relay6-policy's own rule checks, serde's field names),
+/// and kea-dhcp6 refuses the same parameters when it loads them.
+#[test]
+fn the_checker_checks_dhcp6_sections() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let relay6 = hook_library("kea-hook-relay6-policy", "dhcp_relay6_policy");
+    let good = KeaConfig::new6(&pair).hook(&relay6, Some(json!({ "rules": [{ "interface-id": "olt-1/*", "class": "business" }] })));
+    let (code, out) = checker(&[&good.write_file()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(line_for(&out, "libdhcp_relay6_policy.so").contains("(relay6-policy, built for Kea"), "{out}");
+
+    let bad = KeaConfig::new6(&pair)
+        .hook(&relay6, Some(json!({ "rules": [{ "interface-id": "olt-1/*", "pd-lifetimes": [20, 10] }] })))
+        .hook(&common::probe6(), Some(json!({ "out": "/dev/null", "lifetimes": "long" })));
+    let (code, out) = checker(&[&bad.write_file()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(line_for(&out, "libdhcp_relay6_policy.so").contains("rules[0].pd-lifetimes: preferred 20 exceeds valid 10"), "{out}");
+    assert!(line_for(&out, "libdhcp_probe6.so").contains("(probe6): bad parameters: at 'lifetimes'"), "{out}");
+    let failure = bad.start(&pair).err().expect("kea-dhcp6 started with bad hook parameters");
+    assert!(failure.log.contains("relay6-policy: load failed:") && failure.log.contains("rules[0].pd-lifetimes"), "{failure}");
+}
