@@ -254,6 +254,38 @@ fn a_reply_parked_at_leases6_committed_waits_for_the_hook() {
     }
 }
 
+/// On Kea 2.6+, a query parked at subnet6_select waits for the hook too,
+/// and is resumed in the subnet the hook chooses.
+#[test]
+fn a_query_parked_at_subnet6_select_resumes_in_the_hooks_subnet() {
+    if !require_root_and_kea() {
+        return;
+    }
+    if kea_hooks_tests::kea_hooks_version() < 20600 {
+        eprintln!("Kea parks at subnet6_select from 2.6 on; this is {}", kea_hooks_tests::kea_hooks_version());
+        return;
+    }
+    let pair = NetPair::new();
+    let second = json!({ "subnet6": [
+        { "id": 1, "subnet": pair.subnet6(), "pools": [{ "pool": pair.pool6() }], "interface": pair.server_if() },
+        { "id": 2, "subnet": "2001:2:ffff::/64", "pools": [{ "pool": "2001:2:ffff::100-2001:2:ffff::1ff" }] },
+    ] });
+    let (kea, out) = with_probe6(&pair, KeaConfig::new6(&pair).merge(second), json!({ "park-select": 2 }));
+    let client = Client6::new(&pair, "02:c6:00:00:06:01").with_timeout(Duration::from_secs(20));
+    let advertise = std::thread::scope(|s| {
+        let waiting = s.spawn(|| client.solicit());
+        wait_for_record(&out, "subnet6_select", 1, |_| true);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!waiting.is_finished(), "the ADVERTISE came while parked");
+        let answer = kea.command("probe6-resume", None);
+        assert_eq!(answer["arguments"]["resumed"], 1, "{answer}");
+        waiting.join().unwrap()
+    });
+    let advertise = advertise.unwrap_or_else(|| panic!("no ADVERTISE after the resume:\n{}", kea.log()));
+    let addr = advertise.address().expect("an address");
+    assert_eq!(addr.segments()[..4], [0x2001, 2, 0xffff, 0], "resumed in subnet 2: {addr}");
+}
+
 /// The seal in kea-dhcp6, twin of the DHCPv4 tests: a panic or an error in
 /// a callout drops the query (or lets it continue, as the hook says) and
 /// never takes Kea down; bad parameters fail the load naming the field;

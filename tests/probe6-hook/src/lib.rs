@@ -61,6 +61,10 @@ struct Params {
     /// Park every query at leases6_committed until probe6-resume.
     #[serde(default)]
     park_committed: bool,
+    /// Park every query at subnet6_select (Kea 2.6+) until probe6-resume,
+    /// which resumes it in this subnet (0: the one selected).
+    #[serde(default)]
+    park_select: Option<u32>,
     /// At host6_identifier, use the relay's remote-id as the flex-id.
     #[serde(default)]
     flex_id_from_remote_id: bool,
@@ -93,7 +97,29 @@ struct Probe6 {
     params: Params,
     send_options: Vec<(u16, Vec<u8>)>,
     calls: AtomicU64,
-    parked: Mutex<Vec<Parked<dhcp6::Leases6Committed>>>,
+    parked: Mutex<Vec<Box<dyn Resumable>>>,
+}
+
+/// A parked query of either parking point.
+trait Resumable: Send {
+    fn resume_now(self: Box<Self>, subnet: Option<u32>);
+}
+
+impl Resumable for Parked<dhcp6::Leases6Committed> {
+    fn resume_now(self: Box<Self>, _: Option<u32>) {
+        self.resume()
+    }
+}
+
+kea_hooks::since_kea_2_6! {
+    impl Resumable for Parked<dhcp6::Subnet6Select> {
+        fn resume_now(self: Box<Self>, subnet: Option<u32>) {
+            match subnet {
+                Some(id) if id != 0 => self.resume_in_subnet(Some(id)),
+                _ => self.resume(),
+            }
+        }
+    }
 }
 
 /// The packet's xid, stored at pkt6_receive and read back at pkt6_send.
@@ -243,6 +269,21 @@ fn policy(s: &Option<String>) -> OnFailure {
     }
 }
 
+impl Probe6 {
+    kea_hooks::since_kea_2_6! {
+        fn park_select(&self, cx: &Context<'_, dhcp6::Subnet6Select>) -> Result<(), Error> {
+            let parked = cx.park()?;
+            self.parked.lock().map_err(|_| Error::msg("poisoned"))?.push(Box::new(parked));
+            Ok(())
+        }
+    }
+    kea_hooks::since_kea_2_6!({} else {
+        fn park_select(&self, _: &Context<'_, dhcp6::Subnet6Select>) -> Result<(), Error> {
+            Err(Error::msg("Kea parks at subnet6_select from 2.6 on"))
+        }
+    });
+}
+
 impl Hook for Probe6 {
     const NAME: &'static str = "probe6";
     type Params = Params;
@@ -274,7 +315,7 @@ impl Hook for Probe6 {
             let parked = std::mem::take(&mut *probe.parked.lock().map_err(|_| Error::msg("poisoned"))?);
             let n = parked.len();
             for p in parked {
-                p.resume();
+                p.resume_now(probe.params.park_select);
             }
             Answer::success(format!("{n} resumed")).with_arguments(json!({ "resumed": n }))
         })?;
@@ -356,7 +397,11 @@ impl Callout<dhcp6::Subnet6Select> for Probe6 {
         if let Some(id) = self.params.select_subnet {
             cx.select_subnet((id != 0).then_some(id))?;
         }
-        self.steer(cx)
+        self.steer(cx)?;
+        if self.params.park_select.is_some() {
+            self.park_select(cx)?;
+        }
+        Ok(())
     }
 }
 
@@ -427,7 +472,7 @@ impl Callout<dhcp6::Leases6Committed> for Probe6 {
         self.steer(cx)?;
         if self.params.park_committed {
             let parked = cx.park()?;
-            self.parked.lock().map_err(|_| Error::msg("poisoned"))?.push(parked);
+            self.parked.lock().map_err(|_| Error::msg("poisoned"))?.push(Box::new(parked));
         }
         Ok(())
     }
