@@ -31,7 +31,7 @@
 //! | [`Dhcp6SrvConfigured`] | `dhcp6_srv_configured` | `json_config()`, `reject()` | `Drop`: the configuration is refused | none |
 //! | [`Cb6Updated`] | `cb6_updated` | `audit_entries()` | none | none |
 //! | [`CommandProcessed`] | `command_processed` | `name()`, `arguments()`, `response()`, `set_response()` | none | none |
-//! | `Addr6Register` (Kea 3.0+) | `addr6_register` | `query()`, `address()`, `old_lease()`, `new_lease()` | `Skip`: the address is not registered; `Drop`: drop the query | `Drop` |
+//! | `Addr6Register` (Kea 3.0+) | `addr6_register` | `query()`, `response()`, `address()`, `old_lease()`, `new_lease()` | `Skip`: the lease is not written; `Drop`: drop the query | `Drop` |
 //!
 //! Writes Kea reads back: the lease at `lease6_select`, `lease6_renew` and
 //! `lease6_rebind` ([`LeaseWrites6`]: lifetimes, hostname, DNS flags), the
@@ -260,9 +260,10 @@ hook_point!(
     /// `addr6_register` (Kea 3.0+): a client registered an address it
     /// configured itself (an ADDR-REG-INFORM, RFC 9686).
     ///
-    /// Next steps: `Skip`: the address is not registered (no lease is
-    /// written; the client still gets its ADDR-REG-REPLY); `Drop`: the
-    /// query is dropped. A failed callout refused by its policy drops it.
+    /// Next steps: `Skip`: the lease operation is not done (no lease is
+    /// added or updated; the client still gets its ADDR-REG-REPLY);
+    /// `Drop`: the query is dropped (no reply). A failed callout refused
+    /// by its policy drops it.
     Addr6Register, "addr6_register", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6]
 );
 
@@ -631,17 +632,24 @@ impl<'a> Context<'a, Cb6Updated> {
 
 #[cfg(kea_3_0)]
 impl<'a> Context<'a, Addr6Register> {
-    /// The address the client registers (`address`).
+    /// The address the client registers (`address6`).
     pub fn address(&self) -> Result<std::net::Ipv6Addr, Error> {
-        Ok(ffi::arg_address6(self.handle, "address")?.into())
+        Ok(ffi::arg_address6(self.handle, "address6")?.into())
     }
 
-    /// The lease the address had before (`old_lease6`), if any.
+    /// The ADDR-REG-REPLY Kea built (`response6`); writes reach the client.
+    pub fn response(&self) -> Result<Pkt6<'a>, Error> {
+        self.response6_required()
+    }
+
+    /// The lease the address had before (`old_lease6`), if any (a
+    /// renewed registration).
     pub fn old_lease(&self) -> Result<Option<Lease6<'a>>, Error> {
         self.lease6(ArgRef::Named("old_lease6"))
     }
 
-    /// The lease Kea is about to write (`new_lease6`).
+    /// The lease Kea is about to write (`new_lease6`: state
+    /// `registered`), unless the callout skips.
     pub fn new_lease(&self) -> Result<Option<Lease6<'a>>, Error> {
         self.lease6(ArgRef::Named("new_lease6"))
     }
