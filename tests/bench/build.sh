@@ -3,6 +3,7 @@
 #   libdhcp_bench_cpp.so  the hand-written C++ bench hook (cpp-hook/)
 #   libdhcp_bench_lease_points.so  lease-stats' callouts, reading what it reads (cpp-hook/)
 #   libdhcp_bench_park_cpp.so  the parking bench hook's C++ twin (cpp-hook/)
+#   libdhcp_bench6_cpp.so  the DHCPv6 bench hook (cpp-hook/bench6_hook.cc)
 #   callout_bench         the in-process per-callout driver (driver/)
 #   tests/bench/build.sh OUT_DIR
 # Kea is found in KEA_INCLUDE_DIR / KEA_LIB_DIR when set, else in Debian's
@@ -46,4 +47,5 @@ build() {
 build libdhcp_bench_cpp.so cpp-hook/bench_hook.cc -fPIC -shared
 build libdhcp_bench_lease_points.so cpp-hook/lease_points_hook.cc -fPIC -shared
 build libdhcp_bench_park_cpp.so cpp-hook/park_bench_hook.cc -fPIC -shared -pthread
+build libdhcp_bench6_cpp.so cpp-hook/bench6_hook.cc -fPIC -shared
 build callout_bench driver/callout_bench.cc
