@@ -223,7 +223,9 @@ fn next_steps_at_dhcp6_points_do_what_kea_does_with_them() {
 }
 
 /// A REPLY parked at leases6_committed is held until the hook resumes it
-/// (here: the probe6-resume command), and then sent.
+/// (here: the probe6-resume command hands the token to a worker thread of
+/// the hook, which resumes it through the SDK's main-thread queue), and
+/// then sent.
 #[test]
 fn a_reply_parked_at_leases6_committed_waits_for_the_hook() {
     if !require_root_and_kea() {

@@ -19,6 +19,7 @@ use kea_hooks::dhcp6::{self, Ia, Lease6, Leases6, Pkt6, Subnet6};
 use kea_hooks::parking::Parked;
 use kea_hooks::prelude::*;
 use kea_hooks::stats;
+use kea_hooks::threads::{JobQueue, StopToken, Worker};
 use kea_hooks::HookPoint;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -98,6 +99,10 @@ struct Probe6 {
     send_options: Vec<(u16, Vec<u8>)>,
     calls: AtomicU64,
     parked: Mutex<Vec<Box<dyn Resumable>>>,
+    /// probe6-resume hands the parked queries to this worker thread, which
+    /// resumes them (through the SDK's main-thread queue).
+    resumer: JobQueue<(Box<dyn Resumable>, Option<u32>)>,
+    _worker: Worker,
 }
 
 /// A parked query of either parking point.
@@ -296,7 +301,18 @@ impl Hook for Probe6 {
             .map_err(|e| Error::msg(format!("out: {}: {e}", params.out)))?;
         let send_options =
             params.send_options.iter().map(|o| Ok((o.code, unhex(&o.hex)?))).collect::<Result<Vec<_>, Error>>()?;
-        let probe = Probe6 { out: Mutex::new(out), params, send_options, calls: AtomicU64::new(0), parked: Mutex::new(Vec::new()) };
+        let (resumer, worker) = JobQueue::with_worker("probe6-resumer", 1024, |(p, subnet): (Box<dyn Resumable>, Option<u32>), _: &StopToken| {
+            p.resume_now(subnet)
+        })?;
+        let probe = Probe6 {
+            out: Mutex::new(out),
+            params,
+            send_options,
+            calls: AtomicU64::new(0),
+            parked: Mutex::new(Vec::new()),
+            resumer,
+            _worker: worker,
+        };
         probe.record(json!({ "point": "load", "server": format!("{:?}", cx.server()) }));
         Ok(probe)
     }
@@ -315,7 +331,9 @@ impl Hook for Probe6 {
             let parked = std::mem::take(&mut *probe.parked.lock().map_err(|_| Error::msg("poisoned"))?);
             let n = parked.len();
             for p in parked {
-                p.resume_now(probe.params.park_select);
+                if probe.resumer.push((p, probe.params.park_select)).is_err() {
+                    return Ok(Answer::error("the resumer's queue is full"));
+                }
             }
             Answer::success(format!("{n} resumed")).with_arguments(json!({ "resumed": n }))
         })?;
