@@ -15,6 +15,7 @@
 #include <config.h>
 #endif
 #include <dhcpsrv/cfgmgr.h>
+#include <dhcpsrv/host_mgr.h>
 #include <dhcpsrv/lease_mgr.h>
 #include <dhcpsrv/pool.h>
 
@@ -369,6 +370,26 @@ bool arg_select_subnet6(const CalloutHandle& handle, std::uint32_t id) {
     return true;
 }
 #endif
+
+// Kea up to 3.0.3 crashes when a lease6_select callout skips a lease for
+// an address or prefix reserved to the client: its allocation engine
+// keeps the null lease it gets and dereferences it later (fixed in 3.0.4,
+// Kea's ChangeLog 2390; seen on 2.2). Whether `lease6` is reserved, in its
+// subnet or globally, to any host: then the SDK does not write the Skip.
+bool lease6_skip_would_crash(const CalloutHandle& handle) {
+#if KEA_SHIM_HOOKS_VERSION < 30004
+    const auto lease = detail::get_arg<isc::dhcp::Lease6Ptr>(handle, "lease6");
+    if (!lease) {
+        return false;
+    }
+    const isc::dhcp::HostMgr& hosts = isc::dhcp::HostMgr::instance();
+    return !hosts.getAll6(lease->subnet_id_, lease->addr_).empty() ||
+           !hosts.getAll6(isc::dhcp::SUBNET_ID_GLOBAL, lease->addr_).empty();
+#else
+    (void)handle;
+    return false;
+#endif
+}
 
 void arg_clear_subnet6(const CalloutHandle& handle) {
     detail::writable(handle).setArgument("subnet6", detail::Subnet6Arg());

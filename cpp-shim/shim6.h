@@ -87,6 +87,7 @@ rust::Vec<PoolRow6> subnet6_pools(const Subnet6& subnet);
 rust::Vec<std::uint32_t> arg_subnet6_collection_ids(const CalloutHandle& handle, rust::Str name);
 bool arg_select_subnet6(const CalloutHandle& handle, std::uint32_t id);
 void arg_clear_subnet6(const CalloutHandle& handle);
+bool lease6_skip_would_crash(const CalloutHandle& handle);
 
 // ---- the callout-time accessors, inline (see shim.h) ----
 

@@ -97,7 +97,7 @@ impl NextStep {
 macro_rules! hook_point {
     ($(#[$doc:meta])* $ty:ident, $name:literal, refuse: $refuse:ident, steps: [$($step:ident),*],
      servers: [$($server:ident),*] $(, drop_statistic: $stat:expr)? $(, can_park: $park:expr)?
-     $(, applies_config: $applies:expr)? $(, null_query_drops: $nq:expr)?) => {
+     $(, applies_config: $applies:expr)? $(, null_query_drops: $nq:expr)? $(, skip_reserved6_guard: $sg:expr)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub enum $ty {}
@@ -111,6 +111,7 @@ macro_rules! hook_point {
             type Gate = <$crate::callout::Parks<{ false $(|| $park)? }> as $crate::callout::GateFor>::Slot;
             $(const APPLIES_CONFIG: bool = $applies;)?
             $(const NULL_QUERY_DROPS: bool = $nq;)?
+            $(const SKIP_RESERVED6_GUARD: bool = $sg;)?
         }
     };
 }
@@ -163,6 +164,11 @@ pub trait HookPoint: Sealed + Sized + 'static {
     /// dropped with status `Drop` (see [`crate::dhcp4::Pkt4Receive`]).
     #[doc(hidden)]
     const NULL_QUERY_DROPS: bool = false;
+    /// Whether `Skip` must not be written when the callout's `lease6` is
+    /// reserved to a host (`lease6_select` on Kea up to 3.0.3, which
+    /// crashes then: see [`crate::dhcp6::Lease6Select`]).
+    #[doc(hidden)]
+    const SKIP_RESERVED6_GUARD: bool = false;
 }
 
 /// A hook's callout for hook point `P`.
@@ -519,7 +525,11 @@ extern "C" fn callout<H: Callout<P> + HasSlot, P: HookPoint>(handle: Option<&mut
         })
         .unwrap_or_else(|| (None, P::Gate::no_opener()));
     if let Some(step) = step {
-        set_status(handle.as_mut(), step, P::DROP_STATISTIC);
+        if P::SKIP_RESERVED6_GUARD && step == NextStep::Skip && skip_would_crash(H::NAME, P::NAME, &handle) {
+            // (Logged there; the lease goes ahead.)
+        } else {
+            set_status(handle.as_mut(), step, P::DROP_STATISTIC);
+        }
     }
     P::Gate::settle(opener, H::NAME, P::NAME, step == Some(NextStep::Park));
     0
@@ -553,6 +563,30 @@ fn run<H: Callout<P> + HasSlot, P: HookPoint>(hook: &H, handle: &CalloutHandle) 
         }
     };
     (step, cx.park_gate.take_opener())
+}
+
+/// Whether writing `Skip` at `lease6_select` would crash this Kea (up to
+/// 3.0.3, for a lease reserved to a host: Kea keeps the null lease it then
+/// gets and dereferences it). If so, logs that the skip is refused. An
+/// error asking Kea counts as "would crash": the lease goes ahead.
+#[cold]
+#[inline(never)]
+fn skip_would_crash(hook: &str, point: &str, handle: &CalloutHandle) -> bool {
+    let crash = ffi::lease6_skip_would_crash(handle).unwrap_or(true);
+    if crash {
+        let _ = guard(|| {
+            klog::emit(
+                Severity::Error,
+                0,
+                &format!(
+                    "{hook}: callout {point}: Skip refused: the lease is reserved to a host, and Kea {} crashes on a \
+                     skipped reserved lease (fixed in 3.0.4); the lease is allocated",
+                    crate::KEA_VERSION
+                ),
+            )
+        });
+    }
+    crash
 }
 
 /// Writes `step` as the callout handle's status unless what an earlier

@@ -365,3 +365,36 @@ fn the_seal_holds_in_kea_dhcp6() {
     let line = common::load_failure_line(&failure, "kea-dhcp4.probe6");
     assert!(line.contains("kea-dhcp4 has none of the hook points it has callouts for (buffer6_receive"), "{line}");
 }
+
+/// `Skip` at lease6_select for a client's reserved address: Kea up to
+/// 3.0.3 pushes the null lease it gets and then dereferences it (read in
+/// its allocation engine, fixed in 3.0.4 and 3.2.0). The SDK keeps Kea up:
+/// the client gets its reserved address (the skip is refused, and logged),
+/// where Kea would crash.
+#[test]
+fn skip_at_lease6_select_for_a_reserved_address_never_takes_kea_down() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let mac = "02:c6:00:00:07:01";
+    let reserved = format!("{}300", pair.subnet6().trim_end_matches("/64"));
+    let duid: String = duid_ll(mac).as_bytes().chunks(2).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(":");
+    let cfg = KeaConfig::new6(&pair).merge(json!({ "subnet6": [{
+        "id": 1, "subnet": pair.subnet6(), "interface": pair.server_if(), "pools": [{ "pool": pair.pool6() }],
+        "reservations": [{ "duid": duid, "ip-addresses": [reserved] }],
+    }] }));
+    let (mut kea, _out) = with_probe6(&pair, cfg, json!({ "skip-at": ["lease6_select"] }));
+    let client = Client6::new(&pair, mac).with_timeout(Duration::from_secs(2));
+    let advertise = client.solicit();
+    assert!(kea.is_alive(), "Kea died:\n{}", kea.log());
+    if kea_hooks_tests::kea_hooks_version() < 30004 {
+        let advertise = advertise.expect("an ADVERTISE");
+        assert_eq!(advertise.address().map(|a| a.to_string()), Some(reserved.clone()), "{advertise:?}");
+        assert!(kea.log().contains("probe6: callout lease6_select: Skip refused: the lease is reserved to a host"), "{}", kea.log());
+    }
+    // An address that is not reserved is skipped as asked.
+    let other = Client6::new(&pair, "02:c6:00:00:07:02").solicit().expect("an ADVERTISE");
+    assert_eq!(other.address(), None, "{other:?}");
+    assert!(kea.is_alive());
+}

@@ -144,9 +144,16 @@ hook_point!(
     /// ADVERTISE) or assign an address or prefix, once per lease.
     ///
     /// Next steps: `Skip`: the lease is not offered or assigned (the IA
-    /// gets a NoAddrsAvail or NoPrefixAvail status). Kea cannot drop the
-    /// query here, so a failed callout refused by its policy skips.
-    Lease6Select, "lease6_select", refuse: Skip, steps: [Skip], servers: [Dhcp6]
+    /// gets a NoAddrsAvail or NoPrefixAvail status). Kea ignores `Drop`
+    /// here, so a failed callout refused by its policy skips.
+    ///
+    /// Kea up to 3.0.3 crashes when a lease reserved to the client is
+    /// skipped (its allocation engine keeps the null lease and dereferences
+    /// it; fixed in 3.0.4). There the SDK does not write a `Skip` for a
+    /// lease whose address or prefix has a host reservation, and logs an
+    /// error instead: the client gets its reserved lease.
+    Lease6Select, "lease6_select", refuse: Skip, steps: [Skip], servers: [Dhcp6],
+    skip_reserved6_guard: crate::KEA_HOOKS_VERSION < 30004
 );
 hook_point!(
     /// `lease6_renew`: a client asked to extend a lease (a RENEW);

@@ -185,6 +185,9 @@ pub(crate) mod bridge {
         /// changed) when the configuration has none.
         fn arg_select_subnet6(handle: &CalloutHandle, id: u32) -> Result<bool>;
         fn arg_clear_subnet6(handle: &CalloutHandle) -> Result<()>;
+        /// Whether writing Skip at lease6_select would crash this Kea
+        /// (up to 3.0.3: the lease is reserved to a host); false on 3.0.4+.
+        fn lease6_skip_would_crash(handle: &CalloutHandle) -> Result<bool>;
     }
 }
 
