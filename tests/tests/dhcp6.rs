@@ -212,6 +212,27 @@ fn next_steps_at_dhcp6_points_do_what_kea_does_with_them() {
     reload(&mut kea, json!({ "select-subnet": 1 }));
     assert!(Client6::new(&pair, "02:c6:00:00:02:04").sarr().and_then(|r| r.address()).is_some());
 
+    // Skip at lease6_release: the lease stays, the IA says UnspecFail (1).
+    reload(&mut kea, json!({ "skip-at": ["lease6_release"] }));
+    let c = Client6::new(&pair, "02:c6:00:00:02:08");
+    let reply = c.sarr().expect("a REPLY");
+    let addr = reply.address().expect("an address");
+    let released = c.release(&reply).expect("a REPLY to the RELEASE");
+    assert_eq!(released.ia_status, Some(1), "{released:?}");
+    let row = kea.lease6_rows().into_iter().find(|r| r.address == addr);
+    assert_eq!(row.map(|r| (r.state, r.valid_lifetime)), Some((0, 3600)), "the skipped release reached the lease file");
+
+    // Skip at lease6_decline: not declined; Drop: not declined, no REPLY.
+    reload(&mut kea, json!({ "skip-at": ["lease6_decline"] }));
+    let c = Client6::new(&pair, "02:c6:00:00:02:09");
+    let reply = c.sarr().expect("a REPLY");
+    let addr = reply.address().expect("an address");
+    assert!(c.decline(&reply).is_some(), "a REPLY to the skipped DECLINE");
+    reload(&mut kea, json!({ "drop-at": ["lease6_decline"] }));
+    assert!(Client6::new(&pair, "02:c6:00:00:02:09").with_timeout(quick).decline(&reply).is_none(), "a REPLY to a dropped DECLINE");
+    let row = kea.lease6_rows().into_iter().find(|r| r.address == addr);
+    assert_eq!(row.map(|r| r.state), Some(0), "a skipped or dropped decline reached the lease file");
+
     // Drop at pkt6_send: nothing is sent.
     reload(&mut kea, json!({ "drop-at": ["pkt6_send"] }));
     assert!(Client6::new(&pair, "02:c6:00:00:02:05").with_timeout(quick).solicit().is_none());

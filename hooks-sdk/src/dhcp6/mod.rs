@@ -20,8 +20,8 @@
 //! | [`Lease6Select`] | `lease6_select` | `query()`, `subnet()`, `lease()`, `fake_allocation()` | `Skip`: the lease is not offered or assigned | `Skip` |
 //! | [`Lease6Renew`] | `lease6_renew` | `query()`, `lease()`, `ia()` | `Skip`: the lease is not extended | `Skip` |
 //! | [`Lease6Rebind`] | `lease6_rebind` | `query()`, `lease()`, `ia()` | `Skip`: the lease is not extended | `Skip` |
-//! | [`Lease6Release`] | `lease6_release` | `query()`, `lease()` | `Skip`, `Drop`: the lease is not released | `Drop` |
-//! | [`Lease6Decline`] | `lease6_decline` | `query()`, `lease()` | `Skip`, `Drop`: the address is not declined | `Drop` |
+//! | [`Lease6Release`] | `lease6_release` | `query()`, `lease()` | `Skip`: the lease is not released (the IA says UnspecFail) | `Skip` |
+//! | [`Lease6Decline`] | `lease6_decline` | `query()`, `lease()` | `Skip`: not declined; `Drop`: not declined, no REPLY | `Drop` |
 //! | [`Leases6Committed`] | `leases6_committed` | `query()`, `leases()`, `deleted_leases()`, `response()` (3.0+) | `Drop`: no response is sent; park | `Drop` |
 //! | [`Pkt6Send`] | `pkt6_send` | `response()`, `query()`, `subnet()` (2.6+) | `Drop`: the response is not sent | `Drop` |
 //! | [`Buffer6Send`] | `buffer6_send` | `response()`, `buffer()`, `set_buffer()` | `Skip`, `Drop`: not sent | `Drop` |
@@ -170,23 +170,37 @@ hook_point!(
     Lease6Rebind, "lease6_rebind", refuse: Skip, steps: [Skip], servers: [Dhcp6]
 );
 hook_point!(
-    /// `lease6_release`: a client released a lease.
+    /// `lease6_release`: a client released a lease (once per lease).
     ///
-    /// Next steps: `Skip` or `Drop`: the lease is not released (it stays
-    /// as it was). A failed callout refused by its policy keeps it too.
-    Lease6Release, "lease6_release", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6]
+    /// Next steps: `Skip`: the lease is not released: it stays in the
+    /// database as it was, and the REPLY's IA carries status UnspecFail
+    /// ("Server failed to release a lease"). `Drop` is refused: Kea 2.2
+    /// ignores it for a delegated prefix (and releases it), and elsewhere
+    /// it does what `Skip` does. A failed callout refused by its policy
+    /// keeps the lease. On Kea 3.0+ a released lease may be kept in state
+    /// `released` rather than deleted (when reclaimed leases are held), and
+    /// reaches `lease6_expire` later.
+    Lease6Release, "lease6_release", refuse: Skip, steps: [Skip], servers: [Dhcp6]
 );
 hook_point!(
     /// `lease6_decline`: a client declined an address (a DECLINE: it found
     /// the address in use).
     ///
-    /// Next steps: `Skip` or `Drop`: the address is not declined. A failed
-    /// callout refused by its policy does not decline it either.
+    /// Next steps: `Skip`: the address is not declined (the lease stays as
+    /// it was; the REPLY is sent, and the lease is in `leases6_committed`'s
+    /// `leases()` as declined ones are); `Drop`: nothing is declined and no
+    /// REPLY is sent (Kea counts no statistic for it). A failed callout
+    /// refused by its policy drops.
     Lease6Decline, "lease6_decline", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6]
 );
 hook_point!(
     /// `leases6_committed`: leases were granted, renewed or released in
     /// the lease database, before the REPLY is sent.
+    ///
+    /// Fires for what commits leases: REQUEST, RENEW, REBIND, RELEASE,
+    /// DECLINE, a rapid-commit SOLICIT (and ADDR-REG-INFORM on 3.0+).
+    /// `leases()` holds the granted or renewed leases, and for a DECLINE
+    /// the declined ones; `deleted_leases()` the released or replaced ones.
     ///
     /// Next steps: `Drop`: no response is sent (the database keeps what
     /// was committed). Kea ignores `Skip` here. A callout may park the
@@ -200,7 +214,8 @@ hook_point!(
     ///
     /// Next steps: `Drop`: the response is not sent. `Skip` is refused:
     /// Kea would skip packing and send an empty packet. A failed callout
-    /// refused by its policy drops the response.
+    /// refused by its policy drops the response. Kea does not read
+    /// `response6` back: write to the packet [`response()`](Context::response) gives.
     ///
     /// ```no_run
     /// # use kea_hooks::prelude::*;
