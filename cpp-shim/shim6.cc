@@ -206,6 +206,18 @@ Addr6 pkt6_local_addr(const Pkt6& pkt) { return detail::v6(pkt.getLocalAddr()); 
 
 rust::String pkt6_iface(const Pkt6& pkt) { return rust::String(pkt.getIface()); }
 
+bool pkt6_mac(const Pkt6& pkt, std::uint16_t& htype, rust::Vec<std::uint8_t>& out) {
+    // getMAC is not const (it may look at the packet's options), and
+    // returns a new object: copied out.
+    const isc::dhcp::HWAddrPtr hw = writable(pkt).getMAC(isc::dhcp::HWAddr::HWADDR_SOURCE_ANY);
+    if (!hw) {
+        return false;
+    }
+    htype = hw->htype_;
+    detail::copy_out(hw->hwaddr_.data(), hw->hwaddr_.size(), out);
+    return true;
+}
+
 bool pkt6_relay(const Pkt6& pkt, std::size_t level, RelayRow6& out) {
     if (level >= pkt.relay_info_.size()) {
         return false;

@@ -58,6 +58,10 @@ Addr6 arg_address6(const CalloutHandle& handle, rust::Str name);
 Addr6 pkt6_remote_addr(const Pkt6& pkt);
 Addr6 pkt6_local_addr(const Pkt6& pkt);
 rust::String pkt6_iface(const Pkt6& pkt);
+// The client's hardware address from any source Kea knows (its
+// link-local address, the DUID, relay options, ...), copied to `out`;
+// false when Kea finds none.
+bool pkt6_mac(const Pkt6& pkt, std::uint16_t& htype, rust::Vec<std::uint8_t>& out);
 bool pkt6_relay(const Pkt6& pkt, std::size_t level, RelayRow6& out);
 // Every option `code` of the packet (all of them when `all`), in the
 // packet's order, each packed without its code and length. `level`: the

@@ -60,6 +60,8 @@ fn every_dhcp6_point_fires_and_shows_what_the_client_sent_and_writes_reach_the_c
     assert_eq!(q["iface"], pair.server_if(), "{solicit}");
     assert!(q["remote_addr"].as_str().unwrap().starts_with("fe80::"), "{solicit}");
     assert_eq!(q["relayed"], false, "{solicit}");
+    // Kea finds the client's MAC in its DUID-LL (hardware type 1).
+    assert_eq!(q["mac"], json!([1, mac.replace(':', "")]), "{solicit}");
     assert_eq!(q["ia_na"][0]["iaid"], 1, "{solicit}");
     assert!(q["options"].as_array().unwrap().contains(&json!(1)), "{solicit}");
     assert!(q["classes"].as_array().unwrap().contains(&json!("probe6-seen")), "the class added at pkt6_receive: {solicit}");

@@ -104,6 +104,18 @@ impl<'a> Pkt6<'a> {
         present.then(|| HwAddr::new(htype, bytes))
     }
 
+    /// The client's hardware address (type and bytes) as Kea finds it for
+    /// its leases: from any source it knows (the client's link-local
+    /// address, the DUID, a relay's client-linklayer-address or remote-id
+    /// option; `mac-sources` in Kea's configuration), `None` when none
+    /// gives one. A copy: Kea works it out on each call. (For a query,
+    /// [`remote_hwaddr`](Self::remote_hwaddr) is usually `None`: Kea's
+    /// DHCPv6 sockets do not record the frame's source.)
+    pub fn mac(&self) -> Result<Option<(u16, Vec<u8>)>, Error> {
+        let (mut htype, mut bytes) = (0, Vec::new());
+        Ok(ffi::pkt6_mac(self.pkt, &mut htype, &mut bytes)?.then_some((htype, bytes)))
+    }
+
     /// Whether the query came through relays.
     #[inline]
     pub fn is_relayed(&self) -> bool {

@@ -121,6 +121,7 @@ pub(crate) mod bridge {
         fn pkt6_remote_port(pkt: &Pkt6) -> u16;
         fn pkt6_local_port(pkt: &Pkt6) -> u16;
         fn pkt6_iface(pkt: &Pkt6) -> Result<String>;
+        fn pkt6_mac(pkt: &Pkt6, htype: &mut u16, out: &mut Vec<u8>) -> Result<bool>;
         fn pkt6_iface_index(pkt: &Pkt6) -> i32;
         fn pkt6_remote_hwaddr<'a>(pkt: &'a Pkt6, htype: &mut u16, present: &mut bool) -> &'a [u8];
         fn pkt6_relay_count(pkt: &Pkt6) -> usize;

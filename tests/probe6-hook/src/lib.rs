@@ -204,6 +204,7 @@ fn pkt(p: &Pkt6<'_>) -> Result<Value, Error> {
         "iface": p.iface()?,
         "iface_index": p.iface_index(),
         "remote_hwaddr": p.remote_hwaddr().map(|h| h.to_string()),
+        "mac": p.mac()?.map(|(t, b)| json!([t, hex(&b)])),
         "relayed": p.is_relayed(),
         "relays": relays,
         "interface_id": p.relay_option(dhcp6::code::INTERFACE_ID)?.map(|o| hex(o.bytes())),
