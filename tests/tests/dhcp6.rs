@@ -34,12 +34,14 @@ fn every_dhcp6_point_fires_and_shows_what_the_client_sent_and_writes_reach_the_c
     }));
     let (kea, out) = with_probe6(
         &pair,
-        cfg,
+        cfg.logger("kea-dhcp6.probe6", "DEBUG", 40),
         json!({
             "lifetimes": [1000, 2000],
             "hostname": "probe6.example.",
             "send-options": [{ "code": 23, "hex": hex(&dns.octets()) }],
             "add-class": "probe6-seen",
+            "wire-receive-option": { "code": 65001, "hex": "7265" },
+            "wire-send-option": { "code": 65002, "hex": "7365" },
         }),
     );
 
@@ -65,6 +67,28 @@ fn every_dhcp6_point_fires_and_shows_what_the_client_sent_and_writes_reach_the_c
     assert_eq!(q["ia_na"][0]["iaid"], 1, "{solicit}");
     assert!(q["options"].as_array().unwrap().contains(&json!(1)), "{solicit}");
     assert!(q["classes"].as_array().unwrap().contains(&json!("probe6-seen")), "the class added at pkt6_receive: {solicit}");
+    // The option appended to the raw query at buffer6_receive was parsed;
+    // the one appended to the packed reply at buffer6_send reached the client.
+    assert!(q["options"].as_array().unwrap().contains(&json!(65001)), "{solicit}");
+    assert!(advertise.options.contains(&(65002, b"se".to_vec())), "{advertise:?}");
+
+    // kea-dhcp6 registered a callout at every point it has.
+    let mut points = vec![
+        "buffer6_receive", "pkt6_receive", "subnet6_select", "host6_identifier", "lease6_select", "lease6_renew",
+        "lease6_rebind", "lease6_release", "lease6_decline", "leases6_committed", "pkt6_send", "buffer6_send",
+        "lease6_expire", "lease6_recover", "ddns6_update", "dhcp6_srv_configured", "cb6_updated", "command_processed",
+    ];
+    if kea_hooks_tests::kea_hooks_version() >= 30000 {
+        points.push("addr6_register");
+    }
+    let log = kea.log();
+    let loaded = log.lines().find(|l| l.contains("probe6: loaded (Kea hooks API")).unwrap_or_else(|| panic!("{log}"));
+    let registered: Vec<&str> = loaded.split("callouts: ").nth(1).unwrap().split(", commands").next().unwrap().split(' ').collect();
+    let mut want = points.clone();
+    want.sort();
+    let mut got = registered.clone();
+    got.sort();
+    assert_eq!(got, want, "{loaded}");
 
     // lease6_select: advertised (fake) at the SOLICIT, assigned at the REQUEST.
     let selects = at(&records(&out), "lease6_select").into_iter().cloned().collect::<Vec<_>>();

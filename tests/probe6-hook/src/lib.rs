@@ -53,6 +53,12 @@ struct Params {
     /// At pkt6_send, set these options on the response.
     #[serde(default)]
     send_options: Vec<OptSpec>,
+    /// At buffer6_receive and buffer6_send, append this option to the raw
+    /// message (before Kea parses the query; after Kea packed the reply).
+    #[serde(default)]
+    wire_receive_option: Option<OptSpec>,
+    #[serde(default)]
+    wire_send_option: Option<OptSpec>,
     /// At pkt6_receive, put the query in this class.
     #[serde(default)]
     add_class: Option<String>,
@@ -87,6 +93,13 @@ fn unhex(s: &str) -> Result<Vec<u8>, Error> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|e| Error::msg(format!("{s}: {e}"))))
         .collect()
+}
+
+/// `message` with option `o` appended (a DHCPv6 message's options run to
+/// its end).
+fn with_option(mut message: Vec<u8>, o: &OptSpec) -> Result<Vec<u8>, Error> {
+    message.extend(dhcp6::option::encode_options6(&[(o.code, unhex(&o.hex)?)])?);
+    Ok(message)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -391,6 +404,9 @@ impl Callout<dhcp6::Buffer6Receive> for Probe6 {
             "point": "buffer6_receive", "len": buffer.len(), "type_code": buffer.first(),
             "remote_addr": q.remote_addr().to_string(), "remote_port": q.remote_port(), "iface": q.iface()?,
         }));
+        if let Some(o) = &self.params.wire_receive_option {
+            cx.set_buffer(&with_option(buffer, o)?)?;
+        }
         self.steer(cx)
     }
 }
@@ -513,6 +529,9 @@ impl Callout<dhcp6::Buffer6Send> for Probe6 {
     fn call(&self, cx: &Context<'_, dhcp6::Buffer6Send>) -> Result<(), Error> {
         let buffer = cx.buffer()?;
         self.record(json!({ "point": "buffer6_send", "len": buffer.len(), "type_code": buffer.first() }));
+        if let Some(o) = &self.params.wire_send_option {
+            cx.set_buffer(&with_option(buffer, o)?)?;
+        }
         self.steer(cx)
     }
 }
