@@ -317,7 +317,7 @@ fn a_query_parked_at_subnet6_select_resumes_in_the_hooks_subnet() {
     let pair = NetPair::new();
     let second = json!({ "subnet6": [
         { "id": 1, "subnet": pair.subnet6(), "pools": [{ "pool": pair.pool6() }], "interface": pair.server_if() },
-        { "id": 2, "subnet": "2001:2:ffff::/64", "pools": [{ "pool": "2001:2:ffff::100-2001:2:ffff::1ff" }] },
+        { "id": 2, "subnet": "2001:2:0:fffe::/64", "pools": [{ "pool": "2001:2:0:fffe::100-2001:2:0:fffe::1ff" }] },
     ] });
     let (kea, out) = with_probe6(&pair, KeaConfig::new6(&pair).merge(second), json!({ "park-select": 2 }));
     let client = Client6::new(&pair, "02:c6:00:00:06:01").with_timeout(Duration::from_secs(20));
@@ -332,7 +332,7 @@ fn a_query_parked_at_subnet6_select_resumes_in_the_hooks_subnet() {
     });
     let advertise = advertise.unwrap_or_else(|| panic!("no ADVERTISE after the resume:\n{}", kea.log()));
     let addr = advertise.address().expect("an address");
-    assert_eq!(addr.segments()[..4], [0x2001, 2, 0xffff, 0], "resumed in subnet 2: {addr}");
+    assert_eq!(addr.segments()[..4], [0x2001, 2, 0, 0xfffe], "resumed in subnet 2: {addr}");
 }
 
 /// The seal in kea-dhcp6, twin of the DHCPv4 tests: a panic or an error in
