@@ -445,3 +445,65 @@ fn skip_at_lease6_select_for_a_reserved_address_never_takes_kea_down() {
     assert_eq!(other.address(), None, "{other:?}");
     assert!(kea.is_alive());
 }
+
+/// A relayed query for an address and a prefix (IA_NA and IA_PD) through
+/// a relay that adds interface-id, remote-id and subscriber-id: the views
+/// show the relay chain with its options, the IA_PD, the prefix lease and
+/// the subnet's PD pool; lifetimes written at lease6_select and
+/// lease6_renew reach both the IAADDR and the IAPREFIX.
+#[test]
+fn relayed_queries_and_prefix_delegation_show_in_the_views() {
+    if !require_root_and_kea() {
+        return;
+    }
+    use kea_hooks_tests::{opt6, Ias6, Relay6};
+    let pair = NetPair::new();
+    // Subnet 2 lies away from the pair's link: Kea picks it by the relay's
+    // link address. Its PD pool delegates /64s from 2001:2:0:ff00::/56.
+    let cfg = KeaConfig::new6(&pair).merge(json!({ "subnet6": [
+        { "id": 1, "subnet": pair.subnet6(), "interface": pair.server_if(), "pools": [{ "pool": pair.pool6() }] },
+        { "id": 2, "subnet": "2001:2:0:fff0::/64", "pools": [{ "pool": "2001:2:0:fff0::100-2001:2:0:fff0::1ff" }],
+          "pd-pools": [{ "prefix": "2001:2:0:ff00::", "prefix-len": 56, "delegated-len": 64 }] },
+    ] }));
+    let (kea, out) = with_probe6(&pair, cfg, json!({ "lifetimes": [1000, 2000] }));
+    let link: std::net::Ipv6Addr = "2001:2:0:fff0::1".parse().unwrap();
+    let relay = Relay6::new(link).interface_id(b"olt-1/port-7").remote_id(4491, &[0x0a, 0x0b]).subscriber_id(b"sub-42");
+    let mac = "02:c6:00:00:08:01";
+    let client = Client6::new(&pair, mac).asking_for(Ias6::NaPd).via(std::slice::from_ref(&relay));
+    let reply = client.sarr().unwrap_or_else(|| panic!("no REPLY:\n{}", kea.log()));
+    let addr = reply.address().expect("an address");
+    let (prefix, len) = reply.prefix().expect("a prefix");
+    assert_eq!(addr.segments()[..4], [0x2001, 2, 0, 0xfff0], "from subnet 2: {reply:?}");
+    assert_eq!((prefix.segments()[..3], prefix.segments()[3] & 0xff00, len), ([0x2001, 2, 0], 0xff00, 64), "{reply:?}");
+    assert_eq!((reply.prefixes[0].preferred, reply.prefixes[0].valid), (1000, 2000), "written at lease6_select: {reply:?}");
+    assert_eq!(reply.relays[0].option(opt6::INTERFACE_ID), Some(&b"olt-1/port-7"[..]), "Kea echoes the interface-id: {reply:?}");
+
+    let r = wait_for_record(&out, "pkt6_receive", 1, |r| r["query"]["type"] == "REQUEST");
+    let q = &r["query"];
+    assert_eq!(q["relayed"], true, "{r}");
+    assert_eq!(q["relays"][0]["link"], link.to_string(), "{r}");
+    assert_eq!(q["relays"][0]["level"], 0, "{r}");
+    assert_eq!(q["interface_id"], hex(b"olt-1/port-7"), "{r}");
+    assert_eq!(q["remote_id"], json!([4491, "0a0b"]), "{r}");
+    assert!(q["relays"][0]["options"].as_array().unwrap().contains(&json!([38, hex(b"sub-42")])), "{r}");
+    assert_eq!(q["client_id"], duid_ll(mac), "the client's own message, unwrapped: {r}");
+    assert_eq!(q["ia_pd"][0]["iaid"], reply.ia(opt6::IA_PD).expect("an IA_PD").iaid, "{r}");
+    assert_eq!(q["ia_pd"].as_array().map(Vec::len), Some(1), "{r}");
+
+    let pd = wait_for_record(&out, "lease6_select", 1, |r| r["lease"]["type"] == "IA_PD" && r["fake"] == false);
+    assert_eq!(pd["lease"]["address"], prefix.to_string(), "{pd}");
+    assert_eq!(pd["lease"]["prefix_len"], 64, "{pd}");
+    assert_eq!(pd["subnet"]["id"], 2, "{pd}");
+    let pools = pd["subnet"]["pools"].as_array().unwrap();
+    let pd_pool = pools.iter().find(|p| p["type"] == "IA_PD").unwrap_or_else(|| panic!("{pd}"));
+    assert_eq!((pd_pool["delegated_len"].as_u64(), pd_pool["prefix_len"].as_u64(), pd_pool["capacity"].as_str()), (Some(64), Some(56), Some("256")), "{pd}");
+    let row = wait_until(|| kea.lease6_rows().into_iter().find(|r| r.address == prefix && r.lease_type == 2));
+    assert_eq!(row.map(|r| (r.prefix_len, r.valid_lifetime)), Some((64, 2000)), "the prefix's lease row");
+
+    // Renew: the prefix's lease6_renew has the reply's IA_PD.
+    let renewed = client.renew(&reply).expect("a REPLY to the RENEW");
+    assert_eq!(renewed.prefix(), Some((prefix, 64)), "{renewed:?}");
+    let renew = wait_for_record(&out, "lease6_renew", 1, |r| r["lease"]["type"] == "IA_PD");
+    assert_eq!(renew["ia"]["iaid"], renew["lease"]["iaid"], "{renew}");
+    assert_eq!((renewed.prefixes[0].preferred, renewed.prefixes[0].valid), (1000, 2000), "{renewed:?}");
+}
