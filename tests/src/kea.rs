@@ -50,6 +50,10 @@ pub struct KeaConfig {
     family: Family,
     /// kea-dhcp6 serving: the pair's IPv6 subnet and pool.
     subnet6: Option<(String, String)>,
+    /// Merged into the pair's `subnet6` entry (pd-pools, relay, ...).
+    subnet6_extra: Value,
+    /// More `subnet6` entries, after the pair's.
+    more_subnets6: Vec<Value>,
     stderr_closed_pipe: bool,
     text_replacements: Vec<(String, String)>,
     http_control: bool,
@@ -88,6 +92,8 @@ impl KeaConfig {
             extra: json!({}),
             family: Family::V4,
             subnet6: None,
+            subnet6_extra: json!({}),
+            more_subnets6: Vec::new(),
             stderr_closed_pipe: false,
             text_replacements: Vec::new(),
             http_control: false,
@@ -110,6 +116,37 @@ impl KeaConfig {
         let mut cfg = KeaConfig::new(pair).dhcp6();
         cfg.subnet6 = Some((pair.subnet6(), pair.pool6()));
         cfg
+    }
+
+    /// Adds a `pd-pools` entry to the pair's IPv6 subnet (see
+    /// [`KeaConfig::new6`]): prefixes of length `delegated_len` out of
+    /// `prefix`/`len`. Pick `prefix` inside 2001:2::/48 and off the pair's
+    /// /64s, e.g. [`NetPair::pd_space6`].
+    pub fn pd_pool(mut self, prefix: std::net::Ipv6Addr, len: u8, delegated_len: u8) -> Self {
+        let pool = json!({ "prefix": prefix.to_string(), "prefix-len": len, "delegated-len": delegated_len });
+        let pools = self.subnet6_extra.as_object_mut().unwrap().entry("pd-pools").or_insert_with(|| json!([]));
+        pools.as_array_mut().expect("pd-pools is a list").push(pool);
+        self
+    }
+
+    /// Deep-merges `extra` into the pair's `subnet6` entry (see
+    /// [`KeaConfig::new6`]; as [`KeaConfig::merge`] does), e.g.
+    /// `json!({"rapid-commit": true})` or `json!({"relay": {"ip-addresses":
+    /// [...]}})`. (That entry names its `interface`, so Kea refuses an
+    /// `interface-id` in it: give one to a second subnet,
+    /// [`KeaConfig::subnet6`].)
+    pub fn subnet6_merge(mut self, extra: Value) -> Self {
+        merge(&mut self.subnet6_extra, extra);
+        self
+    }
+
+    /// Appends a `subnet6` entry after the pair's (which has id 1), e.g. one
+    /// for queries relayed from another link:
+    /// `json!({"id": 2, "subnet": "2001:2:0:4000::/64", "pools": [...],
+    /// "relay": {"ip-addresses": [...]}})` or with `"interface-id"`.
+    pub fn subnet6(mut self, subnet: Value) -> Self {
+        self.more_subnets6.push(subnet);
+        self
     }
 
     /// Runs kea-dhcp6 instead, listening on no interface (for tests of
@@ -286,13 +323,15 @@ impl KeaConfig {
         let mut loggers = vec![logger(self.server(), &self.severity, self.debuglevel)];
         loggers.extend(self.loggers.iter().map(|(n, s, d)| logger(n, s, *d)));
         if self.family == Family::V6 {
-            let (interfaces, subnets) = match &self.subnet6 {
-                Some((subnet, pool)) => (
-                    json!([self.interface]),
-                    json!([{ "id": 1, "subnet": subnet, "interface": self.interface, "pools": [{ "pool": pool }] }]),
-                ),
-                None => (json!([]), json!([])),
+            let (interfaces, mut subnets) = match &self.subnet6 {
+                Some((subnet, pool)) => {
+                    let mut own = json!({ "id": 1, "subnet": subnet, "interface": self.interface, "pools": [{ "pool": pool }] });
+                    merge(&mut own, self.subnet6_extra.clone());
+                    (json!([self.interface]), vec![own])
+                }
+                None => (json!([]), Vec::new()),
             };
+            subnets.extend(self.more_subnets6.iter().cloned());
             let mut dhcp6 = json!({
                 "interfaces-config": { "interfaces": interfaces },
                 "lease-database": { "type": "memfile", "name": self.dir().join("leases6.csv"), "lfc-interval": 0 },

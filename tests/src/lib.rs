@@ -37,12 +37,12 @@ mod user;
 
 pub use build::{build_bench_fixtures, build_bin, build_cpp_hook, build_hook, callgrind_per_callout, hooks_together, isc_hook, kea_hooks_version, target_dir, workspace_root, Profile};
 pub use client4::{msg, Client4, Relay, Reply};
-pub use client6::{msg6, Client6, Reply6};
-pub use dhclient::dhclient;
+pub use client6::{msg6, opt6, Client6, Ia6, IaAddr6, IaPrefix6, Ias6, Relay6, RelayReply6, Reply6, Status6};
+pub use dhclient::{dhclient, dhclient6, Dhcp6Lease};
 pub use dns::SilentDns;
 pub use env::{require_root_and_kea, skip, TestDir};
 pub use http::{Endpoint, FullListener, HttpAnswer};
 pub use kea::{unix_command, unix_command_within, write_memfile4, Family, Kea, KeaConfig, Lease6Row, LeaseRow, StartFailure};
 pub use netns::{in_netns, run_in_ns, NetPair};
 pub use user::SystemUser;
-pub use perfdhcp::{perfdhcp, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};
+pub use perfdhcp::{perfdhcp, perfdhcp6, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};

@@ -173,6 +173,28 @@ impl NetPair {
         format!("{} - {}", at(0x100), at(0x1ff))
     }
 
+    /// The `i`th /64 of 2001:2::/48 for subnets behind simulated relays
+    /// (prefix `2001:2:0:40ii::`): never a pair's own /64 (`N` is below
+    /// 0x200, or 0xffff for [`NetPair::wide`]) nor in
+    /// [`NetPair::pd_space6`].
+    pub fn relay_net6(&self, i: u8) -> Ipv6Addr {
+        Ipv6Addr::new(0x2001, 2, 0, 0x4000 | u16::from(i), 0, 0, 0, 0)
+    }
+
+    /// Room for delegated prefixes: `2001:2:0:8000::/52` (fourth groups
+    /// 0x8000-0x8fff), inside 2001:2::/48 and apart from the pairs' /64s
+    /// and [`NetPair::relay_net6`]. Up to 4096 /64s.
+    pub fn pd_space6(&self) -> (Ipv6Addr, u8) {
+        (Ipv6Addr::new(0x2001, 2, 0, 0x8000, 0, 0, 0, 0), 52)
+    }
+
+    /// The client interface's link-local address (after
+    /// [`NetPair::wait_ipv6`]).
+    pub fn client_link_local(&self) -> Ipv6Addr {
+        self.wait_ipv6();
+        link_local(&self.client_ns(), &self.client_if())
+    }
+
     /// Waits until both ends of the link have their IPv6 link-local
     /// address (the kernel adds it a moment after the link comes up), so
     /// that DHCPv6 can run: kea-dhcp6 binds it, and a client sends from
@@ -237,6 +259,15 @@ impl Drop for NetPair {
             let _ = ip_command().args(["netns", "del", &ns]).output();
         }
     }
+}
+
+/// The link-local address of `dev` in namespace `ns` (`ip -6 addr`).
+pub(crate) fn link_local(ns: &str, dev: &str) -> Ipv6Addr {
+    let out = ip(&["-n", ns, "-6", "addr", "show", "dev", dev, "scope", "link"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("inet6 ")?.split('/').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no link-local address on {dev} in {ns}:\n{text}"))
 }
 
 /// Runs `f` on a thread inside network namespace `ns`. A socket it opens

@@ -9,7 +9,8 @@ use crate::netns::NetPair;
 /// One exchange's counters from perfdhcp's report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exchange {
-    /// `DISCOVER-OFFER` or `REQUEST-ACK`.
+    /// `DISCOVER-OFFER` or `REQUEST-ACK`; for DHCPv6 `SOLICIT-ADVERTISE`
+    /// or `REQUEST-REPLY` (and `RENEW-REPLY`, `RELEASE-REPLY` with `-f`, `-F`).
     pub name: String,
     /// Packets sent.
     pub sent: u64,
@@ -40,7 +41,14 @@ pub struct PerfdhcpReport {
 }
 
 impl PerfdhcpReport {
-    /// ACKs received: the completed DORA exchanges (the second exchange's
+    /// The exchange perfdhcp named `name` (`DISCOVER-OFFER`,
+    /// `REQUEST-ACK`, `SOLICIT-ADVERTISE`, `REQUEST-REPLY`...), if it
+    /// reported one.
+    pub fn exchange(&self, name: &str) -> Option<&Exchange> {
+        self.exchanges.iter().find(|e| e.name == name)
+    }
+
+    /// ACKs (DHCPv6: REPLYs) received: the completed exchanges (the second exchange's
     /// `received packets`; 0 when perfdhcp reported none).
     pub fn acks(&self) -> u64 {
         self.exchanges.get(1).map_or(0, |e| e.received)
@@ -74,6 +82,11 @@ impl PerfdhcpReport {
 }
 
 fn perfdhcp_command(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> std::process::Command {
+    // -B: replies come from a raw socket; -l: send on the client interface.
+    perfdhcp_family(pair, cpu, &["-4", "-B", "-l", &pair.client_if()], args)
+}
+
+fn perfdhcp_family(pair: &NetPair, cpu: Option<usize>, family: &[&str], args: &[&str]) -> std::process::Command {
     let bin = program("perfdhcp", "kea-admin");
     let mut cmd = match cpu {
         None => NetPair::command_in(&pair.client_ns(), bin.to_str().unwrap()),
@@ -83,8 +96,7 @@ fn perfdhcp_command(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> std::p
             c
         }
     };
-    // -B: replies come from a raw socket; -l: send on the client interface.
-    cmd.args(["-4", "-B", "-l", &pair.client_if()]).args(args);
+    cmd.args(family).args(args);
     cmd
 }
 
@@ -96,6 +108,26 @@ fn perfdhcp_command(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> std::p
 /// any other status panics with perfdhcp's output.
 pub fn perfdhcp(pair: &NetPair, args: &[&str]) -> PerfdhcpReport {
     perfdhcp_on_cpu(pair, None, args)
+}
+
+/// Runs `perfdhcp -6 -l <client_if> args...` in the client namespace
+/// against a kea-dhcp6 serving the pair ([`KeaConfig::new6`](crate::KeaConfig::new6)),
+/// and parses its report: exchanges `SOLICIT-ADVERTISE` and
+/// `REQUEST-REPLY` (see [`PerfdhcpReport::exchange`]). perfdhcp sends from
+/// the interface's link-local address (the pair has one once
+/// [`NetPair::wait_ipv6`] returns, which this waits for) to ff02::1:2.
+/// Add `-e prefix-only` or `-e address-and-prefix` for prefix delegation
+/// (Kea needs a [`KeaConfig::pd_pool`](crate::KeaConfig::pd_pool)). Bound
+/// it and accept exit codes as [`perfdhcp`] does.
+pub fn perfdhcp6(pair: &NetPair, args: &[&str]) -> PerfdhcpReport {
+    pair.wait_ipv6();
+    let child = perfdhcp_family(pair, None, &["-6", "-l", &pair.client_if()], args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn perfdhcp -6");
+    PerfdhcpRun { child, args: args.iter().map(|a| (*a).to_owned()).collect() }.wait()
 }
 
 /// [`perfdhcp`], pinned to `cpu` when given (for benchmarks).
@@ -204,6 +236,48 @@ collected packets: 0
             ]
         );
         assert_eq!(r.rate, Some(8.98462));
+    }
+
+    /// perfdhcp 2.2's output for `-6 -e address-only -r 50 -R 20 -n 20 -n
+    /// 20 -W 1000000` (delays cut).
+    const OUTPUT6: &str = "Running: perfdhcp -6 -l vkc145c400 -e address-only -b mac=02:c6:00:00:05:00 -r 50 -R 20 -n 20 -n 20 -W 1000000
+Scenario: basic.
+Multi-thread mode enabled.
+***Rate statistics***
+Rate: 49.7451 4-way exchanges/second, expected rate: 50
+
+***Malformed Packets***
+Malformed packets: 0
+***Statistics for: SOLICIT-ADVERTISE***
+sent packets: 20
+received packets: 20
+drops: 0
+drops ratio: 0 %
+orphans: 0
+rejected leases: 0
+non unique addresses: 0
+
+collected packets: 0
+
+***Statistics for: REQUEST-REPLY***
+sent packets: 20
+received packets: 19
+drops: 1
+drops ratio: 5.000 %
+orphans: 0
+rejected leases: 0
+non unique addresses: 0
+
+collected packets: 0
+";
+
+    #[test]
+    fn parses_perfdhcp_2_2_dhcpv6_report() {
+        let r = PerfdhcpReport::parse(OUTPUT6.to_owned());
+        assert_eq!(r.exchange("SOLICIT-ADVERTISE"), Some(&Exchange { name: "SOLICIT-ADVERTISE".into(), sent: 20, received: 20, drops: 0 }));
+        assert_eq!(r.exchange("REQUEST-REPLY"), Some(&Exchange { name: "REQUEST-REPLY".into(), sent: 20, received: 19, drops: 1 }));
+        assert_eq!((r.sent, r.received, r.acks(), r.rate), (20, 20, 19, Some(49.7451)));
+        assert!(r.exchange("REQUEST-ACK").is_none());
     }
 
     #[test]
