@@ -462,19 +462,19 @@ fn relayed_queries_and_prefix_delegation_show_in_the_views() {
     // link address. Its PD pool delegates /64s from 2001:2:0:ff00::/56.
     let cfg = KeaConfig::new6(&pair).merge(json!({ "subnet6": [
         { "id": 1, "subnet": pair.subnet6(), "interface": pair.server_if(), "pools": [{ "pool": pair.pool6() }] },
-        { "id": 2, "subnet": "2001:2:0:fff0::/64", "pools": [{ "pool": "2001:2:0:fff0::100-2001:2:0:fff0::1ff" }],
+        { "id": 2, "subnet": "2001:2:0:fd00::/64", "pools": [{ "pool": "2001:2:0:fd00::100-2001:2:0:fd00::1ff" }],
           "pd-pools": [{ "prefix": "2001:2:0:ff00::", "prefix-len": 56, "delegated-len": 64 }] },
     ] }));
     let (kea, out) = with_probe6(&pair, cfg, json!({ "lifetimes": [1000, 2000] }));
-    let link: std::net::Ipv6Addr = "2001:2:0:fff0::1".parse().unwrap();
+    let link: std::net::Ipv6Addr = "2001:2:0:fd00::1".parse().unwrap();
     let relay = Relay6::new(link).interface_id(b"olt-1/port-7").remote_id(4491, &[0x0a, 0x0b]).subscriber_id(b"sub-42");
     let mac = "02:c6:00:00:08:01";
     let client = Client6::new(&pair, mac).asking_for(Ias6::NaPd).via(std::slice::from_ref(&relay));
     let reply = client.sarr().unwrap_or_else(|| panic!("no REPLY:\n{}", kea.log()));
     let addr = reply.address().expect("an address");
     let (prefix, len) = reply.prefix().expect("a prefix");
-    assert_eq!(addr.segments()[..4], [0x2001, 2, 0, 0xfff0], "from subnet 2: {reply:?}");
-    assert_eq!((prefix.segments()[..3], prefix.segments()[3] & 0xff00, len), ([0x2001, 2, 0], 0xff00, 64), "{reply:?}");
+    assert_eq!(addr.segments()[..4], [0x2001, 2, 0, 0xfd00], "from subnet 2: {reply:?}");
+    assert_eq!((&prefix.segments()[..3], prefix.segments()[3] & 0xff00, len), (&[0x2001u16, 2, 0][..], 0xff00, 64), "{reply:?}");
     assert_eq!((reply.prefixes[0].preferred, reply.prefixes[0].valid), (1000, 2000), "written at lease6_select: {reply:?}");
     assert_eq!(reply.relays[0].option(opt6::INTERFACE_ID), Some(&b"olt-1/port-7"[..]), "Kea echoes the interface-id: {reply:?}");
 

@@ -30,7 +30,7 @@ fn relayed_subscribers_get_their_pd_pool_and_lifetimes_by_relay_options() {
         "client-classes": [{ "name": "business" }],
         "subnet6": [
             { "id": 1, "subnet": pair.subnet6(), "interface": pair.server_if(), "pools": [{ "pool": pair.pool6() }] },
-            { "id": 2, "subnet": "2001:2:0:fff0::/64", "pools": [{ "pool": "2001:2:0:fff0::100-2001:2:0:fff0::1ff" }],
+            { "id": 2, "subnet": "2001:2:0:fd00::/64", "pools": [{ "pool": "2001:2:0:fd00::100-2001:2:0:fd00::1ff" }],
               "pd-pools": [business, { "prefix": "2001:2:0:ff00::", "prefix-len": 56, "delegated-len": 64 }] },
         ],
     }));
@@ -45,7 +45,7 @@ fn relayed_subscribers_get_their_pd_pool_and_lifetimes_by_relay_options() {
         )
         .start(&pair)
         .unwrap_or_else(|e| panic!("{e}"));
-    let link: Ipv6Addr = "2001:2:0:fff0::1".parse().unwrap();
+    let link: Ipv6Addr = "2001:2:0:fd00::1".parse().unwrap();
 
     // A business port: a /60 from the business pool, its lifetimes.
     let a = Client6::new(&pair, "02:d6:00:00:00:01")
