@@ -507,3 +507,47 @@ fn relayed_queries_and_prefix_delegation_show_in_the_views() {
     assert_eq!(renew["ia"]["iaid"], renew["lease"]["iaid"], "{renew}");
     assert_eq!((renewed.prefixes[0].preferred, renewed.prefixes[0].valid), (1000, 2000), "{renewed:?}");
 }
+
+/// host6_identifier: a relay's remote-id as the flex-id finds a
+/// reservation (and `Skip` makes Kea ignore it); ddns6_update: the host
+/// name the hook sets is what the client's FQDN option comes back with.
+#[test]
+fn flex_id_and_ddns_writes_reach_the_client() {
+    if !require_root_and_kea() {
+        return;
+    }
+    use kea_hooks_tests::Relay6;
+    let pair = NetPair::new();
+    let prefix = pair.subnet6().trim_end_matches("/64").to_owned();
+    let reserved = format!("{prefix}250");
+    let cfg = KeaConfig::new6(&pair).merge(json!({
+        "host-reservation-identifiers": ["flex-id", "duid"],
+        "subnet6": [{
+            "id": 1, "subnet": pair.subnet6(), "interface": pair.server_if(), "pools": [{ "pool": pair.pool6() }],
+            "reservations": [{ "flex-id": "'olt-9'", "ip-addresses": [reserved] }],
+        }],
+        "ddns-send-updates": true,
+    }));
+    let (mut kea, out) = with_probe6(&pair, cfg, json!({ "flex-id-from-remote-id": true, "skip-at": ["host6_identifier"] }));
+    let relay = Relay6::new(format!("{prefix}1").parse().unwrap()).remote_id(4491, b"olt-9");
+    let skipped = Client6::new(&pair, "02:c6:00:00:09:01").via(std::slice::from_ref(&relay)).sarr().expect("a REPLY");
+    assert_ne!(skipped.address().map(|a| a.to_string()), Some(reserved.clone()), "Skip at host6_identifier was not honoured");
+    let r = wait_for_record(&out, "host6_identifier", 1, |_| true);
+    assert_eq!(r["kind"], "flex-id", "{r}");
+
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "flex-id-from-remote-id": true, "ddns-hostname": "renamed.example.org." }));
+    assert_eq!(answer["result"], 0, "{answer}");
+    // FQDN (39): flags S=1, then probe.example. in DNS wire form.
+    let fqdn = b"\x01\x05probe\x07example\x00";
+    let reply = Client6::new(&pair, "02:c6:00:00:09:02")
+        .via(std::slice::from_ref(&relay))
+        .with_option(39, fqdn)
+        .sarr()
+        .unwrap_or_else(|| panic!("no REPLY:\n{}", kea.log()));
+    assert_eq!(reply.address().map(|a| a.to_string()), Some(reserved), "the flex-id reservation was not used: {reply:?}");
+    let d = wait_for_record(&out, "ddns6_update", 1, |_| true);
+    assert_eq!(d["hostname"], "probe.example.", "{d}");
+    assert_eq!(d["subnet"], 1, "{d}");
+    let echoed = reply.options.iter().find(|(c, _)| *c == 39).map(|(_, v)| v.clone()).expect("an FQDN option in the REPLY");
+    assert!(echoed.windows(7).any(|w| w == b"renamed"), "the name set at ddns6_update: {echoed:?}");
+}

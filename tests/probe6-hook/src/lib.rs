@@ -72,6 +72,9 @@ struct Params {
     /// which resumes it in this subnet (0: the one selected).
     #[serde(default)]
     park_select: Option<u32>,
+    /// At ddns6_update, set this host name.
+    #[serde(default)]
+    ddns_hostname: Option<String>,
     /// At host6_identifier, use the relay's remote-id as the flex-id.
     #[serde(default)]
     flex_id_from_remote_id: bool,
@@ -552,7 +555,13 @@ impl Callout<dhcp6::Lease6Recover> for Probe6 {
 
 impl Callout<dhcp6::Ddns6Update> for Probe6 {
     fn call(&self, cx: &Context<'_, dhcp6::Ddns6Update>) -> Result<(), Error> {
-        self.record(json!({ "point": "ddns6_update", "hostname": cx.hostname()?, "updates": cx.dns_updates()? }));
+        self.record(json!({
+            "point": "ddns6_update", "hostname": cx.hostname()?, "updates": cx.dns_updates()?,
+            "xid": cx.query()?.xid(), "subnet": cx.subnet()?.map(|s| s.id()),
+        }));
+        if let Some(name) = &self.params.ddns_hostname {
+            cx.set_hostname(name)?;
+        }
         self.steer(cx)
     }
 }
