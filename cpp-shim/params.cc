@@ -1,7 +1,7 @@
-// The C++ half of loading a hook (src/hook.rs, src/params.rs): the
-// parameters as JSON, the server's hook points and root logger, the
-// script-path rule, callout and command registration; see shim.h for the
-// rules it keeps.
+// The C++ half of loading a hook (src/load.rs, with src/params.rs and
+// hook.rs's script_path): the parameters as JSON, the server's hook points
+// and root logger, the script-path rule, callout and command registration;
+// see shim.h for the rules it keeps.
 
 #include "shim.h"
 

@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The shim's C++ files (in `cpp-shim/`), each the C++ half of the Rust
-/// module it names: the family-neutral half of `src/ffi/shim.rs` (hook.rs
+/// module it names: the family-neutral half of `src/ffi/shim.rs` (load.rs
 /// and params.rs, parking.rs, the main queue and lease gate, the lease
 /// database, stats.rs, ffi/args.rs, ffi/context.rs, log.rs), then the
 /// DHCPv4 half, `src/ffi/shim4.rs`.
