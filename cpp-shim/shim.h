@@ -1,10 +1,14 @@
 // The C++ half of the kea-hooks SDK.
 //
 // Everything Rust needs from Kea goes through the small functions declared
-// here. Rules for this file and shim.cc:
+// here (the bridge's include: src/ffi/shim.rs). Each section's functions are
+// defined in the .cc named after its Rust module: params.cc (library handle
+// / load), parking.cc, main_queue.cc (Kea's main thread), lease_db.cc,
+// stats.cc, args.cc (callout handle, arguments, element builder),
+// context.cc, log.cc. Rules for this file and those:
 //   * every function that can reach a throwing Kea call is declared
 //     `-> Result<..>` on the Rust side, so cxx catches the exception (see
-//     the trycatch override in shim.cc, which also catches `...`);
+//     the trycatch override in trycatch.h, which also catches `...`);
 //   * functions declared infallible on the Rust side never throw;
 //   * pointers handed to Rust point into objects the CalloutHandle's
 //     arguments keep alive for the callout's duration.
@@ -203,7 +207,7 @@ void log_emit(std::uint8_t severity, std::int32_t debug_level, rust::Str message
 
 // ---- the callout-time accessors, inline ----
 //
-// Defined here rather than in shim.cc so that they compile into cxx's
+// Defined here rather than in a .cc file so that they compile into cxx's
 // generated wrappers (shim.rs.cc includes this header): a Rust call then
 // reaches Kea's inline getters through one C++ function, not two in
 // different places. Nothing here throws out: the argument fetches catch,
@@ -257,7 +261,7 @@ T get_arg(const CalloutHandle& handle, const std::string& name) {
 }
 
 // The names of the arguments the SDK asks for itself (the shared enum
-// `Arg`, in its order; shim.cc checks it), built once when the library is
+// `Arg`, in its order; args.cc checks it), built once when the library is
 // mapped: fetching one of them copies no string.
 //
 // Aligned so that no name's characters sit within 32 bytes of a page's end:

@@ -42,6 +42,29 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The shim's C++ files (in `cpp-shim/`), each the C++ half of the Rust
+/// module it names: the family-neutral half of `src/ffi/shim.rs` (load.rs
+/// and params.rs, parking.rs, the main queue and lease gate, the lease
+/// database, stats.rs, ffi/args.rs, ffi/context.rs, log.rs), what both
+/// families' packets share (pkt.cc), then the DHCPv4 half,
+/// `src/ffi/shim4.rs`, and the DHCPv6 half, `src/ffi/shim6.rs`.
+const SHIM_SOURCES: &[&str] = &[
+    "params.cc",
+    "parking.cc",
+    "main_queue.cc",
+    "lease_db.cc",
+    "stats.cc",
+    "args.cc",
+    "context.cc",
+    "log.cc",
+    "pkt.cc",
+    "shim4.cc",
+    "shim6.cc",
+];
+
+/// The headers the shim's files include.
+const SHIM_HEADERS: &[&str] = &["shim.h", "pkt.h", "shim4.h", "shim6.h", "trycatch.h"];
+
 /// Releases that get a cfg `kea_X_Y` (see the top of this file).
 const CFG_RELEASES: &[(u32, u32)] = &[(2, 4), (2, 6), (3, 0)];
 
@@ -181,18 +204,16 @@ fn main() {
     check_libs(&libs, &kea, &version);
     let instances = kea_instances(&libs, &kea);
 
-    // One bridge and one C++ pair per part: the family-neutral shim and
-    // the DHCPv4 half (each bridge's generated header includes its own
-    // .h, so the inline accessors compile into its wrappers).
+    // One bridge per part: the family-neutral shim, the DHCPv4 half and the DHCPv6 half
+    // (each bridge's generated header includes its own .h, so the inline
+    // accessors compile into its wrappers). The neutral half's C++ is one
+    // file per concept (see `SHIM_SOURCES`).
     let mut build = cxx_build::bridges(["src/ffi/shim.rs", "src/ffi/shim4.rs", "src/ffi/shim6.rs"]);
     for (name, value) in &instances {
         build.define(name, value.as_deref());
     }
+    build.files(SHIM_SOURCES.iter().map(|f| shim_dir.join(f)));
     build
-        .file(shim_dir.join("shim.cc"))
-        .file(shim_dir.join("shim4.cc"))
-        .file(shim_dir.join("shim6.cc"))
-        .file(shim_dir.join("pkt.cc"))
         .include(&shim_dir)
         .include(include)
         .include(&compat)
@@ -207,7 +228,7 @@ fn main() {
         panic!("{}", explain_compile_failure(&compiler, &kea, &version, &e.to_string()));
     }
 
-    for f in ["shim.cc", "shim.h", "shim4.cc", "shim4.h", "shim6.cc", "shim6.h", "pkt.cc", "pkt.h", "trycatch.h"] {
+    for f in SHIM_SOURCES.iter().chain(SHIM_HEADERS) {
         println!("cargo:rerun-if-changed={}", shim_dir.join(f).display());
     }
     println!("cargo:rerun-if-changed=src/ffi/shim.rs");

@@ -38,7 +38,8 @@ use std::marker::PhantomData;
 use crate::error::Error;
 use crate::ffi::{self, CalloutHandle, RawCallout, RawCalloutHandle};
 use crate::error::ErrorKind;
-use crate::hook::{guard, HasSlot, Hook, OnFailure, PanicMessage, Server};
+use crate::guard::{guard, PanicMessage};
+use crate::hook::{HasSlot, Hook, OnFailure, Server};
 use crate::parking::GateOpener;
 use crate::log::{self as klog, Severity};
 

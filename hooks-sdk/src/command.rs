@@ -2,7 +2,7 @@
 //! channel (the server's unix socket, its HTTP socket on Kea 3.0+, or
 //! kea-ctrl-agent in front of it).
 //!
-//! A hook lists its commands in [`Hook::commands`]; each is a function of
+//! A hook lists its commands in [`Hook::commands`](crate::Hook::commands); each is a function of
 //! the hook, the [`CommandContext`] and the command's `arguments`,
 //! deserialized with serde into a type of the hook's choosing, that returns
 //! an [`Answer`]. The SDK turns that into Kea's answer
@@ -81,18 +81,21 @@
 //! the same time as a handler, which is why a handler gets `&self` like a
 //! callout.
 
-use std::ffi::c_int;
 use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::callout::{hook_point, Context};
 use crate::error::{Error, ErrorKind};
-use crate::ffi::{self, CalloutHandle, RawCalloutHandle};
-use crate::hook::{guard, HasSlot, Hook};
+use crate::guard::guard;
 use crate::log::{self as klog, Severity};
+
+/// `command_processed`, the hook point where a callout sees every command
+/// the server answers. Defined with the hook points every server has
+/// (also re-exported as `dhcp4::CommandProcessed`): this re-export keeps
+/// its path here, the one place this module names a module above it.
+pub use crate::points::CommandProcessed;
 
 /// Kea's result codes for a command's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -221,7 +224,7 @@ impl fmt::Debug for CommandContext<'_> {
 
 type Handler<H> = Box<dyn Fn(&H, &CommandContext<'_>, Option<Value>) -> Answer + Send + Sync>;
 
-/// The commands a hook answers, as it lists them in [`Hook::commands`].
+/// The commands a hook answers, as it lists them in [`Hook::commands`](crate::Hook::commands).
 pub struct Commands<H> {
     entries: Vec<(String, Handler<H>)>,
 }
@@ -238,7 +241,7 @@ impl<H> fmt::Debug for Commands<H> {
     }
 }
 
-impl<H: Hook> Commands<H> {
+impl<H> Commands<H> {
     /// Adds command `name`, answered by `handler`.
     ///
     /// `A` is what the command's `arguments` deserialize into: a struct
@@ -342,9 +345,9 @@ impl<H> CommandTable<H> {
     }
 }
 
-/// Answers one command for `hook`: `command` is the JSON Kea passed as the
-/// callout's `command` argument.
-fn answer<H: Hook>(hook: &H, table: &CommandTable<H>, command: &str) -> Answer {
+/// Answers one command for `hook` (named `hook_name`): `command` is the
+/// JSON Kea passed as the callout's `command` argument.
+pub(crate) fn answer<H>(hook_name: &str, hook: &H, table: &CommandTable<H>, command: &str) -> Answer {
     let parsed: Value = match serde_json::from_str(command) {
         Ok(v) => v,
         Err(e) => return Answer::error(format!("the command is not JSON: {e}")),
@@ -353,39 +356,17 @@ fn answer<H: Hook>(hook: &H, table: &CommandTable<H>, command: &str) -> Answer {
         return Answer::error("the command has no name");
     };
     let Some(handler) = table.commands.find(name) else {
-        return Answer::new(AnswerResult::Unsupported, format!("{}: no command {name:?}", H::NAME));
+        return Answer::new(AnswerResult::Unsupported, format!("{hook_name}: no command {name:?}"));
     };
     let arguments = parsed.get("arguments").cloned();
     let cx = CommandContext { name, _not_send: std::marker::PhantomData };
     match guard(|| handler(hook, &cx, arguments)) {
         Ok(answer) => answer,
         Err(panic) => {
-            let line = format!("{}: command {name} panicked: {panic}", H::NAME);
+            let line = format!("{hook_name}: command {name} panicked: {panic}");
             let _ = guard(|| klog::emit(Severity::Error, 0, &line));
-            Answer::error(format!("{}: the command failed (the hook panicked: {panic})", H::NAME))
+            Answer::error(format!("{hook_name}: the command failed (the hook panicked: {panic})"))
         }
-    }
-}
-
-/// The callout `load()` registers for each of hook `H`'s commands. Kea
-/// passes the command as argument `command` and sends what the callout
-/// leaves in `response`. Nothing unwinds out of it.
-pub(crate) extern "C" fn command_callout<H: Hook + HasSlot>(handle: Option<&mut RawCalloutHandle>) -> c_int {
-    let Some(raw) = handle else { return 0 };
-    let handle = raw.callout_handle();
-    let shared: &CalloutHandle = &handle;
-    let done = guard(|| {
-        let answer = match ffi::arg_element_json(shared, "command") {
-            Ok(json) => H::slot()
-                .with_extra(|hook, table| answer(hook, table, &json))
-                .unwrap_or_else(|| Answer::error(format!("{}: the hook is not loaded", H::NAME))),
-            Err(e) => Answer::error(format!("bad arguments: {}", e.what())),
-        };
-        ffi::arg_set_element(shared, "response", &answer.to_json()).is_ok()
-    });
-    match done {
-        Ok(true) => 0,
-        _ => 1,
     }
 }
 
@@ -432,54 +413,5 @@ mod tests {
         assert!(check_command_name("a b").is_err());
         assert!(check_command_name(&"x".repeat(65)).is_err());
         assert_eq!(hook_name_of("a-b"), hook_name_of("a_b"));
-    }
-}
-
-// ---- the command_processed hook point ----
-
-hook_point!(
-    /// `command_processed`: the server answered a control command (any
-    /// command, from the control socket or through the control agent);
-    /// the callout sees the command and its answer and may replace the
-    /// answer ([`set_response`](Context::set_response)). Both DHCPv4 and
-    /// DHCPv6 servers call it.
-    ///
-    /// Next steps: none.
-    ///
-    /// ```no_run
-    /// # use kea_hooks::prelude::*;
-    /// # struct H;
-    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
-    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
-    /// impl Callout<dhcp4::CommandProcessed> for H {
-    ///     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
-    ///         tracing::info!(command = %cx.name()?, "command answered");
-    ///         Ok(())
-    ///     }
-    /// }
-    /// # kea_hooks::kea_hook!(H);
-    /// ```
-    CommandProcessed, "command_processed", refuse: Continue, steps: [], servers: [Dhcp4, Dhcp6]
-);
-
-impl<'a> Context<'a, CommandProcessed> {
-    /// The command's name (`name`).
-    pub fn name(&self) -> Result<String, Error> {
-        Ok(ffi::arg_string(self.handle, "name")?)
-    }
-
-    /// The command's `arguments` (`null` when it had none).
-    pub fn arguments(&self) -> Result<serde_json::Value, Error> {
-        self.argument_json("arguments")
-    }
-
-    /// The answer (`response`: `{"result": N, "text": ..., "arguments": ...}`).
-    pub fn response(&self) -> Result<serde_json::Value, Error> {
-        self.argument_json("response")
-    }
-
-    /// Replaces the answer the client of the control socket gets.
-    pub fn set_response(&self, response: &serde_json::Value) -> Result<(), Error> {
-        Ok(ffi::arg_set_element(self.handle, "response", response)?)
     }
 }

@@ -522,7 +522,7 @@ fn serve(conn: Conn, shared: &Shared) {
     let deadline = accepted + shared.limits.deadline;
     let response = match read_head(&mut stream, deadline, shared) {
         Ok(head) => match parse(&head, deadline) {
-            Ok(request) => match crate::hook::guard(|| (shared.handler)(&request)) {
+            Ok(request) => match crate::guard::guard(|| (shared.handler)(&request)) {
                 Ok(response) => response,
                 Err(panic) => {
                     tracing::error!(path = request.path(), "HTTP endpoint: the handler panicked: {panic}");

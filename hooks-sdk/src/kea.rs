@@ -20,8 +20,11 @@
 //! unloads hooks: a query from a hook's thread then waits for the one in
 //! flight and fails (`ErrorKind::WrongThread`) rather than reach it.
 //!
-//! What comes back is copied out ([`Subnet4Config`], [`StoredLease4`]:
-//! DHCPv4's, in [`crate::dhcp4`]), so it can go anywhere.
+//! This module is the same for both families: each family's accessors are
+//! defined beside its types, DHCPv4's in [`crate::dhcp4`]
+//! ([`KeaAccess::subnets4`], [`LeaseDb::lease4`], ...). What comes back is
+//! copied out ([`Subnet4Config`](crate::dhcp4::Subnet4Config),
+//! [`StoredLease4`](crate::dhcp4::StoredLease4)), so it can go anywhere.
 //!
 //! When: Kea loads hooks while it applies a configuration, and calls
 //! `dhcp4_srv_configured` before it makes it the running one. So in `load`
@@ -50,13 +53,9 @@
 //! ```
 
 use std::marker::PhantomData;
-use std::net::Ipv4Addr;
 
-
-use crate::dhcp4::{config::parse_subnets4, stored::rows, Pages4, StoredLease4, Subnet4Config};
 use crate::error::{Error, ErrorKind};
-use crate::ffi::{self, LeaseRow4};
-use crate::hwaddr::HwAddr;
+use crate::ffi;
 
 /// Access to Kea's configuration and lease database from one of Kea's
 /// threads, for as long as `'a` (see the [module docs](self)).
@@ -74,16 +73,8 @@ impl KeaAccess<'_> {
         KeaAccess { staging, _not_send: PhantomData }
     }
 
-    /// The subnets of the configuration (shared networks' included), in
-    /// its order: in `load` and `dhcp4_srv_configured`, those of the
-    /// configuration being applied; elsewhere the running one's.
-    pub fn subnets4(&self) -> Result<Vec<Subnet4Config>, Error> {
-        let text = ffi::config_subnets4_json(self.staging)?;
-        parse_subnets4(&text)
-    }
-
-    /// Whether "the configuration" is the one being applied (for the
-    /// family modules' accessors).
+    /// Whether "the configuration" is the one being applied (for each
+    /// family's accessors, e.g. `subnets4` in `dhcp4/config.rs`).
     pub(crate) fn staging(&self) -> bool {
         self.staging
     }
@@ -128,9 +119,10 @@ impl LeaseDb<'static> {
 }
 
 impl LeaseDb<'_> {
-    /// Runs one query of Kea's (of either family), through the gate when
-    /// on a hook's thread.
-    pub(crate) fn run<R>(&self, q: impl FnOnce() -> Result<R, cxx::Exception>) -> Result<R, Error> {
+    /// Runs one query of Kea's, through the gate when on a hook's thread
+    /// (each family's queries, e.g. `lease4` in `dhcp4/stored.rs`, go
+    /// through it).
+    pub(crate) fn query<T>(&self, q: impl FnOnce() -> Result<T, cxx::Exception>) -> Result<T, Error> {
         let found = if self.gated {
             ffi::lease_gate::while_open(q).ok_or_else(|| {
                 Error::new(ErrorKind::WrongThread, "Kea is reconfiguring or shutting down: its lease database is not available now")
@@ -139,49 +131,5 @@ impl LeaseDb<'_> {
             q()
         };
         Ok(found?)
-    }
-
-    /// Runs one DHCPv4 query.
-    fn query(&self, q: impl FnOnce() -> Result<Vec<LeaseRow4>, cxx::Exception>) -> Result<Vec<StoredLease4>, Error> {
-        Ok(rows(self.run(q)?))
-    }
-
-    /// The lease of `address`, if any.
-    pub fn lease4(&self, address: Ipv4Addr) -> Result<Option<StoredLease4>, Error> {
-        Ok(self.query(|| ffi::leases4_by_address(u32::from(address)))?.pop())
-    }
-
-    /// The leases of hardware address `hwaddr` (one per subnet at most).
-    pub fn leases4_by_hwaddr(&self, hwaddr: HwAddr<'_>) -> Result<Vec<StoredLease4>, Error> {
-        self.query(|| ffi::leases4_by_hwaddr(hwaddr.as_bytes(), hwaddr.htype()))
-    }
-
-    /// The leases of client identifier `client_id` (option 61's bytes).
-    pub fn leases4_by_client_id(&self, client_id: &[u8]) -> Result<Vec<StoredLease4>, Error> {
-        if client_id.is_empty() {
-            return Err(Error::new(ErrorKind::Invalid, "an empty client identifier"));
-        }
-        self.query(|| ffi::leases4_by_client_id(client_id))
-    }
-
-    /// Every lease of subnet `subnet_id`, in every state. (At once: for a
-    /// large subnet, [`pages4`](Self::pages4) keeps memory bounded.)
-    pub fn leases4_by_subnet(&self, subnet_id: u32) -> Result<Vec<StoredLease4>, Error> {
-        self.query(|| ffi::leases4_by_subnet(subnet_id))
-    }
-
-    /// Up to `size` leases (1 or more) with addresses above `after`, in
-    /// address order: Kea's paged query (`0.0.0.0` to start).
-    pub fn page4(&self, after: Ipv4Addr, size: u32) -> Result<Vec<StoredLease4>, Error> {
-        if size == 0 {
-            return Err(Error::new(ErrorKind::Invalid, "a page of 0 leases"));
-        }
-        self.query(|| ffi::leases4_page(u32::from(after), size))
-    }
-
-    /// All leases, `size` at a time, in address order: each item is one
-    /// page (an `Err` ends the iteration).
-    pub fn pages4(&self, size: u32) -> Pages4<impl FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error> + '_> {
-        Pages4::new(size, move |after, n| self.page4(after, n))
     }
 }

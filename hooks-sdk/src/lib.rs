@@ -139,17 +139,20 @@ pub mod dhcp6;
 mod error;
 #[allow(unsafe_code)]
 mod ffi;
+mod guard;
 mod hook;
 pub mod http;
 pub mod hwaddr;
 pub mod kea;
 pub mod lease;
+mod load;
 pub mod log;
 mod macros;
 pub mod net;
 pub mod option;
 pub mod params;
 pub mod parking;
+mod points;
 pub mod process;
 pub mod stats;
 pub mod threads;
@@ -181,7 +184,8 @@ pub mod prelude {
 pub mod __private {
     pub use crate::callout::{CalloutEntry, NotRegistered, Probe, Registered};
     pub use crate::ffi::{CheckReport, RawLibraryHandle};
-    pub use crate::hook::{check_parameters, load, new_slot, unload, HasSlot, HookSlot};
+    pub use crate::hook::{new_slot, HasSlot, HookSlot};
+    pub use crate::load::{check_parameters, load, unload};
     pub use crate::KEA_HOOKS_VERSION;
 }
 

@@ -488,7 +488,7 @@ pub mod main_thread {
     /// loaded (then `f` is dropped unrun). A panic in `f` is logged.
     pub fn post(f: impl FnOnce() + Send + 'static) -> Result<(), Error> {
         let job = Box::new(move || {
-            if let Err(panic) = crate::hook::guard(f) {
+            if let Err(panic) = crate::guard::guard(f) {
                 klog::emit(Severity::Error, 0, &format!("work queued for Kea's main thread panicked: {panic}"));
             }
         });
@@ -518,7 +518,7 @@ pub mod main_thread {
     /// that must happen on the main thread.)
     pub fn call<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R, Error> {
         if is_current() {
-            return crate::hook::guard(f).map_err(|p| Error::msg(format!("panicked: {p}")));
+            return crate::guard::guard(f).map_err(|p| Error::msg(format!("panicked: {p}")));
         }
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         post(move || {

@@ -6,6 +6,20 @@ use std::net::Ipv4Addr;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
+use crate::ffi;
+use crate::kea::KeaAccess;
+
+/// DHCPv4's configuration (see [`crate::kea`] for where a [`KeaAccess`]
+/// may be used).
+impl KeaAccess<'_> {
+    /// The subnets of the configuration (shared networks' included), in
+    /// its order: in `load` and `dhcp4_srv_configured`, those of the
+    /// configuration being applied; elsewhere the running one's.
+    pub fn subnets4(&self) -> Result<Vec<Subnet4Config>, Error> {
+        let text = ffi::config_subnets4_json(self.staging())?;
+        parse_subnets4(&text)
+    }
+}
 
 /// A subnet of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -75,7 +75,7 @@ pub use subnet4::Subnet4;
 mod points;
 
 /// `command_processed`, which both servers call (see [`crate::command`]).
-pub use crate::command::CommandProcessed;
+pub use crate::points::CommandProcessed;
 #[cfg(kea_2_6)]
 pub use points::Lease4ServerDecline;
 pub use points::{

@@ -4,9 +4,10 @@
 use std::net::Ipv4Addr;
 
 use super::LeaseState;
-use crate::error::Error;
-use crate::ffi::LeaseRow4;
+use crate::error::{Error, ErrorKind};
+use crate::ffi::{self, LeaseRow4};
 use crate::hwaddr::HwAddr;
+use crate::kea::LeaseDb;
 
 /// All leases, `size` at a time, in address order, from Kea's paged query
 /// however it is reached: [`LeaseDb::pages4`](crate::kea::LeaseDb::pages4), or `fetch(after, size)`
@@ -127,4 +128,47 @@ pub(crate) fn rows(rows: Vec<LeaseRow4>) -> Vec<StoredLease4> {
             fqdn: (r.fqdn_fwd, r.fqdn_rev),
         })
         .collect()
+}
+
+/// DHCPv4's lease queries (see [`crate::kea`] for where a [`LeaseDb`] may
+/// be used).
+impl LeaseDb<'_> {
+    /// The lease of `address`, if any.
+    pub fn lease4(&self, address: Ipv4Addr) -> Result<Option<StoredLease4>, Error> {
+        Ok(rows(self.query(|| ffi::leases4_by_address(u32::from(address)))?).pop())
+    }
+
+    /// The leases of hardware address `hwaddr` (one per subnet at most).
+    pub fn leases4_by_hwaddr(&self, hwaddr: HwAddr<'_>) -> Result<Vec<StoredLease4>, Error> {
+        self.query(|| ffi::leases4_by_hwaddr(hwaddr.as_bytes(), hwaddr.htype())).map(rows)
+    }
+
+    /// The leases of client identifier `client_id` (option 61's bytes).
+    pub fn leases4_by_client_id(&self, client_id: &[u8]) -> Result<Vec<StoredLease4>, Error> {
+        if client_id.is_empty() {
+            return Err(Error::new(ErrorKind::Invalid, "an empty client identifier"));
+        }
+        self.query(|| ffi::leases4_by_client_id(client_id)).map(rows)
+    }
+
+    /// Every lease of subnet `subnet_id`, in every state. (At once: for a
+    /// large subnet, [`pages4`](Self::pages4) keeps memory bounded.)
+    pub fn leases4_by_subnet(&self, subnet_id: u32) -> Result<Vec<StoredLease4>, Error> {
+        self.query(|| ffi::leases4_by_subnet(subnet_id)).map(rows)
+    }
+
+    /// Up to `size` leases (1 or more) with addresses above `after`, in
+    /// address order: Kea's paged query (`0.0.0.0` to start).
+    pub fn page4(&self, after: Ipv4Addr, size: u32) -> Result<Vec<StoredLease4>, Error> {
+        if size == 0 {
+            return Err(Error::new(ErrorKind::Invalid, "a page of 0 leases"));
+        }
+        self.query(|| ffi::leases4_page(u32::from(after), size)).map(rows)
+    }
+
+    /// All leases, `size` at a time, in address order: each item is one
+    /// page (an `Err` ends the iteration).
+    pub fn pages4(&self, size: u32) -> Pages4<impl FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error> + '_> {
+        Pages4::new(size, move |after, n| self.page4(after, n))
+    }
 }

@@ -13,7 +13,7 @@ use crate::kea::LeaseDb;
 /// holds no DHCPv6 leases).
 impl LeaseDb<'_> {
     fn query6(&self, q: impl FnOnce() -> Result<Vec<LeaseRow6>, cxx::Exception>) -> Result<Vec<StoredLease6>, Error> {
-        Ok(rows6(self.run(q)?))
+        Ok(rows6(self.query(q)?))
     }
 
     /// The lease of `address` (or delegated prefix) of type `kind`, if any.

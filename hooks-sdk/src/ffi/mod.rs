@@ -4,7 +4,10 @@
 //! it), and is split by concept:
 //!
 //! * [`shim`]: the cxx bridge to the family-neutral C++ shim
-//!   (`cpp-shim/shim.h`, `shim.cc`);
+//!   (`cpp-shim/shim.h`; its functions in one .cc per concept, named
+//!   after the Rust module they serve: `params.cc`, `parking.cc`,
+//!   `main_queue.cc`, `lease_db.cc`, `stats.cc`, `args.cc`, `context.cc`,
+//!   `log.cc`);
 //! * [`shim4`]: the bridge to its DHCPv4 half (`shim4.h`, `shim4.cc`);
 //! * [`shim6`]: the bridge to its DHCPv6 half (`shim6.h`, `shim6.cc`);
 //! * `args`: callout arguments as references bounded by the callout;
