@@ -91,7 +91,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::callout::{Context, HookPoint, NextStep};
-use crate::{dhcp4, dhcp6};
 use crate::error::{Error, ErrorKind};
 use crate::ffi::{self, main_queue, ParkedPacket};
 use crate::log::{self as klog, Severity};
@@ -133,25 +132,6 @@ impl Parking {
             Parking::SubnetSelect | Parking::SubnetSelect6 => Action::ResumeInSubnet { by_id: false, id: 0 },
         }
     }
-}
-
-impl Parkable for dhcp4::Leases4Committed {
-    const PARKING: Parking = Parking::Plain;
-}
-#[cfg(kea_2_6)]
-impl Parkable for dhcp4::Lease4Offer {
-    const PARKING: Parking = Parking::Offer;
-}
-#[cfg(kea_2_6)]
-impl Parkable for dhcp4::Subnet4Select {
-    const PARKING: Parking = Parking::SubnetSelect;
-}
-impl Parkable for dhcp6::Leases6Committed {
-    const PARKING: Parking = Parking::Plain6;
-}
-#[cfg(kea_2_6)]
-impl Parkable for dhcp6::Subnet6Select {
-    const PARKING: Parking = Parking::SubnetSelect6;
 }
 
 /// Whether a parked packet may be used yet, and what its token asked for
@@ -417,39 +397,18 @@ impl<P: Parkable> Parked<P> {
     }
 }
 
-#[cfg(kea_2_6)]
-impl Parked<dhcp4::Lease4Offer> {
-    /// Resumes the OFFER's query telling Kea the offered address is in use
-    /// (`offer_address_in_use`, as ISC's ping_check does when the address
-    /// answers a ping): Kea declines the address (a `lease4_server_decline`
-    /// callout sees it), sends no OFFER, and the client retries.
-    pub fn resume_address_in_use(mut self) {
+impl<P> Parked<P> {
+    /// Resumes an OFFER's query with `offer_address_in_use` set (for
+    /// `Parked<dhcp4::Lease4Offer>`).
+    #[cfg(kea_2_6)]
+    pub(crate) fn resume_offer_in_use(mut self) {
         self.use_packet(UseKind::Resume(Action::ResumeOffer { address_in_use: true }));
     }
-}
 
-#[cfg(kea_2_6)]
-impl Parked<dhcp4::Subnet4Select> {
-    /// Resumes the query in configured subnet `subnet_id` (the decision
-    /// the hook waited for: a RADIUS server's answer, say), or with no
-    /// subnet (`None`: the client gets no address). An id the running
-    /// configuration lacks when the packet resumes drops it, with an error
-    /// in the log.
-    pub fn resume_in_subnet(mut self, subnet_id: Option<u32>) {
-        let action = match subnet_id {
-            Some(id) => Action::ResumeInSubnet { by_id: true, id },
-            None => Action::ResumeWithoutSubnet,
-        };
-        self.use_packet(UseKind::Resume(action));
-    }
-}
-
-#[cfg(kea_2_6)]
-impl Parked<dhcp6::Subnet6Select> {
-    /// Resumes the query in configured subnet `subnet_id`, or with no
-    /// subnet (`None`), as [`Parked::<dhcp4::Subnet4Select>::resume_in_subnet`]
-    /// does for DHCPv4.
-    pub fn resume_in_subnet(mut self, subnet_id: Option<u32>) {
+    /// Resumes a query parked at subnet selection in configured subnet
+    /// `subnet_id`, or with none (for the families' `resume_in_subnet`).
+    #[cfg(kea_2_6)]
+    pub(crate) fn resume_in_subnet_id(mut self, subnet_id: Option<u32>) {
         let action = match subnet_id {
             Some(id) => Action::ResumeInSubnet { by_id: true, id },
             None => Action::ResumeWithoutSubnet,

@@ -538,3 +538,44 @@ impl<'a> Context<'a, Lease4Offer> {
         self.response4_required()
     }
 }
+
+// ---- parking: where kea-dhcp4 lets a callout park (see crate::parking) ----
+
+#[cfg(kea_2_6)]
+use crate::parking::Parked;
+use crate::parking::{Parkable, Parking};
+
+impl Parkable for Leases4Committed {
+    const PARKING: Parking = Parking::Plain;
+}
+#[cfg(kea_2_6)]
+impl Parkable for Lease4Offer {
+    const PARKING: Parking = Parking::Offer;
+}
+#[cfg(kea_2_6)]
+impl Parkable for Subnet4Select {
+    const PARKING: Parking = Parking::SubnetSelect;
+}
+
+#[cfg(kea_2_6)]
+impl Parked<Lease4Offer> {
+    /// Resumes the OFFER's query telling Kea the offered address is in use
+    /// (`offer_address_in_use`, as ISC's ping_check does when the address
+    /// answers a ping): Kea declines the address (a `lease4_server_decline`
+    /// callout sees it), sends no OFFER, and the client retries.
+    pub fn resume_address_in_use(self) {
+        self.resume_offer_in_use()
+    }
+}
+
+#[cfg(kea_2_6)]
+impl Parked<Subnet4Select> {
+    /// Resumes the query in configured subnet `subnet_id` (the decision
+    /// the hook waited for: a RADIUS server's answer, say), or with no
+    /// subnet (`None`: the client gets no address). An id the running
+    /// configuration lacks when the packet resumes drops it, with an error
+    /// in the log.
+    pub fn resume_in_subnet(self, subnet_id: Option<u32>) {
+        self.resume_in_subnet_id(subnet_id)
+    }
+}

@@ -764,3 +764,27 @@ macro_rules! lease_writes6 {
 }
 
 lease_writes6!(Lease6Select, Lease6Renew, Lease6Rebind);
+
+// ---- parking: where kea-dhcp6 lets a callout park (see crate::parking) ----
+
+#[cfg(kea_2_6)]
+use crate::parking::Parked;
+use crate::parking::{Parkable, Parking};
+
+impl Parkable for Leases6Committed {
+    const PARKING: Parking = Parking::Plain6;
+}
+#[cfg(kea_2_6)]
+impl Parkable for Subnet6Select {
+    const PARKING: Parking = Parking::SubnetSelect6;
+}
+
+#[cfg(kea_2_6)]
+impl Parked<Subnet6Select> {
+    /// Resumes the query in configured subnet `subnet_id`, or with no
+    /// subnet (`None`: the client gets no address), as
+    /// `Parked<dhcp4::Subnet4Select>::resume_in_subnet` does for DHCPv4.
+    pub fn resume_in_subnet(self, subnet_id: Option<u32>) {
+        self.resume_in_subnet_id(subnet_id)
+    }
+}
