@@ -306,6 +306,32 @@ auto try_get_ptr(const CalloutHandle& handle, Arg arg, bool& ok) noexcept -> dec
     return try_get_value<Ptr>(handle, arg, ok).get();
 }
 
+// A lease collection can hold null pointers (another library may have put
+// one there): the SDK counts and indexes only the leases, so its iterator
+// and len() agree. Collections hold one or two leases, so the scan is
+// short. (Lease4Collection, Lease6Collection.)
+template <typename Collection>
+std::size_t collection_len(const Collection& leases) noexcept {
+    std::size_t n = 0;
+    for (const auto& lease : leases) {
+        n += lease ? 1 : 0;
+    }
+    return n;
+}
+
+template <typename Collection>
+auto collection_get(const Collection& leases, std::size_t index) noexcept -> decltype(leases.front().get()) {
+    for (const auto& lease : leases) {
+        if (lease) {
+            if (index == 0) {
+                return lease.get();
+            }
+            --index;
+        }
+    }
+    return nullptr;
+}
+
 }  // namespace detail
 
 // ---- callout handle ----

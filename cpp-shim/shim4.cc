@@ -16,6 +16,8 @@
 #include <dhcpsrv/cfgmgr.h>
 #include <dhcpsrv/lease_mgr.h>
 
+#include "subnets.h"
+
 #include "kea-hooks/src/ffi/shim4.rs.h"
 
 namespace kea_shim {
@@ -230,72 +232,28 @@ void lease4_set_hostname(const Lease4& lease, rust::Slice<const std::uint8_t> ho
 
 // ---- arguments Kea reads back ----
 
-// The configured subnets. Kea also passes them as `subnet4collection`, a
-// pointer to a boost multi_index container, but the shim must not touch
-// that container where the boost headers it is compiled with are not the
-// ones Kea was built with (Debian sid: Kea 3.0 built with boost 1.83, the
-// headers are 1.92; the container is then another type, and any_cast fails
-// with bad_any_cast). From 2.4 on the shim asks the configuration instead,
-// through Kea's own compiled functions (CfgSubnets4::getSubnet and
-// toElement), never iterating the container itself. On 2.2 (bookworm,
-// matching headers; cfgmgr.h cannot be included) it uses the argument.
+// The configured subnets: from the configuration on 2.4+, never from
+// `subnet4collection`'s container (see subnets.h).
 #if KEA_SHIM_HOOKS_VERSION >= 20400
-namespace {
-isc::dhcp::ConstCfgSubnets4Ptr current_subnets() {
-    return isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets4();
-}
-}  // namespace
-
 rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle&, rust::Str) {
-    rust::Vec<std::uint32_t> out;
-    const auto subnets = current_subnets();
-    const isc::data::ConstElementPtr list = subnets ? subnets->toElement() : isc::data::ConstElementPtr();
-    if (list && list->getType() == Element::list) {
-        for (std::size_t i = 0; i < list->size(); ++i) {
-            const ConstElementPtr id = list->get(i)->get("id");
-            if (id && id->getType() == Element::integer) {
-                out.push_back(static_cast<std::uint32_t>(id->intValue()));
-            }
-        }
-    }
-    return out;
+    return detail::configured_subnet_ids(isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets4());
 }
 
 // Selects subnet `id` of the current configuration; false when it has none
 // with that id, and then nothing changes.
 bool arg_select_subnet4(const CalloutHandle& handle, std::uint32_t id) {
-    const auto subnets = current_subnets();
-    const isc::dhcp::Subnet4Ptr subnet = subnets ? subnets->getSubnet(id) : isc::dhcp::Subnet4Ptr();
-    if (!subnet) {
-        return false;
-    }
-    detail::writable(handle).setArgument("subnet4", detail::Subnet4Arg(subnet));
-    return true;
+    return detail::select_configured_subnet<detail::Subnet4Arg>(
+        handle, isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets4(), id, "subnet4");
 }
 #else
 rust::Vec<std::uint32_t> arg_subnet4_collection_ids(const CalloutHandle& handle, rust::Str name) {
-    const auto* all = detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, std::string(name));
-    rust::Vec<std::uint32_t> out;
-    if (all) {
-        for (const auto& subnet : *all) {
-            out.push_back(subnet->getID());
-        }
-    }
-    return out;
+    return detail::collection_subnet_ids(
+        detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, std::string(name)));
 }
 
 bool arg_select_subnet4(const CalloutHandle& handle, std::uint32_t id) {
-    const auto* all = detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, "subnet4collection");
-    if (!all) {
-        return false;
-    }
-    const auto& by_id = all->get<isc::dhcp::SubnetSubnetIdIndexTag>();
-    const auto it = by_id.find(id);
-    if (it == by_id.end()) {
-        return false;
-    }
-    detail::writable(handle).setArgument("subnet4", detail::Subnet4Arg(*it));
-    return true;
+    return detail::select_collection_subnet<detail::Subnet4Arg>(
+        handle, detail::get_arg<const isc::dhcp::Subnet4Collection*>(handle, "subnet4collection"), id, "subnet4");
 }
 #endif
 

@@ -187,30 +187,12 @@ inline void lease4_set_fqdn(const Lease4& lease, bool fwd, bool rev) {
     l.fqdn_rev_ = rev;
 }
 
-// ---- Lease4Collection ----
+// ---- Lease4Collection (null entries skipped: see shim.h) ----
 
-// A collection can hold null pointers (another library may have put one
-// there): the SDK counts and indexes only the leases, so its iterator and
-// len() agree. Collections hold one or two leases, so the scan is short.
-
-inline std::size_t lease4_collection_len(const Lease4Collection& leases) {
-    std::size_t n = 0;
-    for (const auto& lease : leases) {
-        n += lease ? 1 : 0;
-    }
-    return n;
-}
+inline std::size_t lease4_collection_len(const Lease4Collection& leases) { return detail::collection_len(leases); }
 
 inline const Lease4* lease4_collection_get(const Lease4Collection& leases, std::size_t index) {
-    for (const auto& lease : leases) {
-        if (lease) {
-            if (index == 0) {
-                return lease.get();
-            }
-            --index;
-        }
-    }
-    return nullptr;
+    return detail::collection_get(leases, index);
 }
 
 // ---- ClientId, HWAddr ----

@@ -17,6 +17,8 @@
 #include <dhcpsrv/cfgmgr.h>
 #include <dhcpsrv/host_mgr.h>
 #include <dhcpsrv/lease_mgr.h>
+
+#include "subnets.h"
 #include <dhcpsrv/pool.h>
 
 #include "kea-hooks/src/ffi/shim.rs.h"
@@ -321,65 +323,28 @@ rust::Vec<PoolRow6> subnet6_pools(const Subnet6& subnet) {
 
 // ---- arguments Kea reads back ----
 //
-// As for DHCPv4 (see arg_subnet4_collection_ids in shim4.cc): from 2.4 on
-// the configured subnets come from the configuration through Kea's
-// compiled functions, never by iterating `subnet6collection`'s boost
-// container with the shim's boost headers.
+// The configured subnets: from the configuration on 2.4+, never from
+// `subnet6collection`'s container (see subnets.h).
 #if KEA_SHIM_HOOKS_VERSION >= 20400
-namespace {
-isc::dhcp::ConstCfgSubnets6Ptr current_subnets() {
-    return isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets6();
-}
-}  // namespace
-
 rust::Vec<std::uint32_t> arg_subnet6_collection_ids(const CalloutHandle&, rust::Str) {
-    rust::Vec<std::uint32_t> out;
-    const auto subnets = current_subnets();
-    const ConstElementPtr list = subnets ? subnets->toElement() : ConstElementPtr();
-    if (list && list->getType() == Element::list) {
-        for (std::size_t i = 0; i < list->size(); ++i) {
-            const ConstElementPtr id = list->get(i)->get("id");
-            if (id && id->getType() == Element::integer) {
-                out.push_back(static_cast<std::uint32_t>(id->intValue()));
-            }
-        }
-    }
-    return out;
+    return detail::configured_subnet_ids(isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets6());
 }
 
+// Selects subnet `id` of the current configuration; false when it has none
+// with that id, and then nothing changes.
 bool arg_select_subnet6(const CalloutHandle& handle, std::uint32_t id) {
-    const auto subnets = current_subnets();
-    const isc::dhcp::Subnet6Ptr subnet = subnets ? subnets->getSubnet(id) : isc::dhcp::Subnet6Ptr();
-    if (!subnet) {
-        return false;
-    }
-    detail::writable(handle).setArgument("subnet6", detail::Subnet6Arg(subnet));
-    return true;
+    return detail::select_configured_subnet<detail::Subnet6Arg>(
+        handle, isc::dhcp::CfgMgr::instance().getCurrentCfg()->getCfgSubnets6(), id, "subnet6");
 }
 #else
 rust::Vec<std::uint32_t> arg_subnet6_collection_ids(const CalloutHandle& handle, rust::Str name) {
-    const auto* all = detail::get_arg<const isc::dhcp::Subnet6Collection*>(handle, std::string(name));
-    rust::Vec<std::uint32_t> out;
-    if (all) {
-        for (const auto& subnet : *all) {
-            out.push_back(subnet->getID());
-        }
-    }
-    return out;
+    return detail::collection_subnet_ids(
+        detail::get_arg<const isc::dhcp::Subnet6Collection*>(handle, std::string(name)));
 }
 
 bool arg_select_subnet6(const CalloutHandle& handle, std::uint32_t id) {
-    const auto* all = detail::get_arg<const isc::dhcp::Subnet6Collection*>(handle, "subnet6collection");
-    if (!all) {
-        return false;
-    }
-    const auto& by_id = all->get<isc::dhcp::SubnetSubnetIdIndexTag>();
-    const auto it = by_id.find(id);
-    if (it == by_id.end()) {
-        return false;
-    }
-    detail::writable(handle).setArgument("subnet6", detail::Subnet6Arg(*it));
-    return true;
+    return detail::select_collection_subnet<detail::Subnet6Arg>(
+        handle, detail::get_arg<const isc::dhcp::Subnet6Collection*>(handle, "subnet6collection"), id, "subnet6");
 }
 #endif
 

@@ -177,26 +177,12 @@ inline void lease6_set_fqdn(const Lease6& lease, bool fwd, bool rev) {
     l.fqdn_rev_ = rev;
 }
 
-// ---- Lease6Collection (null entries skipped, as for Lease4Collection) ----
+// ---- Lease6Collection (null entries skipped: see shim.h) ----
 
-inline std::size_t lease6_collection_len(const Lease6Collection& leases) {
-    std::size_t n = 0;
-    for (const auto& lease : leases) {
-        n += lease ? 1 : 0;
-    }
-    return n;
-}
+inline std::size_t lease6_collection_len(const Lease6Collection& leases) { return detail::collection_len(leases); }
 
 inline const Lease6* lease6_collection_get(const Lease6Collection& leases, std::size_t index) {
-    for (const auto& lease : leases) {
-        if (lease) {
-            if (index == 0) {
-                return lease.get();
-            }
-            --index;
-        }
-    }
-    return nullptr;
+    return detail::collection_get(leases, index);
 }
 
 // ---- Subnet6 ----

@@ -63,7 +63,7 @@ const SHIM_SOURCES: &[&str] = &[
 ];
 
 /// The headers the shim's files include.
-const SHIM_HEADERS: &[&str] = &["shim.h", "pkt.h", "shim4.h", "shim6.h", "trycatch.h"];
+const SHIM_HEADERS: &[&str] = &["shim.h", "pkt.h", "subnets.h", "shim4.h", "shim6.h", "trycatch.h"];
 
 /// Releases that get a cfg `kea_X_Y` (see the top of this file).
 const CFG_RELEASES: &[(u32, u32)] = &[(2, 4), (2, 6), (3, 0)];

@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::error::Error;
+
 /// A lease's state.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LeaseState(pub u32);
@@ -42,5 +44,101 @@ impl fmt::Display for LeaseState {
 impl fmt::Debug for LeaseState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "LeaseState({})", self.name())
+    }
+}
+
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A lease the lease database pages through by address
+/// ([`StoredLease4`](crate::dhcp4::StoredLease4),
+/// [`StoredLease6`](crate::dhcp6::StoredLease6)).
+pub trait PagedLease: sealed::Sealed {
+    /// The address type the pages are keyed by.
+    type Address: Copy + PartialEq + fmt::Debug;
+    /// Where the first page starts (`0.0.0.0`, `::`).
+    const START: Self::Address;
+    /// The highest address: a page ending there is the last one.
+    const TOP: Self::Address;
+    /// The lease's address, where the next page starts.
+    fn page_key(&self) -> Self::Address;
+}
+
+impl sealed::Sealed for crate::dhcp4::StoredLease4 {}
+impl PagedLease for crate::dhcp4::StoredLease4 {
+    type Address = std::net::Ipv4Addr;
+    const START: Self::Address = std::net::Ipv4Addr::UNSPECIFIED;
+    const TOP: Self::Address = std::net::Ipv4Addr::BROADCAST;
+    fn page_key(&self) -> Self::Address {
+        self.address
+    }
+}
+
+impl sealed::Sealed for crate::dhcp6::StoredLease6 {}
+impl PagedLease for crate::dhcp6::StoredLease6 {
+    type Address = std::net::Ipv6Addr;
+    const START: Self::Address = std::net::Ipv6Addr::UNSPECIFIED;
+    const TOP: Self::Address = std::net::Ipv6Addr::new(0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff);
+    fn page_key(&self) -> Self::Address {
+        self.address
+    }
+}
+
+/// All leases of a family, `size` at a time, in address order, from Kea's
+/// paged query however it is reached: `fetch(after, size)` returns the
+/// leases above `after` (see [`Pages4`](crate::dhcp4::Pages4) and
+/// [`Pages6`](crate::dhcp6::Pages6), this type for each family). A page
+/// shorter than `size` (or empty, or ending at the highest address) is the
+/// last one; an `Err` ends the iteration.
+pub struct Pages<L: PagedLease, F> {
+    fetch: F,
+    /// Where the next page starts; `None` when done.
+    after: Option<L::Address>,
+    size: u32,
+}
+
+impl<L: PagedLease, F> Pages<L, F>
+where
+    F: FnMut(L::Address, u32) -> Result<Vec<L>, Error>,
+{
+    /// Pages of `size` leases, each fetched with `fetch(after, size)`
+    /// (Kea's paged query: the leases above `after`, in address order).
+    pub fn new(size: u32, fetch: F) -> Self {
+        Pages { fetch, after: Some(L::START), size }
+    }
+}
+
+impl<L: PagedLease, F> fmt::Debug for Pages<L, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pages").field("after", &self.after).field("size", &self.size).finish_non_exhaustive()
+    }
+}
+
+impl<L: PagedLease, F> Iterator for Pages<L, F>
+where
+    F: FnMut(L::Address, u32) -> Result<Vec<L>, Error>,
+{
+    type Item = Result<Vec<L>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let after = self.after?;
+        match (self.fetch)(after, self.size) {
+            Ok(page) if page.is_empty() => {
+                self.after = None;
+                None
+            }
+            Ok(page) => {
+                let last = page.last().map(PagedLease::page_key);
+                // A short page is the last one; so is one ending at the top.
+                self.after = last.filter(|a| page.len() as u32 == self.size && *a != L::TOP);
+                Some(Ok(page))
+            }
+            Err(e) => {
+                self.after = None;
+                Some(Err(e))
+            }
+        }
     }
 }

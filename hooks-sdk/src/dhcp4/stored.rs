@@ -11,7 +11,7 @@ use crate::kea::LeaseDb;
 
 /// All leases, `size` at a time, in address order, from Kea's paged query
 /// however it is reached: [`LeaseDb::pages4`](crate::kea::LeaseDb::pages4), or `fetch(after, size)`
-/// given to [`Pages4::new`], for example a page at a time through the main
+/// given to `Pages4::new`, for example a page at a time through the main
 /// thread from a hook's own thread:
 ///
 /// ```no_run
@@ -27,57 +27,9 @@ use crate::kea::LeaseDb;
 /// ```
 ///
 /// A page shorter than `size` (or empty, or ending at 255.255.255.255) is
-/// the last one; an `Err` ends the iteration.
-pub struct Pages4<F> {
-    fetch: F,
-    /// Where the next page starts; `None` when done.
-    after: Option<Ipv4Addr>,
-    size: u32,
-}
-
-impl<F> Pages4<F>
-where
-    F: FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error>,
-{
-    /// Pages of `size` leases, each fetched with `fetch(after, size)`
-    /// (Kea's paged query: the leases above `after`, in address order).
-    pub fn new(size: u32, fetch: F) -> Self {
-        Pages4 { fetch, after: Some(Ipv4Addr::UNSPECIFIED), size }
-    }
-}
-
-impl<F> std::fmt::Debug for Pages4<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pages4").field("after", &self.after).field("size", &self.size).finish_non_exhaustive()
-    }
-}
-
-impl<F> Iterator for Pages4<F>
-where
-    F: FnMut(Ipv4Addr, u32) -> Result<Vec<StoredLease4>, Error>,
-{
-    type Item = Result<Vec<StoredLease4>, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let after = self.after?;
-        match (self.fetch)(after, self.size) {
-            Ok(page) if page.is_empty() => {
-                self.after = None;
-                None
-            }
-            Ok(page) => {
-                let last = page.last().map(|l| l.address);
-                // A short page is the last one; so is one ending at the top.
-                self.after = last.filter(|a| page.len() as u32 == self.size && *a != Ipv4Addr::BROADCAST);
-                Some(Ok(page))
-            }
-            Err(e) => {
-                self.after = None;
-                Some(Err(e))
-            }
-        }
-    }
-}
+/// the last one; an `Err` ends the iteration. (The family-neutral
+/// [`Pages`](crate::lease::Pages) for DHCPv4 leases.)
+pub type Pages4<F> = crate::lease::Pages<StoredLease4, F>;
 
 /// A lease as the lease database holds it (a copy).
 #[derive(Debug, Clone, PartialEq, Eq)]

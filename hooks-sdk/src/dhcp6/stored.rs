@@ -59,56 +59,9 @@ impl LeaseDb<'_> {
 }
 
 /// All DHCPv6 leases, `size` at a time, in address order, from Kea's paged
-/// query however it is reached (as [`Pages4`](crate::dhcp4::Pages4)). A
-/// page shorter than `size` is the last one; an `Err` ends the iteration.
-pub struct Pages6<F> {
-    fetch: F,
-    after: Option<Ipv6Addr>,
-    size: u32,
-}
-
-impl<F> Pages6<F>
-where
-    F: FnMut(Ipv6Addr, u32) -> Result<Vec<StoredLease6>, Error>,
-{
-    /// Pages of `size` leases, each fetched with `fetch(after, size)`.
-    pub fn new(size: u32, fetch: F) -> Self {
-        Pages6 { fetch, after: Some(Ipv6Addr::UNSPECIFIED), size }
-    }
-}
-
-impl<F> std::fmt::Debug for Pages6<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pages6").field("after", &self.after).field("size", &self.size).finish_non_exhaustive()
-    }
-}
-
-impl<F> Iterator for Pages6<F>
-where
-    F: FnMut(Ipv6Addr, u32) -> Result<Vec<StoredLease6>, Error>,
-{
-    type Item = Result<Vec<StoredLease6>, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let after = self.after?;
-        match (self.fetch)(after, self.size) {
-            Ok(page) if page.is_empty() => {
-                self.after = None;
-                None
-            }
-            Ok(page) => {
-                let last = page.last().map(|l| l.address);
-                let top = Ipv6Addr::from(u128::MAX);
-                self.after = last.filter(|a| page.len() as u32 == self.size && *a != top);
-                Some(Ok(page))
-            }
-            Err(e) => {
-                self.after = None;
-                Some(Err(e))
-            }
-        }
-    }
-}
+/// query however it is reached (as [`Pages4`](crate::dhcp4::Pages4): the
+/// family-neutral [`Pages`](crate::lease::Pages) for DHCPv6 leases).
+pub type Pages6<F> = crate::lease::Pages<StoredLease6, F>;
 
 /// A DHCPv6 lease as the lease database holds it (a copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
