@@ -232,15 +232,36 @@ bool pkt6_relay(const Pkt6& pkt, std::size_t level, RelayRow6& out) {
     return true;
 }
 
-rust::Vec<OptionRow6> pkt6_options(const Pkt6& pkt, std::int32_t level, std::uint16_t code, bool all) {
-    const isc::dhcp::OptionCollection* options = &pkt.options_;
-    if (level >= 0) {
-        if (static_cast<std::size_t>(level) >= pkt.relay_info_.size()) {
-            throw std::out_of_range("the packet has " + std::to_string(pkt.relay_info_.size()) +
-                                    " relay levels, not " + std::to_string(level + 1));
-        }
-        options = &pkt.relay_info_[level].options_;
+namespace {
+
+// The packet's own options (`level` -1) or those of relay `level`.
+const isc::dhcp::OptionCollection& options_at(const Pkt6& pkt, std::int32_t level) {
+    if (level < 0) {
+        return pkt.options_;
     }
+    if (static_cast<std::size_t>(level) >= pkt.relay_info_.size()) {
+        throw std::out_of_range("the packet has " + std::to_string(pkt.relay_info_.size()) + " relay levels, not " +
+                                std::to_string(level + 1));
+    }
+    return pkt.relay_info_[level].options_;
+}
+
+}  // namespace
+
+std::unique_ptr<std::vector<std::uint8_t>> pkt6_option(const Pkt6& pkt, std::int32_t level, std::uint16_t code) {
+    const isc::dhcp::OptionCollection& options = options_at(pkt, level);
+    // lower_bound: the first of several (a multimap's find may return any).
+    for (auto it = options.lower_bound(code); it != options.end() && it->first == code; ++it) {
+        if (it->second) {
+            // As pkt4_option: toBinary's vector is handed over, not copied.
+            return std::make_unique<std::vector<std::uint8_t>>(it->second->toBinary(false));
+        }
+    }
+    return nullptr;
+}
+
+rust::Vec<OptionRow6> pkt6_options(const Pkt6& pkt, std::int32_t level, std::uint16_t code, bool all) {
+    const isc::dhcp::OptionCollection* options = &options_at(pkt, level);
     rust::Vec<OptionRow6> out;
     const auto [first, last] = all ? std::make_pair(options->begin(), options->end()) : options->equal_range(code);
     for (auto it = first; it != last; ++it) {
@@ -258,9 +279,14 @@ rust::Vec<OptionRow6> pkt6_options(const Pkt6& pkt, std::int32_t level, std::uin
     return out;
 }
 
-void pkt6_add_option(const Pkt6& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data) {
+void pkt6_add_option(const Pkt6& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data, bool replace) {
     const isc::dhcp::OptionBuffer buf(data.begin(), data.end());
-    writable(pkt).addOption(isc::dhcp::OptionPtr(new isc::dhcp::Option(isc::dhcp::Option::V6, code, buf)));
+    isc::dhcp::OptionPtr option(new isc::dhcp::Option(isc::dhcp::Option::V6, code, buf));
+    if (replace) {
+        while (writable(pkt).delOption(code)) {
+        }
+    }
+    writable(pkt).addOption(option);
 }
 
 std::size_t pkt6_remove_option(const Pkt6& pkt, std::uint16_t code) {

@@ -68,7 +68,13 @@ bool pkt6_relay(const Pkt6& pkt, std::size_t level, RelayRow6& out);
 // packet's own options (-1) or those of the relay at that encapsulation
 // level (0: the relay closest to the server).
 rust::Vec<OptionRow6> pkt6_options(const Pkt6& pkt, std::int32_t level, std::uint16_t code, bool all);
-void pkt6_add_option(const Pkt6& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data);
+// The first option `code` at `level` (as pkt6_options), packed without
+// its code and length, handed over as toBinary made it; null when there is
+// none.
+std::unique_ptr<std::vector<std::uint8_t>> pkt6_option(const Pkt6& pkt, std::int32_t level, std::uint16_t code);
+// Adds option `code`; with `replace`, after deleting every one the packet
+// had (one call where set_option made two).
+void pkt6_add_option(const Pkt6& pkt, std::uint16_t code, rust::Slice<const std::uint8_t> data, bool replace);
 std::size_t pkt6_remove_option(const Pkt6& pkt, std::uint16_t code);
 rust::Vec<rust::String> pkt6_classes(const Pkt6& pkt, bool later);
 void pkt6_add_class(const Pkt6& pkt, rust::Str name, bool later);

@@ -45,4 +45,4 @@ pub use http::{Endpoint, FullListener, HttpAnswer};
 pub use kea::{unix_command, unix_command_within, write_memfile4, Family, Kea, KeaConfig, Lease6Row, LeaseRow, StartFailure};
 pub use netns::{in_netns, run_in_ns, NetPair};
 pub use user::SystemUser;
-pub use perfdhcp::{perfdhcp, perfdhcp6, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};
+pub use perfdhcp::{perfdhcp, perfdhcp6, perfdhcp6_start, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};

@@ -120,14 +120,16 @@ pub fn perfdhcp(pair: &NetPair, args: &[&str]) -> PerfdhcpReport {
 /// (Kea needs a [`KeaConfig::pd_pool`](crate::KeaConfig::pd_pool)). Bound
 /// it and accept exit codes as [`perfdhcp`] does.
 pub fn perfdhcp6(pair: &NetPair, args: &[&str]) -> PerfdhcpReport {
+    perfdhcp6_start(pair, None, args).wait()
+}
+
+/// Starts [`perfdhcp6`]'s command in the background, pinned to `cpu` when
+/// given, its output captured: the DHCPv6 form of [`perfdhcp_start`].
+/// perfdhcp -6 derives its clients' DUIDs from `-b mac=...` (the same base
+/// in every run), so give runs against the same server distinct bases.
+pub fn perfdhcp6_start(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> PerfdhcpRun {
     pair.wait_ipv6();
-    let child = perfdhcp_family(pair, None, &["-6", "-l", &pair.client_if()], args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn perfdhcp -6");
-    PerfdhcpRun { child, args: args.iter().map(|a| (*a).to_owned()).collect() }.wait()
+    PerfdhcpRun::spawn(perfdhcp_family(pair, cpu, &["-6", "-l", &pair.client_if()], args), args)
 }
 
 /// [`perfdhcp`], pinned to `cpu` when given (for benchmarks).
@@ -146,16 +148,17 @@ pub struct PerfdhcpRun {
 /// Starts [`perfdhcp_on_cpu`]'s command in the background, its output
 /// captured: to run several at once (bound each with `-p` or `-n`).
 pub fn perfdhcp_start(pair: &NetPair, cpu: Option<usize>, args: &[&str]) -> PerfdhcpRun {
-    let child = perfdhcp_command(pair, cpu, args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn perfdhcp");
-    PerfdhcpRun { child, args: args.iter().map(|a| (*a).to_owned()).collect() }
+    PerfdhcpRun::spawn(perfdhcp_command(pair, cpu, args), args)
 }
 
 impl PerfdhcpRun {
+    /// Spawns `cmd` (a perfdhcp command line ending with `args`) with its
+    /// output captured.
+    fn spawn(mut cmd: std::process::Command, args: &[&str]) -> PerfdhcpRun {
+        let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn perfdhcp");
+        PerfdhcpRun { child, args: args.iter().map(|a| (*a).to_owned()).collect() }
+    }
+
     /// Waits for perfdhcp to exit and parses its report, accepting exit
     /// status 0 and 3 as [`perfdhcp`] does (else panics with its output).
     pub fn wait(self) -> PerfdhcpReport {

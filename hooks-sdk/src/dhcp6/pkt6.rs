@@ -166,7 +166,8 @@ impl<'a> Pkt6<'a> {
     /// nested options in wire form), or `None`. See [`OptionData`] and
     /// [`super::option`] for the readers.
     pub fn option(&self, code: u16) -> Result<Option<OptionData>, Error> {
-        Ok(ffi::pkt6_options(self.pkt, -1, code, false)?.into_iter().next().map(|r| OptionData::from(r.data)))
+        let packed = ffi::pkt6_option(self.pkt, -1, code)?;
+        Ok((!packed.is_null()).then(|| OptionData::packed(packed)))
     }
 
     /// Every option `code`, in order (a client may send several IA_NAs).
@@ -214,7 +215,7 @@ impl<'a> Pkt6<'a> {
     pub fn add_option(&self, code: u16, data: impl AsRef<[u8]>) -> Result<(), Error> {
         let data = data.as_ref();
         check_option(code, data)?;
-        Ok(ffi::pkt6_add_option(self.pkt, code, data)?)
+        Ok(ffi::pkt6_add_option(self.pkt, code, data, false)?)
     }
 
     /// Sets option `code` to payload `data`, removing every one the packet
@@ -222,8 +223,7 @@ impl<'a> Pkt6<'a> {
     pub fn set_option(&self, code: u16, data: impl AsRef<[u8]>) -> Result<(), Error> {
         let data = data.as_ref();
         check_option(code, data)?;
-        ffi::pkt6_remove_option(self.pkt, code)?;
-        Ok(ffi::pkt6_add_option(self.pkt, code, data)?)
+        Ok(ffi::pkt6_add_option(self.pkt, code, data, true)?)
     }
 
     /// Removes every option `code`; returns how many there were.
@@ -346,7 +346,8 @@ impl Relay6<'_> {
     /// The payload of this relay's option `code` (interface-id 18,
     /// remote-id 37, subscriber-id 38, ...), or `None`.
     pub fn option(&self, code: u16) -> Result<Option<OptionData>, Error> {
-        Ok(ffi::pkt6_options(self.pkt, self.level as i32, code, false)?.into_iter().next().map(|r| OptionData::from(r.data)))
+        let packed = ffi::pkt6_option(self.pkt, self.level as i32, code)?;
+        Ok((!packed.is_null()).then(|| OptionData::packed(packed)))
     }
 
     /// Every option of this relay (code, payload), by code.

@@ -131,11 +131,15 @@ pub(crate) mod bridge {
         /// Options `code` (every option if `all`) of the packet (`level`
         /// -1) or of relay `level`; fails for a level the packet lacks.
         fn pkt6_options(pkt: &Pkt6, level: i32, code: u16, all: bool) -> Result<Vec<OptionRow6>>;
+        /// The first option `code` at `level` (as `pkt6_options`), as Kea
+        /// packs it; null when there is none.
+        fn pkt6_option(pkt: &Pkt6, level: i32, code: u16) -> Result<UniquePtr<CxxVector<u8>>>;
         fn pkt6_in_class(pkt: &Pkt6, name: &str) -> Result<bool>;
         fn pkt6_label(pkt: &Pkt6) -> Result<String>;
 
         // ---- Pkt6 writes (the shim casts the const away: see shim4.h) ----
-        fn pkt6_add_option(pkt: &Pkt6, code: u16, data: &[u8]) -> Result<()>;
+        /// With `replace`, removes every option `code` first.
+        fn pkt6_add_option(pkt: &Pkt6, code: u16, data: &[u8], replace: bool) -> Result<()>;
         fn pkt6_remove_option(pkt: &Pkt6, code: u16) -> Result<usize>;
         fn pkt6_classes(pkt: &Pkt6, later: bool) -> Result<Vec<String>>;
         fn pkt6_add_class(pkt: &Pkt6, name: &str, later: bool) -> Result<()>;

@@ -39,6 +39,17 @@
 //! Kea's IOService instead of an eventfd Kea watches); ratios are to `cpp`
 //! when it is one of them, else to the first by name; `--twins` compares
 //! each Rust variant with its C++ twin side by side, with an A/A control).
+//! DHCPv6: `cpp6` and `rust6` name the DHCPv6 bench hooks
+//! (tests/bench/cpp-hook/bench6_hook.cc, tests/bench/rust6-hook),
+//! `cpp6-options` and `rust6-options` the same with `"options": true` (read
+//! the query's ORO, set option 23 on the response), `none6` no hook; a
+//! variant with one of them runs in kea-dhcp6 (single-threaded, WARN, long
+//! lifetimes, a pool of 65,536 addresses) under `perfdhcp -6`, where an
+//! exchange is a SARR (the REPLYs to REQUESTs count), in every part of 2
+//! and 3 (a variant and its reference must be the same family);
+//! `--twins6` compares the DHCPv6 twins side by side, with an A/A control
+//! (`--rounds 0 --skip-callouts --cachegrind-runs 1 --side-by-side 8
+//! --twins6`). The per-callout part 1 is DHCPv4's only.
 //! Where the
 //! parking bench hook is loaded, side by side also prints the time from
 //! leases4_committed to pkt4_send (a parked packet's round trip).
@@ -62,8 +73,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kea_hooks_tests::{
-    build_bench_fixtures, build_hook, callgrind_per_callout, perfdhcp, perfdhcp_on_cpu, perfdhcp_start, target_dir, Kea, KeaConfig, NetPair,
-    PerfdhcpReport, Profile,
+    build_bench_fixtures, build_hook, callgrind_per_callout, perfdhcp6_start, perfdhcp_start, target_dir, Kea, KeaConfig, NetPair,
+    PerfdhcpReport, PerfdhcpRun, Profile,
 };
 
 struct Opts {
@@ -99,6 +110,8 @@ fn opts() -> Opts {
             }
             // Each Rust variant against its C++ twin, and an A/A control.
             "--twins" => o.variants.extend(TWINS.iter().map(|(n, l)| (n.to_string(), l.to_string()))),
+            // The same for the DHCPv6 bench hooks.
+            "--twins6" => o.variants.extend(TWINS6.iter().map(|(n, l)| (n.to_string(), l.to_string()))),
             _ => usage(),
         }
     }
@@ -121,6 +134,16 @@ const TWINS: [(&str, &str); 9] = [
     ("rust-park~cpp-park", "park-on"),
 ];
 
+/// `--twins6`: the DHCPv6 bench hooks' twins (kea-dhcp6, perfdhcp -6),
+/// with their A/A control.
+const TWINS6: [(&str, &str); 5] = [
+    ("cpp6", "cpp6"),
+    ("cpp6-again~cpp6", "cpp6"),
+    ("rust6~cpp6", "rust6"),
+    ("cpp6-options", "cpp6-options"),
+    ("rust6-options~cpp6-options", "rust6-options"),
+];
+
 /// The variant a `--variant NAME~REF=...` is compared with side by side.
 fn against(spec_name: &str) -> (&str, Option<&str>) {
     match spec_name.split_once('~') {
@@ -132,7 +155,7 @@ fn against(spec_name: &str) -> (&str, Option<&str>) {
 fn usage() -> ! {
     eprintln!(
         "usage: kea-bench [--rounds N] [--seconds S] [--rate R] [--skip-e2e] [--skip-callouts] \
-         [--variant NAME[~REF]=LIB[+LIB...]]... [--twins] [--keep-cachegrind] [--cachegrind-runs N] [--side-by-side N]"
+         [--variant NAME[~REF]=LIB[+LIB...]]... [--twins] [--twins6] [--keep-cachegrind] [--cachegrind-runs N] [--side-by-side N]"
     );
     std::process::exit(2)
 }
@@ -221,8 +244,11 @@ fn main() {
         let variants = e2e_variants(&o, &cpp_hook, &rust_hook, &park_hook);
         if o.rounds > 0 {
             println!(
-                "\n## End to end: kea-dhcp4 + perfdhcp (DORA, {} s per run, target rate {}/s), exchanges/s",
-                o.seconds, o.rate
+                "\n## End to end: {} + perfdhcp ({}, {} s per run, target rate {}/s), exchanges/s",
+                servers(&variants),
+                exchange_kind(&variants),
+                o.seconds,
+                o.rate
             );
         }
         let pair = NetPair::wide();
@@ -232,17 +258,18 @@ fn main() {
         let mut sys_us: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for round in 0..o.rounds {
             for k in 0..variants.len() {
-                let (name, libs) = &variants[(round + k) % variants.len()];
-                let name = name.as_str();
-                let mut kea = start_kea(&pair, kea_cpu, &fresh_copies(&out, name, libs));
+                let variant = &variants[(round + k) % variants.len()];
+                let name = variant.name.as_str();
+                let mut kea = start_kea(&pair, kea_cpu, variant.family, &fresh_copies(&out, name, &variant.libs));
                 let args = load_args(&o);
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 let cpu_before = cpu_ns(kea.pid());
                 let stat_before = proc_stat(kea.pid());
-                let report = perfdhcp_on_cpu(&pair, client_cpu, &args);
+                let report = perfdhcp_run(variant.family, &pair, client_cpu, 0, &args).wait();
                 let cpu = cpu_ns(kea.pid()) - cpu_before;
                 let stat = proc_stat(kea.pid()).since(&stat_before);
-                // Completed DORA exchanges (ACKs) over the sending period:
+                // Completed DORA exchanges (ACKs; DHCPv6: REPLYs to
+                // REQUESTs) over the sending period:
                 // perfdhcp's own `Rate:` also divides by the -W wait.
                 let acks = report.acks().max(1) as f64;
                 let rate = acks / f64::from(o.seconds);
@@ -281,20 +308,21 @@ fn main() {
         let l2 = l2_cache();
         if o.cachegrind_runs > 0 {
             println!(
-                "\n## End to end under cachegrind (last level simulated as this CPU's L2, {}): Kea's counts per DORA \
+                "\n## End to end under cachegrind (last level simulated as this CPU's L2, {}): Kea's counts per {} \
                  exchange, {} runs",
                 l2.join(","),
+                exchange_kind(&variants),
                 o.cachegrind_runs
             );
         }
         // counter -> variant -> [per exchange, one per run]
         let mut counts: BTreeMap<&'static str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
         for run in 0..o.cachegrind_runs {
-            for (name, libs) in &variants {
+            for Variant { name, family, libs } in &variants {
                 let libs = &fresh_copies(&out, name, libs);
                 let keep = |suffix: &str| o.keep_cachegrind.then(|| out.join(format!("cachegrind.{name}.{run}{suffix}")));
-                let (few, few_acks) = kea_counts(&pair, libs, 40, &l2, keep(".few").as_deref());
-                let (many, many_acks) = kea_counts(&pair, libs, 240, &l2, keep("").as_deref());
+                let (few, few_acks) = kea_counts(&pair, *family, libs, 40, &l2, keep(".few").as_deref());
+                let (many, many_acks) = kea_counts(&pair, *family, libs, 240, &l2, keep("").as_deref());
                 assert!(many_acks > few_acks, "{name}: {few_acks} then {many_acks} exchanges");
                 for (counter, n) in many {
                     let per = (n as f64 - few[counter] as f64) / (many_acks - few_acks) as f64;
@@ -318,11 +346,11 @@ fn main() {
 fn side_by_side(
     o: &Opts,
     out: &Path,
-    variants: &[(String, Vec<HookLib>)],
+    variants: &[Variant],
     kea_cpu: Option<usize>,
     client_cpu: Option<usize>,
 ) {
-    let default_reference = reference_variant(variants.iter().map(|(n, _)| n.as_str()));
+    let default_reference = reference_variant(variants.iter().map(|v| v.name.as_str()));
     // Each variant's reference: its `~REF`, else the default one. A
     // variant that is some variant's reference runs only as that.
     let explicit: BTreeMap<&str, &str> =
@@ -330,7 +358,7 @@ fn side_by_side(
     let references: Vec<&str> =
         explicit.values().copied().chain(std::iter::once(default_reference)).collect();
     let reference_of = |name: &str| explicit.get(name).copied().unwrap_or(default_reference);
-    let libs_of = |name: &str| variants.iter().find(|(n, _)| n == name).map(|(_, l)| l);
+    let variant_named = |name: &str| variants.iter().find(|v| v.name == name);
     println!(
         "\n## End to end, side by side: each variant and its reference ({default_reference} unless named) serving at the \
          same time (both Keas on CPU {kea_cpu:?}, both perfdhcps on CPU {client_cpu:?}, {} s per run, target rate {}/s \
@@ -347,21 +375,27 @@ fn side_by_side(
     let mut busy = Vec::new();
     let mut trips: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for round in 0..o.side_by_side {
-        for (name, libs) in variants.iter().filter(|(n, _)| !references.contains(&n.as_str()) || explicit.contains_key(n.as_str())) {
+        for variant in variants.iter().filter(|v| !references.contains(&v.name.as_str()) || explicit.contains_key(v.name.as_str())) {
+            let (name, family, libs) = (&variant.name, variant.family, &variant.libs);
             let reference = reference_of(name);
-            let Some(ref_libs) = libs_of(reference) else { panic!("--variant {name}~{reference}: no variant {reference}") };
+            let Some(ref_variant) = variant_named(reference) else { panic!("--variant {name}~{reference}: no variant {reference}") };
+            assert!(
+                ref_variant.family == family,
+                "--variant {name}~{reference}: {name} is {family:?} and {reference} {:?}",
+                ref_variant.family
+            );
             // Swap the pairs (and the start order) every round.
-            let mut sides = [(reference, ref_libs), (name.as_str(), libs)];
+            let mut sides = [(reference, &ref_variant.libs), (name.as_str(), libs)];
             if round % 2 == 1 {
                 sides.reverse();
             }
             let mut keas: Vec<Kea> = sides
                 .iter()
                 .enumerate()
-                .map(|(k, (side, libs))| start_kea(&pairs[k], kea_cpu, &fresh_copies(out, &format!("sbs{k}-{side}"), libs)))
+                .map(|(k, (side, libs))| start_kea(&pairs[k], kea_cpu, family, &fresh_copies(out, &format!("sbs{k}-{side}"), libs)))
                 .collect();
             let before: Vec<u64> = keas.iter().map(|k| cpu_ns(k.pid())).collect();
-            let runs: Vec<_> = pairs.iter().map(|p| perfdhcp_start(p, client_cpu, &args)).collect();
+            let runs: Vec<_> = pairs.iter().enumerate().map(|(k, p)| perfdhcp_run(family, p, client_cpu, k, &args)).collect();
             let reports: Vec<PerfdhcpReport> = runs.into_iter().map(|r| r.wait()).collect();
             let used: Vec<f64> = keas.iter().zip(&before).map(|(k, b)| (cpu_ns(k.pid()) - b) as f64).collect();
             // The parking bench hook's round trips (leases4_committed to
@@ -437,11 +471,50 @@ struct HookLib {
     parameters: Option<serde_json::Value>,
 }
 
+/// Which server a variant runs in: kea-dhcp4 under `perfdhcp -4`, or
+/// kea-dhcp6 under `perfdhcp -6`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+}
+
+/// An end-to-end variant: its name, its server and its hook libraries.
+struct Variant {
+    name: String,
+    family: Family,
+    libs: Vec<HookLib>,
+}
+
+/// Names in a `--variant` library list that are DHCPv6 hooks (or, `none6`,
+/// no hook in kea-dhcp6): a variant with one of them runs in kea-dhcp6.
+const V6_LIBS: [&str; 5] = ["none6", "cpp6", "rust6", "cpp6-options", "rust6-options"];
+
+/// "kea-dhcp4", "kea-dhcp6" or both, for headings.
+fn servers(variants: &[Variant]) -> &'static str {
+    match (variants.iter().any(|v| v.family == Family::V4), variants.iter().any(|v| v.family == Family::V6)) {
+        (true, true) => "kea-dhcp4 and kea-dhcp6",
+        (false, true) => "kea-dhcp6",
+        _ => "kea-dhcp4",
+    }
+}
+
+/// What one exchange is, for headings: DORA (DHCPv4), SARR (DHCPv6).
+fn exchange_kind(variants: &[Variant]) -> &'static str {
+    match servers(variants) {
+        "kea-dhcp4 and kea-dhcp6" => "DORA or SARR",
+        "kea-dhcp6" => "SARR",
+        _ => "DORA",
+    }
+}
+
 /// The end-to-end variants: `--variant NAME=LIB[+LIB...]` options, else no
 /// hook, the C++ bench hook and the Rust bench hook. `cpp` and `rust` in a
 /// library list name the bench hooks, `cpp-options` and `rust-options` the
-/// same with `"options": true`.
-fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path, park_hook: &Path) -> Vec<(String, Vec<HookLib>)> {
+/// same with `"options": true`; `cpp6`, `rust6`, `cpp6-options` and
+/// `rust6-options` the DHCPv6 bench hooks (a variant with one of them, or
+/// with `none6`, runs in kea-dhcp6; other library paths go with them).
+fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path, park_hook: &Path) -> Vec<Variant> {
     let specs: Vec<(String, String)> = if o.variants.is_empty() {
         vec![("none".into(), String::new()), ("cpp".into(), "cpp".into()), ("rust".into(), "rust".into())]
     } else {
@@ -451,13 +524,27 @@ fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path, park_hook: &Path) -
         .into_iter()
         .map(|(name, libs)| {
             let name = against(&name).0.to_owned();
-            let paths = libs
-                .split('+')
-                .filter(|l| !l.is_empty() && *l != "none")
+            let tokens: Vec<&str> = libs.split('+').filter(|l| !l.is_empty() && *l != "none").collect();
+            let family = if tokens.iter().any(|l| V6_LIBS.contains(l)) { Family::V6 } else { Family::V4 };
+            let named_v4 = tokens.iter().find(|l| !V6_LIBS.contains(l) && !l.contains('/'));
+            assert!(
+                family == Family::V4 || named_v4.is_none(),
+                "--variant {name}={libs}: {} is a DHCPv4 hook, the others DHCPv6 ones",
+                named_v4.unwrap_or(&"")
+            );
+            let paths = tokens
+                .into_iter()
+                .filter(|l| *l != "none6")
                 .map(|l| {
                     let options = Some(serde_json::json!({ "options": true }));
                     let (path, parameters) = match l {
                         "cpp" => (cpp_hook.to_path_buf(), None),
+                        // The DHCPv6 bench hooks (tests/bench/cpp-hook/bench6_hook.cc,
+                        // tests/bench/rust6-hook).
+                        "cpp6" => (cpp_hook.with_file_name("libdhcp_bench6_cpp.so"), None),
+                        "rust6" => (build_hook("kea-hook-bench6", "dhcp_bench6_rust", Profile::Release), None),
+                        "cpp6-options" => (cpp_hook.with_file_name("libdhcp_bench6_cpp.so"), options),
+                        "rust6-options" => (build_hook("kea-hook-bench6", "dhcp_bench6_rust", Profile::Release), options),
                         "rust" => (rust_hook.to_path_buf(), None),
                         "cpp-options" => (cpp_hook.to_path_buf(), options),
                         "rust-options" => (rust_hook.to_path_buf(), options),
@@ -489,17 +576,50 @@ fn e2e_variants(o: &Opts, cpp_hook: &Path, rust_hook: &Path, park_hook: &Path) -
                     HookLib { path, parameters }
                 })
                 .collect();
-            (name, paths)
+            Variant { name, family, libs: paths }
         })
         .collect()
 }
 
-/// Starts kea-dhcp4 for a wall-clock run on `pair`, pinned to `cpu`, with
-/// the hook libraries `libs`.
-fn start_kea(pair: &NetPair, cpu: Option<usize>, libs: &[HookLib]) -> Kea {
+/// A configuration serving `pair`: kea-dhcp4's ([`KeaConfig::new`]), or
+/// kea-dhcp6's ([`KeaConfig::new6`]) with a pool of 65,536 addresses
+/// (`2001:2:0:N::1:0/112`) for perfdhcp's 60,000 clients.
+fn kea_config(pair: &NetPair, family: Family) -> KeaConfig {
+    match family {
+        Family::V4 => KeaConfig::new(pair),
+        Family::V6 => {
+            let subnet: std::net::Ipv6Addr =
+                pair.subnet6().split('/').next().and_then(|a| a.parse().ok()).expect("the pair's IPv6 subnet");
+            let mut pool = subnet.segments();
+            pool[6] = 1;
+            let pool = format!("{}/112", std::net::Ipv6Addr::from(pool));
+            KeaConfig::new6(pair).subnet6_merge(serde_json::json!({ "pools": [{ "pool": pool }] }))
+        }
+    }
+}
+
+/// Starts perfdhcp (`-4` or `-6` after `family`) on `pair` in the
+/// background, pinned to `cpu`. `side` (0 or 1) gives a DHCPv6 run a base
+/// MAC of its own for its clients' DUIDs, so two concurrent runs never
+/// share a client (their servers are apart anyway; it keeps captures and
+/// logs apart too).
+fn perfdhcp_run(family: Family, pair: &NetPair, cpu: Option<usize>, side: usize, args: &[&str]) -> PerfdhcpRun {
+    match family {
+        Family::V4 => perfdhcp_start(pair, cpu, args),
+        Family::V6 => {
+            let base = format!("mac=02:b6:00:00:{side:02x}:00");
+            let args: Vec<&str> = ["-b", base.as_str()].into_iter().chain(args.iter().copied()).collect();
+            perfdhcp6_start(pair, cpu, &args)
+        }
+    }
+}
+
+/// Starts kea-dhcp4 (`family` V6: kea-dhcp6) for a wall-clock run on
+/// `pair`, pinned to `cpu`, with the hook libraries `libs`.
+fn start_kea(pair: &NetPair, cpu: Option<usize>, family: Family, libs: &[HookLib]) -> Kea {
     // WARN: at INFO Kea writes a log line per OFFER and per ACK, which
     // would dominate what is measured.
-    let mut cfg = KeaConfig::new(pair).cpu(cpu).valid_lifetime(86400).severity("WARN");
+    let mut cfg = kea_config(pair, family).cpu(cpu).valid_lifetime(86400).severity("WARN");
     for lib in libs {
         cfg = cfg.hook(&lib.path, lib.parameters.clone());
     }
@@ -535,8 +655,8 @@ fn fresh_copies(out: &Path, name: &str, libs: &[HookLib]) -> Vec<HookLib> {
         .collect()
 }
 
-/// Runs kea-dhcp4 (single-threaded, logging at WARN) under cachegrind,
-/// serves `clients` DORA exchanges from perfdhcp at 50/s, stops it and
+/// Runs kea-dhcp4 or kea-dhcp6 (single-threaded, logging at WARN) under
+/// cachegrind, serves `clients` DORA (SARR) exchanges from perfdhcp at 50/s, stops it and
 /// returns (Kea's totals: instructions and simulated cache misses, exchanges
 /// completed). Two runs with different counts give the cost of one
 /// exchange, start-up excluded. `l2` is cachegrind's `--LL` (size, ways,
@@ -544,6 +664,7 @@ fn fresh_copies(out: &Path, name: &str, libs: &[HookLib]) -> Vec<HookLib> {
 /// size of this CPU's L2. `keep` keeps cachegrind's output file there.
 fn kea_counts(
     pair: &NetPair,
+    family: Family,
     libs: &[HookLib],
     clients: u32,
     l2: &[String],
@@ -551,7 +672,7 @@ fn kea_counts(
 ) -> (BTreeMap<&'static str, u64>, u64) {
     let ll = format!("--LL={}", l2.join(","));
     let out_file = format!("--cachegrind-out-file={}", keep.map_or("/dev/null".into(), |p| p.display().to_string()));
-    let mut cfg = KeaConfig::new(pair).valid_lifetime(86400).severity("WARN").launcher(&[
+    let mut cfg = kea_config(pair, family).valid_lifetime(86400).severity("WARN").launcher(&[
         "valgrind",
         "--tool=cachegrind",
         "--cache-sim=yes",
@@ -565,7 +686,12 @@ fn kea_counts(
     let mut kea = cfg.start(pair).unwrap_or_else(|e| panic!("{e}"));
     let n = clients.to_string();
     let seconds = (clients / 50 + 5).to_string();
-    let report = perfdhcp(pair, &["-r", "50", "-R", &n, "-n", &n, "-p", &seconds, "-W", "2000000"]);
+    let report = match family {
+        Family::V4 => perfdhcp_run(family, pair, None, 0, &["-r", "50", "-R", &n, "-n", &n, "-p", &seconds, "-W", "2000000"]),
+        // Two -n: perfdhcp -6 counts both exchanges against a single one.
+        Family::V6 => perfdhcp_run(family, pair, None, 0, &["-r", "50", "-R", &n, "-n", &n, "-n", &n, "-p", &seconds, "-W", "2000000"]),
+    }
+    .wait();
     kea.stop();
     let stderr = std::fs::read_to_string(kea.dir().join("kea.stderr")).unwrap_or_default();
     // cachegrind's summary lines, e.g. "==12== I1  misses:  9,411" (the
