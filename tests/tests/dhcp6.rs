@@ -551,3 +551,32 @@ fn flex_id_and_ddns_writes_reach_the_client() {
     let echoed = reply.options.iter().find(|(c, _)| *c == 39).map(|(_, v)| v.clone()).expect("an FQDN option in the REPLY");
     assert!(echoed.windows(7).any(|w| w == b"renamed"), "the name set at ddns6_update: {echoed:?}");
 }
+
+/// Reclamation in kea-dhcp6: an expired lease reaches lease6_expire (and
+/// is reclaimed); with `Skip` there, Kea leaves it as it was.
+#[test]
+fn expired_leases_reach_lease6_expire_and_skip_keeps_them() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new6(&pair).valid_lifetime(3).merge(json!({ "expired-leases-processing": { "reclaim-timer-wait-time": 1 } }));
+    let (mut kea, out) = with_probe6(&pair, cfg, json!({}));
+    let reply = Client6::new(&pair, "02:c6:00:00:0a:01").sarr().expect("a REPLY");
+    let addr = reply.address().expect("an address").to_string();
+    let r = wait_for_record(&out, "lease6_expire", 1, |r| r["lease"]["address"] == addr.as_str());
+    assert_eq!((r["lease"]["valid"].as_u64(), r["lease"]["duid"].as_str()), (Some(3), Some(duid_ll("02:c6:00:00:0a:01").as_str())), "{r}");
+    assert_eq!(r["remove"], false, "reclaimed leases are kept by default: {r}");
+    let reclaimed = wait_until(|| kea.lease6_rows().into_iter().find(|l| l.address.to_string() == addr && l.state == 2));
+    assert!(reclaimed.is_some(), "not reclaimed: {:?}", kea.lease6_rows());
+
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "skip-at": ["lease6_expire"] }));
+    assert_eq!(answer["result"], 0, "{answer}");
+    let reply = Client6::new(&pair, "02:c6:00:00:0a:02").sarr().expect("a REPLY");
+    let addr = reply.address().expect("an address").to_string();
+    // Asked at least twice (each reclamation asks again), and kept as it was.
+    let duid2 = duid_ll("02:c6:00:00:0a:02");
+    wait_for_record(&out, "lease6_expire", 2, |r| r["lease"]["address"] == addr.as_str() && r["lease"]["duid"] == duid2.as_str());
+    let row = kea.lease6_rows().into_iter().find(|l| l.address.to_string() == addr);
+    assert_eq!(row.map(|l| l.state), Some(0), "Skip at lease6_expire did not keep the lease");
+}
