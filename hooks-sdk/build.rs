@@ -488,6 +488,12 @@ const GET_ARGUMENT: &[(&str, &str)] = &[
         "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrINS_4dhcp6Lease4EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
     ),
     (
+        // (libkea-dhcpsrv exports it from 2.2 to 3.2; Kea exports no
+        // instance for Pkt6Ptr, Subnet6Ptr or Lease6CollectionPtr.)
+        "isc::dhcp::Lease6Ptr",
+        "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrINS_4dhcp6Lease6EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
+    ),
+    (
         "isc::dhcp::Subnet4Ptr",
         "_ZNK3isc5hooks13CalloutHandle11getArgumentIN5boost10shared_ptrINS_4dhcp7Subnet4EEEEEvRKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERT_",
     ),
