@@ -39,6 +39,8 @@ pub mod msg6 {
     pub const INFORMATION_REQUEST: u8 = 11;
     pub const RELAY_FORW: u8 = 12;
     pub const RELAY_REPL: u8 = 13;
+    pub const ADDR_REG_INFORM: u8 = 36;
+    pub const ADDR_REG_REPLY: u8 = 37;
 }
 
 /// DHCPv6 option codes (RFC 8415, RFC 4649 remote-id, RFC 4580
@@ -409,7 +411,7 @@ fn parse(p: &[u8]) -> Option<Reply6> {
         p = inner;
     }
     let message_type = *p.first()?;
-    if !matches!(message_type, msg6::ADVERTISE | msg6::REPLY) || p.len() < 4 {
+    if !matches!(message_type, msg6::ADVERTISE | msg6::REPLY | msg6::ADDR_REG_REPLY) || p.len() < 4 {
         return None;
     }
     let xid = u32::from_be_bytes([0, p[1], p[2], p[3]]);
@@ -556,6 +558,26 @@ impl<'p> Client6<'p> {
     /// DECLINE of `reply`'s addresses: the server's REPLY.
     pub fn decline(&self, reply: &Reply6) -> Option<Reply6> {
         self.ask(msg6::DECLINE, reply.server_id.as_deref(), Some(reply))
+    }
+
+    /// ADDR-REG-INFORM (RFC 9686; kea-dhcp6 3.0+): registers `address`,
+    /// which the client configured itself, with preferred and valid
+    /// lifetimes 3000 and 3600 (one IAADDR at the top level, no IA). The
+    /// server checks that the query comes from that address (through
+    /// relays: the relay's peer address on 3.2, its link address on 3.0.2):
+    /// send it [`via`](Self::via) a relay whose link and peer address are
+    /// both `address`. The ADDR-REG-REPLY (37), or `None`.
+    pub fn addr_reg_inform(&self, address: Ipv6Addr) -> Option<Reply6> {
+        let xid = self.xid();
+        let mut p = vec![msg6::ADDR_REG_INFORM];
+        p.extend_from_slice(&xid.to_be_bytes()[1..]);
+        p.extend(option(CLIENTID, &self.duid));
+        p.extend(option(ELAPSED_TIME, &[0, 0]));
+        let mut a = address.octets().to_vec();
+        a.extend_from_slice(&3000u32.to_be_bytes());
+        a.extend_from_slice(&3600u32.to_be_bytes());
+        p.extend(option(IAADDR, &a));
+        self.exchange(xid, &p)
     }
 
     /// One exchange: a message of type `kind` (see `packet`), and the

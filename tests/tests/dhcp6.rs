@@ -580,3 +580,39 @@ fn expired_leases_reach_lease6_expire_and_skip_keeps_them() {
     let row = kea.lease6_rows().into_iter().find(|l| l.address.to_string() == addr);
     assert_eq!(row.map(|l| l.state), Some(0), "Skip at lease6_expire did not keep the lease");
 }
+
+/// addr6_register (Kea 3.0+): a client registers an address it configured
+/// itself (ADDR-REG-INFORM, through a relay whose link and peer address
+/// are that address); the callout sees it, Kea writes a lease in state
+/// `registered`; with `Skip` no lease is written and the client still gets
+/// its ADDR-REG-REPLY.
+#[test]
+fn an_address_registration_reaches_addr6_register() {
+    if !require_root_and_kea() {
+        return;
+    }
+    if kea_hooks_tests::kea_hooks_version() < 30000 {
+        eprintln!("addr6_register is Kea 3.0+; this is {}", kea_hooks_tests::kea_hooks_version());
+        return;
+    }
+    use kea_hooks_tests::Relay6;
+    let pair = NetPair::new();
+    let prefix = pair.subnet6().trim_end_matches("/64").to_owned();
+    let (mut kea, out) = with_probe6(&pair, KeaConfig::new6(&pair), json!({}));
+    let mine: std::net::Ipv6Addr = format!("{prefix}77").parse().unwrap();
+    let client = Client6::new(&pair, "02:c6:00:00:0b:01").via(&[Relay6::new(mine).peer(mine)]);
+    let reply = client.addr_reg_inform(mine).unwrap_or_else(|| panic!("no ADDR-REG-REPLY:\n{}", kea.log()));
+    assert_eq!(reply.message_type, kea_hooks_tests::msg6::ADDR_REG_REPLY, "{reply:?}");
+    let r = wait_for_record(&out, "addr6_register", 1, |_| true);
+    assert_eq!(r["address"], mine.to_string(), "{r}");
+    let row = wait_until(|| kea.lease6_rows().into_iter().find(|l| l.address == mine));
+    assert_eq!(row.map(|l| l.state), Some(4), "a registered lease");
+
+    let answer = kea.reload_with_hook_parameters(0, json!({ "out": out, "skip-at": ["addr6_register"] }));
+    assert_eq!(answer["result"], 0, "{answer}");
+    let other: std::net::Ipv6Addr = format!("{prefix}78").parse().unwrap();
+    let client = Client6::new(&pair, "02:c6:00:00:0b:02").via(&[Relay6::new(other).peer(other)]);
+    assert!(client.addr_reg_inform(other).is_some(), "a skipped registration still gets its reply");
+    wait_for_record(&out, "addr6_register", 1, |r| r["address"] == other.to_string());
+    assert!(kea.lease6_rows().iter().all(|l| l.address != other), "Skip at addr6_register wrote a lease");
+}
