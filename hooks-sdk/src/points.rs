@@ -1,10 +1,13 @@
 //! Hook points every server has, whatever its family: defined once here
-//! and re-exported by each family's module (`dhcp4`) and, for
-//! `command_processed`, by [`crate::command`].
+//! and re-exported by each family's module (`dhcp4`, `dhcp6`) and, for
+//! `command_processed`, by [`crate::command`]; and what both families'
+//! points of the same kind share (host identifiers, configuration-backend
+//! audit entries, DNS update arguments, required arguments), written once.
 
 use crate::callout::{hook_point, Context};
-use crate::error::Error;
-use crate::ffi;
+use crate::error::{Error, ErrorKind};
+use crate::ffi::{self, Arg};
+use crate::option::invalid;
 
 // ---- the command_processed hook point ----
 
@@ -52,5 +55,140 @@ impl<'a> Context<'a, CommandProcessed> {
     /// Replaces the answer the client of the control socket gets.
     pub fn set_response(&self, response: &serde_json::Value) -> Result<(), Error> {
         Ok(ffi::arg_set_element(self.handle, "response", response)?)
+    }
+}
+
+// ---- what both families share ----
+
+/// The kind of a host identifier (Kea's `Host::IdentifierType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HostIdentifierType {
+    /// `hw-address`.
+    HwAddress,
+    /// `duid`.
+    Duid,
+    /// `circuit-id` (option 82, sub-option 1).
+    CircuitId,
+    /// `client-id` (option 61).
+    ClientId,
+    /// `flex-id`, the one `host4_identifier` is for.
+    Flex,
+}
+
+impl HostIdentifierType {
+    fn from_raw(raw: i32) -> Result<Self, Error> {
+        Ok(match raw {
+            0 => Self::HwAddress,
+            1 => Self::Duid,
+            2 => Self::CircuitId,
+            3 => Self::ClientId,
+            4 => Self::Flex,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::Kea,
+                    format!("unknown host identifier type {other}"),
+                ))
+            }
+        })
+    }
+
+    fn raw(self) -> i32 {
+        match self {
+            Self::HwAddress => 0,
+            Self::Duid => 1,
+            Self::CircuitId => 2,
+            Self::ClientId => 3,
+            Self::Flex => 4,
+        }
+    }
+
+    /// Kea's name for it in the configuration (`flex-id`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HwAddress => "hw-address",
+            Self::Duid => "duid",
+            Self::CircuitId => "circuit-id",
+            Self::ClientId => "client-id",
+            Self::Flex => "flex-id",
+        }
+    }
+}
+
+/// One change a configuration backend reported (`cb4_updated`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// What kind of object changed (the backend's table, e.g. `dhcp4_subnet`).
+    pub object_type: String,
+    /// 0 created, 1 updated, 2 deleted.
+    pub modification: u8,
+    /// The object's id in the backend.
+    pub object_id: u64,
+    /// The backend's revision of the change.
+    pub revision_id: u64,
+    /// The log message stored with the change.
+    pub log_message: String,
+}
+
+
+/// `id_type` and `id_value` of a `host*_identifier` callout.
+pub(crate) fn read_identifier(handle: &ffi::CalloutHandle) -> Result<(HostIdentifierType, Vec<u8>), Error> {
+    let kind = HostIdentifierType::from_raw(ffi::arg_identifier_type(handle, "id_type")?)?;
+    let mut value = Vec::new();
+    ffi::arg_bytes(handle, "id_value", &mut value)?;
+    Ok((kind, value))
+}
+
+/// Sets `id_type` and `id_value` (at most 128 bytes, Kea's limit).
+pub(crate) fn write_identifier(handle: &ffi::CalloutHandle, kind: HostIdentifierType, value: &[u8]) -> Result<(), Error> {
+    if value.len() > 128 {
+        return Err(invalid(format_args!("host identifier: {} bytes, at most 128", value.len())));
+    }
+    ffi::arg_set_identifier_type(handle, "id_type", kind.raw())?;
+    Ok(ffi::arg_set_bytes(handle, "id_value", value)?)
+}
+
+/// `audit_entries` of a `cb*_updated` callout.
+pub(crate) fn read_audit_entries(handle: &ffi::CalloutHandle) -> Result<Vec<AuditEntry>, Error> {
+    Ok(ffi::arg_audit_entries(handle, "audit_entries")?
+        .into_iter()
+        .map(|r| AuditEntry {
+            object_type: r.object_type,
+            modification: r.modification,
+            object_id: r.object_id,
+            revision_id: r.revision_id,
+            log_message: r.log_message,
+        })
+        .collect())
+}
+
+/// `hostname` of a `ddns*_update` callout (empty when none).
+pub(crate) fn ddns_hostname(handle: &ffi::CalloutHandle) -> Result<String, Error> {
+    Ok(ffi::arg_string(handle, "hostname")?)
+}
+
+/// Replaces `hostname` of a `ddns*_update` callout.
+pub(crate) fn set_ddns_hostname(handle: &ffi::CalloutHandle, hostname: &str) -> Result<(), Error> {
+    Ok(ffi::arg_set_string(handle, "hostname", hostname)?)
+}
+
+/// `fwd-update` and `rev-update` of a `ddns*_update` callout.
+pub(crate) fn dns_updates(handle: &ffi::CalloutHandle) -> Result<(bool, bool), Error> {
+    Ok((ffi::arg_bool(handle, "fwd-update")?, ffi::arg_bool(handle, "rev-update")?))
+}
+
+/// Sets `fwd-update` and `rev-update` of a `ddns*_update` callout.
+pub(crate) fn set_dns_updates(handle: &ffi::CalloutHandle, forward: bool, reverse: bool) -> Result<(), Error> {
+    ffi::arg_set_bool(handle, "fwd-update", forward)?;
+    Ok(ffi::arg_set_bool(handle, "rev-update", reverse)?)
+}
+
+/// `value`, or the error for argument `arg` being null (where Kea never
+/// passes it null, or the point's accessor says it needs one).
+#[inline]
+pub(crate) fn required<T>(value: Option<T>, arg: Arg) -> Result<T, Error> {
+    match value {
+        Some(v) => Ok(v),
+        None => Err(Error::new(ErrorKind::Kea, format!("argument {} is null", arg.name()))),
     }
 }

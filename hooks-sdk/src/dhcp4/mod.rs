@@ -79,11 +79,12 @@ pub use crate::points::CommandProcessed;
 #[cfg(kea_2_6)]
 pub use points::Lease4ServerDecline;
 pub use points::{
-    AuditEntry, Buffer4Receive, Buffer4Send, Cb4Updated, Ddns4Update,
-    Dhcp4SrvConfigured, Host4Identifier, HostIdentifierType, Lease4Expire, Lease4Recover,
-    LeaseWrites,
+    Buffer4Receive, Buffer4Send, Cb4Updated, Ddns4Update, Dhcp4SrvConfigured, Host4Identifier, Lease4Expire,
+    Lease4Recover, LeaseWrites,
 };
-pub(crate) use points::{read_audit_entries, read_identifier, write_identifier};
+/// Host identifier kinds and configuration-backend audit entries, shared
+/// with DHCPv6.
+pub use crate::points::{AuditEntry, HostIdentifierType};
 
 hook_point!(
     /// `pkt4_receive`: a query was received and parsed, before any
@@ -230,16 +231,7 @@ hook_point!(
     Lease4Offer, "lease4_offer", refuse: Drop, steps: [Drop], servers: [Dhcp4], can_park: true
 );
 
-#[inline]
-fn required<T>(value: Option<T>, arg: Arg) -> Result<T, Error> {
-    match value {
-        Some(v) => Ok(v),
-        None => Err(Error::new(
-            ErrorKind::Kea,
-            format!("argument {} is null", arg.name()),
-        )),
-    }
-}
+use crate::points::required;
 
 impl<'a, P: HookPoint> Context<'a, P> {
     /// Argument `name` as a DHCPv4 packet (`None` if Kea passed null).

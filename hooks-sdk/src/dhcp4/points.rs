@@ -11,6 +11,10 @@ use super::{Lease4, Pkt4, Subnet4};
 use crate::callout::{hook_point, Context, HookPoint, NextStep};
 use crate::error::{Error, ErrorKind};
 use crate::ffi::{self, Arg, ArgRef};
+use crate::points::{
+    ddns_hostname, dns_updates, read_audit_entries, read_identifier, set_ddns_hostname, set_dns_updates, write_identifier,
+    AuditEntry, HostIdentifierType,
+};
 
 hook_point!(
     /// `buffer4_receive`: a datagram arrived, before Kea parses it.
@@ -256,76 +260,6 @@ hook_point!(
     Lease4ServerDecline, "lease4_server_decline", refuse: Continue, steps: [], servers: [Dhcp4]
 );
 
-/// The kind of a host identifier (Kea's `Host::IdentifierType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum HostIdentifierType {
-    /// `hw-address`.
-    HwAddress,
-    /// `duid`.
-    Duid,
-    /// `circuit-id` (option 82, sub-option 1).
-    CircuitId,
-    /// `client-id` (option 61).
-    ClientId,
-    /// `flex-id`, the one `host4_identifier` is for.
-    Flex,
-}
-
-impl HostIdentifierType {
-    fn from_raw(raw: i32) -> Result<Self, Error> {
-        Ok(match raw {
-            0 => Self::HwAddress,
-            1 => Self::Duid,
-            2 => Self::CircuitId,
-            3 => Self::ClientId,
-            4 => Self::Flex,
-            other => {
-                return Err(Error::new(
-                    ErrorKind::Kea,
-                    format!("unknown host identifier type {other}"),
-                ))
-            }
-        })
-    }
-
-    fn raw(self) -> i32 {
-        match self {
-            Self::HwAddress => 0,
-            Self::Duid => 1,
-            Self::CircuitId => 2,
-            Self::ClientId => 3,
-            Self::Flex => 4,
-        }
-    }
-
-    /// Kea's name for it in the configuration (`flex-id`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::HwAddress => "hw-address",
-            Self::Duid => "duid",
-            Self::CircuitId => "circuit-id",
-            Self::ClientId => "client-id",
-            Self::Flex => "flex-id",
-        }
-    }
-}
-
-/// One change a configuration backend reported (`cb4_updated`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEntry {
-    /// What kind of object changed (the backend's table, e.g. `dhcp4_subnet`).
-    pub object_type: String,
-    /// 0 created, 1 updated, 2 deleted.
-    pub modification: u8,
-    /// The object's id in the backend.
-    pub object_id: u64,
-    /// The backend's revision of the change.
-    pub revision_id: u64,
-    /// The log message stored with the change.
-    pub log_message: String,
-}
-
 // ---- writes at the main points ----
 
 impl<'a> Context<'a, super::Subnet4Select> {
@@ -530,27 +464,23 @@ impl<'a> Context<'a, Ddns4Update> {
 
     /// The host name Kea decided on (`hostname`; empty when none).
     pub fn hostname(&self) -> Result<String, Error> {
-        Ok(ffi::arg_string(self.handle, "hostname")?)
+        ddns_hostname(self.handle)
     }
 
     /// Replaces the host name (a fully qualified name, or empty for none).
     pub fn set_hostname(&self, hostname: &str) -> Result<(), Error> {
-        Ok(ffi::arg_set_string(self.handle, "hostname", hostname)?)
+        set_ddns_hostname(self.handle, hostname)
     }
 
     /// Whether forward (`fwd-update`) and reverse (`rev-update`) DNS will
     /// be updated.
     pub fn dns_updates(&self) -> Result<(bool, bool), Error> {
-        Ok((
-            ffi::arg_bool(self.handle, "fwd-update")?,
-            ffi::arg_bool(self.handle, "rev-update")?,
-        ))
+        dns_updates(self.handle)
     }
 
     /// Sets whether forward and reverse DNS will be updated.
     pub fn set_dns_updates(&self, forward: bool, reverse: bool) -> Result<(), Error> {
-        ffi::arg_set_bool(self.handle, "fwd-update", forward)?;
-        Ok(ffi::arg_set_bool(self.handle, "rev-update", reverse)?)
+        set_dns_updates(self.handle, forward, reverse)
     }
 }
 
@@ -601,37 +531,4 @@ impl<'a, P: HookPoint> Context<'a, P> {
             )
         })
     }
-}
-
-// ---- shared with DHCPv6 (host6_identifier, cb6_updated) ----
-
-/// `id_type` and `id_value` of a `host*_identifier` callout.
-pub(crate) fn read_identifier(handle: &ffi::CalloutHandle) -> Result<(HostIdentifierType, Vec<u8>), Error> {
-    let kind = HostIdentifierType::from_raw(ffi::arg_identifier_type(handle, "id_type")?)?;
-    let mut value = Vec::new();
-    ffi::arg_bytes(handle, "id_value", &mut value)?;
-    Ok((kind, value))
-}
-
-/// Sets `id_type` and `id_value` (at most 128 bytes, Kea's limit).
-pub(crate) fn write_identifier(handle: &ffi::CalloutHandle, kind: HostIdentifierType, value: &[u8]) -> Result<(), Error> {
-    if value.len() > 128 {
-        return Err(invalid(format_args!("host identifier: {} bytes, at most 128", value.len())));
-    }
-    ffi::arg_set_identifier_type(handle, "id_type", kind.raw())?;
-    Ok(ffi::arg_set_bytes(handle, "id_value", value)?)
-}
-
-/// `audit_entries` of a `cb*_updated` callout.
-pub(crate) fn read_audit_entries(handle: &ffi::CalloutHandle) -> Result<Vec<AuditEntry>, Error> {
-    Ok(ffi::arg_audit_entries(handle, "audit_entries")?
-        .into_iter()
-        .map(|r| AuditEntry {
-            object_type: r.object_type,
-            modification: r.modification,
-            object_id: r.object_id,
-            revision_id: r.revision_id,
-            log_message: r.log_message,
-        })
-        .collect())
 }

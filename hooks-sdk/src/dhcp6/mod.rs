@@ -66,8 +66,9 @@ pub use subnet6::{Pool6, Subnet6};
 
 /// `command_processed`, which both servers call (see [`crate::command`]).
 pub use crate::command::CommandProcessed;
-/// The kind of a host identifier; shared with DHCPv4.
-pub use crate::dhcp4::{AuditEntry, HostIdentifierType};
+/// Host identifier kinds and configuration-backend audit entries, shared
+/// with DHCPv4.
+pub use crate::points::{AuditEntry, HostIdentifierType};
 
 /// Where a hook's drop at `buffer6_receive` or `pkt6_receive` is counted:
 /// kea-dhcp6 counts it itself in `pkt6-receive-drop` up to 2.4 (read in
@@ -289,13 +290,10 @@ hook_point!(
     Addr6Register, "addr6_register", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6]
 );
 
-#[inline]
-fn required<T>(value: Option<T>, arg: Arg) -> Result<T, Error> {
-    match value {
-        Some(v) => Ok(v),
-        None => Err(Error::new(ErrorKind::Kea, format!("argument {} is null", arg.name()))),
-    }
-}
+use crate::points::{
+    ddns_hostname, dns_updates, read_audit_entries, read_identifier, required, set_ddns_hostname, set_dns_updates,
+    write_identifier,
+};
 
 impl<'a, P: HookPoint> Context<'a, P> {
     /// Argument `name` as a DHCPv6 packet (`None` if Kea passed null).
@@ -587,13 +585,13 @@ impl<'a> Context<'a, Host6Identifier> {
     /// The identifier as it stands (`id_type`, `id_value`): empty unless
     /// an earlier library set one.
     pub fn identifier(&self) -> Result<(HostIdentifierType, Vec<u8>), Error> {
-        crate::dhcp4::read_identifier(self.handle)
+        read_identifier(self.handle)
     }
 
     /// Sets the identifier Kea looks the client's reservation up by (at
     /// most 128 bytes; empty means none).
     pub fn set_identifier(&self, kind: HostIdentifierType, value: &[u8]) -> Result<(), Error> {
-        crate::dhcp4::write_identifier(self.handle, kind, value)
+        write_identifier(self.handle, kind, value)
     }
 }
 
@@ -610,24 +608,23 @@ impl<'a> Context<'a, Ddns6Update> {
 
     /// The host name Kea decided on (`hostname`; empty when none).
     pub fn hostname(&self) -> Result<String, Error> {
-        Ok(ffi::arg_string(self.handle, "hostname")?)
+        ddns_hostname(self.handle)
     }
 
     /// Replaces the host name (a fully qualified name, or empty for none).
     pub fn set_hostname(&self, hostname: &str) -> Result<(), Error> {
-        Ok(ffi::arg_set_string(self.handle, "hostname", hostname)?)
+        set_ddns_hostname(self.handle, hostname)
     }
 
     /// Whether forward (`fwd-update`) and reverse (`rev-update`) DNS will
     /// be updated.
     pub fn dns_updates(&self) -> Result<(bool, bool), Error> {
-        Ok((ffi::arg_bool(self.handle, "fwd-update")?, ffi::arg_bool(self.handle, "rev-update")?))
+        dns_updates(self.handle)
     }
 
     /// Sets whether forward and reverse DNS will be updated.
     pub fn set_dns_updates(&self, forward: bool, reverse: bool) -> Result<(), Error> {
-        ffi::arg_set_bool(self.handle, "fwd-update", forward)?;
-        Ok(ffi::arg_set_bool(self.handle, "rev-update", reverse)?)
+        set_dns_updates(self.handle, forward, reverse)
     }
 }
 
@@ -648,7 +645,7 @@ impl<'a> Context<'a, Dhcp6SrvConfigured> {
 impl<'a> Context<'a, Cb6Updated> {
     /// What the backend changed (`audit_entries`).
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, Error> {
-        crate::dhcp4::read_audit_entries(self.handle)
+        read_audit_entries(self.handle)
     }
 }
 
