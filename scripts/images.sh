@@ -6,14 +6,15 @@
 #
 #   2.6   Debian trixie's Kea: localhost/kea-hooks/kea-dhcp4:2.6,
 #         kea-dhcp6:2.6 (docker/server.Dockerfile), hooks:2.6
-#         (docker/hooks.Dockerfile), kea-dhcp4-example:2.6
-#         (docker/examples/Dockerfile)
+#         (docker/hooks.Dockerfile), kea-dhcp4-example:2.6 and
+#         kea-dhcp6-example:2.6 (docker/examples/Dockerfile)
 #   3.0   the same from Debian sid
-#   3.2   docker-kea's layout: localhost/docker-kea/kea-dhcp4:3.2.0, made
-#         from ../shared/kea-3.2 (tests/fixtures/docker-kea-3.2.Dockerfile;
-#         KEA_32_TARBALL overrides the file) as a stand-in for
-#         jonasal/kea-dhcp4:3.2.0, then hooks:3.2 and kea-dhcp4-example:3.2
-#         built FROM it with the build arguments a docker-kea user gives
+#   3.2   docker-kea's layout: localhost/docker-kea/kea-dhcp4:3.2.0 and
+#         kea-dhcp6:3.2.0, made from ../shared/kea-3.2
+#         (tests/fixtures/docker-kea-3.2.Dockerfile; KEA_32_TARBALL overrides
+#         the file) as stand-ins for jonasal/kea-dhcp4:3.2.0 and
+#         jonasal/kea-dhcp6:3.2.0, then hooks:3.2 and the two example images
+#         built FROM them with the build arguments a docker-kea user gives
 #
 # podman-compose 1.3.0 comes from PyPI into $KEA_ROOT_CACHE/podman-compose-1.3.0
 # (Debian bookworm's 1.0.3 cannot run a service with network_mode).
@@ -113,11 +114,12 @@ base_image() {
   echo "$want" >"$stamp"
 }
 
-# The Kea image each release's hooks are built against and copied into.
+# A release's Kea image for a daemon (default dhcp4: the one each
+# release's hooks are built against; they load into both).
 kea_image() {
   case $1 in
-    3.2) echo localhost/docker-kea/kea-dhcp4:3.2.0 ;;
-    *) echo "localhost/kea-hooks/kea-dhcp4:$1" ;;
+    3.2) echo "localhost/docker-kea/kea-${2:-dhcp4}:3.2.0" ;;
+    *) echo "localhost/kea-hooks/kea-${2:-dhcp4}:$1" ;;
   esac
 }
 
@@ -133,10 +135,13 @@ for rel in "${releases[@]}"; do
     ctx=$(mktemp -d)
     cp "$tarball" "$ctx/kea-3.2.0-trixie-amd64.tar.xz"
     cp docker/entrypoint.sh "$ctx/"
-    echo "images: $(kea_image 3.2) (docker-kea's layout, from $tarball)" >&2
-    build -f tests/fixtures/docker-kea-3.2.Dockerfile --build-arg BASE="$base" -t "$(kea_image 3.2)" "$ctx"
+    for daemon in dhcp4 dhcp6; do
+      echo "images: $(kea_image 3.2 $daemon) (docker-kea's layout, from $tarball)" >&2
+      build -f tests/fixtures/docker-kea-3.2.Dockerfile --build-arg BASE="$base" --build-arg DAEMON=$daemon \
+        -t "$(kea_image 3.2 $daemon)" "$ctx"
+      images+=("$(kea_image 3.2 $daemon)")
+    done
     rm -rf "$ctx"
-    images+=("$(kea_image 3.2)")
   else
     for daemon in dhcp4 dhcp6; do
       echo "images: localhost/kea-hooks/kea-$daemon:$rel" >&2
@@ -147,10 +152,13 @@ for rel in "${releases[@]}"; do
   fi
   echo "images: localhost/kea-hooks/hooks:$rel (hooks built in $(kea_image "$rel"))" >&2
   build -f docker/hooks.Dockerfile --build-arg KEA_IMAGE="$(kea_image "$rel")" -t "localhost/kea-hooks/hooks:$rel" .
-  echo "images: localhost/kea-hooks/kea-dhcp4-example:$rel" >&2
-  build -f docker/examples/Dockerfile --build-arg KEA_IMAGE="$(kea_image "$rel")" \
-    --build-arg HOOKS_IMAGE="localhost/kea-hooks/hooks:$rel" -t "localhost/kea-hooks/kea-dhcp4-example:$rel" docker/examples
-  images+=("localhost/kea-hooks/hooks:$rel" "localhost/kea-hooks/kea-dhcp4-example:$rel")
+  images+=("localhost/kea-hooks/hooks:$rel")
+  for daemon in dhcp4 dhcp6; do
+    echo "images: localhost/kea-hooks/kea-$daemon-example:$rel" >&2
+    build -f docker/examples/Dockerfile --build-arg KEA_IMAGE="$(kea_image "$rel" $daemon)" \
+      --build-arg HOOKS_IMAGE="localhost/kea-hooks/hooks:$rel" -t "localhost/kea-hooks/kea-$daemon-example:$rel" docker/examples
+    images+=("localhost/kea-hooks/kea-$daemon-example:$rel")
+  done
 done
 echo "=== image sizes" >&2
 for image in "${images[@]}"; do

@@ -2,10 +2,11 @@
 //! podman, for each release in `KEA_TEST_IMAGES` (2.6, 3.0, 3.2): the hooks
 //! image holds exactly our libraries; the example image (a Kea image plus
 //! run-script and lease-stats, COPYed from the hooks image as the README
-//! says) runs in a test network namespace with the example's hook
-//! configuration files, serves perfdhcp, runs run-script's script inside
-//! the container, answers `lease-stats-get` on its control socket and
-//! serves metrics; ISC's hooks stay loadable in our server images; no
+//! says), for kea-dhcp4 and for kea-dhcp6, runs in a test network
+//! namespace with the example's hook configuration files, serves perfdhcp
+//! (DHCPv6: addresses and delegated prefixes), runs run-script's script
+//! inside the container, answers `lease-stats-get` on its control socket
+//! and serves metrics; ISC's hooks stay loadable in our server images; no
 //! runtime image has a compiler or Rust; the compose file starts the same
 //! service; a hooks image build given a library for another release fails.
 //!
@@ -17,8 +18,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use kea_hooks_tests::{perfdhcp, run_in_ns, unix_command_within, workspace_root, NetPair, TestDir};
-use serde_json::Value;
+use kea_hooks_tests::{perfdhcp, perfdhcp6, run_in_ns, unix_command_within, workspace_root, NetPair, TestDir};
+use serde_json::{json, Value};
+
+/// lease-stats' metric families of assigned addresses and delegated
+/// prefixes per subnet.
+const METRIC_NAS: &str = "kea_lease_stats_subnet_assigned_nas";
+const METRIC_PDS: &str = "kea_lease_stats_subnet_assigned_pds";
 
 /// The hook libraries the hooks image must hold, and nothing else.
 const HOOKS: [&str; 5] =
@@ -53,17 +59,18 @@ fn podman_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The Kea image a release's hooks are built for (docker-kea's layout for 3.2).
-fn kea_image(rel: &str) -> String {
+/// A release's Kea image for `daemon` (docker-kea's layout for 3.2); the
+/// hooks are built in the dhcp4 one.
+fn kea_image(rel: &str, daemon: &str) -> String {
     if rel == "3.2" {
-        "localhost/docker-kea/kea-dhcp4:3.2.0".into()
+        format!("localhost/docker-kea/kea-{daemon}:3.2.0")
     } else {
-        format!("localhost/kea-hooks/kea-dhcp4:{rel}")
+        format!("localhost/kea-hooks/kea-{daemon}:{rel}")
     }
 }
 
-fn example_image(rel: &str) -> String {
-    format!("localhost/kea-hooks/kea-dhcp4-example:{rel}")
+fn example_image(rel: &str, daemon: &str) -> String {
+    format!("localhost/kea-hooks/kea-{daemon}-example:{rel}")
 }
 
 fn hooks_image(rel: &str) -> String {
@@ -71,26 +78,34 @@ fn hooks_image(rel: &str) -> String {
 }
 
 /// The example's configuration, made to serve `pair`: its kea-dhcp4.json
-/// with the pair's interface, subnet and pool, the hooks' own files as they
-/// are, and ISC's lease_cmds added where the image has ISC's hooks.
+/// and kea-dhcp6.json with the pair's interface, subnets and pools (the
+/// DHCPv6 prefix-delegation pool is [`NetPair::pd_space6`] already), the
+/// hooks' own files as they are, and ISC's lease_cmds added where the
+/// image has ISC's hooks.
 fn example_config(pair: &NetPair, dir: &Path, with_isc_hook: bool) {
     let examples = workspace_root().join("docker/examples/config");
-    let main = std::fs::read_to_string(examples.join("kea-dhcp4.json")).unwrap();
+    let interface = format!("\"{}\"", pair.server_if());
+    let read = |file: &str| std::fs::read_to_string(examples.join(file)).unwrap().replace("\"eth0\"", &interface);
     let net = pair.subnet();
-    let prefix = net.rsplit_once('.').unwrap().0; // 198.18.X
-    let mut main = main
-        .replace("\"eth0\"", &format!("\"{}\"", pair.server_if()))
-        .replace("198.18.0.0/24", &net)
-        .replace("198.18.0.100 - 198.18.0.200", &pair.pool());
-    assert!(main.contains(prefix), "the example's subnet was not replaced:\n{main}");
-    if with_isc_hook {
-        main = main.replace(
-            "<?include \"/kea/config/lease-stats.json\"?>",
-            "<?include \"/kea/config/lease-stats.json\"?>,\n            { \"library\": \"libdhcp_lease_cmds.so\" }",
-        );
-    }
-    std::fs::write(dir.join("kea-dhcp4.json"), main).unwrap();
-    for f in ["run-script.json", "lease-stats.json"] {
+    let main = read("kea-dhcp4.json").replace("198.18.0.0/24", &net).replace("198.18.0.100 - 198.18.0.200", &pair.pool());
+    assert!(main.contains(net.rsplit_once('.').unwrap().0), "the example's subnet was not replaced:\n{main}");
+    let main6 = read("kea-dhcp6.json")
+        .replace("2001:2:0:1::/64", &pair.subnet6())
+        .replace("2001:2:0:1::100 - 2001:2:0:1::1ff", &pair.pool6());
+    assert!(main6.contains(&pair.subnet6()) && main6.contains(&pair.pool6()), "the example's subnet was not replaced:\n{main6}");
+    let (pd, pd_len) = pair.pd_space6();
+    assert!(main6.contains(&format!("\"prefix\": \"{pd}\", \"prefix-len\": {pd_len}")), "the example's pd-pool moved:\n{main6}");
+    let with_lease_cmds = |text: String, include: &str| {
+        if !with_isc_hook {
+            return text;
+        }
+        let line = format!("<?include \"/kea/config/{include}\"?>");
+        assert!(text.contains(&line), "{text}");
+        text.replace(&line, &format!("{line},\n            {{ \"library\": \"libdhcp_lease_cmds.so\" }}"))
+    };
+    std::fs::write(dir.join("kea-dhcp4.json"), with_lease_cmds(main, "lease-stats.json")).unwrap();
+    std::fs::write(dir.join("kea-dhcp6.json"), with_lease_cmds(main6, "lease-stats6.json")).unwrap();
+    for f in ["run-script.json", "lease-stats.json", "lease-stats6.json"] {
         std::fs::copy(examples.join(f), dir.join(f)).unwrap();
     }
 }
@@ -146,46 +161,117 @@ impl Volumes {
             .collect()
     }
 
-    fn socket(&self) -> PathBuf {
-        self.sockets.join("kea-dhcp4.sock")
+    /// The control socket of `daemon` (dhcp4, dhcp6).
+    fn socket(&self, daemon: &str) -> PathBuf {
+        self.sockets.join(format!("kea-{daemon}.sock"))
+    }
+
+    /// The lines run-script's script (on-lease.sh) wrote that start with
+    /// `start`, once there are `want` (or after 20 s).
+    fn events(&self, start: &str, want: usize) -> Vec<String> {
+        let events = self.logs.join("lease-events.log");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&events).unwrap_or_default();
+            let lines: Vec<String> = text.lines().filter(|l| l.starts_with(start)).map(str::to_owned).collect();
+            if lines.len() >= want || Instant::now() >= deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
-/// Waits for Kea's control socket to answer; the answer to `command`.
-fn command(volumes: &Volumes, c: &Container, name: &str, args: Option<Value>) -> Value {
-    unix_command_within(&volumes.socket(), name, args, Duration::from_secs(30))
-        .unwrap_or_else(|e| panic!("{name} on {}: {e}\n{}", volumes.socket().display(), c.logs()))
+/// Waits for `daemon`'s control socket to answer; the answer to `command`.
+fn command(volumes: &Volumes, c: &Container, daemon: &str, name: &str, args: Option<Value>) -> Value {
+    let socket = volumes.socket(daemon);
+    unix_command_within(&socket, name, args, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{name} on {}: {e}\n{}", socket.display(), c.logs()))
 }
 
-/// What the example serves, checked from outside the container.
-fn check_service(rel: &str, pair: &NetPair, volumes: &Volumes, c: &Container) {
-    command(volumes, c, "list-commands", None);
+/// The metrics page lease-stats serves on `port` in the pair's server
+/// namespace.
+fn metrics(pair: &NetPair, port: u16) -> String {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let page = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--max-time", "5", &url]);
+    String::from_utf8_lossy(&page.stdout).into_owned()
+}
+
+/// The value in `answer`'s first row under `column`.
+fn cell<'a>(answer: &'a Value, column: &str) -> &'a Value {
+    let set = &answer["arguments"]["result-set"];
+    let columns = set["columns"].as_array().unwrap_or_else(|| panic!("no columns: {answer}"));
+    let i = columns.iter().position(|c| c == column).unwrap_or_else(|| panic!("no column {column}: {answer}"));
+    &set["rows"][0][i]
+}
+
+/// What the kea-dhcp4 example serves, checked from outside the container.
+fn check_service4(rel: &str, pair: &NetPair, volumes: &Volumes, c: &Container) {
+    command(volumes, c, "dhcp4", "list-commands", None);
     let report = perfdhcp(pair, &["-r", "50", "-R", "20", "-n", "20", "-p", "10", "-W", "2000000"]);
     assert_eq!(report.acks(), 20, "{rel}: perfdhcp got {} of 20 leases\n{}\n{}", report.acks(), report.stdout, c.logs());
     // run-script's script ran inside the container (it writes /kea/logs).
-    let events = volumes.logs.join("lease-events.log");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let committed = loop {
-        let text = std::fs::read_to_string(&events).unwrap_or_default();
-        let n = text.lines().filter(|l| l.starts_with("leases4_committed DHCPREQUEST ")).count();
-        if n >= 20 || Instant::now() >= deadline {
-            break n;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(committed, 20, "{rel}: the script recorded {committed} commits in {}\n{}", events.display(), c.logs());
+    let committed = volumes.events("leases4_committed DHCPREQUEST ", 20);
+    assert_eq!(committed.len(), 20, "{rel}: the script recorded {} commits: {committed:?}\n{}", committed.len(), c.logs());
     // lease-stats over the control socket, and its metrics endpoint.
-    let answer = command(volumes, c, "lease-stats-get", None);
+    let answer = command(volumes, c, "dhcp4", "lease-stats-get", None);
     assert_eq!(answer["result"], 0, "{rel}: {answer}");
-    assert_eq!(answer["arguments"]["result-set"]["rows"][0][3], 20, "{rel}: {answer}");
-    let page = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--max-time", "5", "http://127.0.0.1:9464/metrics"]);
-    let page = String::from_utf8_lossy(&page.stdout);
+    assert_eq!(cell(&answer, "assigned-addresses"), 20, "{rel}: {answer}");
+    let page = metrics(pair, 9464);
     assert!(
         page.lines().any(|l| l.starts_with("kea_lease_stats_subnet_assigned_addresses{subnet_id=\"1\"") && l.ends_with(" 20")),
         "{rel}: metrics:\n{page}"
     );
-    let status = command(volumes, c, "run-script-status", None);
+    let status = command(volumes, c, "dhcp4", "run-script-status", None);
     assert_eq!((status["arguments"]["run"].as_u64(), status["arguments"]["failed"].as_u64()), (Some(20), Some(0)), "{rel}: {status}");
+}
+
+/// What the kea-dhcp6 example serves, checked from outside the container:
+/// 20 perfdhcp -6 clients each get an address and a delegated prefix in
+/// one REQUEST, which the script records as one commit of two leases.
+fn check_service6(rel: &str, pair: &NetPair, volumes: &Volumes, c: &Container) {
+    command(volumes, c, "dhcp6", "list-commands", None);
+    // Two -n: perfdhcp 2.2 counts both exchanges against a single one.
+    let report = perfdhcp6(
+        pair,
+        &["-e", "address-and-prefix", "-b", "mac=02:6e:00:00:00:00", "-r", "50", "-R", "20", "-n", "20", "-n", "20", "-p", "10", "-W", "2000000"],
+    );
+    let replies = report.exchange("REQUEST-REPLY").map_or(0, |e| e.received);
+    assert_eq!(replies, 20, "{rel}: perfdhcp -6 got {replies} of 20 REPLYs\n{}\n{}", report.stdout, c.logs());
+    let committed = volumes.events("leases6_committed REQUEST ", 20);
+    assert_eq!(committed.len(), 20, "{rel}: the script recorded {} commits: {committed:?}\n{}", committed.len(), c.logs());
+    let (pd, _) = pair.pd_space6();
+    let pd_net = pd.to_string();
+    let pd_net = pd_net.trim_end_matches(':');
+    for line in &committed {
+        let leases: Vec<&str> = line.split(' ').skip(3).collect();
+        assert!(line.contains(" size=2 "), "{rel}: {line}");
+        assert!(leases.iter().any(|l| l.starts_with("IA_NA:") && l.ends_with("/128")), "{rel}: no address in {line}");
+        assert!(leases.iter().any(|l| l.starts_with(&format!("IA_PD:{pd_net}")) && l.ends_with("/64")), "{rel}: no prefix in {line}");
+    }
+    let answer = command(volumes, c, "dhcp6", "lease-stats-get", None);
+    assert_eq!(answer["result"], 0, "{rel}: {answer}");
+    assert_eq!((cell(&answer, "assigned-nas"), cell(&answer, "assigned-pds")), (&json!(20), &json!(20)), "{rel}: {answer}");
+    let page = metrics(pair, 9465);
+    for family in [METRIC_NAS, METRIC_PDS] {
+        assert!(
+            page.lines().any(|l| l.starts_with(&format!("{family}{{subnet_id=\"1\"")) && l.ends_with(" 20")),
+            "{rel}: no {family} of 20 for subnet 1 in the metrics:\n{page}"
+        );
+    }
+    // Every DHCPv6 event the script wrote a line for ran once, and none
+    // failed (a script's line is written before its exit is counted).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = command(volumes, c, "dhcp6", "run-script-status", None);
+        let lines = volumes.events("", 0).iter().filter(|l| l.split(' ').next().is_some_and(|p| p.contains('6'))).count() as u64;
+        let (run, failed) = (status["arguments"]["run"].as_u64(), status["arguments"]["failed"].as_u64());
+        if (run, failed) == (Some(lines), Some(0)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{rel}: {lines} lines, {status}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -203,9 +289,9 @@ fn the_hooks_image_holds_exactly_our_libraries() {
 #[ignore = "run by scripts/images.sh --test (the test matrix's images entry)"]
 fn runtime_images_carry_no_compiler_or_rust() {
     for rel in releases() {
-        let mut images = vec![kea_image(&rel), example_image(&rel), hooks_image(&rel)];
-        if rel != "3.2" {
-            images.push(format!("localhost/kea-hooks/kea-dhcp6:{rel}"));
+        let mut images = vec![hooks_image(&rel)];
+        for daemon in ["dhcp4", "dhcp6"] {
+            images.extend([kea_image(&rel, daemon), example_image(&rel, daemon)]);
         }
         for image in images {
             let found = podman_ok(&[
@@ -215,6 +301,20 @@ fn runtime_images_carry_no_compiler_or_rust() {
             assert!(found.trim().is_empty(), "{image} has a compiler or Rust: {found}");
         }
     }
+}
+
+/// Runs `rel`'s example image for `daemon` in the pair's server
+/// namespace, with `volumes`.
+fn run_example(rel: &str, daemon: &str, pair: &NetPair, volumes: &Volumes) -> Container {
+    let name = format!("kea-hooks-test-{}-{daemon}-{}", std::process::id(), rel.replace('.', ""));
+    let network = format!("ns:/run/netns/{}", pair.server_ns());
+    let mut args: Vec<String> =
+        ["run", "-d", "--name", &name, "--network", &network, "--cap-add", "NET_ADMIN,NET_RAW"].map(str::to_owned).to_vec();
+    args.extend(volumes.mounts());
+    args.extend([example_image(rel, daemon), "-c".into(), format!("/kea/config/kea-{daemon}.json")]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    podman_ok(&args);
+    Container { name }
 }
 
 #[test]
@@ -227,21 +327,32 @@ fn the_example_image_serves_leases_with_run_script_and_lease_stats() {
         // come from its own hooks image, so not in the 3.2 stand-in).
         let isc = rel != "3.2";
         example_config(&pair, &volumes.config, isc);
-        let name = format!("kea-hooks-test-{}-{}", std::process::id(), rel.replace('.', ""));
-        let network = format!("ns:/run/netns/{}", pair.server_ns());
-        let mut args: Vec<String> = ["run", "-d", "--name", &name, "--network", &network, "--cap-add", "NET_ADMIN,NET_RAW"]
-            .map(str::to_owned)
-            .to_vec();
-        args.extend(volumes.mounts());
-        args.extend([example_image(&rel), "-c".into(), "/kea/config/kea-dhcp4.json".into()]);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        podman_ok(&args);
-        let c = Container { name };
-        check_service(&rel, &pair, &volumes, &c);
+        let c = run_example(&rel, "dhcp4", &pair, &volumes);
+        check_service4(&rel, &pair, &volumes, &c);
         if isc {
-            let answer = command(&volumes, &c, "lease4-get-all", None);
+            let answer = command(&volumes, &c, "dhcp4", "lease4-get-all", None);
             assert_eq!(answer["result"], 0, "{rel}: ISC's lease_cmds did not answer: {answer}");
             assert_eq!(answer["arguments"]["leases"].as_array().map(Vec::len), Some(20), "{rel}: {answer}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "run by scripts/images.sh --test (the test matrix's images entry)"]
+fn the_dhcp6_example_image_serves_addresses_and_prefixes_with_run_script_and_lease_stats() {
+    for rel in releases() {
+        let pair = NetPair::new();
+        // kea-dhcp6 binds the interface's link-local address at start.
+        pair.wait_ipv6();
+        let volumes = Volumes::new();
+        let isc = rel != "3.2";
+        example_config(&pair, &volumes.config, isc);
+        let c = run_example(&rel, "dhcp6", &pair, &volumes);
+        check_service6(&rel, &pair, &volumes, &c);
+        if isc {
+            let answer = command(&volumes, &c, "dhcp6", "lease6-get-all", None);
+            assert_eq!(answer["result"], 0, "{rel}: ISC's lease_cmds did not answer: {answer}");
+            assert_eq!(answer["arguments"]["leases"].as_array().map(Vec::len), Some(40), "{rel}: {answer}");
         }
     }
 }
@@ -251,6 +362,7 @@ fn the_example_image_serves_leases_with_run_script_and_lease_stats() {
 fn the_compose_file_starts_the_same_service() {
     let rel = releases().remove(0);
     let pair = NetPair::new();
+    pair.wait_ipv6();
     let volumes = Volumes::new();
     example_config(&pair, &volumes.config, false);
     let project = format!("keahookstest{}", std::process::id());
@@ -261,8 +373,10 @@ fn the_compose_file_starts_the_same_service() {
             .args(["--podman-args=--runtime=runc", &format!("--podman-run-args={}", RUN_LIMITS.join(" ")), "-p", &project, "-f"])
             .arg(&compose)
             .args(args)
-            .env("KEA_EXAMPLE_IMAGE", example_image(&rel))
-            .env("KEA_IMAGE", kea_image(&rel))
+            .env("KEA_EXAMPLE_IMAGE", example_image(&rel, "dhcp4"))
+            .env("KEA_IMAGE", kea_image(&rel, "dhcp4"))
+            .env("KEA6_EXAMPLE_IMAGE", example_image(&rel, "dhcp6"))
+            .env("KEA6_IMAGE", kea_image(&rel, "dhcp6"))
             .env("HOOKS_IMAGE", hooks_image(&rel))
             .env("KEA_NETWORK_MODE", format!("ns:/run/netns/{}", pair.server_ns()))
             .env("KEA_CONFIG_DIR", &volumes.config)
@@ -274,8 +388,10 @@ fn the_compose_file_starts_the_same_service() {
     };
     let up = run(&["up", "-d", "--no-build"]);
     let c = Container { name: format!("{project}_dhcp4_1") };
+    let c6 = Container { name: format!("{project}_dhcp6_1") };
     assert!(up.status.success(), "podman-compose up: {}{}", String::from_utf8_lossy(&up.stdout), String::from_utf8_lossy(&up.stderr));
-    check_service(&rel, &pair, &volumes, &c);
+    check_service4(&rel, &pair, &volumes, &c);
+    check_service6(&rel, &pair, &volumes, &c6);
     let down = run(&["down"]);
     assert!(down.status.success(), "podman-compose down: {}", String::from_utf8_lossy(&down.stderr));
 }
@@ -304,7 +420,7 @@ fn a_library_for_another_release_fails_the_hooks_image_build() {
     ]);
     let out = podman(&[
         "build", "--isolation", "chroot", "-f", workspace_root().join("docker/hooks.Dockerfile").to_str().unwrap(),
-        "--build-arg", &format!("KEA_IMAGE={}", kea_image(rel)),
+        "--build-arg", &format!("KEA_IMAGE={}", kea_image(rel, "dhcp4")),
         "--build-arg", "PACKAGES=", "-t", "localhost/kea-hooks/hooks-wrong:test",
         workspace_root().to_str().unwrap(),
     ]);
@@ -338,7 +454,7 @@ fn a_newer_kea_in_the_archive_does_not_end_up_in_the_hooks_image() {
     let fixtures = workspace_root().join("tests/fixtures");
     let out = podman(&[
         "build", "--isolation", "chroot", "-f", fixtures.join("kea-archive-ahead.Dockerfile").to_str().unwrap(),
-        "--build-arg", &format!("KEA_IMAGE={}", kea_image("2.6")), "-t", ahead, fixtures.to_str().unwrap(),
+        "--build-arg", &format!("KEA_IMAGE={}", kea_image("2.6", "dhcp4")), "-t", ahead, fixtures.to_str().unwrap(),
     ]);
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the fixture image did not build:\n{text}");
