@@ -180,6 +180,39 @@ fn a_hanging_script_stalls_no_dhcp6_exchange_and_leaves_no_zombie() {
     kea.stop();
 }
 
+#[test]
+fn stream_mode_gets_the_dhcp6_events_isc_run_script_gets() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pair = NetPair::new();
+    let (pd, pd_len) = pair.pd_space6();
+    let cfg = KeaConfig::new6(&pair).pd_pool(pd, pd_len, 64);
+    let dir = cfg.dir().to_path_buf();
+    let isc_script = recorder(&dir, "isc-recorder");
+    let script = recorder(&dir, "stream");
+    let isc = hooks_together(&dir, &[isc_hook("libdhcp_run_script.so")]).remove(0);
+    let lib = ours(&dir);
+    let mut kea = cfg
+        .hook(&isc, Some(json!({ "name": isc_script })))
+        .hook(&lib, Some(json!({ "name": script, "mode": "stream" })))
+        .start(&pair)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..3u8 {
+        let client = Client6::new(&pair, &format!("02:5c:06:00:05:{i:02x}")).asking_for(Ias6::NaPd);
+        let reply = client.sarr().unwrap_or_else(|| panic!("no REPLY:\n{}", kea.log()));
+        client.renew(&reply).expect("a REPLY to the RENEW");
+    }
+    // Per client: leases6_committed twice, lease6_renew for the address
+    // and the prefix.
+    let s = wait_idle(&kea, Duration::from_secs(10));
+    assert_eq!((s["queued"].as_u64(), s["run"].as_u64()), (Some(12), Some(12)), "{s}");
+    let isc_records = wait_records(&isc_script, Duration::from_secs(10), |r| r.len() >= 12);
+    assert_eq!(kea.statistic("run-script.run"), 12, "Kea's statistic follows the counter");
+    kea.stop();
+    assert_eq!(multiset(&records(&script), &script), multiset(&isc_records, &isc_script), "stream events differ from ISC's invocations");
+}
+
 /// Address `last` of the /64 at `net`.
 fn at(net: Ipv6Addr, last: u16) -> Ipv6Addr {
     let mut s = net.segments();
