@@ -91,6 +91,8 @@ fn same_invocations_as_isc_run_script_at_every_dhcp6_point() {
         let mine: Ipv6Addr = at(pair.subnet6().trim_end_matches("/64").parse().unwrap(), 0x77);
         let c5 = Client6::new(&pair, "02:5c:06:00:00:05").via(&[Relay6::new(mine).peer(mine)]);
         c5.addr_reg_inform(mine).unwrap_or_else(|| panic!("no ADDR-REG-REPLY:\n{}", kea.log()));
+        // Again: now with an old lease (OLD_LEASE6_*).
+        c5.addr_reg_inform(mine).unwrap_or_else(|| panic!("no second ADDR-REG-REPLY:\n{}", kea.log()));
     }
 
     // Expiry: the declined address (after its probation), c3's and c4's.
@@ -109,6 +111,9 @@ fn same_invocations_as_isc_run_script_at_every_dhcp6_point() {
         assert!(count(&isc_records, point) > 0, "no {point} in ISC's records");
     }
     let any = |key: &str, value: &str| isc_records.iter().any(|r| r["env"][key] == value);
+    if kea_hooks_version() >= 30000 {
+        assert!(any("OLD_LEASE6_STATE", "registered"), "no re-registration in ISC's records");
+    }
     assert!(any("LEASE6_TYPE", "IA_PD") && any("PKT6_IA_IA_TYPE", "25"), "no prefix in ISC's records");
     if kea_hooks_version() >= 20705 {
         assert!(any("QUERY6_OPTION_37", "0x0000118BDEAD"), "no remote-id in ISC's records");
