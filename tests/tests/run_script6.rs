@@ -18,7 +18,7 @@ use std::time::Duration;
 use kea_hooks_tests::{hooks_together, isc_hook, kea_hooks_version, require_root_and_kea, Client6, Ias6, KeaConfig, NetPair, Relay6};
 use serde_json::{json, Value};
 
-use common::run_script::{count, multiset, ours, processes_of, recorder, records, status, wait_idle, wait_records, zombies_of};
+use common::run_script::{count, multiset, ours, processes_of, recorder, records, status, wait_idle, wait_records, wait_statistic, zombies_of};
 
 /// The points ISC's hook has in kea-dhcp6 on this Kea.
 fn isc_points() -> Vec<&'static str> {
@@ -151,7 +151,8 @@ fn sync_mode_drops_the_reply_of_a_client_the_script_denies_in_kea_dhcp6() {
     assert!(denied.request(&advertise).is_none(), "a denied client got a REPLY");
     let s = wait_idle(&kea, Duration::from_secs(10));
     assert!(s["failed"].as_u64() >= Some(1) && s["run"].as_u64() >= Some(1), "{s}");
-    assert_eq!(kea.statistic("run-script.failed"), s["failed"].as_u64().unwrap(), "Kea's statistic follows the counter");
+    let failed = s["failed"].as_u64().unwrap();
+    assert_eq!(wait_statistic(&kea, "run-script.failed", failed, Duration::from_secs(5)), failed, "Kea's statistic follows the counter");
     let r = records(&script);
     assert!(r.iter().any(|r| r["argv"][1] == "leases6_committed" && r["env"]["QUERY6_CLIENT_ID"] == denied.duid_text().as_str()), "{r:#?}");
     kea.stop();
@@ -213,7 +214,7 @@ fn stream_mode_gets_the_dhcp6_events_isc_run_script_gets() {
     let s = wait_idle(&kea, Duration::from_secs(10));
     assert_eq!((s["queued"].as_u64(), s["run"].as_u64()), (Some(12), Some(12)), "{s}");
     let isc_records = wait_records(&isc_script, Duration::from_secs(10), |r| r.len() >= 12);
-    assert_eq!(kea.statistic("run-script.run"), 12, "Kea's statistic follows the counter");
+    assert_eq!(wait_statistic(&kea, "run-script.run", 12, Duration::from_secs(5)), 12, "Kea's statistic follows the counter");
     kea.stop();
     assert_eq!(multiset(&records(&script), &script), multiset(&isc_records, &isc_script), "stream events differ from ISC's invocations");
 }

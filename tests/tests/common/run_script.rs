@@ -138,3 +138,17 @@ pub fn multiset(records: &[Value], script: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Kea's statistic `name` once it reads `want` (the hook publishes its
+/// counters from Kea's main thread, a moment after it counts them), or
+/// what it reads after `timeout`.
+pub fn wait_statistic(kea: &Kea, name: &str, want: u64, timeout: Duration) -> u64 {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let v = kea.statistic(name);
+        if v == want || Instant::now() >= deadline {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
