@@ -15,10 +15,14 @@ use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kea_hooks_tests::{hooks_together, isc_hook, kea_hooks_version, require_root_and_kea, Client6, Ias6, KeaConfig, NetPair, Relay6};
+use kea_hooks_tests::{
+    hooks_together, isc_hook, kea_hooks_version, require_root_and_kea, Client6, Ias6, KeaConfig, NetPair, Relay6,
+};
 use serde_json::{json, Value};
 
-use common::run_script::{count, multiset, ours, processes_of, recorder, records, status, wait_idle, wait_records, wait_statistic, zombies_of};
+use common::run_script::{
+    count, multiset, ours, processes_of, recorder, records, status, wait_idle, wait_records, wait_statistic, zombies_of,
+};
 
 /// The points ISC's hook has in kea-dhcp6 on this Kea.
 fn isc_points() -> Vec<&'static str> {
@@ -81,7 +85,10 @@ fn same_invocations_as_isc_run_script_at_every_dhcp6_point() {
     c2.decline(&reply2).expect("a REPLY to the DECLINE");
     // Relayed, with interface-id (18), remote-id (37) and subscriber-id
     // (38); left to expire with the others.
-    let relay = Relay6::new(at(relayed_net, 1)).interface_id(b"olt-1/port-7").remote_id(4491, &[0xde, 0xad]).subscriber_id(b"sub-42");
+    let relay = Relay6::new(at(relayed_net, 1))
+        .interface_id(b"olt-1/port-7")
+        .remote_id(4491, &[0xde, 0xad])
+        .subscriber_id(b"sub-42");
     let c3 = Client6::new(&pair, "02:5c:06:00:00:03").via(&[relay]);
     c3.sarr().unwrap_or_else(|| panic!("no relayed REPLY:\n{}", kea.log()));
     // Left to expire and be reclaimed.
@@ -124,7 +131,11 @@ fn same_invocations_as_isc_run_script_at_every_dhcp6_point() {
     if a != b {
         let only_isc: Vec<_> = a.iter().filter(|x| !b.contains(x)).collect();
         let only_ours: Vec<_> = b.iter().filter(|x| !a.contains(x)).collect();
-        panic!("invocations differ ({} ISC, {} ours)\nonly ISC's:\n{only_isc:#?}\nonly ours:\n{only_ours:#?}", a.len(), b.len());
+        panic!(
+            "invocations differ ({} ISC, {} ours)\nonly ISC's:\n{only_isc:#?}\nonly ours:\n{only_ours:#?}",
+            a.len(),
+            b.len()
+        );
     }
     eprintln!("{} identical invocations over {} points", a.len(), isc_points().len());
 }
@@ -146,13 +157,19 @@ fn sync_mode_drops_the_reply_of_a_client_the_script_denies_in_kea_dhcp6() {
         .start(&pair)
         .unwrap_or_else(|e| panic!("{e}"));
 
-    Client6::new(&pair, "02:5c:06:00:03:01").sarr().unwrap_or_else(|| panic!("an allowed client gets its REPLY:\n{}", kea.log()));
+    Client6::new(&pair, "02:5c:06:00:03:01")
+        .sarr()
+        .unwrap_or_else(|| panic!("an allowed client gets its REPLY:\n{}", kea.log()));
     let advertise = denied.solicit().expect("an ADVERTISE (leases6_committed parks only what commits leases)");
     assert!(denied.request(&advertise).is_none(), "a denied client got a REPLY");
     let s = wait_idle(&kea, Duration::from_secs(10));
     assert!(s["failed"].as_u64() >= Some(1) && s["run"].as_u64() >= Some(1), "{s}");
     let failed = s["failed"].as_u64().unwrap();
-    assert_eq!(wait_statistic(&kea, "run-script.failed", failed, Duration::from_secs(5)), failed, "Kea's statistic follows the counter");
+    assert_eq!(
+        wait_statistic(&kea, "run-script.failed", failed, Duration::from_secs(5)),
+        failed,
+        "Kea's statistic follows the counter"
+    );
     let r = records(&script);
     assert!(r.iter().any(|r| r["argv"][1] == "leases6_committed" && r["env"]["QUERY6_CLIENT_ID"] == denied.duid_text().as_str()), "{r:#?}");
     kea.stop();
@@ -170,7 +187,10 @@ fn a_hanging_script_stalls_no_dhcp6_exchange_and_leaves_no_zombie() {
     let script = recorder(cfg.dir(), "hang");
     let lib = ours(cfg.dir());
     std::fs::write(format!("{}.sleep", script.display()), "30000").unwrap();
-    let mut kea = cfg.hook(&lib, Some(json!({ "name": script, "timeout-ms": 500 }))).start(&pair).unwrap_or_else(|e| panic!("{e}"));
+    let mut kea = cfg
+        .hook(&lib, Some(json!({ "name": script, "timeout-ms": 500 })))
+        .start(&pair)
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let client = Client6::new(&pair, "02:5c:06:00:04:01").asking_for(Ias6::NaPd);
     let reply = client.sarr().expect("a REPLY while the script hangs");
@@ -214,9 +234,17 @@ fn stream_mode_gets_the_dhcp6_events_isc_run_script_gets() {
     let s = wait_idle(&kea, Duration::from_secs(10));
     assert_eq!((s["queued"].as_u64(), s["run"].as_u64()), (Some(12), Some(12)), "{s}");
     let isc_records = wait_records(&isc_script, Duration::from_secs(10), |r| r.len() >= 12);
-    assert_eq!(wait_statistic(&kea, "run-script.run", 12, Duration::from_secs(5)), 12, "Kea's statistic follows the counter");
+    assert_eq!(
+        wait_statistic(&kea, "run-script.run", 12, Duration::from_secs(5)),
+        12,
+        "Kea's statistic follows the counter"
+    );
     kea.stop();
-    assert_eq!(multiset(&records(&script), &script), multiset(&isc_records, &isc_script), "stream events differ from ISC's invocations");
+    assert_eq!(
+        multiset(&records(&script), &script),
+        multiset(&isc_records, &isc_script),
+        "stream events differ from ISC's invocations"
+    );
 }
 
 /// Address `last` of the /64 at `net`.

@@ -63,7 +63,9 @@ pub fn message_type_name(t: u8, version: i32) -> &'static str {
 pub fn pkt6(v: &mut Vars, prefix: &str, pkt: Option<Pkt6<'_>>) -> Result<(), Error> {
     let name = |field: &str| format!("{prefix}_{field}");
     let Some(p) = pkt else {
-        for field in ["TYPE", "TXID", "LOCAL_ADDR", "LOCAL_PORT", "REMOTE_ADDR", "REMOTE_PORT", "IFACE_INDEX", "IFACE_NAME"] {
+        for field in
+            ["TYPE", "TXID", "LOCAL_ADDR", "LOCAL_PORT", "REMOTE_ADDR", "REMOTE_PORT", "IFACE_INDEX", "IFACE_NAME"]
+        {
             v.empty(name(field));
         }
         v.hwaddr(&name("REMOTE_HWADDR"), None);
@@ -123,7 +125,8 @@ pub fn lease6(v: &mut Vars, prefix: &str, lease: Option<&Lease6<'_>>) {
                 v.empty(name(field));
             }
             v.hwaddr(&name("HWADDR"), None);
-            for field in ["STATE", "SUBNET_ID", "VALID_LIFETIME", "DUID", "IAID", "PREFERRED_LIFETIME", "PREFIX_LEN", "TYPE"]
+            for field in
+                ["STATE", "SUBNET_ID", "VALID_LIFETIME", "DUID", "IAID", "PREFERRED_LIFETIME", "PREFIX_LEN", "TYPE"]
             {
                 v.empty(name(field));
             }
