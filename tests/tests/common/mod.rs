@@ -66,9 +66,7 @@ pub fn with_probe(
 pub fn park_hook() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            kea_hooks_tests::build_cpp_hook("park_hook.cc", "dhcp_park_test", kea_hooks_tests::Profile::current())
-        })
+        .get_or_init(|| kea_hooks_tests::build_cpp_hook("park_hook.cc", "dhcp_park_test", kea_hooks_tests::Profile::current()))
         .clone()
 }
 
@@ -87,6 +85,7 @@ pub fn load_failure_line(failure: &kea_hooks_tests::StartFailure, logger: &str) 
 pub fn lease_stats() -> PathBuf {
     hook_library("kea-hook-lease-stats", "dhcp_lease_stats")
 }
+
 
 /// The DHCPv6 probe hook (tests/probe6-hook).
 pub fn probe6() -> PathBuf {
