@@ -10,58 +10,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kea_hooks_tests::{hooks_together, isc_hook, require_root_and_kea, Client4, Kea, KeaConfig, NetPair, Relay};
 use serde_json::{json, Value};
 
-use common::run_script::{processes_of, recorder, records, status, wait_idle, zombies_of};
-use common::{hook_library, load_failure_line};
-
-/// Our library, copied under another file name so that it can sit beside
-/// ISC's `libdhcp_run_script.so` in one hooks directory.
-fn ours(dir: &Path) -> PathBuf {
-    let built = hook_library("kea-hook-run-script", "dhcp_run_script");
-    let hooks = dir.join("hooks");
-    std::fs::create_dir_all(&hooks).unwrap();
-    let to = hooks.join("libdhcp_run_script_rs.so");
-    std::fs::copy(&built, &to).unwrap();
-    to
-}
-
-/// Waits (up to `timeout`) until `done` holds for what `script` recorded.
-fn wait_records(script: &Path, timeout: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let r = records(script);
-        if done(&r) || Instant::now() >= deadline {
-            return r;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn count(records: &[Value], point: &str) -> usize {
-    records.iter().filter(|r| r["argv"][1] == point).count()
-}
-
-/// The invocations as comparable text (argv without its script name, and
-/// the environment), sorted: a multiset.
-fn multiset(records: &[Value], script: &Path) -> Vec<String> {
-    let mut v: Vec<String> = records
-        .iter()
-        .map(|r| {
-            assert_eq!(r["argv"][0], json!(script), "argv[0] is the script's path: {r}");
-            assert_eq!(r["argv"].as_array().unwrap().len(), 2, "argv is [name, hook_point]: {r}");
-            let env: BTreeMap<String, String> = serde_json::from_value(r["env"].clone()).unwrap();
-            format!("{} {}", r["argv"][1].as_str().unwrap(), serde_json::to_string(&env).unwrap())
-        })
-        .collect();
-    v.sort();
-    v
-}
+use common::load_failure_line;
+use common::run_script::{count, multiset, ours, processes_of, recorder, records, status, wait_idle, wait_records, zombies_of};
 
 /// The hook's "loaded" line (debug level 40): it lists the callouts registered.
 fn loaded_line(kea: &Kea) -> String {

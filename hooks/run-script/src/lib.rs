@@ -18,8 +18,13 @@
 //!   one JSON object per event on its standard input and answers each with
 //!   a line (see [`stream`]);
 //! * `sync: true` parks the packet at `leases4_committed` (and
-//!   `lease4_offer` on Kea 2.6+) until the script has exited: exit 0
-//!   lets Kea answer, anything else drops the packet.
+//!   `lease4_offer` on Kea 2.6+), or in kea-dhcp6 at `leases6_committed`,
+//!   until the script has exited: exit 0 lets Kea answer, anything else
+//!   drops the packet.
+//!
+//! One library serves kea-dhcp4 and kea-dhcp6: each server registers the
+//! callouts of its own family (ISC's points in each: see [`env4`] and
+//! [`env6`] for the variables).
 //!
 //! Counters (`run-script.queued`, `.run`, `.failed`, `.timed-out`,
 //! `.dropped`, `.lost`, `.protocol-errors`) are Kea statistics and answer
@@ -31,6 +36,7 @@
 
 pub mod env;
 pub mod env4;
+pub mod env6;
 pub mod exec;
 pub mod stream;
 
@@ -39,7 +45,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use kea_hooks::dhcp4;
+use kea_hooks::{dhcp4, dhcp6};
 use kea_hooks::parking::{Parkable, Parked};
 use kea_hooks::prelude::*;
 use kea_hooks::process::Output;
@@ -672,6 +678,143 @@ kea_hooks::since_kea_2_6! {
             env4::leases4(&mut v, "LEASES4", &cx.argument_leases4("leases4")?);
             let hold = self.park(cx)?;
             self.submit("lease4_offer", v, hold);
+            Ok(())
+        }
+    }
+}
+
+// ---- DHCPv6 ------------------------------------------------------------------
+
+impl RunScript {
+    /// `QUERY6_*`, `LEASE6_*` and `PKT6_IA_*`: what `lease6_renew` and
+    /// `lease6_rebind` export. The IA is the argument ISC's hook reads
+    /// for the lease's type (`ia_na` for an address, else `ia_pd`).
+    fn renewal6(
+        &self,
+        point: &'static str,
+        query: Option<dhcp6::Pkt6<'_>>,
+        lease: Option<dhcp6::Lease6<'_>>,
+        ia: impl FnOnce() -> Result<Option<dhcp6::Ia>, Error>,
+    ) -> Result<(), Error> {
+        let mut v = Vars::new();
+        env6::pkt6(&mut v, "QUERY6", query)?;
+        env6::lease6(&mut v, "LEASE6", lease.as_ref());
+        let ia = if lease.is_some() { ia()? } else { None };
+        let code = lease.map(|l| env6::ia_option_code(l.lease_type())).unwrap_or_default();
+        env6::ia(&mut v, "PKT6_IA", ia.as_ref().map(|ia| (code, ia)));
+        self.submit(point, v, None);
+        Ok(())
+    }
+
+    /// `QUERY6_*` and `LEASE6_*`: what `lease6_release` and
+    /// `lease6_decline` export.
+    fn query_and_lease6(
+        &self,
+        point: &'static str,
+        query: Option<dhcp6::Pkt6<'_>>,
+        lease: Option<dhcp6::Lease6<'_>>,
+    ) -> Result<(), Error> {
+        let mut v = Vars::new();
+        env6::pkt6(&mut v, "QUERY6", query)?;
+        env6::lease6(&mut v, "LEASE6", lease.as_ref());
+        self.submit(point, v, None);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp6::Lease6Renew> for RunScript {
+    fn call(&self, cx: &Context<'_, dhcp6::Lease6Renew>) -> Result<(), Error> {
+        if skipped(cx) {
+            return Ok(());
+        }
+        self.renewal6("lease6_renew", cx.argument_pkt6("query6")?, cx.argument_lease6("lease6")?, || cx.ia())
+    }
+}
+
+impl Callout<dhcp6::Lease6Rebind> for RunScript {
+    fn call(&self, cx: &Context<'_, dhcp6::Lease6Rebind>) -> Result<(), Error> {
+        if skipped(cx) {
+            return Ok(());
+        }
+        self.renewal6("lease6_rebind", cx.argument_pkt6("query6")?, cx.argument_lease6("lease6")?, || cx.ia())
+    }
+}
+
+impl Callout<dhcp6::Lease6Expire> for RunScript {
+    fn call(&self, cx: &Context<'_, dhcp6::Lease6Expire>) -> Result<(), Error> {
+        if skipped(cx) {
+            return Ok(());
+        }
+        let mut v = Vars::new();
+        env6::lease6(&mut v, "LEASE6", cx.argument_lease6("lease6")?.as_ref());
+        v.boolean("REMOVE_LEASE", cx.remove_lease()?);
+        self.submit("lease6_expire", v, None);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp6::Lease6Recover> for RunScript {
+    fn call(&self, cx: &Context<'_, dhcp6::Lease6Recover>) -> Result<(), Error> {
+        if skipped(cx) {
+            return Ok(());
+        }
+        let mut v = Vars::new();
+        env6::lease6(&mut v, "LEASE6", cx.argument_lease6("lease6")?.as_ref());
+        self.submit("lease6_recover", v, None);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp6::Leases6Committed> for RunScript {
+    fn call(&self, cx: &Context<'_, dhcp6::Leases6Committed>) -> Result<(), Error> {
+        if skipped(cx) {
+            return Ok(());
+        }
+        let mut v = Vars::new();
+        env6::pkt6(&mut v, "QUERY6", cx.argument_pkt6("query6")?)?;
+        env6::leases6(&mut v, "LEASES6", &cx.argument_leases6("leases6")?);
+        env6::leases6(&mut v, "DELETED_LEASES6", &cx.argument_leases6("deleted_leases6")?);
+        let hold = self.park(cx)?;
+        self.submit("leases6_committed", v, hold);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp6::Lease6Release> for RunScript {
+    fn call(&self, cx: &Context<'_, dhcp6::Lease6Release>) -> Result<(), Error> {
+        if skipped(cx) {
+            return Ok(());
+        }
+        self.query_and_lease6("lease6_release", cx.argument_pkt6("query6")?, cx.argument_lease6("lease6")?)
+    }
+}
+
+impl Callout<dhcp6::Lease6Decline> for RunScript {
+    fn call(&self, cx: &Context<'_, dhcp6::Lease6Decline>) -> Result<(), Error> {
+        if skipped(cx) {
+            return Ok(());
+        }
+        self.query_and_lease6("lease6_decline", cx.argument_pkt6("query6")?, cx.argument_lease6("lease6")?)
+    }
+}
+
+kea_hooks::since_kea_3_0! {
+    /// `addr6_register` (Kea 3.0+, as ISC's hook): `QUERY6_*`,
+    /// `ADDRESS6`, `OLD_LEASE6_*` only when there is an old lease, and
+    /// `NEW_LEASE6_*`.
+    impl Callout<dhcp6::Addr6Register> for RunScript {
+        fn call(&self, cx: &Context<'_, dhcp6::Addr6Register>) -> Result<(), Error> {
+            if skipped(cx) {
+                return Ok(());
+            }
+            let mut v = Vars::new();
+            env6::pkt6(&mut v, "QUERY6", cx.argument_pkt6("query6")?)?;
+            v.string("ADDRESS6", cx.address()?.to_string());
+            if let Some(old) = cx.old_lease()? {
+                env6::lease6(&mut v, "OLD_LEASE6", Some(&old));
+            }
+            env6::lease6(&mut v, "NEW_LEASE6", cx.new_lease()?.as_ref());
+            self.submit("addr6_register", v, None);
             Ok(())
         }
     }

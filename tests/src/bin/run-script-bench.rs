@@ -1,11 +1,13 @@
-//! `run-script-bench`: kea-dhcp4's DORA rate with no hook, with ISC's
+//! `run-script-bench`: kea-dhcp4's DORA rate (and kea-dhcp6's
+//! SOLICIT-ADVERTISE-REQUEST-REPLY rate) with no hook, with ISC's
 //! run_script, and with this kit's run-script in exec and in stream mode,
 //! one run each with the same traffic (run it through
 //! `scripts/bench-run-script.sh`). Every variant with a hook runs the same
 //! script, the recorder (tests/src/bin/run-script-recorder.rs), which
 //! appends a line per invocation: after each run the lines are counted
-//! against the REQUESTs Kea answered (each fires one `leases4_committed`), so the
-//! figures carry their proof that no event was lost.
+//! against the REQUESTs Kea answered (each fires one `leases4_committed`,
+//! or `leases6_committed`), so the figures carry their proof that no event
+//! was lost.
 //!
 //! First it measures the machine's bare rate of starting that script and
 //! waiting for it (`posix_spawn` + `waitpid`, one at a time, from this
@@ -18,12 +20,14 @@
 //! DORA/s, which Kea without hooks sustains here with room to spare, so
 //! every variant gets the same traffic. Options: `--seconds N` (default
 //! 10), `--rate R`, `--spawns N` (default 3000), `--variants a,b` (names
-//! containing these), `--pin-kea`.
+//! containing these), `--family 4|6|both` (default both), `--pin-kea`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kea_hooks_tests::{build_bin, build_hook, hooks_together, isc_hook, perfdhcp_on_cpu, KeaConfig, NetPair, Profile};
+use kea_hooks_tests::{
+    build_bin, build_hook, hooks_together, isc_hook, perfdhcp6_start, perfdhcp_on_cpu, KeaConfig, NetPair, Profile,
+};
 use serde_json::{json, Value};
 
 struct Opts {
@@ -31,11 +35,12 @@ struct Opts {
     rate: u64,
     spawns: u32,
     variants: Vec<String>,
+    families: Vec<u8>,
     pin_kea: bool,
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { seconds: 10, rate: 2000, spawns: 3000, variants: Vec::new(), pin_kea: false };
+    let mut o = Opts { seconds: 10, rate: 2000, spawns: 3000, variants: Vec::new(), families: vec![4, 6], pin_kea: false };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -44,6 +49,14 @@ fn opts() -> Opts {
             "--seconds" => o.seconds = value(),
             "--rate" => o.rate = value(),
             "--spawns" => o.spawns = value() as u32,
+            "--family" => {
+                o.families = match args.get(i + 1).map(String::as_str) {
+                    Some("4") => vec![4],
+                    Some("6") => vec![6],
+                    Some("both") => vec![4, 6],
+                    other => panic!("--family 4|6|both, not {other:?}"),
+                }
+            }
             "--variants" => o.variants = args.get(i + 1).expect("--variants a,b").split(',').map(str::to_owned).collect(),
             "--pin-kea" => {
                 o.pin_kea = true;
@@ -103,15 +116,42 @@ fn main() {
     println!("\nbare posix_spawn + wait of the recorder, one at a time: {limit:.0} /s ({} runs)", o.spawns);
     let _ = std::fs::remove_dir_all(&scratch);
 
+    for &family in &o.families {
+        bench_family(&o, family, limit, &ours, &recorder, client_cpu, kea_cpu);
+    }
+}
+
+/// The four variants in kea-dhcp4 (`family` 4) or kea-dhcp6 (6), and
+/// their table and ratios.
+fn bench_family(
+    o: &Opts,
+    family: u8,
+    limit: f64,
+    ours: &Path,
+    recorder: &Path,
+    client_cpu: Option<usize>,
+    kea_cpu: Option<usize>,
+) {
+    let server = if family == 4 { "kea-dhcp4" } else { "kea-dhcp6" };
     let mut runs = Vec::new();
     for name in ["no hook", "ISC run_script", "run-script exec", "run-script stream"] {
         if !o.variants.is_empty() && !o.variants.iter().any(|v| name.contains(v.as_str())) {
             continue;
         }
         let pair = NetPair::wide();
-        let mut cfg = KeaConfig::new(&pair).cpu(kea_cpu).valid_lifetime(86400).severity("WARN").multi_threading(false);
+        let cfg = if family == 4 {
+            KeaConfig::new(&pair)
+        } else {
+            // A /112 pool: room for every client of the run.
+            let subnet: std::net::Ipv6Addr = pair.subnet6().split('/').next().and_then(|a| a.parse().ok()).unwrap();
+            let mut pool = subnet.segments();
+            pool[6] = 1;
+            let pool = format!("{}/112", std::net::Ipv6Addr::from(pool));
+            KeaConfig::new6(&pair).subnet6_merge(json!({ "pools": [{ "pool": pool }] }))
+        };
+        let mut cfg = cfg.cpu(kea_cpu).valid_lifetime(86400).severity("WARN").multi_threading(false);
         let script = cfg.dir().join("script");
-        std::fs::copy(&recorder, &script).unwrap();
+        std::fs::copy(recorder, &script).unwrap();
         let record = PathBuf::from(format!("{}.jsonl", script.display()));
         cfg = match name {
             "no hook" => cfg,
@@ -120,7 +160,7 @@ fn main() {
                 cfg.hook(&lib, Some(json!({ "name": script })))
             }
             _ => {
-                let lib = hooks_together(cfg.dir(), std::slice::from_ref(&ours)).remove(0);
+                let lib = hooks_together(cfg.dir(), &[ours.to_path_buf()]).remove(0);
                 let mode = if name.ends_with("stream") { "stream" } else { "exec" };
                 // Backpressure instead of drops: every event must run.
                 cfg.hook(&lib, Some(json!({ "name": script, "mode": mode, "on-full": "wait" })))
@@ -129,9 +169,16 @@ fn main() {
         let mut kea = cfg.start(&pair).unwrap_or_else(|e| panic!("{e}"));
         let args = ["-r", &o.rate.to_string(), "-R", "1000000", "-p", &o.seconds.to_string(), "-W", "1000000"];
         let t0 = Instant::now();
-        let report = perfdhcp_on_cpu(&pair, client_cpu, &args);
-        // Each REQUEST Kea answers (ACK, or NAK) fires one leases4_committed.
-        let acks = kea.statistic("pkt4-ack-sent") + kea.statistic("pkt4-nak-sent");
+        let (report, acks) = if family == 4 {
+            let report = perfdhcp_on_cpu(&pair, client_cpu, &args);
+            // Each REQUEST Kea answers (ACK, or NAK) fires one leases4_committed.
+            (report, kea.statistic("pkt4-ack-sent") + kea.statistic("pkt4-nak-sent"))
+        } else {
+            let report = perfdhcp6_start(&pair, client_cpu, &args).wait();
+            // Each REPLY (to a REQUEST: no rapid commit, no RENEW here)
+            // follows one leases6_committed.
+            (report, kea.statistic("pkt6-reply-sent"))
+        };
         let rate = report.acks() as f64 / o.seconds as f64;
         // Let every accepted event finish, then count the script's lines.
         let (recorded, status) = if name == "no hook" {
@@ -168,7 +215,7 @@ fn main() {
 
     let base = runs.iter().find(|r| r.name == "no hook").map_or(f64::NAN, |r| r.rate);
     println!(
-        "\n{:<20} {:>12} {:>8} {:>10} {:>10} {:>8} {:>10}  counters",
+        "\n{server}\n{:<20} {:>12} {:>8} {:>10} {:>10} {:>8} {:>10}  counters",
         "variant", "exchanges/s", "x none", "events", "script ran", "lost", "runs/s"
     );
     for r in &runs {
@@ -197,11 +244,11 @@ fn main() {
         let exec_runs = exec.events_rate.unwrap_or(0.0);
         let isc = find("ISC run_script").and_then(|r| r.events_rate).map_or(String::new(), |i| format!(", {:.2}x ISC's", exec_runs / i));
         println!(
-            "\nexec mode: {exec_runs:.0} script runs/s end to end = {:.2}x the bare spawn limit ({limit:.0}/s){isc}; target >= 0.8x the limit, none lost",
+            "\n{server} exec mode: {exec_runs:.0} script runs/s end to end = {:.2}x the bare spawn limit ({limit:.0}/s){isc}; target >= 0.8x the limit, none lost",
             exec_runs / limit
         );
     }
     if let (Some(stream), Some(base)) = (find("run-script stream"), base_rate) {
-        println!("stream mode: {:.3}x the no-hook rate; target >= 0.8x", stream.rate / base);
+        println!("{server} stream mode: {:.3}x the no-hook rate; target >= 0.8x", stream.rate / base);
     }
 }

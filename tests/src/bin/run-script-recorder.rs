@@ -5,8 +5,9 @@
 //! script would: `PWD`).
 //!
 //! Behaviour files beside it, read on each invocation (for fault tests):
-//! `<argv[0]>.deny` (lines of hardware addresses: an invocation whose
-//! `QUERY4_HWADDR` or `LEASES4_AT0_HWADDR` is listed exits 1), and
+//! `<argv[0]>.deny` (lines of hardware addresses or DUIDs: an invocation
+//! whose `QUERY4_HWADDR`, `LEASES4_AT0_HWADDR`, `QUERY6_CLIENT_ID` or
+//! `LEASES6_AT0_DUID` is listed exits 1), and
 //! `<argv[0]>.sleep` (milliseconds to sleep before exiting), and
 //! `<argv[0]>.flood` (bytes to write to stdout and stderr).
 //!
@@ -40,7 +41,8 @@ fn record(argv0: &str, argv: &[String], env: &BTreeMap<String, String>) {
 fn denied(argv0: &str, env: &BTreeMap<String, String>) -> bool {
     let Ok(list) = std::fs::read_to_string(format!("{argv0}.deny")) else { return false };
     let macs: Vec<&str> = list.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    ["QUERY4_HWADDR", "LEASES4_AT0_HWADDR"].iter().any(|k| env.get(*k).is_some_and(|v| macs.contains(&v.as_str())))
+    const KEYS: [&str; 4] = ["QUERY4_HWADDR", "LEASES4_AT0_HWADDR", "QUERY6_CLIENT_ID", "LEASES6_AT0_DUID"];
+    KEYS.iter().any(|k| env.get(*k).is_some_and(|v| macs.contains(&v.as_str())))
 }
 
 fn behave(argv0: &str) {

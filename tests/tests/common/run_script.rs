@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kea_hooks_tests::Kea;
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
 
 /// The run-script hook's library (hooks/run-script).
 pub fn lib() -> PathBuf {
@@ -92,4 +94,61 @@ pub fn processes_of(script: &Path) -> Vec<(u32, String)> {
 /// Zombie children of `pid`.
 pub fn zombies_of(pid: u32) -> Vec<u32> {
     processes().into_iter().filter(|p| p.2 == "Z" && p.3 == pid).map(|p| p.0).collect()
+}
+
+/// Our library, copied under another file name so that it can sit beside
+/// ISC's `libdhcp_run_script.so` in one hooks directory.
+pub fn ours(dir: &Path) -> PathBuf {
+    let built = lib();
+    let hooks = dir.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let to = hooks.join("libdhcp_run_script_rs.so");
+    std::fs::copy(&built, &to).unwrap();
+    to
+}
+
+/// Waits (up to `timeout`) until `done` holds for what `script` recorded.
+pub fn wait_records(script: &Path, timeout: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let r = records(script);
+        if done(&r) || Instant::now() >= deadline {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn count(records: &[Value], point: &str) -> usize {
+    records.iter().filter(|r| r["argv"][1] == point).count()
+}
+
+/// The invocations as comparable text (argv without its script name, and
+/// the environment), sorted: a multiset.
+pub fn multiset(records: &[Value], script: &Path) -> Vec<String> {
+    let mut v: Vec<String> = records
+        .iter()
+        .map(|r| {
+            assert_eq!(r["argv"][0], json!(script), "argv[0] is the script's path: {r}");
+            assert_eq!(r["argv"].as_array().unwrap().len(), 2, "argv is [name, hook_point]: {r}");
+            let env: BTreeMap<String, String> = serde_json::from_value(r["env"].clone()).unwrap();
+            format!("{} {}", r["argv"][1].as_str().unwrap(), serde_json::to_string(&env).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Kea's statistic `name` once it reads `want` (the hook publishes its
+/// counters from Kea's main thread, a moment after it counts them), or
+/// what it reads after `timeout`.
+pub fn wait_statistic(kea: &Kea, name: &str, want: u64, timeout: Duration) -> u64 {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let v = kea.statistic(name);
+        if v == want || Instant::now() >= deadline {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
