@@ -21,16 +21,23 @@ impl LeaseState {
     /// Registered (Kea 3.0+, DHCPv6 address registration).
     pub const REGISTERED: LeaseState = LeaseState(4);
 
-    /// The name Kea and ISC run_script use: `default`, `declined`,
-    /// `expired-reclaimed`, `released`, `registered`, or the number.
+    /// The name Kea gives the state in this build's release (and ISC's
+    /// run_script writes): `default`, `declined`, `expired-reclaimed`,
+    /// from Kea 3.0 `released` and `registered`, else `unknown (<n>)`.
     pub fn name(self) -> Cow<'static, str> {
+        self.name_at(crate::KEA_HOOKS_VERSION)
+    }
+
+    /// [`LeaseState::name`] as Kea `version` (a `KEA_HOOKS_VERSION`)
+    /// names it.
+    fn name_at(self, version: i32) -> Cow<'static, str> {
         match self.0 {
             0 => "default".into(),
             1 => "declined".into(),
             2 => "expired-reclaimed".into(),
-            3 => "released".into(),
-            4 => "registered".into(),
-            n => n.to_string().into(),
+            3 if version >= 30000 => "released".into(),
+            4 if version >= 30000 => "registered".into(),
+            n => format!("unknown ({n})").into(),
         }
     }
 }
@@ -140,5 +147,19 @@ where
                 Some(Err(e))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::LeaseState;
+
+    #[test]
+    fn state_names_follow_the_release() {
+        assert_eq!(LeaseState::EXPIRED_RECLAIMED.name_at(20200), "expired-reclaimed");
+        assert_eq!(LeaseState::RELEASED.name_at(20603), "unknown (3)");
+        assert_eq!(LeaseState::RELEASED.name_at(30000), "released");
+        assert_eq!(LeaseState::REGISTERED.name_at(30200), "registered");
+        assert_eq!(LeaseState(9).name_at(30200), "unknown (9)");
     }
 }

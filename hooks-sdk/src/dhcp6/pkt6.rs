@@ -401,49 +401,41 @@ impl MessageType6 {
     /// RELAY-REPL.
     pub const RELAY_REPL: MessageType6 = MessageType6(13);
 
-    /// The name as Kea and ISC run_script write it (`SOLICIT`,
-    /// `INFORMATION_REQUEST`, ...), or `UNKNOWN`.
+    /// The name Kea gives the type in this build's release (`Pkt6::getName`;
+    /// what ISC's run_script writes): `SOLICIT`, `INFORMATION_REQUEST`,
+    /// ..., `LEASEQUERY_DONE`/`_DATA` from Kea 2.4, `ADDR_REG_INFORM`/
+    /// `_REPLY` from 3.0, `UNKNOWN` for any type Kea has no name for.
     pub fn name(self) -> &'static str {
-        const NAMES: [&str; 37] = [
-            "UNKNOWN",
-            "SOLICIT",
-            "ADVERTISE",
-            "REQUEST",
-            "CONFIRM",
-            "RENEW",
-            "REBIND",
-            "REPLY",
-            "RELEASE",
-            "DECLINE",
-            "RECONFIGURE",
-            "INFORMATION_REQUEST",
-            "RELAY_FORWARD",
-            "RELAY_REPLY",
-            "LEASEQUERY",
-            "LEASEQUERY_REPLY",
-            "LEASEQUERY_DONE",
-            "LEASEQUERY_DATA",
-            "RECONFIGURE_REQUEST",
-            "RECONFIGURE_REPLY",
-            "DHCPV4_QUERY",
-            "DHCPV4_RESPONSE",
-            "ACTIVELEASEQUERY",
-            "STARTTLS",
-            "BNDUPD",
-            "BNDREPLY",
-            "POOLREQ",
-            "POOLRESP",
-            "UPDREQ",
-            "UPDREQALL",
-            "UPDDONE",
-            "CONNECT",
-            "CONNECTREPLY",
-            "DISCONNECT",
-            "STATE",
-            "CONTACT",
-            "ADDR_REG_INFORM",
-        ];
-        NAMES.get(usize::from(self.0)).copied().unwrap_or("UNKNOWN")
+        self.name_at(crate::KEA_HOOKS_VERSION)
+    }
+
+    /// [`MessageType6::name`] as Kea `version` (a `KEA_HOOKS_VERSION`)
+    /// names it.
+    fn name_at(self, version: i32) -> &'static str {
+        match self.0 {
+            1 => "SOLICIT",
+            2 => "ADVERTISE",
+            3 => "REQUEST",
+            4 => "CONFIRM",
+            5 => "RENEW",
+            6 => "REBIND",
+            7 => "REPLY",
+            8 => "RELEASE",
+            9 => "DECLINE",
+            10 => "RECONFIGURE",
+            11 => "INFORMATION_REQUEST",
+            12 => "RELAY_FORWARD",
+            13 => "RELAY_REPLY",
+            14 => "LEASEQUERY",
+            15 => "LEASEQUERY_REPLY",
+            16 if version >= 20400 => "LEASEQUERY_DONE",
+            17 if version >= 20400 => "LEASEQUERY_DATA",
+            20 => "DHCPV4_QUERY",
+            21 => "DHCPV4_RESPONSE",
+            36 if version >= 30000 => "ADDR_REG_INFORM",
+            37 if version >= 30000 => "ADDR_REG_REPLY",
+            _ => "UNKNOWN",
+        }
     }
 }
 
@@ -456,5 +448,28 @@ impl fmt::Display for MessageType6 {
 impl fmt::Debug for MessageType6 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}({})", self.name(), self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessageType6;
+
+    #[test]
+    fn message_type_names_follow_the_release() {
+        let name = |t, version| MessageType6(t).name_at(version);
+        assert_eq!(name(3, 20200), "REQUEST");
+        assert_eq!(name(11, 20200), "INFORMATION_REQUEST");
+        assert_eq!(name(12, 20200), "RELAY_FORWARD");
+        assert_eq!(name(17, 20200), "UNKNOWN");
+        assert_eq!(name(17, 20603), "LEASEQUERY_DATA");
+        assert_eq!(name(16, 20603), "LEASEQUERY_DONE");
+        assert_eq!(name(36, 20603), "UNKNOWN");
+        assert_eq!(name(36, 30004), "ADDR_REG_INFORM");
+        assert_eq!(name(37, 30200), "ADDR_REG_REPLY");
+        // Types Kea has no name for.
+        for t in [0, 18, 19, 22, 35, 38, 255] {
+            assert_eq!(name(t, 30200), "UNKNOWN", "type {t}");
+        }
     }
 }

@@ -75,20 +75,6 @@ impl Vars {
     }
 }
 
-/// A lease state as Kea names it (`Lease::basicStatesToText`, the same
-/// for both families): `default`, `declined`, `expired-reclaimed`, from
-/// Kea 3.0 `released` and `registered`, else `unknown (<n>)`.
-pub fn state_name(state: u32) -> String {
-    match state {
-        0 => "default".into(),
-        1 => "declined".into(),
-        2 => "expired-reclaimed".into(),
-        3 if kea_hooks::KEA_HOOKS_VERSION >= 30000 => "released".into(),
-        4 if kea_hooks::KEA_HOOKS_VERSION >= 30000 => "registered".into(),
-        n => format!("unknown ({n})"),
-    }
-}
-
 /// Lowercase colon-separated hex.
 pub fn colon_hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 3);
@@ -126,8 +112,6 @@ mod tests {
         v.boolean("REMOVE_LEASE", true);
         v.integer("LEASE4_CLTT", 1_700_000_000);
         let text: Vec<String> = v.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        assert_eq!(state_name(2), "expired-reclaimed");
-        assert_eq!(state_name(9), "unknown (9)");
         assert_eq!(
             text,
             [

@@ -87,7 +87,7 @@ pub fn lease4(v: &mut Vars, prefix: &str, lease: Option<&Lease4<'_>>) {
             v.integer(name("CLTT"), l.cltt() as u64);
             v.string(name("HOSTNAME"), l.hostname());
             v.hwaddr(&name("HWADDR"), l.hwaddr());
-            v.string(name("STATE"), crate::env::state_name(l.state().0));
+            v.string(name("STATE"), l.state().name());
             v.integer(name("SUBNET_ID"), u64::from(l.subnet_id()));
             v.integer(name("VALID_LIFETIME"), u64::from(l.valid_lifetime()));
             v.id(name("CLIENT_ID"), l.client_id());
