@@ -43,6 +43,7 @@
 pub mod metrics;
 pub mod query;
 pub mod tracker;
+pub mod tracker6;
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
