@@ -35,6 +35,13 @@
 //!
 //! With `listen`, `GET /metrics` there serves the figures in the Prometheus
 //! text format (see [`metrics`]).
+//!
+//! In kea-dhcp6 the same library answers `lease-stats-get` as stat_cmds'
+//! `stat-lease6-get` (see [`query6`]), counting addresses and delegated
+//! prefixes apart (see [`tracker6`]) from `leases6_committed`,
+//! `lease6_release`, `lease6_decline`, `lease6_expire` and
+//! `lease6_recover`, reading lease_cmds' `lease6-*` writes back at
+//! `command_processed`, with the same recounts and endpoint.
 
 // Hook code needs no unsafe: the SDK holds it all (kea_hook! allows it
 // for the symbols it emits; `forbid` would refuse that).
