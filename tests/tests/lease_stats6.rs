@@ -474,6 +474,13 @@ fn lease_stats_answers_as_stat_lease6_get_does() {
     ));
     ok(&kea.command("lease6-del", Some(json!({ "ip-address": preload[1].address.to_string() }))));
     ok(&kea.command("lease6-del", Some(json!({ "ip-address": "2001:2:0:8100::", "type": "IA_PD" }))));
+    // By identifier (n = 3): the hook recounts the subnet.
+    let by_id = &preload[3];
+    ok(&kea.command(
+        "lease6-del",
+        Some(json!({ "identifier-type": "duid", "identifier": by_id.duid, "iaid": by_id.iaid, "subnet-id": 2 })),
+    ));
+    assert!(kea.lease6_rows().iter().any(|r| r.address == by_id.address && r.valid_lifetime == 0), "lease6-del by identifier deleted nothing");
     // A bulk apply: one address deleted, a prefix and an address written.
     let bulk = kea.command(
         "lease6-bulk-apply",
