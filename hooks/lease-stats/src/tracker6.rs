@@ -8,9 +8,10 @@
 //! background one between two of its bounded steps).
 //!
 //! A DHCPv6 subnet is too large for a state word per address (a /64 pool
-//! holds 2^64), so every lease lives in 64 shards of hash maps behind
-//! mutexes, keyed by its type and address: an event locks one shard for a
-//! hash-map update, then moves atomic counters.
+//! holds 2^64), so every lease lives in hash maps behind mutexes, 64
+//! shards for addresses and 64 for delegated prefixes, keyed by the
+//! address (two `u64`s: 40 bytes a bucket with its entry): an event locks
+//! one shard for a hash-map update, then moves atomic counters.
 //!
 //! What counts, as stat_cmds' `stat-lease6-get` counts it (read in Kea's
 //! memfile statistics query, 2.2 to 3.2): an IA_NA lease in state default
@@ -166,8 +167,8 @@ impl Subnet6 {
     }
 }
 
-/// A hasher for (kind, address) keys: the address's two halves folded
-/// and multiplied (nothing here is attacker-sized: the keys are leases).
+/// A hasher for address keys: the address's two halves folded and
+/// multiplied (nothing here is attacker-sized: the keys are leases).
 #[derive(Default)]
 struct KeyHasher(u64);
 
@@ -195,8 +196,19 @@ impl Hasher for KeyHasher {
     }
 }
 
+/// An address or delegated prefix (its high and low 64 bits) and its
+/// kind, which picks the shard.
 type Key = (Kind, u128);
-type LeaseMap = HashMap<Key, Entry, BuildHasherDefault<KeyHasher>>;
+type MapKey = (u64, u64);
+type LeaseMap = HashMap<MapKey, Entry, BuildHasherDefault<KeyHasher>>;
+
+fn map_key(a: u128) -> MapKey {
+    ((a >> 64) as u64, a as u64)
+}
+
+fn from_map_key(k: MapKey) -> u128 {
+    (u128::from(k.0) << 64) | u128::from(k.1)
+}
 
 #[derive(Debug, Default)]
 struct Shard {
@@ -215,7 +227,9 @@ struct Entry {
     pending: bool,
 }
 
+/// Shards per kind ([`Kind::Na`]'s first, then [`Kind::Pd`]'s).
 const SHARDS: usize = 64;
+const ALL_SHARDS: usize = 2 * SHARDS;
 
 /// How many leases one step of a [`Background6`] recount settles while it
 /// holds the recount lock.
@@ -279,7 +293,7 @@ impl Tracker6 {
         subnets.dedup_by_key(|s| s.id);
         Tracker6 {
             subnets,
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..ALL_SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             epoch: Default::default(),
             corrections: AtomicU64::new(0),
             runs: Mutex::new(Runs::default()),
@@ -309,7 +323,20 @@ impl Tracker6 {
     fn shard_index(key: &Key) -> usize {
         let a = key.1;
         let h = ((a >> 64) as u64 ^ a as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (h >> 58) as usize % SHARDS
+        let base = match key.0 {
+            Kind::Na => 0,
+            Kind::Pd => SHARDS,
+        };
+        base + (h >> 58) as usize % SHARDS
+    }
+
+    /// The kind of shard `i`'s leases.
+    fn shard_kind(i: usize) -> Kind {
+        if i < SHARDS {
+            Kind::Na
+        } else {
+            Kind::Pd
+        }
     }
 
     fn shard(&self, key: &Key) -> &Mutex<Shard> {
@@ -349,7 +376,7 @@ impl Tracker6 {
         let mut shard = lock(self.shard(&key));
         shard.events += 1;
         let entry = Entry { gen: shard.events, subnet, epoch: 0, held: Held::code(held), pending: cause.precedes_write() };
-        let old = shard.map.insert(key, entry).and_then(|was| Held::from_code(was.held).map(|h| (was.subnet, h)));
+        let old = shard.map.insert(map_key(key.1), entry).and_then(|was| Held::from_code(was.held).map(|h| (was.subnet, h)));
         self.move_counts(key, old, held.map(|h| (subnet, h)), cause);
     }
 
@@ -364,7 +391,7 @@ impl Tracker6 {
                 let mut shard = lock(self.shard(&key));
                 shard.events += 1;
                 let gen = shard.events;
-                if let Some(e) = shard.map.get_mut(&key) {
+                if let Some(e) = shard.map.get_mut(&map_key(key.1)) {
                     let was = Held::from_code(e.held).map(|h| (e.subnet, h));
                     *e = Entry { gen, held: 0, pending: false, ..*e };
                     self.move_counts(key, was, None, Cause::Recount);
@@ -395,7 +422,7 @@ impl Tracker6 {
             runs.active = 0;
             return Err(e);
         }
-        for shard in 0..SHARDS {
+        for shard in 0..ALL_SHARDS {
             self.sweep_shard(&mut run, shard);
         }
         runs.active = 0;
@@ -438,7 +465,8 @@ impl Tracker6 {
         let start = starts[i];
         let mut shard = lock(&self.shards[i]);
         let map = &mut shard.map;
-        let held = match map.get_mut(&key) {
+        let k = map_key(key.1);
+        let held = match map.get_mut(&k) {
             Some(e) if e.gen > start || e.pending => {
                 if e.gen <= start {
                     e.pending = false;
@@ -453,10 +481,10 @@ impl Tracker6 {
         self.move_counts(key, held, truth, Cause::Recount);
         match truth {
             Some((subnet, h)) => {
-                map.insert(key, Entry { gen: start, subnet, epoch, held: Held::code(Some(h)), pending: false });
+                map.insert(k, Entry { gen: start, subnet, epoch, held: Held::code(Some(h)), pending: false });
             }
             None => {
-                map.remove(&key);
+                map.remove(&k);
             }
         }
         changed
@@ -467,7 +495,9 @@ impl Tracker6 {
     fn sweep_shard(&self, run: &mut Run, i: usize) {
         let (only, epoch, start) = (run.only, run.epoch, run.starts[i]);
         let mut corrected = 0;
-        lock(&self.shards[i]).map.retain(|&key, e| {
+        let kind = Self::shard_kind(i);
+        lock(&self.shards[i]).map.retain(|&k, e| {
+            let key = (kind, from_map_key(k));
             if only.is_some_and(|s| s != e.subnet) || e.epoch == epoch || e.gen > start {
                 return true;
             }
@@ -518,7 +548,7 @@ impl Background6<'_> {
 
     /// Drops what the database no longer holds and ends the recount.
     pub fn finish(mut self) -> Result<Recount, Superseded> {
-        for shard in 0..SHARDS {
+        for shard in 0..ALL_SHARDS {
             self.step(|t, run| t.sweep_shard(run, shard))?;
         }
         let mut runs = lock(&self.tracker.runs);
