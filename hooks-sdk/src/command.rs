@@ -128,6 +128,62 @@ impl AnswerResult {
     }
 }
 
+/// What marks a [`big_integer`] in a `Value` (a string no answer sends:
+/// it starts with a NUL).
+pub(crate) const BIG_INTEGER_MARK: &str = "\u{0}kea-big-integer:";
+
+/// An integer of any size as an answer's argument: Kea's own big integers
+/// (a /64 pool's 2^64 addresses in `total-nas`, which stat_cmds sends as a
+/// bare JSON number) do not fit serde_json's numbers. Within `i64` or
+/// `u64` this is an ordinary number; beyond, the SDK hands the answer to
+/// Kea's JSON parser with the number written out, which Kea 2.6+ reads as
+/// its big-integer element. Kea 2.2 has none, and its parser refuses such
+/// a number (the answer then fails): clamp there.
+///
+/// ```
+/// # use kea_hooks::command::{big_integer, Answer};
+/// let a = Answer::success("ok").with_arguments(serde_json::json!({ "total": big_integer(1 << 64) })).unwrap();
+/// assert_eq!(a.arguments().unwrap()["total"].as_u64(), None); // marked, not a serde_json number
+/// assert_eq!(big_integer(5), serde_json::json!(5));
+/// ```
+pub fn big_integer(v: i128) -> Value {
+    if let Ok(i) = i64::try_from(v) {
+        Value::from(i)
+    } else if let Ok(u) = u64::try_from(v) {
+        Value::from(u)
+    } else {
+        Value::String(format!("{BIG_INTEGER_MARK}{v}"))
+    }
+}
+
+/// `text` (JSON) with every quoted [`big_integer`] mark written out as the
+/// bare number it stands for.
+pub(crate) fn expand_big_integers(text: &str) -> String {
+    // serde_json writes the mark's NUL as \u0000.
+    const QUOTED: &str = "\"\\u0000kea-big-integer:";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(QUOTED) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + QUOTED.len()..];
+        let end = after.find('"').unwrap_or(after.len());
+        out.push_str(&after[..end]);
+        rest = after.get(end + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `v` holds a [`big_integer`] mark.
+pub(crate) fn has_big_integer(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.starts_with(BIG_INTEGER_MARK),
+        Value::Array(a) => a.iter().any(has_big_integer),
+        Value::Object(m) => m.values().any(has_big_integer),
+        _ => false,
+    }
+}
+
 /// A command's answer: Kea's `{"result": N, "text": "...", "arguments": ...}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
@@ -404,6 +460,17 @@ mod tests {
         let mut bad = std::collections::HashMap::new();
         bad.insert((1, 2), 3);
         assert_eq!(Answer::success("").with_arguments(bad).unwrap_err().kind(), ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn big_integers_are_written_out_as_bare_numbers() {
+        let v = serde_json::json!({ "rows": [[1, big_integer(1i128 << 64), "x"], [big_integer(-(1i128 << 70))]], "s": "\"q" });
+        assert!(has_big_integer(&v));
+        assert_eq!(
+            expand_big_integers(&v.to_string()),
+            r#"{"rows":[[1,18446744073709551616,"x"],[-1180591620717411303424]],"s":"\"q"}"#
+        );
+        assert!(!has_big_integer(&serde_json::json!([big_integer(i64::MIN.into()), big_integer(u64::MAX.into())])));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use dhclient::{dhclient, dhclient6, Dhcp6Lease};
 pub use dns::SilentDns;
 pub use env::{require_root_and_kea, skip, TestDir};
 pub use http::{Endpoint, FullListener, HttpAnswer};
-pub use kea::{unix_command, unix_command_within, write_memfile4, Family, Kea, KeaConfig, Lease6Row, LeaseRow, StartFailure};
+pub use kea::{unix_command, unix_command_within, write_memfile4, write_memfile6, Family, Kea, KeaConfig, Lease6Row, LeaseRow, StartFailure};
 pub use netns::{in_netns, run_in_ns, NetPair};
 pub use user::SystemUser;
 pub use perfdhcp::{perfdhcp, perfdhcp6, perfdhcp6_start, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};

@@ -216,6 +216,9 @@ pub(crate) fn arg_set_element(handle: &CalloutHandle, name: &str, value: &serde_
             }
         }
     }
+    if crate::command::has_big_integer(value) {
+        return arg_set_element_json(handle, name, &crate::command::expand_big_integers(&value.to_string()));
+    }
     if !fits(value) {
         return arg_set_element_json(handle, name, &value.to_string());
     }

@@ -35,6 +35,13 @@
 //!
 //! With `listen`, `GET /metrics` there serves the figures in the Prometheus
 //! text format (see [`metrics`]).
+//!
+//! In kea-dhcp6 the same library answers `lease-stats-get` as stat_cmds'
+//! `stat-lease6-get` (see [`query6`]), counting addresses and delegated
+//! prefixes apart (see [`tracker6`]) from `leases6_committed`,
+//! `lease6_release`, `lease6_decline`, `lease6_expire` and
+//! `lease6_recover`, reading lease_cmds' `lease6-*` writes back at
+//! `command_processed`, with the same recounts and endpoint.
 
 // Hook code needs no unsafe: the SDK holds it all (kea_hook! allows it
 // for the symbols it emits; `forbid` would refuse that).
@@ -42,15 +49,18 @@
 
 pub mod metrics;
 pub mod query;
+pub mod query6;
 pub mod tracker;
+pub mod tracker6;
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use kea_hooks::dhcp4;
+use kea_hooks::dhcp6::{self, LeaseType, Pages6};
 use kea_hooks::http::Server;
 use kea_hooks::dhcp4::Pages4;
 use kea_hooks::kea::KeaAccess;
@@ -61,7 +71,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use query::KeaFigures;
+use query6::KeaFigures6;
 use tracker::{Cause, Held, Recount, Superseded, Tracker};
+use tracker6::Tracker6;
 
 /// The hook's `parameters`.
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +126,11 @@ struct Shared {
     /// subnets and pools of one instance never change: the packet path
     /// reaches them without a lock.
     tracker: Tracker,
+    /// The DHCPv6 counts (in kea-dhcp6; `tracker` is empty there, and
+    /// this one in kea-dhcp4).
+    tracker6: Tracker6,
+    /// Whether the server is kea-dhcp6.
+    v6: bool,
     /// Whether the database has been counted once.
     seeded: AtomicBool,
     /// Set to ask the recount thread for a recount now.
@@ -146,6 +163,24 @@ fn kea_figures(id: u32) -> KeaFigures {
     KeaFigures { total: stat("total-addresses"), cumulative: stat("cumulative-assigned-addresses") }
 }
 
+/// Kea's figures of a DHCPv6 subnet (stat_cmds' `total-nas`,
+/// `cumulative-assigned-nas`, `total-pds`, `cumulative-assigned-pds`:
+/// integers on 2.2, the totals big integers from 2.4); main thread, or
+/// multi-threading on.
+fn kea_figures6(id: u32) -> KeaFigures6 {
+    let stat = |name: &str| match stats::get(&format!("subnet[{id}].{name}")).ok().flatten() {
+        Some(stats::StatValue::Integer(v)) => i128::from(v),
+        Some(stats::StatValue::BigInteger(v)) => v,
+        _ => 0,
+    };
+    KeaFigures6 {
+        total_nas: stat("total-nas"),
+        cumulative_nas: stat("cumulative-assigned-nas") as i64,
+        total_pds: stat("total-pds"),
+        cumulative_pds: stat("cumulative-assigned-pds") as i64,
+    }
+}
+
 /// Counts the leases of every subnet (or of subnet `only`), on a thread of
 /// Kea's (the main thread: configuration, commands), a subnet at a time:
 /// Kea's by-subnet query is linear in the leases on every release. A
@@ -154,10 +189,18 @@ fn kea_figures(id: u32) -> KeaFigures {
 /// counted one subnet only, the background one starts again.
 fn recount_here(shared: &Shared, kea: &KeaAccess<'_>, only: Option<u32>) -> Result<Recount, Error> {
     let db = kea.lease_db();
-    let tracker = &shared.tracker;
-    let (r, superseded) = match only {
-        Some(id) => tracker.recount(Some(id), [db.leases4_by_subnet(id)])?,
-        None => tracker.recount(None, tracker.subnets().iter().map(|s| db.leases4_by_subnet(s.id)))?,
+    let (r, superseded) = if shared.v6 {
+        let tracker = &shared.tracker6;
+        match only {
+            Some(id) => tracker.recount(Some(id), [db.leases6_by_subnet(id)])?,
+            None => tracker.recount(None, tracker.subnets().iter().map(|s| db.leases6_by_subnet(s.id)))?,
+        }
+    } else {
+        let tracker = &shared.tracker;
+        match only {
+            Some(id) => tracker.recount(Some(id), [db.leases4_by_subnet(id)])?,
+            None => tracker.recount(None, tracker.subnets().iter().map(|s| db.leases4_by_subnet(s.id)))?,
+        }
     };
     if superseded {
         tracing::debug!(subnet = ?only, "a recount on Kea's main thread superseded the background recount in progress");
@@ -220,14 +263,43 @@ fn recount_from_worker(tracker: &Tracker, page: u32, stop: &StopToken) -> Result
     Ok((run.finish()?, longest))
 }
 
+/// [`recount_from_worker`] for kea-dhcp6's leases.
+fn recount6_from_worker(tracker: &Tracker6, page: u32, stop: &StopToken) -> Result<(Recount, Duration), Unfinished> {
+    let mut run = tracker.background();
+    let mut longest = Duration::ZERO;
+    let pages = Pages6::new(page, |after: Ipv6Addr, n| {
+        if stop.is_stopped() {
+            return Ok(Vec::new()); // ends the count
+        }
+        let (page, held) = main_thread::call_with_kea(move |kea| {
+            let t0 = Instant::now();
+            (kea.lease_db().page6(after, n), t0.elapsed())
+        })?;
+        longest = longest.max(held);
+        page
+    });
+    for page in pages {
+        run.feed(&page?)?;
+    }
+    if stop.is_stopped() {
+        return Err(Unfinished::Stopped);
+    }
+    Ok((run.finish()?, longest))
+}
+
 impl LeaseStats {
     fn get(&self, _cx: &CommandContext<'_>, args: Option<Value>) -> Result<Answer, Error> {
         let q = match query::parse(args.as_ref()) {
             Ok(q) => q,
             Err(e) => return Ok(Answer::error(e)),
         };
-        let tracker = &self.shared.tracker;
-        match query::answer(GET, &q, query::DECLINED_IN_ASSIGNED, tracker, kea_figures, query::timestamp_now()) {
+        let ts = query::timestamp_now();
+        let answer = if self.shared.v6 {
+            query6::answer(GET, &q, query::DECLINED_IN_ASSIGNED, &self.shared.tracker6, kea_figures6, ts)
+        } else {
+            query::answer(GET, &q, query::DECLINED_IN_ASSIGNED, &self.shared.tracker, kea_figures, ts)
+        };
+        match answer {
             Ok((text, arguments)) => Answer::success(text).with_arguments(arguments),
             Err(text) => Answer::empty(text).with_arguments(json!({})),
         }
@@ -247,8 +319,8 @@ impl LeaseStats {
                 None => return Ok(Answer::error("'subnet-id' must be an integer from 1 to 4294967295")),
             },
         };
-        let tracker = &self.shared.tracker;
-        if only.is_some_and(|id| tracker.subnet(id).is_none()) {
+        let known = |id: u32| if self.shared.v6 { self.shared.tracker6.subnet(id).is_some() } else { self.shared.tracker.subnet(id).is_some() };
+        if only.is_some_and(|id| !known(id)) {
             return Ok(Answer::empty(format!("subnet-id: {} does not exist", only.unwrap_or(0))));
         }
         let t0 = Instant::now();
@@ -286,6 +358,58 @@ impl LeaseStats {
         Ok(())
     }
 
+    /// After a lease_cmds command in kea-dhcp6: reads back what it changed
+    /// (`lease6-add`, `-update`, `-del` by address: that lease; by
+    /// identifier, `lease6-wipe`: the subnet, or all; `lease6-bulk-apply`:
+    /// each lease it names).
+    fn after_command6(&self, kea: &KeaAccess<'_>, name: &str, args: &Value) -> Result<(), Error> {
+        let tracker = &self.shared.tracker6;
+        let db = kea.lease_db();
+        // The lease an entry names: its type (IA_NA by default) and address;
+        // `Some(None)` for an IA_TA lease (not counted), `None` when it
+        // names none (then its subnet, or everything, is recounted).
+        let lease = |v: &Value| -> Option<Option<(LeaseType, Ipv6Addr)>> {
+            let a = v.get("ip-address").and_then(Value::as_str)?.parse().ok()?;
+            match v.get("type").and_then(Value::as_str) {
+                None | Some("IA_NA") => Some(Some((LeaseType::Na, a))),
+                Some("IA_PD") => Some(Some((LeaseType::Pd, a))),
+                Some("IA_TA") => Some(None),
+                Some(_) => None,
+            }
+        };
+        let reread = |(t, a): (LeaseType, Ipv6Addr)| -> Result<(), Error> {
+            tracker.truth(t, a, db.lease6(t, a)?.as_ref());
+            Ok(())
+        };
+        let subnet = args.get("subnet-id").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0);
+        match name {
+            "lease6-add" | "lease6-update" | "lease6-del" => match (lease(args), subnet) {
+                (Some(l), _) => l.map(reread).transpose().map(drop)?,
+                (None, Some(id)) => drop(recount_here(&self.shared, kea, Some(id))?),
+                (None, None) => drop(recount_here(&self.shared, kea, None)?),
+            },
+            "lease6-bulk-apply" => {
+                let listed = ["deleted-leases", "leases"]
+                    .iter()
+                    .flat_map(|k| args.get(*k).and_then(Value::as_array).cloned().unwrap_or_default())
+                    .collect::<Vec<_>>();
+                let named: Option<Vec<_>> = listed.iter().map(lease).collect();
+                match named {
+                    Some(leases) => {
+                        for l in leases.into_iter().flatten() {
+                            reread(l)?;
+                        }
+                    }
+                    None => drop(recount_here(&self.shared, kea, None)?),
+                }
+            }
+            "lease6-wipe" => drop(recount_here(&self.shared, kea, subnet)?),
+            "ha-sync" | "ha-sync-complete-notify" => self.shared.request_recount(),
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn start_recounter(shared: &Arc<Shared>, interval: u64) -> Result<Worker, Error> {
         let shared = Arc::clone(shared);
         let interval = (interval > 0).then(|| Duration::from_secs(interval));
@@ -313,9 +437,13 @@ impl LeaseStats {
                 if !shared.seeded.load(Ordering::Acquire) {
                     continue; // the server is not configured yet
                 }
-                let tracker = &shared.tracker;
                 let t0 = Instant::now();
-                match recount_from_worker(tracker, shared.page_size, stop) {
+                let done = if shared.v6 {
+                    recount6_from_worker(&shared.tracker6, shared.page_size, stop)
+                } else {
+                    recount_from_worker(&shared.tracker, shared.page_size, stop)
+                };
+                match done {
                     Ok((r, longest)) => {
                         let ms = t0.elapsed().as_millis() as u64;
                         // How long one page held Kea's main thread, at most.
@@ -360,9 +488,16 @@ impl Hook for LeaseStats {
     fn load(p: Params, cx: &LoadContext) -> Result<Self, Error> {
         // The subnets and pools of the configuration being applied;
         // counted at dhcp4_srv_configured, when its lease database is open.
-        let tracker = Tracker::new(&cx.kea().subnets4()?);
+        let v6 = cx.server() == kea_hooks::Server::Dhcp6;
+        let (tracker, tracker6) = if v6 {
+            (Tracker::new(&[]), Tracker6::new(&cx.kea().subnets6()?))
+        } else {
+            (Tracker::new(&cx.kea().subnets4()?), Tracker6::new(&[]))
+        };
         let shared = Arc::new(Shared {
             tracker,
+            tracker6,
+            v6,
             seeded: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
             page_size: p.page_size,
@@ -373,11 +508,20 @@ impl Hook for LeaseStats {
                 let listener = kea_hooks::http::bind(listen).map_err(|e| e.context("at 'listen'"))?;
                 let page_shared = Arc::clone(&shared);
                 let server = metrics::serve(listener, move |time_left| {
-                    let tracker = &page_shared.tracker;
-                    let ids: Vec<u32> = tracker.subnets().iter().map(|s| s.id).collect();
                     // Kea's figures come from the main thread: a bounded
                     // wait, so a busy main thread costs the client a 503.
                     let wait = time_left.min(metrics::MAIN_THREAD_WAIT);
+                    if page_shared.v6 {
+                        let tracker = &page_shared.tracker6;
+                        let ids: Vec<u32> = tracker.subnets().iter().map(|s| s.id).collect();
+                        let kea = main_thread::call_timeout(wait, move || {
+                            ids.into_iter().map(|id| (id, kea_figures6(id))).collect::<HashMap<_, _>>()
+                        })
+                        .ok()?;
+                        return Some(metrics::render6(tracker, &kea));
+                    }
+                    let tracker = &page_shared.tracker;
+                    let ids: Vec<u32> = tracker.subnets().iter().map(|s| s.id).collect();
                     let kea = main_thread::call_timeout(wait, move || {
                         ids.into_iter().map(|id| (id, kea_figures(id))).collect::<HashMap<_, _>>()
                     })
@@ -478,11 +622,16 @@ impl Callout<dhcp4::Lease4Recover> for LeaseStats {
 impl Callout<dhcp4::CommandProcessed> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
         let name = cx.name()?;
-        if !(name.starts_with("lease4-") || name.starts_with("ha-sync")) {
+        let family = if self.shared.v6 { "lease6-" } else { "lease4-" };
+        if !(name.starts_with(family) || name.starts_with("ha-sync")) {
             return Ok(());
         }
         let args = cx.arguments()?;
-        self.after_command(&cx.kea(), &name, &args)
+        if self.shared.v6 {
+            self.after_command6(&cx.kea(), &name, &args)
+        } else {
+            self.after_command(&cx.kea(), &name, &args)
+        }
     }
 }
 
@@ -506,6 +655,68 @@ kea_hooks::since_kea_2_6! {
             lease_event(&self.shared.tracker, &cx.lease()?, Some(Held::Declined), Cause::Declined);
             Ok(())
         }
+    }
+}
+
+impl Callout<dhcp6::Dhcp6SrvConfigured> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp6::Dhcp6SrvConfigured>) -> Result<(), Error> {
+        let kea = cx.kea();
+        let mut now: Vec<u32> = kea.subnets6()?.iter().map(|s| s.id).collect();
+        now.sort_unstable();
+        now.dedup();
+        if now != self.shared.tracker6.subnets().iter().map(|s| s.id).collect::<Vec<_>>() {
+            tracing::warn!("the configured subnets differ from those at load; counting those of load");
+        }
+        let t0 = Instant::now();
+        let r = recount_here(&self.shared, &kea, None)?;
+        self.shared.seeded.store(true, Ordering::Release);
+        tracing::info!(leases = r.leases, ms = t0.elapsed().as_millis() as u64, "counted the lease database");
+        Ok(())
+    }
+}
+
+fn lease6_event(tracker: &Tracker6, l: &dhcp6::Lease6<'_>, held: Option<Held>, cause: Cause) {
+    tracker.event(l.lease_type(), l.address(), l.subnet_id(), held, cause);
+}
+
+impl Callout<dhcp6::Leases6Committed> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp6::Leases6Committed>) -> Result<(), Error> {
+        let tracker = &self.shared.tracker6;
+        for l in cx.deleted_leases()?.iter() {
+            lease6_event(tracker, &l, None, Cause::Committed);
+        }
+        for l in cx.leases()?.iter() {
+            lease6_event(tracker, &l, Held::of(l.state()), Cause::Committed);
+        }
+        Ok(())
+    }
+}
+
+impl Callout<dhcp6::Lease6Release> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp6::Lease6Release>) -> Result<(), Error> {
+        lease6_event(&self.shared.tracker6, &cx.lease()?, None, Cause::Released);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp6::Lease6Decline> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp6::Lease6Decline>) -> Result<(), Error> {
+        lease6_event(&self.shared.tracker6, &cx.lease()?, Some(Held::Declined), Cause::Declined);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp6::Lease6Expire> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp6::Lease6Expire>) -> Result<(), Error> {
+        lease6_event(&self.shared.tracker6, &cx.lease()?, None, Cause::Reclaimed);
+        Ok(())
+    }
+}
+
+impl Callout<dhcp6::Lease6Recover> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp6::Lease6Recover>) -> Result<(), Error> {
+        lease6_event(&self.shared.tracker6, &cx.lease()?, None, Cause::Reclaimed);
+        Ok(())
     }
 }
 

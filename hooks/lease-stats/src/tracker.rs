@@ -79,7 +79,7 @@ impl Held {
         }
     }
 
-    fn code(held: Option<Held>) -> u8 {
+    pub(crate) fn code(held: Option<Held>) -> u8 {
         match held {
             None => 0,
             Some(Held::Assigned) => 1,
@@ -87,7 +87,7 @@ impl Held {
         }
     }
 
-    fn from_code(code: u8) -> Option<Held> {
+    pub(crate) fn from_code(code: u8) -> Option<Held> {
         match code {
             1 => Some(Held::Assigned),
             2 => Some(Held::Declined),
@@ -114,7 +114,7 @@ pub enum Cause {
 
 impl Cause {
     /// Events Kea reports before it writes the database.
-    fn precedes_write(self) -> bool {
+    pub(crate) fn precedes_write(self) -> bool {
         matches!(self, Cause::Released | Cause::Declined | Cause::Reclaimed)
     }
 }
@@ -168,7 +168,7 @@ impl Counters {
         }
     }
 
-    fn leave(&self, held: Held, cause: Cause) {
+    pub(crate) fn leave(&self, held: Held, cause: Cause) {
         self.gauge(held).fetch_sub(1, Relaxed);
         match (cause, held) {
             (Cause::Released, Held::Assigned) => self.released.fetch_add(1, Relaxed),
@@ -178,7 +178,7 @@ impl Counters {
         };
     }
 
-    fn enter(&self, held: Held, cause: Cause, was: Option<Held>) {
+    pub(crate) fn enter(&self, held: Held, cause: Cause, was: Option<Held>) {
         self.gauge(held).fetch_add(1, Relaxed);
         if cause == Cause::Committed && held == Held::Assigned && was != Some(Held::Assigned) {
             self.granted.fetch_add(1, Relaxed);
@@ -975,7 +975,7 @@ impl Background<'_> {
 
 /// Locks, ignoring poisoning (the counters stay consistent: every update
 /// is complete before anything can panic).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
