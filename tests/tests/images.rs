@@ -14,6 +14,7 @@
 //! `scripts/images.sh --test 2.6 3.0 3.2`, after building the images.
 //! Needs root and podman.
 
+use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -240,14 +241,16 @@ fn check_service6(rel: &str, pair: &NetPair, volumes: &Volumes, c: &Container) {
     assert_eq!(replies, 20, "{rel}: perfdhcp -6 got {replies} of 20 REPLYs\n{}\n{}", report.stdout, c.logs());
     let committed = volumes.events("leases6_committed REQUEST ", 20);
     assert_eq!(committed.len(), 20, "{rel}: the script recorded {} commits: {committed:?}\n{}", committed.len(), c.logs());
-    let (pd, _) = pair.pd_space6();
-    let pd_net = pd.to_string();
-    let pd_net = pd_net.trim_end_matches(':');
+    // Each line: TYPE:address/len for each lease after `size=2`.
+    let (pd, pd_len) = pair.pd_space6();
+    let in_pd_space = |p: &str| {
+        p.strip_suffix("/64").and_then(|a| a.parse::<Ipv6Addr>().ok()).is_some_and(|a| u128::from(a) >> (128 - pd_len) == u128::from(pd) >> (128 - pd_len))
+    };
     for line in &committed {
         let leases: Vec<&str> = line.split(' ').skip(3).collect();
         assert!(line.contains(" size=2 "), "{rel}: {line}");
         assert!(leases.iter().any(|l| l.starts_with("IA_NA:") && l.ends_with("/128")), "{rel}: no address in {line}");
-        assert!(leases.iter().any(|l| l.starts_with(&format!("IA_PD:{pd_net}")) && l.ends_with("/64")), "{rel}: no prefix in {line}");
+        assert!(leases.iter().any(|l| l.strip_prefix("IA_PD:").is_some_and(in_pd_space)), "{rel}: no prefix of {pd}/{pd_len} in {line}");
     }
     let answer = command(volumes, c, "dhcp6", "lease-stats-get", None);
     assert_eq!(answer["result"], 0, "{rel}: {answer}");
