@@ -554,22 +554,29 @@ impl Hook for LeaseStats {
     }
 }
 
-impl Callout<dhcp4::Dhcp4SrvConfigured> for LeaseStats {
-    fn call(&self, cx: &Context<'_, dhcp4::Dhcp4SrvConfigured>) -> Result<(), Error> {
-        let kea = cx.kea();
-        let tracker = &self.shared.tracker;
-        // The configuration load() saw (Kea loads hooks for each one).
-        let mut now: Vec<u32> = kea.subnets4()?.iter().map(|s| s.id).collect();
-        now.sort_unstable();
-        now.dedup();
-        if now != tracker.subnets().iter().map(|s| s.id).collect::<Vec<_>>() {
+impl LeaseStats {
+    /// At `dhcpX_srv_configured`: counts the lease database for the
+    /// subnets load() saw (Kea loads hooks anew for each configuration),
+    /// warning when `configured` (the subnet ids Kea now has) differs.
+    fn configured(&self, kea: &KeaAccess<'_>, mut configured: Vec<u32>, known: Vec<u32>) -> Result<(), Error> {
+        configured.sort_unstable();
+        configured.dedup();
+        if configured != known {
             tracing::warn!("the configured subnets differ from those at load; counting those of load");
         }
         let t0 = Instant::now();
-        let r = recount_here(&self.shared, &kea, None)?;
+        let r = recount_here(&self.shared, kea, None)?;
         self.shared.seeded.store(true, Ordering::Release);
         tracing::info!(leases = r.leases, ms = t0.elapsed().as_millis() as u64, "counted the lease database");
         Ok(())
+    }
+}
+
+impl Callout<dhcp4::Dhcp4SrvConfigured> for LeaseStats {
+    fn call(&self, cx: &Context<'_, dhcp4::Dhcp4SrvConfigured>) -> Result<(), Error> {
+        let kea = cx.kea();
+        let configured = kea.subnets4()?.iter().map(|s| s.id).collect();
+        self.configured(&kea, configured, self.shared.tracker.subnets().iter().map(|s| s.id).collect())
     }
 }
 
@@ -661,17 +668,8 @@ kea_hooks::since_kea_2_6! {
 impl Callout<dhcp6::Dhcp6SrvConfigured> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp6::Dhcp6SrvConfigured>) -> Result<(), Error> {
         let kea = cx.kea();
-        let mut now: Vec<u32> = kea.subnets6()?.iter().map(|s| s.id).collect();
-        now.sort_unstable();
-        now.dedup();
-        if now != self.shared.tracker6.subnets().iter().map(|s| s.id).collect::<Vec<_>>() {
-            tracing::warn!("the configured subnets differ from those at load; counting those of load");
-        }
-        let t0 = Instant::now();
-        let r = recount_here(&self.shared, &kea, None)?;
-        self.shared.seeded.store(true, Ordering::Release);
-        tracing::info!(leases = r.leases, ms = t0.elapsed().as_millis() as u64, "counted the lease database");
-        Ok(())
+        let configured = kea.subnets6()?.iter().map(|s| s.id).collect();
+        self.configured(&kea, configured, self.shared.tracker6.subnets().iter().map(|s| s.id).collect())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::tracker::{Figures, Subnet, Tracker};
+use crate::tracker::{Figures, Tracker};
 
 /// Whether the `assigned-addresses` column counts declined addresses too:
 /// stat_cmds' does from Kea 3.2 on (as Kea's own statistic always has),
@@ -106,29 +106,22 @@ pub struct KeaFigures {
     pub cumulative: i64,
 }
 
-/// The answer: `Ok((text, arguments))` for result 0, `Err(text)` for result
-/// 3 (nothing matched: arguments `{}`).
-pub fn answer(
-    command: &str,
-    q: &Query,
-    declined_in_assigned: bool,
-    tracker: &Tracker,
-    kea: impl Fn(u32) -> KeaFigures,
-    timestamp: String,
-) -> Result<(String, Value), String> {
-    let subnets = tracker.subnets();
-    let chosen: &[Subnet] = match q.selection {
+/// The subnets (sorted by id, as the trackers keep them) that `q` selects,
+/// or stat_cmds' text for result 3 when it selects none: the same rules and
+/// texts for both families.
+pub fn select<'a, S>(command: &str, q: &Query, subnets: &'a [S], id_of: impl Fn(&S) -> u32) -> Result<&'a [S], String> {
+    let chosen = match q.selection {
         Selection::All => subnets,
         Selection::Subnet(id) => {
-            let i = subnets.partition_point(|s| s.id < id);
-            if subnets.get(i).is_none_or(|s| s.id != id) {
+            let i = subnets.partition_point(|s| id_of(s) < id);
+            if subnets.get(i).is_none_or(|s| id_of(s) != id) {
                 return Err(format!("{command}{}: no matching data, subnet-id: {id} does not exist", q.selection.text()));
             }
             &subnets[i..=i]
         }
         Selection::Range(a, b) => {
-            let lo = subnets.partition_point(|s| s.id < a);
-            let hi = subnets.partition_point(|s| s.id <= b);
+            let lo = subnets.partition_point(|s| id_of(s) < a);
+            let hi = subnets.partition_point(|s| id_of(s) <= b);
             &subnets[lo..hi]
         }
     };
@@ -142,6 +135,20 @@ pub fn answer(
             q.selection.text()
         ));
     }
+    Ok(chosen)
+}
+
+/// The answer: `Ok((text, arguments))` for result 0, `Err(text)` for result
+/// 3 (nothing matched: arguments `{}`).
+pub fn answer(
+    command: &str,
+    q: &Query,
+    declined_in_assigned: bool,
+    tracker: &Tracker,
+    kea: impl Fn(u32) -> KeaFigures,
+    timestamp: String,
+) -> Result<(String, Value), String> {
+    let chosen = select(command, q, tracker.subnets(), |s| s.id)?;
     let mut columns = vec!["subnet-id"];
     if q.pools {
         columns.push("pool");

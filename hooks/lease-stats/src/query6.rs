@@ -15,9 +15,9 @@
 use kea_hooks::command::big_integer;
 use serde_json::{json, Value};
 
-use crate::query::{Query, Selection};
+use crate::query::{select, Query};
 use crate::tracker::Figures;
-use crate::tracker6::{Subnet6, Tracker6};
+use crate::tracker6::Tracker6;
 
 /// stat_cmds' name for the declined-addresses column on this release.
 pub const DECLINED_COLUMN: &str =
@@ -62,32 +62,7 @@ pub fn answer(
     kea: impl Fn(u32) -> KeaFigures6,
     timestamp: String,
 ) -> Result<(String, Value), String> {
-    let subnets = tracker.subnets();
-    let chosen: &[Subnet6] = match q.selection {
-        Selection::All => subnets,
-        Selection::Subnet(id) => {
-            let i = subnets.partition_point(|s| s.id < id);
-            if subnets.get(i).is_none_or(|s| s.id != id) {
-                return Err(format!("{command}{}: no matching data, subnet-id: {id} does not exist", q.selection.text()));
-            }
-            &subnets[i..=i]
-        }
-        Selection::Range(a, b) => {
-            let lo = subnets.partition_point(|s| s.id < a);
-            let hi = subnets.partition_point(|s| s.id <= b);
-            &subnets[lo..hi]
-        }
-    };
-    if chosen.is_empty() {
-        let (a, b) = match q.selection {
-            Selection::Range(a, b) => (a, b),
-            _ => (0, 0),
-        };
-        return Err(format!(
-            "{command}{}: no matching data, selected ID range: {a} through {b} includes no known subnets",
-            q.selection.text()
-        ));
-    }
+    let chosen = select(command, q, tracker.subnets(), |s| s.id)?;
     let mut columns = vec!["subnet-id"];
     if q.pools {
         columns.push("pool");
