@@ -50,6 +50,7 @@
 pub mod metrics;
 pub mod query;
 pub mod query6;
+mod recount;
 pub mod tracker;
 pub mod tracker6;
 

@@ -52,11 +52,14 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering::{AcqRel, Acquire, Relaxed, SeqCst}};
+use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU64, Ordering::{AcqRel, Acquire, Relaxed, SeqCst}};
 use std::sync::Mutex;
 
 use kea_hooks::dhcp4::LeaseState;
 use kea_hooks::dhcp4::{StoredLease4, Subnet4Config};
+
+pub use crate::recount::Background;
+use crate::recount::{Cursor, Recountable, Recounts, Run, Sweep, STEP_WORDS};
 
 /// What an address counts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,11 +259,6 @@ const WORDS_PER_ENTRY: usize = BLOCK * BLOCKS_PER_ENTRY;
 const DENSE_MIN_PREFIX: u8 = 8;
 const DENSE_BUDGET: u64 = 64 << 20;
 
-/// How much one step of a [`Background`] recount does while it holds the
-/// recount lock: leases of a page, and state words looked at.
-const STEP_LEASES: usize = 1024;
-const STEP_WORDS: usize = 64 * 1024;
-
 /// Whether a state word holds anything a recount must look at: counted,
 /// pending or seen. (Its stamp alone matters only to the recount in
 /// whose epoch an event wrote it, and the event marked its block then.)
@@ -433,34 +431,11 @@ pub struct Tracker {
     subnets: Vec<Subnet>,
     /// Addresses without a state word.
     shards: Box<[Mutex<Shard>]>,
-    /// The latest recount's number: events stamp it into state words.
-    epoch: AtomicU32,
-    corrections: AtomicU64,
-    /// Which recount may take steps (see the module docs): held by
-    /// [`Tracker::recount`] throughout, by a [`Background`] recount one
-    /// step at a time.
-    runs: Mutex<Runs>,
-}
-
-/// The recount in progress.
-#[derive(Debug, Default)]
-struct Runs {
-    /// Its number (0: none); a recount whose number is not this one was
-    /// superseded.
-    active: u64,
-    /// The last number given.
-    last: u64,
-}
-
-/// A recount begun and not finished: its scope, epoch and the shards'
-/// event counts when it began.
-#[derive(Debug)]
-struct Run {
-    id: u64,
-    only: Option<u32>,
-    epoch: u32,
-    starts: Vec<u64>,
-    result: Recount,
+    /// The recount lock (see the module docs: held by [`Tracker::recount`]
+    /// throughout, by a [`Background`] recount one step at a time), the
+    /// latest recount's number (events stamp it into state words) and the
+    /// corrections.
+    recounts: Recounts,
 }
 
 /// The error of a [`Background`] recount's step after a recount on Kea's
@@ -475,14 +450,6 @@ impl std::fmt::Display for Superseded {
 }
 
 impl std::error::Error for Superseded {}
-
-/// Where a pass over the state words of a recount's subnets has got to:
-/// a subnet (by index) and an entry of its block bitmap.
-#[derive(Debug, Default, Clone, Copy)]
-struct Cursor {
-    subnet: usize,
-    entry: usize,
-}
 
 impl Tracker {
     /// A tracker for these subnets, counting nothing yet.
@@ -514,9 +481,7 @@ impl Tracker {
         Tracker {
             subnets,
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            epoch: AtomicU32::new(0),
-            corrections: AtomicU64::new(0),
-            runs: Mutex::new(Runs::default()),
+            recounts: Recounts::default(),
         }
     }
 
@@ -532,7 +497,7 @@ impl Tracker {
 
     /// Addresses recounts have corrected since the hook loaded.
     pub fn corrections(&self) -> u64 {
-        self.corrections.load(Relaxed)
+        self.recounts.corrections.load(Relaxed)
     }
 
     /// Addresses counted (as assigned or declined).
@@ -632,7 +597,7 @@ impl Tracker {
     /// recount (and `pending` for an event Kea reports before it writes
     /// the database); the recount's `seen` mark stays.
     fn write_word(&self, slot: Slot<'_>, subnet: u32, held: Option<Held>, cause: Cause) {
-        let stamp = Self::stamp(self.epoch.load(Acquire));
+        let stamp = Self::stamp(self.recounts.epoch.load(Acquire));
         let pending = if cause.precedes_write() { PENDING } else { 0 };
         let bits = u16::from(Held::code(held)) | pending | (stamp << STAMP_SHIFT);
         let old = slot.word().fetch_update(SeqCst, SeqCst, |old| Some(bits | (old & SEEN))).unwrap_or_else(|old| old);
@@ -677,28 +642,7 @@ impl Tracker {
         only: Option<u32>,
         pages: impl IntoIterator<Item = Result<Vec<StoredLease4>, E>>,
     ) -> Result<(Recount, bool), E> {
-        let mut runs = lock(&self.runs);
-        let superseded = runs.active != 0;
-        let mut run = self.open(&mut runs, only);
-        let mut cursor = Cursor::default();
-        self.clear_seen(only, &mut cursor, usize::MAX);
-        let outcome = (|| {
-            for page in pages {
-                self.settle_all(&mut run, &page?);
-            }
-            Ok(())
-        })();
-        if let Err(e) = outcome {
-            runs.active = 0;
-            return Err(e);
-        }
-        let mut cursor = Cursor::default();
-        self.sweep(&mut run, &mut cursor, usize::MAX);
-        for shard in 0..SHARDS {
-            self.sweep_shard(&mut run, shard);
-        }
-        runs.active = 0;
-        Ok((run.result, superseded))
+        self.recount_pages(only, pages)
     }
 
     /// Begins a recount for a thread of the hook's own (see
@@ -706,23 +650,10 @@ impl Tracker {
     /// Fails if a recount on Kea's main thread supersedes it while it
     /// clears the last recount's marks.
     pub fn background(&self) -> Result<Background<'_>, Superseded> {
-        let run = self.open(&mut lock(&self.runs), None);
-        let mut bg = Background { tracker: self, run };
+        let mut bg = Background::begin(self);
         let mut cursor = Cursor::default();
         while !bg.step(|t, _| t.clear_seen(None, &mut cursor, STEP_WORDS))? {}
         Ok(bg)
-    }
-
-    /// Numbers a new recount, makes it the one that steps, starts its
-    /// epoch and notes each shard's event count.
-    fn open(&self, runs: &mut Runs, only: Option<u32>) -> Run {
-        runs.last += 1;
-        runs.active = runs.last;
-        let epoch = self.epoch.fetch_add(1, AcqRel).wrapping_add(1);
-        // Each shard's event count now: what events wrote after it is
-        // newer than anything this recount reads.
-        let starts = self.shards.iter().map(|s| lock(s).events).collect();
-        Run { id: runs.active, only, epoch, starts, result: Recount::default() }
     }
 
     /// Calls `f` on each entry of the block bitmaps of the subnets in
@@ -750,37 +681,6 @@ impl Tracker {
             cursor.entry = 0;
         }
         true
-    }
-
-    /// Clears the `seen` marks (of the last recount) in the marked blocks
-    /// of the subnets in scope.
-    fn clear_seen(&self, only: Option<u32>, cursor: &mut Cursor, budget: usize) -> bool {
-        self.pass(only, cursor, budget, |_, d, e| {
-            let mut looked = 0;
-            for b in d.marked(e) {
-                for w in d.block(b) {
-                    if w.load(Relaxed) & SEEN != 0 {
-                        w.fetch_and(!SEEN, AcqRel);
-                    }
-                }
-                looked += BLOCK;
-            }
-            looked
-        })
-    }
-
-    /// Settles each lease of `page` in the run's scope.
-    fn settle_all(&self, run: &mut Run, page: &[StoredLease4]) {
-        for lease in page {
-            if run.only.is_some_and(|s| s != lease.subnet_id) {
-                continue;
-            }
-            run.result.leases += 1;
-            if self.settle(lease.address, Held::of(lease.state).map(|h| (lease.subnet_id, h)), &run.starts, run.epoch) {
-                run.result.corrected += 1;
-                self.corrections.fetch_add(1, Relaxed);
-            }
-        }
     }
 
     /// The end of a recount over the state words: words the database did
@@ -831,8 +731,7 @@ impl Tracker {
             }
             looked
         });
-        run.result.corrected += corrected;
-        self.corrections.fetch_add(corrected, Relaxed);
+        self.recounts.corrected(run, corrected);
         done
     }
 
@@ -856,8 +755,7 @@ impl Tracker {
             }
             false
         });
-        run.result.corrected += corrected;
-        self.corrections.fetch_add(corrected, Relaxed);
+        self.recounts.corrected(run, corrected);
     }
 
     /// Applies what the database holds for `address` unless an event is
@@ -922,54 +820,52 @@ impl Tracker {
     }
 }
 
-/// A recount of every subnet taken a step at a time from a thread of the
-/// hook's own, between which it holds no lock: begin it with
-/// [`Tracker::background`], [`feed`](Self::feed) it the database's pages
-/// as it gets them (from Kea's main thread), then [`finish`](Self::finish)
-/// it. Each step holds the recount lock for a bounded amount of work (at
-/// most 1,024 leases of a page, or some 64 Ki state words); a
-/// [`Tracker::recount`] on Kea's main thread supersedes it between two
-/// steps, and every later step fails with [`Superseded`].
-#[derive(Debug)]
-pub struct Background<'t> {
-    tracker: &'t Tracker,
-    run: Run,
-}
+impl Recountable for Tracker {
+    type Lease = StoredLease4;
 
-impl Background<'_> {
-    /// Runs one step under the recount lock unless the recount was
-    /// superseded.
-    fn step<R>(&mut self, f: impl FnOnce(&Tracker, &mut Run) -> R) -> Result<R, Superseded> {
-        let runs = lock(&self.tracker.runs);
-        if runs.active != self.run.id {
-            return Err(Superseded);
-        }
-        let r = f(self.tracker, &mut self.run);
-        drop(runs);
-        Ok(r)
+    fn recounts(&self) -> &Recounts {
+        &self.recounts
     }
 
-    /// Settles the leases of one page of the database.
-    pub fn feed(&mut self, page: &[StoredLease4]) -> Result<(), Superseded> {
-        for chunk in page.chunks(STEP_LEASES) {
-            self.step(|t, run| t.settle_all(run, chunk))?;
-        }
-        Ok(())
+    fn shard_events(&self) -> Vec<u64> {
+        self.shards.iter().map(|s| lock(s).events).collect()
     }
 
-    /// Drops what the database no longer holds and ends the recount.
-    pub fn finish(mut self) -> Result<Recount, Superseded> {
-        let mut cursor = Cursor::default();
-        while !self.step(|t, run| t.sweep(run, &mut cursor, STEP_WORDS))? {}
-        for shard in 0..SHARDS {
-            self.step(|t, run| t.sweep_shard(run, shard))?;
+    /// Clears the `seen` marks (of the last recount) in the marked blocks
+    /// of the subnets in scope.
+    fn clear_seen(&self, only: Option<u32>, cursor: &mut Cursor, budget: usize) -> bool {
+        self.pass(only, cursor, budget, |_, d, e| {
+            let mut looked = 0;
+            for b in d.marked(e) {
+                for w in d.block(b) {
+                    if w.load(Relaxed) & SEEN != 0 {
+                        w.fetch_and(!SEEN, AcqRel);
+                    }
+                }
+                looked += BLOCK;
+            }
+            looked
+        })
+    }
+
+    fn subnet_of(lease: &StoredLease4) -> Option<u32> {
+        Some(lease.subnet_id)
+    }
+
+    fn settle_lease(&self, lease: &StoredLease4, run: &Run) -> bool {
+        self.settle(lease.address, Held::of(lease.state).map(|h| (lease.subnet_id, h)), &run.starts, run.epoch)
+    }
+
+    /// The state words first (as many steps as their budget takes), then
+    /// one shard a step.
+    fn sweep_step(&self, run: &mut Run, at: &mut Sweep, budget: usize) -> bool {
+        if !at.words_done {
+            at.words_done = self.sweep(run, &mut at.words, budget);
+            return false;
         }
-        let mut runs = lock(&self.tracker.runs);
-        if runs.active != self.run.id {
-            return Err(Superseded);
-        }
-        runs.active = 0;
-        Ok(self.run.result)
+        self.sweep_shard(run, at.shard);
+        at.shard += 1;
+        at.shard == SHARDS
     }
 }
 

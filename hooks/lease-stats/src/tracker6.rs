@@ -24,12 +24,13 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv6Addr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Mutex;
 
 use kea_hooks::dhcp6::{LeaseType, StoredLease6, Subnet6Config};
 
-use crate::tracker::{lock, Cause, Counters, Held, Recount, Superseded};
+use crate::recount::{Recountable, Recounts, Run, Sweep};
+use crate::tracker::{lock, Background, Cause, Counters, Held, Recount};
 
 /// What a tracked DHCPv6 lease holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -231,33 +232,12 @@ struct Entry {
 const SHARDS: usize = 64;
 const ALL_SHARDS: usize = 2 * SHARDS;
 
-/// How many leases one step of a [`Background6`] recount settles while it
-/// holds the recount lock.
-const STEP_LEASES: usize = 1024;
-
-#[derive(Debug, Default)]
-struct Runs {
-    active: u64,
-    last: u64,
-}
-
-#[derive(Debug)]
-struct Run {
-    id: u64,
-    only: Option<u32>,
-    epoch: u32,
-    starts: Vec<u64>,
-    result: Recount,
-}
-
 /// Every counted DHCPv6 lease and the counters of each subnet and pool.
 #[derive(Debug)]
 pub struct Tracker6 {
     subnets: Vec<Subnet6>,
     shards: Box<[Mutex<Shard>]>,
-    epoch: std::sync::atomic::AtomicU32,
-    corrections: AtomicU64,
-    runs: Mutex<Runs>,
+    recounts: Recounts,
 }
 
 impl Tracker6 {
@@ -294,9 +274,7 @@ impl Tracker6 {
         Tracker6 {
             subnets,
             shards: (0..ALL_SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            epoch: Default::default(),
-            corrections: AtomicU64::new(0),
-            runs: Mutex::new(Runs::default()),
+            recounts: Recounts::default(),
         }
     }
 
@@ -312,7 +290,7 @@ impl Tracker6 {
 
     /// Leases recounts have corrected since the hook loaded.
     pub fn corrections(&self) -> u64 {
-        self.corrections.load(Relaxed)
+        self.recounts.corrections.load(Relaxed)
     }
 
     /// Leases counted (as assigned or declined).
@@ -409,53 +387,13 @@ impl Tracker6 {
         only: Option<u32>,
         pages: impl IntoIterator<Item = Result<Vec<StoredLease6>, E>>,
     ) -> Result<(Recount, bool), E> {
-        let mut runs = lock(&self.runs);
-        let superseded = runs.active != 0;
-        let mut run = self.open(&mut runs, only);
-        let outcome = (|| {
-            for page in pages {
-                self.settle_all(&mut run, &page?);
-            }
-            Ok(())
-        })();
-        if let Err(e) = outcome {
-            runs.active = 0;
-            return Err(e);
-        }
-        for shard in 0..ALL_SHARDS {
-            self.sweep_shard(&mut run, shard);
-        }
-        runs.active = 0;
-        Ok((run.result, superseded))
+        self.recount_pages(only, pages)
     }
 
-    /// Begins a recount for a thread of the hook's own (see [`Background6`]).
+    /// Begins a recount for a thread of the hook's own (see [`Background6`]),
+    /// superseding any background recount in progress.
     pub fn background(&self) -> Background6<'_> {
-        let run = self.open(&mut lock(&self.runs), None);
-        Background6 { tracker: self, run }
-    }
-
-    fn open(&self, runs: &mut Runs, only: Option<u32>) -> Run {
-        runs.last += 1;
-        runs.active = runs.last;
-        let epoch = self.epoch.fetch_add(1, std::sync::atomic::Ordering::AcqRel).wrapping_add(1);
-        let starts = self.shards.iter().map(|s| lock(s).events).collect();
-        Run { id: runs.active, only, epoch, starts, result: Recount::default() }
-    }
-
-    fn settle_all(&self, run: &mut Run, page: &[StoredLease6]) {
-        for lease in page {
-            let Some(kind) = Kind::of(lease.lease_type) else { continue };
-            if run.only.is_some_and(|s| s != lease.subnet_id) {
-                continue;
-            }
-            run.result.leases += 1;
-            let key = (kind, u128::from(lease.address));
-            if self.settle(key, Held::of(lease.state).map(|h| (lease.subnet_id, h)), &run.starts, run.epoch) {
-                run.result.corrected += 1;
-                self.corrections.fetch_add(1, Relaxed);
-            }
-        }
+        Background::begin(self)
     }
 
     /// Applies what the database holds for `key` unless an event is newer;
@@ -511,58 +449,53 @@ impl Tracker6 {
             }
             false
         });
-        run.result.corrected += corrected;
-        self.corrections.fetch_add(corrected, Relaxed);
+        self.recounts.corrected(run, corrected);
     }
 }
 
-/// A recount of every subnet taken a step at a time from a thread of the
-/// hook's own (as [`crate::tracker::Background`]): [`feed`](Self::feed)
-/// it the database's pages, then [`finish`](Self::finish) it. Each step
-/// holds the recount lock for at most 1,024 leases or one shard's sweep; a
+impl Recountable for Tracker6 {
+    type Lease = StoredLease6;
+
+    fn recounts(&self) -> &Recounts {
+        &self.recounts
+    }
+
+    fn shard_events(&self) -> Vec<u64> {
+        self.shards.iter().map(|s| lock(s).events).collect()
+    }
+
+    // No `clear_seen`: the hash maps' entries hold no marks of a recount
+    // but its epoch.
+
+    /// IA_TA leases do not count.
+    fn subnet_of(lease: &StoredLease6) -> Option<u32> {
+        Kind::of(lease.lease_type).map(|_| lease.subnet_id)
+    }
+
+    fn settle_lease(&self, lease: &StoredLease6, run: &Run) -> bool {
+        let Some(kind) = Kind::of(lease.lease_type) else { return false };
+        self.settle((kind, u128::from(lease.address)), Held::of(lease.state).map(|h| (lease.subnet_id, h)), &run.starts, run.epoch)
+    }
+
+    /// One shard a step (no state words).
+    fn sweep_step(&self, run: &mut Run, at: &mut Sweep, _budget: usize) -> bool {
+        self.sweep_shard(run, at.shard);
+        at.shard += 1;
+        at.shard == ALL_SHARDS
+    }
+}
+
+/// A recount of every DHCPv6 subnet taken a step at a time from a thread
+/// of the hook's own: [`crate::tracker::Background`] over a [`Tracker6`]
+/// (begin it with [`Tracker6::background`]). Each step holds the recount
+/// lock for at most 1,024 leases or one shard's sweep; a
 /// [`Tracker6::recount`] supersedes it between two steps.
-#[derive(Debug)]
-pub struct Background6<'t> {
-    tracker: &'t Tracker6,
-    run: Run,
-}
-
-impl Background6<'_> {
-    fn step<R>(&mut self, f: impl FnOnce(&Tracker6, &mut Run) -> R) -> Result<R, Superseded> {
-        let runs = lock(&self.tracker.runs);
-        if runs.active != self.run.id {
-            return Err(Superseded);
-        }
-        let r = f(self.tracker, &mut self.run);
-        drop(runs);
-        Ok(r)
-    }
-
-    /// Settles the leases of one page of the database.
-    pub fn feed(&mut self, page: &[StoredLease6]) -> Result<(), Superseded> {
-        for chunk in page.chunks(STEP_LEASES) {
-            self.step(|t, run| t.settle_all(run, chunk))?;
-        }
-        Ok(())
-    }
-
-    /// Drops what the database no longer holds and ends the recount.
-    pub fn finish(mut self) -> Result<Recount, Superseded> {
-        for shard in 0..ALL_SHARDS {
-            self.step(|t, run| t.sweep_shard(run, shard))?;
-        }
-        let mut runs = lock(&self.tracker.runs);
-        if runs.active != self.run.id {
-            return Err(Superseded);
-        }
-        runs.active = 0;
-        Ok(self.run.result)
-    }
-}
+pub type Background6<'t> = Background<'t, Tracker6>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tracker::Superseded;
     use kea_hooks::dhcp6::{LeaseState, PdPool6Config, Pool6Config};
     use std::convert::Infallible;
 
