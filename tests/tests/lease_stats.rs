@@ -13,11 +13,12 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use kea_hooks_tests::{hooks_together, isc_hook, perfdhcp, require_root_and_kea, run_in_ns, write_memfile4, Client4, Kea, KeaConfig, LeaseRow, NetPair};
 use serde_json::{json, Value};
 
+use common::stat_cmds::{self, now, ok, query_forms};
 use common::{lease_stats, load_failure_line};
 
 /// The metrics endpoint, inside the server's namespace.
@@ -33,10 +34,6 @@ fn declined_in_assigned() -> bool {
 fn assigned_only(assigned: &Value, declined: &Value) -> f64 {
     let (a, d) = (assigned.as_f64().unwrap(), declined.as_f64().unwrap());
     if declined_in_assigned() { a - d } else { a }
-}
-
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 /// The subnets besides the pair's (id 1): in the /16 of 198.18.0.0/15 the
@@ -120,45 +117,7 @@ impl Layout {
 /// Waits until Kea has reclaimed every expired lease in its file (no lease
 /// in state default or declined past its expiry).
 fn wait_for_reclamation(kea: &Kea) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let t = now();
-        let pending = kea.lease_rows().iter().filter(|r| r.state <= 1 && r.valid_lifetime > 0 && r.expire < t).count();
-        if pending == 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{pending} expired leases still not reclaimed:\n{}", kea.log());
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Every query form tooling sends, the errors included.
-fn query_forms() -> Vec<Option<Value>> {
-    let range = |a: i64, b: i64| json!({ "subnet-range": { "first-subnet-id": a, "last-subnet-id": b } });
-    vec![
-        None,
-        Some(json!({})),
-        Some(json!({ "subnet-id": 1 })),
-        Some(json!({ "subnet-id": 2 })),
-        Some(json!({ "subnet-id": 3 })),
-        Some(json!({ "subnet-id": 4 })),
-        Some(json!({ "subnet-id": 7 })),
-        Some(json!({ "subnet-id": 8 })),
-        Some(range(1, 3)),
-        Some(range(3, 7)),
-        Some(range(5, 6)),
-        Some(range(8, 100)),
-        Some(json!({ "subnet-id": "2" })),
-        Some(json!({ "subnet-id": 2.0 })),
-        Some(json!({ "subnet-id": 0 })),
-        Some(json!({ "subnet-id": -4 })),
-        Some(json!({ "subnet-id": 1, "subnet-range": { "first-subnet-id": 1, "last-subnet-id": 2 } })),
-        Some(range(3, 2)),
-        Some(json!({ "subnet-range": { "first-subnet-id": 2 } })),
-        Some(json!({ "subnet-range": { "first-subnet-id": 0, "last-subnet-id": 2 } })),
-        Some(json!({ "subnet-range": 5 })),
-        Some(json!({ "bogus": 1 })),
-    ]
+    stat_cmds::wait_for_reclamation(kea, |t| kea.lease_rows().iter().filter(|r| r.state <= 1 && r.valid_lifetime > 0 && r.expire < t).count());
 }
 
 /// The answer without its timestamp (checked for stat_cmds' format).
@@ -342,10 +301,6 @@ fn check_all(pair: &NetPair, kea: &Kea, subnets: &Value, when: &str) {
     let (pools, _) = pool_rows(kea);
     assert_eq!(pools, pools_from_file(kea, subnets), "{when}: pools (lease-stats, then the lease file)");
     check_metrics(pair, kea, subnets);
-}
-
-fn ok(answer: &Value) {
-    assert_eq!(answer["result"], 0, "{answer}");
 }
 
 #[test]

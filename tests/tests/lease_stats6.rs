@@ -18,7 +18,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv6Addr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use kea_hooks_tests::{
     hooks_together, isc_hook, perfdhcp6, require_root_and_kea, run_in_ns, write_memfile6, Client6, Ias6, Kea, KeaConfig, Lease6Row,
@@ -27,6 +27,7 @@ use kea_hooks_tests::{
 use serde_json::{json, Value};
 
 use common::lease_stats;
+use common::stat_cmds::{self, now, ok, query_forms};
 
 /// The metrics endpoint, inside the server's namespace.
 const LISTEN: &str = "127.0.0.1:9466";
@@ -45,10 +46,6 @@ fn declined_column() -> &'static str {
 fn assigned_only(assigned: &Value, declined: &Value) -> i64 {
     let (a, d) = (assigned.as_i64().unwrap(), declined.as_i64().unwrap());
     if version() >= 30200 { a - d } else { a }
-}
-
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 /// `net` (a /64 prefix) with last groups `hi:lo`.
@@ -155,50 +152,13 @@ impl Layout {
     }
 }
 
-/// Waits until Kea has reclaimed every expired lease in its file.
-fn wait_for_reclamation(kea: &Kea) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let t = now();
-        let pending = kea.lease6_rows().iter().filter(|r| r.state <= 1 && r.valid_lifetime > 0 && r.expire < t).count();
-        if pending == 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{pending} expired leases still not reclaimed:\n{}", kea.log());
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Every query form tooling sends, the errors included.
-fn query_forms() -> Vec<Option<Value>> {
-    let range = |a: i64, b: i64| json!({ "subnet-range": { "first-subnet-id": a, "last-subnet-id": b } });
-    vec![
-        None,
-        Some(json!({})),
-        Some(json!({ "subnet-id": 1 })),
-        Some(json!({ "subnet-id": 2 })),
-        Some(json!({ "subnet-id": 3 })),
-        Some(json!({ "subnet-id": 4 })),
-        Some(json!({ "subnet-id": 7 })),
-        Some(json!({ "subnet-id": 8 })),
-        Some(range(1, 3)),
-        Some(range(3, 7)),
-        Some(range(5, 6)),
-        Some(range(8, 100)),
-        Some(json!({ "subnet-id": "2" })),
-        Some(json!({ "subnet-id": 2.0 })),
-        Some(json!({ "subnet-id": 0 })),
-        Some(json!({ "subnet-id": -4 })),
-        Some(json!({ "subnet-id": 1, "subnet-range": { "first-subnet-id": 1, "last-subnet-id": 2 } })),
-        Some(range(3, 2)),
-        Some(json!({ "subnet-range": { "first-subnet-id": 2 } })),
-        Some(json!({ "subnet-range": { "first-subnet-id": 0, "last-subnet-id": 2 } })),
-        Some(json!({ "subnet-range": 5 })),
-        Some(json!({ "bogus": 1 })),
-    ]
-}
-
 /// An answer's text with its timestamp's value masked (after checking it
+/// Waits until Kea has reclaimed every expired lease in its file (no lease
+/// in state default or declined past its expiry).
+fn wait_for_reclamation(kea: &Kea) {
+    stat_cmds::wait_for_reclamation(kea, |t| kea.lease6_rows().iter().filter(|r| r.state <= 1 && r.valid_lifetime > 0 && r.expire < t).count());
+}
+
 /// has stat_cmds' format) and `command`'s name replaced.
 fn untimed_text(text: &str, command: &str) -> String {
     let text = text.replace(command, "lease-stats-get");
@@ -401,10 +361,6 @@ fn check_all(pair: &NetPair, kea: &Kea, subnets: &Value, when: &str) {
     let (pools, _) = pool_rows(kea);
     assert_eq!(pools, pools_from_file(kea, subnets), "{when}: pools (lease-stats, then the lease file)");
     check_metrics(pair, kea, subnets);
-}
-
-fn ok(answer: &Value) {
-    assert_eq!(answer["result"], 0, "{answer}");
 }
 
 #[test]

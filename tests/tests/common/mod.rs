@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod run_script;
+pub mod stat_cmds;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
