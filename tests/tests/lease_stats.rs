@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use kea_hooks_tests::{hooks_together, isc_hook, perfdhcp, require_root_and_kea, run_in_ns, write_memfile4, Client4, Kea, KeaConfig, LeaseRow, NetPair};
 use serde_json::{json, Value};
 
-use common::stat_cmds::{self, now, ok, query_forms};
+use common::stat_cmds::{self, now, ok, query_forms, scrape};
 use common::{lease_stats, load_failure_line};
 
 /// The metrics endpoint, inside the server's namespace.
@@ -226,39 +226,9 @@ fn pool_rows(kea: &Kea) -> (BTreeMap<String, (i64, i64)>, Value) {
     (pools, answer)
 }
 
-/// Scrapes the metrics page inside the server's namespace and parses it
-/// with prometheus_client's parser: (sample name, labels) -> value.
-/// Samples by (name, labels).
-type Samples = HashMap<(String, BTreeMap<String, String>), f64>;
-
-fn scrape(pair: &NetPair) -> (Samples, Vec<Value>) {
-    let out = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--fail", "--max-time", "10", &format!("http://{LISTEN}/metrics")]);
-    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
-    let parser = kea_hooks_tests::workspace_root().join("tests/fixtures/prometheus_parse.py");
-    // Debian's python3, where Debian's python3-prometheus-client is.
-    let mut child = std::process::Command::new("/usr/bin/python3")
-        .arg(parser)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run /usr/bin/python3 (python3-prometheus-client)");
-    use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
-    let parsed = child.wait_with_output().unwrap();
-    assert!(parsed.status.success(), "the parser refused the page: {}\n{}", String::from_utf8_lossy(&parsed.stderr), String::from_utf8_lossy(&out.stdout));
-    let samples: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap();
-    let mut map = HashMap::new();
-    for s in &samples {
-        let labels: BTreeMap<String, String> = serde_json::from_value(s["labels"].clone()).unwrap();
-        map.insert((s["name"].as_str().unwrap().to_owned(), labels), s["value"].as_f64().unwrap());
-    }
-    (map, samples)
-}
-
 /// The page agrees with the command, subnet by subnet and pool by pool.
 fn check_metrics(pair: &NetPair, kea: &Kea, subnets: &Value) {
-    let (metrics, samples) = scrape(pair);
+    let (metrics, samples) = scrape(pair, LISTEN);
     for family in ["kea_lease_stats_subnet_assigned_addresses", "kea_lease_stats_pool_released_addresses"] {
         let s = samples.iter().find(|s| s["family"] == family).unwrap_or_else(|| panic!("no {family}"));
         assert!(!s["help"].as_str().unwrap().is_empty() && (s["type"] == "gauge" || s["type"] == "counter"), "{s}");

@@ -21,13 +21,13 @@ use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
 use kea_hooks_tests::{
-    hooks_together, isc_hook, perfdhcp6, require_root_and_kea, run_in_ns, write_memfile6, Client6, Ias6, Kea, KeaConfig, Lease6Row,
+    hooks_together, isc_hook, perfdhcp6, require_root_and_kea, write_memfile6, Client6, Ias6, Kea, KeaConfig, Lease6Row,
     NetPair,
 };
 use serde_json::{json, Value};
 
 use common::lease_stats;
-use common::stat_cmds::{self, now, ok, query_forms};
+use common::stat_cmds::{self, now, ok, query_forms, scrape};
 
 /// The metrics endpoint, inside the server's namespace.
 const LISTEN: &str = "127.0.0.1:9466";
@@ -277,35 +277,9 @@ fn pool_rows(kea: &Kea) -> (BTreeMap<String, (i64, i64)>, Value) {
     (pools, answer)
 }
 
-type Samples = HashMap<(String, BTreeMap<String, String>), f64>;
-
-fn scrape(pair: &NetPair) -> Samples {
-    let out = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--fail", "--max-time", "10", &format!("http://{LISTEN}/metrics")]);
-    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
-    let parser = kea_hooks_tests::workspace_root().join("tests/fixtures/prometheus_parse.py");
-    let mut child = std::process::Command::new("/usr/bin/python3")
-        .arg(parser)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run /usr/bin/python3 (python3-prometheus-client)");
-    use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
-    let parsed = child.wait_with_output().unwrap();
-    assert!(parsed.status.success(), "the parser refused the page: {}\n{}", String::from_utf8_lossy(&parsed.stderr), String::from_utf8_lossy(&out.stdout));
-    let samples: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap();
-    let mut map = HashMap::new();
-    for s in &samples {
-        let labels: BTreeMap<String, String> = serde_json::from_value(s["labels"].clone()).unwrap();
-        map.insert((s["name"].as_str().unwrap().to_owned(), labels), s["value"].as_f64().unwrap());
-    }
-    map
-}
-
 /// The page agrees with the command, subnet by subnet and pool by pool.
 fn check_metrics(pair: &NetPair, kea: &Kea, subnets: &Value) {
-    let metrics = scrape(pair);
+    let metrics = scrape(pair, LISTEN).0;
     let prefixes: HashMap<u64, String> =
         subnets.as_array().unwrap().iter().map(|s| (s["id"].as_u64().unwrap(), s["subnet"].as_str().unwrap().to_owned())).collect();
     let get = |name: &str, labels: &[(&str, &str)]| -> f64 {

@@ -3,9 +3,10 @@
 
 #![allow(dead_code)]
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kea_hooks_tests::Kea;
+use kea_hooks_tests::{run_in_ns, Kea, NetPair};
 use serde_json::{json, Value};
 
 /// Seconds since the epoch.
@@ -61,4 +62,35 @@ pub fn query_forms() -> Vec<Option<Value>> {
 /// Asserts a command's result is 0 (success).
 pub fn ok(answer: &Value) {
     assert_eq!(answer["result"], 0, "{answer}");
+}
+
+/// Metric samples by (sample name, labels).
+pub type Samples = HashMap<(String, BTreeMap<String, String>), f64>;
+
+/// Scrapes lease-stats' metrics page at `listen` inside the pair's server
+/// namespace and parses it with prometheus_client's parser (Debian's
+/// python3-prometheus-client, through tests/fixtures/prometheus_parse.py):
+/// the samples by name and labels, and as the parser listed them.
+pub fn scrape(pair: &NetPair, listen: &str) -> (Samples, Vec<Value>) {
+    let out = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--fail", "--max-time", "10", &format!("http://{listen}/metrics")]);
+    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+    let parser = kea_hooks_tests::workspace_root().join("tests/fixtures/prometheus_parse.py");
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .arg(parser)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run /usr/bin/python3 (python3-prometheus-client)");
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    let parsed = child.wait_with_output().unwrap();
+    assert!(parsed.status.success(), "the parser refused the page: {}\n{}", String::from_utf8_lossy(&parsed.stderr), String::from_utf8_lossy(&out.stdout));
+    let samples: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap();
+    let mut map = HashMap::new();
+    for s in &samples {
+        let labels: BTreeMap<String, String> = serde_json::from_value(s["labels"].clone()).unwrap();
+        map.insert((s["name"].as_str().unwrap().to_owned(), labels), s["value"].as_f64().unwrap());
+    }
+    (map, samples)
 }
