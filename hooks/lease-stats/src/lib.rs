@@ -182,6 +182,12 @@ fn kea_figures6(id: u32) -> KeaFigures6 {
     }
 }
 
+/// A lease_cmds command's `subnet-id` argument, when it names a subnet
+/// (1 or more).
+fn subnet_arg(args: &Value) -> Option<u32> {
+    args.get("subnet-id").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0)
+}
+
 /// Counts the leases of every subnet (or of subnet `only`), on a thread of
 /// Kea's (the main thread: configuration, commands), a subnet at a time:
 /// Kea's by-subnet query is linear in the leases on every release. A
@@ -343,7 +349,7 @@ impl LeaseStats {
             tracker.truth(a, db.lease4(a)?.as_ref());
             Ok(())
         };
-        let subnet = args.get("subnet-id").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0);
+        let subnet = subnet_arg(args);
         match name {
             "lease4-add" | "lease4-update" | "lease4-del" => match (address(args), subnet) {
                 (Some(a), _) => reread(a)?,
@@ -382,7 +388,7 @@ impl LeaseStats {
             tracker.truth(t, a, db.lease6(t, a)?.as_ref());
             Ok(())
         };
-        let subnet = args.get("subnet-id").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0);
+        let subnet = subnet_arg(args);
         match name {
             "lease6-add" | "lease6-update" | "lease6-del" => match (lease(args), subnet) {
                 (Some(l), _) => l.map(reread).transpose().map(drop)?,
@@ -390,11 +396,8 @@ impl LeaseStats {
                 (None, None) => drop(recount_here(&self.shared, kea, None)?),
             },
             "lease6-bulk-apply" => {
-                let listed = ["deleted-leases", "leases"]
-                    .iter()
-                    .flat_map(|k| args.get(*k).and_then(Value::as_array).cloned().unwrap_or_default())
-                    .collect::<Vec<_>>();
-                let named: Option<Vec<_>> = listed.iter().map(lease).collect();
+                let listed = ["deleted-leases", "leases"].iter().flat_map(|k| args.get(*k).and_then(Value::as_array).into_iter().flatten());
+                let named: Option<Vec<_>> = listed.map(lease).collect();
                 match named {
                     Some(leases) => {
                         for l in leases.into_iter().flatten() {
