@@ -1,0 +1,146 @@
+//! SQL lease databases for tests: a PostgreSQL server started from
+//! Debian's packages in a temporary data directory, as a system user made
+//! for it, listening only on a unix socket in that directory, with Kea's
+//! schema created by `kea-admin db-init`; stopped (by pid, through
+//! `pg_ctl`) and removed when dropped.
+//!
+//! Needs Debian's `postgresql` (its binaries in `/usr/lib/postgresql/<N>/bin`)
+//! and `kea-admin`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex, Weak};
+
+use serde_json::{json, Value};
+
+use crate::{SystemUser, TestDir};
+
+/// The newest PostgreSQL installed: `/usr/lib/postgresql/<N>/bin`.
+fn pg_bin() -> PathBuf {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, bin): &(u32, PathBuf)| bin.join("initdb").is_file())
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin).unwrap_or_else(|| panic!("no PostgreSQL in /usr/lib/postgresql/*/bin (install postgresql)"))
+}
+
+fn check(what: &str, out: std::io::Result<Output>) -> String {
+    let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(out.status.success(), "{what}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A PostgreSQL server for tests: share one with [`PgServer::shared`]
+/// (each [`PgServer::kea_database`] is a database of its own).
+#[derive(Debug)]
+pub struct PgServer {
+    bin: PathBuf,
+    data: PathBuf,
+    socket: PathBuf,
+    // Dropped after the server has stopped (field order).
+    user: SystemUser,
+    _dir: TestDir,
+}
+
+impl PgServer {
+    /// The server the tests running now share, started when none runs: it
+    /// stops when the last test holding it drops it (a test binary has no
+    /// end-of-run hook, and a server left in a static would outlive the
+    /// binary), so tests that run side by side share one start.
+    pub fn shared() -> Arc<PgServer> {
+        static SHARED: Mutex<Weak<PgServer>> = Mutex::new(Weak::new());
+        let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(server) = shared.upgrade() {
+            return server;
+        }
+        let server = Arc::new(PgServer::start());
+        *shared = Arc::downgrade(&server);
+        server
+    }
+
+    /// initdb (trust authentication for local connections) and start,
+    /// listening on a unix socket only; waits until it accepts connections.
+    pub fn start() -> PgServer {
+        let bin = pg_bin();
+        let dir = TestDir::new();
+        let user = SystemUser::create();
+        // The server's user must reach its directories.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let own = |name: &str| {
+            let p = dir.path().join(name);
+            std::fs::create_dir(&p).unwrap();
+            std::os::unix::fs::chown(&p, Some(user.uid()), Some(user.gid())).unwrap();
+            p
+        };
+        let (data, socket, log) = (own("pg").join("data"), own("socket"), own("log"));
+        let server = PgServer { bin, data, socket, user, _dir: dir };
+        check("initdb", server.as_user("initdb").args(["-A", "trust", "-U", "postgres", "-D"]).arg(&server.data).output());
+        let options = format!("-k {} -c listen_addresses=''", server.socket.display());
+        check(
+            "pg_ctl start",
+            server
+                .as_user("pg_ctl")
+                .arg("-D")
+                .arg(&server.data)
+                .arg("-l")
+                .arg(log.join("postgresql.log"))
+                .args(["-w", "-t", "30", "-o", &options, "start"])
+                .output(),
+        );
+        server
+    }
+
+    fn as_user(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.bin.join(program));
+        cmd.uid(self.user.uid()).gid(self.user.gid()).env_clear().env("LC_ALL", "C");
+        cmd
+    }
+
+    /// The directory of the server's socket (libpq's and Kea's `host`).
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Runs `sql` in database `db` as the superuser; its output.
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        check(
+            &format!("psql {sql}"),
+            Command::new(self.bin.join("psql"))
+                .arg("-h")
+                .arg(&self.socket)
+                .args(["-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
+                .output(),
+        )
+    }
+
+    /// Creates database `name` owned by a user of the same name and Kea's
+    /// schema in it (`kea-admin db-init pgsql`), and returns Kea's
+    /// `lease-database` (or `config-databases` entry) for it.
+    pub fn kea_database(&self, name: &str) -> Value {
+        self.psql("postgres", &format!("CREATE USER {name} WITH PASSWORD '{name}'"));
+        self.psql("postgres", &format!("CREATE DATABASE {name} OWNER {name}"));
+        let socket = self.socket.to_str().unwrap();
+        check(
+            "kea-admin db-init pgsql",
+            Command::new("kea-admin").args(["db-init", "pgsql", "-h", socket, "-u", name, "-p", name, "-n", name]).output(),
+        );
+        json!({ "type": "postgresql", "name": name, "host": socket, "user": name, "password": name })
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let out = self.as_user("pg_ctl").arg("-D").arg(&self.data).args(["-m", "fast", "-w", "-t", "30", "stop"]).output();
+        if let Ok(out) = out {
+            if !out.status.success() && !std::thread::panicking() {
+                eprintln!("pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+    }
+}
