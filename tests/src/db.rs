@@ -4,8 +4,12 @@
 //! schema created by `kea-admin db-init`; stopped (by pid, through
 //! `pg_ctl`) and removed when dropped.
 //!
-//! Needs Debian's `postgresql` (its binaries in `/usr/lib/postgresql/<N>/bin`)
-//! and `kea-admin`.
+//! The same for MariaDB ([`MariaDbServer`]: `mariadbd --skip-networking`
+//! on a socket in its directory; Kea's MySQL backend takes no socket path
+//! but honours `MYSQL_UNIX_PORT`, see [`MariaDbServer::kea_env`]).
+//!
+//! Needs Debian's `postgresql` (its binaries in `/usr/lib/postgresql/<N>/bin`),
+//! `mariadb-server` and `kea-admin`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -142,5 +146,122 @@ impl Drop for PgServer {
                 eprintln!("pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
             }
         }
+    }
+}
+
+/// A MariaDB server for tests, as [`PgServer`]: Debian's `mariadbd` in a
+/// temporary data directory, as a user of its own, on a unix socket only;
+/// share one with [`MariaDbServer::shared`].
+#[derive(Debug)]
+pub struct MariaDbServer {
+    child: std::process::Child,
+    socket: PathBuf,
+    // Dropped after the server has stopped (field order).
+    _user: SystemUser,
+    _dir: TestDir,
+}
+
+impl MariaDbServer {
+    /// The server the tests running now share (see [`PgServer::shared`]).
+    pub fn shared() -> Arc<MariaDbServer> {
+        static SHARED: Mutex<Weak<MariaDbServer>> = Mutex::new(Weak::new());
+        let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(server) = shared.upgrade() {
+            return server;
+        }
+        let server = Arc::new(MariaDbServer::start());
+        *shared = Arc::downgrade(&server);
+        server
+    }
+
+    /// mariadb-install-db and mariadbd; waits (up to 30 s) for its socket.
+    pub fn start() -> MariaDbServer {
+        let dir = TestDir::new();
+        let user = SystemUser::create();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let own = |name: &str| {
+            let p = dir.path().join(name);
+            std::fs::create_dir(&p).unwrap();
+            std::os::unix::fs::chown(&p, Some(user.uid()), Some(user.gid())).unwrap();
+            p
+        };
+        let (data, run) = (own("data"), own("run"));
+        let socket = run.join("mysqld.sock");
+        let as_user = |program: &str| {
+            let mut cmd = Command::new(program);
+            cmd.uid(user.uid()).gid(user.gid()).env_clear().env("LC_ALL", "C").env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+            cmd
+        };
+        check(
+            "mariadb-install-db",
+            as_user("mariadb-install-db")
+                .args(["--no-defaults", "--auth-root-authentication-method=normal", "--skip-test-db"])
+                .arg(format!("--datadir={}", data.display()))
+                .output(),
+        );
+        let child = as_user("/usr/sbin/mariadbd")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", socket.display()))
+            .arg(format!("--pid-file={}", run.join("mysqld.pid").display()))
+            .arg(format!("--log-error={}", run.join("error.log").display()))
+            .arg("--skip-networking")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("mariadbd.stderr")).unwrap())
+            .spawn()
+            .expect("start /usr/sbin/mariadbd (install mariadb-server)");
+        let server = MariaDbServer { child, socket, _user: user, _dir: dir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !server.socket.exists() {
+            assert!(std::time::Instant::now() < deadline, "mariadbd made no socket in 30 s: {}", std::fs::read_to_string(run.join("error.log")).unwrap_or_default());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// The server's socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Runs `sql` in database `db` as root; its output.
+    pub fn sql(&self, db: &str, sql: &str) -> String {
+        check(
+            &format!("mariadb {sql}"),
+            Command::new("mariadb")
+                .arg("--no-defaults")
+                .arg(format!("--socket={}", self.socket.display()))
+                .args(["-u", "root", "-N", "-B", "-e", sql, db])
+                .output(),
+        )
+    }
+
+    /// Creates database `name`, a user of the same name with every right
+    /// on it, and Kea's schema in it (`kea-admin db-init mysql`); returns
+    /// Kea's `lease-database` for it. Start Kea with [`MariaDbServer::kea_env`].
+    pub fn kea_database(&self, name: &str) -> Value {
+        self.sql("mysql", &format!("CREATE DATABASE {name}; CREATE USER '{name}'@'localhost' IDENTIFIED BY '{name}'; GRANT ALL ON {name}.* TO '{name}'@'localhost'"));
+        check(
+            "kea-admin db-init mysql",
+            Command::new("kea-admin")
+                .args(["db-init", "mysql", "-u", name, "-p", name, "-n", name, "-x"])
+                .arg(format!("--socket={}", self.socket.display()))
+                .output(),
+        );
+        json!({ "type": "mysql", "name": name, "host": "localhost", "user": name, "password": name })
+    }
+
+    /// The environment variable that points Kea's MySQL backend at this
+    /// server's socket: give it to [`crate::KeaConfig::env`].
+    pub fn kea_env(&self) -> (&'static str, String) {
+        ("MYSQL_UNIX_PORT", self.socket.display().to_string())
+    }
+}
+
+impl Drop for MariaDbServer {
+    fn drop(&mut self) {
+        // SIGTERM (a normal shutdown) to our own child, by pid.
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
     }
 }

@@ -58,6 +58,8 @@ pub struct KeaConfig {
     text_replacements: Vec<(String, String)>,
     http_control: bool,
     start_timeout: Option<Duration>,
+    /// Environment variables for the server.
+    env: Vec<(String, String)>,
 }
 
 /// The port of the HTTP control channel inside the server's namespace
@@ -98,7 +100,15 @@ impl KeaConfig {
             text_replacements: Vec::new(),
             http_control: false,
             start_timeout: None,
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for the server (e.g. `MYSQL_UNIX_PORT`,
+    /// which Kea's MySQL backend honours: see [`crate::MariaDbServer`]).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// How long start-up may take (default 20 s, 240 s with a launcher):
@@ -494,6 +504,7 @@ impl KeaConfig {
             .arg("-c")
             .arg(self.config_path())
             .env_remove("RUST_BACKTRACE")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(fs::File::create(dir.join("kea.stdout")).unwrap())
             .stderr(stderr)
