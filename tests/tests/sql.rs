@@ -3,7 +3,12 @@
 //! holding Kea's leases. Work in progress for issue 28: so far the harness
 //! itself, with stat_cmds reading the database's statistics.
 
-use kea_hooks_tests::{isc_hook, require_root_and_kea, KeaConfig, MariaDbServer, NetPair, PgServer};
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::lease_stats;
+use kea_hooks_tests::{hooks_together, isc_hook, perfdhcp, require_root_and_kea, KeaConfig, MariaDbServer, NetPair, PgServer};
 use serde_json::json;
 
 #[test]
@@ -52,4 +57,40 @@ fn kea_keeps_its_leases_in_a_real_mariadb() {
     assert_eq!(my.sql("keatest2", "SELECT count(*) FROM lease4").trim(), "1", "the lease is in MariaDB's lease4 table");
     let stats = kea.command("stat-lease4-get", None);
     assert_eq!(stats["arguments"]["result-set"]["rows"][0][3], 1, "{stats}");
+}
+
+/// Two kea-dhcp4 sharing one PostgreSQL lease database, stat_cmds, lease_cmds
+/// and lease-stats on both: after traffic to server A only, server B's
+/// `lease-stats-get` must agree with its `stat-lease4-get` (which reads the
+/// database's statistics) within 10 s. Issue 28's scenario; fails until
+/// lease-stats reads what other servers wrote.
+#[test]
+#[ignore = "issue 28 WIP: lease-stats does not read yet what another server wrote (B says 0 after 10 s); also give B the same subnet as A, as real pairs are configured"]
+fn lease_stats_on_two_servers_sharing_postgresql_agrees_with_stat_cmds_within_10_s() {
+    if !require_root_and_kea() {
+        return;
+    }
+    let pg = PgServer::shared();
+    let db = pg.kea_database("keatest3");
+    let (pair_a, pair_b) = (NetPair::new(), NetPair::new());
+    let start = |pair: &NetPair| {
+        let cfg = KeaConfig::new(pair).merge(json!({ "lease-database": db }));
+        let libs = hooks_together(cfg.dir(), &[isc_hook("libdhcp_lease_cmds.so"), isc_hook("libdhcp_stat_cmds.so"), lease_stats()]);
+        cfg.hook(&libs[0], None).hook(&libs[1], None).hook(&libs[2], Some(json!({ "recount-interval": 300 }))).start(pair).unwrap_or_else(|e| panic!("{e}"))
+    };
+    // Both serve the same subnet (id 1): each pair's own addresses, which
+    // the shared database keys by address only.
+    let kea_a = start(&pair_a);
+    let kea_b = start(&pair_b);
+    let report = perfdhcp(&pair_a, &["-r", "50", "-R", "30", "-n", "30", "-p", "10", "-W", "2000000"]);
+    assert_eq!(report.acks(), 30, "{}", report.stdout);
+    let assigned = |kea: &kea_hooks_tests::Kea, command: &str| kea.command(command, Some(json!({ "subnet-id": 1 })))["arguments"]["result-set"]["rows"][0][3].clone();
+    assert_eq!(assigned(&kea_a, "stat-lease4-get"), 30);
+    assert_eq!(assigned(&kea_a, "lease-stats-get"), 30, "server A counted its own leases");
+    assert_eq!(assigned(&kea_b, "stat-lease4-get"), 30, "stat_cmds on B reads the shared database");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while assigned(&kea_b, "lease-stats-get") != 30 {
+        assert!(Instant::now() < deadline, "lease-stats on B: {} after 10 s, stat_cmds 30", assigned(&kea_b, "lease-stats-get"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
