@@ -13,6 +13,8 @@
 #endif
 #include <dhcpsrv/lease_mgr_factory.h>
 
+#include "kea-hooks/src/ffi/shim.rs.h"
+
 namespace kea_shim {
 
 // ---- configuration and lease database ----
@@ -28,5 +30,25 @@ isc::dhcp::LeaseMgr& lease_mgr() {
 }
 
 }  // namespace detail
+
+rust::Vec<LeaseStatsRow> lease_stats_query(bool v6, std::uint32_t first, std::uint32_t last) {
+    using isc::dhcp::SubnetID;
+    isc::dhcp::LeaseMgr& mgr = detail::lease_mgr();
+    isc::dhcp::LeaseStatsQueryPtr query;
+    if (first == 0 && last == 0) {
+        query = v6 ? mgr.startLeaseStatsQuery6() : mgr.startLeaseStatsQuery4();
+    } else {
+        query = v6 ? mgr.startSubnetRangeLeaseStatsQuery6(SubnetID(first), SubnetID(last))
+                   : mgr.startSubnetRangeLeaseStatsQuery4(SubnetID(first), SubnetID(last));
+    }
+    rust::Vec<LeaseStatsRow> out;
+    isc::dhcp::LeaseStatsRow row;
+    while (query && query->getNextRow(row)) {
+        out.push_back(LeaseStatsRow{static_cast<std::uint32_t>(row.subnet_id_),
+                                    static_cast<std::uint8_t>(row.lease_type_), row.lease_state_,
+                                    static_cast<std::int64_t>(row.state_count_)});
+    }
+    return out;
+}
 
 }  // namespace kea_shim

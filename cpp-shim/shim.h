@@ -89,6 +89,7 @@ enum class Arg : std::uint8_t;  // shared with Rust (src/ffi/shim.rs), defined b
 struct PacketValues;            // a Rust type (src/ffi/shim.rs)
 struct AuditRow;                // shared with Rust (src/ffi/shim.rs)
 struct StatReading;             // shared with Rust (src/ffi/shim.rs)
+struct LeaseStatsRow;           // shared with Rust (src/ffi/shim.rs)
 
 using isc::dhcp::HWAddr;
 using isc::hooks::CalloutHandle;
@@ -154,6 +155,7 @@ bool statistic_remove(rust::Str name);
 bool statistic_reset(rust::Str name);
 StatReading statistic_get(rust::Str name);
 bool multi_threading_enabled();
+rust::Vec<LeaseStatsRow> lease_stats_query(bool v6, std::uint32_t first, std::uint32_t last);
 
 // ---- callout handle ----
 rust::Vec<rust::String> handle_argument_names(const CalloutHandle& handle);

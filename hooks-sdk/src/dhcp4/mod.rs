@@ -69,7 +69,7 @@ pub use lease4::{Lease4, LeaseState, Leases4, Leases4Iter};
 pub use option::{OptionData, SubOption, SubOptions, VendorOptions};
 pub use pkt4::{MessageType, Pkt4};
 pub use config::{Pool4Config, Subnet4Config};
-pub use stored::{Pages4, StoredLease4};
+pub use stored::{LeaseCount4, Pages4, StoredLease4};
 pub use subnet4::Subnet4;
 
 mod points;

@@ -82,9 +82,44 @@ pub(crate) fn rows(rows: Vec<LeaseRow4>) -> Vec<StoredLease4> {
         .collect()
 }
 
+/// How many DHCPv4 leases of a subnet are in a state: one row of Kea's
+/// lease statistics query ([`LeaseDb::lease_counts4`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseCount4 {
+    /// The subnet.
+    pub subnet_id: u32,
+    /// The state.
+    pub state: LeaseState,
+    /// How many leases of the subnet are in it.
+    pub count: i64,
+}
+
+/// `(first, last)` for the shim: `(0, 0)` for every subnet.
+pub(crate) fn subnet_range(subnets: Option<std::ops::RangeInclusive<u32>>) -> Result<(u32, u32), Error> {
+    match subnets {
+        None => Ok((0, 0)),
+        Some(r) if *r.start() == 0 || r.start() > r.end() => {
+            Err(Error::new(ErrorKind::Invalid, format!("subnet range {}..={}: ids start at 1, first <= last", r.start(), r.end())))
+        }
+        Some(r) => Ok((*r.start(), *r.end())),
+    }
+}
+
 /// DHCPv4's lease queries (see [`crate::kea`] for where a [`LeaseDb`] may
 /// be used).
 impl LeaseDb<'_> {
+    /// How many leases each subnet has in each state (states without
+    /// leases may be left out), for every subnet or those in `subnets`:
+    /// Kea's lease statistics query, what stat_cmds answers from. On the
+    /// SQL backends it reads the statistics table the database keeps up
+    /// to date (cheap, and it includes leases other servers sharing the
+    /// database wrote); on memfile it walks the leases.
+    pub fn lease_counts4(&self, subnets: Option<std::ops::RangeInclusive<u32>>) -> Result<Vec<LeaseCount4>, Error> {
+        let (first, last) = subnet_range(subnets)?;
+        let rows = self.query(|| ffi::lease_stats_query(false, first, last))?;
+        Ok(rows.into_iter().map(|r| LeaseCount4 { subnet_id: r.subnet_id, state: LeaseState(r.state), count: r.count }).collect())
+    }
+
     /// The lease of `address`, if any.
     pub fn lease4(&self, address: Ipv4Addr) -> Result<Option<StoredLease4>, Error> {
         Ok(rows(self.query(|| ffi::leases4_by_address(u32::from(address)))?).pop())

@@ -61,7 +61,7 @@ pub use lease6::{Lease6, LeaseState, LeaseType, Leases6, Leases6Iter};
 pub use option::{code, Ia, IaAddress, IaPrefix, StatusCode};
 pub use pkt6::{MessageType6, Pkt6, Relay6};
 pub use config::{PdPool6Config, Pool6Config, Subnet6Config};
-pub use stored::{Pages6, StoredLease6};
+pub use stored::{LeaseCount6, Pages6, StoredLease6};
 pub use subnet6::{Pool6, Subnet6};
 
 /// `command_processed`, which both servers call (see [`crate::command`]).

@@ -9,9 +9,35 @@ use crate::ffi::{self, LeaseRow6};
 use crate::hwaddr::HwAddr;
 use crate::kea::LeaseDb;
 
+/// How many DHCPv6 leases of a type of a subnet are in a state: one row
+/// of Kea's lease statistics query ([`LeaseDb::lease_counts6`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseCount6 {
+    /// The subnet.
+    pub subnet_id: u32,
+    /// Addresses (NA, TA) or delegated prefixes (PD).
+    pub lease_type: LeaseType,
+    /// The state.
+    pub state: LeaseState,
+    /// How many leases of the type of the subnet are in it.
+    pub count: i64,
+}
+
 /// The DHCPv6 queries (empty answers in kea-dhcp4, whose lease database
 /// holds no DHCPv6 leases).
 impl LeaseDb<'_> {
+    /// DHCPv6's [`lease_counts4`](LeaseDb::lease_counts4): how many leases
+    /// of each type each subnet has in each state, from Kea's lease
+    /// statistics query (on SQL backends the database's statistics table).
+    pub fn lease_counts6(&self, subnets: Option<std::ops::RangeInclusive<u32>>) -> Result<Vec<LeaseCount6>, Error> {
+        let (first, last) = crate::dhcp4::stored::subnet_range(subnets)?;
+        let rows = self.query(|| ffi::lease_stats_query(true, first, last))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LeaseCount6 { subnet_id: r.subnet_id, lease_type: LeaseType::from_raw(r.lease_type), state: LeaseState(r.state), count: r.count })
+            .collect())
+    }
+
     fn query6(&self, q: impl FnOnce() -> Result<Vec<LeaseRow6>, cxx::Exception>) -> Result<Vec<StoredLease6>, Error> {
         Ok(rows6(self.query(q)?))
     }

@@ -72,6 +72,17 @@ pub(crate) mod bridge {
         text: String,
     }
 
+    /// One row of Kea's lease statistics query (`LeaseStatsRow`): how many
+    /// leases of a type are in a state in a subnet.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct LeaseStatsRow {
+        subnet_id: u32,
+        /// `Lease::Type`: 0 NA, 1 TA, 2 PD, 3 V4.
+        lease_type: u8,
+        state: u32,
+        count: i64,
+    }
+
     extern "Rust" {
         /// The hook's values in a packet's callout context.
         type PacketValues;
@@ -167,6 +178,9 @@ pub(crate) mod bridge {
         fn statistic_reset(name: &str) -> Result<bool>;
         fn statistic_get(name: &str) -> Result<StatReading>;
         fn multi_threading_enabled() -> bool;
+        /// Kea's lease statistics query (what stat_cmds reads): DHCPv6
+        /// with `v6`, subnets `first` to `last` (0, 0: all).
+        fn lease_stats_query(v6: bool, first: u32, last: u32) -> Result<Vec<LeaseStatsRow>>;
 
         // ---- callout handle ----
         fn handle_status(handle: &CalloutHandle) -> i32;
