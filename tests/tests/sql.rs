@@ -11,6 +11,30 @@ use common::lease_stats;
 use kea_hooks_tests::{hooks_together, isc_hook, perfdhcp, require_root_and_kea, KeaConfig, MariaDbServer, NetPair, PgServer};
 use serde_json::json;
 
+/// Starts `cfg` with ISC's lease_cmds and stat_cmds and the probe hook
+/// (its commands on), from one hooks directory.
+fn with_lease_cmds_stat_cmds_and_probe(pair: &NetPair, cfg: KeaConfig) -> kea_hooks_tests::Kea {
+    let libs = hooks_together(cfg.dir(), &[isc_hook("libdhcp_lease_cmds.so"), isc_hook("libdhcp_stat_cmds.so"), common::probe()]);
+    let out = cfg.dir().join("probe.jsonl");
+    cfg.hook(&libs[0], None)
+        .hook(&libs[1], None)
+        .hook(&libs[2], Some(json!({ "commands": true, "out": out })))
+        .start(pair)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The SDK's `LeaseDb::lease_counts4` (through the probe hook) gives what
+/// the database's statistics say: the subnet's one lease, in state default.
+fn check_lease_counts(kea: &kea_hooks_tests::Kea) {
+    let answer = kea.command("probe-leases", Some(json!({ "by": "counts" })));
+    assert_eq!(answer["result"], 0, "{answer}");
+    let counts = answer["arguments"].as_array().unwrap_or_else(|| panic!("{answer}"));
+    let default: i64 = counts.iter().filter(|c| c["subnet_id"] == 1 && c["state"] == "default").map(|c| c["count"].as_i64().unwrap()).sum();
+    assert_eq!(default, 1, "{answer}");
+    let none = kea.command("probe-leases", Some(json!({ "by": "counts", "first": 2, "last": 9 })));
+    assert!(none["arguments"].as_array().unwrap().iter().all(|c| c["count"] == 0), "{none}");
+}
+
 #[test]
 fn kea_keeps_its_leases_in_a_real_postgresql() {
     if !require_root_and_kea() {
@@ -19,12 +43,7 @@ fn kea_keeps_its_leases_in_a_real_postgresql() {
     let pg = PgServer::shared();
     let db = pg.kea_database("keatest1");
     let pair = NetPair::new();
-    let kea = KeaConfig::new(&pair)
-        .merge(json!({ "lease-database": db }))
-        .hook(&isc_hook("libdhcp_lease_cmds.so"), None)
-        .hook(&isc_hook("libdhcp_stat_cmds.so"), None)
-        .start(&pair)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let kea = with_lease_cmds_stat_cmds_and_probe(&pair, KeaConfig::new(&pair).merge(json!({ "lease-database": db })));
     let subnet = pair.subnet();
     let base = subnet.rsplit_once('.').unwrap().0.to_owned();
     let added = kea.command("lease4-add", Some(json!({ "ip-address": format!("{base}.150"), "hw-address": "02:5e:00:00:00:01" })));
@@ -33,6 +52,7 @@ fn kea_keeps_its_leases_in_a_real_postgresql() {
     assert_eq!(rows.trim(), "1", "the lease is in PostgreSQL's lease4 table");
     let stats = kea.command("stat-lease4-get", None);
     assert_eq!(stats["arguments"]["result-set"]["rows"][0][3], 1, "{stats}");
+    check_lease_counts(&kea);
 }
 
 #[test]
@@ -44,19 +64,14 @@ fn kea_keeps_its_leases_in_a_real_mariadb() {
     let db = my.kea_database("keatest2");
     let (var, socket) = my.kea_env();
     let pair = NetPair::new();
-    let kea = KeaConfig::new(&pair)
-        .merge(json!({ "lease-database": db }))
-        .env(var, &socket)
-        .hook(&isc_hook("libdhcp_lease_cmds.so"), None)
-        .hook(&isc_hook("libdhcp_stat_cmds.so"), None)
-        .start(&pair)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let kea = with_lease_cmds_stat_cmds_and_probe(&pair, KeaConfig::new(&pair).merge(json!({ "lease-database": db })).env(var, &socket));
     let base = pair.subnet().rsplit_once('.').unwrap().0.to_owned();
     let added = kea.command("lease4-add", Some(json!({ "ip-address": format!("{base}.151"), "hw-address": "02:5e:00:00:00:02" })));
     assert_eq!(added["result"], 0, "{added}");
     assert_eq!(my.sql("keatest2", "SELECT count(*) FROM lease4").trim(), "1", "the lease is in MariaDB's lease4 table");
     let stats = kea.command("stat-lease4-get", None);
     assert_eq!(stats["arguments"]["result-set"]["rows"][0][3], 1, "{stats}");
+    check_lease_counts(&kea);
 }
 
 /// Two kea-dhcp4 sharing one PostgreSQL lease database, stat_cmds, lease_cmds

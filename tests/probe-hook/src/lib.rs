@@ -306,6 +306,9 @@ enum LeaseQuery {
     /// From a thread of the hook's own: all leases in pages of `size`
     /// (LeaseDb::for_this_thread), and the subnets through the main thread.
     Thread { size: u32 },
+    /// Kea's lease statistics query (LeaseDb::lease_counts4): every subnet,
+    /// or `first` to `last`.
+    Counts { first: Option<u32>, last: Option<u32> },
 }
 
 fn subnet_json(s: &kea_hooks::dhcp4::Subnet4Config) -> Value {
@@ -943,6 +946,14 @@ impl Probe {
             LeaseQuery::ClientId { client_id } => list(db.leases4_by_client_id(&unhex(&client_id)?)?),
             LeaseQuery::Subnet { subnet_id } => list(db.leases4_by_subnet(subnet_id)?),
             LeaseQuery::Pages { size } => all_pages(&db, size)?,
+            LeaseQuery::Counts { first, last } => {
+                let range = first.zip(last).map(|(a, b)| a..=b);
+                json!(db
+                    .lease_counts4(range)?
+                    .iter()
+                    .map(|c| json!({ "subnet_id": c.subnet_id, "state": c.state.name(), "count": c.count }))
+                    .collect::<Vec<_>>())
+            }
             LeaseQuery::Thread { size } => {
                 // Not joined here: the thread waits for the main thread,
                 // which runs this handler. It records its findings (a
