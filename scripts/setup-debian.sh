@@ -32,6 +32,14 @@ esac
 case $suite in
   bookworm|trixie) KEA_PKGS+=(kea-ctrl-agent) ;;
 esac
+# SQL lease databases and configuration backends (tests/src/db.rs starts
+# its own servers from these; their packaged services never start): every
+# Debian Kea has the PostgreSQL and MySQL backends, the 3.2 build from
+# ../shared/kea-3.2 has neither.
+case $suite in
+  kea32) ;;
+  *) KEA_PKGS+=(postgresql mariadb-server) ;;
+esac
 
 # tests/tests/nonroot.rs also uses useradd/userdel (package passwd, priority
 # required: in every installation and debootstrap root) and setcap

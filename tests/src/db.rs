@@ -265,3 +265,54 @@ impl Drop for MariaDbServer {
         let _ = self.child.wait();
     }
 }
+
+/// `lib<name>.so` of the kind of database `db_type` names (Kea's
+/// `"type"`: `postgresql` or `mysql`).
+fn backend_name(db_type: &str) -> &'static str {
+    match db_type {
+        "postgresql" => "pgsql",
+        "mysql" => "mysql",
+        other => panic!("not an SQL database type: {other:?}"),
+    }
+}
+
+/// The ISC hook libraries a Kea needs to open a lease database of type
+/// `db_type` (`postgresql` or `mysql`): from Kea 2.7.4 (3.0 here) the SQL
+/// backends are the hooks `libdhcp_pgsql.so` and `libdhcp_mysql.so`;
+/// before, they are built into Kea (none).
+pub fn sql_lease_backend_hooks(db_type: &str) -> Vec<PathBuf> {
+    if crate::kea_hooks_version() >= 20704 {
+        vec![crate::isc_hook(&format!("libdhcp_{}.so", backend_name(db_type)))]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The ISC hook library of the configuration backend of `db_type`:
+/// `libdhcp_pgsql_cb.so` / `libdhcp_mysql_cb.so` before Kea 2.7.4, the
+/// backend hooks themselves (which hold both) after.
+pub fn sql_config_backend_hook(db_type: &str) -> PathBuf {
+    let name = backend_name(db_type);
+    if crate::kea_hooks_version() >= 20704 {
+        crate::isc_hook(&format!("libdhcp_{name}.so"))
+    } else {
+        crate::isc_hook(&format!("libdhcp_{name}_cb.so"))
+    }
+}
+
+/// Whether the Kea under test has SQL backends: every Debian Kea does (it
+/// panics when one lacks them); the Kea 3.2 of `../shared/kea-3.2` was
+/// built without them (its README), so there this prints why the SQL test
+/// does not apply and returns false. Not a skip: that build cannot have
+/// them. Start every SQL test with `if !sql_backends() { return; }` after
+/// [`crate::require_root_and_kea`].
+pub fn sql_backends() -> bool {
+    let source_built = Path::new("/usr/local/sbin/kea-dhcp4").exists() && crate::kea_hooks_version() >= 30200;
+    let has = |name: &str| ["/usr/local/lib/kea/hooks", "/usr/lib/x86_64-linux-gnu/kea/hooks"].iter().any(|d| Path::new(d).join(name).exists());
+    if source_built && !has("libdhcp_pgsql.so") && !has("libdhcp_mysql.so") {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "not applicable: this Kea {} (built from source without -D postgresql/-D mysql) has no SQL backends", crate::kea_hooks_version());
+        return false;
+    }
+    true
+}

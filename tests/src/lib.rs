@@ -39,7 +39,7 @@ mod user;
 pub use build::{build_bench_fixtures, build_bin, build_cpp_hook, build_hook, callgrind_per_callout, hooks_together, isc_hook, kea_hooks_version, target_dir, workspace_root, Profile};
 pub use client4::{msg, Client4, Relay, Reply};
 pub use client6::{msg6, opt6, Client6, Ia6, IaAddr6, IaPrefix6, Ias6, Relay6, RelayReply6, Reply6, Status6};
-pub use db::{MariaDbServer, PgServer};
+pub use db::{sql_backends, sql_config_backend_hook, sql_lease_backend_hooks, MariaDbServer, PgServer};
 pub use dhclient::{dhclient, dhclient6, Dhcp6Lease};
 pub use dns::SilentDns;
 pub use env::{require_root_and_kea, skip, TestDir};
