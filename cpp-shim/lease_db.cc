@@ -51,4 +51,8 @@ rust::Vec<LeaseStatsRow> lease_stats_query(bool v6, std::uint32_t first, std::ui
     return out;
 }
 
+rust::String lease_backend_type() {
+    return rust::String(detail::lease_mgr().getType());
+}
+
 }  // namespace kea_shim

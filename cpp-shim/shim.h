@@ -156,6 +156,7 @@ bool statistic_reset(rust::Str name);
 StatReading statistic_get(rust::Str name);
 bool multi_threading_enabled();
 rust::Vec<LeaseStatsRow> lease_stats_query(bool v6, std::uint32_t first, std::uint32_t last);
+rust::String lease_backend_type();
 
 // ---- callout handle ----
 rust::Vec<rust::String> handle_argument_names(const CalloutHandle& handle);

@@ -118,7 +118,56 @@ impl LeaseDb<'static> {
     }
 }
 
+/// The kind of lease database Kea has open (see [`LeaseDb::backend`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeaseBackend {
+    /// Kea's in-memory database with its CSV file (`"type": "memfile"`).
+    Memfile,
+    /// PostgreSQL (`"type": "postgresql"`).
+    Postgresql,
+    /// MySQL or MariaDB (`"type": "mysql"`).
+    Mysql,
+    /// Another backend, by the name Kea gives it.
+    Other(String),
+}
+
+impl LeaseBackend {
+    /// Whether it is an SQL database: one that other servers may share,
+    /// and whose lease statistics ([`LeaseDb::lease_counts4`]) the
+    /// database keeps itself, so reading them is cheap.
+    pub fn is_sql(&self) -> bool {
+        matches!(self, LeaseBackend::Postgresql | LeaseBackend::Mysql)
+    }
+}
+
 impl LeaseDb<'_> {
+    /// Which backend holds the leases (from Kea's lease manager: valid from
+    /// `dhcp4_srv_configured`/`dhcp6_srv_configured` on, as every query).
+    pub fn backend(&self) -> Result<LeaseBackend, Error> {
+        let name = self.query(ffi::lease_backend_type)?;
+        Ok(match name.as_str() {
+            "memfile" => LeaseBackend::Memfile,
+            "postgresql" => LeaseBackend::Postgresql,
+            "mysql" => LeaseBackend::Mysql,
+            _ => LeaseBackend::Other(name),
+        })
+    }
+
+    /// Kea's lease statistics query may run here: before Kea 2.4 the
+    /// memfile backend runs it without its lock (stat_cmds stops the
+    /// packet threads around it), so from a hook's own thread it is
+    /// refused there; hand it to the main thread.
+    pub(crate) fn check_stats_query(&self) -> Result<(), Error> {
+        if self.gated && crate::KEA_HOOKS_VERSION < 20400 && self.backend()? == LeaseBackend::Memfile {
+            return Err(Error::new(
+                ErrorKind::WrongThread,
+                "before Kea 2.4 the memfile backend's lease statistics query may run only on Kea's main thread",
+            ));
+        }
+        Ok(())
+    }
+
     /// Runs one query of Kea's, through the gate when on a hook's thread
     /// (each family's queries, e.g. `lease4` in `dhcp4/stored.rs`, go
     /// through it).

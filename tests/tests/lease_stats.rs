@@ -120,17 +120,6 @@ fn wait_for_reclamation(kea: &Kea) {
     stat_cmds::wait_for_reclamation(kea, |t| kea.lease_rows().iter().filter(|r| r.state <= 1 && r.valid_lifetime > 0 && r.expire < t).count());
 }
 
-/// The answer without its timestamp (checked for stat_cmds' format).
-fn untimed(mut answer: Value) -> Value {
-    if let Some(set) = answer.pointer_mut("/arguments/result-set").and_then(Value::as_object_mut) {
-        let ts = set.remove("timestamp").unwrap_or_default();
-        let ts = ts.as_str().unwrap_or_default();
-        // YYYY-MM-DD HH:MM:SS.ffffff
-        assert!(ts.len() == 26 && &ts[4..5] == "-" && &ts[10..11] == " " && &ts[19..20] == ".", "timestamp {ts:?}");
-    }
-    answer
-}
-
 /// Every form answered by both, compared; returns lease-stats' answers.
 fn compare_with_stat_cmds(kea: &Kea, when: &str) -> Vec<Value> {
     let mut ours = Vec::new();
@@ -140,13 +129,13 @@ fn compare_with_stat_cmds(kea: &Kea, when: &str) -> Vec<Value> {
     let one = json!({ "subnet-range": { "first-subnet-id": 2, "last-subnet-id": 2 } });
     let isc = kea.command("stat-lease4-get", Some(one.clone()));
     assert_eq!(isc["result"], 1, "{when}: {isc}");
-    let mine = untimed(kea.command("lease-stats-get", Some(one)));
-    let single = untimed(kea.command("lease-stats-get", Some(json!({ "subnet-id": 2 }))));
+    let mine = stat_cmds::untimed(kea.command("lease-stats-get", Some(one)));
+    let single = stat_cmds::untimed(kea.command("lease-stats-get", Some(json!({ "subnet-id": 2 }))));
     assert_eq!(mine["arguments"], single["arguments"], "{when}");
     assert_eq!(mine["text"], "lease-stats-get[subnets 2 through 2]: 1 rows found", "{when}");
     for args in query_forms() {
-        let isc = untimed(kea.command("stat-lease4-get", args.clone()));
-        let mine = untimed(kea.command("lease-stats-get", args.clone()));
+        let isc = stat_cmds::untimed(kea.command("stat-lease4-get", args.clone()));
+        let mine = stat_cmds::untimed(kea.command("lease-stats-get", args.clone()));
         let mut expected = isc.clone();
         if let Some(text) = isc["text"].as_str() {
             expected["text"] = json!(text.replace("stat-lease4-get", "lease-stats-get"));
@@ -471,8 +460,8 @@ fn background_recounts_repair_what_events_missed() {
 
 /// The all-subnets answers are equal (one subnet here).
 fn compare_with_stat_cmds_simple(kea: &Kea) {
-    let isc = untimed(kea.command("stat-lease4-get", None));
-    let mine = untimed(kea.command("lease-stats-get", None));
+    let isc = stat_cmds::untimed(kea.command("stat-lease4-get", None));
+    let mine = stat_cmds::untimed(kea.command("lease-stats-get", None));
     assert_eq!(mine["arguments"], isc["arguments"]);
 }
 

@@ -113,9 +113,12 @@ impl LeaseDb<'_> {
     /// Kea's lease statistics query, what stat_cmds answers from. On the
     /// SQL backends it reads the statistics table the database keeps up
     /// to date (cheap, and it includes leases other servers sharing the
-    /// database wrote); on memfile it walks the leases.
+    /// database wrote); on memfile it walks the leases. (Before Kea 2.4,
+    /// on memfile, only on Kea's main thread: `ErrorKind::WrongThread`
+    /// from a hook's own thread.) [`LeaseDb::backend`] tells which.
     pub fn lease_counts4(&self, subnets: Option<std::ops::RangeInclusive<u32>>) -> Result<Vec<LeaseCount4>, Error> {
         let (first, last) = subnet_range(subnets)?;
+        self.check_stats_query()?;
         let rows = self.query(|| ffi::lease_stats_query(false, first, last))?;
         Ok(rows.into_iter().map(|r| LeaseCount4 { subnet_id: r.subnet_id, state: LeaseState(r.state), count: r.count }).collect())
     }

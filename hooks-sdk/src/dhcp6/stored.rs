@@ -31,6 +31,7 @@ impl LeaseDb<'_> {
     /// statistics query (on SQL backends the database's statistics table).
     pub fn lease_counts6(&self, subnets: Option<std::ops::RangeInclusive<u32>>) -> Result<Vec<LeaseCount6>, Error> {
         let (first, last) = crate::dhcp4::stored::subnet_range(subnets)?;
+        self.check_stats_query()?;
         let rows = self.query(|| ffi::lease_stats_query(true, first, last))?;
         Ok(rows
             .into_iter()

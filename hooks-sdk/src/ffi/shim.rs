@@ -181,6 +181,9 @@ pub(crate) mod bridge {
         /// Kea's lease statistics query (what stat_cmds reads): DHCPv6
         /// with `v6`, subnets `first` to `last` (0, 0: all).
         fn lease_stats_query(v6: bool, first: u32, last: u32) -> Result<Vec<LeaseStatsRow>>;
+        /// The open lease database's type (`LeaseMgr::getType`:
+        /// `memfile`, `postgresql`, `mysql`).
+        fn lease_backend_type() -> Result<String>;
 
         // ---- callout handle ----
         fn handle_status(handle: &CalloutHandle) -> i32;

@@ -90,7 +90,18 @@ struct Params {
     /// `address:port` of the metrics endpoint; none by default.
     #[serde(default)]
     listen: Option<String>,
+    /// On an SQL lease database: milliseconds between readings of the
+    /// database's own lease statistics (see [`align_with_database`]).
+    #[serde(default = "default_database_refresh")]
+    database_refresh_ms: u64,
 }
+
+fn default_database_refresh() -> u64 {
+    1000
+}
+/// The most `database-refresh-ms` may be: the README promises lease-stats
+/// agrees with stat_cmds on SQL databases within 10 s.
+const MAX_DATABASE_REFRESH_MS: u64 = 5000;
 
 fn default_interval() -> u64 {
     300
@@ -134,6 +145,9 @@ struct Shared {
     v6: bool,
     /// Whether the database has been counted once.
     seeded: AtomicBool,
+    /// Whether the lease database is an SQL one (known from the count at
+    /// configuration on): then the subnet gauges follow its statistics.
+    sql: AtomicBool,
     /// Set to ask the recount thread for a recount now.
     wake: (Mutex<bool>, Condvar),
     page_size: u32,
@@ -153,6 +167,7 @@ struct LeaseStats {
     shared: Arc<Shared>,
     // Dropped (stopped and joined) with the hook.
     _recounter: Option<Worker>,
+    _refresher: Option<Worker>,
     _metrics: Option<Server>,
 }
 
@@ -215,7 +230,57 @@ fn recount_here(shared: &Shared, kea: &KeaAccess<'_>, only: Option<u32>) -> Resu
             shared.request_recount();
         }
     }
+    // The recount moved the gauges the database's statistics align.
+    if shared.sql.load(Ordering::Acquire) {
+        align_with_database(shared, kea)?;
+    }
     Ok(r)
+}
+
+/// On an SQL lease database: aligns each subnet's gauges with the
+/// database's own lease statistics (what stat_cmds answers from there),
+/// so leases this server's events never showed (another server's on the
+/// shared database) count. One query over the statistics tables the
+/// database keeps, not over the leases. (Pools, and the event counters
+/// of `extended`, still come from this server's events and recounts.)
+fn align_with_database(shared: &Shared, kea: &KeaAccess<'_>) -> Result<(), Error> {
+    use kea_hooks::lease::LeaseState;
+    let db = kea.lease_db();
+    if shared.v6 {
+        // Per subnet: assigned and declined addresses, assigned and
+        // declined prefixes.
+        let mut counts: HashMap<u32, [i64; 4]> = HashMap::new();
+        for c in db.lease_counts6(None)? {
+            let at = match (c.lease_type, c.state) {
+                (LeaseType::Na, LeaseState::DEFAULT) => 0,
+                (LeaseType::Na, LeaseState::DECLINED) => 1,
+                (LeaseType::Pd, LeaseState::DEFAULT) => 2,
+                (LeaseType::Pd, LeaseState::DECLINED) => 3,
+                _ => continue,
+            };
+            counts.entry(c.subnet_id).or_default()[at] += c.count;
+        }
+        for s in shared.tracker6.subnets() {
+            let [na, na_declined, pd, pd_declined] = counts.get(&s.id).copied().unwrap_or_default();
+            s.na.align(na, na_declined);
+            s.pd.align(pd, pd_declined);
+        }
+    } else {
+        let mut counts: HashMap<u32, [i64; 2]> = HashMap::new();
+        for c in db.lease_counts4(None)? {
+            let at = match c.state {
+                LeaseState::DEFAULT => 0,
+                LeaseState::DECLINED => 1,
+                _ => continue,
+            };
+            counts.entry(c.subnet_id).or_default()[at] += c.count;
+        }
+        for s in shared.tracker.subnets() {
+            let [assigned, declined] = counts.get(&s.id).copied().unwrap_or_default();
+            s.counters.align(assigned, declined);
+        }
+    }
+    Ok(())
 }
 
 /// Why a background recount did not finish.
@@ -414,6 +479,26 @@ impl LeaseStats {
         Ok(())
     }
 
+    /// On an SQL lease database, every `every`: aligns the subnet gauges
+    /// with the database's statistics (one query, on Kea's main thread,
+    /// which serves packets between readings when it runs single-threaded).
+    fn start_database_refresh(shared: &Arc<Shared>, every: Duration) -> Result<Worker, Error> {
+        let shared = Arc::clone(shared);
+        Worker::spawn("lease-stats-db", move |stop: &StopToken| {
+            while stop.sleep(every) {
+                if !shared.sql.load(Ordering::Acquire) {
+                    continue;
+                }
+                let target = Arc::clone(&shared);
+                match main_thread::call_with_kea(move |kea| align_with_database(&target, &kea)) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) | Err(e) if stop.is_stopped() => tracing::debug!(error = %e, "database reading interrupted by unload"),
+                    Ok(Err(e)) | Err(e) => tracing::warn!(error = %e, "reading the database's lease statistics failed"),
+                }
+            }
+        })
+    }
+
     fn start_recounter(shared: &Arc<Shared>, interval: u64) -> Result<Worker, Error> {
         let shared = Arc::clone(shared);
         let interval = (interval > 0).then(|| Duration::from_secs(interval));
@@ -458,6 +543,13 @@ impl LeaseStats {
                             tracing::debug!(leases = r.leases, ms, page_us, "recounted");
                         }
                         let _ = main_thread::post(move || count_recount(&r));
+                        if shared.sql.load(Ordering::Acquire) {
+                            // The recount moved the gauges the database's statistics align.
+                            let target = Arc::clone(&shared);
+                            if let Ok(Err(e)) = main_thread::call_with_kea(move |kea| align_with_database(&target, &kea)) {
+                                tracing::warn!(error = %e, "reading the database's lease statistics failed");
+                            }
+                        }
                     }
                     Err(Unfinished::Superseded) => {
                         tracing::debug!("background recount superseded by one on Kea's main thread")
@@ -483,6 +575,9 @@ impl Hook for LeaseStats {
                 .parse::<std::net::SocketAddr>()
                 .map_err(|_| Error::msg(format!("at 'listen': {listen:?} is not an address:port (e.g. \"127.0.0.1:9100\")")))?;
         }
+        if !(100..=MAX_DATABASE_REFRESH_MS).contains(&p.database_refresh_ms) {
+            return Err(Error::msg(format!("at 'database-refresh-ms': must be 100 to {MAX_DATABASE_REFRESH_MS}")));
+        }
         if !(1..=1_000_000).contains(&p.page_size) {
             return Err(Error::msg("at 'page-size': must be 1 to 1000000"));
         }
@@ -503,6 +598,7 @@ impl Hook for LeaseStats {
             tracker6,
             v6,
             seeded: AtomicBool::new(false),
+            sql: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
             page_size: p.page_size,
         });
@@ -540,7 +636,8 @@ impl Hook for LeaseStats {
             stats::declare_integer(name)?;
         }
         let recounter = Some(Self::start_recounter(&shared, p.recount_interval)?);
-        Ok(LeaseStats { shared, _recounter: recounter, _metrics: metrics })
+        let refresher = Some(Self::start_database_refresh(&shared, Duration::from_millis(p.database_refresh_ms))?);
+        Ok(LeaseStats { shared, _recounter: recounter, _refresher: refresher, _metrics: metrics })
     }
 
     fn commands(&self, commands: &mut Commands<Self>) -> Result<(), Error> {
@@ -570,8 +667,13 @@ impl LeaseStats {
         }
         let t0 = Instant::now();
         let r = recount_here(&self.shared, kea, None)?;
+        let backend = kea.lease_db().backend()?;
+        if backend.is_sql() {
+            align_with_database(&self.shared, kea)?;
+            self.shared.sql.store(true, Ordering::Release);
+        }
         self.shared.seeded.store(true, Ordering::Release);
-        tracing::info!(leases = r.leases, ms = t0.elapsed().as_millis() as u64, "counted the lease database");
+        tracing::info!(leases = r.leases, ?backend, ms = t0.elapsed().as_millis() as u64, "counted the lease database");
         Ok(())
     }
 }

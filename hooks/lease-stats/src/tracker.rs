@@ -127,6 +127,10 @@ impl Cause {
 pub struct Counters {
     assigned: AtomicI64,
     declined: AtomicI64,
+    /// What the lease database's own statistics add to `assigned` and
+    /// `declined` (0 but on SQL backends: see [`Counters::align`]).
+    db_assigned: AtomicI64,
+    db_declined: AtomicI64,
     granted: AtomicU64,
     released: AtomicU64,
     reclaimed: AtomicU64,
@@ -155,13 +159,25 @@ impl Counters {
     /// The current values.
     pub fn figures(&self) -> Figures {
         Figures {
-            assigned: self.assigned.load(Relaxed),
-            declined: self.declined.load(Relaxed),
+            assigned: self.assigned.load(Relaxed) + self.db_assigned.load(Relaxed),
+            declined: self.declined.load(Relaxed) + self.db_declined.load(Relaxed),
             granted: self.granted.load(Relaxed),
             released: self.released.load(Relaxed),
             reclaimed: self.reclaimed.load(Relaxed),
             reclaimed_declined: self.reclaimed_declined.load(Relaxed),
         }
+    }
+
+    /// Aligns the gauges with what the lease database counts (`assigned`
+    /// and `declined` leases, read just now): until the next alignment
+    /// they are those counts plus what events change after this, so
+    /// leases this server did not see (another server's on a shared SQL
+    /// database, an HA sync's) count, and this server's own still count
+    /// at once. (An event racing the read may count twice or not at all
+    /// until the next alignment.)
+    pub fn align(&self, assigned: i64, declined: i64) {
+        self.db_assigned.store(assigned - self.assigned.load(Relaxed), Relaxed);
+        self.db_declined.store(declined - self.declined.load(Relaxed), Relaxed);
     }
 
     fn gauge(&self, held: Held) -> &AtomicI64 {

@@ -94,3 +94,46 @@ pub fn scrape(pair: &NetPair, listen: &str) -> (Samples, Vec<Value>) {
     }
     (map, samples)
 }
+
+/// A stat_cmds-style answer without its timestamp (checked for stat_cmds'
+/// format: `YYYY-MM-DD HH:MM:SS.ffffff`).
+pub fn untimed(mut answer: Value) -> Value {
+    if let Some(set) = answer.pointer_mut("/arguments/result-set").and_then(Value::as_object_mut) {
+        let ts = set.remove("timestamp").unwrap_or_default();
+        let ts = ts.as_str().unwrap_or_default();
+        assert!(ts.len() == 26 && &ts[4..5] == "-" && &ts[10..11] == " " && &ts[19..20] == ".", "timestamp {ts:?}");
+    }
+    answer
+}
+
+/// Where `lease-stats-get` and stat_cmds' `isc` command (`stat-lease4-get`
+/// or `stat-lease6-get`) answer `forms` differently on `kea`: the first
+/// difference, or `None` when every answer is the same (but for the
+/// command's name in the text and the timestamp).
+pub fn difference(kea: &Kea, isc: &str, forms: &[Option<Value>]) -> Option<String> {
+    for args in forms {
+        let theirs = untimed(kea.command(isc, args.clone()));
+        let ours = untimed(kea.command("lease-stats-get", args.clone()));
+        let mut expected = theirs.clone();
+        if let Some(text) = theirs["text"].as_str() {
+            expected["text"] = json!(text.replace(isc, "lease-stats-get"));
+        }
+        if ours != expected {
+            return Some(format!("arguments {args:?}:\n  {isc}: {theirs}\n  lease-stats-get: {ours}"));
+        }
+    }
+    None
+}
+
+/// Waits until [`difference`] finds none, for at most `bound`; returns how
+/// long that took, or panics with the last difference.
+pub fn agree_within(kea: &Kea, isc: &str, forms: &[Option<Value>], bound: Duration, when: &str) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        match difference(kea, isc, forms) {
+            None => return t0.elapsed(),
+            Some(d) if t0.elapsed() >= bound => panic!("{when}: lease-stats still differs from stat_cmds after {bound:?}: {d}"),
+            Some(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
