@@ -23,7 +23,7 @@ fn with_lease_cmds_stat_cmds_and_probe(pair: &NetPair, cfg: KeaConfig, db_type: 
     let out = cfg.dir().join("probe.jsonl");
     let (probe, isc) = libs.split_last().unwrap();
     isc.iter()
-        .fold(cfg, |cfg, lib| cfg.hook(lib, None))
+        .fold(cfg.multi_threading(true), |cfg, lib| cfg.hook(lib, None))
         .hook(probe, Some(json!({ "commands": true, "out": out })))
         .start(pair)
         .unwrap_or_else(|e| panic!("{e}"))
@@ -39,6 +39,22 @@ fn check_lease_counts(kea: &kea_hooks_tests::Kea) {
     assert_eq!(default, 1, "{answer}");
     let none = kea.command("probe-leases", Some(json!({ "by": "counts", "first": 2, "last": 9 })));
     assert!(none["arguments"].as_array().unwrap().iter().all(|c| c["count"] == 0), "{none}");
+    // From a thread of the hook's own (multi-threading is on: the SQL
+    // backends give each thread a connection of its own): the same.
+    let started = kea.command("probe-leases", Some(json!({ "by": "thread", "size": 10 })));
+    assert_eq!(started["arguments"], "started", "{started}");
+    let out = kea.dir().join("probe.jsonl");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let record = loop {
+        let recs = common::records(&out);
+        if let Some(r) = common::at(&recs, "lease_thread").first() {
+            break (*r).clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no lease_thread record");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(record["leases"]["leases"].as_array().map(Vec::len), Some(1), "{record}");
+    assert_eq!(record["counts"], answer["arguments"], "{record}");
 }
 
 #[test]

@@ -311,6 +311,10 @@ enum LeaseQuery {
     Counts { first: Option<u32>, last: Option<u32> },
 }
 
+fn count_json(c: &kea_hooks::dhcp4::LeaseCount4) -> Value {
+    json!({ "subnet_id": c.subnet_id, "state": c.state.name(), "count": c.count })
+}
+
 fn subnet_json(s: &kea_hooks::dhcp4::Subnet4Config) -> Value {
     json!({
         "id": s.id, "prefix": format!("{}/{}", s.prefix, s.prefix_len), "total": s.total_addresses(),
@@ -948,11 +952,7 @@ impl Probe {
             LeaseQuery::Pages { size } => all_pages(&db, size)?,
             LeaseQuery::Counts { first, last } => {
                 let range = first.zip(last).map(|(a, b)| a..=b);
-                json!(db
-                    .lease_counts4(range)?
-                    .iter()
-                    .map(|c| json!({ "subnet_id": c.subnet_id, "state": c.state.name(), "count": c.count }))
-                    .collect::<Vec<_>>())
+                json!(db.lease_counts4(range)?.iter().map(count_json).collect::<Vec<_>>())
             }
             LeaseQuery::Thread { size } => {
                 // Not joined here: the thread waits for the main thread,
@@ -963,9 +963,13 @@ impl Probe {
                 let handle = std::thread::Builder::new()
                     .name("probe-leases".into())
                     .spawn(move || {
-                        let leases = match kea_hooks::kea::LeaseDb::for_this_thread() {
-                            Ok(db) => all_pages(&db, size).unwrap_or_else(|e| json!(format!("{:?}: {e}", e.kind()))),
-                            Err(e) => json!(format!("{:?}: {e}", e.kind())),
+                        let err = |e: Error| json!(format!("{:?}: {e}", e.kind()));
+                        let (leases, counts) = match kea_hooks::kea::LeaseDb::for_this_thread() {
+                            Ok(db) => (
+                                all_pages(&db, size).unwrap_or_else(err),
+                                db.lease_counts4(None).map(|c| json!(c.iter().map(count_json).collect::<Vec<_>>())).unwrap_or_else(err),
+                            ),
+                            Err(e) => (json!(format!("{:?}: {e}", e.kind())), err(e)),
                         };
                         let subnets = match kea_hooks::threads::main_thread::call_with_kea(|kea| {
                             kea.subnets4().map(|s| s.iter().map(subnet_json).collect::<Vec<_>>())
@@ -973,7 +977,7 @@ impl Probe {
                             Ok(Ok(s)) => json!(s),
                             Ok(Err(e)) | Err(e) => json!(format!("{:?}: {e}", e.kind())),
                         };
-                        let rec = json!({ "point": "lease_thread", "generation": generation, "leases": leases, "subnets": subnets });
+                        let rec = json!({ "point": "lease_thread", "generation": generation, "leases": leases, "counts": counts, "subnets": subnets });
                         let mut out = out;
                         let _ = out.write_all(format!("{rec}\n").as_bytes());
                     })

@@ -29,6 +29,12 @@
 //! /64s (2001:2:0:8000::/53 onwards); one lease in 32 a delegated prefix,
 //! the addresses 90% assigned, 5% declined, 5% expired-reclaimed.
 //!
+//! `--pgsql` keeps the leases (the DHCPv4 layout above) in a PostgreSQL
+//! database instead of memfile: Debian's PostgreSQL started for the run
+//! (see `kea_hooks_tests::PgServer`), filled by one `INSERT ... SELECT
+//! generate_series` (the database's triggers keep its statistics table,
+//! which stat_cmds reads there); both servers open the same database.
+//!
 //! `--prefix8 N,N,...` measures instead how long lease-stats holds Kea's
 //! main thread with one 10.0.0.0/8 subnet (a pool of nearly all of it) and
 //! N leases spread evenly over it: the count at configuration (the hook's
@@ -44,8 +50,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use kea_hooks_tests::{
-    build_hook, hooks_together, isc_hook, kea_hooks_version, write_memfile4, write_memfile6, Kea, KeaConfig, Lease6Row, LeaseRow,
-    NetPair, Profile,
+    build_hook, hooks_together, isc_hook, kea_hooks_version, sql_lease_backend_hooks, write_memfile4, write_memfile6, Kea, KeaConfig,
+    Lease6Row, LeaseRow, NetPair, PgServer, Profile,
 };
 use serde_json::{json, Value};
 
@@ -156,7 +162,34 @@ struct Run {
     start_s: f64,
 }
 
-fn start(pair: &NetPair, n: u32, libs: &[std::path::PathBuf], with_ours: bool, v6: bool) -> Run {
+/// `--pgsql`: a database holding [`leases`]`(n)`, as Kea's `lease-database`.
+fn pgsql_leases(pg: &PgServer, n: u32) -> Value {
+    let name = format!("bench{n}");
+    let db = pg.kea_database(&name);
+    let per = n.div_ceil(SUBNETS);
+    let t0 = Instant::now();
+    // The layout of `leases`: subnet k + 1 is 10.(16 + k).0.0/16, its
+    // j-th lease 10.(16 + k).(j >> 8).(j & 255); one in 20 declined, one
+    // in 20 expired-reclaimed.
+    pg.psql(
+        &name,
+        &format!(
+            "INSERT INTO lease4 (address, hwaddr, client_id, valid_lifetime, expire, subnet_id, fqdn_fwd, fqdn_rev, hostname, state) \
+             SELECT (10::bigint << 24) + ((16 + k)::bigint << 16) + j, decode(lpad(to_hex(k::bigint << 32 | j), 12, '0'), 'hex'), NULL, 86400, \
+                    now() + CASE WHEN st = 2 THEN interval '-10 seconds' ELSE interval '1 day' END, k + 1, false, false, '', st \
+             FROM (SELECT i / {per} AS k, i % {per} + 1 AS j, CASE i % 20 WHEN 0 THEN 1 WHEN 1 THEN 2 ELSE 0 END AS st \
+                   FROM generate_series(0, {n} - 1) AS i) AS l"
+        ),
+    );
+    // As autovacuum leaves a live database: the trigger-kept statistics
+    // table without the dead rows of a million updates.
+    pg.psql(&name, "VACUUM ANALYZE lease4");
+    pg.psql(&name, "VACUUM ANALYZE lease4_stat");
+    eprintln!("  ({n} leases into PostgreSQL in {:.1} s)", t0.elapsed().as_secs_f64());
+    db
+}
+
+fn start(pair: &NetPair, n: u32, libs: &[std::path::PathBuf], with_ours: bool, v6: bool, database: Option<&Value>) -> Run {
     let mut cfg = if v6 {
         KeaConfig::new(pair)
             .dhcp6()
@@ -171,19 +204,25 @@ fn start(pair: &NetPair, n: u32, libs: &[std::path::PathBuf], with_ours: bool, v
             .logger("kea-dhcp4.lease-stats", "INFO", 0)
             .merge(json!({ "interfaces-config": { "interfaces": [] }, "subnet4": subnets() }))
     };
+    let backend = database.map(|db| sql_lease_backend_hooks(db["type"].as_str().unwrap())).unwrap_or_default();
+    for lib in &backend {
+        cfg = cfg.hook(lib, None);
+    }
     cfg = cfg.hook(&libs[0], None);
     if with_ours {
         cfg = cfg.hook(&libs[1], Some(json!({ "recount-interval": 0 })));
     }
-    if v6 {
+    if let Some(db) = database {
+        cfg = cfg.merge(json!({ "lease-database": db }));
+    } else if v6 {
         write_memfile6(&cfg.dir().join("leases6.csv"), leases6(n));
     } else {
         write_memfile4(&cfg.dir().join("leases4.csv"), leases(n));
     }
-    let copies = hooks_together(cfg.dir(), libs);
-    cfg.set_hook_library(0, &copies[0]);
-    if with_ours {
-        cfg.set_hook_library(1, &copies[1]);
+    let all: Vec<_> = backend.iter().chain(libs).cloned().collect();
+    let copies = hooks_together(cfg.dir(), &all);
+    for (i, copy) in copies.iter().enumerate() {
+        cfg.set_hook_library(i, copy);
     }
     let t0 = Instant::now();
     let kea = cfg.start(pair).unwrap_or_else(|e| panic!("{e}"));
@@ -288,11 +327,13 @@ fn main() {
     let mut prefix8_sizes: Option<Vec<u32>> = None;
     let mut v6 = false;
     let mut cold = false;
+    let mut pgsql = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--v6" || a == "--cold" {
+        if a == "--v6" || a == "--cold" || a == "--pgsql" {
             v6 |= a == "--v6";
             cold |= a == "--cold";
+            pgsql |= a == "--pgsql";
             continue;
         }
         let value = args.next().unwrap_or_default();
@@ -301,7 +342,7 @@ fn main() {
             "--queries" => queries = value.parse().expect("--queries: a number"),
             "--prefix8" => prefix8_sizes = Some(value.split(',').map(|s| s.trim().parse().expect("--prefix8: numbers")).collect()),
             _ => {
-                eprintln!("usage: lease-stats-bench [--sizes N,N,...] [--queries N] [--v6] [--cold] [--prefix8 N,N,...]");
+                eprintln!("usage: lease-stats-bench [--sizes N,N,...] [--queries N] [--v6 | --pgsql] [--cold] [--prefix8 N,N,...]");
                 std::process::exit(2);
             }
         }
@@ -324,12 +365,18 @@ fn main() {
         }
         return;
     }
+    if pgsql && v6 {
+        eprintln!("lease-stats-bench: --pgsql is DHCPv4 only");
+        std::process::exit(2);
+    }
+    let pg = pgsql.then(PgServer::start);
     let libs = [isc_hook("libdhcp_stat_cmds.so"), ours];
     let isc_get = if v6 { "stat-lease6-get" } else { "stat-lease4-get" };
     println!(
-        "# lease-stats-bench: Kea hooks version {}, {}, {queries} queries per command and size",
+        "# lease-stats-bench: Kea hooks version {}, {}, {}, {queries} queries per command and size",
         kea_hooks_version(),
-        if v6 { "kea-dhcp6" } else { "kea-dhcp4" }
+        if v6 { "kea-dhcp6" } else { "kea-dhcp4" },
+        if pgsql { "PostgreSQL" } else { "memfile" }
     );
     println!(
         "\n{:>9} | {:>22} | {:>22} | {:>22} | {:>9} {:>9} | {:>8} {:>8} | {:>9} {:>9}",
@@ -339,12 +386,13 @@ fn main() {
     let all = json!({});
     let stat = json!({ "name": if v6 { "subnet[1].assigned-nas" } else { "subnet[1].assigned-addresses" } });
     for &n in &sizes {
+        let database = pg.as_ref().map(|pg| pgsql_leases(pg, n));
         // Baseline: stat_cmds alone.
-        let mut base = start(&pair, n, &libs[..1], false, v6);
+        let mut base = start(&pair, n, &libs[..1], false, v6, database.as_ref());
         let base_rss = rss_kib(base.kea.pid());
         base.kea.stop();
         // With lease-stats.
-        let run = start(&pair, n, &libs, true, v6);
+        let run = start(&pair, n, &libs, true, v6, database.as_ref());
         let kea = &run.kea;
         let rss = rss_kib(kea.pid());
         let seed_ms = kea
