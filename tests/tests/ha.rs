@@ -236,6 +236,11 @@ fn hot_standby_failover_and_sync_v6() {
 
 /// Load balancing: both servers serve (each its half of the clients) and
 /// each gets the other's leases as updates; lease_cmds changes on either.
+/// The probe hook on both records what the SDK makes of HA's commands:
+/// `origin()` says `HaPartner` for the partner's `lease4-update` (from
+/// Kea 2.4; `Unknown` on 2.2, whose HA hook sends no `origin`) and
+/// `Operator` for ours; `own_ha_state()` reads `load-balancing` from the
+/// answers to the partner's heartbeats.
 #[test]
 fn load_balancing_v4() {
     if !require_root_and_kea() || !ha_hook() {
@@ -244,7 +249,14 @@ fn load_balancing_v4() {
     let t0 = Instant::now();
     let family = Family::V4;
     let net = HaNet::new();
-    let configs = HaPair::configs(&net, family, HaMode::LoadBalancing, &hooks());
+    let mut hooks = hooks();
+    hooks.push((common::probe(), None));
+    let mut configs = HaPair::configs(&net, family, HaMode::LoadBalancing, &hooks);
+    let outs = [0, 1].map(|i| configs[i].dir().join("probe.jsonl"));
+    for (cfg, out) in configs.iter_mut().zip(&outs) {
+        // lease_cmds, HA, stat_cmds, lease-stats, the probe.
+        cfg.set_hook_parameters(4, json!({ "out": out }));
+    }
     let pair = HaPair::start(net, configs, HaMode::LoadBalancing);
     let up = pair.wait_for_normal(START);
     eprintln!("pair in load-balancing after {up:?}");
@@ -256,11 +268,39 @@ fn load_balancing_v4() {
     }
     assert_eq!(assigned(pair.kea(0), family), assigned(pair.kea(1), family), "both servers hold every lease");
     ok(&pair.kea(1).command("lease4-add", Some(json!({ "ip-address": spare4(&pair, 250).to_string(), "hw-address": "02:4b:0f:00:00:fa" }))));
-    let any = pair.kea(0).lease_rows()[0].address;
-    ok(&pair.kea(0).command("lease4-del", Some(json!({ "ip-address": any.to_string() }))));
+    let rows = pair.kea(0).lease_rows();
+    ok(&pair.kea(0).command("lease4-del", Some(json!({ "ip-address": rows[0].address.to_string() }))));
+    let mut update = json!({ "ip-address": rows[1].address.to_string(), "hw-address": rows[1].hwaddr, "hostname": "renamed.example" });
+    ok(&pair.kea(1).command("lease4-update", Some(update.clone())));
     for i in 0..2 {
         assert_same(pair.kea(i), family, &format!("server{} after lease_cmds changes", i + 1));
     }
+
+    // What the SDK read on each server.
+    let partner = if kea_hooks_tests::kea_hooks_version() >= 20400 { "HaPartner" } else { "Unknown" };
+    for (i, out) in outs.iter().enumerate() {
+        let recs = common::records(out);
+        let cmds = common::at(&recs, "command_processed");
+        let updates: Vec<_> = cmds.iter().filter(|r| r["name"] == "lease4-update").collect();
+        let from_partner: Vec<_> = updates.iter().filter(|r| r["arguments"]["force-create"] == true).collect();
+        assert!(!from_partner.is_empty(), "server{}: no lease4-update from the partner", i + 1);
+        for r in &from_partner {
+            assert_eq!(r["origin"], partner, "server{}: {r}", i + 1);
+        }
+        let beats: Vec<_> = cmds.iter().filter(|r| r["name"] == "ha-heartbeat").collect();
+        let last = beats.last().map(|r| r["own-ha-state"].clone());
+        assert_eq!(last, Some(json!("load-balancing")), "server{}: {} heartbeats, the last answered {:?}", i + 1, beats.len(), beats.last().map(|r| &r["response"]));
+        let names: Vec<_> = cmds.iter().map(|r| format!("{} ({})", r["name"], r["origin"])).collect();
+        if i == 1 {
+            // HA never sends lease4-add: ours, on every release.
+            assert!(cmds.iter().any(|r| r["name"] == "lease4-add" && r["origin"] == "Operator"), "server2: {names:?}");
+        }
+    }
+    let recs = common::records(&outs[1]);
+    let mine = common::at(&recs, "command_processed").into_iter().find(|r| r["name"] == "lease4-update" && r["arguments"]["hostname"] == "renamed.example").cloned();
+    let expected = if kea_hooks_tests::kea_hooks_version() >= 20400 { "Operator" } else { "Unknown" };
+    update["origin"] = json!(expected);
+    assert_eq!(mine.map(|r| r["origin"].clone()), Some(json!(expected)), "our lease4-update {update}");
     drop(pair);
     eprintln!("load-balancing scenario: {:?}", t0.elapsed());
 }
