@@ -219,7 +219,7 @@ fn failover(family: Family) {
 }
 
 #[test]
-fn hot_standby_failover_and_sync_v4() {
+fn lease_stats_agrees_with_stat_cmds_through_a_failover_and_syncs_v4() {
     if !require_root_and_kea() || !ha_hook() {
         return;
     }
@@ -227,7 +227,7 @@ fn hot_standby_failover_and_sync_v4() {
 }
 
 #[test]
-fn hot_standby_failover_and_sync_v6() {
+fn lease_stats_agrees_with_stat_cmds_through_a_failover_and_syncs_v6() {
     if !require_root_and_kea() || !ha_hook() {
         return;
     }
@@ -242,7 +242,7 @@ fn hot_standby_failover_and_sync_v6() {
 /// `Operator` for ours; `own_ha_state()` reads `load-balancing` from the
 /// answers to the partner's heartbeats.
 #[test]
-fn load_balancing_v4() {
+fn both_load_balancing_servers_agree_with_stat_cmds_and_the_sdk_reads_ha_commands() {
     if !require_root_and_kea() || !ha_hook() {
         return;
     }
