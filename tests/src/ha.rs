@@ -46,7 +46,8 @@ pub fn ha_hook() -> bool {
     let has = ["/usr/local/lib/kea/hooks", "/usr/lib/x86_64-linux-gnu/kea/hooks"].iter().any(|d| Path::new(d).join("libdhcp_ha.so").exists());
     if source_built && !has {
         use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "not applicable: this Kea {} build has no HA hook (libdhcp_ha.so)", crate::kea_hooks_version());
+        let v = crate::kea_hooks_version();
+        let _ = writeln!(std::io::stderr(), "not applicable: this Kea {}.{} build has no HA hook (libdhcp_ha.so)", v / 10000, v / 100 % 100);
         return false;
     }
     // Panics, naming the directories, on a Debian Kea without it.
