@@ -47,8 +47,8 @@
 //! impl Callout<dhcp4::CommandProcessed> for Watcher {
 //!     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
 //!         let name = cx.name()?;
-//!         if let Some(change) = self.ha.observe_command(cx)? {
-//!             tracing::info!(from = ?change.from, to = %change.to, "HA state changed");
+//!         for change in self.ha.observe_command(cx)? {
+//!             tracing::info!(partner = ?change.partner, from = ?change.from, to = %change.to, "HA state changed");
 //!             if change.to.follows_sync() {
 //!                 // The database may hold leases no hook point showed.
 //!             }
@@ -64,7 +64,7 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -180,17 +180,30 @@ impl HaState {
         response.pointer("/arguments/state").and_then(Value::as_str).and_then(HaState::from_name)
     }
 
+    /// The partner that sent an `ha-heartbeat`, from its `arguments`:
+    /// `server-name` (Kea 3.0+, for hub-and-spoke configurations, where a
+    /// server has a relationship per partner); `None` before 3.0, where a
+    /// server has one partner.
+    pub fn heartbeat_partner(arguments: &Value) -> Option<&str> {
+        arguments.get("server-name").and_then(Value::as_str)
+    }
+
     /// This server's own state in a `status-get` answer, from the section
-    /// the HA hook adds: `arguments.high-availability[i].ha-servers.local
-    /// .state`, one per HA relationship (Kea 3.0+ hub-and-spoke
-    /// configurations have several). Empty without HA.
-    pub fn from_status_get(response: &Value) -> Vec<HaState> {
+    /// the HA hook adds, one per HA relationship (Kea 3.0+ hub-and-spoke
+    /// configurations have several): the partner's name
+    /// (`ha-servers.remote.server-name`, Kea 3.0+; `None` before) and
+    /// `ha-servers.local.state`. Empty without HA.
+    pub fn from_status_get(response: &Value) -> Vec<(Option<String>, HaState)> {
         response
             .pointer("/arguments/high-availability")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|r| r.pointer("/ha-servers/local/state").and_then(Value::as_str).and_then(HaState::from_name))
+            .filter_map(|r| {
+                let state = r.pointer("/ha-servers/local/state").and_then(Value::as_str).and_then(HaState::from_name)?;
+                let partner = r.pointer("/ha-servers/remote/server-name").and_then(Value::as_str).map(str::to_owned);
+                Some((partner, state))
+            })
             .collect()
     }
 
@@ -200,18 +213,11 @@ impl HaState {
     pub fn from_command(name: &str, response: &Value) -> Option<HaState> {
         match name {
             "ha-heartbeat" => HaState::from_heartbeat_response(response),
-            "status-get" => HaState::from_status_get(response).first().copied(),
+            "status-get" => HaState::from_status_get(response).first().map(|(_, s)| *s),
             _ => None,
         }
     }
 
-    fn code(self) -> u8 {
-        STATES.iter().position(|s| *s == self).map_or(0, |i| i as u8 + 1)
-    }
-
-    fn from_code(code: u8) -> Option<HaState> {
-        STATES.get(usize::from(code).checked_sub(1)?).copied()
-    }
 }
 
 impl fmt::Display for HaState {
@@ -240,8 +246,11 @@ impl FromStr for HaState {
 }
 
 /// A change of a server's own HA state, as [`HaStateWatch`] saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HaTransition {
+    /// The relationship's partner, as Kea names it (Kea 3.0+); `None`
+    /// before 3.0, where a server has one partner.
+    pub partner: Option<String>,
     /// The state seen before; `None` for the first one seen since the
     /// watch was made (the hook's load).
     pub from: Option<HaState>,
@@ -249,10 +258,16 @@ pub struct HaTransition {
     pub to: HaState,
 }
 
-/// Follows a server's own HA state across `command_processed` calls and
-/// reports each change. Lock-free: `command_processed` runs on HA's
-/// listener threads, on Kea's main thread and on no thread in particular
-/// at once, and each call costs one atomic swap.
+/// Follows a server's own HA state, per relationship (partner), across
+/// `command_processed` calls and reports each change. Thread-safe:
+/// `command_processed` runs on HA's listener threads and on Kea's main
+/// thread at once; each call holds one lock for a lookup in a list with an
+/// entry per partner (one, or a hub's few), and waits on nothing else.
+///
+/// Kea 3.0+ lets a server have several relationships (hub-and-spoke), each
+/// in its own state: the watch keeps them apart by the partner's name
+/// (the heartbeat's `server-name`, `status-get`'s `remote.server-name`),
+/// so the states of two relationships are not taken for changes.
 ///
 /// What it sees is what the answers show: the partner's heartbeats come
 /// every `heartbeat-delay`, so a change shows up to that late, and a state
@@ -263,44 +278,63 @@ pub struct HaTransition {
 /// changes idempotently (request a recount; don't count transitions).
 #[derive(Debug, Default)]
 pub struct HaStateWatch {
-    /// 0: nothing seen yet; else [`HaState::code`].
-    state: AtomicU8,
+    /// The state last seen per partner.
+    states: Mutex<Vec<(Option<String>, HaState)>>,
 }
 
 impl HaStateWatch {
     /// A watch that has seen nothing.
     pub const fn new() -> HaStateWatch {
-        HaStateWatch { state: AtomicU8::new(0) }
+        HaStateWatch { states: Mutex::new(Vec::new()) }
     }
 
-    /// The state last seen, if any.
-    pub fn current(&self) -> Option<HaState> {
-        HaState::from_code(self.state.load(Ordering::Acquire))
+    /// The state last seen in the relationship with `partner` (`None`:
+    /// the unnamed one, before Kea 3.0), if any.
+    pub fn current(&self, partner: Option<&str>) -> Option<HaState> {
+        let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        states.iter().find(|(p, _)| p.as_deref() == partner).map(|(_, s)| *s)
     }
 
-    /// Records `state` as seen now; the change, if it is one (the first
-    /// state seen is a change from `None`).
-    pub fn observe(&self, state: HaState) -> Option<HaTransition> {
-        let before = self.state.swap(state.code(), Ordering::AcqRel);
-        let from = HaState::from_code(before);
-        (from != Some(state)).then_some(HaTransition { from, to: state })
+    /// Records `state` as seen now in the relationship with `partner`; the
+    /// change, if it is one (the first state seen is a change from
+    /// `None`).
+    pub fn observe(&self, partner: Option<&str>, state: HaState) -> Option<HaTransition> {
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        let from = match states.iter_mut().find(|(p, _)| p.as_deref() == partner) {
+            Some((_, seen)) => Some(std::mem::replace(seen, state)),
+            None => {
+                states.push((partner.map(str::to_owned), state));
+                None
+            }
+        };
+        drop(states);
+        (from != Some(state)).then(|| HaTransition { partner: partner.map(str::to_owned), from, to: state })
     }
 
-    /// [`HaStateWatch::observe`] on what command `name`'s answer
-    /// `response` shows of this server's state ([`HaState::from_command`]);
-    /// `None` when it shows none, or no change.
-    pub fn observe_answer(&self, name: &str, response: &Value) -> Option<HaTransition> {
-        self.observe(HaState::from_command(name, response)?)
+    /// [`HaStateWatch::observe`] on what command `name` (with `arguments`)
+    /// and its answer `response` show of this server's state: an
+    /// `ha-heartbeat` from a partner, or each relationship of a
+    /// `status-get`. The changes seen (none for other commands).
+    pub fn observe_answer(&self, name: &str, arguments: &Value, response: &Value) -> Vec<HaTransition> {
+        match name {
+            "ha-heartbeat" => HaState::from_heartbeat_response(response)
+                .and_then(|s| self.observe(HaState::heartbeat_partner(arguments), s))
+                .into_iter()
+                .collect(),
+            "status-get" => HaState::from_status_get(response).into_iter().filter_map(|(p, s)| self.observe(p.as_deref(), s)).collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// [`HaStateWatch::observe_answer`] in a `command_processed` callout:
-    /// reads the answer only for `ha-heartbeat` and `status-get`.
-    pub fn observe_command(&self, cx: &Context<'_, CommandProcessed>) -> Result<Option<HaTransition>, Error> {
+    /// reads the arguments and answer only for `ha-heartbeat` and
+    /// `status-get`. Fails (a Kea error) when Kea's arguments are missing.
+    pub fn observe_command(&self, cx: &Context<'_, CommandProcessed>) -> Result<Vec<HaTransition>, Error> {
         let name = cx.name()?;
         if name != "ha-heartbeat" && name != "status-get" {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        Ok(self.observe_answer(&name, &cx.response()?))
+        Ok(self.observe_answer(&name, &cx.arguments()?, &cx.response()?))
     }
 }
 
@@ -409,13 +443,10 @@ mod tests {
             assert_eq!(HaState::from_name(s.name()), Some(s));
             assert_eq!(s.name().parse::<HaState>(), Ok(s));
             assert_eq!(s.to_string(), s.name());
-            assert_eq!(HaState::from_code(s.code()), Some(s));
         }
         assert_eq!(HaState::from_name("HOT-STANDBY"), Some(HaState::HotStandby));
         assert_eq!(HaState::from_name("hot_standby"), None);
         assert_eq!("bogus".parse::<HaState>(), Err(UnknownHaState("bogus".into())));
-        assert_eq!(HaState::from_code(0), None);
-        assert_eq!(HaState::from_code(14), None);
     }
 
     #[test]
@@ -433,11 +464,13 @@ mod tests {
         assert_eq!(HaState::from_command("ha-heartbeat", &hb), Some(HaState::HotStandby));
         assert_eq!(HaState::from_command("lease4-update", &hb), None);
         assert_eq!(HaState::from_heartbeat_response(&json!({ "result": 1, "text": "no" })), None);
+        assert_eq!(HaState::heartbeat_partner(&json!({ "server-name": "server2" })), Some("server2"));
+        assert_eq!(HaState::heartbeat_partner(&Value::Null), None);
         let status = json!({ "result": 0, "arguments": { "pid": 1, "high-availability": [
             { "ha-mode": "hot-standby", "ha-servers": { "local": { "role": "primary", "scopes": [], "state": "syncing" },
-                                                         "remote": { "last-state": "partner-down" } } },
+                                                         "remote": { "last-state": "partner-down", "server-name": "server2" } } },
             { "ha-mode": "load-balancing", "ha-servers": { "local": { "state": "load-balancing" } } } ] } });
-        assert_eq!(HaState::from_status_get(&status), [HaState::Syncing, HaState::LoadBalancing]);
+        assert_eq!(HaState::from_status_get(&status), [(Some("server2".into()), HaState::Syncing), (None, HaState::LoadBalancing)]);
         assert_eq!(HaState::from_command("status-get", &status), Some(HaState::Syncing));
         assert!(HaState::from_status_get(&json!({ "result": 0, "arguments": { "pid": 1 } })).is_empty());
     }
@@ -445,15 +478,42 @@ mod tests {
     #[test]
     fn watch_reports_changes_only() {
         let w = HaStateWatch::new();
-        assert_eq!(w.current(), None);
-        assert_eq!(w.observe(HaState::Waiting), Some(HaTransition { from: None, to: HaState::Waiting }));
-        assert_eq!(w.observe(HaState::Waiting), None);
-        assert_eq!(w.observe(HaState::Ready), Some(HaTransition { from: Some(HaState::Waiting), to: HaState::Ready }));
+        let t = |from, to| HaTransition { partner: None, from, to };
+        assert_eq!(w.current(None), None);
+        assert_eq!(w.observe(None, HaState::Waiting), Some(t(None, HaState::Waiting)));
+        assert_eq!(w.observe(None, HaState::Waiting), None);
+        assert_eq!(w.observe(None, HaState::Ready), Some(t(Some(HaState::Waiting), HaState::Ready)));
+        // Kea 2.x: a heartbeat without arguments.
         let hb = json!({ "result": 0, "arguments": { "state": "hot-standby" } });
-        assert_eq!(w.observe_answer("ha-heartbeat", &hb), Some(HaTransition { from: Some(HaState::Ready), to: HaState::HotStandby }));
-        assert_eq!(w.observe_answer("ha-heartbeat", &hb), None);
-        assert_eq!(w.observe_answer("lease4-get", &hb), None);
-        assert_eq!(w.current(), Some(HaState::HotStandby));
+        assert_eq!(w.observe_answer("ha-heartbeat", &Value::Null, &hb), [t(Some(HaState::Ready), HaState::HotStandby)]);
+        assert!(w.observe_answer("ha-heartbeat", &Value::Null, &hb).is_empty());
+        assert!(w.observe_answer("lease4-get", &Value::Null, &hb).is_empty());
+        assert_eq!(w.current(None), Some(HaState::HotStandby));
+    }
+
+    #[test]
+    fn watch_keeps_relationships_apart() {
+        // A Kea 3.0+ hub with two partners in different states: each
+        // heartbeat is no change once both are known.
+        let w = HaStateWatch::new();
+        let hb = |state: &str| json!({ "result": 0, "arguments": { "state": state } });
+        let from = |name: &str| json!({ "server-name": name });
+        assert_eq!(w.observe_answer("ha-heartbeat", &from("a"), &hb("hot-standby")).len(), 1);
+        assert_eq!(w.observe_answer("ha-heartbeat", &from("b"), &hb("partner-down")).len(), 1);
+        for _ in 0..3 {
+            assert!(w.observe_answer("ha-heartbeat", &from("a"), &hb("hot-standby")).is_empty());
+            assert!(w.observe_answer("ha-heartbeat", &from("b"), &hb("partner-down")).is_empty());
+        }
+        let back = w.observe_answer("ha-heartbeat", &from("b"), &hb("hot-standby"));
+        assert_eq!(back, [HaTransition { partner: Some("b".into()), from: Some(HaState::PartnerDown), to: HaState::HotStandby }]);
+        // status-get names the partner the same way.
+        let status = json!({ "arguments": { "high-availability": [
+            { "ha-servers": { "local": { "state": "hot-standby" }, "remote": { "server-name": "a" } } },
+            { "ha-servers": { "local": { "state": "syncing" }, "remote": { "server-name": "b" } } } ] } });
+        let seen = w.observe_answer("status-get", &Value::Null, &status);
+        assert_eq!(seen, [HaTransition { partner: Some("b".into()), from: Some(HaState::HotStandby), to: HaState::Syncing }]);
+        assert_eq!(w.current(Some("a")), Some(HaState::HotStandby));
+        assert_eq!(w.current(Some("c")), None);
     }
 
     #[test]
@@ -464,8 +524,8 @@ mod tests {
             for _ in 0..4 {
                 s.spawn(|| {
                     for _ in 0..1000 {
-                        if w.observe(HaState::HotStandby).is_some() {
-                            changes.fetch_add(1, Ordering::Relaxed);
+                        if w.observe(None, HaState::HotStandby).is_some() {
+                            changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
                 });

@@ -652,14 +652,18 @@ impl Callout<dhcp4::CommandProcessed> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
         let name = cx.name()?;
         if name == "ha-heartbeat" || name == "status-get" {
-            // (On HA's listener thread for a heartbeat: one atomic swap,
-            // and a recount requested, not taken, on a change.)
-            if let Some(change) = self.shared.ha.observe_answer(&name, &cx.response()?) {
-                let recount = change.to.follows_sync();
-                tracing::debug!(from = ?change.from.map(HaState::name), to = change.to.name(), recount, "HA state");
-                if recount {
-                    self.shared.request_recount();
-                }
+            // (On HA's listener thread for a heartbeat: a lookup in the
+            // watch's short list, and a recount requested, not taken, on a
+            // change.)
+            let changes = self.shared.ha.observe_answer(&name, &cx.arguments()?, &cx.response()?);
+            let mut recount = false;
+            for change in &changes {
+                let after_sync = change.to.follows_sync();
+                tracing::debug!(partner = ?change.partner, from = ?change.from.map(HaState::name), to = change.to.name(), after_sync, "HA state");
+                recount |= after_sync;
+            }
+            if recount {
+                self.shared.request_recount();
             }
             return Ok(());
         }
