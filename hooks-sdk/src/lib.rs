@@ -140,6 +140,7 @@ mod error;
 #[allow(unsafe_code)]
 mod ffi;
 mod guard;
+pub mod ha;
 mod hook;
 pub mod http;
 pub mod hwaddr;

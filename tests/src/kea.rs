@@ -962,6 +962,20 @@ impl Kea {
         assert!(rc == 0, "kill({pid}, {sig}): {}", std::io::Error::last_os_error());
     }
 
+    /// Kills Kea at once (SIGKILL, a crash: no shutdown, lease file and
+    /// control socket left as they were) and reaps it. Idempotent.
+    pub fn kill(&mut self) {
+        if let Some(mut agent) = self.agent.take() {
+            let _ = agent.kill();
+            let _ = agent.wait();
+        }
+        if let Some(mut child) = self.child.take() {
+            // Child::kill sends SIGKILL to our own child, by its pid.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Sends SIGHUP (Kea reloads its configuration file).
     pub fn sighup(&self) {
         self.signal(libc::SIGHUP);

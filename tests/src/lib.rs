@@ -30,6 +30,7 @@ mod db;
 mod dhclient;
 mod dns;
 mod env;
+mod ha;
 mod http;
 mod kea;
 mod netns;
@@ -42,6 +43,7 @@ pub use client6::{msg6, opt6, Client6, Ia6, IaAddr6, IaPrefix6, Ias6, Relay6, Re
 pub use db::{sql_backends, sql_config_backend_hook, sql_lease_backend_hooks, MariaDbServer, PgServer};
 pub use dhclient::{dhclient, dhclient6, Dhcp6Lease};
 pub use dns::SilentDns;
+pub use ha::{ha_hook, HaMode, HaNet, HaPair, HA_PORT, HA_SERVERS, HEARTBEAT_DELAY_MS, MAX_RESPONSE_DELAY_MS};
 pub use env::{require_root_and_kea, skip, TestDir};
 pub use http::{Endpoint, FullListener, HttpAnswer};
 pub use kea::{unix_command, unix_command_within, write_memfile4, write_memfile6, Family, Kea, KeaConfig, Lease6Row, LeaseRow, StartFailure};

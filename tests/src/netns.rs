@@ -35,13 +35,21 @@ pub fn run_in_ns(ns: &str, program: &str, args: &[&str]) -> Output {
 /// (and with them the veths) are deleted on drop.
 #[derive(Debug)]
 pub struct NetPair {
-    id: u32,
     server: Ipv4Addr,
     client: Ipv4Addr,
     prefix_len: u8,
     pool: String,
     /// The pair's IPv6 /64 (in 2001:2::/48): its fourth group.
     net6: u16,
+    /// The last group of the server's IPv6 address (1; 3 for the second
+    /// server of an [`HaNet`](crate::HaNet)).
+    server_host6: u16,
+    /// Namespace and interface names: server ns, client ns, server
+    /// interface, client interface.
+    names: [String; 4],
+    /// Whether dropping this deletes the namespaces (false for the views
+    /// of an [`HaNet`](crate::HaNet), which owns them).
+    owned: bool,
 }
 
 impl NetPair {
@@ -55,29 +63,61 @@ impl NetPair {
         let net = [198, 18 + (n >> 8) as u8, (n & 0xff) as u8];
         let p = format!("{}.{}.{}", net[0], net[1], net[2]);
         Self::create(NetPair {
-            id,
             server: Ipv4Addr::new(net[0], net[1], net[2], 1),
             client: Ipv4Addr::new(net[0], net[1], net[2], 2),
             prefix_len: 24,
             pool: format!("{p}.10 - {p}.250"),
             net6: n as u16,
+            server_host6: 1,
+            names: Self::names(id),
+            owned: true,
         })
     }
 
     /// A pair on 198.19.0.0/16 with a pool of 65,000 addresses, for load
     /// generation (benchmarks).
     pub fn wide() -> NetPair {
+        let id = Self::next_id();
         Self::create(NetPair {
-            id: Self::next_id(),
             server: Ipv4Addr::new(198, 19, 0, 1),
             client: Ipv4Addr::new(198, 19, 0, 2),
             prefix_len: 16,
             pool: "198.19.1.0 - 198.19.255.254".into(),
             net6: 0xffff,
+            server_host6: 1,
+            names: Self::names(id),
+            owned: true,
         })
     }
 
-    fn next_id() -> u32 {
+    /// The names of pair `id`'s namespaces and interfaces.
+    fn names(id: u32) -> [String; 4] {
+        [format!("khs{id:x}"), format!("khc{id:x}"), format!("vks{id:x}"), format!("vkc{id:x}")]
+    }
+
+    /// One server's view of a network made elsewhere (an
+    /// [`HaNet`](crate::HaNet)): the server at `198.18.X.<host>` and
+    /// `2001:2:0:N::<host>` in namespace `server_ns` on `server_if`, the
+    /// clients' end `client_if` (`.2`, `::2`) in `client_ns`. Dropping it
+    /// deletes nothing.
+    pub(crate) fn view(id: u32, host: u8, server_ns: String, server_if: String, client_ns: String, client_if: String) -> NetPair {
+        let n = id & 0x1ff;
+        let net = [198, 18 + (n >> 8) as u8, (n & 0xff) as u8];
+        let p = format!("{}.{}.{}", net[0], net[1], net[2]);
+        NetPair {
+            server: Ipv4Addr::new(net[0], net[1], net[2], host),
+            client: Ipv4Addr::new(net[0], net[1], net[2], 2),
+            prefix_len: 24,
+            pool: format!("{p}.10 - {p}.250"),
+            net6: n as u16,
+            server_host6: u16::from(host),
+            names: [server_ns, client_ns, server_if, client_if],
+            owned: false,
+        }
+    }
+
+    /// A fresh id, unique per live process and call.
+    pub(crate) fn next_id() -> u32 {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         // Linux pids fit in 22 bits (pid_max <= 2^22): with a 10-bit counter
@@ -122,22 +162,22 @@ impl NetPair {
 
     /// The namespace Kea runs in.
     pub fn server_ns(&self) -> String {
-        format!("khs{:x}", self.id)
+        self.names[0].clone()
     }
 
     /// The namespace clients run in.
     pub fn client_ns(&self) -> String {
-        format!("khc{:x}", self.id)
+        self.names[1].clone()
     }
 
     /// Kea's interface.
     pub fn server_if(&self) -> String {
-        format!("vks{:x}", self.id)
+        self.names[2].clone()
     }
 
     /// The clients' interface.
     pub fn client_if(&self) -> String {
-        format!("vkc{:x}", self.id)
+        self.names[3].clone()
     }
 
     /// Kea's address.
@@ -153,7 +193,7 @@ impl NetPair {
     /// The server's IPv6 address: `2001:2:0:N::1` (the pair's /64 in
     /// 2001:2::/48). Each interface also has its link-local address.
     pub fn server_addr6(&self) -> Ipv6Addr {
-        Ipv6Addr::new(0x2001, 2, 0, self.net6, 0, 0, 0, 1)
+        Ipv6Addr::new(0x2001, 2, 0, self.net6, 0, 0, 0, self.server_host6)
     }
 
     /// The client's IPv6 address: `2001:2:0:N::2`.
@@ -255,6 +295,9 @@ impl Default for NetPair {
 
 impl Drop for NetPair {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         for ns in [self.client_ns(), self.server_ns()] {
             let _ = ip_command().args(["netns", "del", &ns]).output();
         }

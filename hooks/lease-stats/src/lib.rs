@@ -19,6 +19,19 @@
 //!   a thread of the hook's own, a page at a time through Kea's main thread,
 //!   so changes behind Kea's back (another server on a shared database, an
 //!   HA sync) show; `lease-stats-recount` forces one.
+//! * In a High Availability pair (ISC's `libdhcp_ha.so`), the partner's
+//!   lease updates arrive as lease_cmds commands (`lease4-update`,
+//!   `lease4-del`; `lease6-bulk-apply` in kea-dhcp6) on HA's listener
+//!   threads and are read back like an operator's, at once. What a server
+//!   *syncs* from its partner (starting, or back after a failure; or an
+//!   operator's `ha-sync`) is written behind every hook point's back: the
+//!   hook recounts in the background when the server's own HA state, as
+//!   the answers to its partner's heartbeats show it
+//!   ([`kea_hooks::ha::HaStateWatch`]), changes into a state that follows
+//!   a sync (`ready`, `hot-standby`, `load-balancing`, `partner-down`, ...),
+//!   and after `ha-sync` and `ha-sync-complete-notify`. So the counts agree
+//!   with the database within `heartbeat-delay` plus one recount of a
+//!   sync's end, whatever `recount-interval` is.
 //!
 //! Nothing here makes Kea's main thread wait on the hook's threads or on a
 //! client: the background recount holds no lock while it waits for a page
@@ -64,6 +77,7 @@ use kea_hooks::dhcp4;
 use kea_hooks::dhcp6::{self, LeaseType, Pages6};
 use kea_hooks::http::Server;
 use kea_hooks::dhcp4::Pages4;
+use kea_hooks::ha::{HaState, HaStateWatch};
 use kea_hooks::kea::KeaAccess;
 use kea_hooks::prelude::*;
 use kea_hooks::stats;
@@ -151,6 +165,9 @@ struct Shared {
     /// Set to ask the recount thread for a recount now.
     wake: (Mutex<bool>, Condvar),
     page_size: u32,
+    /// The server's own HA state, from the answers to the partner's
+    /// heartbeats (and to `status-get`).
+    ha: HaStateWatch,
 }
 
 impl Shared {
@@ -601,6 +618,7 @@ impl Hook for LeaseStats {
             sql: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
             page_size: p.page_size,
+            ha: HaStateWatch::new(),
         });
         let metrics = match &p.listen {
             None => None,
@@ -735,6 +753,22 @@ impl Callout<dhcp4::Lease4Recover> for LeaseStats {
 impl Callout<dhcp4::CommandProcessed> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
         let name = cx.name()?;
+        if name == "ha-heartbeat" || name == "status-get" {
+            // (On HA's listener thread for a heartbeat: a lookup in the
+            // watch's short list, and a recount requested, not taken, on a
+            // change.)
+            let changes = self.shared.ha.observe_answer(&name, &cx.arguments()?, &cx.response()?);
+            let mut recount = false;
+            for change in &changes {
+                let after_sync = change.to.follows_sync();
+                tracing::debug!(partner = ?change.partner, from = ?change.from.map(HaState::name), to = change.to.name(), after_sync, "HA state");
+                recount |= after_sync;
+            }
+            if recount {
+                self.shared.request_recount();
+            }
+            return Ok(());
+        }
         let family = if self.shared.v6 { "lease6-" } else { "lease4-" };
         if !(name.starts_with(family) || name.starts_with("ha-sync")) {
             return Ok(());

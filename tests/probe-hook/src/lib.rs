@@ -1405,7 +1405,12 @@ impl Callout<dhcp4::CommandProcessed> for Probe {
     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
         let name = cx.name()?;
         let mut response = cx.response()?;
-        self.record(json!({"point": cx.hook_point(), "name": name, "arguments": cx.arguments()?, "response": response}));
+        // The SDK's reading of HA's commands: who sent it, and this
+        // server's own HA state if the answer shows it.
+        let origin = format!("{:?}", cx.origin()?);
+        let own_ha_state = cx.own_ha_state()?.map(|s| s.name());
+        self.record(json!({"point": cx.hook_point(), "name": name, "arguments": cx.arguments()?, "response": response,
+                           "origin": origin, "own-ha-state": own_ha_state}));
         if let (Some(suffix), "version-get") = (&self.command_text_suffix, name.as_str()) {
             let text = format!("{}{suffix}", response["text"].as_str().unwrap_or_default());
             response["text"] = json!(text);
