@@ -19,12 +19,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kea_hooks_tests::{
-    ha_hook, isc_hook, perfdhcp, perfdhcp6, require_root_and_kea, Family, HaMode, HaNet, HaPair, Kea, HEARTBEAT_DELAY_MS,
+    ha_hook, isc_hook, perfdhcp, perfdhcp6, require_root_and_kea, Client4, Family, HaMode, HaNet, HaPair, Kea, HEARTBEAT_DELAY_MS,
 };
 use serde_json::{json, Value};
 
 use common::lease_stats;
-use common::stat_cmds::ok;
+use common::run_script;
+use common::stat_cmds::{self, ok};
 
 /// How long a pair may take to reach its normal state (seen: ~3 s).
 const START: Duration = Duration::from_secs(20);
@@ -47,41 +48,17 @@ fn forms() -> Vec<Option<Value>> {
     vec![None, Some(json!({ "subnet-id": 1 })), Some(range(1, 5)), Some(range(5, 9)), Some(json!({ "subnet-id": 2 }))]
 }
 
-/// An answer's text with the command's name replaced by lease-stats-get
-/// and the timestamp's value masked.
-fn untimed_text(text: &str, command: &str) -> String {
-    let text = text.replace(command, "lease-stats-get");
-    let key = "\"timestamp\": \"";
-    match text.find(key) {
-        None => text,
-        Some(i) => {
-            let start = i + key.len();
-            let end = start + text[start..].find('"').expect("a closed timestamp");
-            format!("{}<ts>{}", &text[..start], &text[end..])
-        }
-    }
-}
-
-/// The first form whose answers differ, with both answers; `None` when
-/// every form agrees.
-fn difference(kea: &Kea, family: Family) -> Option<String> {
-    let isc = match family {
+/// stat_cmds' command for `family`.
+fn isc_get(family: Family) -> &'static str {
+    match family {
         Family::V4 => "stat-lease4-get",
         Family::V6 => "stat-lease6-get",
-    };
-    for args in forms() {
-        let theirs = untimed_text(&kea.command_text(isc, args.clone()), isc);
-        let ours = untimed_text(&kea.command_text("lease-stats-get", args.clone()), "lease-stats-get");
-        if ours != theirs {
-            return Some(format!("arguments {args:?}\nstat_cmds:   {theirs}\nlease-stats: {ours}"));
-        }
     }
-    None
 }
 
 /// lease-stats and stat_cmds agree on `kea` now.
 fn assert_same(kea: &Kea, family: Family, when: &str) {
-    if let Some(d) = difference(kea, family) {
+    if let Some(d) = stat_cmds::difference(kea, isc_get(family), &forms()) {
         panic!("{when}: {d}");
     }
 }
@@ -89,14 +66,7 @@ fn assert_same(kea: &Kea, family: Family, when: &str) {
 /// Polls until lease-stats and stat_cmds agree on `kea`; panics after
 /// `bound`. Returns how long it took.
 fn wait_same(kea: &Kea, family: Family, when: &str, bound: Duration) -> Duration {
-    let t0 = Instant::now();
-    loop {
-        match difference(kea, family) {
-            None => return t0.elapsed(),
-            Some(d) if t0.elapsed() > bound => panic!("{when}: still different after {bound:?}: {d}"),
-            Some(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
-    }
+    stat_cmds::agree_within(kea, isc_get(family), &forms(), bound, when)
 }
 
 /// stat_cmds' `assigned-addresses` (v4) or `assigned-nas` (v6) for
@@ -139,10 +109,26 @@ fn spare4(pair: &HaPair, last: u8) -> Ipv4Addr {
 fn failover(family: Family) {
     let t_start = Instant::now();
     let net = HaNet::new();
-    let configs = HaPair::configs(&net, family, HaMode::HotStandby, &hooks());
+    // run-script too (exec mode), each server with a recorder of its own:
+    // scripts run where a packet was handled, never for what a partner's
+    // update, lease_cmds or a sync wrote.
+    let mut hooks = hooks();
+    hooks.push((run_script::lib(), None));
+    let mut configs = HaPair::configs(&net, family, HaMode::HotStandby, &hooks);
+    let scripts = configs.each_mut().map(|cfg| {
+        let script = run_script::recorder(cfg.dir(), "on-lease");
+        // lease_cmds, HA, stat_cmds, lease-stats, run-script.
+        cfg.set_hook_parameters(4, json!({ "name": script, "sync": false }));
+        script
+    });
     let mut pair = HaPair::start(net, configs, HaMode::HotStandby);
     let up = pair.wait_for_normal(START);
     eprintln!("pair in hot-standby after {up:?}");
+    // The scripts each server ran (waits for its scripts in flight).
+    let ran = |pair: &HaPair, i: usize| {
+        run_script::wait_idle(pair.kea(i), Duration::from_secs(10));
+        run_script::records(&scripts[i]).len()
+    };
 
     // Traffic: the primary serves, the standby gets each lease as a
     // lease4-update (lease6-bulk-apply) before the client's answer goes
@@ -152,6 +138,11 @@ fn failover(family: Family) {
         assert_same(pair.kea(i), family, &format!("server{} after traffic to the primary", i + 1));
         assert!(assigned(pair.kea(i), family) >= served.min(20) - 2, "server{}: {} assigned, {served} answered", i + 1, assigned(pair.kea(i), family));
     }
+    let commit = if family == Family::V4 { "leases4_committed" } else { "leases6_committed" };
+    let on_primary = ran(&pair, 0);
+    let committed = run_script::count(&run_script::records(&scripts[0]), commit);
+    assert!(committed as u64 >= served.min(20) - 2, "the primary ran {committed} {commit} scripts for {served} answers");
+    assert_eq!(ran(&pair, 1), 0, "the standby ran scripts for its partner's updates: {:?}", run_script::records(&scripts[1]));
 
     // lease_cmds on either server (not replicated: each its own).
     if family == Family::V4 {
@@ -175,6 +166,7 @@ fn failover(family: Family) {
     for i in 0..2 {
         assert_same(pair.kea(i), family, &format!("server{} after lease_cmds changes", i + 1));
     }
+    assert_eq!((ran(&pair, 0), ran(&pair, 1)), (on_primary, 0), "lease_cmds ran scripts");
 
     // The primary crashes; the standby takes over and serves new clients.
     let before = assigned(pair.kea(0), family);
@@ -184,6 +176,8 @@ fn failover(family: Family) {
     traffic(&pair, family, "02:4a:02:00:00:00", 10);
     assert_same(pair.kea(1), family, "the standby after serving in partner-down");
     let standby = assigned(pair.kea(1), family);
+    let on_standby = ran(&pair, 1);
+    assert!(run_script::count(&run_script::records(&scripts[1]), commit) >= 8, "the standby in partner-down ran its scripts: {on_standby}");
 
     // The primary comes back on its old lease file, syncs the standby's
     // leases (no hook point shows what it writes), then both go back to
@@ -197,6 +191,8 @@ fn failover(family: Family) {
     assert!(synced > before && synced >= standby, "the primary synced {synced} (had {before}, the standby {standby})");
     eprintln!("primary restarted: hot-standby after {normal:?}, lease-stats agreed {lag:?} later ({:?} after the restart)", t_back.elapsed());
     assert_same(pair.kea(1), family, "the standby after the primary's sync");
+    // (The primary's recorder file survived its crash: the same count.)
+    assert_eq!((ran(&pair, 0), ran(&pair, 1)), (on_primary, on_standby), "the sync ran scripts");
 
     // An operator's ha-sync: a lease only the standby has reaches the
     // primary.
@@ -214,6 +210,7 @@ fn failover(family: Family) {
     assert_eq!(assigned(pair.kea(0), family), before + 1, "ha-sync brought the standby's lease");
     eprintln!("operator ha-sync: lease-stats agreed {lag:?} after the command's answer");
     assert_same(pair.kea(1), family, "the standby after the primary's ha-sync");
+    assert_eq!((ran(&pair, 0), ran(&pair, 1)), (on_primary, on_standby), "ha-sync or lease_cmds ran scripts");
     drop(pair);
     eprintln!("{family:?} failover scenario: {:?}", t_start.elapsed());
 }
@@ -303,4 +300,53 @@ fn both_load_balancing_servers_agree_with_stat_cmds_and_the_sdk_reads_ha_command
     assert_eq!(mine.map(|r| r["origin"].clone()), Some(json!(expected)), "our lease4-update {update}");
     drop(pair);
     eprintln!("load-balancing scenario: {:?}", t0.elapsed());
+}
+
+/// run-script in `sync` mode on a hot-standby pair: the primary's reply
+/// waits for both parkings at `leases4_committed`, HA's (the standby has
+/// acknowledged the lease update) and ours (the script has exited 0), so
+/// by the time the client has its ACK both happened; a client the script
+/// denies gets no ACK (on 2.6+ no OFFER: run-script parks at
+/// `lease4_offer` too) whatever HA did; the standby, which only receives
+/// updates, runs no script.
+#[test]
+fn run_script_sync_and_ha_both_hold_the_reply() {
+    if !require_root_and_kea() || !ha_hook() {
+        return;
+    }
+    let t0 = Instant::now();
+    let net = HaNet::new();
+    let mut configs = HaPair::configs(&net, Family::V4, HaMode::HotStandby, &[(run_script::lib(), None)]);
+    let scripts = configs.each_mut().map(|cfg| {
+        let script = run_script::recorder(cfg.dir(), "gate");
+        std::fs::write(format!("{}.deny", script.display()), "02:4c:00:00:00:02\n").unwrap();
+        // lease_cmds, HA, run-script.
+        cfg.set_hook_parameters(2, json!({ "name": script, "sync": true, "timeout-ms": 5000 }));
+        script
+    });
+    let pair = HaPair::start(net, configs, HaMode::HotStandby);
+    pair.wait_for_normal(START);
+    let view = pair.net().view(0);
+    let ack = Client4::new(view, "02:4c:00:00:00:01").dora().expect("an allowed client gets its ACK");
+    let address = ack.yiaddr.to_string();
+    // Both parkings were released before the ACK went out.
+    let on_standby = pair.kea(1).command("lease4-get", Some(json!({ "ip-address": address })));
+    ok(&on_standby);
+    let ran = run_script::records(&scripts[0]);
+    assert!(
+        ran.iter().any(|r| r["argv"][1] == "leases4_committed" && r["env"]["LEASES4_AT0_ADDRESS"] == address),
+        "the ACK went out before the primary's script ran: {ran:?}"
+    );
+    let denied = Client4::new(view, "02:4c:00:00:00:02").with_timeout(Duration::from_millis(1500));
+    if kea_hooks_tests::kea_hooks_version() >= 20600 {
+        assert!(denied.discover(None).is_none(), "a denied client got an OFFER");
+    } else {
+        let offer = denied.discover(None).expect("2.2 offers (no lease4_offer parking)");
+        assert!(denied.request(&offer, None).is_none(), "a denied client got an ACK");
+    }
+    let s = run_script::wait_idle(pair.kea(0), Duration::from_secs(10));
+    assert!(s["failed"].as_u64().unwrap() >= 1, "{s}");
+    assert!(run_script::records(&scripts[1]).is_empty(), "the standby ran scripts for its partner's updates");
+    drop(pair);
+    eprintln!("run-script sync in a pair: {:?}", t0.elapsed());
 }
