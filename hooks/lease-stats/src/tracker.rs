@@ -52,7 +52,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU64, Ordering::{AcqRel, Acquire, Relaxed, SeqCst}};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU64, Ordering::{AcqRel, Acquire, Relaxed, SeqCst}};
 use std::sync::Mutex;
 
 use kea_hooks::dhcp4::LeaseState;
@@ -131,6 +131,10 @@ pub struct Counters {
     /// `declined` (0 but on SQL backends: see [`Counters::align`]).
     db_assigned: AtomicI64,
     db_declined: AtomicI64,
+    /// Whether the gauges follow the database's statistics (aligned once):
+    /// then a recount's corrections move the per-address states behind
+    /// them, not what they show.
+    aligned: AtomicBool,
     granted: AtomicU64,
     released: AtomicU64,
     reclaimed: AtomicU64,
@@ -175,9 +179,20 @@ impl Counters {
     /// database, an HA sync's) count, and this server's own still count
     /// at once. (An event racing the read may count twice or not at all
     /// until the next alignment.)
+    /// Once aligned, what a recount corrects no longer moves the gauges
+    /// (the database's statistics are the truth for them); events still
+    /// do.
     pub fn align(&self, assigned: i64, declined: i64) {
+        self.aligned.store(true, Relaxed);
         self.db_assigned.store(assigned - self.assigned.load(Relaxed), Relaxed);
         self.db_declined.store(declined - self.declined.load(Relaxed), Relaxed);
+    }
+
+    fn db_gauge(&self, held: Held) -> &AtomicI64 {
+        match held {
+            Held::Assigned => &self.db_assigned,
+            Held::Declined => &self.db_declined,
+        }
     }
 
     fn gauge(&self, held: Held) -> &AtomicI64 {
@@ -189,6 +204,9 @@ impl Counters {
 
     pub(crate) fn leave(&self, held: Held, cause: Cause) {
         self.gauge(held).fetch_sub(1, Relaxed);
+        if cause == Cause::Recount && self.aligned.load(Relaxed) {
+            self.db_gauge(held).fetch_add(1, Relaxed);
+        }
         match (cause, held) {
             (Cause::Released, Held::Assigned) => self.released.fetch_add(1, Relaxed),
             (Cause::Reclaimed, Held::Assigned) => self.reclaimed.fetch_add(1, Relaxed),
@@ -199,6 +217,9 @@ impl Counters {
 
     pub(crate) fn enter(&self, held: Held, cause: Cause, was: Option<Held>) {
         self.gauge(held).fetch_add(1, Relaxed);
+        if cause == Cause::Recount && self.aligned.load(Relaxed) {
+            self.db_gauge(held).fetch_sub(1, Relaxed);
+        }
         if cause == Cause::Committed && held == Held::Assigned && was != Some(Held::Assigned) {
             self.granted.fetch_add(1, Relaxed);
         }
@@ -894,6 +915,26 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aligned_gauges_follow_the_database_and_events_not_recounts() {
+        let c = Counters::default();
+        c.enter(Held::Assigned, Cause::Committed, None);
+        c.enter(Held::Assigned, Cause::Recount, None);
+        assert_eq!(c.figures().assigned, 2, "not aligned: a recount's correction shows");
+        // The database says 10 assigned and 1 declined (another server's).
+        c.align(10, 1);
+        assert_eq!((c.figures().assigned, c.figures().declined), (10, 1));
+        c.enter(Held::Assigned, Cause::Committed, None);
+        c.leave(Held::Declined, Cause::Reclaimed);
+        assert_eq!((c.figures().assigned, c.figures().declined), (11, 0), "events show at once");
+        c.enter(Held::Assigned, Cause::Recount, None);
+        c.leave(Held::Assigned, Cause::Recount);
+        c.enter(Held::Declined, Cause::Recount, None);
+        assert_eq!((c.figures().assigned, c.figures().declined), (11, 0), "a recount moves what is behind them");
+        c.align(12, 0);
+        assert_eq!((c.figures().assigned, c.figures().declined), (12, 0));
+    }
     use kea_hooks::dhcp4::Pool4Config;
     use std::convert::Infallible;
 
