@@ -58,7 +58,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 CACHE=${KEA_ROOT_CACHE:-/var/cache/kea-hooks}
-RECIPE=1   # bump when the way a root is built changes (forces a rebuild)
+RECIPE=2   # bump when the way a root is built changes (forces a rebuild)
 
 die() { echo "kea-root: $*" >&2; exit 1; }
 
@@ -228,6 +228,9 @@ build_root() {
   printf '#!/bin/sh\n# kea-root.sh: never start services in this root\nexit 101\n' >"$new/usr/sbin/policy-rc.d"
   chmod 755 "$new/usr/sbin/policy-rc.d"
   echo "kea-root: installing ${PKGS[*]}" >&2
+  # (and then Kea's own Boost headers where the suite's default moved on:
+  # setup-debian.sh --match-kea-boost, run in the root)
+  cp "$REPO/scripts/setup-debian.sh" "$new/tmp/setup-debian.sh"
   unshare -m --propagation private /bin/sh -euc '
     new=$1; shift
     mount --make-rprivate /
@@ -237,10 +240,10 @@ build_root() {
     rm -f "$new/etc/resolv.conf"; touch "$new/etc/resolv.conf"
     mount --bind /etc/resolv.conf "$new/etc/resolv.conf"
     chroot "$new" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 \
-      /bin/sh -euc "apt-get update -qq -o Acquire::Check-Valid-Until=false && apt-get install -y -qq --no-install-recommends \"\$@\" && apt-get clean" sh "$@"
+      /bin/sh -euc "apt-get update -qq -o Acquire::Check-Valid-Until=false && apt-get install -y -qq --no-install-recommends \"\$@\" && /bin/bash /tmp/setup-debian.sh --match-kea-boost && apt-get clean" sh "$@"
   ' sh "$new" "${PKGS[@]}" >"$ROOTS/$SUITE.install.log" 2>&1 ||
     { tail -n 30 "$ROOTS/$SUITE.install.log" >&2; die "installing packages failed (log: $ROOTS/$SUITE.install.log)"; }
-  rm -f "$new/etc/resolv.conf"
+  rm -f "$new/etc/resolv.conf" "$new/tmp/setup-debian.sh"
   : >"$new/etc/resolv.conf"   # a plain file for runs to bind the host's onto
   if [[ -n $TARBALL ]]; then
     # Kea built from source, into /usr/local (docker-kea's layout).

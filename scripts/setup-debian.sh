@@ -7,7 +7,34 @@
 #                                            (default: this machine's), one a
 #                                            line; scripts/kea-root.sh builds
 #                                            its roots from it
+#   setup-debian.sh --match-kea-boost        only the Boost step below
 set -euo pipefail
+
+# Hooks must be built with the Boost headers Kea was built with: Kea's hook
+# arguments include Boost.MultiIndex containers (cb4_updated's
+# audit_entries), whose C++ type changes between Boost releases, and a
+# hook built with other headers cannot take them (bad_any_cast). Debian's
+# default Boost can move past Kea's (sid: Kea 3.0.4 built with 1.90,
+# libboost-dev 1.92): then install Kea's (libboost<major>.<minor>-dev,
+# which replaces libboost-dev). Kea says which it had in `kea-dhcp4 -W`.
+match_kea_boost() {
+  command -v kea-dhcp4 >/dev/null || return 0
+  local kea ours pkg
+  kea=$(kea-dhcp4 -W 2>/dev/null | sed -n 's/^ *Boost: *\([0-9][0-9]*_[0-9][0-9]*\).*/\1/p' | head -n 1)
+  ours=$(sed -n 's/^#define BOOST_LIB_VERSION "\(.*\)"/\1/p' /usr/include/boost/version.hpp 2>/dev/null || true)
+  [[ -n $kea && $kea != "$ours" ]] || return 0
+  pkg="libboost${kea/_/.}-dev"
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup-debian: Kea was built with Boost ${kea/_/.}, the headers here are ${ours:-none}; run as root (or: sudo apt-get install $pkg)" >&2
+    exit 1
+  fi
+  echo "setup-debian: Kea was built with Boost ${kea/_/.}, the headers here are ${ours:-none}: installing $pkg"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg"
+}
+if [[ ${1:-} == --match-kea-boost ]]; then
+  match_kea_boost
+  exit 0
+fi
 
 # KEA_ROOT_SUITE: set by scripts/kea-root.sh inside its roots, where it can
 # name a Kea that is not Debian's (kea32: trixie with Kea 3.2 in /usr/local).
@@ -61,6 +88,8 @@ fi
 
 missing=()
 for p in "${PKGS[@]}"; do
+  # Any Boost headers will do here: match_kea_boost picks the version.
+  [[ $p == libboost-dev && -e /usr/include/boost/version.hpp ]] && continue
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
 if ((${#missing[@]})); then
@@ -81,6 +110,8 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
   if ((created_policy)); then rm -f /usr/sbin/policy-rc.d; fi
 fi
+
+match_kea_boost
 
 if ! command -v cargo >/dev/null; then
   echo "setup-debian: cargo not found: install Rust (https://rustup.rs, 1.85 or newer)" >&2
