@@ -68,7 +68,7 @@ pub use subnet6::{Pool6, Subnet6};
 pub use crate::command::CommandProcessed;
 /// Host identifier kinds and configuration-backend audit entries, shared
 /// with DHCPv4.
-pub use crate::points::{AuditEntry, HostIdentifierType};
+pub use crate::points::{AuditEntry, AuditModification, HostIdentifierType};
 
 /// Where a hook's drop at `buffer6_receive` or `pkt6_receive` is counted:
 /// kea-dhcp6 counts it itself in `pkt6-receive-drop` up to 2.4 (read in
