@@ -643,7 +643,11 @@ impl<'a> Context<'a, Dhcp6SrvConfigured> {
 }
 
 impl<'a> Context<'a, Cb6Updated> {
-    /// What the backend changed (`audit_entries`).
+    /// What the backend changed (`audit_entries`), one [`AuditEntry`] per
+    /// changed object. As at `cb4_updated`: a hook built against Boost
+    /// 1.92+ headers for a Kea built with an older Boost gets `Err` here
+    /// (`bad_any_cast`; the SDK's build warns); build against the Boost
+    /// headers Kea was built with (Debian sid: `libboost1.90-dev`).
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, Error> {
         read_audit_entries(self.handle)
     }

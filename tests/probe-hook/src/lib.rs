@@ -1406,9 +1406,12 @@ fn audit_json(entries: &[dhcp4::AuditEntry]) -> Value {
 
 impl Callout<dhcp4::Cb4Updated> for Probe {
     fn call(&self, cx: &Context<'_, dhcp4::Cb4Updated>) -> Result<(), Error> {
-        let entries = cx.audit_entries()?;
         let main_thread = kea_hooks::threads::main_thread::is_current();
-        self.record(json!({"point": cx.hook_point(), "entries": entries.len(), "audit": audit_json(&entries), "main_thread": main_thread}));
+        // An entry the SDK cannot read is recorded, for the test to show.
+        match cx.audit_entries() {
+            Ok(entries) => self.record(json!({"point": cx.hook_point(), "entries": entries.len(), "audit": audit_json(&entries), "main_thread": main_thread})),
+            Err(e) => self.record(json!({"point": cx.hook_point(), "audit_error": e.to_string(), "main_thread": main_thread})),
+        }
         Ok(())
     }
 }
