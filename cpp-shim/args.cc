@@ -199,8 +199,11 @@ rust::Vec<AuditRow> arg_audit_entries(const CalloutHandle& handle, rust::Str nam
             }
             const std::string type = e->getObjectType();
             const std::string message = e->getLogMessage();
+            const boost::posix_time::ptime when = e->getModificationTime();
+            const boost::posix_time::ptime epoch(boost::gregorian::date(1970, 1, 1));
+            const std::int64_t us = when.is_special() ? 0 : (when - epoch).total_microseconds();
             out.push_back(AuditRow{rust::String::lossy(type.data(), type.size()),
-                                   static_cast<std::uint8_t>(e->getModificationType()), e->getObjectId(),
+                                   static_cast<std::uint8_t>(e->getModificationType()), e->getObjectId(), us,
                                    e->getRevisionId(), rust::String::lossy(message.data(), message.size())});
         }
     }

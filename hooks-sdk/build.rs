@@ -212,6 +212,7 @@ fn main() {
     for (name, value) in &instances {
         build.define(name, value.as_deref());
     }
+    warn_on_boost_multi_index_mismatch(&kea, include);
     build.files(SHIM_SOURCES.iter().map(|f| shim_dir.join(f)));
     build
         .include(&shim_dir)
@@ -467,6 +468,57 @@ fn check_libs(libs: &[&str], kea: &Kea, version: &KeaVersion) {
             kea.via,
             missing.iter().map(|l| format!("lib{l}.so")).collect::<Vec<_>>().join(", "),
             dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(":")
+        );
+    }
+}
+
+/// Warns when Kea was compiled with an older Boost.MultiIndex than the
+/// headers found here: Boost 1.92 made `multi_index::tag<>` and
+/// `composite_key<>` variadic, which changes the C++ type of every
+/// container Kea keys by tags, so a hook argument holding one
+/// (`cb4_updated`'s `audit_entries`, an `AuditEntryCollectionPtr`) is
+/// another type to `boost::any` and cannot be fetched (`bad_any_cast`; seen
+/// on Debian sid: Kea 3.0.4 built with Boost 1.90, libboost-dev 1.92).
+/// No define brings the old `composite_key` back: the cure is the Boost
+/// headers Kea was built with. Kea's form is read from the mangled names
+/// in libkea-dhcpsrv (MPL-style `3tagIN...`, variadic `3tagIJ...`).
+fn warn_on_boost_multi_index_mismatch(kea: &Kea, include: &Path) {
+    let Some(path) = find_lib("kea-dhcpsrv", &lib_dirs(kea)) else { return };
+    let Ok(bytes) = fs::read(&path) else { return };
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    let kea_old_form = has(b"3tagIN") && !has(b"3tagIJ");
+    // Where the compiler looks first: -I/-isystem in CXXFLAGS, then
+    // CPLUS_INCLUDE_PATH, Kea's include directory, the default ones.
+    println!("cargo:rerun-if-env-changed=CXXFLAGS");
+    println!("cargo:rerun-if-env-changed=CPLUS_INCLUDE_PATH");
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let flags = env::var("CXXFLAGS").unwrap_or_default();
+    let mut words = flags.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "-isystem" || w == "-I" {
+            dirs.extend(words.next().map(PathBuf::from));
+        } else if let Some(d) = w.strip_prefix("-isystem").or_else(|| w.strip_prefix("-I")) {
+            dirs.push(PathBuf::from(d));
+        }
+    }
+    if let Some(paths) = env::var_os("CPLUS_INCLUDE_PATH") {
+        dirs.extend(env::split_paths(&paths));
+    }
+    dirs.extend([include.to_path_buf(), PathBuf::from("/usr/local/include"), PathBuf::from("/usr/include")]);
+    let boost_version = dirs
+        .iter()
+        .filter_map(|d| fs::read_to_string(d.join("boost/version.hpp")).ok())
+        .find_map(|text| {
+            text.lines().find_map(|l| l.strip_prefix("#define BOOST_VERSION ").and_then(|v| v.trim().parse::<u32>().ok()))
+        });
+    if let Some(v) = boost_version.filter(|&v| kea_old_form && v >= 109200) {
+        println!(
+            "cargo:warning=kea-hooks: Kea ({}) was built with a Boost older than 1.92, these Boost headers are {}.{}: \
+             cb4_updated/cb6_updated's audit_entries() will fail (bad_any_cast). Build against the Boost headers Kea \
+             was built with (Debian sid: libboost1.90-dev).",
+            path.display(),
+            v / 100000,
+            v / 100 % 1000
         );
     }
 }

@@ -115,21 +115,65 @@ impl HostIdentifierType {
     }
 }
 
-/// One change a configuration backend reported (`cb4_updated`).
+/// One change a configuration backend reported (`cb4_updated`,
+/// `cb6_updated`): a row of the backend's audit table (`dhcp4_audit`,
+/// `dhcp6_audit`), which the backend's triggers write for every change
+/// made in a transaction that began with an audit revision.
+///
+/// Kea fires `cb*_updated` only when a poll of the backend
+/// (`config-control`'s `config-fetch-wait-time`, or `config-backend-pull`)
+/// finds entries newer than the last it applied: never for the full fetch
+/// at start-up or on a reconfiguration (tested against real PostgreSQL
+/// and MariaDB on Kea 2.2, 2.6 and 3.0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
-    /// What kind of object changed (the backend's table, e.g. `dhcp4_subnet`).
+    /// What kind of object changed: the backend's table, e.g.
+    /// `dhcp4_global_parameter`, `dhcp4_subnet`, `dhcp4_options`.
     pub object_type: String,
-    /// 0 created, 1 updated, 2 deleted.
-    pub modification: u8,
-    /// The object's id in the backend.
+    /// Whether it was created, updated or deleted.
+    pub modification: AuditModification,
+    /// The object's id in the backend (the row's `id` in `object_type`).
     pub object_id: u64,
-    /// The backend's revision of the change.
+    /// When the backend recorded the change: Kea's time of the audit
+    /// revision, taken as UTC (as Kea stores and compares it).
+    pub modification_time: std::time::SystemTime,
+    /// The backend's revision of the change: every change made under one
+    /// audit revision shares it.
     pub revision_id: u64,
-    /// The log message stored with the change.
+    /// The log message of the audit revision.
     pub log_message: String,
 }
 
+/// What a configuration backend did to an object ([`AuditEntry::modification`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditModification {
+    /// The object was created (Kea's `CREATE`, 0).
+    Create,
+    /// The object was updated (`UPDATE`, 1).
+    Update,
+    /// The object was deleted (`DELETE`, 2).
+    Delete,
+}
+
+impl AuditModification {
+    fn from_raw(raw: u8) -> Result<Self, Error> {
+        match raw {
+            0 => Ok(Self::Create),
+            1 => Ok(Self::Update),
+            2 => Ok(Self::Delete),
+            other => Err(invalid(format_args!("audit entry: unknown modification type {other}"))),
+        }
+    }
+
+    /// Kea's name for it (`create`, `update`, `delete`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+}
 
 /// `id_type` and `id_value` of a `host*_identifier` callout.
 pub(crate) fn read_identifier(handle: &ffi::CalloutHandle) -> Result<(HostIdentifierType, Vec<u8>), Error> {
@@ -150,16 +194,25 @@ pub(crate) fn write_identifier(handle: &ffi::CalloutHandle, kind: HostIdentifier
 
 /// `audit_entries` of a `cb*_updated` callout.
 pub(crate) fn read_audit_entries(handle: &ffi::CalloutHandle) -> Result<Vec<AuditEntry>, Error> {
-    Ok(ffi::arg_audit_entries(handle, "audit_entries")?
+    ffi::arg_audit_entries(handle, "audit_entries")?
         .into_iter()
-        .map(|r| AuditEntry {
-            object_type: r.object_type,
-            modification: r.modification,
-            object_id: r.object_id,
-            revision_id: r.revision_id,
-            log_message: r.log_message,
+        .map(|r| {
+            let since_epoch = std::time::Duration::from_micros(r.modification_time_us.unsigned_abs());
+            let modification_time = if r.modification_time_us >= 0 {
+                std::time::UNIX_EPOCH + since_epoch
+            } else {
+                std::time::UNIX_EPOCH - since_epoch
+            };
+            Ok(AuditEntry {
+                object_type: r.object_type,
+                modification: AuditModification::from_raw(r.modification)?,
+                object_id: r.object_id,
+                modification_time,
+                revision_id: r.revision_id,
+                log_message: r.log_message,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// `hostname` of a `ddns*_update` callout (empty when none).

@@ -84,7 +84,7 @@ pub use points::{
 };
 /// Host identifier kinds and configuration-backend audit entries, shared
 /// with DHCPv6.
-pub use crate::points::{AuditEntry, HostIdentifierType};
+pub use crate::points::{AuditEntry, AuditModification, HostIdentifierType};
 
 hook_point!(
     /// `pkt4_receive`: a query was received and parsed, before any

@@ -499,7 +499,14 @@ impl<'a> Context<'a, Dhcp4SrvConfigured> {
 }
 
 impl<'a> Context<'a, Cb4Updated> {
-    /// What the backend changed (`audit_entries`).
+    /// What the backend changed (`audit_entries`), one [`AuditEntry`] per
+    /// changed object, in Kea's order.
+    ///
+    /// Kea hands them over as a Boost.MultiIndex container, whose C++ type
+    /// depends on the Boost headers: a hook built against Boost 1.92+
+    /// headers for a Kea built with an older Boost gets `Err` here
+    /// (`bad_any_cast`; the SDK's build warns). Build against the Boost
+    /// headers Kea was built with (Debian sid: `libboost1.90-dev`).
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, Error> {
         read_audit_entries(self.handle)
     }

@@ -68,7 +68,7 @@ pub use subnet6::{Pool6, Subnet6};
 pub use crate::command::CommandProcessed;
 /// Host identifier kinds and configuration-backend audit entries, shared
 /// with DHCPv4.
-pub use crate::points::{AuditEntry, HostIdentifierType};
+pub use crate::points::{AuditEntry, AuditModification, HostIdentifierType};
 
 /// Where a hook's drop at `buffer6_receive` or `pkt6_receive` is counted:
 /// kea-dhcp6 counts it itself in `pkt6-receive-drop` up to 2.4 (read in
@@ -643,7 +643,11 @@ impl<'a> Context<'a, Dhcp6SrvConfigured> {
 }
 
 impl<'a> Context<'a, Cb6Updated> {
-    /// What the backend changed (`audit_entries`).
+    /// What the backend changed (`audit_entries`), one [`AuditEntry`] per
+    /// changed object. As at `cb4_updated`: a hook built against Boost
+    /// 1.92+ headers for a Kea built with an older Boost gets `Err` here
+    /// (`bad_any_cast`; the SDK's build warns); build against the Boost
+    /// headers Kea was built with (Debian sid: `libboost1.90-dev`).
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, Error> {
         read_audit_entries(self.handle)
     }

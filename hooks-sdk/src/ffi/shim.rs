@@ -44,6 +44,9 @@ pub(crate) mod bridge {
         object_type: String,
         modification: u8,
         object_id: u64,
+        /// Microseconds since the Unix epoch (Kea's ptime as UTC; a time
+        /// Kea does not have, "not a date time", as 0).
+        modification_time_us: i64,
         revision_id: u64,
         log_message: String,
     }

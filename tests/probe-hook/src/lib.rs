@@ -1394,9 +1394,28 @@ impl Callout<dhcp4::Dhcp4SrvConfigured> for Probe {
     }
 }
 
+/// The typed audit entries of a `cb4_updated`, as the test reads them.
+fn audit_json(entries: &[dhcp4::AuditEntry]) -> Value {
+    entries
+        .iter()
+        .map(|e| {
+            let time = e.modification_time.duration_since(std::time::UNIX_EPOCH).map_or(-1, |d| d.as_secs() as i64);
+            json!({
+                "object_type": e.object_type, "object_id": e.object_id, "modification": e.modification.name(),
+                "modification_time": time, "revision_id": e.revision_id, "log_message": e.log_message,
+            })
+        })
+        .collect()
+}
+
 impl Callout<dhcp4::Cb4Updated> for Probe {
     fn call(&self, cx: &Context<'_, dhcp4::Cb4Updated>) -> Result<(), Error> {
-        self.record(json!({"point": cx.hook_point(), "entries": cx.audit_entries()?.len()}));
+        let main_thread = kea_hooks::threads::main_thread::is_current();
+        // An entry the SDK cannot read is recorded, for the test to show.
+        match cx.audit_entries() {
+            Ok(entries) => self.record(json!({"point": cx.hook_point(), "entries": entries.len(), "audit": audit_json(&entries), "main_thread": main_thread})),
+            Err(e) => self.record(json!({"point": cx.hook_point(), "audit_error": e.to_string(), "main_thread": main_thread})),
+        }
         Ok(())
     }
 }

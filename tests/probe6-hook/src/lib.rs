@@ -576,7 +576,26 @@ impl Callout<dhcp6::Dhcp6SrvConfigured> for Probe6 {
 
 impl Callout<dhcp6::Cb6Updated> for Probe6 {
     fn call(&self, cx: &Context<'_, dhcp6::Cb6Updated>) -> Result<(), Error> {
-        self.record(json!({ "point": "cb6_updated", "entries": cx.audit_entries()?.len() }));
+        let entries = match cx.audit_entries() {
+            Ok(entries) => entries,
+            Err(e) => {
+                // An entry the SDK cannot read is recorded, for the test to show.
+                self.record(json!({ "point": "cb6_updated", "audit_error": e.to_string() }));
+                return Ok(());
+            }
+        };
+        let audit: Vec<Value> = entries
+            .iter()
+            .map(|e| {
+                let time = e.modification_time.duration_since(std::time::UNIX_EPOCH).map_or(-1, |d| d.as_secs() as i64);
+                json!({
+                    "object_type": e.object_type, "object_id": e.object_id, "modification": e.modification.name(),
+                    "modification_time": time, "revision_id": e.revision_id, "log_message": e.log_message,
+                })
+            })
+            .collect();
+        let main_thread = kea_hooks::threads::main_thread::is_current();
+        self.record(json!({ "point": "cb6_updated", "entries": entries.len(), "audit": audit, "main_thread": main_thread }));
         Ok(())
     }
 }
