@@ -34,6 +34,18 @@ fn pg_bin() -> PathBuf {
     found.pop().map(|(_, bin)| bin).unwrap_or_else(|| panic!("no PostgreSQL in /usr/lib/postgresql/*/bin (install postgresql)"))
 }
 
+/// The server in `slot` while a test holds it, else one `start` makes
+/// (see [`PgServer::shared`]).
+fn shared<T>(slot: &Mutex<Weak<T>>, start: fn() -> T) -> Arc<T> {
+    let mut shared = slot.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(server) = shared.upgrade() {
+        return server;
+    }
+    let server = Arc::new(start());
+    *shared = Arc::downgrade(&server);
+    server
+}
+
 fn check(what: &str, out: std::io::Result<Output>) -> String {
     let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(out.status.success(), "{what}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -59,13 +71,7 @@ impl PgServer {
     /// binary), so tests that run side by side share one start.
     pub fn shared() -> Arc<PgServer> {
         static SHARED: Mutex<Weak<PgServer>> = Mutex::new(Weak::new());
-        let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(server) = shared.upgrade() {
-            return server;
-        }
-        let server = Arc::new(PgServer::start());
-        *shared = Arc::downgrade(&server);
-        server
+        shared(&SHARED, PgServer::start)
     }
 
     /// initdb (trust authentication for local connections) and start,
@@ -165,13 +171,7 @@ impl MariaDbServer {
     /// The server the tests running now share (see [`PgServer::shared`]).
     pub fn shared() -> Arc<MariaDbServer> {
         static SHARED: Mutex<Weak<MariaDbServer>> = Mutex::new(Weak::new());
-        let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(server) = shared.upgrade() {
-            return server;
-        }
-        let server = Arc::new(MariaDbServer::start());
-        *shared = Arc::downgrade(&server);
-        server
+        shared(&SHARED, MariaDbServer::start)
     }
 
     /// mariadb-install-db and mariadbd; waits (up to 30 s) for its socket.

@@ -57,24 +57,33 @@ fn check_lease_counts(kea: &kea_hooks_tests::Kea) {
     assert_eq!(record["counts"], answer["arguments"], "{record}");
 }
 
+/// Kea (with lease_cmds, stat_cmds and the probe) on the lease database
+/// `db` (`env`: what Kea needs in its environment to reach it): a lease
+/// added lands in the database's `lease4` table (`rows` counts them, as
+/// the database's own client), stat_cmds and the SDK read its statistics.
+fn leases_in_the_database(db: Value, env: Option<(&'static str, String)>, rows: impl Fn(&str) -> String, last: u8) {
+    let pair = NetPair::new();
+    let mut cfg = KeaConfig::new(&pair).merge(json!({ "lease-database": db }));
+    if let Some((var, value)) = &env {
+        cfg = cfg.env(var, value);
+    }
+    let kea = with_lease_cmds_stat_cmds_and_probe(&pair, cfg, db["type"].as_str().unwrap());
+    let base = pair.subnet().rsplit_once('.').unwrap().0.to_owned();
+    let added = kea.command("lease4-add", Some(json!({ "ip-address": format!("{base}.{last}"), "hw-address": format!("02:5e:00:00:00:{last:02x}") })));
+    assert_eq!(added["result"], 0, "{added}");
+    assert_eq!(rows("SELECT count(*) FROM lease4").trim(), "1", "the lease is in the database's lease4 table");
+    let stats = kea.command("stat-lease4-get", None);
+    assert_eq!(stats["arguments"]["result-set"]["rows"][0][3], 1, "{stats}");
+    check_lease_counts(&kea);
+}
+
 #[test]
 fn kea_keeps_its_leases_in_a_real_postgresql() {
     if !require_root_and_kea() || !sql_backends() {
         return;
     }
     let pg = PgServer::shared();
-    let db = pg.kea_database("keatest1");
-    let pair = NetPair::new();
-    let kea = with_lease_cmds_stat_cmds_and_probe(&pair, KeaConfig::new(&pair).merge(json!({ "lease-database": db })), "postgresql");
-    let subnet = pair.subnet();
-    let base = subnet.rsplit_once('.').unwrap().0.to_owned();
-    let added = kea.command("lease4-add", Some(json!({ "ip-address": format!("{base}.150"), "hw-address": "02:5e:00:00:00:01" })));
-    assert_eq!(added["result"], 0, "{added}");
-    let rows = pg.psql("keatest1", "SELECT count(*) FROM lease4");
-    assert_eq!(rows.trim(), "1", "the lease is in PostgreSQL's lease4 table");
-    let stats = kea.command("stat-lease4-get", None);
-    assert_eq!(stats["arguments"]["result-set"]["rows"][0][3], 1, "{stats}");
-    check_lease_counts(&kea);
+    leases_in_the_database(pg.kea_database("keatest1"), None, |sql| pg.psql("keatest1", sql), 150);
 }
 
 #[test]
@@ -83,17 +92,7 @@ fn kea_keeps_its_leases_in_a_real_mariadb() {
         return;
     }
     let my = MariaDbServer::shared();
-    let db = my.kea_database("keatest2");
-    let (var, socket) = my.kea_env();
-    let pair = NetPair::new();
-    let kea = with_lease_cmds_stat_cmds_and_probe(&pair, KeaConfig::new(&pair).merge(json!({ "lease-database": db })).env(var, &socket), "mysql");
-    let base = pair.subnet().rsplit_once('.').unwrap().0.to_owned();
-    let added = kea.command("lease4-add", Some(json!({ "ip-address": format!("{base}.151"), "hw-address": "02:5e:00:00:00:02" })));
-    assert_eq!(added["result"], 0, "{added}");
-    assert_eq!(my.sql("keatest2", "SELECT count(*) FROM lease4").trim(), "1", "the lease is in MariaDB's lease4 table");
-    let stats = kea.command("stat-lease4-get", None);
-    assert_eq!(stats["arguments"]["result-set"]["rows"][0][3], 1, "{stats}");
-    check_lease_counts(&kea);
+    leases_in_the_database(my.kea_database("keatest2"), Some(my.kea_env()), |sql| my.sql("keatest2", sql), 151);
 }
 
 /// How long lease-stats may lag stat_cmds on an SQL database (the README
@@ -103,8 +102,7 @@ const SQL_BOUND: Duration = Duration::from_secs(3);
 
 /// Starts a kea-dhcp4 on `own` (subnet id 1 or 2 by `id`) that also knows
 /// the `other` pair's subnet (the other id), sharing the lease database
-/// `db`, with lease_cmds, stat_cmds and lease-stats (no periodic recount:
-/// it must not be what makes them agree).
+/// `db` ([`with_lease_stats`]).
 fn sharing_server(own: &NetPair, id: u32, other: &NetPair, db: &Value, env: Option<&(&'static str, String)>) -> Kea {
     let subnet = |pair: &NetPair, id: u32| json!({ "id": id, "subnet": pair.subnet(), "pools": [{ "pool": pair.pool() }] });
     let mut subnets = vec![subnet(own, id), subnet(other, 3 - id)];
@@ -114,8 +112,14 @@ fn sharing_server(own: &NetPair, id: u32, other: &NetPair, db: &Value, env: Opti
     if let Some((var, value)) = env {
         cfg = cfg.env(var, value);
     }
-    let db_type = db["type"].as_str().unwrap();
-    let mut libs = sql_lease_backend_hooks(db_type);
+    with_lease_stats(own, cfg, db)
+}
+
+/// Starts `cfg` on `own` with the backend hook `db` needs, lease_cmds,
+/// stat_cmds and lease-stats (no periodic recount: it must not be what
+/// makes them agree).
+fn with_lease_stats(own: &NetPair, cfg: KeaConfig, db: &Value) -> Kea {
+    let mut libs = sql_lease_backend_hooks(db["type"].as_str().unwrap());
     libs.extend([isc_hook("libdhcp_lease_cmds.so"), isc_hook("libdhcp_stat_cmds.so"), lease_stats()]);
     let libs = hooks_together(cfg.dir(), &libs);
     let (ours, isc) = libs.split_last().unwrap();
@@ -203,15 +207,7 @@ fn sharing_server6(own: &NetPair, id: u32, other: &NetPair, db: &Value) -> Kea {
         .subnet6_merge(json!({ "id": id, "pd-pools": pd(id) }))
         .subnet6(json!({ "id": 3 - id, "subnet": other.subnet6(), "pools": [{ "pool": other.pool6() }], "pd-pools": pd(3 - id) }))
         .merge(json!({ "lease-database": db }));
-    let mut libs = sql_lease_backend_hooks(db["type"].as_str().unwrap());
-    libs.extend([isc_hook("libdhcp_lease_cmds.so"), isc_hook("libdhcp_stat_cmds.so"), lease_stats()]);
-    let libs = hooks_together(cfg.dir(), &libs);
-    let (ours, isc) = libs.split_last().unwrap();
-    isc.iter()
-        .fold(cfg, |cfg, lib| cfg.hook(lib, None))
-        .hook(ours, Some(json!({ "recount-interval": 0 })))
-        .start(own)
-        .unwrap_or_else(|e| panic!("{e}"))
+    with_lease_stats(own, cfg, db)
 }
 
 /// Two kea-dhcp6 sharing one PostgreSQL lease database: after addresses
