@@ -398,7 +398,8 @@ fn main() {
         let seed_ms = kea
             .log()
             .lines()
-            .find(|l| l.contains("counted the lease database"))
+            // (On SQL it reads the database's statistics there instead.)
+            .find(|l| l.contains("counted the lease database") || l.contains("read the lease database's statistics"))
             .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("ms=")).map(str::to_owned))
             .unwrap_or_else(|| "?".into());
         // The same answer (timestamps and command names aside).
