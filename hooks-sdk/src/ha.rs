@@ -207,6 +207,12 @@ impl HaState {
             .collect()
     }
 
+    /// Whether command `name`'s answer shows this server's own state
+    /// (`ha-heartbeat`, `status-get`): the only answers worth reading for it.
+    pub fn shown_by(name: &str) -> bool {
+        name == "ha-heartbeat" || name == "status-get"
+    }
+
     /// This server's own state as command `name`'s answer `response` shows
     /// it: `ha-heartbeat` (from the partner) or `status-get` (the first
     /// relationship's); `None` for other commands.
@@ -331,7 +337,7 @@ impl HaStateWatch {
     /// `status-get`. Fails (a Kea error) when Kea's arguments are missing.
     pub fn observe_command(&self, cx: &Context<'_, CommandProcessed>) -> Result<Vec<HaTransition>, Error> {
         let name = cx.name()?;
-        if name != "ha-heartbeat" && name != "status-get" {
+        if !HaState::shown_by(&name) {
             return Ok(Vec::new());
         }
         Ok(self.observe_answer(&name, &cx.arguments()?, &cx.response()?))
@@ -425,7 +431,7 @@ impl Context<'_, CommandProcessed> {
     /// ([`HaState::from_command`]: `ha-heartbeat`, `status-get`).
     pub fn own_ha_state(&self) -> Result<Option<HaState>, Error> {
         let name = self.name()?;
-        if name != "ha-heartbeat" && name != "status-get" {
+        if !HaState::shown_by(&name) {
             return Ok(None);
         }
         Ok(HaState::from_command(&name, &self.response()?))

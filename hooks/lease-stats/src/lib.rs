@@ -499,7 +499,14 @@ impl LeaseStats {
         let shared = Arc::clone(shared);
         Worker::spawn("lease-stats-db", move |stop: &StopToken| {
             while stop.sleep(every) {
+                // `sql` is set before `seeded`, at configuration, for good:
+                // Kea loads the hook anew for every configuration. So once
+                // seeded on another backend, this thread has nothing to do.
+                let seeded = shared.seeded.load(Ordering::Acquire);
                 if !shared.sql.load(Ordering::Acquire) {
+                    if seeded {
+                        return;
+                    }
                     continue;
                 }
                 let target = Arc::clone(&shared);
@@ -751,11 +758,11 @@ impl Callout<dhcp4::Lease4Recover> for LeaseStats {
 impl Callout<dhcp4::CommandProcessed> for LeaseStats {
     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
         let name = cx.name()?;
-        if name == "ha-heartbeat" || name == "status-get" {
+        if HaState::shown_by(&name) {
             // (On HA's listener thread for a heartbeat: a lookup in the
             // watch's short list, and a recount requested, not taken, on a
             // change.)
-            let changes = self.shared.ha.observe_answer(&name, &cx.arguments()?, &cx.response()?);
+            let changes = self.shared.ha.observe_command(cx)?;
             let mut recount = false;
             for change in &changes {
                 let after_sync = change.to.follows_sync();

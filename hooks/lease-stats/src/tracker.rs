@@ -179,6 +179,7 @@ impl Counters {
     /// database, an HA sync's) count, and this server's own still count
     /// at once. (An event racing the read may count twice or not at all
     /// until the next alignment.)
+    ///
     /// Once aligned, what a recount corrects no longer moves the gauges
     /// (the database's statistics are the truth for them); events still
     /// do.
@@ -915,26 +916,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn aligned_gauges_follow_the_database_and_events_not_recounts() {
-        let c = Counters::default();
-        c.enter(Held::Assigned, Cause::Committed, None);
-        c.enter(Held::Assigned, Cause::Recount, None);
-        assert_eq!(c.figures().assigned, 2, "not aligned: a recount's correction shows");
-        // The database says 10 assigned and 1 declined (another server's).
-        c.align(10, 1);
-        assert_eq!((c.figures().assigned, c.figures().declined), (10, 1));
-        c.enter(Held::Assigned, Cause::Committed, None);
-        c.leave(Held::Declined, Cause::Reclaimed);
-        assert_eq!((c.figures().assigned, c.figures().declined), (11, 0), "events show at once");
-        c.enter(Held::Assigned, Cause::Recount, None);
-        c.leave(Held::Assigned, Cause::Recount);
-        c.enter(Held::Declined, Cause::Recount, None);
-        assert_eq!((c.figures().assigned, c.figures().declined), (11, 0), "a recount moves what is behind them");
-        c.align(12, 0);
-        assert_eq!((c.figures().assigned, c.figures().declined), (12, 0));
-    }
     use kea_hooks::dhcp4::Pool4Config;
     use std::convert::Infallible;
 
@@ -1179,5 +1160,25 @@ mod tests {
         let r = recount(&t, None, vec![lease("10.0.0.1", 8, LeaseState::DEFAULT), lease("10.9.0.1", 8, LeaseState::EXPIRED_RECLAIMED)]);
         assert_eq!((r.corrected, t.marked_blocks()), (0, 1));
         assert_eq!(figures(&t, 8), (1, 0));
+    }
+
+    #[test]
+    fn aligned_gauges_follow_the_database_and_events_not_recounts() {
+        let c = Counters::default();
+        c.enter(Held::Assigned, Cause::Committed, None);
+        c.enter(Held::Assigned, Cause::Recount, None);
+        assert_eq!(c.figures().assigned, 2, "not aligned: a recount's correction shows");
+        // The database says 10 assigned and 1 declined (another server's).
+        c.align(10, 1);
+        assert_eq!((c.figures().assigned, c.figures().declined), (10, 1));
+        c.enter(Held::Assigned, Cause::Committed, None);
+        c.leave(Held::Declined, Cause::Reclaimed);
+        assert_eq!((c.figures().assigned, c.figures().declined), (11, 0), "events show at once");
+        c.enter(Held::Assigned, Cause::Recount, None);
+        c.leave(Held::Assigned, Cause::Recount);
+        c.enter(Held::Declined, Cause::Recount, None);
+        assert_eq!((c.figures().assigned, c.figures().declined), (11, 0), "a recount moves what is behind them");
+        c.align(12, 0);
+        assert_eq!((c.figures().assigned, c.figures().declined), (12, 0));
     }
 }
