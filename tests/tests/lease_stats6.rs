@@ -152,25 +152,10 @@ impl Layout {
     }
 }
 
-/// An answer's text with its timestamp's value masked (after checking it
 /// Waits until Kea has reclaimed every expired lease in its file (no lease
 /// in state default or declined past its expiry).
 fn wait_for_reclamation(kea: &Kea) {
     stat_cmds::wait_for_reclamation(kea, |t| kea.lease6_rows().iter().filter(|r| r.state <= 1 && r.valid_lifetime > 0 && r.expire < t).count());
-}
-
-/// has stat_cmds' format) and `command`'s name replaced.
-fn untimed_text(text: &str, command: &str) -> String {
-    let text = text.replace(command, "lease-stats-get");
-    let key = "\"timestamp\": \"";
-    match text.find(key) {
-        None => text,
-        Some(i) => {
-            let ts = &text[i + key.len()..i + key.len() + 26];
-            assert!(&ts[4..5] == "-" && &ts[10..11] == " " && &ts[19..20] == "." && text[i + key.len() + 26..].starts_with('"'), "{text}");
-            format!("{}{}", &text[..i + key.len()], &text[i + key.len() + 26..])
-        }
-    }
 }
 
 /// Every form answered by both, compared as Kea's texts; returns
@@ -185,8 +170,8 @@ fn compare_with_stat_cmds(kea: &Kea, when: &str) -> Vec<Value> {
     assert_eq!(mine["arguments"]["result-set"]["rows"], single["arguments"]["result-set"]["rows"], "{when}");
     let mut ours = Vec::new();
     for args in query_forms() {
-        let isc = untimed_text(&kea.command_text("stat-lease6-get", args.clone()), "stat-lease6-get");
-        let mine = untimed_text(&kea.command_text("lease-stats-get", args.clone()), "lease-stats-get");
+        let isc = stat_cmds::untimed_text(&kea.command_text("stat-lease6-get", args.clone()), "stat-lease6-get");
+        let mine = stat_cmds::untimed_text(&kea.command_text("lease-stats-get", args.clone()), "lease-stats-get");
         assert_eq!(mine, isc, "{when}: arguments {args:?}");
         ours.push(serde_json::from_str::<Value>(&mine).unwrap());
     }
