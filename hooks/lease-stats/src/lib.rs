@@ -510,7 +510,7 @@ impl LeaseStats {
                     continue;
                 }
                 let target = Arc::clone(&shared);
-                match main_thread::call_with_kea(move |kea| align_with_database(&target, &kea)) {
+                match main_thread::call_with_kea(move |kea| align_with_database(&target, kea)) {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) | Err(e) if stop.is_stopped() => tracing::debug!(error = %e, "database reading interrupted by unload"),
                     Ok(Err(e)) | Err(e) => tracing::warn!(error = %e, "reading the database's lease statistics failed"),
