@@ -78,6 +78,8 @@ PKGS=(
   iproute2 "$dhcp_client"                               # test network namespaces, a real client
   curl                                                  # control commands over HTTP
   python3-prometheus-client                             # a real Prometheus parser for metrics endpoints
+  python3-venv                                          # kea-exporter from PyPI, in a venv of the test's own (kea_metrics.rs)
+  prometheus                                            # a real Prometheus scraping kea-metrics (its service never starts)
   valgrind                                              # instruction counts in the benchmark
 )
 
