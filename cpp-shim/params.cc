@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include <cc/data.h>
+#include <hooks/hooks_manager.h>
 #if KEA_SHIM_HOOKS_VERSION >= 30000
 #include <hooks/hooks_parser.h>
 #endif
@@ -242,6 +243,14 @@ void register_command(LibraryHandle& handle, rust::Str name, std::size_t callout
     // Kea calls a command's handlers as callouts of the hook point
     // "$<name>", with arguments "command" and "response"; same ABI.
     handle.registerCommandCallout(std::string(name), reinterpret_cast<isc::hooks::CalloutPtr>(callout));
+}
+
+rust::Vec<rust::String> hook_library_names() {
+    rust::Vec<rust::String> out;
+    for (const std::string& name : isc::hooks::HooksManager::getLibraryNames()) {
+        out.push_back(rust::String(name));
+    }
+    return out;
 }
 
 }  // namespace kea_shim

@@ -89,6 +89,7 @@ enum class Arg : std::uint8_t;  // shared with Rust (src/ffi/shim.rs), defined b
 struct PacketValues;            // a Rust type (src/ffi/shim.rs)
 struct AuditRow;                // shared with Rust (src/ffi/shim.rs)
 struct StatReading;             // shared with Rust (src/ffi/shim.rs)
+struct StatEntry;               // shared with Rust (src/ffi/shim.rs)
 struct LeaseStatsRow;           // shared with Rust (src/ffi/shim.rs)
 
 using isc::dhcp::HWAddr;
@@ -154,9 +155,12 @@ void statistic_set_string(rust::Str name, rust::Str value);
 bool statistic_remove(rust::Str name);
 bool statistic_reset(rust::Str name);
 StatReading statistic_get(rust::Str name);
+std::size_t statistic_count();
+rust::Vec<StatEntry> statistics_page(rust::Str after, bool from_start, std::size_t max);
 bool multi_threading_enabled();
 rust::Vec<LeaseStatsRow> lease_stats_query(bool v6, std::uint32_t first, std::uint32_t last);
 rust::String lease_backend_type();
+rust::Vec<rust::String> hook_library_names();
 
 // ---- callout handle ----
 rust::Vec<rust::String> handle_argument_names(const CalloutHandle& handle);

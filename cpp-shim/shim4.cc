@@ -29,6 +29,16 @@ using isc::data::Element;
 
 // ---- configuration and lease database ----
 
+rust::String config_shared_networks4_json(bool staging) {
+    isc::dhcp::CfgMgr& mgr = isc::dhcp::CfgMgr::instance();
+    const isc::dhcp::SrvConfigPtr cfg = staging ? mgr.getStagingCfg() : mgr.getCurrentCfg();
+    if (!cfg || !cfg->getCfgSharedNetworks4()) {
+        return rust::String("[]");
+    }
+    const ConstElementPtr list = cfg->getCfgSharedNetworks4()->toElement();
+    return list ? detail::element_json(list) : rust::String("[]");
+}
+
 rust::String config_subnets4_json(bool staging) {
     isc::dhcp::CfgMgr& mgr = isc::dhcp::CfgMgr::instance();
     const isc::dhcp::SrvConfigPtr cfg = staging ? mgr.getStagingCfg() : mgr.getCurrentCfg();

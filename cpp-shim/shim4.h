@@ -18,6 +18,7 @@ using isc::dhcp::Subnet4;
 
 // ---- configuration and lease database ----
 rust::String config_subnets4_json(bool staging);
+rust::String config_shared_networks4_json(bool staging);
 rust::Vec<LeaseRow4> leases4_by_address(std::uint32_t address);
 rust::Vec<LeaseRow4> leases4_by_hwaddr(rust::Slice<const std::uint8_t> hwaddr, std::uint16_t htype);
 rust::Vec<LeaseRow4> leases4_by_client_id(rust::Slice<const std::uint8_t> client_id);

@@ -73,6 +73,16 @@ IOAddress io6(rust::Slice<const std::uint8_t> octets) {
 
 // ---- configuration and lease database ----
 
+rust::String config_shared_networks6_json(bool staging) {
+    isc::dhcp::CfgMgr& mgr = isc::dhcp::CfgMgr::instance();
+    const isc::dhcp::SrvConfigPtr cfg = staging ? mgr.getStagingCfg() : mgr.getCurrentCfg();
+    if (!cfg || !cfg->getCfgSharedNetworks6()) {
+        return rust::String("[]");
+    }
+    const ConstElementPtr list = cfg->getCfgSharedNetworks6()->toElement();
+    return list ? detail::element_json(list) : rust::String("[]");
+}
+
 rust::String config_subnets6_json(bool staging) {
     isc::dhcp::CfgMgr& mgr = isc::dhcp::CfgMgr::instance();
     const isc::dhcp::SrvConfigPtr cfg = staging ? mgr.getStagingCfg() : mgr.getCurrentCfg();

@@ -34,6 +34,7 @@ isc::asiolink::IOAddress io6(rust::Slice<const std::uint8_t> octets);
 
 // ---- configuration and lease database ----
 rust::String config_subnets6_json(bool staging);
+rust::String config_shared_networks6_json(bool staging);
 rust::Vec<LeaseRow6> leases6_by_address(std::uint8_t lease_type, rust::Slice<const std::uint8_t> address);
 rust::Vec<LeaseRow6> leases6_by_duid_iaid(std::uint8_t lease_type, rust::Slice<const std::uint8_t> duid,
                                           std::uint32_t iaid);

@@ -79,6 +79,15 @@ impl KeaAccess<'_> {
         self.staging
     }
 
+    /// The hook libraries of the server's configuration, in its order, as
+    /// the paths its `hooks-libraries` name (this hook's own among them).
+    /// In `load` Kea may still be loading the later ones: ask from a
+    /// callout, a command handler or
+    /// [`main_thread`](crate::threads::main_thread) work for the whole list.
+    pub fn hook_libraries(&self) -> Result<Vec<String>, Error> {
+        Ok(ffi::hook_library_names()?)
+    }
+
     /// The lease database.
     pub fn lease_db(&self) -> LeaseDb<'_> {
         LeaseDb { gated: false, _not_send: PhantomData }

@@ -34,10 +34,11 @@
 //! from a hook's own thread with multi-threading off, they fail with
 //! [`ErrorKind::WrongThread`] and touch nothing.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
 use crate::ffi::{self, StatKind};
+use crate::threads::main_thread;
 
 /// A statistic's latest value.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,7 +126,11 @@ pub fn reset(name: &str) -> Result<bool, Error> {
 /// The latest value of statistic `name`, `None` when there is none.
 pub fn get(name: &str) -> Result<Option<StatValue>, Error> {
     check_thread()?;
-    let r = ffi::statistic_get(name)?;
+    value_of(name, ffi::statistic_get(name)?)
+}
+
+/// A reading of the shim's as a [`StatValue`] (`None`: no such statistic).
+fn value_of(name: &str, r: ffi::StatReading) -> Result<Option<StatValue>, Error> {
     Ok(match r.kind {
         StatKind::Integer => Some(StatValue::Integer(r.integer)),
         StatKind::BigInteger => Some(StatValue::BigInteger(r.text.parse().map_err(|_| {
@@ -138,6 +143,102 @@ pub fn get(name: &str) -> Result<Option<StatValue>, Error> {
         StatKind::String => Some(StatValue::String(r.text)),
         _ => None,
     })
+}
+
+/// One of Kea's statistics: its name and latest value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statistic {
+    /// Its name (`pkt4-received`, `subnet[1].assigned-addresses`,
+    /// `subnet[1].pool[0].total-addresses`, a hook's `run-script.run`).
+    pub name: String,
+    /// Its latest value.
+    pub value: StatValue,
+}
+
+/// How many statistics Kea has.
+pub fn count() -> Result<usize, Error> {
+    check_thread()?;
+    Ok(ffi::statistic_count()?)
+}
+
+/// Up to `max` of Kea's statistics, in name order: from the first (`after`
+/// `None`) or those whose names sort after `after`. A page costs
+/// O(`max` + log n), whatever the number n of statistics, so walking all
+/// of them a page at a time (the next page after the last name of this
+/// one) keeps each step short; statistics added or removed between pages
+/// show or go as they would in one sweep of a sorted list. A statistic of
+/// a type the SDK does not know is left out.
+pub fn page(after: Option<&str>, max: usize) -> Result<Vec<Statistic>, Error> {
+    check_thread()?;
+    let rows = ffi::statistics_page(after.unwrap_or(""), after.is_none(), max)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(value) = value_of(&row.name, row.value)? {
+            out.push(Statistic { name: row.name, value });
+        }
+    }
+    Ok(out)
+}
+
+/// Every statistic, read by [`read_all`], and what the reading cost.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The statistics, in name order.
+    pub statistics: Vec<Statistic>,
+    /// How many pages were read.
+    pub pages: usize,
+    /// How many of them ran on Kea's main thread (all while Kea's
+    /// multi-threading is off; none while it is on).
+    pub main_thread_pages: usize,
+    /// The longest a page held Kea's main thread (zero when none ran
+    /// there).
+    pub longest_main_thread_page: Duration,
+}
+
+/// Every statistic, read from any thread under Kea's threading rules, a
+/// page of `page_size` at a time (see [`page`]), by `deadline`.
+///
+/// While Kea's multi-threading is on, the pages are read on this thread,
+/// each under the statistics manager's own lock (held for one page, so
+/// Kea's packet threads wait at most that long to count). While it is off,
+/// each page runs on Kea's main thread
+/// ([`main_thread::call_timeout`](crate::threads::main_thread::call_timeout)),
+/// between Kea's own work, so no step holds a packet up longer than one
+/// page; a main thread that does not take a page by the deadline fails
+/// the reading with [`ErrorKind::TimedOut`]. On Kea's main thread itself
+/// (a callout, a command handler) it reads directly.
+pub fn read_all(page_size: usize, deadline: Instant) -> Result<Snapshot, Error> {
+    let page_size = page_size.max(1);
+    let mut snap = Snapshot::default();
+    let mut after: Option<String> = None;
+    loop {
+        let rows = if ffi::multi_threading_enabled() || ffi::on_main_thread() {
+            page(after.as_deref(), page_size)?
+        } else {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::new(ErrorKind::TimedOut, "reading Kea's statistics: past the deadline"));
+            }
+            let from = after.clone();
+            let (rows, took) = main_thread::call_timeout(left, move || {
+                let t0 = Instant::now();
+                page(from.as_deref(), page_size).map(|rows| (rows, t0.elapsed()))
+            })??;
+            snap.main_thread_pages += 1;
+            snap.longest_main_thread_page = snap.longest_main_thread_page.max(took);
+            rows
+        };
+        snap.pages += 1;
+        let full = rows.len() >= page_size;
+        after = rows.last().map(|s| s.name.clone()).or(after);
+        snap.statistics.extend(rows);
+        if !full {
+            return Ok(snap);
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::new(ErrorKind::TimedOut, "reading Kea's statistics: past the deadline"));
+        }
+    }
 }
 
 /// The latest value of integer statistic `name` (a big integer that fits

@@ -18,6 +18,23 @@ impl KeaAccess<'_> {
         let text = ffi::config_subnets6_json(self.staging())?;
         parse_subnets6(&text)
     }
+
+    /// The same subnets as Kea writes them (`config-get`'s `subnet6`
+    /// entries, shared networks' subnets included): every parameter,
+    /// for what [`Subnet6Config`] does not carry (pool texts as Kea
+    /// prints them, `pool-id`s, user contexts).
+    pub fn subnets6_json(&self) -> Result<Value, Error> {
+        let text = ffi::config_subnets6_json(self.staging())?;
+        serde_json::from_str(&text).map_err(|e| bad_config(format!("subnet list: {e}")))
+    }
+
+    /// The shared networks of the same configuration as Kea writes them
+    /// (`config-get`'s `shared-networks`, each with its `name` and its
+    /// `subnet6` list).
+    pub fn shared_networks6_json(&self) -> Result<Value, Error> {
+        let text = ffi::config_shared_networks6_json(self.staging())?;
+        serde_json::from_str(&text).map_err(|e| bad_config(format!("shared network list: {e}")))
+    }
 }
 
 /// A DHCPv6 subnet of the configuration.

@@ -75,6 +75,13 @@ pub(crate) mod bridge {
         text: String,
     }
 
+    /// One statistic of [`statistics_page`]: its name and latest value.
+    #[derive(Debug)]
+    struct StatEntry {
+        name: String,
+        value: StatReading,
+    }
+
     /// One row of Kea's lease statistics query (`LeaseStatsRow`): how many
     /// leases of a type are in a state in a subnet.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +187,11 @@ pub(crate) mod bridge {
         fn statistic_remove(name: &str) -> Result<bool>;
         fn statistic_reset(name: &str) -> Result<bool>;
         fn statistic_get(name: &str) -> Result<StatReading>;
+        /// How many statistics Kea has.
+        fn statistic_count() -> Result<usize>;
+        /// Up to `max` statistics in name order: from the first
+        /// (`from_start`) or those whose names sort after `after`.
+        fn statistics_page(after: &str, from_start: bool, max: usize) -> Result<Vec<StatEntry>>;
         fn multi_threading_enabled() -> bool;
         /// Kea's lease statistics query (what stat_cmds reads): DHCPv6
         /// with `v6`, subnets `first` to `last` (0, 0: all).
@@ -187,6 +199,9 @@ pub(crate) mod bridge {
         /// The open lease database's type (`LeaseMgr::getType`:
         /// `memfile`, `postgresql`, `mysql`).
         fn lease_backend_type() -> Result<String>;
+        /// The hook libraries Kea has loaded, in the configuration's order
+        /// (`HooksManager::getLibraryNames`: their paths).
+        fn hook_library_names() -> Result<Vec<String>>;
 
         // ---- callout handle ----
         fn handle_status(handle: &CalloutHandle) -> i32;

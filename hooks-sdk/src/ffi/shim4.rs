@@ -52,6 +52,8 @@ pub(crate) mod bridge {
         /// The `subnet4` list of the running configuration, or of the one
         /// being applied (`staging`), as JSON text.
         fn config_subnets4_json(staging: bool) -> Result<String>;
+        /// The shared networks of the same configuration, as JSON text.
+        fn config_shared_networks4_json(staging: bool) -> Result<String>;
         fn leases4_by_address(address: u32) -> Result<Vec<LeaseRow4>>;
         fn leases4_by_hwaddr(hwaddr: &[u8], htype: u16) -> Result<Vec<LeaseRow4>>;
         fn leases4_by_client_id(client_id: &[u8]) -> Result<Vec<LeaseRow4>>;

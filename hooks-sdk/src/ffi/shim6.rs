@@ -90,6 +90,8 @@ pub(crate) mod bridge {
         /// The `subnet6` list of the running configuration, or of the one
         /// being applied (`staging`), as JSON text.
         fn config_subnets6_json(staging: bool) -> Result<String>;
+        /// The shared networks of the same configuration, as JSON text.
+        fn config_shared_networks6_json(staging: bool) -> Result<String>;
         fn leases6_by_address(lease_type: u8, address: &[u8]) -> Result<Vec<LeaseRow6>>;
         fn leases6_by_duid_iaid(lease_type: u8, duid: &[u8], iaid: u32) -> Result<Vec<LeaseRow6>>;
         fn leases6_by_duid(duid: &[u8]) -> Result<Vec<LeaseRow6>>;
