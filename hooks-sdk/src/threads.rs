@@ -504,6 +504,16 @@ pub mod main_thread {
         call(move || f(&crate::kea::KeaAccess::new(false)))
     }
 
+    /// [`call_timeout`] with access to Kea's configuration and lease
+    /// database (see [`crate::kea`]), for a thread that must answer in
+    /// bounded time.
+    pub fn call_with_kea_timeout<R: Send + 'static>(
+        timeout: Duration,
+        f: impl FnOnce(&crate::kea::KeaAccess<'_>) -> R + Send + 'static,
+    ) -> Result<R, Error> {
+        call_timeout(timeout, move || f(&crate::kea::KeaAccess::new(false)))
+    }
+
     /// Runs `f` on Kea's main thread and returns what it returns: at once
     /// when called there, else by queueing it and waiting. Fails when the
     /// hook is unloaded first (the SDK closes the queue before it drops the
