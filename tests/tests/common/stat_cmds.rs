@@ -74,6 +74,11 @@ pub type Samples = HashMap<(String, BTreeMap<String, String>), f64>;
 pub fn scrape(pair: &NetPair, listen: &str) -> (Samples, Vec<Value>) {
     let out = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--fail", "--max-time", "10", &format!("http://{listen}/metrics")]);
     assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+    parse_page(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// A metrics page parsed by prometheus_client's parser (see [`scrape`]).
+pub fn parse_page(page: &str) -> (Samples, Vec<Value>) {
     let parser = kea_hooks_tests::workspace_root().join("tests/fixtures/prometheus_parse.py");
     let mut child = std::process::Command::new("/usr/bin/python3")
         .arg(parser)
@@ -83,9 +88,9 @@ pub fn scrape(pair: &NetPair, listen: &str) -> (Samples, Vec<Value>) {
         .spawn()
         .expect("run /usr/bin/python3 (python3-prometheus-client)");
     use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    child.stdin.take().unwrap().write_all(page.as_bytes()).unwrap();
     let parsed = child.wait_with_output().unwrap();
-    assert!(parsed.status.success(), "the parser refused the page: {}\n{}", String::from_utf8_lossy(&parsed.stderr), String::from_utf8_lossy(&out.stdout));
+    assert!(parsed.status.success(), "the parser refused the page: {}\n{page}", String::from_utf8_lossy(&parsed.stderr));
     let samples: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap();
     let mut map = HashMap::new();
     for s in &samples {
