@@ -35,6 +35,7 @@ mod http;
 mod kea;
 mod netns;
 mod perfdhcp;
+pub mod prom_text;
 mod user;
 
 pub use build::{build_bench_fixtures, build_bin, build_cpp_hook, build_hook, callgrind_per_callout, hooks_together, isc_hook, kea_hooks_version, target_dir, workspace_root, Profile};
