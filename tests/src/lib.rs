@@ -33,6 +33,7 @@ mod env;
 mod ha;
 mod http;
 mod kea;
+mod kea_exporter;
 mod netns;
 mod perfdhcp;
 pub mod prom_text;
@@ -48,6 +49,7 @@ pub use ha::{ha_hook, HaMode, HaNet, HaPair, HA_PORT, HA_SERVERS, HEARTBEAT_DELA
 pub use env::{require_root_and_kea, skip, TestDir};
 pub use http::{Endpoint, FullListener, HttpAnswer};
 pub use kea::{unix_command, unix_command_within, write_memfile4, write_memfile6, Family, Kea, KeaConfig, Lease6Row, LeaseRow, StartFailure};
+pub use kea_exporter::{kea_exporter_venv, KeaExporter, KEA_EXPORTER_VERSION};
 pub use netns::{in_netns, run_in_ns, NetPair};
 pub use user::SystemUser;
 pub use perfdhcp::{perfdhcp, perfdhcp6, perfdhcp6_start, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};
