@@ -289,3 +289,29 @@ impl FullListener {
         format!("http://{}/leases", self.addr)
     }
 }
+
+/// `GET url` with curl (as the tests scrape metrics pages), inside network
+/// namespace `ns` or in this process's own, with `query`'s pairs
+/// URL-encoded into the query string, within `timeout`: the body of a 2xx
+/// answer, else curl's error (a refused connection, a 5xx, the timeout).
+pub(crate) fn curl_get(ns: Option<&str>, url: &str, query: &[(&str, &str)], timeout: std::time::Duration) -> Result<String, String> {
+    let curl = crate::env::program("curl", "curl");
+    let mut args: Vec<String> = vec!["-sS".into(), "--fail".into(), "--max-time".into(), format!("{:.3}", timeout.as_secs_f64())];
+    if !query.is_empty() {
+        args.push("-G".into());
+        for (k, v) in query {
+            args.extend(["--data-urlencode".into(), format!("{k}={v}")]);
+        }
+    }
+    args.push(url.to_owned());
+    let mut cmd = match ns {
+        Some(ns) => crate::netns::NetPair::command_in(ns, curl.to_str().unwrap()),
+        None => std::process::Command::new(&curl),
+    };
+    let out = cmd.args(&args).stdin(std::process::Stdio::null()).output().map_err(|e| format!("run curl: {e}"))?;
+    if out.status.success() {
+        String::from_utf8(out.stdout).map_err(|e| format!("GET {url}: not UTF-8: {e}"))
+    } else {
+        Err(format!("GET {url}: curl {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}

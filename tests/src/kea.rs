@@ -729,6 +729,12 @@ impl Kea {
         self.config.dir()
     }
 
+    /// Kea's unix control socket (`<dir>/kea4.sock`, `kea6.sock`), e.g.
+    /// for a [`KeaExporter`](crate::KeaExporter).
+    pub fn socket_path(&self) -> PathBuf {
+        self.config.socket_path()
+    }
+
     /// The configuration Kea was started with (or last rewritten to).
     /// Clone it, change the clone with the builder methods and pass it to
     /// [`Kea::rewrite_config`].

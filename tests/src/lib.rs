@@ -33,8 +33,11 @@ mod env;
 mod ha;
 mod http;
 mod kea;
+mod kea_exporter;
 mod netns;
 mod perfdhcp;
+pub mod prom_text;
+mod prometheus;
 mod user;
 
 pub use build::{build_bench_fixtures, build_bin, build_cpp_hook, build_hook, callgrind_per_callout, hooks_together, isc_hook, kea_hooks_version, target_dir, workspace_root, Profile};
@@ -47,6 +50,8 @@ pub use ha::{ha_hook, HaMode, HaNet, HaPair, HA_PORT, HA_SERVERS, HEARTBEAT_DELA
 pub use env::{require_root_and_kea, skip, TestDir};
 pub use http::{Endpoint, FullListener, HttpAnswer};
 pub use kea::{unix_command, unix_command_within, write_memfile4, write_memfile6, Family, Kea, KeaConfig, Lease6Row, LeaseRow, StartFailure};
+pub use kea_exporter::{kea_exporter_venv, KeaExporter, KEA_EXPORTER_VERSION};
 pub use netns::{in_netns, run_in_ns, NetPair};
+pub use prometheus::{Prometheus, PROMETHEUS_JOB};
 pub use user::SystemUser;
 pub use perfdhcp::{perfdhcp, perfdhcp6, perfdhcp6_start, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};
