@@ -18,6 +18,21 @@
 //! when the request arrives; no waiting is needed. (What it cannot show:
 //! a statistic Kea dropped keeps its last value, since the exporter only
 //! ever sets its gauges.)
+//!
+//! **Its page** (seen with Kea 2.2, 2.6 and 3.0): every family is a gauge,
+//! `_total` names included, values printed as `12.0`; the families of both
+//! servers are listed (`kea_dhcp4_*` and `kea_dhcp6_*`, the other's empty),
+//! with prometheus_client's `python_*` and `process_*`. Per-subnet samples
+//! carry `subnet` (the prefix), `subnet_id` and `pool`: `""` for the
+//! subnet's own statistic, Kea's pool text (`198.18.5.10-198.18.5.250`, as
+//! `config-get` writes it) for a per-pool one (Kea 2.6+). kea-exporter
+//! takes the `N` of Kea's `subnet[I].pool[N]` for an index into the
+//! subnet's pools, but Kea numbers them by `pool-id` (0 unless set), so
+//! with default ids every pool's statistics, summed by Kea, are labelled
+//! with the first pool's text and the other pools get no sample. DHCPv6:
+//! `kea_dhcp6_na_assigned_total`, `kea_dhcp6_na_total` (with `pool`),
+//! `kea_dhcp6_pd_assigned_total`, `kea_dhcp6_pd_total` (no `pool`), and
+//! `kea_dhcp6_packets_received_total{operation="solicit"}` and the like.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
