@@ -12,12 +12,13 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use kea_hooks_tests::prom_text::{families, parse_samples, sample_key, Labels, Samples};
-use kea_hooks_tests::{kea_hooks_version, require_root_and_kea, run_in_ns, Client4, Client6, Ias6, Kea, KeaConfig, KeaExporter, NetPair, Prometheus};
-use serde_json::{json, Value};
+use kea_hooks_tests::{hooks_together, kea_hooks_version, require_root_and_kea, run_in_ns, Client4, Client6, Ias6, Kea, KeaConfig, KeaExporter, NetPair, Prometheus};
+use serde_json::json;
+
+use common::http_clients::{connect, non_reader, scrape, silent, trickler};
 
 /// The endpoint, inside the server's namespace.
 const LISTEN: &str = "127.0.0.1:9547";
@@ -106,6 +107,9 @@ fn pool_ids() -> bool {
 /// kea-dhcp4 (single-threaded: every read of the statistics is a step of
 /// Kea's main thread) with kea-metrics and the layout of these tests:
 /// - authoritative (a REQUEST for another client's address gets a NAK);
+/// - released and reclaimed leases deleted at once (`hold-reclaimed-time`
+///   0: from Kea 2.6 on, a released address is otherwise kept for its
+///   client, and the pool of this test stays full);
 /// - subnet 4242 (a custom id) on the pair's link, a pool of 3 addresses,
 ///   leases of 2 s for whoever asks, declined addresses on probation 1 s;
 /// - subnet 7 with two pools without an id and (2.6+) one with `pool-id`
@@ -124,7 +128,7 @@ fn start4(pair: &NetPair) -> Kea {
         .merge(json!({
             "authoritative": true,
             "decline-probation-period": 1,
-            "expired-leases-processing": { "reclaim-timer-wait-time": 1, "hold-reclaimed-time": 3600 },
+            "expired-leases-processing": { "reclaim-timer-wait-time": 1, "hold-reclaimed-time": 0 },
             "subnet4": [
                 { "id": 4242, "subnet": pair.subnet(), "pools": [{ "pool": format!("{net}.10 - {net}.12") }],
                   "min-valid-lifetime": 2, "valid-lifetime": 3600, "max-valid-lifetime": 3600 },
@@ -228,4 +232,215 @@ fn kea_exporter_samples_are_on_the_page_dhcp4() {
     // at a time.
     let read = at("kea_metrics_statistics", &[]);
     assert!(at("kea_metrics_main_thread_pages", &[]) >= (read / 16.0).floor(), "{ours}");
+}
+
+/// kea-dhcp6 (multi-threaded: the statistics are read on the endpoint's
+/// own thread, a page at a time under Kea's lock) with kea-metrics:
+/// subnet 4242 on the pair's link with an address pool and a
+/// prefix-delegation pool, declined addresses on probation 1 s, and
+/// subnet 66 in shared network `lab`.
+fn start6(pair: &NetPair) -> Kea {
+    let (pd, _) = pair.pd_space6();
+    KeaConfig::new6(pair)
+        .multi_threading(true)
+        .pd_pool(pd, 56, 64)
+        .subnet6_merge(json!({ "id": 4242 }))
+        .hook(&kea_metrics(), Some(json!({ "listen": LISTEN })))
+        .merge(json!({
+            "decline-probation-period": 1,
+            "expired-leases-processing": { "reclaim-timer-wait-time": 1, "hold-reclaimed-time": 0 },
+            "shared-networks": [{ "name": "lab", "subnet6": [
+                { "id": 66, "subnet": format!("{}/64", pair.relay_net6(6)), "pools": [{ "pool": format!("{}/120", pair.relay_net6(6)) }] }
+            ]}]
+        }))
+        .start(pair)
+        .expect("kea-dhcp6 with kea-metrics")
+}
+
+#[test]
+fn kea_exporter_samples_are_on_the_page_dhcp6() {
+    if !require_root_and_kea() || !KeaExporter::available() {
+        return;
+    }
+    let pair = NetPair::new();
+    let kea = start6(&pair);
+    // An address and a prefix kept, one released, one declined (and
+    // recovered after its probation). One client at a time: each binds
+    // port 546.
+    let kept = Client6::new(&pair, "02:4b:00:00:01:01").asking_for(Ias6::NaPd).sarr().expect("a REPLY");
+    assert!(!kept.addresses.is_empty(), "{kept:?}");
+    {
+        let c = Client6::new(&pair, "02:4b:00:00:01:02");
+        let r = c.sarr().expect("a REPLY");
+        c.release(&r).expect("a REPLY to the RELEASE");
+    }
+    {
+        let c = Client6::new(&pair, "02:4b:00:00:01:03");
+        let r = c.sarr().expect("a REPLY");
+        c.decline(&r).expect("a REPLY to the DECLINE");
+    }
+    wait_for_statistic(&kea, "subnet[4242].reclaimed-declined-addresses", 1, Duration::from_secs(15));
+    let exporter = KeaExporter::start(&kea.socket_path());
+    let theirs = exporter.scrape();
+    let ours = page(&pair);
+    let compared = assert_covers(&theirs, &ours);
+    assert!(compared >= 15, "kea-exporter showed {compared} samples:\n{theirs}");
+    let s = samples(&ours);
+    let at = |name: &str, labels: &[(&str, &str)]| value(&s, name, labels);
+    let mine = pair.subnet6();
+    let in_subnet = [("subnet", mine.as_str()), ("subnet_id", "4242"), ("pool", "")];
+    assert_eq!(at("kea_dhcp6_na_assigned_total", &in_subnet), 1.0, "the kept address");
+    assert_eq!(at("kea_dhcp6_na_total", &in_subnet), 256.0);
+    assert_eq!(at("kea_dhcp6_pd_assigned_total", &[("subnet", &mine), ("subnet_id", "4242")]), 1.0);
+    assert_eq!(at("kea_dhcp6_pd_total", &[("subnet", &mine), ("subnet_id", "4242")]), 256.0);
+    assert_eq!(at("kea_dhcp6_addresses_declined_reclaimed_total", &in_subnet), 1.0);
+    assert_eq!(at("kea_dhcp6_packets_received_total", &[("operation", "release")]), 1.0);
+    assert_eq!(at("kea_dhcp6_packets_received_total", &[("operation", "decline")]), 1.0);
+    // Beyond kea-exporter: the shared network's subnet, pools by id.
+    let shared = format!("{}/64", pair.relay_net6(6));
+    assert_eq!(at("kea_dhcp6_subnet_total_nas", &[("subnet_id", "66"), ("subnet", &shared)]), 256.0);
+    assert_eq!(at("kea_dhcp6_subnet_info", &[("subnet_id", "66"), ("subnet", &shared), ("shared_network", "lab")]), 1.0);
+    let pd_text = format!("{pd}/56", pd = pair.pd_space6().0);
+    assert_eq!(at("kea_dhcp6_pd_pool_info", &[("subnet_id", "4242"), ("subnet", &mine), ("pool_id", "0"), ("pool", &pd_text), ("delegated_len", "64")]), 1.0);
+    if pool_ids() {
+        assert_eq!(at("kea_dhcp6_pd_pool_assigned_pds", &[("subnet_id", "4242"), ("subnet", &mine), ("pool_id", "0"), ("pool", &pd_text)]), 1.0);
+    }
+    // Multi-threaded: no step on Kea's main thread.
+    assert_eq!(at("kea_metrics_main_thread_pages", &[]), 0.0, "{ours}");
+    assert_eq!(at("kea_up", &[("daemon", "dhcp6")]), 1.0);
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// One instant query's single value.
+fn query_one(prom: &Prometheus, promql: &str) -> f64 {
+    let v = prom.vector(promql);
+    assert_eq!(v.len(), 1, "{promql}: {v:?}\n{}", prom.targets());
+    *v.values().next().unwrap()
+}
+
+/// A real Prometheus scraping the hook (from Kea's namespace), then
+/// `statistic-reset`, a busy main thread, hostile clients, `config-reload`
+/// and SIGTERM, in one single-threaded kea-dhcp4:
+/// - Prometheus' query API returns the hook's series with Kea's values;
+/// - a reset counter drops to 0, which Prometheus counts as a reset
+///   (`resets()`), so `rate()`/`increase()` stay right;
+/// - while Kea's main thread is busy (a probe command sleeps there 7 s), a
+///   scrape answers 503 at the hook's read budget (5 s), not later;
+/// - clients that trickle their request, say nothing or do not read do
+///   not hold up another scrape, the reload (the endpoint comes back, and
+///   Prometheus sees it up again) or the shutdown.
+#[test]
+fn prometheus_scrapes_resets_reloads_and_hostile_clients_dhcp4() {
+    if !require_root_and_kea() || !Prometheus::available() {
+        return;
+    }
+    let pair = NetPair::new();
+    let cfg = KeaConfig::new(&pair);
+    let libs = hooks_together(cfg.dir(), &[kea_metrics(), common::probe()]);
+    let out = cfg.dir().join("probe.jsonl");
+    let mut kea = cfg
+        .hook(&libs[0], Some(json!({ "listen": LISTEN })))
+        .hook(&libs[1], Some(json!({ "out": out, "quiet": true, "commands": true })))
+        .merge(json!({ "subnet4": [{ "id": 4242, "subnet": pair.subnet(), "pools": [{ "pool": pair.pool() }] }] }))
+        .start(&pair)
+        .expect("kea-dhcp4 with kea-metrics and the probe");
+    for i in 1..=3 {
+        Client4::new(&pair, &format!("02:4b:00:00:02:0{i}")).dora().expect("an ACK");
+    }
+    let prom = Prometheus::start(&[LISTEN.to_owned()], Some(&pair.server_ns()));
+    prom.wait_for_scrape(Duration::from_secs(20));
+    let mine = pair.subnet();
+    let assigned = format!("kea_dhcp4_addresses_assigned_total{{subnet_id=\"4242\",subnet=\"{mine}\",pool=\"\"}}");
+    assert_eq!(query_one(&prom, &assigned), 3.0);
+    assert_eq!(query_one(&prom, "kea_dhcp4_packets_received_total{operation=\"discover\"}"), 3.0);
+    assert_eq!(query_one(&prom, "kea_up{daemon=\"dhcp4\"}"), 1.0);
+
+    // statistic-reset: the counter drops to 0 on the page, and Prometheus
+    // counts one reset of it.
+    let answer = kea.command("statistic-reset", Some(json!({ "name": "pkt4-received" })));
+    assert_eq!(answer["result"], 0, "{answer}");
+    assert_eq!(value(&samples(&page(&pair)), "kea_dhcp4_pkt4_received_total", &[]), 0.0);
+    prom.wait_for_scrape(Duration::from_secs(20));
+    assert_eq!(query_one(&prom, "kea_dhcp4_pkt4_received_total"), 0.0);
+    assert_eq!(query_one(&prom, "resets(kea_dhcp4_pkt4_received_total[5m])"), 1.0);
+    Client4::new(&pair, "02:4b:00:00:02:04").dora().expect("an ACK");
+    prom.wait_for_scrape(Duration::from_secs(20));
+    assert_eq!(query_one(&prom, "kea_dhcp4_pkt4_received_total"), 2.0);
+
+    // Kea's main thread busy for 7 s: a scrape answers 503 at the read
+    // budget, then 200 once it is free.
+    let bound = Duration::from_secs(5);
+    std::thread::scope(|scope| {
+        let sleeper = scope.spawn(|| kea.command_within("probe-sleep", Some(json!({ "ms": 7000 })), Duration::from_secs(15)));
+        std::thread::sleep(Duration::from_millis(300));
+        let (status, _, took) = scrape(&pair, LISTEN, Duration::from_secs(9));
+        assert!(status.starts_with("HTTP/1.1 503"), "{status} after {took:?}");
+        assert!(took >= Duration::from_millis(4500) && took < Duration::from_millis(6500), "503 after {took:?}");
+        assert!(!sleeper.is_finished(), "the main thread was free again");
+        sleeper.join().unwrap();
+        eprintln!("a scrape while Kea's main thread is busy: 503 after {}", ms(took));
+    });
+    let (status, _, _) = scrape(&pair, LISTEN, bound);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+
+    // Hostile clients connected: another scrape is served; config-reload
+    // returns at once and closes their connections; the endpoint is back.
+    let give_up = Duration::from_secs(60);
+    let (t1, s1, n1) = (trickler(&pair, LISTEN, give_up), silent(&pair, LISTEN, give_up), non_reader(&pair, LISTEN));
+    let many: Vec<_> = (0..30).map(|_| connect(&pair, LISTEN)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // 33 connections: past the 4 served and 16 waiting, a scrape gets 503
+    // at once ...
+    let (status, _, took) = scrape(&pair, LISTEN, bound);
+    assert!(status.starts_with("HTTP/1.1 503"), "{status}");
+    assert!(took < Duration::from_secs(1), "503 after {took:?}");
+    // ... and once the 30 idle ones go, a scrape beside the three hostile
+    // clients is served.
+    drop(many);
+    let t0 = Instant::now();
+    loop {
+        let (status, _, took) = scrape(&pair, LISTEN, bound);
+        if status == "HTTP/1.1 200 OK" {
+            eprintln!("a scrape beside a trickling, a silent and a non-reading client: {}", ms(took));
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(3), "{status} for {:?} after the idle connections closed", t0.elapsed());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A request head past the limit (16 KiB) is refused, not read on.
+    let mut huge = connect(&pair, LISTEN);
+    use std::io::{Read as _, Write as _};
+    let _ = huge.write_all(format!("GET /metrics HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(64 * 1024)).as_bytes());
+    huge.set_read_timeout(Some(bound)).unwrap();
+    let mut answer = String::new();
+    let _ = huge.read_to_string(&mut answer);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 431") || answer.starts_with("HTTP/1.1 503"), "{answer:.80}");
+    let t0 = Instant::now();
+    let (answer, reload) = kea.command_within("config-reload", None, Duration::from_secs(30));
+    assert_eq!(answer["result"], 0, "{answer}");
+    assert!(reload < Duration::from_secs(3), "config-reload took {reload:?}");
+    while !(t1.is_finished() && s1.is_finished()) {
+        assert!(t0.elapsed() < reload + bound, "hostile connections still open {:?} after the reload", t0.elapsed() - reload);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(n1);
+    eprintln!("config-reload with hostile clients connected: {}", ms(reload));
+    let (status, _, _) = scrape(&pair, LISTEN, bound);
+    assert_eq!(status, "HTTP/1.1 200 OK", "the endpoint after the reload");
+    prom.wait_for_scrape(Duration::from_secs(20));
+    assert_eq!(query_one(&prom, &assigned), 4.0);
+    // DHCP still served.
+    Client4::new(&pair, "02:4b:00:00:02:05").dora().expect("an ACK after the reload");
+
+    // SIGTERM with hostile clients connected: Kea exits at once.
+    let (_t, _s, _n) = (trickler(&pair, LISTEN, give_up), silent(&pair, LISTEN, give_up), non_reader(&pair, LISTEN));
+    let t0 = Instant::now();
+    let log = kea.stop();
+    let shutdown = t0.elapsed();
+    assert!(shutdown < Duration::from_secs(3), "SIGTERM to exit took {shutdown:?}");
+    assert!(!log.contains("still running at unload"), "{log}");
+    eprintln!("SIGTERM with hostile clients connected: {}", ms(shutdown));
 }

@@ -26,17 +26,18 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kea_hooks_tests::{
-    hooks_together, in_netns, isc_hook, require_root_and_kea, write_memfile4, Client4, Kea, KeaConfig, LeaseRow, NetPair,
+    hooks_together, isc_hook, require_root_and_kea, write_memfile4, Client4, Kea, KeaConfig, LeaseRow, NetPair,
 };
 use serde_json::{json, Value};
 
 use common::lease_stats;
+use common::http_clients::{connect, non_reader, scrape, silent, trickler};
 
 /// The metrics endpoint, inside the server's namespace.
 const LISTEN: &str = "127.0.0.1:9464";
@@ -237,83 +238,6 @@ fn recount_commands_answer_while_a_background_recount_runs() {
     );
 }
 
-/// Connects to the metrics endpoint in Kea's namespace.
-fn connect(pair: &NetPair) -> TcpStream {
-    let addr: SocketAddr = LISTEN.parse().unwrap();
-    in_netns(&pair.server_ns(), move || TcpStream::connect(addr)).expect("connect to the metrics endpoint")
-}
-
-/// `GET /metrics`, read to its end within `bound`: the status line and the
-/// body's length; panics past the bound.
-fn scrape(pair: &NetPair, bound: Duration) -> (String, usize, Duration) {
-    let t0 = Instant::now();
-    let mut s = connect(pair);
-    s.set_read_timeout(Some(bound)).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: kea\r\n\r\n").unwrap();
-    let mut answer = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => answer.extend_from_slice(&buf[..n]),
-            Err(e) => panic!("a scrape got {} bytes and then {e} after {:?}", answer.len(), t0.elapsed()),
-        }
-        assert!(t0.elapsed() < bound, "a scrape took more than {bound:?}");
-    }
-    let head_end = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
-    let status = String::from_utf8_lossy(&answer[..head_end]).lines().next().unwrap_or("").to_owned();
-    (status, answer.len() - head_end - 4, t0.elapsed())
-}
-
-/// How a hostile client's connection ended, and after how long.
-type Cut = JoinHandle<(Duration, String)>;
-
-/// Waits on `s` until the server answers or closes (or `give_up` passes),
-/// calling `tick` every `every` meanwhile (false from it: the connection
-/// broke on our side).
-fn watch(mut s: TcpStream, every: Duration, give_up: Duration, mut tick: impl FnMut(&mut TcpStream) -> bool + Send + 'static) -> Cut {
-    std::thread::spawn(move || {
-        let t0 = Instant::now();
-        s.set_read_timeout(Some(every)).unwrap();
-        let mut buf = [0u8; 512];
-        loop {
-            if t0.elapsed() > give_up {
-                return (t0.elapsed(), "still open".into());
-            }
-            match s.read(&mut buf) {
-                Ok(0) => return (t0.elapsed(), "closed".into()),
-                Ok(n) => return (t0.elapsed(), String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_owned()),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                    if !tick(&mut s) {
-                        return (t0.elapsed(), "write failed".into());
-                    }
-                }
-                Err(e) => return (t0.elapsed(), format!("{e}")),
-            }
-        }
-    })
-}
-
-/// A client that sends its request one byte every 1.5 s (headers that
-/// never end) until the server answers or closes.
-fn trickler(pair: &NetPair, give_up: Duration) -> Cut {
-    let mut s = connect(pair);
-    s.write_all(b"GET /metrics HTTP/1.1\r\nX-Trickle: ").unwrap();
-    watch(s, Duration::from_millis(1500), give_up, |s| s.write_all(b"a").is_ok())
-}
-
-/// A client that connects and sends nothing.
-fn silent(pair: &NetPair, give_up: Duration) -> Cut {
-    watch(connect(pair), Duration::from_millis(200), give_up, |_| true)
-}
-
-/// A client that asks for the page and never reads it.
-fn non_reader(pair: &NetPair) -> TcpStream {
-    let mut s = connect(pair);
-    s.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
-    s
-}
-
 /// Metrics clients that trickle their request, say nothing, never read
 /// their page, or vanish in the middle of it (a reset, with SIGPIPE's
 /// disposition whatever the SDK made it) cannot hold up other scrapes,
@@ -348,7 +272,7 @@ fn metrics_clients_cannot_hold_up_scrapes_reload_or_shutdown() {
     let bound = Duration::from_secs(5);
 
     // The page, whole.
-    let (status, size, took) = scrape(&pair, Duration::from_secs(20));
+    let (status, size, took) = scrape(&pair, LISTEN, Duration::from_secs(20));
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(size > 4 << 20, "the page is only {size} bytes: too small to outlast the socket buffers");
     eprintln!("the page: {size} bytes in {}", ms(took));
@@ -362,7 +286,7 @@ fn metrics_clients_cannot_hold_up_scrapes_reload_or_shutdown() {
     // would kill Kea); the others' reset gives ECONNRESET.
     let vanishing: Vec<JoinHandle<usize>> = (0..8)
         .map(|i| {
-            let mut s = connect(&pair);
+            let mut s = connect(&pair, LISTEN);
             std::thread::spawn(move || {
                 s.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
                 if i % 2 == 0 {
@@ -388,7 +312,7 @@ fn metrics_clients_cannot_hold_up_scrapes_reload_or_shutdown() {
     assert_eq!(answer["result"], 0);
     assert!(kea.is_alive(), "Kea died when metrics clients vanished mid-page\n{}", tail(&kea.log(), 20));
     assert!(got.iter().all(|n| *n > 0), "a vanishing client got nothing: {got:?}");
-    let (status, after, _) = scrape(&pair, Duration::from_secs(20));
+    let (status, after, _) = scrape(&pair, LISTEN, Duration::from_secs(20));
     assert_eq!((status.as_str(), after), ("HTTP/1.1 200 OK", size), "the endpoint after the resets");
 
     // Kea's main thread busy for 4 s (a command that sleeps there): a
@@ -398,7 +322,7 @@ fn metrics_clients_cannot_hold_up_scrapes_reload_or_shutdown() {
         let sleeper = scope.spawn(|| command_within(&kea, "probe-sleep", Some(json!({ "ms": 4000 })), Duration::from_secs(10)));
         let t0 = Instant::now();
         loop {
-            let (status, _, took) = scrape(&pair, bound);
+            let (status, _, took) = scrape(&pair, LISTEN, bound);
             if status.starts_with("HTTP/1.1 503") {
                 assert!(took >= Duration::from_millis(1500) && took < Duration::from_millis(3500), "503 after {took:?}");
                 assert!(!sleeper.is_finished(), "the main thread was free again");
@@ -410,14 +334,14 @@ fn metrics_clients_cannot_hold_up_scrapes_reload_or_shutdown() {
             assert!(t0.elapsed() < Duration::from_secs(3), "no 503 while Kea's main thread slept");
         }
     });
-    let (status, _, _) = scrape(&pair, bound);
+    let (status, _, _) = scrape(&pair, LISTEN, bound);
     assert_eq!(status, "HTTP/1.1 200 OK", "the endpoint once the main thread is free again");
     eprintln!("a scrape while Kea's main thread is busy: 503 after {}", ms(busy_503));
 
     // Hostile clients hold connections; another scrape is still served.
     let give_up = Duration::from_secs(60);
-    let (t1, s1, n1) = (trickler(&pair, give_up), silent(&pair, give_up), non_reader(&pair));
-    let (status, _, took) = scrape(&pair, bound);
+    let (t1, s1, n1) = (trickler(&pair, LISTEN, give_up), silent(&pair, LISTEN, give_up), non_reader(&pair, LISTEN));
+    let (status, _, took) = scrape(&pair, LISTEN, bound);
     assert_eq!(status, "HTTP/1.1 200 OK");
     eprintln!("a scrape beside a trickling, a silent and a non-reading client: {}", ms(took));
 
@@ -432,11 +356,11 @@ fn metrics_clients_cannot_hold_up_scrapes_reload_or_shutdown() {
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(n1);
-    let (status, _, _) = scrape(&pair, bound);
+    let (status, _, _) = scrape(&pair, LISTEN, bound);
     assert_eq!(status, "HTTP/1.1 200 OK", "the endpoint after the reload");
 
     // Each hostile connection is cut at the request's deadline.
-    let (t2, s2) = (trickler(&pair, give_up), silent(&pair, give_up));
+    let (t2, s2) = (trickler(&pair, LISTEN, give_up), silent(&pair, LISTEN, give_up));
     let (cut_t, cut_s) = (t2.join().unwrap(), s2.join().unwrap());
     for (who, (after, how)) in [("trickling", &cut_t), ("silent", &cut_s)] {
         assert!(
@@ -448,8 +372,8 @@ fn metrics_clients_cannot_hold_up_scrapes_reload_or_shutdown() {
 
     // SIGTERM with hostile clients connected: Kea exits by itself (the
     // harness would kill it after 5 s).
-    let (t3, s3, n3) = (trickler(&pair, give_up), silent(&pair, give_up), non_reader(&pair));
-    let (status, _, _) = scrape(&pair, bound);
+    let (t3, s3, n3) = (trickler(&pair, LISTEN, give_up), silent(&pair, LISTEN, give_up), non_reader(&pair, LISTEN));
+    let (status, _, _) = scrape(&pair, LISTEN, bound);
     assert_eq!(status, "HTTP/1.1 200 OK");
     let t0 = Instant::now();
     let log = kea.stop();

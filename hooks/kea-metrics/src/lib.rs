@@ -74,9 +74,13 @@ fn default_page_size() -> usize {
 /// The endpoint's bounds.
 const LIMITS: Limits = Limits { deadline: Duration::from_secs(10), max_clients: 4, backlog: 16, max_request_bytes: 16 * 1024 };
 
-/// How long a request waits for Kea's main thread to read the subnets
-/// (only when it has not yet: see [`Shared::topology`]).
-const MAIN_THREAD_WAIT: Duration = Duration::from_secs(2);
+/// How long a request may spend reading Kea (the statistics, and the
+/// subnets when no callout has read them yet: see [`Shared::config`]):
+/// while Kea runs single-threaded, each step waits for a turn of its main
+/// thread, and a main thread busy past this (a long command, a
+/// reconfiguration) costs the scrape a 503, well within Prometheus'
+/// default scrape timeout (10 s), rather than a hung scrape.
+const READ_BUDGET: Duration = Duration::from_secs(5);
 
 /// The configuration as the page labels it.
 #[derive(Debug, Default)]
@@ -127,10 +131,11 @@ impl Shared {
         self.config(Duration::ZERO)
     }
 
-    /// The page, by `deadline`.
+    /// The page, Kea read by `deadline` at the latest.
     fn render(self: &Arc<Self>, deadline: Instant) -> Result<String, Error> {
         let t0 = Instant::now();
-        let (topology, libraries) = self.config(deadline.saturating_duration_since(t0).min(MAIN_THREAD_WAIT))?;
+        let deadline = deadline.min(t0 + READ_BUDGET);
+        let (topology, libraries) = self.config(deadline.saturating_duration_since(t0))?;
         let snap = stats::read_all(self.page_size, deadline)?;
         let read = t0.elapsed();
         let tables = self.tables();

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod http_clients;
 pub mod run_script;
 pub mod stat_cmds;
 
