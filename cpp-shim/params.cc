@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include <cc/data.h>
+#include <config/command_mgr.h>
 #include <hooks/hooks_manager.h>
 #if KEA_SHIM_HOOKS_VERSION >= 30000
 #include <hooks/hooks_parser.h>
@@ -251,6 +252,12 @@ rust::Vec<rust::String> hook_library_names() {
         out.push_back(rust::String(name));
     }
     return out;
+}
+
+rust::String execute_command(rust::Str command_json) {
+    const isc::data::ConstElementPtr command = isc::data::Element::fromJSON(std::string(command_json));
+    const isc::data::ConstElementPtr answer = isc::config::CommandMgr::instance().processCommand(command);
+    return answer ? detail::element_json(answer) : rust::String("null");
 }
 
 }  // namespace kea_shim

@@ -161,6 +161,7 @@ bool multi_threading_enabled();
 rust::Vec<LeaseStatsRow> lease_stats_query(bool v6, std::uint32_t first, std::uint32_t last);
 rust::String lease_backend_type();
 rust::Vec<rust::String> hook_library_names();
+rust::String execute_command(rust::Str command_json);
 
 // ---- callout handle ----
 rust::Vec<rust::String> handle_argument_names(const CalloutHandle& handle);

@@ -132,6 +132,39 @@ impl AnswerResult {
 /// it starts with a NUL).
 pub(crate) const BIG_INTEGER_MARK: &str = "\u{0}kea-big-integer:";
 
+/// Runs control command `name` (with `arguments`) in this Kea server, as
+/// if a client had sent it to the control socket, and returns Kea's
+/// answer (`{"result": ..., "text": ..., "arguments": ...}`): Kea's own
+/// commands and every loaded hook's (this one's too), with the
+/// `command_processed` callouts of every hook run on it, as for any
+/// command (the HA hook adds its part of `status-get` there).
+///
+/// Only on Kea's main thread, where Kea handles commands: in a command
+/// handler, in `load`, in a callout on that thread (a single-threaded
+/// Kea's), or in [`main_thread`](crate::threads::main_thread) work from a
+/// thread of the hook's own (with `call_timeout`: a command that takes
+/// long holds Kea's main thread as it would for a client). Elsewhere it
+/// fails with [`ErrorKind::WrongThread`].
+///
+/// ```no_run
+/// use kea_hooks::threads::main_thread;
+/// use std::time::Duration;
+/// // From a thread of the hook's own:
+/// let status = main_thread::call_timeout(Duration::from_secs(1), || kea_hooks::command::execute("status-get", None));
+/// ```
+pub fn execute(name: &str, arguments: Option<&Value>) -> Result<Value, Error> {
+    if !crate::ffi::on_main_thread() {
+        return Err(Error::new(ErrorKind::WrongThread, format!("command {name}: Kea handles commands on its main thread only")));
+    }
+    let mut command = Map::new();
+    command.insert("command".into(), Value::String(name.to_owned()));
+    if let Some(a) = arguments {
+        command.insert("arguments".into(), a.clone());
+    }
+    let text = crate::ffi::execute_command(&Value::Object(command).to_string())?;
+    serde_json::from_str(&text).map_err(|e| Error::new(ErrorKind::Kea, format!("command {name}: Kea's answer is not JSON: {e}")))
+}
+
 /// An integer of any size as an answer's argument: Kea's own big integers
 /// (a /64 pool's 2^64 addresses in `total-nas`, which stat_cmds sends as a
 /// bare JSON number) do not fit serde_json's numbers. Within `i64` or

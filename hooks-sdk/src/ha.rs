@@ -301,12 +301,6 @@ impl HaStateWatch {
         states.iter().find(|(p, _)| p.as_deref() == partner).map(|(_, s)| *s)
     }
 
-    /// Every relationship's state last seen: (partner, state), in the
-    /// order they were first seen.
-    pub fn states(&self) -> Vec<(Option<String>, HaState)> {
-        self.states.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
     /// Records `state` as seen now in the relationship with `partner`; the
     /// change, if it is one (the first state seen is a change from
     /// `None`).

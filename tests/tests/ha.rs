@@ -23,7 +23,7 @@ use kea_hooks_tests::{
 };
 use serde_json::{json, Value};
 
-use common::lease_stats;
+use common::{kea_metrics, lease_stats};
 use common::run_script;
 use common::stat_cmds::{self, ok};
 
@@ -46,6 +46,19 @@ fn hooks() -> Vec<(PathBuf, Option<Value>)> {
 fn forms() -> Vec<Option<Value>> {
     let range = |a: i64, b: i64| json!({ "subnet-range": { "first-subnet-id": a, "last-subnet-id": b } });
     vec![None, Some(json!({ "subnet-id": 1 })), Some(range(1, 5)), Some(range(5, 9)), Some(json!({ "subnet-id": 2 }))]
+}
+
+/// kea-metrics' endpoint, in each server's namespace.
+const METRICS: &str = "127.0.0.1:9547";
+
+/// The HA states kea-metrics shows for server `i` (`kea_ha_state` samples
+/// of value 1).
+fn ha_states(pair: &HaPair, i: usize) -> Vec<String> {
+    let out = kea_hooks_tests::run_in_ns(&pair.net().view(i).server_ns(), "curl", &["-sS", "--fail", "--max-time", "10", &format!("http://{METRICS}/metrics")]);
+    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+    let page = String::from_utf8_lossy(&out.stdout);
+    let samples = kea_hooks_tests::prom_text::parse_samples(&page).unwrap_or_else(|e| panic!("{e}\n{page}"));
+    samples.iter().filter(|((n, _), v)| n == "kea_ha_state" && **v == 1.0).map(|((_, l), _)| l["state"].clone()).collect()
 }
 
 /// stat_cmds' command for `family`.
@@ -114,6 +127,8 @@ fn failover(family: Family) {
     // update, lease_cmds or a sync wrote.
     let mut hooks = hooks();
     hooks.push((run_script::lib(), None));
+    // kea-metrics, for each server's HA state on its page.
+    hooks.push((kea_metrics(), Some(json!({ "listen": METRICS }))));
     let mut configs = HaPair::configs(&net, family, HaMode::HotStandby, &hooks);
     let scripts = configs.each_mut().map(|cfg| {
         let script = run_script::recorder(cfg.dir(), "on-lease");
@@ -124,6 +139,9 @@ fn failover(family: Family) {
     let mut pair = HaPair::start(net, configs, HaMode::HotStandby);
     let up = pair.wait_for_normal(START);
     eprintln!("pair in hot-standby after {up:?}");
+    for i in 0..2 {
+        assert_eq!(ha_states(&pair, i), ["hot-standby"], "server{}'s page", i + 1);
+    }
     // The scripts each server ran (waits for its scripts in flight).
     let ran = |pair: &HaPair, i: usize| {
         run_script::wait_idle(pair.kea(i), Duration::from_secs(10));
@@ -173,6 +191,7 @@ fn failover(family: Family) {
     pair.kill(0);
     let down = pair.wait_for_states([None, Some("partner-down")], START);
     eprintln!("standby in partner-down {down:?} after the primary's crash");
+    assert_eq!(ha_states(&pair, 1), ["partner-down"], "the standby's page");
     traffic(&pair, family, "02:4a:02:00:00:00", 10);
     assert_same(pair.kea(1), family, "the standby after serving in partner-down");
     let standby = assigned(pair.kea(1), family);

@@ -18,14 +18,11 @@ use kea_hooks_tests::prom_text::{families, parse_samples, sample_key, Labels, Sa
 use kea_hooks_tests::{hooks_together, kea_hooks_version, require_root_and_kea, run_in_ns, Client4, Client6, Ias6, Kea, KeaConfig, KeaExporter, NetPair, Prometheus};
 use serde_json::json;
 
+use common::kea_metrics;
 use common::http_clients::{connect, non_reader, scrape, silent, trickler};
 
 /// The endpoint, inside the server's namespace.
 const LISTEN: &str = "127.0.0.1:9547";
-
-fn kea_metrics() -> std::path::PathBuf {
-    common::hook_library("kea-hook-kea-metrics", "dhcp_kea_metrics")
-}
 
 /// The hook's page, its text, checked by prometheus_client's parser too.
 fn page(pair: &NetPair) -> String {

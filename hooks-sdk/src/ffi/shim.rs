@@ -202,6 +202,9 @@ pub(crate) mod bridge {
         /// The hook libraries Kea has loaded, in the configuration's order
         /// (`HooksManager::getLibraryNames`: their paths).
         fn hook_library_names() -> Result<Vec<String>>;
+        /// Kea's answer (JSON text) to a control command (JSON text), as
+        /// its control socket would give it (`CommandMgr::processCommand`).
+        fn execute_command(command_json: &str) -> Result<String>;
 
         // ---- callout handle ----
         fn handle_status(handle: &CalloutHandle) -> i32;

@@ -23,7 +23,8 @@
 //! (by pool id), `kea_dhcp6_pd_pool_<name>` ([`page::generic_name`]);
 //! `kea_dhcp4_subnet_info` (each subnet's shared network) and
 //! `kea_dhcp4_pool_info`; `kea_up`, `kea_build_info`,
-//! `kea_hook_library_info`, `kea_ha_state` (with the HA hook); and the
+//! `kea_hook_library_info`, `kea_ha_state` (with the HA hook: its part of
+//! `status-get`, asked per scrape); and the
 //! scrape's own cost (`kea_metrics_*`).
 //!
 //! Threads and bounds: requests are served by the SDK's
@@ -46,7 +47,8 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kea_hooks::ha::{HaState, HaStateWatch};
+use kea_hooks::command;
+use kea_hooks::ha::HaState;
 use kea_hooks::http::{self, Limits, Response, Server};
 use kea_hooks::kea::KeaAccess;
 use kea_hooks::prelude::*;
@@ -95,7 +97,6 @@ struct Shared {
     page_size: usize,
     /// `None` until Kea's threads have read it.
     config: Mutex<Option<Config>>,
-    ha: HaStateWatch,
 }
 
 impl Shared {
@@ -137,6 +138,15 @@ impl Shared {
         let deadline = deadline.min(t0 + READ_BUDGET);
         let (topology, libraries) = self.config(deadline.saturating_duration_since(t0))?;
         let snap = stats::read_all(self.page_size, deadline)?;
+        // The HA hook's state of this server: its part of `status-get`,
+        // asked on Kea's main thread (one short step).
+        let ha_states = if libraries.iter().any(|l| l.contains("libdhcp_ha.")) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let answer = main_thread::call_timeout(left, || command::execute("status-get", None))??;
+            HaState::from_status_get(&answer)
+        } else {
+            Vec::new()
+        };
         let read = t0.elapsed();
         let tables = self.tables();
         let daemon = self.daemon();
@@ -174,8 +184,8 @@ impl Shared {
             hooks.set(labels(&[("daemon", daemon), ("library", lib), ("position", &i.to_string())]), "1".into());
         }
         hooks.write(&mut out, "kea_hook_library_info");
-        let mut ha = FamilyOut::new("gauge", "This server's HA state (value 1) in its relationship with partner (\"\": the only one before Kea 3.0), as last shown to the partner's heartbeat.");
-        for (partner, state) in self.ha.states() {
+        let mut ha = FamilyOut::new("gauge", "This server's HA state (value 1) in its relationship with partner (\"\": the only one before Kea 3.0), as status-get shows it.");
+        for (partner, state) in &ha_states {
             ha.set(labels(&[("daemon", daemon), ("partner", partner.as_deref().unwrap_or("")), ("state", state.name())]), "1".into());
         }
         ha.write(&mut out, "kea_ha_state");
@@ -217,7 +227,7 @@ impl Hook for KeaMetrics {
     }
 
     fn load(p: Params, cx: &LoadContext) -> Result<Self, Error> {
-        let shared = Arc::new(Shared { v6: cx.server() == kea_hooks::Server::Dhcp6, page_size: p.page_size, config: Mutex::new(None), ha: HaStateWatch::new() });
+        let shared = Arc::new(Shared { v6: cx.server() == kea_hooks::Server::Dhcp6, page_size: p.page_size, config: Mutex::new(None) });
         let Some(listen) = &p.listen else {
             tracing::warn!("no 'listen' in the parameters: no metrics endpoint");
             return Ok(KeaMetrics { shared, _http: None });
@@ -255,12 +265,8 @@ impl Hook for KeaMetrics {
 
 impl KeaMetrics {
     /// After a command: reads the subnets again when it changed them (the
-    /// subnet_cmds hook's `subnetN-*`, `networkN-*`), notes this server's
-    /// HA state when its answer shows it.
-    fn after_command(&self, kea: &KeaAccess<'_>, name: &str, observe_ha: impl FnOnce() -> Result<(), Error>) -> Result<(), Error> {
-        if HaState::shown_by(name) {
-            return observe_ha();
-        }
+    /// subnet_cmds hook's `subnetN-*`, `networkN-*`).
+    fn after_command(&self, kea: &KeaAccess<'_>, name: &str) -> Result<(), Error> {
         let family = if self.shared.v6 { ["subnet6-", "network6-"] } else { ["subnet4-", "network4-"] };
         if family.iter().any(|p| name.starts_with(p)) && !name.ends_with("-list") && !name.ends_with("-get") {
             self.shared.read_config(kea)?;
@@ -296,7 +302,7 @@ impl Callout<dhcp6::Cb6Updated> for KeaMetrics {
 impl Callout<dhcp4::CommandProcessed> for KeaMetrics {
     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
         let name = cx.name()?;
-        self.after_command(&cx.kea(), &name, || self.shared.ha.observe_command(cx).map(drop))
+        self.after_command(&cx.kea(), &name)
     }
 }
 

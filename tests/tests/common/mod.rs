@@ -88,6 +88,11 @@ pub fn lease_stats() -> PathBuf {
     hook_library("kea-hook-lease-stats", "dhcp_lease_stats")
 }
 
+/// The kea-metrics hook (hooks/kea-metrics).
+pub fn kea_metrics() -> PathBuf {
+    hook_library("kea-hook-kea-metrics", "dhcp_kea_metrics")
+}
+
 
 /// The DHCPv6 probe hook (tests/probe6-hook).
 pub fn probe6() -> PathBuf {
