@@ -59,7 +59,7 @@ RUN set -eu; \
     if [ -n "$changed" ]; then echo "hooks image: installing the build tools changed the image's Kea packages, so the hooks would not be for the image's Kea:" >&2; echo "$changed" >&2; exit 1; fi
 WORKDIR /src
 COPY . /src
-ARG PACKAGES="kea-hook-run-script kea-hook-lease-stats kea-hook-mac-acl kea-hook-class-policy kea-hook-lease-notifier"
+ARG PACKAGES="kea-hook-run-script kea-hook-lease-stats kea-hook-mac-acl kea-hook-class-policy kea-hook-lease-notifier kea-hook-kea-metrics"
 RUN set -eu; \
     if [ -d /usr/local/include/kea ]; then export KEA_PREFIX=/usr/local; fi; \
     offline=""; \

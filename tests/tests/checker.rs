@@ -218,7 +218,7 @@ fn the_checker_reports_the_scripts_and_addresses_kea_would_refuse() {
 /// The shipped example configuration (docker/examples/config), whose
 /// hooks-libraries entries are `<?include "/kea/config/..."?>` directives,
 /// with those paths and the script's pointed at copies in a test
-/// directory: both hooks are found and checked. A relative include (from
+/// directory: its three hooks are found and checked. A relative include (from
 /// the current directory, as Kea opens it) nested in another brings a bad
 /// `listen` that is reported; an include that cannot be opened makes the
 /// file unreadable (status 2), as it makes Kea refuse it.
@@ -234,11 +234,14 @@ fn the_checker_follows_includes_as_kea_does() {
     assert!(main.contains("<?include \"/kea/config/run-script.json\"?>"), "{main}");
     std::fs::write(d.join("kea-dhcp4.json"), main.replace("/kea/config/", &format!("{}/", d.display()))).unwrap();
     std::fs::copy(examples.join("lease-stats.json"), d.join("lease-stats.json")).unwrap();
+    std::fs::copy(examples.join("kea-metrics.json"), d.join("kea-metrics.json")).unwrap();
     let on_lease = script(d, "on-lease.sh", 0o755);
     let rs = std::fs::read_to_string(examples.join("run-script.json")).unwrap();
     std::fs::write(d.join("run-script.json"), rs.replace("/usr/local/share/kea/scripts/on-lease.sh", on_lease.to_str().unwrap())).unwrap();
     let hooks_dir = run_script().parent().unwrap().to_path_buf();
     assert_eq!(lease_stats().parent(), Some(hooks_dir.as_path()));
+    let kea_metrics = hook_library("kea-hook-kea-metrics", "dhcp_kea_metrics");
+    assert_eq!(kea_metrics.parent(), Some(hooks_dir.as_path()));
     let env = [("KEA_HOOK_SCRIPTS_PATH", d)];
     let args = |file: &Path| vec![Path::new("--hooks-dir").to_path_buf(), hooks_dir.clone(), file.to_path_buf()];
     let run = |file: &Path| {
@@ -250,6 +253,7 @@ fn the_checker_follows_includes_as_kea_does() {
     assert_eq!(code, 0, "{out}");
     assert!(line_for(&out, "libdhcp_run_script.so").contains("ok "), "{out}");
     assert!(line_for(&out, "libdhcp_lease_stats.so").contains("ok "), "{out}");
+    assert!(line_for(&out, "libdhcp_kea_metrics.so").contains("ok "), "{out}");
 
     // Relative and nested: top.json -> hooks/list.json -> hooks/stats.json.
     std::fs::create_dir(d.join("hooks")).unwrap();

@@ -1,14 +1,17 @@
 //! The container images of docker/, as scripts/images.sh builds them with
 //! podman, for each release in `KEA_TEST_IMAGES` (2.6, 3.0, 3.2): the hooks
 //! image holds exactly our libraries; the example image (a Kea image plus
-//! run-script and lease-stats, COPYed from the hooks image as the README
-//! says), for kea-dhcp4 and for kea-dhcp6, runs in a test network
-//! namespace with the example's hook configuration files, serves perfdhcp
-//! (DHCPv6: addresses and delegated prefixes), runs run-script's script
-//! inside the container, answers `lease-stats-get` on its control socket
-//! and serves metrics; ISC's hooks stay loadable in our server images; no
-//! runtime image has a compiler or Rust; the compose file starts the same
-//! service; a hooks image build given a library for another release fails.
+//! run-script, lease-stats and kea-metrics, COPYed from the hooks image as
+//! the README says), for kea-dhcp4 and for kea-dhcp6, runs in a test
+//! network namespace with the example's hook configuration files, serves
+//! perfdhcp (DHCPv6: addresses and delegated prefixes), runs run-script's
+//! script inside the container, answers `lease-stats-get` on its control
+//! socket, serves lease-stats' metrics and kea-metrics' page
+//! (kea-exporter's families counting the leases, `kea_up`, the image's
+//! Kea release in `kea_build_info`, the three libraries); ISC's hooks stay
+//! loadable in our server images; no runtime image has a compiler or
+//! Rust; the compose file starts the same service; a hooks image build
+//! given a library for another release fails.
 //!
 //! `#[ignore]`: the test matrix's `images` entry runs these through
 //! `scripts/images.sh --test 2.6 3.0 3.2`, after building the images.
@@ -28,8 +31,24 @@ const METRIC_NAS: &str = "kea_lease_stats_subnet_assigned_nas";
 const METRIC_PDS: &str = "kea_lease_stats_subnet_assigned_pds";
 
 /// The hook libraries the hooks image must hold, and nothing else.
-const HOOKS: [&str; 5] =
-    ["libdhcp_class_policy.so", "libdhcp_lease_notifier.so", "libdhcp_lease_stats.so", "libdhcp_mac_acl.so", "libdhcp_run_script.so"];
+const HOOKS: [&str; 6] = [
+    "libdhcp_class_policy.so",
+    "libdhcp_kea_metrics.so",
+    "libdhcp_lease_notifier.so",
+    "libdhcp_lease_stats.so",
+    "libdhcp_mac_acl.so",
+    "libdhcp_run_script.so",
+];
+
+/// The libraries the example's servers load (config/kea-dhcp4.json,
+/// config/kea-dhcp6.json), as kea-metrics' `kea_hook_library_info` names
+/// them.
+const EXAMPLE_HOOKS: [&str; 3] = ["libdhcp_run_script.so", "libdhcp_lease_stats.so", "libdhcp_kea_metrics.so"];
+
+/// kea-metrics' ports in the example (config/kea-metrics.json,
+/// config/kea-metrics6.json).
+const KEA_METRICS4_PORT: u16 = 9547;
+const KEA_METRICS6_PORT: u16 = 9548;
 
 fn releases() -> Vec<String> {
     let list = std::env::var("KEA_TEST_IMAGES").unwrap_or_default();
@@ -106,7 +125,7 @@ fn example_config(pair: &NetPair, dir: &Path, with_isc_hook: bool) {
     };
     std::fs::write(dir.join("kea-dhcp4.json"), with_lease_cmds(main, "lease-stats.json")).unwrap();
     std::fs::write(dir.join("kea-dhcp6.json"), with_lease_cmds(main6, "lease-stats6.json")).unwrap();
-    for f in ["run-script.json", "lease-stats.json", "lease-stats6.json"] {
+    for f in ["run-script.json", "lease-stats.json", "lease-stats6.json", "kea-metrics.json", "kea-metrics6.json"] {
         std::fs::copy(examples.join(f), dir.join(f)).unwrap();
     }
 }
@@ -190,12 +209,37 @@ fn command(volumes: &Volumes, c: &Container, daemon: &str, name: &str, args: Opt
         .unwrap_or_else(|e| panic!("{name} on {}: {e}\n{}", socket.display(), c.logs()))
 }
 
-/// The metrics page lease-stats serves on `port` in the pair's server
-/// namespace.
+/// The metrics page lease-stats or kea-metrics serves on `port` in the
+/// pair's server namespace.
 fn metrics(pair: &NetPair, port: u16) -> String {
     let url = format!("http://127.0.0.1:{port}/metrics");
     let page = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--max-time", "5", &url]);
     String::from_utf8_lossy(&page.stdout).into_owned()
+}
+
+/// kea-metrics' page on `port` for `daemon` (dhcp4, dhcp6) of release
+/// `rel`: the server is up, its Kea is `rel` (the hook was built for the
+/// image's Kea), it lists the example's libraries, and each of `samples`
+/// (a sample's name and labels, exactly as the page writes them) has
+/// value `want`.
+fn check_kea_metrics(rel: &str, pair: &NetPair, port: u16, daemon: &str, samples: &[String], want: u64) {
+    let page = metrics(pair, port);
+    let has = |start: &str, end: &str| page.lines().any(|l| l.starts_with(start) && l.ends_with(end));
+    assert!(has(&format!("kea_up{{daemon=\"{daemon}\"}} "), " 1"), "{rel}: no kea_up for {daemon} in kea-metrics' page:\n{page}");
+    assert!(
+        has(&format!("kea_build_info{{daemon=\"{daemon}\",version=\"{rel}."), " 1"),
+        "{rel}: kea-metrics' kea_build_info is not Kea {rel}:\n{page}"
+    );
+    for lib in EXAMPLE_HOOKS {
+        assert!(
+            page.lines().any(|l| l.starts_with("kea_hook_library_info{") && l.contains(&format!("{lib}\"")) && l.ends_with(" 1")),
+            "{rel}: {lib} is not in kea-metrics' kea_hook_library_info:\n{page}"
+        );
+    }
+    for sample in samples {
+        assert!(has(&format!("{sample} "), &format!(" {want}")), "{rel}: no {sample} {want} in kea-metrics' page:\n{page}");
+    }
+    assert!(page.lines().any(|l| l.starts_with("kea_metrics_scrape_seconds ")), "{rel}: {page}");
 }
 
 /// The value in `answer`'s first row under `column`.
@@ -223,6 +267,9 @@ fn check_service4(rel: &str, pair: &NetPair, volumes: &Volumes, c: &Container) {
         page.lines().any(|l| l.starts_with("kea_lease_stats_subnet_assigned_addresses{subnet_id=\"1\"") && l.ends_with(" 20")),
         "{rel}: metrics:\n{page}"
     );
+    // kea-metrics: kea-exporter's family of the subnet's assigned addresses.
+    let assigned = format!("kea_dhcp4_addresses_assigned_total{{subnet=\"{}\",subnet_id=\"1\",pool=\"\"}}", pair.subnet());
+    check_kea_metrics(rel, pair, KEA_METRICS4_PORT, "dhcp4", &[assigned], 20);
     let status = command(volumes, c, "dhcp4", "run-script-status", None);
     assert_eq!((status["arguments"]["run"].as_u64(), status["arguments"]["failed"].as_u64()), (Some(20), Some(0)), "{rel}: {status}");
 }
@@ -262,6 +309,14 @@ fn check_service6(rel: &str, pair: &NetPair, volumes: &Volumes, c: &Container) {
             "{rel}: no {family} of 20 for subnet 1 in the metrics:\n{page}"
         );
     }
+    // kea-metrics: kea-exporter's families of the subnet's addresses and
+    // delegated prefixes.
+    let subnet = pair.subnet6();
+    let samples = [
+        format!("kea_dhcp6_na_assigned_total{{subnet=\"{subnet}\",subnet_id=\"1\",pool=\"\"}}"),
+        format!("kea_dhcp6_pd_assigned_total{{subnet=\"{subnet}\",subnet_id=\"1\"}}"),
+    ];
+    check_kea_metrics(rel, pair, KEA_METRICS6_PORT, "dhcp6", &samples, 20);
     // Every DHCPv6 event the script wrote a line for ran once, and none
     // failed (a script's line is written before its exit is counted).
     let deadline = Instant::now() + Duration::from_secs(20);
