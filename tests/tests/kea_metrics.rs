@@ -76,6 +76,20 @@ fn assert_covers(exporter_text: &str, hook_text: &str) -> usize {
     compared
 }
 
+/// Every metric the example Grafana dashboard uses for `daemon` (names
+/// `kea_<daemon>_*`, and the server's families but `kea_ha_state`, which
+/// needs the HA hook: ha.rs checks it) is on `page`; returns how many.
+fn assert_dashboard_on(page: &Samples, daemon: &str) -> usize {
+    let own = format!("kea_{daemon}_");
+    let names: Vec<String> = kea_hooks_tests::dashboard_metric_names(&kea_hooks_tests::dashboard_path())
+        .into_iter()
+        .filter(|n| n.starts_with(&own) || !(n.starts_with("kea_dhcp4_") || n.starts_with("kea_dhcp6_") || n == "kea_ha_state"))
+        .collect();
+    let missing: Vec<&String> = names.iter().filter(|n| !page.keys().any(|(name, _)| name == *n)).collect();
+    assert!(missing.is_empty(), "the dashboard uses {missing:?}, not on kea-{daemon}'s page");
+    names.len()
+}
+
 /// Waits until Kea's statistic `name` is at least `at_least`.
 fn wait_for_statistic(kea: &Kea, name: &str, at_least: u64, bound: Duration) {
     let t0 = Instant::now();
@@ -85,10 +99,16 @@ fn wait_for_statistic(kea: &Kea, name: &str, at_least: u64, bound: Duration) {
     }
 }
 
-/// What `SERVER -v` prints: the Kea release, as its headers name it.
+/// The Kea release the hooks were built for, `MAJOR.MINOR.PATCH` (as
+/// `KEA_HOOKS_VERSION` encodes it); `kea-dhcp4 -v` starts with it (the 3.2
+/// source build prints `3.2.0-git`).
 fn kea_version(server: &str) -> String {
+    let v = kea_hooks_version();
+    let version = format!("{}.{}.{}", v / 10000, v / 100 % 100, v % 100);
     let out = std::process::Command::new(server).arg("-v").output().unwrap_or_else(|e| panic!("{server} -v: {e}"));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(printed.starts_with(&version), "{server} -v: {printed}, the headers: {version}");
+    version
 }
 
 /// The /16 of 198.18.0.0/15 the pair does not use.
@@ -225,6 +245,9 @@ fn kea_exporter_samples_are_on_the_page_dhcp4() {
     let lib = kea_metrics().canonicalize().unwrap();
     let libs: Vec<Labels> = s.keys().filter(|(n, _)| n == "kea_hook_library_info").map(|(_, l)| l.clone()).collect();
     assert!(libs.iter().any(|l| std::path::Path::new(&l["library"]).canonicalize().ok().as_deref() == Some(&lib)), "{libs:?}");
+    // The example Grafana dashboard's DHCPv4 and server metrics.
+    let used = assert_dashboard_on(&s, "dhcp4");
+    assert!(used >= 15, "the dashboard uses {used} metrics of kea-dhcp4");
     // Single-threaded: the statistics were read on Kea's main thread, 16
     // at a time.
     let read = at("kea_metrics_statistics", &[]);
@@ -233,18 +256,18 @@ fn kea_exporter_samples_are_on_the_page_dhcp4() {
 
 /// kea-dhcp6 (multi-threaded: the statistics are read on the endpoint's
 /// own thread, a page at a time under Kea's lock) with kea-metrics:
-/// subnet 4242 on the pair's link with an address pool and a
-/// prefix-delegation pool, declined addresses on probation 1 s, and
+/// subnet 4242 on the pair's link with an address pool of 2 and a
+/// prefix-delegation pool, declined addresses on probation 2 s, and
 /// subnet 66 in shared network `lab`.
 fn start6(pair: &NetPair) -> Kea {
     let (pd, _) = pair.pd_space6();
     KeaConfig::new6(pair)
         .multi_threading(true)
         .pd_pool(pd, 56, 64)
-        .subnet6_merge(json!({ "id": 4242 }))
+        .subnet6_merge(json!({ "id": 4242, "pools": [{ "pool": format!("{}/127", pair.pool6().split(' ').next().unwrap()) }] }))
         .hook(&kea_metrics(), Some(json!({ "listen": LISTEN })))
         .merge(json!({
-            "decline-probation-period": 1,
+            "decline-probation-period": 2,
             "expired-leases-processing": { "reclaim-timer-wait-time": 1, "hold-reclaimed-time": 0 },
             "shared-networks": [{ "name": "lab", "subnet6": [
                 { "id": 66, "subnet": format!("{}/64", pair.relay_net6(6)), "pools": [{ "pool": format!("{}/120", pair.relay_net6(6)) }] }
@@ -262,8 +285,8 @@ fn kea_exporter_samples_are_on_the_page_dhcp6() {
     let pair = NetPair::new();
     let kea = start6(&pair);
     // An address and a prefix kept, one released, one declined (and
-    // recovered after its probation). One client at a time: each binds
-    // port 546.
+    // recovered after its probation), meanwhile a client refused (both
+    // addresses held). One client at a time: each binds port 546.
     let kept = Client6::new(&pair, "02:4b:00:00:01:01").asking_for(Ias6::NaPd).sarr().expect("a REPLY");
     assert!(!kept.addresses.is_empty(), "{kept:?}");
     {
@@ -276,6 +299,11 @@ fn kea_exporter_samples_are_on_the_page_dhcp6() {
         let r = c.sarr().expect("a REPLY");
         c.decline(&r).expect("a REPLY to the DECLINE");
     }
+    {
+        let refused = Client6::new(&pair, "02:4b:00:00:01:04").solicit().expect("an ADVERTISE");
+        assert!(refused.addresses.is_empty(), "an address from a full pool: {refused:?}");
+    }
+    assert!(kea.statistic("subnet[4242].v6-allocation-fail-subnet") >= 1 || kea.statistic("v6-allocation-fail") >= 1, "no allocation failure counted");
     wait_for_statistic(&kea, "subnet[4242].reclaimed-declined-addresses", 1, Duration::from_secs(15));
     let exporter = KeaExporter::start(&kea.socket_path());
     let theirs = exporter.scrape();
@@ -287,7 +315,8 @@ fn kea_exporter_samples_are_on_the_page_dhcp6() {
     let mine = pair.subnet6();
     let in_subnet = [("subnet", mine.as_str()), ("subnet_id", "4242"), ("pool", "")];
     assert_eq!(at("kea_dhcp6_na_assigned_total", &in_subnet), 1.0, "the kept address");
-    assert_eq!(at("kea_dhcp6_na_total", &in_subnet), 256.0);
+    assert_eq!(at("kea_dhcp6_na_total", &in_subnet), 2.0);
+    assert!(at("kea_dhcp6_allocations_failed_total", &[("subnet", &mine), ("subnet_id", "4242"), ("context", "subnet")]) >= 1.0);
     assert_eq!(at("kea_dhcp6_pd_assigned_total", &[("subnet", &mine), ("subnet_id", "4242")]), 1.0);
     assert_eq!(at("kea_dhcp6_pd_total", &[("subnet", &mine), ("subnet_id", "4242")]), 256.0);
     assert_eq!(at("kea_dhcp6_addresses_declined_reclaimed_total", &in_subnet), 1.0);
@@ -302,6 +331,9 @@ fn kea_exporter_samples_are_on_the_page_dhcp6() {
     if pool_ids() {
         assert_eq!(at("kea_dhcp6_pd_pool_assigned_pds", &[("subnet_id", "4242"), ("subnet", &mine), ("pool_id", "0"), ("pool", &pd_text)]), 1.0);
     }
+    // The example Grafana dashboard's DHCPv6 and server metrics.
+    let used = assert_dashboard_on(&s, "dhcp6");
+    assert!(used >= 15, "the dashboard uses {used} metrics of kea-dhcp6");
     // Multi-threaded: no step on Kea's main thread.
     assert_eq!(at("kea_metrics_main_thread_pages", &[]), 0.0, "{ours}");
     assert_eq!(at("kea_up", &[("daemon", "dhcp6")]), 1.0);
