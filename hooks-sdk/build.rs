@@ -78,6 +78,9 @@ fn kea_libs(v: &KeaVersion) -> Vec<&'static str> {
         "kea-cc",
         "kea-asiolink",
         "kea-stats",
+        // CommandMgr (command::execute): libkea-cfgclient until 3.0
+        // renamed it.
+        if v.at_least(3, 0) { "kea-config" } else { "kea-cfgclient" },
         "kea-util",
         "kea-exceptions",
     ];
