@@ -61,6 +61,18 @@ pub fn require_root_and_kea() -> bool {
     false
 }
 
+/// True when every program of `programs` (name, what to install for it) is
+/// on the PATH; otherwise [`skip`]s "skipping WHAT test (missing: ...)"
+/// and returns false (with `CI` set, that panics).
+pub(crate) fn require_programs(what: &str, programs: &[(&str, &str)]) -> bool {
+    let missing: Vec<&str> = programs.iter().filter(|(p, _)| find_program(p).is_none()).map(|(_, why)| *why).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    skip(&format!("skipping {what} test (missing: {})", missing.join(", ")));
+    false
+}
+
 /// Says why a test does not run (`why` starts with "skipping ..."): with
 /// `CI` set (non-empty) by panicking, so CI fails loudly; otherwise where
 /// the person running the tests sees it, and the caller returns.

@@ -41,7 +41,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::env::{find_program, skip, TestDir};
+use crate::env::{find_program, TestDir};
 use crate::prom_text::{parse_samples, Samples};
 
 /// The kea-exporter release the tests install: the newest 0.7 (it
@@ -67,16 +67,7 @@ impl KeaExporter {
     /// a failing `pip install` is not a reason to skip: [`KeaExporter::start`]
     /// panics then, saying so.
     pub fn available() -> bool {
-        let missing: Vec<&str> = [("python3", "`python3` (packages python3, python3-venv)"), ("curl", "`curl` (package curl)")]
-            .into_iter()
-            .filter(|(p, _)| find_program(p).is_none())
-            .map(|(_, why)| why)
-            .collect();
-        if missing.is_empty() {
-            return true;
-        }
-        skip(&format!("skipping kea-exporter test (missing: {})", missing.join(", ")));
-        false
+        crate::env::require_programs("kea-exporter", &[("python3", "`python3` (packages python3, python3-venv)"), ("curl", "`curl` (package curl)")])
     }
 
     /// Starts `kea-exporter -a 127.0.0.1 -p PORT -i 0 SOCKET` (installing it

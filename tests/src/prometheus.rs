@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::env::{find_program, program, skip, TestDir};
+use crate::env::{program, TestDir};
 use crate::http::curl_get;
 use crate::netns::{in_netns, NetPair};
 use crate::prom_text::Labels;
@@ -36,16 +36,7 @@ impl Prometheus {
     /// with `CI` set it panics, else it prints why the test is skipped
     /// and returns false.
     pub fn available() -> bool {
-        let missing: Vec<&str> = [("prometheus", "`prometheus` (package prometheus)"), ("curl", "`curl` (package curl)")]
-            .into_iter()
-            .filter(|(p, _)| find_program(p).is_none())
-            .map(|(_, why)| why)
-            .collect();
-        if missing.is_empty() {
-            return true;
-        }
-        skip(&format!("skipping Prometheus test (missing: {})", missing.join(", ")));
-        false
+        crate::env::require_programs("Prometheus", &[("prometheus", "`prometheus` (package prometheus)"), ("curl", "`curl` (package curl)")])
     }
 
     /// Writes `prometheus.yml` for `targets` (`host:port`, each scraped at

@@ -265,13 +265,19 @@ impl Hook for KeaMetrics {
 
 impl KeaMetrics {
     /// After a command: reads the subnets again when it changed them (the
-    /// subnet_cmds hook's `subnetN-*`, `networkN-*`).
-    fn after_command(&self, kea: &KeaAccess<'_>, name: &str) -> Result<(), Error> {
+    /// subnet_cmds hook's `subnetN-*`, `networkN-*`), on Kea's main thread
+    /// (the callout may run on another: HA's listener, an HTTP control
+    /// socket's), before its next turn ends.
+    fn after_command(&self, name: &str) {
         let family = if self.shared.v6 { ["subnet6-", "network6-"] } else { ["subnet4-", "network4-"] };
         if family.iter().any(|p| name.starts_with(p)) && !name.ends_with("-list") && !name.ends_with("-get") {
-            self.shared.read_config(kea)?;
+            let shared = Arc::clone(&self.shared);
+            let _ = main_thread::post(move || {
+                if let Err(e) = main_thread::call_with_kea(move |kea| shared.read_config(kea)).and_then(|r| r) {
+                    tracing::warn!(error = %e, "could not read the subnets after a subnet command");
+                }
+            });
         }
-        Ok(())
     }
 }
 
@@ -301,8 +307,8 @@ impl Callout<dhcp6::Cb6Updated> for KeaMetrics {
 
 impl Callout<dhcp4::CommandProcessed> for KeaMetrics {
     fn call(&self, cx: &Context<'_, dhcp4::CommandProcessed>) -> Result<(), Error> {
-        let name = cx.name()?;
-        self.after_command(&cx.kea(), &name)
+        self.after_command(&cx.name()?);
+        Ok(())
     }
 }
 
