@@ -17,10 +17,10 @@
 //!   while Kea runs single-threaded, each step is one turn of Kea's main
 //!   thread, between its own work.
 //!
-//! The page ([`page`]): kea-exporter's families with its names, label
-//! names and label values ([`exporter`]); every other statistic under
+//! The page (`page.rs`): kea-exporter's families with its names, label
+//! names and label values (`exporter.rs`); every other statistic under
 //! `kea_dhcp4_<name>`, `kea_dhcp4_subnet_<name>`, `kea_dhcp4_pool_<name>`
-//! (by pool id), `kea_dhcp6_pd_pool_<name>` ([`page::generic_name`]);
+//! (by pool id), `kea_dhcp6_pd_pool_<name>` (`page::generic_name`);
 //! `kea_dhcp4_subnet_info` (each subnet's shared network) and
 //! `kea_dhcp4_pool_info`; `kea_up`, `kea_build_info`,
 //! `kea_hook_library_info`, `kea_ha_state` (with the HA hook: its part of
@@ -28,10 +28,10 @@
 //! scrape's own cost (`kea_metrics_*`).
 //!
 //! Threads and bounds: requests are served by the SDK's
-//! [`http::Server`](kea_hooks::http::Server) (a deadline of 10 s per
+//! [`http::Server`] (a deadline of 10 s per
 //! request, 4 at once, 16 waiting, 16 KiB of request head; unload stops it
 //! at once). Statistics are read with
-//! [`stats::read_all`](kea_hooks::stats::read_all); the subnets and hook
+//! [`stats::read_all`]; the subnets and hook
 //! libraries are read on Kea's threads when Kea configures
 //! (`dhcpX_srv_configured`), after commands that change subnets, and
 //! after a configuration backend's update.

@@ -1,11 +1,12 @@
-//! `kea-demo`: builds the mac-acl, lease-stats and run-script hooks and
-//! shows them working in a real kea-dhcp4 (run it through
+//! `kea-demo`: builds the mac-acl, lease-stats, run-script and kea-metrics
+//! hooks and shows them working in a real kea-dhcp4 (run it through
 //! `scripts/demo.sh`, as root).
 //!
 //! Kea runs in a network namespace of its own, a DHCP client (dhclient) in
 //! another; mac-acl allows hardware addresses under `02:aa` and denies the
 //! rest. One allowed and one denied client ask for an address; then
-//! lease-stats answers `lease-stats-get` and serves its metrics page, and
+//! lease-stats answers `lease-stats-get` and serves its metrics page,
+//! kea-metrics serves Kea's statistics in kea-exporter's names, and
 //! run-script shows what its script (a two-line shell script, as users
 //! write for ISC's run_script) was given. Then the same run-script and
 //! lease-stats libraries in a kea-dhcp6 on the same link: a DHCPv6 client
@@ -36,8 +37,8 @@ fn scripts_done(kea: &Kea) -> serde_json::Value {
     kea.command("run-script-status", None)
 }
 
-/// The lines of lease-stats' metrics page (at `listen` in the pair's
-/// server namespace) that contain `family`.
+/// The lines of a metrics page (lease-stats' or kea-metrics', at `listen`
+/// in the pair's server namespace) that contain `family`.
 fn metrics(pair: &NetPair, listen: &str, family: &str) -> Vec<String> {
     let page = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--max-time", "5", &format!("http://{listen}/metrics")]);
     String::from_utf8_lossy(&page.stdout).lines().filter(|l| l.contains(family)).map(str::to_owned).collect()
@@ -54,7 +55,10 @@ fn main() {
     println!("built {}", stats_lib.display());
     let script_lib = build_hook("kea-hook-run-script", "dhcp_run_script", Profile::Release);
     println!("built {}", script_lib.display());
+    let metrics_lib = build_hook("kea-hook-kea-metrics", "dhcp_kea_metrics", Profile::Release);
+    println!("built {}", metrics_lib.display());
     let listen = "127.0.0.1:9464";
+    let metrics_listen = "127.0.0.1:9547";
 
     let pair = NetPair::new();
     let params = json!({ "allow": ["02:aa"], "default": "deny" });
@@ -68,7 +72,8 @@ fn main() {
         .logger("kea-dhcp4.mac-acl", "DEBUG", 40)
         .hook(&lib, Some(params.clone()))
         .hook(&stats_lib, Some(json!({ "listen": listen })))
-        .hook(&script_lib, Some(json!({ "name": script })));
+        .hook(&script_lib, Some(json!({ "name": script })))
+        .hook(&metrics_lib, Some(json!({ "listen": metrics_listen })));
     println!("\nkea-dhcp4 config, hooks-libraries:\n{}", serde_json::to_string_pretty(&cfg.to_json()["Dhcp4"]["hooks-libraries"]).unwrap());
     let mut kea = cfg.start(&pair).unwrap_or_else(|e| panic!("{e}"));
     println!("kea-dhcp4 (pid {}) serves {} in namespace {}", kea.pid(), pair.subnet(), pair.server_ns());
@@ -97,6 +102,13 @@ fn main() {
     }
     ok &= lines.iter().any(|l| l.starts_with("kea_lease_stats_subnet_assigned_addresses{") && l.ends_with(" 1"));
 
+    let lines = metrics(&pair, metrics_listen, "kea_dhcp4_addresses_assigned_total{");
+    println!("\nkea-metrics (http://{metrics_listen}/metrics, kea-exporter's names): the subnet's assigned addresses:");
+    for line in lines.iter().chain(&metrics(&pair, metrics_listen, "kea_dhcp4_packets_received_total{operation=\"discover\"}")) {
+        println!("  {line}");
+    }
+    ok &= lines.iter().any(|l| l.contains("pool=\"\"") && l.ends_with(" 1"));
+
     let status = scripts_done(&kea);
     println!("\nrun-script: {} was run with argv [name, hook point] and ISC's variables; it wrote:", script.display());
     let written = std::fs::read_to_string(&events).unwrap_or_default();
@@ -116,7 +128,7 @@ fn main() {
         eprintln!("\nthe hooks did not behave as expected");
         std::process::exit(1);
     }
-    println!("\nmac-acl works: the allowed client got a lease, the denied one was dropped; lease-stats counted it; run-script ran the script.");
+    println!("\nmac-acl works: the allowed client got a lease, the denied one was dropped; lease-stats counted it; kea-metrics showed it; run-script ran the script.");
     println!("In kea-dhcp6 the same libraries counted the address and the delegated prefix and ran the script for both.");
 }
 
