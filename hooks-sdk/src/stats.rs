@@ -202,7 +202,7 @@ pub struct Snapshot {
 /// each under the statistics manager's own lock (held for one page, so
 /// Kea's packet threads wait at most that long to count). While it is off,
 /// each page runs on Kea's main thread
-/// ([`main_thread::call_timeout`](crate::threads::main_thread::call_timeout)),
+/// ([`main_thread::call_timeout`]),
 /// between Kea's own work, so no step holds a packet up longer than one
 /// page; a main thread that does not take a page by the deadline fails
 /// the reading with [`ErrorKind::TimedOut`]. On Kea's main thread itself
