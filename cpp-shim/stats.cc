@@ -148,12 +148,14 @@ rust::Vec<StatEntry> statistics_page(rust::Str after, bool from_start, std::size
     auto it = from_start ? stats.begin() : stats.upper_bound(std::string(after));
     out.reserve(std::min(max, stats.size()));
     for (; it != stats.end() && out.size() < max; ++it) {
-        if (!it->second) {
-            continue;
-        }
+        // (An entry without an observation, which Kea never makes, comes
+        // back as kind None: each page still holds `max` names until the
+        // last, which is how the Rust side knows where the end is.)
         StatEntry entry{};
         entry.name = rust::String(it->first);
-        entry.value = read_observation(*it->second);
+        if (it->second) {
+            entry.value = read_observation(*it->second);
+        }
         out.push_back(std::move(entry));
     }
     return out;

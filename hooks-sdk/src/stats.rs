@@ -169,15 +169,23 @@ pub fn count() -> Result<usize, Error> {
 /// show or go as they would in one sweep of a sorted list. A statistic of
 /// a type the SDK does not know is left out.
 pub fn page(after: Option<&str>, max: usize) -> Result<Vec<Statistic>, Error> {
+    Ok(raw_page(after, max)?.0)
+}
+
+/// [`page`], with the number of statistics Kea gave (those of unknown
+/// types included) and the last name among them: where the next page
+/// starts.
+fn raw_page(after: Option<&str>, max: usize) -> Result<(Vec<Statistic>, usize, Option<String>), Error> {
     check_thread()?;
     let rows = ffi::statistics_page(after.unwrap_or(""), after.is_none(), max)?;
+    let (given, last) = (rows.len(), rows.last().map(|r| r.name.clone()));
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         if let Some(value) = value_of(&row.name, row.value)? {
             out.push(Statistic { name: row.name, value });
         }
     }
-    Ok(out)
+    Ok((out, given, last))
 }
 
 /// Every statistic, read by [`read_all`], and what the reading cost.
@@ -212,29 +220,28 @@ pub fn read_all(page_size: usize, deadline: Instant) -> Result<Snapshot, Error> 
     let mut snap = Snapshot::default();
     let mut after: Option<String> = None;
     loop {
-        let rows = if ffi::multi_threading_enabled() || ffi::on_main_thread() {
-            page(after.as_deref(), page_size)?
+        let (rows, given, last) = if ffi::multi_threading_enabled() || ffi::on_main_thread() {
+            raw_page(after.as_deref(), page_size)?
         } else {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Error::new(ErrorKind::TimedOut, "reading Kea's statistics: past the deadline"));
             }
             let from = after.clone();
-            let (rows, took) = main_thread::call_timeout(left, move || {
+            let (page, took) = main_thread::call_timeout(left, move || {
                 let t0 = Instant::now();
-                page(from.as_deref(), page_size).map(|rows| (rows, t0.elapsed()))
+                raw_page(from.as_deref(), page_size).map(|page| (page, t0.elapsed()))
             })??;
             snap.main_thread_pages += 1;
             snap.longest_main_thread_page = snap.longest_main_thread_page.max(took);
-            rows
+            page
         };
         snap.pages += 1;
-        let full = rows.len() >= page_size;
-        after = rows.last().map(|s| s.name.clone()).or(after);
         snap.statistics.extend(rows);
-        if !full {
+        if given < page_size {
             return Ok(snap);
         }
+        after = last;
         if Instant::now() >= deadline {
             return Err(Error::new(ErrorKind::TimedOut, "reading Kea's statistics: past the deadline"));
         }
