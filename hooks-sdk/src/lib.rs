@@ -92,8 +92,10 @@
 //! start with it back at its default.
 //!
 //! # Beyond callouts
-//! * [`command`]: control commands with serde arguments and answers;
-//! * [`stats`]: the hook's own statistics in Kea's, and Kea's;
+//! * [`command`]: control commands with serde arguments and answers, and
+//!   running any of Kea's in Kea ([`command::execute`]);
+//! * [`stats`]: the hook's own statistics in Kea's, and Kea's, one by one
+//!   or all of them a bounded page at a time ([`stats::read_all`]);
 //! * [`parking`]: hold a packet while a thread of the hook waits for
 //!   something, then resume or drop it;
 //! * [`threads`]: worker threads joined at unload, job queues, work for
