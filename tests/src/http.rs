@@ -294,7 +294,7 @@ impl FullListener {
 /// namespace `ns` or in this process's own, with `query`'s pairs
 /// URL-encoded into the query string, within `timeout`: the body of a 2xx
 /// answer, else curl's error (a refused connection, a 5xx, the timeout).
-pub(crate) fn curl_get(ns: Option<&str>, url: &str, query: &[(&str, &str)], timeout: std::time::Duration) -> Result<String, String> {
+pub fn curl_get(ns: Option<&str>, url: &str, query: &[(&str, &str)], timeout: std::time::Duration) -> Result<String, String> {
     let curl = crate::env::program("curl", "curl");
     let mut args: Vec<String> = vec!["-sS".into(), "--fail".into(), "--max-time".into(), format!("{:.3}", timeout.as_secs_f64())];
     if !query.is_empty() {

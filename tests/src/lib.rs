@@ -50,7 +50,7 @@ pub use dns::SilentDns;
 pub use ha::{ha_hook, HaMode, HaNet, HaPair, HA_PORT, HA_SERVERS, HEARTBEAT_DELAY_MS, MAX_RESPONSE_DELAY_MS};
 pub use env::{require_root_and_kea, skip, TestDir};
 pub use grafana::{dashboard_metric_names, dashboard_path};
-pub use http::{Endpoint, FullListener, HttpAnswer};
+pub use http::{curl_get, Endpoint, FullListener, HttpAnswer};
 pub use kea::{unix_command, unix_command_within, write_memfile4, write_memfile6, Family, Kea, KeaConfig, Lease6Row, LeaseRow, StartFailure};
 pub use kea_exporter::{kea_exporter_venv, KeaExporter, KEA_EXPORTER_VERSION};
 pub use netns::{in_netns, run_in_ns, NetPair};

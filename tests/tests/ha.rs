@@ -54,9 +54,7 @@ const METRICS: &str = "127.0.0.1:9547";
 /// The HA states kea-metrics shows for server `i` (`kea_ha_state` samples
 /// of value 1).
 fn ha_states(pair: &HaPair, i: usize) -> Vec<String> {
-    let out = kea_hooks_tests::run_in_ns(&pair.net().view(i).server_ns(), "curl", &["-sS", "--fail", "--max-time", "10", &format!("http://{METRICS}/metrics")]);
-    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
-    let page = String::from_utf8_lossy(&out.stdout);
+    let page = stat_cmds::page_text(&pair.net().view(i).server_ns(), METRICS);
     let samples = kea_hooks_tests::prom_text::parse_samples(&page).unwrap_or_else(|e| panic!("{e}\n{page}"));
     samples.iter().filter(|((n, _), v)| n == "kea_ha_state" && **v == 1.0).map(|((_, l), _)| l["state"].clone()).collect()
 }

@@ -15,7 +15,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use kea_hooks_tests::prom_text::{families, parse_samples, sample_key, Labels, Samples};
-use kea_hooks_tests::{hooks_together, kea_hooks_version, require_root_and_kea, run_in_ns, Client4, Client6, Ias6, Kea, KeaConfig, KeaExporter, NetPair, Prometheus};
+use kea_hooks_tests::{hooks_together, kea_hooks_version, require_root_and_kea, Client4, Client6, Ias6, Kea, KeaConfig, KeaExporter, NetPair, Prometheus};
 use serde_json::json;
 
 use common::kea_metrics;
@@ -26,9 +26,7 @@ const LISTEN: &str = "127.0.0.1:9547";
 
 /// The hook's page, its text, checked by prometheus_client's parser too.
 fn page(pair: &NetPair) -> String {
-    let out = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--fail", "--max-time", "10", &format!("http://{LISTEN}/metrics")]);
-    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).expect("a UTF-8 page");
+    let text = common::stat_cmds::page_text(&pair.server_ns(), LISTEN);
     // prometheus_client's parser must take it too (the values it reads
     // are the ones parse_samples reads).
     let (theirs, _) = common::stat_cmds::parse_page(&text);

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kea_hooks_tests::{run_in_ns, Kea, NetPair};
+use kea_hooks_tests::{Kea, NetPair};
 use serde_json::{json, Value};
 
 /// Seconds since the epoch.
@@ -72,9 +72,13 @@ pub type Samples = HashMap<(String, BTreeMap<String, String>), f64>;
 /// python3-prometheus-client, through tests/fixtures/prometheus_parse.py):
 /// the samples by name and labels, and as the parser listed them.
 pub fn scrape(pair: &NetPair, listen: &str) -> (Samples, Vec<Value>) {
-    let out = run_in_ns(&pair.server_ns(), "curl", &["-sS", "--fail", "--max-time", "10", &format!("http://{listen}/metrics")]);
-    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
-    parse_page(&String::from_utf8_lossy(&out.stdout))
+    parse_page(&page_text(&pair.server_ns(), listen))
+}
+
+/// The metrics page at `listen` (`GET /metrics`) inside network namespace
+/// `ns`, within 10 s; panics with curl's error otherwise.
+pub fn page_text(ns: &str, listen: &str) -> String {
+    kea_hooks_tests::curl_get(Some(ns), &format!("http://{listen}/metrics"), &[], std::time::Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A metrics page parsed by prometheus_client's parser (see [`scrape`]).
