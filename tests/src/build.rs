@@ -1,53 +1,15 @@
-//! Building this workspace's hook libraries from tests and tools.
+//! Building this workspace's binaries, C++ fixtures and benchmark pieces
+//! (the generic parts are in the kit, `kea_hooks_test`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-/// Which cargo profile to build with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Profile {
-    /// `dev` (target/debug).
-    Debug,
-    /// `release` (target/release).
-    Release,
-}
-
-impl Profile {
-    /// The profile this code itself was compiled with.
-    pub fn current() -> Profile {
-        if cfg!(debug_assertions) {
-            Profile::Debug
-        } else {
-            Profile::Release
-        }
-    }
-}
+use kea_hooks_test::{target_dir, Profile};
+use kea_hooks_test::kea_dirs;
 
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The cargo target directory (`CARGO_TARGET_DIR`, else `<workspace>/target`).
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
-}
-
-/// Builds workspace package `package` (a cdylib) with `cargo build` and
-/// returns the path of its `lib<lib>.so`. Panics if the build fails.
-pub fn build_hook(package: &str, lib: &str, profile: Profile) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace_root()).args(["build", "--quiet", "-p", package]);
-    if profile == Profile::Release {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("run cargo build");
-    assert!(status.success(), "cargo build -p {package} failed");
-    let dir = if profile == Profile::Release { "release" } else { "debug" };
-    let path = target_dir().join(dir).join(format!("lib{lib}.so"));
-    assert!(path.exists(), "{} was not built", path.display());
-    path
 }
 
 /// Builds workspace binary `bin` of package `package` with `cargo build`
@@ -67,39 +29,6 @@ pub fn build_bin(package: &str, bin: &str, profile: Profile) -> PathBuf {
     path
 }
 
-/// Kea's headers: the include directory (and the library directory, when
-/// it is not the system's), as the SDK's build script finds them.
-fn kea_dirs() -> (PathBuf, Option<PathBuf>) {
-    let prefix = std::env::var_os("KEA_PREFIX").map(PathBuf::from);
-    match (std::env::var_os("KEA_INCLUDE_DIR"), prefix) {
-        (Some(dir), _) => (PathBuf::from(dir), None),
-        (None, Some(p)) => (p.join("include/kea"), Some(p.join("lib"))),
-        (None, None) if std::path::Path::new("/usr/include/kea/hooks/hooks.h").exists() => {
-            (PathBuf::from("/usr/include/kea"), None)
-        }
-        (None, None) => (PathBuf::from("/usr/local/include/kea"), Some(PathBuf::from("/usr/local/lib"))),
-    }
-}
-
-fn hooks_version_in(include: &std::path::Path) -> u32 {
-    let hooks_h = std::fs::read_to_string(include.join("hooks/hooks.h"))
-        .unwrap_or_else(|e| panic!("{}: {e} (install kea-dev)", include.join("hooks/hooks.h").display()));
-    // `KEA_HOOKS_VERSION = 20200;`
-    hooks_h
-        .split("KEA_HOOKS_VERSION")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .and_then(|v| v.trim_start_matches([' ', '=']).trim().parse().ok())
-        .expect("KEA_HOOKS_VERSION in hooks/hooks.h")
-}
-
-/// `KEA_HOOKS_VERSION` of the Kea the hooks are built against (and the
-/// tests run): 20200 for Kea 2.2.0, 30004 for 3.0.4, ...
-pub fn kea_hooks_version() -> u32 {
-    static V: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *V.get_or_init(|| hooks_version_in(&kea_dirs().0))
-}
-
 /// Compiles the C++ hook `tests/fixtures/<source>` against the Kea the
 /// tests run (headers in `KEA_INCLUDE_DIR`, else under `KEA_PREFIX`, else Debian's
 /// `/usr/include/kea`, else `/usr/local/include/kea` of a Kea built from
@@ -109,7 +38,7 @@ pub fn kea_hooks_version() -> u32 {
 /// Panics if it does not compile.
 pub fn build_cpp_hook(source: &str, lib: &str, profile: Profile) -> PathBuf {
     let (include, default_lib_dir) = kea_dirs();
-    let version = hooks_version_in(&include);
+    let version = kea_hooks_test::kea_hooks_version();
     // Kea 3.0 renamed libkea-dhcp++ to libkea-dhcp.
     let dhcp_lib = if version >= 30000 { "kea-dhcp" } else { "kea-dhcp++" };
     let dir = target_dir().join(if profile == Profile::Release { "release" } else { "debug" });
@@ -150,33 +79,6 @@ pub fn build_bench_fixtures(out: &std::path::Path) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// ISC's hook library `name` (`libdhcp_stat_cmds.so`, ...) of the Kea under
-/// test; panics when that Kea has none (Debian's kea-dhcp4-server and the
-/// 3.2 tree ship them all).
-pub fn isc_hook(name: &str) -> PathBuf {
-    let dirs = ["/usr/local/lib/kea/hooks", "/usr/lib/x86_64-linux-gnu/kea/hooks", "/usr/lib/kea/hooks"];
-    dirs.iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("ISC's {name} is in none of {dirs:?}"))
-}
-
-/// Copies `libraries` into `<dir>/hooks` (Kea 2.6+ loads hooks from a
-/// single directory, so ISC's and ours must sit together) and returns the
-/// copies' paths.
-pub fn hooks_together(dir: &Path, libraries: &[PathBuf]) -> Vec<PathBuf> {
-    let hooks = dir.join("hooks");
-    std::fs::create_dir_all(&hooks).unwrap();
-    libraries
-        .iter()
-        .map(|lib| {
-            let to = hooks.join(lib.file_name().unwrap());
-            std::fs::copy(lib, &to).unwrap_or_else(|e| panic!("copy {} to {}: {e}", lib.display(), to.display()));
-            to
-        })
-        .collect()
 }
 
 /// Instructions per callout of `lib` (none: no library) in the in-process

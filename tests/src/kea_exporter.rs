@@ -41,8 +41,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::env::{find_program, TestDir};
-use crate::prom_text::{parse_samples, Samples};
+use kea_hooks_test::{find_program, TestDir};
+use kea_hooks_test::prom_text::{parse_samples, Samples};
 
 /// The kea-exporter release the tests install: the newest 0.7 (it
 /// declares Python >= 3.8; seen installing on bookworm's 3.11).
@@ -67,7 +67,7 @@ impl KeaExporter {
     /// a failing `pip install` is not a reason to skip: [`KeaExporter::start`]
     /// panics then, saying so.
     pub fn available() -> bool {
-        crate::env::require_programs("kea-exporter", &[("python3", "`python3` (packages python3, python3-venv)"), ("curl", "`curl` (package curl)")])
+        kea_hooks_test::require_programs("kea-exporter", &[("python3", "`python3` (packages python3, python3-venv)"), ("curl", "`curl` (package curl)")])
     }
 
     /// Starts `kea-exporter -a 127.0.0.1 -p PORT -i 0 SOCKET` (installing it
@@ -143,12 +143,12 @@ impl KeaExporter {
     /// Panics (with the exporter's output) on an error answer, which is
     /// what the exporter gives when it cannot read Kea.
     pub fn scrape(&self) -> String {
-        crate::http::curl_get(None, &self.url(), &[], Duration::from_secs(20))
+        kea_hooks_test::curl_get(None, &self.url(), &[], Duration::from_secs(20))
             .unwrap_or_else(|e| panic!("scraping kea-exporter: {e}\n--- kea-exporter's output ---\n{}", self.log()))
     }
 
     /// A [`scrape`](KeaExporter::scrape), parsed with
-    /// [`parse_samples`](crate::prom_text::parse_samples).
+    /// [`parse_samples`](kea_hooks_test::prom_text::parse_samples).
     pub fn samples(&self) -> Samples {
         let page = self.scrape();
         parse_samples(&page).unwrap_or_else(|e| panic!("kea-exporter's page does not parse: {e}\n{page}"))
@@ -196,7 +196,7 @@ fn make_venv() -> PathBuf {
         .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
     assert!(out.status.success(), "{} -c ... failed: {}", python.display(), String::from_utf8_lossy(&out.stderr));
     let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let cache = crate::build::target_dir().join("kea-exporter");
+    let cache = kea_hooks_test::target_dir().join("kea-exporter");
     std::fs::create_dir_all(&cache).unwrap_or_else(|e| panic!("create {}: {e}", cache.display()));
     let name = format!("venv-py{version}-{KEA_EXPORTER_VERSION}");
     let dir = cache.join(&name);

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Finds `name` in the usual system directories or on `PATH`.
-pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
+pub fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
     ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"]
         .into_iter()
@@ -64,7 +64,7 @@ pub fn require_root_and_kea() -> bool {
 /// True when every program of `programs` (name, what to install for it) is
 /// on the PATH; otherwise [`skip`]s "skipping WHAT test (missing: ...)"
 /// and returns false (with `CI` set, that panics).
-pub(crate) fn require_programs(what: &str, programs: &[(&str, &str)]) -> bool {
+pub fn require_programs(what: &str, programs: &[(&str, &str)]) -> bool {
     let missing: Vec<&str> = programs.iter().filter(|(p, _)| find_program(p).is_none()).map(|(_, why)| *why).collect();
     if missing.is_empty() {
         return true;
