@@ -3,7 +3,8 @@
 # Debian: the host (bookworm, Kea 2.2) and the cached debootstrap roots of
 # scripts/kea-root.sh (trixie: 2.6, sid: 3.0, kea32: trixie with the Kea
 # 3.2 of ../shared/kea-3.2 in /usr/local, as docker-kea ships it), plus the
-# MSRV check (the whole suite built by Debian trixie's rustc/cargo 1.85),
+# MSRV check (every target built by Debian trixie's rustc/cargo 1.85, its
+# unit tests and doctests run: test.sh --msrv),
 # and the container images (scripts/images.sh --test 2.6 3.0 3.2: podman
 # builds of docker/ for Debian's Kea 2.6 and 3.0 and for a docker-kea
 # layout of Kea 3.2, then tests/tests/images.rs against them).
@@ -19,6 +20,11 @@
 # tests/tests/releases.rs, which the other entries leave out (#[ignore]);
 # Kea must refuse it.
 #
+# test.sh's RUSTFLAGS, for the mismatch entry's builds (see probe_for).
+# (Added once: test-matrix.sh sets the same, and cargo rebuilds everything
+# when the flags differ.)
+if [[ ${RUSTFLAGS:-} != *--no-undefined* ]]; then export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,--no-undefined"; fi
+
 # Runs every entry even when one fails, prints a summary with wall times,
 # and exits non-zero if any failed. Arguments for the test binaries are not
 # passed through; run scripts/kea-root.sh SUITE ./scripts/test.sh ARGS for
@@ -37,8 +43,10 @@ fi
 # in the target directory kea-root.sh gives that release.
 probe_for() {
   # shellcheck disable=SC2016  # expanded inside the root
+  # (--workspace and test.sh's RUSTFLAGS: the same features and flags as
+  # the release's own entry built with, so nothing is rebuilt.)
   ./scripts/kea-root.sh "$1" sh -c \
-    'cargo build --quiet -p kea-hook-probe >&2 && echo "${CARGO_TARGET_DIR:-$PWD/target}/debug/libdhcp_probe.so"'
+    'cargo build --quiet --workspace >&2 && echo "${CARGO_TARGET_DIR:-$PWD/target}/debug/libdhcp_probe.so"'
 }
 
 # Loads the hook built for FROM into INTO's Kea (tests/tests/releases.rs).
@@ -47,7 +55,7 @@ mismatch() {
   lib=$(probe_for "$from") || return 1
   echo "=== test-matrix: mismatch: $from's probe hook into $into's Kea" >&2
   ./scripts/kea-root.sh "$into" env KEA_TEST_FOREIGN_HOOK="$lib" \
-    cargo test -p kea-hooks-tests --test releases -- --ignored
+    cargo test --workspace --test releases -- --ignored
 }
 
 run_entry() {
@@ -61,7 +69,7 @@ run_entry() {
       mismatch kea32 sid || rc=1
       mismatch sid kea32 || rc=1
       return $rc ;;
-    msrv) KEA_ROOT_RUST=debian ./scripts/kea-root.sh trixie ./scripts/test.sh ;;
+    msrv) KEA_ROOT_RUST=debian ./scripts/kea-root.sh trixie ./scripts/test.sh --msrv ;;
     images) ./scripts/images.sh --test 2.6 3.0 3.2 ;;
   esac
 }
