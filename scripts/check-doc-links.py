@@ -11,7 +11,6 @@ there is one.
 
 import os
 import re
-import subprocess
 import sys
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".."))
@@ -23,10 +22,13 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 def markdown_files():
-    """The Markdown files git knows (tracked or not ignored), outside vendor/ and target/."""
-    out = subprocess.run(["git", "-C", ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "*.md"],
-                         check=True, capture_output=True, text=True).stdout
-    return sorted(f for f in out.splitlines() if os.path.exists(os.path.join(ROOT, f)))
+    """The Markdown files of the checkout: every *.md outside hidden
+    directories, build output (target*) and vendored crates (vendor/)."""
+    found = []
+    for top, dirs, files in os.walk(ROOT):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.startswith("target") and d != "vendor")
+        found += [os.path.relpath(os.path.join(top, f), ROOT) for f in files if f.endswith(".md")]
+    return sorted(found)
 
 
 def lines_outside_code(text):
