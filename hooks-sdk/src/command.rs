@@ -9,7 +9,13 @@
 //! `{"result": N, "text": "...", "arguments": ...}`:
 //!
 //! * arguments that do not fit the type: result 1, `bad arguments: at
-//!   'field': ...`, and the handler is not called;
+//!   'field': ...` (serde's message, with the JSON type expected in place
+//!   of a Rust type's name), and the handler is not called;
+//! * no arguments (or `null`) where the type needs some: result 1,
+//!   `arguments are required: a map with ...` naming the fields (or the
+//!   variants of an enum), and the handler is not called; a type that
+//!   takes `null` (an `Option`) or an empty map (a struct whose every
+//!   field has a default) is given that instead;
 //! * a handler's `Err`: result 1 with the error and its causes;
 //! * a handler's panic: result 1, and one `ERROR` line in Kea's log; Kea
 //!   carries on.
@@ -337,8 +343,9 @@ impl<H> Commands<H> {
     /// (use `#[serde(deny_unknown_fields)]` to refuse unknown keys),
     /// `Option<T>` where the arguments may be left out (then `None`),
     /// [`serde_json::Value`] to take anything. Arguments that do not fit
-    /// are answered with result 1 naming the field; the handler is not
-    /// called.
+    /// are answered with result 1 naming the field; absent ones, where `A`
+    /// needs some, with result 1 and `arguments are required: a map with`
+    /// the struct's fields; in both cases the handler is not called.
     ///
     /// Names are 1 to 64 characters of letters, digits, `-` and `_`; Kea
     /// reads `-` and `_` as the same character in a command's name, so
@@ -406,20 +413,142 @@ fn hook_name_of(name: &str) -> String {
 }
 
 /// Deserializes a command's `arguments` (`None` when the command had none)
-/// into `A`; the error text is the answer's.
+/// into `A`; the error text is the answer's, written for the operator who
+/// sent the command: no Rust type names.
+///
+/// Absent arguments (or `"arguments": null`) are what `A` makes of `null`
+/// (`None` for an `Option`), else of an empty map (a struct whose every
+/// field has a default); when neither fits, the answer says that arguments
+/// are required and what they are, from the names serde knows: "arguments
+/// are required: a map with \`subnet-id\`, \`verbose\` (missing field
+/// \`subnet-id\`)".
 fn decode<A: DeserializeOwned>(arguments: Option<Value>) -> Result<A, String> {
-    let absent = arguments.is_none();
-    serde_path_to_error::deserialize(arguments.unwrap_or(Value::Null)).map_err(|e| {
+    let arguments = match arguments {
+        None | Some(Value::Null) => {
+            if let Ok(a) = <A as serde::Deserialize>::deserialize(Value::Null) {
+                return Ok(a);
+            }
+            return match <A as serde::Deserialize>::deserialize(Value::Object(Map::new())) {
+                Ok(a) => Ok(a),
+                Err(e) => {
+                    let why = operator_text(&e.to_string());
+                    Err(match expected_shape::<A>() {
+                        Some(Shape::Fields(fields)) => format!("arguments are required: a map with {} ({why})", quoted(fields)),
+                        Some(Shape::Variants(variants)) => format!("arguments are required: one of {}", quoted(variants)),
+                        None => format!("arguments are required ({why})"),
+                    })
+                }
+            };
+        }
+        Some(v) => v,
+    };
+    serde_path_to_error::deserialize(arguments).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        if absent {
-            format!("bad arguments: the command needs arguments ({inner})")
-        } else if path == "." || path.is_empty() {
+        let inner = operator_text(&e.into_inner().to_string());
+        if path == "." || path.is_empty() {
             format!("bad arguments: {inner}")
         } else {
             format!("bad arguments: at '{path}': {inner}")
         }
     })
+}
+
+/// serde's error text with the Rust type names it mentions (`expected
+/// struct VisitArgs`, `... untagged enum Op`) replaced by what they are in
+/// JSON; the rest (field names, values, the expected JSON type) is kept.
+fn operator_text(serde_text: &str) -> String {
+    // (what serde writes before the type's name, what to write instead)
+    const KINDS: [(&str, &str); 9] = [
+        ("expected struct variant ", "expected a map"),
+        ("expected tuple variant ", "expected an array"),
+        ("expected tuple struct ", "expected an array"),
+        ("expected unit struct ", "expected null"),
+        ("expected newtype struct ", "expected a value"),
+        ("expected struct ", "expected a map"),
+        ("expected internally tagged enum ", "expected a map"),
+        ("expected adjacently tagged enum ", "expected a map"),
+        ("expected enum ", "expected a string or a map"),
+    ];
+    let mut text = serde_text.to_owned();
+    for (kind, json) in KINDS {
+        while let Some(at) = text.find(kind) {
+            let name_end = text[at + kind.len()..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .map_or(text.len(), |n| at + kind.len() + n);
+            text.replace_range(at..name_end, json);
+        }
+    }
+    if let Some(at) = text.find("data did not match any variant of untagged enum ") {
+        text.truncate(at);
+        text.push_str("the arguments match none of the forms the command takes");
+    }
+    text
+}
+
+/// What arguments of type `A` look like, when serde says: the fields of a
+/// struct, or the names of an enum's variants. `None` for other types.
+fn expected_shape<A: DeserializeOwned>() -> Option<Shape> {
+    let shape = std::cell::RefCell::new(None);
+    let _ = <A as serde::Deserialize>::deserialize(ShapeProbe { shape: &shape });
+    shape.into_inner().filter(|s| match s {
+        Shape::Fields(names) | Shape::Variants(names) => !names.is_empty(),
+    })
+}
+
+/// Names as a list for an answer's text: `` `a`, `b` ``.
+fn quoted(names: &[&str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// What [`ShapeProbe`] saw serde ask for.
+enum Shape {
+    /// A struct's field names (as written in JSON, after `rename`).
+    Fields(&'static [&'static str]),
+    /// An enum's variant names.
+    Variants(&'static [&'static str]),
+}
+
+/// A deserializer that holds no data: it records the field or variant
+/// names a type's `Deserialize` asks for, then fails.
+struct ShapeProbe<'a> {
+    shape: &'a std::cell::RefCell<Option<Shape>>,
+}
+
+impl<'de> serde::Deserializer<'de> for ShapeProbe<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("no data"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.shape.borrow_mut() = Some(Shape::Fields(fields));
+        Err(serde::de::Error::custom("no data"))
+    }
+
+    fn deserialize_enum<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        variants: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.shape.borrow_mut() = Some(Shape::Variants(variants));
+        Err(serde::de::Error::custom("no data"))
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct seq tuple tuple_struct map identifier ignored_any
+    }
 }
 
 /// The commands of hook `H` while it is loaded (kept in its slot).
@@ -479,10 +608,55 @@ mod tests {
         let e = decode::<Args>(Some(serde_json::json!({"subnet-id": 1, "bogus": 2}))).unwrap_err();
         assert!(e.contains("unknown field `bogus`"), "{e}");
         let e = decode::<Args>(None).unwrap_err();
-        assert!(e.starts_with("bad arguments: the command needs arguments"), "{e}");
+        assert_eq!(e, "arguments are required: a map with `subnet-id`, `verbose` (missing field `subnet-id`)");
+        assert_eq!(decode::<Args>(Some(Value::Null)).unwrap_err(), e);
+        let e = decode::<Args>(Some(serde_json::json!("x"))).unwrap_err();
+        assert_eq!(e, "bad arguments: invalid type: string \"x\", expected a map");
         let a = decode::<Args>(Some(serde_json::json!({"subnet-id": 7}))).unwrap();
         assert_eq!((a.subnet_id, a.verbose), (7, false));
         assert!(decode::<Option<Args>>(None).unwrap().is_none());
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct AllDefault {
+        verbose: bool,
+    }
+
+    #[allow(dead_code)] // only deserialized
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    enum Mode {
+        Fast,
+        Thorough { depth: u32 },
+    }
+
+    #[allow(dead_code)] // only deserialized
+    #[derive(Debug, Deserialize)]
+    #[serde(tag = "op", rename_all = "kebab-case")]
+    enum Tagged {
+        Get { name: String },
+    }
+
+    #[test]
+    fn absent_arguments_say_what_is_required_without_rust_type_names() {
+        // What takes null or an empty map needs no arguments.
+        assert!(!decode::<AllDefault>(None).unwrap().verbose);
+        assert_eq!(decode::<Value>(None).unwrap(), Value::Null);
+        decode::<()>(None).unwrap();
+        // Enums: their variants; an internally tagged one: its tag.
+        assert_eq!(decode::<Mode>(None).unwrap_err(), "arguments are required: one of `fast`, `thorough`");
+        assert_eq!(decode::<Tagged>(None).unwrap_err(), "arguments are required (missing field `op`)");
+        // Present but wrong: serde's message and path, no type names.
+        let e = decode::<Mode>(Some(serde_json::json!({"thorough": {"depth": "x"}}))).unwrap_err();
+        assert_eq!(e, "bad arguments: at 'thorough.depth': invalid type: string \"x\", expected u32");
+        let e = decode::<Tagged>(Some(serde_json::json!(5))).unwrap_err();
+        assert_eq!(e, "bad arguments: invalid type: integer `5`, expected a map");
+        assert_eq!(operator_text("invalid type: null, expected struct VisitArgs"), "invalid type: null, expected a map");
+        assert_eq!(
+            operator_text("data did not match any variant of untagged enum Either"),
+            "the arguments match none of the forms the command takes"
+        );
     }
 
     #[test]

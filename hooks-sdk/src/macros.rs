@@ -9,7 +9,7 @@
 /// crate-type = ["cdylib"]
 /// ```
 ///
-/// It defines the four C symbols Kea looks up:
+/// It defines five C symbols: the four Kea looks up,
 /// * `version()`: the `KEA_HOOKS_VERSION` of the Kea the SDK was built
 ///   against (Kea refuses the library when it differs from its own);
 /// * `multi_threading_compatible()`: 1 (a [`Hook`](crate::Hook) is

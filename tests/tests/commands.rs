@@ -55,10 +55,21 @@ fn hook_commands_answer_on_the_control_socket_and_over_http() {
             assert!(answer["text"].as_str().unwrap().contains(needle), "{args}: {answer}");
         }
     }
-    // A command that needs arguments, sent none.
-    let answer = kea.command("probe-stats", None);
-    assert_eq!(answer["result"], 1, "{answer}");
-    assert!(answer["text"].as_str().unwrap().starts_with("bad arguments: the command needs arguments"), "{answer}");
+    // A command that needs arguments, sent none: what they are, in the
+    // operator's terms (no Rust type names such as `struct SleepArgs`).
+    assert_eq!(
+        kea.command("probe-sleep", None),
+        json!({ "result": 1, "text": "arguments are required: a map with `ms` (missing field `ms`)" })
+    );
+    assert_eq!(kea.command("probe-stats", None), json!({ "result": 1, "text": "arguments are required (missing field `op`)" }));
+    // Arguments of the wrong JSON type: serde's message, the type named as JSON's.
+    for (args, text) in [
+        (json!("5 ms"), "bad arguments: invalid type: string \"5 ms\", expected a map"),
+        (json!({ "ms": "5" }), "bad arguments: at 'ms': invalid type: string \"5\", expected u64"),
+    ] {
+        let answer = kea.command("probe-sleep", Some(args.clone()));
+        assert_eq!(answer, json!({ "result": 1, "text": text }), "{args}");
+    }
 
     // A handler's error, with its context.
     assert_eq!(kea.command("probe-fail", Some(json!({}))), json!({ "result": 1, "text": "probe-fail: probe says no" }));

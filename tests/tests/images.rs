@@ -2,7 +2,7 @@
 //! podman, for each release in `KEA_TEST_IMAGES` (2.6, 3.0, 3.2): the hooks
 //! image holds exactly our libraries; the example image (a Kea image plus
 //! run-script, lease-stats and kea-metrics, COPYed from the hooks image as
-//! the README says), for kea-dhcp4 and for kea-dhcp6, runs in a test
+//! docker/README.md says), for kea-dhcp4 and for kea-dhcp6, runs in a test
 //! network namespace with the example's hook configuration files, serves
 //! perfdhcp (DHCPv6: addresses and delegated prefixes), runs run-script's
 //! script inside the container, answers `lease-stats-get` on its control

@@ -103,7 +103,7 @@ fn a_config_with_a_hook_for_another_release_fails_config_test_and_reload() {
         // ones fail to open, and does not recover from that: it keeps
         // running without serving until the next good configuration.
         assert!(kea.log().contains("DHCP4_CONFIG_UNRECOVERABLE_ERROR"), "{}", kea.log());
-        assert!(!serves(&mut kea, &pair), "Kea 2.2 behaves differently than documented: update README and this test");
+        assert!(!serves(&mut kea, &pair), "Kea 2.2 behaves differently than documented: update hooks-sdk/README.md (Building for the Kea you run) and this test");
         let mut good = bad.clone();
         good.set_hook_library(0, &native);
         kea.rewrite_config(&good);

@@ -95,7 +95,7 @@ fn kea_keeps_its_leases_in_a_real_mariadb() {
     leases_in_the_database(my.kea_database("keatest2"), Some(my.kea_env()), |sql| my.sql("keatest2", sql), 151);
 }
 
-/// How long lease-stats may lag stat_cmds on an SQL database (the README
+/// How long lease-stats may lag stat_cmds on an SQL database (docs/ha-and-sql.md
 /// states it): its default `database-refresh-ms` (1 s) plus one reading,
 /// within the 10 s issue 28 allows.
 const SQL_BOUND: Duration = Duration::from_secs(3);

@@ -34,15 +34,18 @@
 //! `subnet4_select` (`select_subnet`), options and fields of any [`Pkt4`]
 //! (on the response at `pkt4_send`, what the client gets), client classes,
 //! and the arguments listed above. `lease4_offer`'s `offer_address_in_use`
-//! is read by Kea only when the callout parked the packet, so it comes
-//! with parking. `lease4_expire`'s `remove_lease` is not read back by any
-//! release, so it is read-only.
+//! is read by Kea only when the callout parked the packet, so it is written
+//! by resuming it: `Parked<Lease4Offer>::resume_address_in_use`.
+//! `lease4_expire`'s `remove_lease` is not read back by any release, so it
+//! is read-only.
 //!
 //! What the SDK refuses ([`Context::set_next_step`] returns `Err`): a step
 //! Kea ignores at the point (`Skip` at `leases4_committed` and
 //! `lease4_offer`, `Drop` at `lease4_select`), `Skip` at `pkt4_send` (Kea
-//! would skip packing and send an empty packet), and `Park` (parking is not
-//! in the SDK yet; another library's `Park` is always kept).
+//! would skip packing and send an empty packet), and `Park` (a callout
+//! parks with [`Context::park`](crate::Context::park), at the points that
+//! allow it: `leases4_committed`, and on Kea 2.6+ `lease4_offer` and
+//! `subnet4_select`; another library's `Park` is always kept).
 //!
 //! # What exists only on some Kea releases
 //!
@@ -106,6 +109,24 @@ hook_point!(
     /// [`Hook::on_error`](crate::Hook::on_error) says, counted as above
     /// and logged at debug level only. So a Rust hook after such a library
     /// keeps even the older releases up (if its callout reads the query).
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Pkt4Receive> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Pkt4Receive>) -> Result<(), Error> {
+    ///         // Put VoIP phones in a class of their own, by their vendor class (option 60).
+    ///         let query = cx.query()?;
+    ///         if query.option(60)?.is_some_and(|vendor| vendor.bytes().starts_with(b"voip")) {
+    ///             query.add_class("voip")?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Pkt4Receive, "pkt4_receive", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp4], drop_statistic: Some("pkt4-receive-drop"),
     null_query_drops: true
 );
@@ -118,6 +139,23 @@ hook_point!(
     /// ([`Context::park`](crate::Context::park)); when it resumes, Kea goes
     /// on in the subnet selected when it was parked (or the one given to
     /// `Parked::resume_in_subnet`).
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Subnet4Select> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Subnet4Select>) -> Result<(), Error> {
+    ///         // Clients in class "quarantine" go to subnet 99, if the configuration has it.
+    ///         if cx.query()?.in_class("quarantine")? && cx.subnet_ids()?.contains(&99) {
+    ///             cx.select_subnet(Some(99))?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Subnet4Select, "subnet4_select", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp4], can_park: cfg!(kea_2_6)
 );
 hook_point!(
@@ -128,6 +166,24 @@ hook_point!(
     /// gets a NAK or no answer). Kea cannot drop the query here, so a
     /// failed callout refused by its policy ([`OnFailure::Drop`](crate::OnFailure::Drop))
     /// skips instead.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Lease4Select> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Lease4Select>) -> Result<(), Error> {
+    ///         // Guests get ten minutes, in the lease database and in option 51.
+    ///         if cx.query()?.in_class("guest")? {
+    ///             cx.set_valid_lifetime(600)?;
+    ///         }
+    ///         tracing::debug!(address = %cx.lease()?.address(), offer = cx.fake_allocation()?, "selected");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Lease4Select, "lease4_select", refuse: Skip, steps: [Skip], servers: [Dhcp4]
 );
 hook_point!(
@@ -137,6 +193,25 @@ hook_point!(
     /// Next steps: `Drop`: no response is sent (the lease database keeps
     /// what was committed). Kea ignores `Skip` here. A failed callout
     /// refused by its policy drops the response.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Leases4Committed> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Leases4Committed>) -> Result<(), Error> {
+    ///         for lease in cx.leases()?.iter() {
+    ///             tracing::info!(address = %lease.address(), valid = lease.valid_lifetime(), "committed");
+    ///         }
+    ///         for lease in cx.deleted_leases()?.iter() {
+    ///             tracing::info!(address = %lease.address(), "given back");
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Leases4Committed, "leases4_committed", refuse: Drop, steps: [Drop], servers: [Dhcp4], can_park: true
 );
 hook_point!(
@@ -146,6 +221,25 @@ hook_point!(
     /// would skip packing the response and send whatever wire data it
     /// already has, empty unless a callout packed it. A failed callout
     /// refused by its policy drops the response.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # use kea_hooks::option::OptionData;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Pkt4Send> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Pkt4Send>) -> Result<(), Error> {
+    ///         // Tell every client that gets an ACK where its proxy configuration is (option 252).
+    ///         let response = cx.response()?;
+    ///         if response.message_type()? == dhcp4::MessageType::ACK {
+    ///             response.set_option(252, OptionData::from_text("http://198.18.0.1/wpad.dat"))?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Pkt4Send, "pkt4_send", refuse: Drop, steps: [Drop], servers: [Dhcp4]
 );
 
@@ -228,6 +322,21 @@ hook_point!(
     ///
     /// Next steps: `Drop`: the OFFER is not sent. Kea ignores `Skip` here.
     /// A failed callout refused by its policy drops the OFFER.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp4::Lease4Offer> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp4::Lease4Offer>) -> Result<(), Error> {
+    ///         let leases = cx.leases()?;
+    ///         tracing::debug!(leases = leases.len(), offer_lifetime = cx.offer_lifetime()?, "offering");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Lease4Offer, "lease4_offer", refuse: Drop, steps: [Drop], servers: [Dhcp4], can_park: true
 );
 

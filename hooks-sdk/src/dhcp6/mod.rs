@@ -85,6 +85,22 @@ hook_point!(
     /// `pkt6-receive-drop` (see [`Pkt6Receive`] for who counts it). `Skip` is refused: Kea would then expect the
     /// callout to have parsed the packet itself. A failed callout refused
     /// by its policy drops the datagram.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Buffer6Receive> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Buffer6Receive>) -> Result<(), Error> {
+    ///         if cx.buffer()?.len() < 4 {
+    ///             cx.set_next_step(NextStep::Drop)?; // shorter than a DHCPv6 header
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Buffer6Receive, "buffer6_receive", refuse: Drop, steps: [Drop], servers: [Dhcp6], drop_statistic: SDK_COUNTS_DROPS,
     null_query_drops: true
 );
@@ -130,6 +146,24 @@ hook_point!(
     /// address); `Drop`: the query is dropped. A failed callout refused by
     /// its policy drops it. On Kea 2.6+ a callout may also park the query
     /// ([`Context::park`](crate::Context::park)).
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Subnet6Select> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Subnet6Select>) -> Result<(), Error> {
+    ///         // Queries relayed with interface-id "lab" go to subnet 7, if the configuration has it.
+    ///         let lab = cx.query()?.relay_option(dhcp6::code::INTERFACE_ID)?.is_some_and(|id| id.bytes() == b"lab");
+    ///         if lab && cx.subnet_ids()?.contains(&7) {
+    ///             cx.select_subnet(Some(7))?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Subnet6Select, "subnet6_select", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6], can_park: cfg!(kea_2_6)
 );
 hook_point!(
@@ -138,6 +172,23 @@ hook_point!(
     ///
     /// Next steps: `Skip`, `Drop`: the identifier is ignored. A failed
     /// callout refused by its policy skips.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Host6Identifier> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Host6Identifier>) -> Result<(), Error> {
+    ///         // Reserve by the relay's subscriber-id (option 38).
+    ///         if let Some(subscriber) = cx.query()?.relay_option(dhcp6::code::SUBSCRIBER_ID)? {
+    ///             cx.set_identifier(dhcp6::HostIdentifierType::Flex, subscriber.bytes())?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Host6Identifier, "host6_identifier", refuse: Skip, steps: [Skip, Drop], servers: [Dhcp6]
 );
 hook_point!(
@@ -153,6 +204,23 @@ hook_point!(
     /// it; fixed in 3.0.4). There the SDK does not write a `Skip` for a
     /// lease whose address or prefix has a host reservation, and logs an
     /// error instead: the client gets its reserved lease.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Lease6Select> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Lease6Select>) -> Result<(), Error> {
+    ///         // Delegated prefixes of guests live an hour (preferred 30 minutes).
+    ///         if cx.lease()?.lease_type() == dhcp6::LeaseType::Pd && cx.query()?.in_class("guest")? {
+    ///             cx.set_lifetimes(1800, 3600)?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Lease6Select, "lease6_select", refuse: Skip, steps: [Skip], servers: [Dhcp6],
     skip_reserved6_guard: crate::KEA_HOOKS_VERSION < 30004
 );
@@ -163,11 +231,43 @@ hook_point!(
     ///
     /// Next steps: `Skip`: the lease is not extended (the database keeps
     /// it as it was). A failed callout refused by its policy skips.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Lease6Renew> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Lease6Renew>) -> Result<(), Error> {
+    ///         let lease = cx.lease()?;
+    ///         let iaid = cx.ia()?.map(|ia| ia.iaid);
+    ///         tracing::info!(kind = %lease.lease_type(), address = %lease.address(), ?iaid, "renewing");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Lease6Renew, "lease6_renew", refuse: Skip, steps: [Skip], servers: [Dhcp6]
 );
 hook_point!(
     /// `lease6_rebind`: as [`Lease6Renew`], for a REBIND (the client asks
     /// any server).
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Lease6Rebind> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Lease6Rebind>) -> Result<(), Error> {
+    ///         // A client rebinding came through another server's link: keep its lease short.
+    ///         cx.set_lifetimes(300, 600)?;
+    ///         tracing::info!(address = %cx.lease()?.address(), "rebinding");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Lease6Rebind, "lease6_rebind", refuse: Skip, steps: [Skip], servers: [Dhcp6]
 );
 hook_point!(
@@ -181,6 +281,21 @@ hook_point!(
     /// keeps the lease. On Kea 3.0+ a released lease may be kept in state
     /// `released` rather than deleted (when reclaimed leases are held), and
     /// reaches `lease6_expire` later.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Lease6Release> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Lease6Release>) -> Result<(), Error> {
+    ///         let lease = cx.lease()?;
+    ///         tracing::info!(kind = %lease.lease_type(), address = %lease.address(), prefix_len = lease.prefix_len(), "released");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Lease6Release, "lease6_release", refuse: Skip, steps: [Skip], servers: [Dhcp6]
 );
 hook_point!(
@@ -192,6 +307,20 @@ hook_point!(
     /// `leases()` as declined ones are); `Drop`: nothing is declined and no
     /// REPLY is sent (Kea counts no statistic for it). A failed callout
     /// refused by its policy drops.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Lease6Decline> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Lease6Decline>) -> Result<(), Error> {
+    ///         tracing::warn!(address = %cx.lease()?.address(), "address in use on the link");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Lease6Decline, "lease6_decline", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6]
 );
 hook_point!(
@@ -208,6 +337,22 @@ hook_point!(
     /// query ([`Context::park`](crate::Context::park)): Kea holds the
     /// REPLY until the hook resumes it. A failed callout refused by its
     /// policy drops the response.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Leases6Committed> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Leases6Committed>) -> Result<(), Error> {
+    ///         for lease in cx.leases()?.iter() {
+    ///             tracing::info!(kind = %lease.lease_type(), address = %lease.address(), prefix_len = lease.prefix_len(), "committed");
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Leases6Committed, "leases6_committed", refuse: Drop, steps: [Drop], servers: [Dhcp6], can_park: true
 );
 hook_point!(
@@ -240,6 +385,20 @@ hook_point!(
     ///
     /// Next steps: `Skip` or `Drop`: it is not sent. A failed callout
     /// refused by its policy drops it.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Buffer6Send> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Buffer6Send>) -> Result<(), Error> {
+    ///         tracing::trace!(bytes = cx.buffer()?.len(), "sending");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Buffer6Send, "buffer6_send", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6]
 );
 hook_point!(
@@ -247,6 +406,20 @@ hook_point!(
     ///
     /// Next steps: `Skip`: it is not reclaimed now (the hook takes care of
     /// it). A failed callout goes on with the reclamation.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Lease6Expire> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Lease6Expire>) -> Result<(), Error> {
+    ///         tracing::info!(address = %cx.lease()?.address(), removed = cx.remove_lease()?, "expired");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Lease6Expire, "lease6_expire", refuse: Continue, steps: [Skip], servers: [Dhcp6]
 );
 hook_point!(
@@ -254,6 +427,20 @@ hook_point!(
     /// makes it available again.
     ///
     /// Next steps: `Skip`: it is not recovered now.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Lease6Recover> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Lease6Recover>) -> Result<(), Error> {
+    ///         tracing::info!(address = %cx.lease()?.address(), "back in the pool");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Lease6Recover, "lease6_recover", refuse: Continue, steps: [Skip], servers: [Dhcp6]
 );
 hook_point!(
@@ -261,6 +448,21 @@ hook_point!(
     /// the client (D2 requests follow).
     ///
     /// Next steps: none: change the host name or the updates instead.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Ddns6Update> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Ddns6Update>) -> Result<(), Error> {
+    ///         let name = cx.hostname()?.to_lowercase();
+    ///         cx.set_hostname(&name)?;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Ddns6Update, "ddns6_update", refuse: Continue, steps: [], servers: [Dhcp6]
 );
 hook_point!(
@@ -269,12 +471,45 @@ hook_point!(
     ///
     /// Next steps: `Drop`: the configuration is refused (use
     /// [`reject`](Context::reject)).
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Dhcp6SrvConfigured> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Dhcp6SrvConfigured>) -> Result<(), Error> {
+    ///         let config = cx.json_config()?;
+    ///         if config["subnet6"].as_array().map_or(true, |s| s.is_empty()) {
+    ///             cx.reject("this hook needs at least one subnet")?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Dhcp6SrvConfigured, "dhcp6_srv_configured", refuse: Continue, steps: [Drop], servers: [Dhcp6], applies_config: true
 );
 hook_point!(
     /// `cb6_updated`: Kea applied changes from a configuration backend.
     ///
     /// Next steps: none.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Cb6Updated> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Cb6Updated>) -> Result<(), Error> {
+    ///         for e in cx.audit_entries()? {
+    ///             tracing::info!(object = %e.object_type, id = e.object_id, "changed in the backend");
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Cb6Updated, "cb6_updated", refuse: Continue, steps: [], servers: [Dhcp6]
 );
 
@@ -287,6 +522,22 @@ hook_point!(
     /// added or updated; the client still gets its ADDR-REG-REPLY);
     /// `Drop`: the query is dropped (no reply). A failed callout refused
     /// by its policy drops it.
+    ///
+    /// ```no_run
+    /// # use kea_hooks::prelude::*;
+    /// # struct H;
+    /// # impl Hook for H { const NAME: &'static str = "h"; type Params = NoParameters;
+    /// #     fn load(_: NoParameters, _: &LoadContext) -> Result<Self, Error> { Ok(H) } }
+    /// impl Callout<dhcp6::Addr6Register> for H {
+    ///     fn call(&self, cx: &Context<'_, dhcp6::Addr6Register>) -> Result<(), Error> {
+    ///         let address = cx.address()?;
+    ///         let old = cx.old_lease()?.map(|lease| lease.address());
+    ///         tracing::info!(%address, ?old, "address registered by the client");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # kea_hooks::kea_hook!(H);
+    /// ```
     Addr6Register, "addr6_register", refuse: Drop, steps: [Skip, Drop], servers: [Dhcp6]
 );
 

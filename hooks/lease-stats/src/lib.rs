@@ -113,8 +113,8 @@ struct Params {
 fn default_database_refresh() -> u64 {
     1000
 }
-/// The most `database-refresh-ms` may be: the README promises lease-stats
-/// agrees with stat_cmds on SQL databases within 10 s.
+/// The most `database-refresh-ms` may be: its README (and docs/ha-and-sql.md)
+/// promises lease-stats agrees with stat_cmds on SQL databases within 10 s.
 const MAX_DATABASE_REFRESH_MS: u64 = 5000;
 
 fn default_interval() -> u64 {
