@@ -52,4 +52,8 @@ pub use kea::{unix_command, unix_command_within, write_memfile4, write_memfile6,
 pub use netns::{in_netns, run_in_ns, NetPair};
 pub use prometheus::{Prometheus, PROMETHEUS_JOB};
 pub use user::SystemUser;
+/// serde_json, whose `Value` the configuration builder and the control
+/// socket take and give: `kea_hooks_test::serde_json::json!({...})` needs no
+/// dependency of the test's own.
+pub use serde_json;
 pub use perfdhcp::{perfdhcp, perfdhcp6, perfdhcp6_start, perfdhcp_on_cpu, perfdhcp_spawn, perfdhcp_start, Exchange, PerfdhcpReport, PerfdhcpRun};
