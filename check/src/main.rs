@@ -88,7 +88,7 @@ fn new_crate(mut args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
             for f in files {
                 println!("  created  {}", f.display());
             }
-            println!("next: cd {} && cargo build --release && sudo cargo test", path.display());
+            println!("next: cd {} && cargo build --release && sudo -E env \"PATH=$PATH\" cargo test", path.display());
             ExitCode::SUCCESS
         }
         Err(e) => {

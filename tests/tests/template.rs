@@ -55,7 +55,12 @@ fn a_generated_hook_crate_passes_its_kea_test_and_the_test_catches_a_hook_withou
     let config: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("kea-dhcp4.json")).unwrap()).unwrap();
     assert_eq!(config["Dhcp4"]["hooks-libraries"][0]["library"], "/usr/local/lib/kea/hooks/libdhcp_template_check.so");
     // The same dependency versions as ours: offline, and shared artifacts.
+    // (`cargo fetch` is a no-op once the workspace was built; a partial
+    // build, `-p` this crate alone, may not have downloaded the SDK's.)
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let fetched = Command::new(cargo).current_dir(&root).args(["fetch", "--locked", "--quiet"]).status().expect("run cargo fetch");
+    assert!(fetched.success(), "cargo fetch --locked failed in {}", root.display());
 
     let (ok, text) = cargo_test(&dir, &[]);
     assert!(ok, "the generated crate's tests failed:\n{text}");

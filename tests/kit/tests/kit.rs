@@ -92,7 +92,9 @@ fn probe_require_root_and_kea() {
 /// probe test and `env`.
 fn probe_as_non_root(dir: &Path, env: &[(&str, &str)]) -> (bool, String) {
     let exe = dir.join("kit-probe");
-    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    if !exe.exists() {
+        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    }
     let mut cmd = Command::new(&exe);
     cmd.args(["--ignored", "--exact", "probe_require_root_and_kea", "--nocapture", "--test-threads", "1"])
         .env_clear()
@@ -102,7 +104,18 @@ fn probe_as_non_root(dir: &Path, env: &[(&str, &str)]) -> (bool, String) {
     if unsafe { libc::geteuid() } == 0 {
         cmd.uid(65534).gid(65534);
     }
-    let out = cmd.output().expect("run the probe");
+    // Another test's thread may fork while the copy's file was open for
+    // writing: the fork keeps it open until its exec (ETXTBSY meanwhile).
+    let mut tries = 0;
+    let out = loop {
+        match cmd.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            result => break result.expect("run the probe"),
+        }
+    };
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
