@@ -53,7 +53,7 @@ fn a_generated_hook_crate_passes_its_kea_test_and_the_test_catches_a_hook_withou
     assert!(docker.contains("COPY --from=build /src/target/release/libdhcp_template_check.so /usr/local/lib/kea/hooks/"), "{docker}");
     // The generated configuration is JSON with the library and its parameters.
     let config: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("kea-dhcp4.json")).unwrap()).unwrap();
-    assert_eq!(config["Dhcp4"]["hooks-libraries"][0]["library"], "/usr/local/lib/kea/hooks/libdhcp_template_check.so");
+    assert_eq!(config["Dhcp4"]["hooks-libraries"][0]["library"], "libdhcp_template_check.so");
     // The same dependency versions as ours: offline, and shared artifacts.
     // (`cargo fetch` is a no-op once the workspace was built; a partial
     // build, `-p` this crate alone, may not have downloaded the SDK's.)
@@ -66,6 +66,14 @@ fn a_generated_hook_crate_passes_its_kea_test_and_the_test_catches_a_hook_withou
     assert!(ok, "the generated crate's tests failed:\n{text}");
     assert!(text.contains("test denied_clients_get_no_offer_and_the_others_a_logged_lease ... ok"), "{text}");
     assert!(text.contains("test tests::a_prefix_denies_every_address_under_it ... ok"), "{text}");
+
+    // The generated configuration's parameters are good for the hook built
+    // by its test (kea-hooks-check runs the hook's own parameter check).
+    // (`cargo test` there, without --release, built it with dev.)
+    let built = target_dir().join("debug");
+    let out = Command::new(&check).arg("--hooks-dir").arg(&built).arg(dir.join("kea-dhcp4.json")).output().expect("run kea-hooks-check");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("ok       libdhcp_template_check.so (template-check, built for Kea"), "{text}");
 
     // Without its drop the hook has no effect: the generated test must fail, saying so.
     let lib = dir.join("src/lib.rs");
