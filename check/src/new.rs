@@ -8,8 +8,9 @@
 //! that builds it for a docker-kea image, a README. Its Cargo.toml names
 //! `kea-hooks` and `kea-hooks-test` by version; `--sdk-path` adds a
 //! `[patch.crates-io]` section pointing both at a checkout of this
-//! repository (any other source, e.g. unpacked `.crate` files, can be
-//! patched in the same way).
+//! repository. Without it the file ends in that section commented out, and
+//! a `[patch.crates-io]` appended to it points both at any other source
+//! (e.g. unpacked `.crate` files) without touching anything else.
 
 use std::path::{Path, PathBuf};
 
@@ -94,6 +95,13 @@ fn patch_section(sdk: &Path) -> String {
     )
 }
 
+/// The commented-out `[patch.crates-io]` of a crate made without `--sdk-path`.
+const PATCH_HINT: &str = "\n# To build against a checkout of the kea-hooks repository instead of the\n\
+# registry (what `kea-hooks-check new --sdk-path DIR` writes):\n\
+# [patch.crates-io]\n\
+# kea-hooks = { path = \"../kea-hooks/hooks-sdk\" }\n\
+# kea-hooks-test = { path = \"../kea-hooks/tests/kit\" }\n";
+
 /// `text` with every placeholder replaced.
 fn fill(text: &str, names: &Names, patch: &str) -> String {
     text.replace("{{name}}", &names.name)
@@ -116,7 +124,7 @@ pub fn create(opts: &Options) -> Result<Vec<PathBuf>, String> {
     };
     let names = Names::new(&name)?;
     let patch = match &opts.sdk_path {
-        None => String::new(),
+        None => PATCH_HINT.to_owned(),
         Some(dir) => {
             let dir = std::fs::canonicalize(dir).map_err(|e| format!("--sdk-path {}: {e}", dir.display()))?;
             for (what, file) in [("kea-hooks", "hooks-sdk/Cargo.toml"), ("kea-hooks-test", "tests/kit/Cargo.toml")] {
@@ -183,7 +191,8 @@ mod tests {
         let files = create(&opts).unwrap();
         assert!(files.iter().any(|f| f.ends_with("tests/dhcp.rs")));
         let toml = std::fs::read_to_string(dir.join("dhcp-t/Cargo.toml")).unwrap();
-        assert!(toml.contains("name = \"dhcp-t\"") && toml.contains("name = \"dhcp_t\"") && !toml.contains("[patch"), "{toml}");
+        assert!(toml.contains("name = \"dhcp-t\"") && toml.contains("name = \"dhcp_t\"") && toml.contains("\n# [patch.crates-io]\n"), "{toml}");
+        assert!(!toml.lines().any(|l| l.starts_with("[patch")), "{toml}");
         let err = create(&opts).unwrap_err();
         assert!(err.contains("not empty"), "{err}");
         let err = create(&Options { path: dir.join("y"), name: None, sdk_path: Some(dir.clone()) }).unwrap_err();
