@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 
 /// The template's files: (path in the new crate, text).
-const FILES: [(&str, &str); 7] = [
+const FILES: [(&str, &str); 8] = [
     ("Cargo.toml", include_str!("../template/Cargo.toml.in")),
     ("src/lib.rs", include_str!("../template/src/lib.rs")),
     ("tests/dhcp.rs", include_str!("../template/tests/dhcp.rs")),
@@ -23,6 +23,7 @@ const FILES: [(&str, &str); 7] = [
     ("Dockerfile", include_str!("../template/Dockerfile")),
     ("README.md", include_str!("../template/README.md")),
     (".gitignore", include_str!("../template/gitignore")),
+    (".dockerignore", include_str!("../template/dockerignore")),
 ];
 
 /// What `new` was asked for.

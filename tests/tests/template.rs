@@ -44,7 +44,7 @@ fn a_generated_hook_crate_passes_its_kea_test_and_the_test_catches_a_hook_withou
     let out = Command::new(&check).arg("new").arg(&dir).arg("--sdk-path").arg(&root).output().expect("run kea-hooks-check new");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "kea-hooks-check new failed:\n{text}");
-    for file in ["Cargo.toml", "src/lib.rs", "tests/dhcp.rs", "kea-dhcp4.json", "Dockerfile", "README.md", ".gitignore"] {
+    for file in ["Cargo.toml", "src/lib.rs", "tests/dhcp.rs", "kea-dhcp4.json", "Dockerfile", "README.md", ".gitignore", ".dockerignore"] {
         assert!(dir.join(file).is_file(), "no {file}:\n{text}");
     }
     let toml = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
