@@ -20,7 +20,12 @@
 //! ```text
 //! kea-hooks-check [--hooks-dir DIR] CONFIG...
 //! kea-hooks-check --library LIB... [--kea-hooks-version N]
+//! kea-hooks-check new PATH [--name NAME] [--sdk-path DIR]
 //! ```
+//!
+//! `new` creates a hook crate to start from (see `new.rs`): a kea-dhcp4
+//! hook, a test that starts a real Kea with it, a Kea configuration and
+//! a Dockerfile for a docker-kea image.
 //!
 //! With `--library`, it checks hook library files themselves (any hook,
 //! built with the SDK or not) against the Kea on this machine: each must
@@ -42,6 +47,7 @@
 mod config;
 #[allow(unsafe_code)]
 mod dl;
+mod new;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,7 +60,42 @@ const DAEMONS: [&str; 4] = ["Dhcp4", "Dhcp6", "Control-agent", "DhcpDdns"];
 fn usage() -> ExitCode {
     eprintln!("usage: kea-hooks-check [--hooks-dir DIR] CONFIG...");
     eprintln!("       kea-hooks-check --library LIB... [--kea-hooks-version N]");
+    eprintln!("       kea-hooks-check new PATH [--name NAME] [--sdk-path DIR]");
     ExitCode::from(2)
+}
+
+/// `new PATH [--name NAME] [--sdk-path DIR]`.
+fn new_crate(mut args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    let (mut path, mut name, mut sdk_path) = (None, None, None);
+    while let Some(a) = args.next() {
+        match a.to_str() {
+            Some("--name") => match args.next().and_then(|n| n.into_string().ok()) {
+                Some(n) => name = Some(n),
+                None => return usage(),
+            },
+            Some("--sdk-path") => match args.next() {
+                Some(d) => sdk_path = Some(PathBuf::from(d)),
+                None => return usage(),
+            },
+            Some(s) if s.starts_with('-') => return usage(),
+            _ if path.is_none() => path = Some(PathBuf::from(a)),
+            _ => return usage(),
+        }
+    }
+    let Some(path) = path else { return usage() };
+    match new::create(&new::Options { path: path.clone(), name, sdk_path }) {
+        Ok(files) => {
+            for f in files {
+                println!("  created  {}", f.display());
+            }
+            println!("next: cd {} && cargo build --release && sudo -E env \"PATH=$PATH\" cargo test", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kea-hooks-check new: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -62,7 +103,11 @@ fn main() -> ExitCode {
     let mut configs = Vec::new();
     let mut libraries = Vec::new();
     let mut expect: Option<i32> = None;
-    let mut args = std::env::args_os().skip(1);
+    let mut args = std::env::args_os().skip(1).peekable();
+    if args.peek().is_some_and(|a| a == "new") {
+        args.next();
+        return new_crate(args);
+    }
     while let Some(a) = args.next() {
         match a.to_str() {
             Some("--hooks-dir") => match args.next() {
@@ -79,7 +124,10 @@ fn main() -> ExitCode {
             },
             Some("-h" | "--help") => {
                 println!("usage: kea-hooks-check [--hooks-dir DIR] CONFIG...");
-                println!("Checks the parameters of the kea-hooks libraries in Kea configuration files.");
+                println!("       kea-hooks-check --library LIB... [--kea-hooks-version N]");
+                println!("       kea-hooks-check new PATH [--name NAME] [--sdk-path DIR]");
+                println!("Checks the parameters of the kea-hooks libraries in Kea configuration files;");
+                println!("`new` creates a hook crate to start from (hook, Kea test, configuration, Dockerfile).");
                 return ExitCode::SUCCESS;
             }
             Some(s) if s.starts_with('-') => return usage(),

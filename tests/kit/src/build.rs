@@ -23,44 +23,59 @@ impl Profile {
     }
 }
 
-/// The cargo target directory: `CARGO_TARGET_DIR`, else the one holding
-/// the running test binary (`<target>/<profile>/deps/<test>` or
-/// `<target>/<profile>/<bin>`).
+/// The cargo target directory of the running program: for a test binary
+/// (`<target>/<profile>/deps/<test>`, where cargo puts them) the one it
+/// sits in, whatever `--target-dir`, `CARGO_TARGET_DIR` or
+/// `build.target-dir` chose; for another program `CARGO_TARGET_DIR`, else
+/// the one above its directory (`<target>/<profile>/<bin>`, as `cargo run`
+/// leaves it).
 pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the path of the running program");
+    let dir = exe.parent().expect("the program's directory");
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        return dir.parent().and_then(Path::parent).expect("<target>/<profile>/deps").to_path_buf();
+    }
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
         return PathBuf::from(dir);
-    }
-    let exe = std::env::current_exe().expect("the path of the running test binary");
-    let mut dir = exe.parent().expect("the test binary's directory");
-    if dir.file_name().is_some_and(|n| n == "deps") {
-        dir = dir.parent().expect("<target>/<profile>");
     }
     dir.parent().expect("<target>").to_path_buf()
 }
 
-/// Builds package `package` (a cdylib of the workspace the test runs in:
-/// cargo sets `CARGO_MANIFEST_DIR` for `cargo test`, else the current
-/// directory's) with `cargo build` and returns the path of its
-/// `lib<lib>.so`. Panics if the build fails.
+/// Builds package `package`, a hook library (a `cdylib` whose library is
+/// named `lib`), with `cargo build -p package` and returns the path of its
+/// `lib<lib>.so`. Panics, after cargo's own messages, if the build fails.
+///
+/// Cargo runs in the directory of the package under test
+/// (`CARGO_MANIFEST_DIR`, which `cargo test` sets; else the current
+/// directory), so `package` is that package or another of its workspace,
+/// and builds into the running test's [`target_dir`] with `profile`
+/// ([`Profile::current`]: `cargo test` builds the hook with `dev`,
+/// `cargo test --release` with `release`): the `.so` is the one
+/// `cargo build` would leave in `target/debug` or `target/release`. The
+/// hook is compiled with the same Rust and the same Kea headers
+/// (`KEA_PREFIX`, ...) as the test, against the Kea the test starts.
 ///
 /// ```no_run
-/// let so = kea_hooks_test::build_hook("my-hook", "dhcp_my_hook", kea_hooks_test::Profile::current());
+/// // In tests/dhcp.rs of the package `dhcp-hello`, with `[lib] name = "dhcp_hello"`:
+/// let so = kea_hooks_test::build_hook(env!("CARGO_PKG_NAME"), "dhcp_hello", kea_hooks_test::Profile::current());
+/// assert!(so.ends_with("libdhcp_hello.so"));
 /// ```
 pub fn build_hook(package: &str, lib: &str, profile: Profile) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = target_dir();
     let mut cmd = Command::new(cargo);
     if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
         cmd.current_dir(dir);
     }
-    cmd.args(["build", "--quiet", "-p", package]);
+    cmd.args(["build", "--quiet", "-p", package]).arg("--target-dir").arg(&target);
     if profile == Profile::Release {
         cmd.arg("--release");
     }
     let status = cmd.status().expect("run cargo build");
     assert!(status.success(), "cargo build -p {package} failed");
     let dir = if profile == Profile::Release { "release" } else { "debug" };
-    let path = target_dir().join(dir).join(format!("lib{lib}.so"));
-    assert!(path.exists(), "{} was not built", path.display());
+    let path = target.join(dir).join(format!("lib{lib}.so"));
+    assert!(path.exists(), "{} was not built (is the package's [lib] name {lib:?}, with crate-type [\"cdylib\"]?)", path.display());
     path
 }
 

@@ -21,15 +21,21 @@ use std::time::Duration;
 
 use crate::netns::{in_netns, ip, receive_within, udp_socket_on, NetPair};
 
-/// DHCP message types (option 53).
-#[allow(missing_docs)]
+/// DHCP message types (option 53), as in [`Reply::message_type`].
 pub mod msg {
+    /// DHCPDISCOVER.
     pub const DISCOVER: u8 = 1;
+    /// DHCPOFFER.
     pub const OFFER: u8 = 2;
+    /// DHCPREQUEST.
     pub const REQUEST: u8 = 3;
+    /// DHCPDECLINE.
     pub const DECLINE: u8 = 4;
+    /// DHCPACK.
     pub const ACK: u8 = 5;
+    /// DHCPNAK.
     pub const NAK: u8 = 6;
+    /// DHCPRELEASE.
     pub const RELEASE: u8 = 7;
 }
 

@@ -24,48 +24,81 @@ use std::time::Duration;
 
 use crate::netns::{in_netns, receive_within, udp_socket_on, NetPair};
 
-/// DHCPv6 message types (RFC 8415).
-#[allow(missing_docs)]
+/// DHCPv6 message types (RFC 8415; ADDR-REG-INFORM and -REPLY: RFC 9686),
+/// as in [`Reply6::message_type`].
 pub mod msg6 {
+    /// SOLICIT.
     pub const SOLICIT: u8 = 1;
+    /// ADVERTISE.
     pub const ADVERTISE: u8 = 2;
+    /// REQUEST.
     pub const REQUEST: u8 = 3;
+    /// CONFIRM.
     pub const CONFIRM: u8 = 4;
+    /// RENEW.
     pub const RENEW: u8 = 5;
+    /// REBIND.
     pub const REBIND: u8 = 6;
+    /// REPLY.
     pub const REPLY: u8 = 7;
+    /// RELEASE.
     pub const RELEASE: u8 = 8;
+    /// DECLINE.
     pub const DECLINE: u8 = 9;
+    /// INFORMATION-REQUEST.
     pub const INFORMATION_REQUEST: u8 = 11;
+    /// RELAY-FORW.
     pub const RELAY_FORW: u8 = 12;
+    /// RELAY-REPL.
     pub const RELAY_REPL: u8 = 13;
+    /// ADDR-REG-INFORM.
     pub const ADDR_REG_INFORM: u8 = 36;
+    /// ADDR-REG-REPLY.
     pub const ADDR_REG_REPLY: u8 = 37;
 }
 
 /// DHCPv6 option codes (RFC 8415, RFC 4649 remote-id, RFC 4580
 /// subscriber-id).
-#[allow(missing_docs)]
 pub mod opt6 {
+    /// OPTION_CLIENTID.
     pub const CLIENTID: u16 = 1;
+    /// OPTION_SERVERID.
     pub const SERVERID: u16 = 2;
+    /// OPTION_IA_NA.
     pub const IA_NA: u16 = 3;
+    /// OPTION_IA_TA.
     pub const IA_TA: u16 = 4;
+    /// OPTION_IAADDR.
     pub const IAADDR: u16 = 5;
+    /// OPTION_ORO.
     pub const ORO: u16 = 6;
+    /// OPTION_PREFERENCE.
     pub const PREFERENCE: u16 = 7;
+    /// OPTION_ELAPSED_TIME.
     pub const ELAPSED_TIME: u16 = 8;
+    /// OPTION_RELAY_MSG.
     pub const RELAY_MSG: u16 = 9;
+    /// OPTION_STATUS_CODE.
     pub const STATUS_CODE: u16 = 13;
+    /// OPTION_RAPID_COMMIT.
     pub const RAPID_COMMIT: u16 = 14;
+    /// OPTION_USER_CLASS.
     pub const USER_CLASS: u16 = 15;
+    /// OPTION_VENDOR_CLASS.
     pub const VENDOR_CLASS: u16 = 16;
+    /// OPTION_VENDOR_OPTS.
     pub const VENDOR_OPTS: u16 = 17;
+    /// OPTION_INTERFACE_ID.
     pub const INTERFACE_ID: u16 = 18;
+    /// OPTION_DNS_SERVERS.
     pub const DNS_SERVERS: u16 = 23;
+    /// OPTION_IA_PD.
     pub const IA_PD: u16 = 25;
+    /// OPTION_IAPREFIX.
     pub const IAPREFIX: u16 = 26;
+    /// OPTION_REMOTE_ID.
     pub const REMOTE_ID: u16 = 37;
+    /// OPTION_SUBSCRIBER_ID.
     pub const SUBSCRIBER_ID: u16 = 38;
 }
 

@@ -301,9 +301,10 @@ pub fn sql_config_backend_hook(db_type: &str) -> PathBuf {
 }
 
 /// Whether the Kea under test has SQL backends: every Debian Kea does (it
-/// panics when one lacks them); the Kea 3.2 of `../shared/kea-3.2` was
-/// built without them (its README), so there this prints why the SQL test
-/// does not apply and returns false. Not a skip: that build cannot have
+/// panics when one lacks them); a Kea 3.2+ built from source into
+/// `/usr/local` may have been built without them (no `-D postgresql`,
+/// `-D mysql`), and there this prints why the SQL test does not apply and
+/// returns false. Not a skip: that build cannot have
 /// them. Start every SQL test with `if !sql_backends() { return; }` after
 /// [`crate::require_root_and_kea`].
 pub fn sql_backends() -> bool {

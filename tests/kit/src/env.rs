@@ -55,7 +55,7 @@ pub fn require_root_and_kea() -> bool {
     let thread = std::thread::current();
     let test = thread.name().filter(|n| *n != "main").map(|n| format!("{n} ")).unwrap_or_default();
     skip(&format!(
-        "skipping integration test {test}(missing: {}): run as root with kea-dhcp4 installed (see README; `sudo ./scripts/test.sh`)",
+        "skipping integration test {test}(missing: {}): run as root with kea-dhcp4, perfdhcp, iproute2 and dhclient or udhcpc installed",
         missing.join(", ")
     ));
     false

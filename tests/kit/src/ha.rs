@@ -36,9 +36,9 @@ pub const HEARTBEAT_DELAY_MS: u64 = 1000;
 pub const MAX_RESPONSE_DELAY_MS: u64 = 3000;
 
 /// Whether this Kea has ISC's HA hook. Every Debian Kea ships
-/// `libdhcp_ha.so` (this panics when one lacks it); the Kea 3.2 of
-/// `../shared/kea-3.2` was built without it (its README), so there this
-/// prints why the HA test does not apply and returns false. Not a skip:
+/// `libdhcp_ha.so` (this panics when one lacks it); a Kea 3.2+ built from
+/// source into `/usr/local` may lack it, and there this prints why the HA
+/// test does not apply and returns false. Not a skip:
 /// that build cannot have it. Start every HA test with
 /// `if !ha_hook() { return; }` after [`crate::require_root_and_kea`].
 pub fn ha_hook() -> bool {

@@ -1,5 +1,5 @@
-//! A kea-dhcp4 process: its configuration, start-up, control socket, log
-//! and lease file.
+//! A kea-dhcp4 or kea-dhcp6 process: its configuration, start-up, control
+//! socket, log and lease file.
 
 use std::io::{Read, Write};
 use std::net::Ipv4Addr;
@@ -26,7 +26,9 @@ pub enum Family {
     V6,
 }
 
-/// A kea-dhcp4 configuration for one [`NetPair`], built up by a test.
+/// A kea-dhcp4 configuration ([`KeaConfig::new`]; kea-dhcp6:
+/// [`KeaConfig::new6`]) for one [`NetPair`], built up by a test, then
+/// [`start`](KeaConfig::start)ed.
 ///
 /// It owns the test directory (config, lease file, log, control socket);
 /// clones share it, and [`Kea`] takes it over on [`KeaConfig::start`].
@@ -583,7 +585,7 @@ pub struct StartFailure {
 
 impl fmt::Debug for StartFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "kea-dhcp4 did not start (status {:?}):\n{}", self.status, self.log)
+        write!(f, "Kea did not start (status {:?}):\n{}", self.status, self.log)
     }
 }
 
@@ -705,7 +707,7 @@ pub fn write_memfile6(path: &Path, rows: impl IntoIterator<Item = Lease6Row>) {
     out.flush().unwrap();
 }
 
-/// A running kea-dhcp4. Dropping it stops the process (SIGTERM, then
+/// A running kea-dhcp4 or kea-dhcp6. Dropping it stops the process (SIGTERM, then
 /// SIGKILL after 5 s) and removes its directory; if the thread is
 /// panicking (a failed assertion) or `KEEP_TEST_DIRS` is set, it first
 /// prints the last 60 lines of Kea's output to stderr.
@@ -729,8 +731,8 @@ impl Kea {
         self.config.dir()
     }
 
-    /// Kea's unix control socket (`<dir>/kea4.sock`, `kea6.sock`), e.g.
-    /// for a [`KeaExporter`](crate::KeaExporter).
+    /// Kea's unix control socket (`<dir>/kea4.sock`, `kea6.sock`), for
+    /// [`unix_command`] or a program of the test's own.
     pub fn socket_path(&self) -> PathBuf {
         self.config.socket_path()
     }
