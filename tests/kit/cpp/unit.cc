@@ -240,6 +240,26 @@ T argument(const Call& call, rust::Str name) {
     return value;
 }
 
+// Walks logger specifications, making each one's name the root logger's
+// name while LoggerManager::process handles it: Kea expands a logger name
+// that is not the root's to "<root>.<name>", so this is how one process
+// gets both servers' root loggers, "kea-dhcp4" and "kea-dhcp6".
+struct EachAsRoot {
+    std::vector<isc::log::LoggerSpecification>::const_iterator at;
+
+    const isc::log::LoggerSpecification& operator*() const {
+        isc::log::setRootLoggerName(at->getName());
+        return *at;
+    }
+    EachAsRoot& operator++() {
+        ++at;
+        return *this;
+    }
+    bool operator!=(const EachAsRoot& other) const {
+        return at != other.at;
+    }
+};
+
 }  // namespace
 
 void logging_init(rust::Str log_file) {
@@ -258,7 +278,8 @@ void logging_init(rust::Str log_file) {
         specs.push_back(spec);
     }
     isc::log::LoggerManager manager;
-    manager.process(specs.begin(), specs.end());
+    manager.process(EachAsRoot{specs.cbegin()}, EachAsRoot{specs.cend()});
+    isc::log::setRootLoggerName("kea-dhcp4");
 }
 
 bool library_load(std::uint8_t family, rust::Str path, rust::Str parameters_json) {
@@ -298,13 +319,20 @@ void library_unload() {
     HooksManager::unloadLibraries();
 }
 
-std::unique_ptr<Call> call_new(rust::Str point) {
+std::unique_ptr<Handle> handle_new() {
+    return std::unique_ptr<Handle>(new Handle{HooksManager::createCalloutHandle()});
+}
+
+std::unique_ptr<Call> call_new(const Handle& handle, rust::Str point) {
     const int index = ServerHooks::getServerHooks().findIndex(str(point));
     if (index < 0) {
         isc_throw(isc::BadValue, "this server has no hook point '" << str(point) << "'");
     }
-    std::unique_ptr<Call> call(new Call{index, HooksManager::createCalloutHandle()});
-    return call;
+    // What the server's ScopedCalloutHandleState does before each point:
+    // the previous point's arguments go, the callout contexts stay.
+    handle.handle->deleteAllArguments();
+    handle.handle->setStatus(CalloutHandle::NEXT_STEP_CONTINUE);
+    return std::unique_ptr<Call>(new Call{index, handle.handle});
 }
 
 void call_set_pkt4(Call& call, rust::Str name, rust::Slice<const std::uint8_t> wire, bool unpack, const Peer& p) {
@@ -347,6 +375,20 @@ void call_set_leases6(Call& call, rust::Str name, rust::Slice<const Lease6Data> 
         all->push_back(make_lease6(d));
     }
     call.handle->setArgument(str(name), all);
+}
+
+void call_add_classes(Call& call, rust::Str name, std::uint8_t family, rust::Slice<const rust::String> classes) {
+    if (family == 6) {
+        Pkt6Ptr pkt = argument<Pkt6Ptr>(call, name);
+        for (const rust::String& c : classes) {
+            pkt->addClass(std::string(c));
+        }
+    } else {
+        Pkt4Ptr pkt = argument<Pkt4Ptr>(call, name);
+        for (const rust::String& c : classes) {
+            pkt->addClass(std::string(c));
+        }
+    }
 }
 
 void call_set_no_subnet(Call& call, rust::Str name, std::uint8_t family) {

@@ -39,7 +39,13 @@ struct Lease6Data;
 struct PacketData;
 struct Peer;
 
-// One call of a hook point: its index and a callout handle carrying the
+// A callout handle kept across calls, as the server keeps one per query
+// (its callout contexts live as long as it does).
+struct Handle {
+    isc::hooks::CalloutHandlePtr handle;
+};
+
+// One call of a hook point: its index and the callout handle carrying the
 // arguments set so far.
 struct Call {
     int index;
@@ -50,13 +56,15 @@ void logging_init(rust::Str log_file);
 bool library_load(std::uint8_t family, rust::Str path, rust::Str parameters_json);
 void library_unload();
 
-std::unique_ptr<Call> call_new(rust::Str point);
+std::unique_ptr<Handle> handle_new();
+std::unique_ptr<Call> call_new(const Handle& handle, rust::Str point);
 void call_set_pkt4(Call& call, rust::Str name, rust::Slice<const std::uint8_t> wire, bool unpack, const Peer& peer);
 void call_set_pkt6(Call& call, rust::Str name, rust::Slice<const std::uint8_t> wire, bool unpack, const Peer& peer);
 void call_set_lease4(Call& call, rust::Str name, const Lease4Data& lease);
 void call_set_lease6(Call& call, rust::Str name, const Lease6Data& lease);
 void call_set_leases4(Call& call, rust::Str name, rust::Slice<const Lease4Data> leases);
 void call_set_leases6(Call& call, rust::Str name, rust::Slice<const Lease6Data> leases);
+void call_add_classes(Call& call, rust::Str name, std::uint8_t family, rust::Slice<const rust::String> classes);
 void call_set_no_subnet(Call& call, rust::Str name, std::uint8_t family);
 void call_set_bool(Call& call, rust::Str name, bool value);
 void call_set_u32(Call& call, rust::Str name, std::uint32_t value);

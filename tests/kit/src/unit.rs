@@ -311,11 +311,18 @@ impl Loaded {
     }
 
     fn call(&mut self, point: &str) -> Call<'_> {
-        let (handle, error) = match bridge::call_new(point) {
+        match bridge::handle_new() {
+            Ok(handle) => new_call(&handle, point, self.family),
+            Err(e) => Call::broken(point, self.family, format!("{point}: {}", e.what())),
+        }
+    }
+
+    fn exchange(&mut self) -> Exchange<'_> {
+        let (handle, error) = match bridge::handle_new() {
             Ok(h) => (h, None),
-            Err(e) => (UniquePtr::null(), Some(format!("{point}: {}", e.what()))),
+            Err(e) => (UniquePtr::null(), Some(e.what().to_owned())),
         };
-        Call { point: point.to_owned(), family: self.family, handle, error, via: None, set: Vec::new(), _kea: PhantomData }
+        Exchange { handle, error, family: self.family, _kea: PhantomData }
     }
 
     fn command(&mut self, name: &str, arguments: Option<Value>) -> Result<Value, Error> {
@@ -359,6 +366,13 @@ macro_rules! loaded_common {
             /// does not have fails at `run`.
             pub fn call(&mut self, point: &str) -> Call<'_> {
                 self.inner.call(point)
+            }
+
+            /// Starts an exchange: calls of several points on one callout
+            /// handle, as the server makes them for one query (see
+            /// [`Exchange`]).
+            pub fn exchange(&mut self) -> Exchange<'_> {
+                self.inner.exchange()
             }
 
             /// Runs the handler a hook registered for control command `name`
@@ -500,6 +514,64 @@ impl Via {
     }
 }
 
+fn new_call<'k>(handle: &bridge::Handle, point: &str, family: u8) -> Call<'k> {
+    match bridge::call_new(handle, point) {
+        Ok(h) => Call {
+            point: point.to_owned(),
+            family,
+            handle: h,
+            error: None,
+            via: None,
+            set: Vec::new(),
+            _kea: PhantomData,
+        },
+        Err(e) => Call::broken(point, family, format!("{point}: {}", e.what())),
+    }
+}
+
+/// Calls of several hook points for one query on one callout handle, as
+/// the server makes them: before each call the previous call's arguments
+/// are deleted and the status reset (what Kea's `ScopedCalloutHandleState`
+/// does), and the callout contexts a hook set on the handle stay, so a
+/// value a hook keeps for the packet (the SDK's `set_packet_value`) at
+/// `pkt6_receive` is there at `lease6_select`. Made by [`Kea4::exchange`]
+/// / [`Kea6::exchange`]; [`Kea4::call`] uses a fresh handle for each call.
+///
+/// ```no_run
+/// # use kea_hooks_test::unit::{Kea6, Lease6, Query6};
+/// # use kea_hooks_test::msg6;
+/// # let mut kea = Kea6::load("/path/libdhcp_my_hook.so", serde_json::Value::Null).unwrap();
+/// let query = Query6::new(msg6::REQUEST, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 1]).ia_na(1).bytes();
+/// let mut exchange = kea.exchange();
+/// exchange.call("pkt6_receive").query6(&query).run().unwrap();
+/// let lease = Lease6::new("2001:2::10".parse().unwrap(), &[0, 3, 0, 1, 2, 0, 0, 0, 0, 1]);
+/// let outcome = exchange.call("lease6_select").query6(&query).no_subnet6()
+///     .arg_bool("fake_allocation", false).lease6(&lease).run().unwrap();
+/// ```
+pub struct Exchange<'k> {
+    handle: UniquePtr<bridge::Handle>,
+    error: Option<String>,
+    family: u8,
+    _kea: PhantomData<&'k mut ()>,
+}
+
+impl Exchange<'_> {
+    /// Starts a call of hook point `point` on this exchange's handle (see
+    /// [`Call`]).
+    pub fn call(&mut self, point: &str) -> Call<'_> {
+        match (&self.error, self.handle.as_ref()) {
+            (None, Some(handle)) => new_call(handle, point, self.family),
+            (e, _) => Call::broken(point, self.family, format!("{point}: {}", e.as_deref().unwrap_or("no callout handle"))),
+        }
+    }
+}
+
+impl fmt::Debug for Exchange<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exchange").field("family", &self.family).finish_non_exhaustive()
+    }
+}
+
 /// What kind of argument a call was given, to read it back after the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -550,6 +622,18 @@ pub struct Call<'k> {
 }
 
 impl<'k> Call<'k> {
+    fn broken(point: &str, family: u8, error: String) -> Call<'k> {
+        Call {
+            point: point.to_owned(),
+            family,
+            handle: UniquePtr::null(),
+            error: Some(error),
+            via: None,
+            set: Vec::new(),
+            _kea: PhantomData,
+        }
+    }
+
     fn with(mut self, name: &str, kind: Kind, f: impl FnOnce(std::pin::Pin<&mut bridge::Call>) -> Result<(), cxx::Exception>) -> Self {
         if self.error.is_some() {
             return self;
@@ -654,6 +738,24 @@ impl<'k> Call<'k> {
             Ok(d) => self.with(name, Kind::Leases6, |c| bridge::call_set_leases6(c, name, &d)),
             Err(e) => self.failed(name, e),
         }
+    }
+
+    /// Puts packet argument `name` (set before) in client classes
+    /// `classes` (Kea's `addClass`), as the server's classification would
+    /// have: the kit evaluates no `client-classes` (it has no
+    /// configuration), not even the built-in `ALL`.
+    pub fn classify(self, name: &str, classes: &[&str]) -> Self {
+        let family = match self.set.iter().find(|(n, _)| n == name) {
+            Some((_, Kind::Pkt4)) => 4,
+            Some((_, Kind::Pkt6)) => 6,
+            _ => {
+                let point = self.point.clone();
+                return self.failed(name, Error(format!("{point}: classify: no packet argument {name:?} was set before")));
+            }
+        };
+        let classes: Vec<String> = classes.iter().map(|c| (*c).to_owned()).collect();
+        let kind = if family == 6 { Kind::Pkt6 } else { Kind::Pkt4 };
+        self.with(name, kind, |c| bridge::call_add_classes(c, name, family, &classes))
     }
 
     /// `subnet4` as a null subnet pointer of the type this Kea passes

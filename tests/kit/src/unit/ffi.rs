@@ -64,19 +64,22 @@ pub(crate) mod bridge {
     unsafe extern "C++" {
         include!("kea-hooks-test/cpp/unit.h");
 
+        type Handle;
         type Call;
 
         fn logging_init(log_file: &str) -> Result<()>;
         fn library_load(family: u8, path: &str, parameters_json: &str) -> Result<bool>;
         fn library_unload() -> Result<()>;
 
-        fn call_new(point: &str) -> Result<UniquePtr<Call>>;
+        fn handle_new() -> Result<UniquePtr<Handle>>;
+        fn call_new(handle: &Handle, point: &str) -> Result<UniquePtr<Call>>;
         fn call_set_pkt4(call: Pin<&mut Call>, name: &str, wire: &[u8], unpack: bool, peer: &Peer) -> Result<()>;
         fn call_set_pkt6(call: Pin<&mut Call>, name: &str, wire: &[u8], unpack: bool, peer: &Peer) -> Result<()>;
         fn call_set_lease4(call: Pin<&mut Call>, name: &str, lease: &Lease4Data) -> Result<()>;
         fn call_set_lease6(call: Pin<&mut Call>, name: &str, lease: &Lease6Data) -> Result<()>;
         fn call_set_leases4(call: Pin<&mut Call>, name: &str, leases: &[Lease4Data]) -> Result<()>;
         fn call_set_leases6(call: Pin<&mut Call>, name: &str, leases: &[Lease6Data]) -> Result<()>;
+        fn call_add_classes(call: Pin<&mut Call>, name: &str, family: u8, classes: &[String]) -> Result<()>;
         fn call_set_no_subnet(call: Pin<&mut Call>, name: &str, family: u8) -> Result<()>;
         fn call_set_bool(call: Pin<&mut Call>, name: &str, value: bool) -> Result<()>;
         fn call_set_u32(call: Pin<&mut Call>, name: &str, value: u32) -> Result<()>;
