@@ -4,9 +4,13 @@
 //! Plain `cargo test`: no root, no network namespace, no kea-dhcp4, a few
 //! milliseconds per call.
 //!
-//! ```no_run
+//! ```
 //! use kea_hooks_test::unit::{Kea4, NextStep, Query4};
 //! use kea_hooks_test::{build_hook, msg, Profile};
+//! # if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+//! #     // A doctest runs from a temporary directory: name the workspace's target.
+//! #     std::env::set_var("CARGO_TARGET_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../../target"));
+//! # }
 //!
 //! let library = build_hook("kea-hook-mac-acl", "dhcp_mac_acl", Profile::current());
 //! let mut kea = Kea4::load(&library, serde_json::json!({ "deny": ["02:00:00"] })).unwrap();
