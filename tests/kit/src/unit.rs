@@ -62,6 +62,10 @@
 //! test calls it, in the order the test chooses: nothing checks that the
 //! arguments are the ones the server passes at that point in that release
 //! (see the SDK's table of points). Parked packets are never resumed.
+//! `dhcp4_srv_configured`/`dhcp6_srv_configured` cannot be given what the
+//! server passes there (its IOService, the staging configuration), so a
+//! hook's work at those points, and anything that needs Kea's IOService
+//! (timers, ISC's asynchronous hooks), is out of reach.
 //! Whether the server then does what the status asks (drops the packet,
 //! skips the step), whether a hook keeps up under load, survives a
 //! reconfiguration, or behaves with Kea's threads: the integration tests
