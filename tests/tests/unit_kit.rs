@@ -40,6 +40,10 @@ fn a_command_handler_answers_through_hooks_manager() {
     assert_eq!(empty["result"], 3, "no arguments: {empty}");
     let e = kea.command("no-such-command", None).expect_err("a command nobody registered was answered");
     assert!(e.to_string().contains("no library registered"), "{e}");
+    // No server, no lease database: the hook's query gets Kea's error.
+    let leases = kea.command("probe-leases", Some(json!({ "by": "address", "address": "198.18.0.7" }))).unwrap();
+    assert_eq!(leases["result"], 1, "a lease query without a lease database: {leases}");
+    assert!(leases["text"].as_str().unwrap_or("").contains("no lease database"), "{leases}");
 }
 
 #[test]

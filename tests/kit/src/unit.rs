@@ -52,13 +52,15 @@
 //!
 //! It is not a server. There is no allocation engine (a lease exists only
 //! if the test passes one), no lease database or host database (a hook
-//! that queries the `LeaseMgr` finds none and gets Kea's error), no
+//! that queries the lease database gets an error: the SDK's `lease_db()`
+//! says none is open), no
 //! configuration (`CfgMgr` holds an empty one: no subnets, options or
 //! classes from a `Dhcp4` map; subnet arguments can only be passed as null,
 //! [`Call::no_subnet4`]), no network (packets never leave the process and
 //! no interface is opened), no statistics a server would have set up, no
 //! multi-threading (callouts run on the test's thread; Kea's thread pool
-//! and critical sections never start), and no point is called unless the
+//! and critical sections never start; work a hook's own threads queue for
+//! Kea's main thread never runs, as nothing polls the queue), and no point is called unless the
 //! test calls it, in the order the test chooses: nothing checks that the
 //! arguments are the ones the server passes at that point in that release
 //! (see the SDK's table of points). Parked packets are never resumed.
@@ -971,27 +973,28 @@ impl Packet {
         Ipv4Addr::new(b[0], b[1], b[2], b[3])
     }
 
-    /// DHCPv4 `ciaddr`.
+    /// DHCPv4 `ciaddr` (panics on a DHCPv6 packet shorter than that).
     pub fn ciaddr(&self) -> Ipv4Addr {
         self.v4_addr(12)
     }
 
-    /// DHCPv4 `yiaddr`.
+    /// DHCPv4 `yiaddr` (panics on a DHCPv6 packet shorter than that).
     pub fn yiaddr(&self) -> Ipv4Addr {
         self.v4_addr(16)
     }
 
-    /// DHCPv4 `siaddr`.
+    /// DHCPv4 `siaddr` (panics on a DHCPv6 packet shorter than that).
     pub fn siaddr(&self) -> Ipv4Addr {
         self.v4_addr(20)
     }
 
-    /// DHCPv4 `giaddr`.
+    /// DHCPv4 `giaddr` (panics on a DHCPv6 packet shorter than that).
     pub fn giaddr(&self) -> Ipv4Addr {
         self.v4_addr(24)
     }
 
-    /// DHCPv4 hardware address (`chaddr`, `hlen` bytes of it).
+    /// DHCPv4 hardware address (`chaddr`, `hlen` bytes of it; panics on
+    /// a DHCPv6 packet shorter than that).
     pub fn hwaddr(&self) -> &[u8] {
         let hlen = usize::from(self.wire[2]).min(16);
         &self.wire[28..28 + hlen]
