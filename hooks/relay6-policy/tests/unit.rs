@@ -48,6 +48,11 @@ fn a_matching_relay_classifies_the_query_and_sets_the_prefix_lifetimes() {
         .unwrap();
     let lease = selected.lease6().expect("the lease is still there");
     assert_eq!((lease.preferred_lifetime, lease.valid_lifetime), (7200, 14400), "{}", kea.log());
+    assert_eq!(
+        (lease.kind, lease.address, lease.prefix_len, &lease.duid, lease.iaid),
+        (prefix.kind, prefix.address, prefix.prefix_len, &prefix.duid, prefix.iaid),
+        "the callout changed more than the lifetimes"
+    );
 }
 
 #[test]
