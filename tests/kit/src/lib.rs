@@ -123,6 +123,7 @@ mod netns;
 mod perfdhcp;
 pub mod prom_text;
 mod prometheus;
+pub mod unit;
 mod user;
 
 pub use build::{build_hook, hooks_together, isc_hook, kea_dirs, kea_hooks_version, target_dir, Profile};
