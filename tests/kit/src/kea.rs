@@ -730,7 +730,7 @@ impl Kea {
     }
 
     /// Kea's unix control socket (`<dir>/kea4.sock`, `kea6.sock`), e.g.
-    /// for a [`KeaExporter`](crate::KeaExporter).
+    /// for kea-exporter or a control-command client.
     pub fn socket_path(&self) -> PathBuf {
         self.config.socket_path()
     }
