@@ -57,9 +57,10 @@ fn crate_file(dir: &Path, name: &str) -> PathBuf {
 /// The `.crate` files of [`PUBLISHED`]: from the directory
 /// `KEA_TEST_PACKAGES` names, else made here by `cargo package` (without
 /// its verify build: the unpacked crates are built below, as users build
-/// them), offline, into `<target>/packaging/package/`.
+/// them), offline, into `<target>/packaging/package/`; once per process.
 fn packaged_crates() -> Vec<PathBuf> {
-    let dir = match std::env::var_os("KEA_TEST_PACKAGES") {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| match std::env::var_os("KEA_TEST_PACKAGES") {
         Some(dir) => PathBuf::from(dir),
         None => {
             let target = target_dir().join("packaging");
@@ -72,13 +73,19 @@ fn packaged_crates() -> Vec<PathBuf> {
             run(&mut cmd, "cargo package (cargo 1.89 or later; older ones need KEA_TEST_PACKAGES, see this file's header)");
             target.join("package")
         }
-    };
-    PUBLISHED.iter().map(|name| crate_file(&dir, name)).collect()
+    });
+    PUBLISHED.iter().map(|name| crate_file(dir, name)).collect()
 }
 
 /// Unpacks `.crate` files (gzip'd tar files of `<name>-<version>/`) into
-/// `into`; returns each one's source directory.
+/// `into`, emptied first; returns each one's source directory. (A
+/// directory under the target directory: a rerun finds the files unchanged,
+/// the archives keep their times, so cargo builds them again only when
+/// they changed.)
 fn unpack(crates: &[PathBuf], into: &Path) -> Vec<PathBuf> {
+    if into.exists() {
+        std::fs::remove_dir_all(into).unwrap_or_else(|e| panic!("{}: {e}", into.display()));
+    }
     std::fs::create_dir_all(into).unwrap();
     crates
         .iter()
@@ -95,10 +102,11 @@ fn unpack(crates: &[PathBuf], into: &Path) -> Vec<PathBuf> {
 /// The lib name of the hook [`new_hook_crate`] makes.
 const HOOK_LIB: &str = "dhcp_packaged_hook";
 
-/// Creates a hook crate as a user starts one, in `dir`: a `cdylib` that
+/// Creates a hook crate as a user starts one, in `dir` (outside this
+/// workspace): a `cdylib` that
 /// depends on `kea-hooks` by version (from the registry, as far as it
-/// knows), with a `greeting` parameter that it logs at `pkt4_send` with the
-/// address the client gets. Returns `dir`.
+/// knows) and on the kit for its tests, with a `greeting` parameter that it
+/// logs at `pkt4_send` with the address the client gets. Returns `dir`.
 fn new_hook_crate(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     let manifest = format!(
@@ -116,6 +124,9 @@ crate-type = ["cdylib"]
 kea-hooks = "0.1"
 serde = {{ version = "1", features = ["derive"] }}
 tracing = "0.1"
+
+[dev-dependencies]
+kea-hooks-test = "0.1"
 "#
     );
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
@@ -194,10 +205,7 @@ fn a_hook_built_from_the_packaged_crates_serves_a_client_in_kea() {
         return;
     }
     let work = TestDir::new();
-    let sources = unpack(&packaged_crates(), &work.path().join("crates"));
-    for source in &sources {
-        assert!(!source.starts_with(workspace_root()), "{}", source.display());
-    }
+    let sources = unpack(&packaged_crates(), &target_dir().join("packaged/crates"));
     let hook_crate = new_hook_crate(&work.path().join("packaged-hook"));
     use_unpacked(&hook_crate, &sources);
     let target = build_offline(&hook_crate, &["--lib"]);
@@ -206,8 +214,8 @@ fn a_hook_built_from_the_packaged_crates_serves_a_client_in_kea() {
     // The crates that went into it are the unpacked ones, not this
     // workspace's: cargo's dependency info names their sources.
     let deps = std::fs::read_to_string(target.join("debug").join(format!("lib{HOOK_LIB}.d"))).unwrap();
-    let unpacked = work.path().join("crates").join(sources[1].file_name().unwrap()).join("src/lib.rs");
-    assert!(deps.contains(unpacked.to_str().unwrap()), "the hook was not built from {}:\n{deps}", unpacked.display());
+    let sdk = sources[1].join("src/lib.rs");
+    assert!(deps.contains(sdk.to_str().unwrap()), "the hook was not built from {}:\n{deps}", sdk.display());
 
     // The packaged checker, built from its package, checks the hook's
     // parameters in a Kea configuration: the good ones pass, a misspelt
@@ -242,6 +250,9 @@ fn a_hook_built_from_the_packaged_crates_serves_a_client_in_kea() {
 /// The directories Kea's headers may be in (Debian's, a source build's).
 const KEA_INCLUDE_DIRS: &[&str] = &["/usr/include/kea", "/usr/local/include/kea"];
 
+/// The documentation of the packaged kea-hooks and kea-hooks-test, as
+/// docs.rs builds it (`DOCS_RS` set, no Kea), of a hook crate's
+/// dependencies.
 #[test]
 fn the_sdk_documentation_builds_without_kea() {
     if !is_root() {
@@ -249,10 +260,17 @@ fn the_sdk_documentation_builds_without_kea() {
         return;
     }
     let target = target_dir().join("docs-without-kea");
+    let work = TestDir::new();
+    let sources = unpack(&packaged_crates(), &target.join("crates"));
+    let hook_crate = new_hook_crate(&work.path().join("documented-hook"));
+    use_unpacked(&hook_crate, &sources);
     // In a private mount namespace, empty tmpfs over Kea's include
     // directories, no pkg-config `kea`, no KEA_* variables: no Kea to be
     // found. First the control (without DOCS_RS the build script fails:
     // this really is a machine without Kea), then the documentation.
+    // Intermediate files go to this workspace's target directory, whose
+    // build scripts and proc-macros are built already; these unpacked
+    // crates' own are apart from the workspace's and the other test's.
     let mut mounts = String::new();
     for dir in KEA_INCLUDE_DIRS {
         if Path::new(dir).is_dir() {
@@ -261,17 +279,27 @@ fn the_sdk_documentation_builds_without_kea() {
     }
     let script = format!(
         "{mounts}test ! -e /usr/include/kea/hooks/hooks.h && test ! -e /usr/local/include/kea/hooks/hooks.h && \
-         ! \"$CARGO\" check --offline --quiet -p kea-hooks 2>$T/control.txt && \
-         DOCS_RS=1 \"$CARGO\" doc --offline --quiet --no-deps -p kea-hooks -p kea-hooks-test"
+         ! \"$CARGO\" check --offline --quiet -p kea-hooks 2>\"$CONTROL\" && \
+         DOCS_RS=1 \"$CARGO\" doc --offline --quiet --no-deps -p kea-hooks && \
+         cd \"$KIT\" && DOCS_RS=1 \"$CARGO\" doc --offline --quiet --no-deps"
     );
-    std::fs::create_dir_all(&target).unwrap();
+    let control_file = work.path().join("control.txt");
+    // No page of an earlier run may stand in for this one's.
+    let doc = target.join("doc");
+    if doc.exists() {
+        std::fs::remove_dir_all(&doc).unwrap();
+    }
     run(
         Command::new("unshare")
             .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-            .current_dir(workspace_root())
+            .current_dir(&hook_crate)
             .env("CARGO", std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .env("CARGO_TARGET_DIR", &target)
-            .env("T", &target)
+            .env("CARGO_BUILD_BUILD_DIR", target_dir())
+            .env("CONTROL", &control_file)
+            // (A dev-dependency cannot be `cargo doc -p`'d: the kit is
+            // documented in its own unpacked directory.)
+            .env("KIT", &sources[3])
             .env("PKG_CONFIG", "false")
             .env_remove("KEA_PREFIX")
             .env_remove("KEA_INCLUDE_DIR")
@@ -279,10 +307,9 @@ fn the_sdk_documentation_builds_without_kea() {
             .env_remove("DOCS_RS"),
         "the documentation build without Kea",
     );
-    let control = std::fs::read_to_string(target.join("control.txt")).unwrap();
+    let control = std::fs::read_to_string(&control_file).unwrap();
     assert!(control.contains("Kea's development headers were not found"), "the control build failed for another reason:\n{control}");
 
-    let doc = target.join("doc");
     let page = |path: &str| -> String {
         std::fs::read_to_string(doc.join(path)).unwrap_or_else(|e| panic!("{}: {e}", doc.join(path).display()))
     };
