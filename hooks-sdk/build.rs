@@ -31,6 +31,16 @@
 //! are found with `nm -D` (binutils, `$NM` overrides) and passed to the
 //! shim as macros (see `kea_instances` and shim.h).
 //!
+//! The shim's C++ files are those of the build-dependency `kea-hooks-shim`
+//! (`cpp-shim/` in the repository), compiled here with this crate's cxx
+//! bridges, whose generated headers they include.
+//!
+//! Documentation without Kea: with `DOCS_RS` set (docs.rs sets it) nothing
+//! is compiled or linked and no Kea is looked for; every `kea_X_Y` cfg is
+//! on, and so is `kea_docs`, which keeps the items of older releases
+//! (`cfg(any(not(kea_3_0), kea_docs))`) in the documentation too. The
+//! version constants then name the newest release the SDK knows.
+//!
 //! For build scripts of crates that depend on this one (through `links`):
 //! `DEP_KEA_HOOKS_SHIM_HOOKS_VERSION` (e.g. `20603`),
 //! `DEP_KEA_HOOKS_SHIM_VERSION` (`2.6.3`) and
@@ -42,28 +52,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The shim's C++ files (in `cpp-shim/`), each the C++ half of the Rust
-/// module it names: the family-neutral half of `src/ffi/shim.rs` (load.rs
-/// and params.rs, parking.rs, the main queue and lease gate, the lease
-/// database, stats.rs, ffi/args.rs, ffi/context.rs, log.rs), what both
-/// families' packets share (pkt.cc), then the DHCPv4 half,
-/// `src/ffi/shim4.rs`, and the DHCPv6 half, `src/ffi/shim6.rs`.
-const SHIM_SOURCES: &[&str] = &[
-    "params.cc",
-    "parking.cc",
-    "main_queue.cc",
-    "lease_db.cc",
-    "stats.cc",
-    "args.cc",
-    "context.cc",
-    "log.cc",
-    "pkt.cc",
-    "shim4.cc",
-    "shim6.cc",
-];
-
-/// The headers the shim's files include.
-const SHIM_HEADERS: &[&str] = &["shim.h", "pkt.h", "subnets.h", "shim4.h", "shim6.h", "trycatch.h"];
+// The shim's C++ files come from the build-dependency kea-hooks-shim
+// (`cpp-shim/` in the repository, its own package when published): see
+// that crate's documentation for why it is a crate of its own.
+use kea_hooks_shim::{source_dir, HEADERS as SHIM_HEADERS, SOURCES as SHIM_SOURCES};
 
 /// Releases that get a cfg `kea_X_Y` (see the top of this file).
 const CFG_RELEASES: &[(u32, u32)] = &[(2, 4), (2, 6), (3, 0)];
@@ -155,12 +147,18 @@ fn main() {
     for var in ["KEA_PREFIX", "KEA_INCLUDE_DIR", "KEA_LIB_DIR", "PKG_CONFIG", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
+    println!("cargo:rerun-if-env-changed=DOCS_RS");
     for (major, minor) in CFG_RELEASES {
         println!("cargo::rustc-check-cfg=cfg(kea_{major}_{minor})");
     }
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    let shim_dir = manifest.join("../cpp-shim");
+    println!("cargo::rustc-check-cfg=cfg(kea_docs)");
+    println!("cargo::rustc-check-cfg=cfg(docsrs)");
+    let shim_dir = source_dir();
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    if env::var_os("DOCS_RS").is_some() {
+        docs_only(&out);
+        return;
+    }
 
     let kea = find_kea();
     let include = &kea.include;
@@ -179,17 +177,7 @@ fn main() {
     println!("cargo:version={version}");
     println!("cargo:include={}", include.display());
 
-    fs::write(
-        out.join("kea_version.rs"),
-        format!(
-            "/// `KEA_HOOKS_VERSION` of the Kea this crate was built against.\n\
-             pub const KEA_HOOKS_VERSION: i32 = {};\n\
-             /// The Kea release this crate was built against, as `\"major.minor.patch\"`.\n\
-             pub const KEA_VERSION: &str = \"{version}\";\n",
-            version.hooks_version
-        ),
-    )
-    .unwrap();
+    write_version_rs(&out, &version);
 
     // Debian's kea-dev for 2.2 ships dhcpsrv/network.h but not the
     // dhcpsrv/cfg_globals.h it includes. The shim only calls Subnet
@@ -245,6 +233,41 @@ fn main() {
         println!("cargo:rustc-link-lib=dylib={l}");
     }
     println!("cargo:rustc-env=KEA_HOOKS_INCLUDE_DIR={}", include.display());
+}
+
+/// `kea_version.rs`: the release's constants, included by lib.rs.
+fn write_version_rs(out: &Path, version: &KeaVersion) {
+    fs::write(
+        out.join("kea_version.rs"),
+        format!(
+            "/// `KEA_HOOKS_VERSION` of the Kea this crate was built against.\n\
+             pub const KEA_HOOKS_VERSION: i32 = {};\n\
+             /// The Kea release this crate was built against, as `\"major.minor.patch\"`.\n\
+             pub const KEA_VERSION: &str = \"{version}\";\n",
+            version.hooks_version
+        ),
+    )
+    .unwrap();
+}
+
+/// The documentation build (`DOCS_RS`): no Kea headers, no C++ compile, no
+/// link. Every release cfg is on so the documentation shows every item,
+/// each marked with the release it needs, and `kea_docs` keeps those that
+/// exist only before a release. The version constants name the newest
+/// release with a cfg (a library built this way is not loadable anyway:
+/// it has no shim).
+fn docs_only(out: &Path) {
+    for (major, minor) in CFG_RELEASES {
+        println!("cargo:rustc-cfg=kea_{major}_{minor}");
+    }
+    println!("cargo:rustc-cfg=kea_docs");
+    let (major, minor) = CFG_RELEASES[CFG_RELEASES.len() - 1];
+    let version = KeaVersion::from_hooks_version(major * 10000 + minor * 100);
+    // For dependents' build scripts, as in a real build (no include
+    // directory: there is no Kea).
+    println!("cargo:hooks_version={}", version.hooks_version);
+    println!("cargo:version={version}");
+    write_version_rs(out, &version);
 }
 
 fn find_kea() -> Kea {

@@ -69,7 +69,16 @@ run_entry() {
       mismatch kea32 sid || rc=1
       mismatch sid kea32 || rc=1
       return $rc ;;
-    msrv) KEA_ROOT_RUST=debian ./scripts/kea-root.sh trixie ./scripts/test.sh --msrv ;;
+    msrv)
+      # Cargo 1.85 cannot package crates that depend on each other before
+      # they are published (`cargo package --workspace` came in 1.89): the
+      # host's cargo packages them for tests/tests/packaging.rs, which
+      # then builds and loads them with 1.85.
+      local packages=$PWD/target/msrv-packages
+      rm -rf "$packages"
+      cargo package --workspace --no-verify --allow-dirty --quiet --target-dir "$packages" || return 1
+      KEA_ROOT_RUST=debian KEA_TEST_PACKAGES=$packages/package KEA_ROOT_ENV="${KEA_ROOT_ENV:-} KEA_TEST_PACKAGES" \
+        ./scripts/kea-root.sh trixie ./scripts/test.sh --msrv ;;
     images) ./scripts/images.sh --test 2.6 3.0 3.2 ;;
   esac
 }

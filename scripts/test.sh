@@ -9,10 +9,12 @@
 #   scripts/test.sh --msrv          the MSRV check (scripts/test-matrix.sh
 #                                   runs it with Debian trixie's rustc 1.85):
 #                                   builds every target, then runs the unit
-#                                   tests and doctests, not the integration
-#                                   tests (they run against the same Kea 2.6
-#                                   in the trixie entry, built by the current
-#                                   toolchain)
+#                                   tests, doctests and tests/packaging.rs
+#                                   (the published crates built by 1.85 as a
+#                                   user's crate and loaded into Kea), not
+#                                   the other integration tests (they run
+#                                   against the same Kea 2.6 in the trixie
+#                                   entry, built by the current toolchain)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 msrv=false
@@ -29,6 +31,7 @@ if $msrv; then
   rc=0
   cargo test --workspace --no-fail-fast --lib --bins || rc=$?
   cargo test --workspace --no-fail-fast --doc || rc=$?
+  cargo test --workspace --no-fail-fast --test packaging || rc=$?
   exit "$rc"
 fi
 

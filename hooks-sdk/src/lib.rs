@@ -128,6 +128,18 @@
 //! caches of other crates. Keep per-hook state in the hook value; `const`
 //! thread-locals of types without `Drop` (`Cell<u64>`) are fine, and a
 //! hook's own threads may use anything, since they are joined in unload.
+//!
+//! # Kea releases
+//! The SDK is built against one Kea release (see [`KEA_VERSION`]), and
+//! offers what that release has: items that need a later release than 2.2
+//! exist only when built against it, under the cfgs `kea_2_4`, `kea_2_6`
+//! and `kea_3_0` ("this release or newer"; in a hook, use
+//! [`since_kea_2_6!`] and [`since_kea_3_0!`]). Their documentation starts
+//! with the release they need, **Kea 2.6+.** or **Kea 3.0+.**, and items
+//! that Kea dropped start with **Kea before 3.0.** This documentation, when
+//! built with `DOCS_RS` set (as on docs.rs, without Kea), shows every item
+//! of every release, and its version constants name the newest release.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
 // Inside an `unsafe fn`, each unsafe operation still needs its own block
 // and `// SAFETY:` reason (edition 2021 allows it by default).

@@ -317,6 +317,8 @@ hook_point!(
 
 #[cfg(kea_2_6)]
 hook_point!(
+    #[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
+    /// **Kea 2.6+.**
     /// `lease4_offer` (Kea 2.6+): Kea is about to send an OFFER for the
     /// leases in `leases()`.
     ///
@@ -504,9 +506,11 @@ impl<'a> Context<'a, Leases4Committed> {
         self.leases4(ArgRef::Known(Arg::Leases4))
     }
 
+    /// **Kea 3.0+.**
     /// The response Kea is about to send (`response4`, Kea 3.0+), `None`
     /// when there is none (for example after a RELEASE).
     #[cfg(kea_3_0)]
+    #[cfg_attr(docsrs, doc(cfg(kea_3_0)))]
     #[inline]
     pub fn response(&self) -> Result<Option<Pkt4<'a>>, Error> {
         self.pkt4(ArgRef::Known(Arg::Response4))
@@ -584,9 +588,11 @@ impl<'a> Context<'a, Lease4Decline> {
 }
 
 impl<'a> Context<'a, Pkt4Send> {
+    /// **Kea 2.6+.**
     /// The subnet of the response (`subnet4`, Kea 2.6+), `None` when Kea
     /// selected none.
     #[cfg(kea_2_6)]
+    #[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
     #[inline]
     pub fn subnet(&self) -> Result<Option<Subnet4<'a>>, Error> {
         self.subnet4(ArgRef::Known(Arg::Subnet4))
@@ -605,7 +611,9 @@ impl<'a> Context<'a, Pkt4Send> {
     }
 }
 
+/// **Kea 2.6+.**
 #[cfg(kea_2_6)]
+#[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
 impl<'a> Context<'a, Lease4Offer> {
     /// The DISCOVER (`query4`).
     #[inline]
@@ -632,8 +640,10 @@ impl<'a> Context<'a, Lease4Offer> {
         self.lease4(ArgRef::Known(Arg::OldLease))
     }
 
+    /// **Kea 3.0+.**
     /// The OFFER about to be sent (`response4`, Kea 3.0+).
     #[cfg(kea_3_0)]
+    #[cfg_attr(docsrs, doc(cfg(kea_3_0)))]
     #[inline]
     pub fn response(&self) -> Result<Pkt4<'a>, Error> {
         self.response4_required()
@@ -649,16 +659,22 @@ use crate::parking::{Parkable, Parking};
 impl Parkable for Leases4Committed {
     const PARKING: Parking = Parking::Plain;
 }
+/// **Kea 2.6+.**
 #[cfg(kea_2_6)]
+#[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
 impl Parkable for Lease4Offer {
     const PARKING: Parking = Parking::Offer;
 }
+/// **Kea 2.6+.**
 #[cfg(kea_2_6)]
+#[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
 impl Parkable for Subnet4Select {
     const PARKING: Parking = Parking::SubnetSelect;
 }
 
+/// **Kea 2.6+.**
 #[cfg(kea_2_6)]
+#[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
 impl Parked<Lease4Offer> {
     /// Resumes the OFFER's query telling Kea the offered address is in use
     /// (`offer_address_in_use`, as ISC's ping_check does when the address
@@ -669,7 +685,9 @@ impl Parked<Lease4Offer> {
     }
 }
 
+/// **Kea 2.6+.**
 #[cfg(kea_2_6)]
+#[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
 impl Parked<Subnet4Select> {
     /// Resumes the query in configured subnet `subnet_id` (the decision
     /// the hook waited for: a RADIUS server's answer, say), or with no

@@ -235,6 +235,8 @@ hook_point!(
 
 #[cfg(kea_2_6)]
 hook_point!(
+    #[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
+    /// **Kea 2.6+.**
     /// `lease4_server_decline` (Kea 2.6+): the server itself declined an
     /// address it was about to offer, because a hook (such as ISC's
     /// ping_check) found it in use (`offer_address_in_use` set at a
@@ -512,7 +514,9 @@ impl<'a> Context<'a, Cb4Updated> {
     }
 }
 
+/// **Kea 2.6+.**
 #[cfg(kea_2_6)]
+#[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
 impl<'a> Context<'a, Lease4ServerDecline> {
     /// The DISCOVER the address was about to be offered for (`query4`).
     pub fn query(&self) -> Result<Pkt4<'a>, Error> {

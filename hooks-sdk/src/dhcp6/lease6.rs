@@ -127,9 +127,11 @@ impl<'a> Lease6<'a> {
         ffi::lease6_subnet_id(self.lease)
     }
 
+    /// **Kea 2.6+.**
     /// The id of the pool the lease is from (`pool-id`, Kea 2.6+; 0 when
     /// the pool has none).
     #[cfg(kea_2_6)]
+    #[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
     #[inline]
     pub fn pool_id(&self) -> u32 {
         ffi::lease6_pool_id(self.lease)

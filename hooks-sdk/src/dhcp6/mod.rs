@@ -515,6 +515,8 @@ hook_point!(
 
 #[cfg(kea_3_0)]
 hook_point!(
+    #[cfg_attr(docsrs, doc(cfg(kea_3_0)))]
+    /// **Kea 3.0+.**
     /// `addr6_register` (Kea 3.0+): a client registered an address it
     /// configured itself (an ADDR-REG-INFORM, RFC 9686).
     ///
@@ -763,9 +765,11 @@ impl<'a> Context<'a, Leases6Committed> {
         self.leases6(ArgRef::Known(Arg::DeletedLeases6))
     }
 
+    /// **Kea 3.0+.**
     /// The response Kea is about to send (`response6`, Kea 3.0+), `None`
     /// when there is none.
     #[cfg(kea_3_0)]
+    #[cfg_attr(docsrs, doc(cfg(kea_3_0)))]
     #[inline]
     pub fn response(&self) -> Result<Option<Pkt6<'a>>, Error> {
         self.pkt6(ArgRef::Known(Arg::Response6))
@@ -779,9 +783,11 @@ impl<'a> Context<'a, Pkt6Send> {
         self.response6_required()
     }
 
+    /// **Kea 2.6+.**
     /// The subnet the query was served from (`subnet6`, Kea 2.6+), `None`
     /// when there was none.
     #[cfg(kea_2_6)]
+    #[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
     #[inline]
     pub fn subnet(&self) -> Result<Option<Subnet6<'a>>, Error> {
         self.subnet6(ArgRef::Known(Arg::Subnet6))
@@ -904,7 +910,9 @@ impl<'a> Context<'a, Cb6Updated> {
     }
 }
 
+/// **Kea 3.0+.**
 #[cfg(kea_3_0)]
+#[cfg_attr(docsrs, doc(cfg(kea_3_0)))]
 impl<'a> Context<'a, Addr6Register> {
     /// The address the client registers (`address6`).
     pub fn address(&self) -> Result<std::net::Ipv6Addr, Error> {
@@ -1026,12 +1034,16 @@ use crate::parking::{Parkable, Parking};
 impl Parkable for Leases6Committed {
     const PARKING: Parking = Parking::Plain6;
 }
+/// **Kea 2.6+.**
 #[cfg(kea_2_6)]
+#[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
 impl Parkable for Subnet6Select {
     const PARKING: Parking = Parking::SubnetSelect6;
 }
 
+/// **Kea 2.6+.**
 #[cfg(kea_2_6)]
+#[cfg_attr(docsrs, doc(cfg(kea_2_6)))]
 impl Parked<Subnet6Select> {
     /// Resumes the query in configured subnet `subnet_id`, or with no
     /// subnet (`None`: the client gets no address), as

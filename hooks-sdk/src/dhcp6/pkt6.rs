@@ -249,30 +249,38 @@ impl<'a> Pkt6<'a> {
         Ok(ffi::pkt6_add_class(self.pkt, name, false)?)
     }
 
+    /// **Kea before 3.0.**
     /// The classes to evaluate after subnet selection (Kea 2.x
     /// "required" classes).
-    #[cfg(not(kea_3_0))]
+    #[cfg(any(not(kea_3_0), kea_docs))]
+    #[cfg_attr(docsrs, doc(cfg(not(kea_3_0))))]
     pub fn required_classes(&self) -> Result<Vec<String>, Error> {
         Ok(ffi::pkt6_classes(self.pkt, true)?)
     }
 
+    /// **Kea before 3.0.**
     /// Marks class `name` for evaluation after subnet selection (Kea 2.x
     /// "required" classes).
-    #[cfg(not(kea_3_0))]
+    #[cfg(any(not(kea_3_0), kea_docs))]
+    #[cfg_attr(docsrs, doc(cfg(not(kea_3_0))))]
     pub fn add_required_class(&self, name: &str) -> Result<(), Error> {
         Ok(ffi::pkt6_add_class(self.pkt, name, true)?)
     }
 
+    /// **Kea 3.0+.**
     /// The classes to evaluate after subnet selection (Kea 3.0+
     /// "additional" classes).
     #[cfg(kea_3_0)]
+    #[cfg_attr(docsrs, doc(cfg(kea_3_0)))]
     pub fn additional_classes(&self) -> Result<Vec<String>, Error> {
         Ok(ffi::pkt6_classes(self.pkt, true)?)
     }
 
+    /// **Kea 3.0+.**
     /// Marks class `name` for evaluation after subnet selection (Kea 3.0+
     /// "additional" classes).
     #[cfg(kea_3_0)]
+    #[cfg_attr(docsrs, doc(cfg(kea_3_0)))]
     pub fn add_additional_class(&self, name: &str) -> Result<(), Error> {
         Ok(ffi::pkt6_add_class(self.pkt, name, true)?)
     }
