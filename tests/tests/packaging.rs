@@ -1,8 +1,15 @@
 //! What is published works where users get it: the crates as `cargo
-//! package` makes them, unpacked, build a new hook crate outside this
-//! workspace that a real kea-dhcp4 loads and serves a client through, and
-//! the packaged checker checks that hook's parameters; and the SDK's
-//! documentation builds on a machine without Kea (as on docs.rs).
+//! package` makes them, unpacked, build new hook crates outside this
+//! workspace, as users start them, and those crates' tests pass against a
+//! real kea-dhcp4: the README's quickstart (its hook, its test with the
+//! kit against a real Kea, its in-process unit tests), and the crate
+//! `kea-hooks-check new` (built from its package) generates (its hook, its
+//! test, its configuration checked by the packaged checker; and that test
+//! fails when the hook loses its effect). And the SDK's documentation
+//! builds on a machine without Kea (as on docs.rs).
+//!
+//! Both crates build in one target directory from the same unpacked
+//! sources, so the SDK and the kit are compiled once for both.
 //!
 //! Cargo 1.85 (the MSRV entry of scripts/test-matrix.sh, Debian trixie's
 //! cargo) cannot package crates that depend on each other before the first
@@ -12,10 +19,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use kea_hooks_tests::{dhclient, require_root_and_kea, skip, target_dir, workspace_root, KeaConfig, NetPair, TestDir};
-use serde_json::json;
+use kea_hooks_tests::{require_root_and_kea, skip, target_dir, workspace_root, TestDir};
 
 /// The crates that are published, in dependency order.
 const PUBLISHED: &[&str] = &["kea-hooks-shim", "kea-hooks", "kea-hooks-check", "kea-hooks-test"];
@@ -99,70 +104,32 @@ fn unpack(crates: &[PathBuf], into: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The lib name of the hook [`new_hook_crate`] makes.
-const HOOK_LIB: &str = "dhcp_packaged_hook";
+/// The fenced block of `lang` that follows `marker` in `text`.
+fn block_after<'a>(text: &'a str, marker: &str, lang: &str) -> &'a str {
+    let at = text.find(marker).unwrap_or_else(|| panic!("README.md has no {marker:?}"));
+    let fence = format!("```{lang}\n");
+    let start = at + text[at..].find(&fence).unwrap_or_else(|| panic!("no ```{lang} block after {marker:?} in README.md")) + fence.len();
+    let end = start + text[start..].find("```\n").expect("a closed block");
+    &text[start..end]
+}
 
-/// Creates a hook crate as a user starts one, in `dir` (outside this
-/// workspace): a `cdylib` that
-/// depends on `kea-hooks` by version (from the registry, as far as it
-/// knows) and on the kit for its tests, with a `greeting` parameter that it
-/// logs at `pkt4_send` with the address the client gets. Returns `dir`.
-fn new_hook_crate(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    let manifest = format!(
-        r#"[package]
-name = "packaged-hook"
-version = "0.1.0"
-edition = "2021"
-publish = false
-
-[lib]
-name = "{HOOK_LIB}"
-crate-type = ["cdylib"]
-
-[dependencies]
-kea-hooks = "0.1"
-serde = {{ version = "1", features = ["derive"] }}
-tracing = "0.1"
-
-[dev-dependencies]
-kea-hooks-test = "0.1"
-"#
-    );
+/// The README's quickstart as a crate in `dir`: its `Cargo.toml` (plus the
+/// dev-dependency and profile of "Testing your hook"), `src/lib.rs`,
+/// `tests/dhcp.rs` (the kit and a real Kea) and `tests/unit.rs` (in
+/// process), taken from README.md's code blocks as a reader copies them.
+fn readme_quickstart_crate(dir: &Path) -> PathBuf {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let quickstart = &readme[readme.find("## Quickstart").expect("README.md has a Quickstart")..];
+    let manifest = block_after(quickstart, "`Cargo.toml`:", "toml").to_owned()
+        + "\n"
+        + block_after(quickstart, "### Testing your hook", "toml");
+    for dir in [dir.to_path_buf(), dir.join("src"), dir.join("tests")] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-    let lib = r#"//! A hook built from the published kea-hooks.
-use kea_hooks::prelude::*;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Params {
-    greeting: String,
-}
-
-struct Greeter {
-    greeting: String,
-}
-
-impl Hook for Greeter {
-    const NAME: &'static str = "packaged";
-    type Params = Params;
-    fn load(params: Params, _cx: &LoadContext) -> Result<Self, Error> {
-        Ok(Greeter { greeting: params.greeting })
-    }
-}
-
-impl Callout<dhcp4::Pkt4Send> for Greeter {
-    fn call(&self, cx: &Context<'_, dhcp4::Pkt4Send>) -> Result<(), Error> {
-        let response = cx.response()?;
-        tracing::info!(yiaddr = %response.yiaddr(), "{}", self.greeting);
-        Ok(())
-    }
-}
-
-kea_hooks::kea_hook!(Greeter);
-"#;
-    std::fs::write(dir.join("src/lib.rs"), lib).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), block_after(quickstart, "`src/lib.rs`:", "rust")).unwrap();
+    std::fs::write(dir.join("tests/dhcp.rs"), block_after(quickstart, "`tests/dhcp.rs`", "rust")).unwrap();
+    std::fs::write(dir.join("tests/unit.rs"), block_after(quickstart, "#### Unit tests without a daemon", "rust")).unwrap();
     dir.to_path_buf()
 }
 
@@ -172,7 +139,10 @@ kea_hooks::kea_hook!(Greeter);
 /// the versions already downloaded and built here (the build is offline).
 fn use_unpacked(dir: &Path, sources: &[PathBuf]) {
     let mut manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-    manifest += "\n[workspace]\n\n[patch.crates-io]\n";
+    if !manifest.lines().any(|l| l.trim() == "[workspace]") {
+        manifest += "\n[workspace]\n";
+    }
+    manifest += "\n[patch.crates-io]\n";
     for (name, source) in PUBLISHED.iter().zip(sources) {
         manifest += &format!("{name} = {{ path = {:?} }}\n", source.to_str().unwrap());
     }
@@ -199,52 +169,119 @@ fn build_offline(manifest_dir: &Path, args: &[&str]) -> PathBuf {
     target
 }
 
+/// `cargo test --offline ARGS` in `dir`, into the same target directories
+/// as [`build_offline`], with `CI=true` so that its tests cannot pass by
+/// skipping; exit success and the output.
+fn cargo_test(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = cargo()
+        .current_dir(dir)
+        .args(["test", "--offline"])
+        .args(args)
+        .env("CARGO_TARGET_DIR", target_dir().join("packaged"))
+        .env("CARGO_BUILD_BUILD_DIR", target_dir())
+        // The kit's build_hook runs cargo again, inside the test.
+        .env("CARGO_NET_OFFLINE", "true")
+        .env("CI", "true")
+        .env_remove("CARGO_MANIFEST_DIR")
+        .output()
+        .expect("run cargo test");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Asserts that the hook library `lib` was built from the unpacked SDK in
+/// `sdk`, not this workspace's: cargo's dependency info names the sources.
+/// (The kit's `build_hook` builds into the test binary's target directory,
+/// which is `target`, or the build directory for cargo 1.91+.)
+fn assert_built_from(target: &Path, lib: &str, sdk: &Path) {
+    let candidates = [target.join("debug"), target_dir().join("debug")].map(|d| d.join(format!("lib{lib}.d")));
+    let file = candidates.iter().find(|f| f.exists()).unwrap_or_else(|| panic!("no {candidates:?}"));
+    let deps = std::fs::read_to_string(file).unwrap();
+    let sdk = sdk.join("src/lib.rs");
+    assert!(deps.contains(sdk.to_str().unwrap()), "lib{lib}.so was not built from {}:\n{deps}", sdk.display());
+}
+
 #[test]
-fn a_hook_built_from_the_packaged_crates_serves_a_client_in_kea() {
+fn the_readme_quickstart_and_a_generated_crate_build_from_the_packages_and_pass_their_tests_in_kea() {
     if !require_root_and_kea() {
         return;
     }
     let work = TestDir::new();
     let sources = unpack(&packaged_crates(), &target_dir().join("packaged/crates"));
-    let hook_crate = new_hook_crate(&work.path().join("packaged-hook"));
-    use_unpacked(&hook_crate, &sources);
-    let target = build_offline(&hook_crate, &["--lib"]);
-    let built = target.join("debug").join(format!("lib{HOOK_LIB}.so"));
-    assert!(built.exists(), "{} was not built", built.display());
-    // The crates that went into it are the unpacked ones, not this
-    // workspace's: cargo's dependency info names their sources.
-    let deps = std::fs::read_to_string(target.join("debug").join(format!("lib{HOOK_LIB}.d"))).unwrap();
-    let sdk = sources[1].join("src/lib.rs");
-    assert!(deps.contains(sdk.to_str().unwrap()), "the hook was not built from {}:\n{deps}", sdk.display());
+    let packaged = target_dir().join("packaged");
 
-    // The packaged checker, built from its package, checks the hook's
-    // parameters in a Kea configuration: the good ones pass, a misspelt
-    // one fails.
-    let checker_dir = &sources[2];
-    let checker = build_offline(checker_dir, &["--bin", "kea-hooks-check"]).join("debug/kea-hooks-check");
-    // The kit builds from its package too.
-    build_offline(&sources[3], &["--lib"]);
+    // The README's quickstart, as a reader copies it: the hook, its test
+    // against a real Kea with the kit, its unit tests in process.
+    let quickstart = readme_quickstart_crate(&work.path().join("dhcp-hello"));
+    use_unpacked(&quickstart, &sources);
+    let (ok, text) = cargo_test(&quickstart, &[]);
+    assert!(ok, "the README quickstart's tests failed:\n{text}");
+    for test in [
+        "a_client_gets_a_lease_and_kea_logs_the_greeting",
+        "lease4_select_goes_on_and_logs_the_greeting",
+        "a_misspelt_parameter_is_refused_naming_it",
+    ] {
+        assert!(text.contains(&format!("test {test} ... ok")), "{test} did not pass:\n{text}");
+    }
+    assert_built_from(&packaged, "dhcp_hello", &sources[1]);
 
-    let pair = NetPair::new();
-    let mut cfg = KeaConfig::new(&pair).logger("kea-dhcp4.packaged", "INFO", 0);
-    let hook = cfg.dir().join(format!("lib{HOOK_LIB}.so"));
-    std::fs::copy(&built, &hook).unwrap();
-    cfg = cfg.hook(&hook, Some(json!({ "greting": "hello" })));
-    let out = Command::new(&checker).arg(cfg.write_file()).output().expect("run the packaged kea-hooks-check");
+    // The packaged checker, built from its package, generates a crate
+    // (`kea-hooks-check new`, dependencies by version, pointed at the
+    // unpacked crates as a user's [patch] would), whose test passes in
+    // Kea, and whose configuration it checks against the hook that test
+    // built.
+    let checker = build_offline(&sources[2], &["--bin", "kea-hooks-check"]).join("debug/kea-hooks-check");
+    let generated = work.path().join("dhcp-template-check");
+    let out = Command::new(&checker).arg("new").arg(&generated).output().expect("run the packaged kea-hooks-check new");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!out.status.success() && text.contains("greting"), "a misspelt parameter passed the check: {text}");
-    cfg.set_hook_parameters(0, json!({ "greeting": "hello from the published crates" }));
-    run(Command::new(&checker).arg(cfg.write_file()), "the packaged kea-hooks-check on good parameters");
+    assert!(out.status.success(), "kea-hooks-check new failed:\n{text}");
+    for file in ["Cargo.toml", "src/lib.rs", "tests/dhcp.rs", "kea-dhcp4.json", "Dockerfile", "README.md", ".gitignore", ".dockerignore"] {
+        assert!(generated.join(file).is_file(), "no {file}:\n{text}");
+    }
+    let toml = std::fs::read_to_string(generated.join("Cargo.toml")).unwrap();
+    assert!(toml.contains("kea-hooks = \"0.1\"") && toml.contains("kea-hooks-test = \"0.1\""), "{toml}");
+    let docker = std::fs::read_to_string(generated.join("Dockerfile")).unwrap();
+    assert!(docker.contains("COPY --from=build /src/target/release/libdhcp_template_check.so /usr/local/lib/kea/hooks/"), "{docker}");
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(generated.join("kea-dhcp4.json")).unwrap()).unwrap();
+    assert_eq!(config["Dhcp4"]["hooks-libraries"][0]["library"], "libdhcp_template_check.so");
+    use_unpacked(&generated, &sources);
+    let (ok, text) = cargo_test(&generated, &[]);
+    assert!(ok, "the generated crate's tests failed:\n{text}");
+    assert!(text.contains("test denied_clients_get_no_offer_and_the_others_a_logged_lease ... ok"), "{text}");
+    assert!(text.contains("test tests::a_prefix_denies_every_address_under_it ... ok"), "{text}");
+    assert_built_from(&packaged, "dhcp_template_check", &sources[1]);
 
-    let kea = cfg.start(&pair).expect("kea starts with the hook");
-    let addr = dhclient(&pair, Duration::from_secs(15)).expect("the client gets an address through the hook");
-    let needle = format!("yiaddr={addr}");
-    assert!(kea.wait_for_log(&needle, Duration::from_secs(5)), "the hook did not log the ACK's address {addr}:\n{}", kea.log());
-    let log = kea.log();
-    assert!(
-        log.lines().any(|l| l.contains("kea-dhcp4.packaged") && l.contains("hello from the published crates") && l.contains(&needle)),
-        "{log}"
-    );
+    // The generated configuration's parameters are good for that hook (the
+    // checker runs the hook's own parameter check), a misspelt one is not.
+    let check = |config: &Path| {
+        let built = [packaged.join("debug"), target_dir().join("debug")]
+            .into_iter()
+            .find(|d| d.join("libdhcp_template_check.so").exists())
+            .expect("the generated test built libdhcp_template_check.so");
+        let out = Command::new(&checker).arg("--hooks-dir").arg(built).arg(config).output().expect("run kea-hooks-check");
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let (ok, text) = check(&generated.join("kea-dhcp4.json"));
+    assert!(ok && text.contains("ok       libdhcp_template_check.so (template-check, built for Kea"), "{text}");
+    let mut bad = config.clone();
+    let params = bad["Dhcp4"]["hooks-libraries"][0]["parameters"].as_object_mut().expect("the generated library has parameters");
+    let (name, value) = params.iter().next().map(|(k, v)| (k.clone(), v.clone())).expect("a parameter");
+    params.remove(&name);
+    params.insert(format!("{name}x"), value);
+    let bad_file = work.path().join("bad-kea-dhcp4.json");
+    std::fs::write(&bad_file, serde_json::to_vec_pretty(&bad).unwrap()).unwrap();
+    let (ok, text) = check(&bad_file);
+    assert!(!ok && text.contains(&format!("{name}x")), "a misspelt parameter passed the check: {text}");
+
+    // Without its drop the hook has no effect: the generated test must
+    // fail, saying so (it asserts something).
+    let lib = generated.join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    let drop_line = "cx.set_next_step(NextStep::Drop)?;";
+    assert!(source.contains(drop_line), "{source}");
+    std::fs::write(&lib, source.replace(drop_line, "")).unwrap();
+    let (ok, text) = cargo_test(&generated, &["--test", "dhcp"]);
+    assert!(!ok, "the generated test passed with a hook that drops nothing:\n{text}");
+    assert!(text.contains("a client under a deny prefix got an offer"), "it failed for another reason:\n{text}");
 }
 
 /// The directories Kea's headers may be in (Debian's, a source build's).
@@ -262,7 +299,7 @@ fn the_sdk_documentation_builds_without_kea() {
     let target = target_dir().join("docs-without-kea");
     let work = TestDir::new();
     let sources = unpack(&packaged_crates(), &target.join("crates"));
-    let hook_crate = new_hook_crate(&work.path().join("documented-hook"));
+    let hook_crate = readme_quickstart_crate(&work.path().join("documented-hook"));
     use_unpacked(&hook_crate, &sources);
     // In a private mount namespace, empty tmpfs over Kea's include
     // directories, no pkg-config `kea`, no KEA_* variables: no Kea to be
