@@ -50,6 +50,22 @@ pub const SOURCES: &[&str] = &[
 /// headers the three cxx bridges name with `include!`.
 pub const HEADERS: &[&str] = &["shim.h", "pkt.h", "subnets.h", "shim4.h", "shim6.h", "trycatch.h"];
 
+/// The headers in [`compat_dir()`], relative to it: our own stand-ins for
+/// Kea headers that some packaged Kea releases lack.
+pub const COMPAT_HEADERS: &[&str] = &["dhcpsrv/cfg_globals.h"];
+
+/// The directory of our stand-ins for missing Kea headers ([`COMPAT_HEADERS`]):
+/// Debian bookworm's kea-dev 2.2 ships `dhcpsrv/network.h` (which
+/// `dhcpsrv/subnet.h` includes) without the `dhcpsrv/cfg_globals.h` it
+/// includes; the stand-in declares just enough to parse it. Add this
+/// directory to the include path only when Kea's own
+/// `dhcpsrv/cfg_globals.h` is missing, and call nothing of `CfgGlobals`
+/// from code compiled against it. Used by kea-hooks' build script and by
+/// kea-hooks-test's (its `unit` module builds Kea subnets).
+pub fn compat_dir() -> PathBuf {
+    source_dir().join("compat")
+}
+
 /// The directory holding [`SOURCES`] and [`HEADERS`]: this crate's root,
 /// where Cargo unpacked it (or the repository's `cpp-shim/`). A build
 /// script that compiles them should also print `cargo:rerun-if-changed`
@@ -75,5 +91,16 @@ mod tests {
             .collect();
         found.sort();
         assert_eq!(listed, found, "kea-hooks-shim's SOURCES/HEADERS against the .cc/.h files in {}", dir.display());
+    }
+
+    /// Every stand-in header is there, and only those are.
+    #[test]
+    fn the_compat_headers_are_those_listed() {
+        let dir = super::compat_dir();
+        for h in super::COMPAT_HEADERS {
+            assert!(dir.join(h).is_file(), "{} is missing", dir.join(h).display());
+        }
+        let found: Vec<_> = std::fs::read_dir(dir.join("dhcpsrv")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(found, ["cfg_globals.h"], "files in {}", dir.join("dhcpsrv").display());
     }
 }
