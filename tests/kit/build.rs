@@ -9,6 +9,11 @@
 //! `KEA_HOOKS_VERSION` in `hooks/hooks.h`; 3.0 renamed `libkea-dhcp++` to
 //! `libkea-dhcp`.
 //!
+//! Kea's `dhcpsrv/subnet.h` (unit's subnets) includes
+//! `dhcpsrv/cfg_globals.h`, which Debian's kea-dev 2.2 lacks: then the
+//! stand-in of kea-hooks-shim (`compat_dir()`, the one the SDK uses) goes
+//! on the include path.
+//!
 //! With `DOCS_RS` set nothing is compiled or linked, so the documentation
 //! builds without Kea (a test binary would then fail to link).
 
@@ -41,11 +46,18 @@ fn main() {
         println!("cargo:rustc-cfg=kea_unit_2_6");
     }
 
+    // Kea 2.2 from Debian: subnet.h's cfg_globals.h is missing; see the top.
+    let compat = (!kea.include.join("dhcpsrv/cfg_globals.h").exists()).then(kea_hooks_shim::compat_dir);
+    for f in kea_hooks_shim::COMPAT_HEADERS {
+        println!("cargo:rerun-if-changed={}", kea_hooks_shim::compat_dir().join(f).display());
+    }
+
     let mut build = cxx_build::bridge("src/unit/ffi.rs");
     build
         .file("cpp/unit.cc")
         .include("cpp")
         .include(&kea.include)
+        .includes(&compat)
         .std("c++17")
         .define("KEA_UNIT_HOOKS_VERSION", version.to_string().as_str())
         .flag_if_supported("-Wno-unused-parameter")

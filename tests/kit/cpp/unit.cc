@@ -13,6 +13,8 @@
 #include <dhcp/pkt4.h>
 #include <dhcp/pkt6.h>
 #include <dhcpsrv/lease.h>
+#include <dhcpsrv/pool.h>
+#include <dhcpsrv/subnet.h>
 #include <hooks/hooks_manager.h>
 #include <hooks/libinfo.h>
 #include <hooks/server_hooks.h>
@@ -23,17 +25,6 @@
 #include <log/output_option.h>
 
 #include "kea-hooks-test/src/unit/ffi.rs.h"
-
-// Subnet arguments are passed as null pointers of the type the server
-// passes (a const subnet from Kea 3.0 on): the type only needs declaring,
-// which keeps dhcpsrv/subnet.h (it does not compile with Debian's 2.2
-// kea-dev) out of this file.
-namespace isc {
-namespace dhcp {
-class Subnet4;
-class Subnet6;
-}  // namespace dhcp
-}  // namespace isc
 
 namespace kea_unit {
 
@@ -59,12 +50,14 @@ using isc::hooks::ServerHooks;
 
 namespace {
 
+// Subnet arguments have the type the server passes: a const subnet from
+// Kea 3.0 on.
 #if KEA_UNIT_HOOKS_VERSION >= 30000
-typedef boost::shared_ptr<const isc::dhcp::Subnet4> Subnet4Arg;
-typedef boost::shared_ptr<const isc::dhcp::Subnet6> Subnet6Arg;
+typedef isc::dhcp::ConstSubnet4Ptr Subnet4Arg;
+typedef isc::dhcp::ConstSubnet6Ptr Subnet6Arg;
 #else
-typedef boost::shared_ptr<isc::dhcp::Subnet4> Subnet4Arg;
-typedef boost::shared_ptr<isc::dhcp::Subnet6> Subnet6Arg;
+typedef isc::dhcp::Subnet4Ptr Subnet4Arg;
+typedef isc::dhcp::Subnet6Ptr Subnet6Arg;
 #endif
 
 // The hook points each server registers (kea-facts.md: from
@@ -198,6 +191,37 @@ Lease6Data read_lease6(const Lease6Ptr& l) {
         d.duid = bytes(l->duid_->getDuid());
     }
     d.preferred_lifetime = l->preferred_lft_;
+    return d;
+}
+
+// A lifetime: unspecified (inherited, as in a configuration without it)
+// when zero.
+isc::util::Triplet<std::uint32_t> lifetime(std::uint32_t seconds) {
+    return seconds == 0 ? isc::util::Triplet<std::uint32_t>() : isc::util::Triplet<std::uint32_t>(seconds);
+}
+
+// Only the subnet's own values (Inheritance::NONE): the unit process has no
+// configuration to inherit from, and on Kea 2.2 the CfgGlobals the lookup
+// would reach is the compat stand-in's declaration.
+std::uint32_t own(const isc::util::Triplet<std::uint32_t>& t) {
+    return t.unspecified() ? 0 : t.get();
+}
+
+template <typename Ptr>
+SubnetData read_subnet(const Ptr& s, isc::dhcp::Lease::Type pool_type) {
+    SubnetData d{};
+    if (!s) {
+        return d;
+    }
+    d.present = true;
+    d.id = s->getID();
+    const std::pair<IOAddress, std::uint8_t> prefix = s->get();
+    d.prefix = prefix.first.toText();
+    d.prefix_len = prefix.second;
+    d.valid_lifetime = own(s->getValid(isc::dhcp::Network::Inheritance::NONE));
+    for (const isc::dhcp::PoolPtr& pool : s->getPools(pool_type)) {
+        d.pools.push_back(PoolData{pool->getFirstAddress().toText(), pool->getLastAddress().toText()});
+    }
     return d;
 }
 
@@ -391,12 +415,45 @@ void call_add_classes(Call& call, rust::Str name, std::uint8_t family, rust::Sli
     }
 }
 
-void call_set_no_subnet(Call& call, rust::Str name, std::uint8_t family) {
-    if (family == 6) {
-        call.handle->setArgument(str(name), Subnet6Arg());
-    } else {
+void call_set_subnet4(Call& call, rust::Str name, const SubnetData& d) {
+    if (!d.present) {
         call.handle->setArgument(str(name), Subnet4Arg());
+        return;
     }
+    isc::dhcp::Subnet4Ptr s = isc::dhcp::Subnet4::create(IOAddress(std::string(d.prefix)), d.prefix_len, lifetime(0),
+                                                         lifetime(0), lifetime(d.valid_lifetime), d.id);
+    for (const PoolData& p : d.pools) {
+        s->addPool(isc::dhcp::PoolPtr(new isc::dhcp::Pool4(IOAddress(std::string(p.first)), IOAddress(std::string(p.last)))));
+    }
+    call.handle->setArgument(str(name), Subnet4Arg(s));
+}
+
+void call_set_subnet6(Call& call, rust::Str name, const SubnetData& d) {
+    if (!d.present) {
+        call.handle->setArgument(str(name), Subnet6Arg());
+        return;
+    }
+    isc::dhcp::Subnet6Ptr s =
+        isc::dhcp::Subnet6::create(IOAddress(std::string(d.prefix)), d.prefix_len, lifetime(0), lifetime(0),
+                                   lifetime(d.preferred_lifetime), lifetime(d.valid_lifetime), d.id);
+    for (const PoolData& p : d.pools) {
+        s->addPool(isc::dhcp::PoolPtr(
+            new isc::dhcp::Pool6(Lease::TYPE_NA, IOAddress(std::string(p.first)), IOAddress(std::string(p.last)))));
+    }
+    call.handle->setArgument(str(name), Subnet6Arg(s));
+}
+
+SubnetData call_get_subnet4(const Call& call, rust::Str name) {
+    return read_subnet(argument<Subnet4Arg>(call, name), Lease::TYPE_V4);
+}
+
+SubnetData call_get_subnet6(const Call& call, rust::Str name) {
+    Subnet6Arg s = argument<Subnet6Arg>(call, name);
+    SubnetData d = read_subnet(s, Lease::TYPE_NA);
+    if (s) {
+        d.preferred_lifetime = own(s->getPreferred(isc::dhcp::Network::Inheritance::NONE));
+    }
+    return d;
 }
 
 void call_set_bool(Call& call, rust::Str name, bool value) {

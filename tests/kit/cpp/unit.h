@@ -1,7 +1,7 @@
 // The C++ half of kea_hooks_test::unit (src/unit/ffi.rs is the bridge):
 // Kea's HooksManager driven in-process, the way kea-dhcp4/kea-dhcp6 drive
-// it around a hook library, with packets, leases and commands built by
-// Kea's own code.
+// it around a hook library, with packets, leases, subnets and commands
+// built by Kea's own code.
 //
 // Every function here runs with the Rust side's process-wide lock held
 // (src/unit.rs): HooksManager, ServerHooks and the logger are singletons.
@@ -38,6 +38,8 @@ struct Lease4Data;
 struct Lease6Data;
 struct PacketData;
 struct Peer;
+struct PoolData;
+struct SubnetData;
 
 // A callout handle kept across calls, as the server keeps one per query
 // (its callout contexts live as long as it does).
@@ -65,7 +67,8 @@ void call_set_lease6(Call& call, rust::Str name, const Lease6Data& lease);
 void call_set_leases4(Call& call, rust::Str name, rust::Slice<const Lease4Data> leases);
 void call_set_leases6(Call& call, rust::Str name, rust::Slice<const Lease6Data> leases);
 void call_add_classes(Call& call, rust::Str name, std::uint8_t family, rust::Slice<const rust::String> classes);
-void call_set_no_subnet(Call& call, rust::Str name, std::uint8_t family);
+void call_set_subnet4(Call& call, rust::Str name, const SubnetData& subnet);
+void call_set_subnet6(Call& call, rust::Str name, const SubnetData& subnet);
 void call_set_bool(Call& call, rust::Str name, bool value);
 void call_set_u32(Call& call, rust::Str name, std::uint32_t value);
 void call_set_string(Call& call, rust::Str name, rust::Str value);
@@ -76,6 +79,8 @@ Lease4Data call_get_lease4(const Call& call, rust::Str name);
 Lease6Data call_get_lease6(const Call& call, rust::Str name);
 rust::Vec<Lease4Data> call_get_leases4(const Call& call, rust::Str name);
 rust::Vec<Lease6Data> call_get_leases6(const Call& call, rust::Str name);
+SubnetData call_get_subnet4(const Call& call, rust::Str name);
+SubnetData call_get_subnet6(const Call& call, rust::Str name);
 bool call_get_bool(const Call& call, rust::Str name);
 std::uint32_t call_get_u32(const Call& call, rust::Str name);
 

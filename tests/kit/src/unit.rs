@@ -1,6 +1,7 @@
 //! Unit tests of a hook's callouts without a daemon: the hook library is
 //! loaded into the test process by Kea's own `HooksManager`, and its
-//! callouts run on packets, leases and commands built by Kea's own code.
+//! callouts run on packets, leases, subnets and commands built by Kea's own
+//! code.
 //! Plain `cargo test`: no root, no network namespace, no kea-dhcp4, a few
 //! milliseconds per call.
 //!
@@ -33,10 +34,12 @@
 //! * [`Kea4::call`] makes a callout handle (`HooksManager::createCalloutHandle`),
 //!   sets the arguments you give ([`Call`]): packets are built from wire bytes
 //!   by `Pkt4`/`Pkt6` and `unpack()`ed, leases by the `Lease4`/`Lease6`
-//!   constructors. [`Call::run`] calls `HooksManager::callCallouts` for the
+//!   constructors, subnets by `Subnet4::create`/`Subnet6::create` (with
+//!   their pools). [`Call::run`] calls `HooksManager::callCallouts` for the
 //!   point and reads back what the callouts left: the next-step status, the
 //!   packets (re-packed by Kea's `pack()`, with their client classes), the
-//!   leases, the flags.
+//!   leases, the subnets (a `subnet4_select` callout may replace or clear
+//!   one), the flags.
 //! * [`Kea4::command`] calls the handler a hook registered for a control
 //!   command (`HooksManager::callCommandHandlers`) with the command as the
 //!   server would pass it, and returns the `response` it set.
@@ -55,8 +58,12 @@
 //! that queries the lease database gets an error: the SDK's `lease_db()`
 //! says none is open), no
 //! configuration (`CfgMgr` holds an empty one: no subnets, options or
-//! classes from a `Dhcp4` map; subnet arguments can only be passed as null,
-//! [`Call::no_subnet4`]), no network (packets never leave the process and
+//! classes from a `Dhcp4` map; the subnets a test passes ([`Call::subnet4`],
+//! [`Subnet4`]) are real Kea subnets with their id, prefix, lifetimes and
+//! pools, but belong to no configuration, so a hook that looks a subnet up
+//! by id, lists the configured ones or selects one by id at
+//! `subnet4_select` finds none; on Kea 2.2 the `subnet4collection`
+//! argument of that point is not set), no network (packets never leave the process and
 //! no interface is opened), no statistics a server would have set up, no
 //! multi-threading (callouts run on the test's thread; Kea's thread pool
 //! and critical sections never start; work a hook's own threads queue for
@@ -108,9 +115,11 @@
 
 mod ffi;
 mod objects;
+mod subnet;
 mod wire;
 
 pub use objects::{Lease4, Lease6, Lease6Type, Packet};
+pub use subnet::{Subnet4, Subnet6};
 pub use wire::{Query4, Query6};
 
 use std::collections::BTreeMap;
@@ -596,6 +605,8 @@ enum Kind {
     Lease6,
     Leases4,
     Leases6,
+    Subnet4,
+    Subnet6,
     Bool,
     U32,
     Other,
@@ -610,7 +621,7 @@ enum Kind {
 /// does not parse) makes `run` fail with Kea's message.
 ///
 /// ```no_run
-/// # use kea_hooks_test::unit::{Kea4, Lease4, Query4};
+/// # use kea_hooks_test::unit::{Kea4, Lease4, Query4, Subnet4};
 /// # use kea_hooks_test::msg;
 /// # let mut kea = Kea4::load("/path/libdhcp_my_hook.so", serde_json::Value::Null).unwrap();
 /// let query = Query4::new(msg::REQUEST, "02:00:00:00:00:01").bytes();
@@ -618,7 +629,7 @@ enum Kind {
 /// let outcome = kea
 ///     .call("lease4_select")
 ///     .query4(&query)
-///     .no_subnet4()
+///     .subnet4(&Subnet4::new("198.18.0.0/24", 1))
 ///     .arg_bool("fake_allocation", false)
 ///     .lease4(&lease)
 ///     .run()
@@ -773,17 +784,42 @@ impl<'k> Call<'k> {
         self.with(name, kind, |c| bridge::call_add_classes(c, name, family, &classes))
     }
 
+    /// `subnet4`: a subnet built by Kea's `Subnet4::create` (with its
+    /// pools), passed as the pointer type this Kea passes (`Subnet4Ptr`,
+    /// `ConstSubnet4Ptr` from 3.0). Read back after the run
+    /// ([`Outcome::subnet4`]): a `subnet4_select` callout may have replaced
+    /// or cleared it.
+    pub fn subnet4(self, subnet: &Subnet4) -> Self {
+        self.subnet4_as("subnet4", Some(subnet))
+    }
+
     /// `subnet4` as a null subnet pointer of the type this Kea passes
-    /// (`ConstSubnet4Ptr` from 3.0): the kit cannot build subnets (no
-    /// server configuration), but a point that has the argument needs it
-    /// present.
+    /// (no subnet selected).
     pub fn no_subnet4(self) -> Self {
-        self.with("subnet4", Kind::Other, |c| bridge::call_set_no_subnet(c, "subnet4", 4))
+        self.subnet4_as("subnet4", None)
+    }
+
+    /// Argument `name`: a `Subnet4` pointer, null for `None`.
+    pub fn subnet4_as(self, name: &str, subnet: Option<&Subnet4>) -> Self {
+        let data = Subnet4::to_ffi(subnet);
+        self.with(name, Kind::Subnet4, |c| bridge::call_set_subnet4(c, name, &data))
+    }
+
+    /// `subnet6`: a subnet built by Kea's `Subnet6::create` (see
+    /// [`subnet4`](Call::subnet4)).
+    pub fn subnet6(self, subnet: &Subnet6) -> Self {
+        self.subnet6_as("subnet6", Some(subnet))
     }
 
     /// `subnet6` as a null subnet pointer (see [`no_subnet4`](Call::no_subnet4)).
     pub fn no_subnet6(self) -> Self {
-        self.with("subnet6", Kind::Other, |c| bridge::call_set_no_subnet(c, "subnet6", 6))
+        self.subnet6_as("subnet6", None)
+    }
+
+    /// Argument `name`: a `Subnet6` pointer, null for `None`.
+    pub fn subnet6_as(self, name: &str, subnet: Option<&Subnet6>) -> Self {
+        let data = Subnet6::to_ffi(subnet);
+        self.with(name, Kind::Subnet6, |c| bridge::call_set_subnet6(c, name, &data))
     }
 
     /// Argument `name` as a `bool` (`fake_allocation`, `remove_lease`, ...).
@@ -847,6 +883,14 @@ impl<'k> Call<'k> {
                     let all = bridge::call_get_leases6(call, name).map_err(|e| read(name, e))?;
                     outcome.lease_lists6.insert(name.to_owned(), all.into_iter().filter_map(Lease6::from_ffi).collect());
                 }
+                Kind::Subnet4 => {
+                    let d = bridge::call_get_subnet4(call, name).map_err(|e| read(name, e))?;
+                    outcome.subnets4.insert(name.to_owned(), Subnet4::from_ffi(d));
+                }
+                Kind::Subnet6 => {
+                    let d = bridge::call_get_subnet6(call, name).map_err(|e| read(name, e))?;
+                    outcome.subnets6.insert(name.to_owned(), Subnet6::from_ffi(d));
+                }
                 Kind::Bool => {
                     outcome.bools.insert(name.to_owned(), bridge::call_get_bool(call, name).map_err(|e| read(name, e))?);
                 }
@@ -873,6 +917,8 @@ pub struct Outcome {
     leases6: BTreeMap<String, Option<Lease6>>,
     lease_lists4: BTreeMap<String, Vec<Lease4>>,
     lease_lists6: BTreeMap<String, Vec<Lease6>>,
+    subnets4: BTreeMap<String, Option<Subnet4>>,
+    subnets6: BTreeMap<String, Option<Subnet6>>,
     bools: BTreeMap<String, bool>,
     u32s: BTreeMap<String, u32>,
 }
@@ -935,6 +981,27 @@ impl Outcome {
     /// Panics when not set.
     pub fn leases6(&self, name: &str) -> &[Lease6] {
         self.get(&self.lease_lists6, name).as_slice()
+    }
+
+    /// `subnet4` after the callouts (`None`: null, e.g. a `subnet4_select`
+    /// callout selected none). Panics when the call did not set it.
+    pub fn subnet4(&self) -> Option<&Subnet4> {
+        self.subnet4_named("subnet4")
+    }
+
+    /// Subnet argument `name` after the callouts. Panics when not set.
+    pub fn subnet4_named(&self, name: &str) -> Option<&Subnet4> {
+        self.get(&self.subnets4, name).as_ref()
+    }
+
+    /// `subnet6` after the callouts (`None`: null). Panics when not set.
+    pub fn subnet6(&self) -> Option<&Subnet6> {
+        self.subnet6_named("subnet6")
+    }
+
+    /// Subnet argument `name` after the callouts. Panics when not set.
+    pub fn subnet6_named(&self, name: &str) -> Option<&Subnet6> {
+        self.get(&self.subnets6, name).as_ref()
     }
 
     /// Boolean argument `name` after the callouts. Panics when not set.

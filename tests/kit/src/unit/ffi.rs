@@ -61,6 +61,24 @@ pub(crate) mod bridge {
         user_context: String,
     }
 
+    /// An address pool of a subnet (Kea's `Pool4`, `Pool6` of type NA).
+    struct PoolData {
+        first: String,
+        last: String,
+    }
+
+    /// A `Subnet4`/`Subnet6`, both ways (`present: false`: a null pointer).
+    /// Lifetimes 0: unspecified.
+    struct SubnetData {
+        present: bool,
+        id: u32,
+        prefix: String,
+        prefix_len: u8,
+        valid_lifetime: u32,
+        preferred_lifetime: u32,
+        pools: Vec<PoolData>,
+    }
+
     unsafe extern "C++" {
         include!("kea-hooks-test/cpp/unit.h");
 
@@ -80,7 +98,8 @@ pub(crate) mod bridge {
         fn call_set_leases4(call: Pin<&mut Call>, name: &str, leases: &[Lease4Data]) -> Result<()>;
         fn call_set_leases6(call: Pin<&mut Call>, name: &str, leases: &[Lease6Data]) -> Result<()>;
         fn call_add_classes(call: Pin<&mut Call>, name: &str, family: u8, classes: &[String]) -> Result<()>;
-        fn call_set_no_subnet(call: Pin<&mut Call>, name: &str, family: u8) -> Result<()>;
+        fn call_set_subnet4(call: Pin<&mut Call>, name: &str, subnet: &SubnetData) -> Result<()>;
+        fn call_set_subnet6(call: Pin<&mut Call>, name: &str, subnet: &SubnetData) -> Result<()>;
         fn call_set_bool(call: Pin<&mut Call>, name: &str, value: bool) -> Result<()>;
         fn call_set_u32(call: Pin<&mut Call>, name: &str, value: u32) -> Result<()>;
         fn call_set_string(call: Pin<&mut Call>, name: &str, value: &str) -> Result<()>;
@@ -91,6 +110,8 @@ pub(crate) mod bridge {
         fn call_get_lease6(call: &Call, name: &str) -> Result<Lease6Data>;
         fn call_get_leases4(call: &Call, name: &str) -> Result<Vec<Lease4Data>>;
         fn call_get_leases6(call: &Call, name: &str) -> Result<Vec<Lease6Data>>;
+        fn call_get_subnet4(call: &Call, name: &str) -> Result<SubnetData>;
+        fn call_get_subnet6(call: &Call, name: &str) -> Result<SubnetData>;
         fn call_get_bool(call: &Call, name: &str) -> Result<bool>;
         fn call_get_u32(call: &Call, name: &str) -> Result<u32>;
 
