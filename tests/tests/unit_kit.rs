@@ -116,7 +116,7 @@ fn the_hook_sees_the_subnet_kea_built_and_its_selection_comes_back() {
     // Kea itself refuses a pool outside the subnet.
     let outside = Subnet4::new("198.18.0.0/24", 7).with_pool("198.18.1.1".parse().unwrap(), "198.18.1.9".parse().unwrap());
     let e = kea.call("subnet4_select").query4(&query).subnet4(&outside).run().expect_err("Kea took a pool outside its subnet");
-    assert!(e.to_string().contains("subnet4"), "{e}");
+    assert!(e.to_string().contains("subnet4") && e.to_string().contains("to which it is being added"), "{e}");
 }
 
 /// The same for DHCPv6 with the v6 probe: the subnet's id, prefix and pool
