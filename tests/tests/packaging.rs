@@ -301,6 +301,9 @@ fn the_sdk_documentation_builds_without_kea() {
     let sources = unpack(&packaged_crates(), &target.join("crates"));
     let hook_crate = readme_quickstart_crate(&work.path().join("documented-hook"));
     use_unpacked(&hook_crate, &sources);
+    // The kit is documented in its own unpacked directory, where its
+    // build-dependency kea-hooks-shim must come from the unpacked sources too.
+    use_unpacked(&sources[3], &sources);
     // In a private mount namespace, empty tmpfs over Kea's include
     // directories, no pkg-config `kea`, no KEA_* variables: no Kea to be
     // found. First the control (without DOCS_RS the build script fails:
