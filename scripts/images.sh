@@ -30,7 +30,8 @@
 # or the recipe changes. Installs podman, runc and debootstrap when
 # missing. The crates are vendored (`cargo vendor`) into
 # the build context, so the hook build inside the image is offline.
-# Prints each image's size and the time taken at the end.
+# Prints each image's size and the time taken at the end; the tests
+# print what they measure (the hooks image's size, the server images').
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
@@ -172,6 +173,6 @@ for image in "${images[@]}"; do
 done
 echo "images: built in ${SECONDS} s" >&2
 if ((test)); then
-  KEA_TEST_IMAGES="${releases[*]}" cargo test -p kea-hooks-tests --test images -- --ignored --test-threads 1
+  KEA_TEST_IMAGES="${releases[*]}" cargo test -p kea-hooks-tests --test images -- --ignored --test-threads 1 --nocapture
   echo "images: built and tested in ${SECONDS} s" >&2
 fi
