@@ -1,13 +1,17 @@
 # The hooks image: this kit's hook libraries built against the exact Kea of
-# the image they will be copied into, in /hooks as docker-kea's kea-hooks
-# image holds ISC's.
+# the image they will be copied into, in /hooks, as docker-kea's
+# jonasal/kea-hooks image holds ISC's: a place to `COPY --from`, not a
+# server. It holds /hooks and a static `ls` (Debian's busybox-static,
+# installed as /bin/ls; its command is `ls -l /hooks`), nothing else: no
+# Kea, no shell, no libc (a few MB).
 #
 #   podman build -f docker/hooks.Dockerfile \
-#       --build-arg KEA_IMAGE=jonasal/kea-dhcp4:3.2.0 -t kea-rust-hooks:3.2.0 .
+#       --build-arg KEA_IMAGE=jonasal/kea-dhcp4-slim:3.2.0 -t kea-rust-hooks:3.2.0 .
 #
-# KEA_IMAGE: the image whose Kea the hooks are for: one of our slim server
+# KEA_IMAGE: the image whose Kea the hooks are for: one of our server
 # images (docker/server.Dockerfile: Debian's Kea 2.6 or 3.0) or a docker-kea
-# image (Kea built into /usr/local, headers in /usr/local/include/kea).
+# image (Kea built into /usr/local, headers in /usr/local/include/kea);
+# the slim or the full one, dhcp4 or dhcp6: all of a release share one Kea.
 # The builder stage is that image plus a compiler, Rust and the headers
 # Kea's need, from the same Debian release (Debian's rustc is 1.85 on
 # trixie, the kit's minimum). The build context is the repository; with
@@ -23,18 +27,20 @@
 #
 # Every library that goes into /hooks is checked twice: in the builder by
 # kea-hooks-check --library (it must open with that Kea's libraries and
-# its version() must be that Kea's KEA_HOOKS_VERSION), and in the final
-# image by its own Kea (`kea-dhcp4 -t` opens each library and refuses one
-# whose version() is not its own), so a library for another release
-# fails the build. Libraries built elsewhere can be added from
+# its version() must be that Kea's KEA_HOOKS_VERSION), and in the `check`
+# stage, KEA_IMAGE itself with the libraries, by its own Kea (`kea-dhcp4
+# -t` opens each library and refuses one whose version() is not its own),
+# so a library for another release fails the build; the final image takes
+# /hooks from that stage. Libraries built elsewhere can be added from
 # `prebuilt/` in the context; they are checked the same way. PACKAGES
 # names the workspace packages to build (default: every hook).
-ARG KEA_IMAGE=localhost/kea-hooks/kea-dhcp4:trixie
+ARG KEA_IMAGE=localhost/kea-hooks/kea-dhcp4-slim:2.6
 FROM ${KEA_IMAGE} AS builder
 RUN set -eu; \
     export DEBIAN_FRONTEND=noninteractive; \
     apt-get update -qq; \
-    pkgs="g++ pkg-config libboost-dev liblog4cplus-dev libssl-dev rustc cargo"; \
+    # busybox-static: the final image's `ls` (static: that image has no libc).
+    pkgs="g++ pkg-config libboost-dev liblog4cplus-dev libssl-dev rustc cargo busybox-static"; \
     # The image's Kea packages (Debian's; none in docker-kea's images).
     kea_pkgs() { dpkg-query -W -f='${db:Status-Status} ${Package} ${Version}\n' | awk '$1 == "installed" && $2 ~ /^kea/ { print $2, $3 }' | sort; }; \
     before=$(kea_pkgs); \
@@ -78,13 +84,15 @@ RUN set -eu; \
     if ls prebuilt/*.so >/dev/null 2>&1; then cp prebuilt/*.so /out/; fi; \
     set -- ; for lib in /out/*.so; do set -- "$@" --library "$lib"; done; \
     kea-hooks-check "$@"; \
-    rm -rf target
-FROM ${KEA_IMAGE} AS hooks
-COPY --from=builder /out/ /hooks/
+    rm -rf target; \
+    mkdir -p /bin-static; \
+    cp "$(command -v busybox)" /bin-static/ls
 # The very Kea the hooks ship into checks them: `-t` opens every library
 # listed (with this image's Kea libraries) and refuses one whose version()
 # is not this Kea's. (It calls no hook's load(): parameters were checked
 # by kea-hooks-check.)
+FROM ${KEA_IMAGE} AS check
+COPY --from=builder /out/ /hooks/
 RUN set -eu; \
     ls /hooks/*.so >/dev/null 2>&1 || exit 0; \
     if command -v kea-dhcp4 >/dev/null; then daemon=kea-dhcp4 map=Dhcp4; else daemon=kea-dhcp6 map=Dhcp6; fi; \
@@ -98,4 +106,9 @@ RUN set -eu; \
         rm -f "$conf"; exit 1; \
     fi; \
     rm -f "$conf"
+# The image: /hooks, as checked above, and `ls`.
+FROM scratch AS hooks
+COPY --from=builder /bin-static/ls /bin/ls
+COPY --from=check /hooks/ /hooks/
+ENV PATH=/bin
 CMD ["ls", "-l", "/hooks"]

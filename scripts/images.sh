@@ -4,17 +4,22 @@
 #
 #   scripts/images.sh [--test] RELEASE...      (as root)
 #
-#   2.6   Debian trixie's Kea: localhost/kea-hooks/kea-dhcp4:2.6,
-#         kea-dhcp6:2.6 (docker/server.Dockerfile), hooks:2.6
-#         (docker/hooks.Dockerfile), kea-dhcp4-example:2.6 and
-#         kea-dhcp6-example:2.6 (docker/examples/Dockerfile)
+#   2.6   Debian trixie's Kea, named as docker-kea names its images:
+#         localhost/kea-hooks/kea-dhcp4-slim:2.6 and kea-dhcp6-slim:2.6 (no
+#         hook library) and kea-dhcp4:2.6 and kea-dhcp6:2.6 (the same with
+#         ISC's hooks; docker/server.Dockerfile, targets slim and full),
+#         kea-hooks:2.6 (our libraries in /hooks, built in kea-dhcp4-slim:2.6;
+#         docker/hooks.Dockerfile), kea-dhcp4-example:2.6 and
+#         kea-dhcp6-example:2.6 (docker/examples/Dockerfile FROM the slim
+#         images)
 #   3.0   the same from Debian sid
-#   3.2   docker-kea's layout: localhost/docker-kea/kea-dhcp4:3.2.0 and
-#         kea-dhcp6:3.2.0, made from ../shared/kea-3.2
-#         (tests/fixtures/docker-kea-3.2.Dockerfile; KEA_32_TARBALL overrides
-#         the file) as stand-ins for jonasal/kea-dhcp4:3.2.0 and
-#         jonasal/kea-dhcp6:3.2.0, then hooks:3.2 and the two example images
-#         built FROM them with the build arguments a docker-kea user gives
+#   3.2   docker-kea's layout: localhost/docker-kea/kea-dhcp4-slim:3.2.0,
+#         kea-dhcp6-slim:3.2.0, kea-dhcp4:3.2.0 and kea-dhcp6:3.2.0, made
+#         from ../shared/kea-3.2 (tests/fixtures/docker-kea-3.2.Dockerfile;
+#         KEA_32_TARBALL overrides the file) as stand-ins for jonasal's
+#         images of the same names, then kea-hooks:3.2 and the two example
+#         images built FROM them with the build arguments a docker-kea user
+#         gives
 #
 # podman-compose 1.3.0 comes from PyPI into $KEA_ROOT_CACHE/podman-compose-1.3.0
 # (Debian bookworm's 1.0.3 cannot run a service with network_mode).
@@ -25,7 +30,8 @@
 # or the recipe changes. Installs podman, runc and debootstrap when
 # missing. The crates are vendored (`cargo vendor`) into
 # the build context, so the hook build inside the image is offline.
-# Prints each image's size at the end.
+# Prints each image's size and the time taken at the end; the tests
+# print what they measure (the hooks image's size, the server images').
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
@@ -115,11 +121,14 @@ base_image() {
 }
 
 # A release's Kea image for a daemon (default dhcp4: the one each
-# release's hooks are built against; they load into both).
+# release's hooks are built against; they load into both) and variant
+# (slim, default: no hook library; full: with ISC's hooks).
 kea_image() {
+  local name=kea-${2:-dhcp4}
+  [[ ${3:-slim} == full ]] || name=$name-slim
   case $1 in
-    3.2) echo "localhost/docker-kea/kea-${2:-dhcp4}:3.2.0" ;;
-    *) echo "localhost/kea-hooks/kea-${2:-dhcp4}:$1" ;;
+    3.2) echo "localhost/docker-kea/$name:3.2.0" ;;
+    *) echo "localhost/kea-hooks/$name:$1" ;;
   esac
 }
 
@@ -135,35 +144,35 @@ for rel in "${releases[@]}"; do
     ctx=$(mktemp -d)
     cp "$tarball" "$ctx/kea-3.2.0-trixie-amd64.tar.xz"
     cp docker/entrypoint.sh "$ctx/"
-    for daemon in dhcp4 dhcp6; do
-      echo "images: $(kea_image 3.2 $daemon) (docker-kea's layout, from $tarball)" >&2
-      build -f tests/fixtures/docker-kea-3.2.Dockerfile --build-arg BASE="$base" --build-arg DAEMON=$daemon \
-        -t "$(kea_image 3.2 $daemon)" "$ctx"
-      images+=("$(kea_image 3.2 $daemon)")
-    done
-    rm -rf "$ctx"
+    file=tests/fixtures/docker-kea-3.2.Dockerfile what="docker-kea's layout, from $tarball"
   else
-    for daemon in dhcp4 dhcp6; do
-      echo "images: localhost/kea-hooks/kea-$daemon:$rel" >&2
-      build -f docker/server.Dockerfile --build-arg BASE="$base" --build-arg DAEMON=$daemon \
-        -t "localhost/kea-hooks/kea-$daemon:$rel" docker
-      images+=("localhost/kea-hooks/kea-$daemon:$rel")
-    done
+    ctx=docker file=docker/server.Dockerfile what="Debian $suite's Kea"
   fi
-  echo "images: localhost/kea-hooks/hooks:$rel (hooks built in $(kea_image "$rel"))" >&2
-  build -f docker/hooks.Dockerfile --build-arg KEA_IMAGE="$(kea_image "$rel")" -t "localhost/kea-hooks/hooks:$rel" .
-  images+=("localhost/kea-hooks/hooks:$rel")
+  for daemon in dhcp4 dhcp6; do
+    for variant in slim full; do
+      image=$(kea_image "$rel" $daemon $variant)
+      echo "images: $image ($what)" >&2
+      build -f "$file" --build-arg BASE="$base" --build-arg DAEMON=$daemon --target $variant -t "$image" "$ctx"
+      images+=("$image")
+    done
+  done
+  [[ $rel != 3.2 ]] || rm -rf "$ctx"
+  echo "images: localhost/kea-hooks/kea-hooks:$rel (hooks built in $(kea_image "$rel"))" >&2
+  build -f docker/hooks.Dockerfile --build-arg KEA_IMAGE="$(kea_image "$rel")" -t "localhost/kea-hooks/kea-hooks:$rel" .
+  images+=("localhost/kea-hooks/kea-hooks:$rel")
   for daemon in dhcp4 dhcp6; do
     echo "images: localhost/kea-hooks/kea-$daemon-example:$rel" >&2
     build -f docker/examples/Dockerfile --build-arg KEA_IMAGE="$(kea_image "$rel" $daemon)" \
-      --build-arg HOOKS_IMAGE="localhost/kea-hooks/hooks:$rel" -t "localhost/kea-hooks/kea-$daemon-example:$rel" docker/examples
+      --build-arg HOOKS_IMAGE="localhost/kea-hooks/kea-hooks:$rel" -t "localhost/kea-hooks/kea-$daemon-example:$rel" docker/examples
     images+=("localhost/kea-hooks/kea-$daemon-example:$rel")
   done
 done
 echo "=== image sizes" >&2
 for image in "${images[@]}"; do
-  printf '%-48s %s\n' "$image" "$(podman image inspect --format '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
+  printf '%-48s %s\n' "$image" "$(podman image inspect --format '{{.Size}}' "$image" | awk '{ printf "%.1f MB", $1 / 1e6 }')"
 done
+echo "images: built in ${SECONDS} s" >&2
 if ((test)); then
-  KEA_TEST_IMAGES="${releases[*]}" cargo test -p kea-hooks-tests --test images -- --ignored --test-threads 1
+  KEA_TEST_IMAGES="${releases[*]}" cargo test -p kea-hooks-tests --test images -- --ignored --test-threads 1 --nocapture
+  echo "images: built and tested in ${SECONDS} s" >&2
 fi

@@ -1,6 +1,10 @@
 //! The container images of docker/, as scripts/images.sh builds them with
-//! podman, for each release in `KEA_TEST_IMAGES` (2.6, 3.0, 3.2): the hooks
-//! image holds exactly our libraries; the example image (a Kea image plus
+//! podman, for each release in `KEA_TEST_IMAGES` (2.6, 3.0, 3.2), named as
+//! docker-kea names its images: the hooks image (`kea-hooks`) holds exactly
+//! our libraries in /hooks and a static `ls`, nothing else (its size is
+//! printed); the slim server images (`kea-dhcp4-slim`, `kea-dhcp6-slim`)
+//! have no hook library, the full ones (`kea-dhcp4`, `kea-dhcp6`) ISC's,
+//! which their Kea loads; the example image (a slim Kea image plus
 //! run-script, lease-stats and kea-metrics, COPYed from the hooks image as
 //! docker/README.md says), for kea-dhcp4 and for kea-dhcp6, runs in a test
 //! network namespace with the example's hook configuration files, serves
@@ -8,9 +12,8 @@
 //! script inside the container, answers `lease-stats-get` on its control
 //! socket, serves lease-stats' metrics and kea-metrics' page
 //! (kea-exporter's families counting the leases, `kea_up`, the image's
-//! Kea release in `kea_build_info`, the three libraries); ISC's hooks stay
-//! loadable in our server images; no runtime image has a compiler or
-//! Rust; the compose file starts the same service; a hooks image build
+//! Kea release in `kea_build_info`, the three libraries); no runtime image
+//! has a compiler or Rust; the compose file starts the same service; a hooks image build
 //! given a library for another release fails.
 //!
 //! `#[ignore]`: the test matrix's `images` entry runs these through
@@ -79,13 +82,25 @@ fn podman_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A release's Kea image for `daemon` (docker-kea's layout for 3.2); the
-/// hooks are built in the dhcp4 one.
+/// A release's slim Kea image for `daemon` (no hook library; docker-kea's
+/// layout for 3.2): the hooks are built in the dhcp4 one, the examples
+/// FROM both.
 fn kea_image(rel: &str, daemon: &str) -> String {
+    kea_image_named(rel, &format!("kea-{daemon}-slim"))
+}
+
+/// A release's full Kea image for `daemon`: the slim one with ISC's hooks.
+fn kea_full_image(rel: &str, daemon: &str) -> String {
+    kea_image_named(rel, &format!("kea-{daemon}"))
+}
+
+/// A release's Kea image called `name` (ours for 2.6 and 3.0, the
+/// docker-kea stand-ins for 3.2).
+fn kea_image_named(rel: &str, name: &str) -> String {
     if rel == "3.2" {
-        format!("localhost/docker-kea/kea-{daemon}:3.2.0")
+        format!("localhost/docker-kea/{name}:3.2.0")
     } else {
-        format!("localhost/kea-hooks/kea-{daemon}:{rel}")
+        format!("localhost/kea-hooks/{name}:{rel}")
     }
 }
 
@@ -94,15 +109,14 @@ fn example_image(rel: &str, daemon: &str) -> String {
 }
 
 fn hooks_image(rel: &str) -> String {
-    format!("localhost/kea-hooks/hooks:{rel}")
+    format!("localhost/kea-hooks/kea-hooks:{rel}")
 }
 
 /// The example's configuration, made to serve `pair`: its kea-dhcp4.json
 /// and kea-dhcp6.json with the pair's interface, subnets and pools (the
-/// DHCPv6 prefix-delegation pool is [`NetPair::pd_space6`] already), the
-/// hooks' own files as they are, and ISC's lease_cmds added where the
-/// image has ISC's hooks.
-fn example_config(pair: &NetPair, dir: &Path, with_isc_hook: bool) {
+/// DHCPv6 prefix-delegation pool is [`NetPair::pd_space6`] already) and
+/// the hooks' own files as they are.
+fn example_config(pair: &NetPair, dir: &Path) {
     let examples = workspace_root().join("docker/examples/config");
     let interface = format!("\"{}\"", pair.server_if());
     let read = |file: &str| std::fs::read_to_string(examples.join(file)).unwrap().replace("\"eth0\"", &interface);
@@ -115,16 +129,8 @@ fn example_config(pair: &NetPair, dir: &Path, with_isc_hook: bool) {
     assert!(main6.contains(&pair.subnet6()) && main6.contains(&pair.pool6()), "the example's subnet was not replaced:\n{main6}");
     let (pd, pd_len) = pair.pd_space6();
     assert!(main6.contains(&format!("\"prefix\": \"{pd}\", \"prefix-len\": {pd_len}")), "the example's pd-pool moved:\n{main6}");
-    let with_lease_cmds = |text: String, include: &str| {
-        if !with_isc_hook {
-            return text;
-        }
-        let line = format!("<?include \"/kea/config/{include}\"?>");
-        assert!(text.contains(&line), "{text}");
-        text.replace(&line, &format!("{line},\n            {{ \"library\": \"libdhcp_lease_cmds.so\" }}"))
-    };
-    std::fs::write(dir.join("kea-dhcp4.json"), with_lease_cmds(main, "lease-stats.json")).unwrap();
-    std::fs::write(dir.join("kea-dhcp6.json"), with_lease_cmds(main6, "lease-stats6.json")).unwrap();
+    std::fs::write(dir.join("kea-dhcp4.json"), main).unwrap();
+    std::fs::write(dir.join("kea-dhcp6.json"), main6).unwrap();
     for f in ["run-script.json", "lease-stats.json", "lease-stats6.json", "kea-metrics.json", "kea-metrics6.json"] {
         std::fs::copy(examples.join(f), dir.join(f)).unwrap();
     }
@@ -332,14 +338,120 @@ fn check_service6(rel: &str, pair: &NetPair, volumes: &Volumes, c: &Container) {
     }
 }
 
+/// Every file, directory and link of `image` (paths relative to its root,
+/// directories with a trailing `/`), read from the image itself (`podman
+/// image mount`), not from a container.
+fn image_files(image: &str) -> Vec<String> {
+    let root = PathBuf::from(podman_ok(&["image", "mount", image]).trim());
+    struct Unmount(String);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = podman(&["image", "unmount", &self.0]);
+        }
+    }
+    let _unmount = Unmount(image.to_owned());
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            if path.symlink_metadata().unwrap().is_dir() {
+                out.push(format!("{name}/"));
+                walk(root, &path, out);
+            } else {
+                out.push(name);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root, &root, &mut files);
+    files.sort();
+    files
+}
+
+/// `image`'s size as podman counts it, in MB.
+fn image_mb(image: &str) -> f64 {
+    let bytes: f64 = podman_ok(&["image", "inspect", "--format", "{{.Size}}", image]).trim().parse().unwrap();
+    bytes / 1e6
+}
+
 #[test]
 #[ignore = "run by scripts/images.sh --test (the test matrix's images entry)"]
 fn the_hooks_image_holds_exactly_our_libraries() {
     for rel in releases() {
-        let out = podman_ok(&["run", "--rm", "--entrypoint", "ls", &hooks_image(&rel), "/hooks"]);
-        let mut files: Vec<&str> = out.lines().collect();
-        files.sort();
-        assert_eq!(files, HOOKS, "{rel}: /hooks of {}", hooks_image(&rel));
+        let image = hooks_image(&rel);
+        // Nothing but /hooks and the static `ls`: no Kea, no shell, no libc.
+        let mut want = vec!["bin/".to_owned(), "bin/ls".to_owned(), "hooks/".to_owned()];
+        want.extend(HOOKS.iter().map(|lib| format!("hooks/{lib}")));
+        want.sort();
+        assert_eq!(image_files(&image), want, "{rel}: the files of {image}");
+        // Its command, as docker-kea's hooks image's: the listing of /hooks.
+        let out = podman_ok(&["run", "--rm", &image]);
+        for lib in HOOKS {
+            assert!(out.lines().any(|l| l.starts_with("-r") && l.ends_with(&format!(" {lib}"))), "{rel}: no {lib} in {image}'s `ls -l /hooks`:\n{out}");
+        }
+        let mb = image_mb(&image);
+        eprintln!("images: {image}: {mb:.1} MB");
+        assert!(mb < 16.0, "{rel}: {image} is {mb:.1} MB: it should hold little more than our libraries");
+    }
+}
+
+/// The hook libraries in `image`'s hooks directories (docker-kea's
+/// /usr/local/lib/kea/hooks, Debian's /usr/lib/<arch>/kea/hooks), by file
+/// name; links to another directory's are not counted twice.
+fn isc_hooks(image: &str) -> Vec<String> {
+    let mut libs: Vec<String> = image_files(image)
+        .into_iter()
+        .filter(|f| f.contains("/kea/hooks/") && f.ends_with(".so"))
+        .map(|f| f.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    libs.sort();
+    libs.dedup();
+    libs
+}
+
+#[test]
+#[ignore = "run by scripts/images.sh --test (the test matrix's images entry)"]
+fn slim_server_images_have_no_hook_library_and_full_ones_have_iscs() {
+    for rel in releases() {
+        for (daemon, map) in [("dhcp4", "Dhcp4"), ("dhcp6", "Dhcp6")] {
+            let slim = kea_image(&rel, daemon);
+            assert_eq!(isc_hooks(&slim), Vec::<String>::new(), "{rel}: {slim} has hook libraries");
+            let full = kea_full_image(&rel, daemon);
+            let libs = isc_hooks(&full);
+            // Among ISC's open-source hooks in every build here (the 3.2 stand-in has three).
+            for lib in ["libdhcp_lease_cmds.so", "libdhcp_run_script.so", "libdhcp_stat_cmds.so"] {
+                assert!(libs.iter().any(|l| l == lib), "{rel}: no {lib} in {full}: {libs:?}");
+            }
+            // The image's own Kea opens every one of them by bare name.
+            let entries: Vec<String> = libs.iter().map(|lib| format!("{{ \"library\": \"{lib}\" }}")).collect();
+            let config = format!("{{ \"{map}\": {{ \"hooks-libraries\": [ {} ] }} }}", entries.join(", "));
+            let out = podman(&[
+                "run", "--rm", "--entrypoint", "/bin/sh", &full, "-c",
+                &format!("printf '%s' '{config}' >/tmp/c.json; for d in /usr/local/sbin /usr/sbin; do [ -x $d/kea-{daemon} ] && exec $d/kea-{daemon} -t /tmp/c.json; done; exit 127"),
+            ]);
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(out.status.success(), "{rel}: {full}'s Kea refuses ISC's hooks {libs:?}:\n{text}");
+            eprintln!("images: {slim}: {:.1} MB, {full}: {:.1} MB ({} ISC hook libraries)", image_mb(&slim), image_mb(&full), libs.len());
+        }
+        // And one of them answers in a running server.
+        let volumes = Volumes::new();
+        let config = json!({ "Dhcp4": {
+            "interfaces-config": { "interfaces": [] },
+            "control-socket": { "socket-type": "unix", "socket-name": "/kea/sockets/kea-dhcp4.sock" },
+            "lease-database": { "type": "memfile", "persist": false },
+            "hooks-libraries": [ { "library": "libdhcp_lease_cmds.so" } ],
+            "loggers": [ { "name": "kea-dhcp4", "severity": "INFO", "output-options": [ { "output": "stdout" } ] } ],
+        } });
+        std::fs::write(volumes.config.join("kea.json"), config.to_string()).unwrap();
+        let name = format!("kea-hooks-test-{}-full-{}", std::process::id(), rel.replace('.', ""));
+        let mut args: Vec<String> = ["run", "-d", "--name", &name, "--network", "none"].map(str::to_owned).to_vec();
+        args.extend(volumes.mounts());
+        args.extend([kea_full_image(&rel, "dhcp4"), "-c".into(), "/kea/config/kea.json".into()]);
+        podman_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let c = Container { name };
+        let answer = command(&volumes, &c, "dhcp4", "lease4-get-all", None);
+        // 3: no lease yet; an unknown command would be 2.
+        assert_eq!(answer["result"], 3, "{rel}: ISC's lease_cmds did not answer: {answer}");
     }
 }
 
@@ -347,9 +459,10 @@ fn the_hooks_image_holds_exactly_our_libraries() {
 #[ignore = "run by scripts/images.sh --test (the test matrix's images entry)"]
 fn runtime_images_carry_no_compiler_or_rust() {
     for rel in releases() {
-        let mut images = vec![hooks_image(&rel)];
+        // (The hooks image has no shell: its whole file list is checked above.)
+        let mut images = Vec::new();
         for daemon in ["dhcp4", "dhcp6"] {
-            images.extend([kea_image(&rel, daemon), example_image(&rel, daemon)]);
+            images.extend([kea_image(&rel, daemon), kea_full_image(&rel, daemon), example_image(&rel, daemon)]);
         }
         for image in images {
             let found = podman_ok(&[
@@ -381,17 +494,9 @@ fn the_example_image_serves_leases_with_run_script_and_lease_stats() {
     for rel in releases() {
         let pair = NetPair::new();
         let volumes = Volumes::new();
-        // ISC's hooks are in our server images' hooks directory (docker-kea's
-        // come from its own hooks image, so not in the 3.2 stand-in).
-        let isc = rel != "3.2";
-        example_config(&pair, &volumes.config, isc);
+        example_config(&pair, &volumes.config);
         let c = run_example(&rel, "dhcp4", &pair, &volumes);
         check_service4(&rel, &pair, &volumes, &c);
-        if isc {
-            let answer = command(&volumes, &c, "dhcp4", "lease4-get-all", None);
-            assert_eq!(answer["result"], 0, "{rel}: ISC's lease_cmds did not answer: {answer}");
-            assert_eq!(answer["arguments"]["leases"].as_array().map(Vec::len), Some(20), "{rel}: {answer}");
-        }
     }
 }
 
@@ -403,15 +508,9 @@ fn the_dhcp6_example_image_serves_addresses_and_prefixes_with_run_script_and_lea
         // kea-dhcp6 binds the interface's link-local address at start.
         pair.wait_ipv6();
         let volumes = Volumes::new();
-        let isc = rel != "3.2";
-        example_config(&pair, &volumes.config, isc);
+        example_config(&pair, &volumes.config);
         let c = run_example(&rel, "dhcp6", &pair, &volumes);
         check_service6(&rel, &pair, &volumes, &c);
-        if isc {
-            let answer = command(&volumes, &c, "dhcp6", "lease6-get-all", None);
-            assert_eq!(answer["result"], 0, "{rel}: ISC's lease_cmds did not answer: {answer}");
-            assert_eq!(answer["arguments"]["leases"].as_array().map(Vec::len), Some(40), "{rel}: {answer}");
-        }
     }
 }
 
@@ -422,7 +521,7 @@ fn the_compose_file_starts_the_same_service() {
     let pair = NetPair::new();
     pair.wait_ipv6();
     let volumes = Volumes::new();
-    example_config(&pair, &volumes.config, false);
+    example_config(&pair, &volumes.config);
     let project = format!("keahookstest{}", std::process::id());
     let compose = workspace_root().join("docker/examples/compose.yaml");
     let run = |args: &[&str]| -> Output {
@@ -472,10 +571,7 @@ fn a_library_for_another_release_fails_the_hooks_image_build() {
         }
     }
     let _clean = Clean(prebuilt.clone());
-    podman_ok(&[
-        "run", "--rm", "--entrypoint", "cp", "-v", &format!("{}:/out", prebuilt.display()), &hooks_image(other),
-        "/hooks/libdhcp_mac_acl.so", "/out/libdhcp_mac_acl.so",
-    ]);
+    copy_from_image(&hooks_image(other), "/hooks/libdhcp_mac_acl.so", &prebuilt.join("libdhcp_mac_acl.so"));
     let out = podman(&[
         "build", "--isolation", "chroot", "-f", workspace_root().join("docker/hooks.Dockerfile").to_str().unwrap(),
         "--build-arg", &format!("KEA_IMAGE={}", kea_image(rel, "dhcp4")),
@@ -487,6 +583,15 @@ fn a_library_for_another_release_fails_the_hooks_image_build() {
     let line = text.lines().find(|l| l.contains("/out/libdhcp_mac_acl.so")).unwrap_or_else(|| panic!("no check line:\n{text}"));
     assert!(line.contains("error"), "{line}");
     assert!(!podman(&["image", "exists", "localhost/kea-hooks/hooks-wrong:test"]).status.success());
+}
+
+/// Copies `path` out of `image` to `to`, as a user takes a file from an
+/// image with no tools in it (`podman create`, `podman cp`).
+fn copy_from_image(image: &str, path: &str, to: &Path) {
+    let id = podman_ok(&["create", image]).trim().to_owned();
+    let out = podman(&["cp", &format!("{id}:{path}"), to.to_str().unwrap()]);
+    let _ = podman(&["rm", &id]);
+    assert!(out.status.success(), "podman cp {image}:{path}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// The archive has a newer Kea than the image (tests/fixtures/
@@ -525,9 +630,13 @@ fn a_newer_kea_in_the_archive_does_not_end_up_in_the_hooks_image() {
     ]);
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the hooks image did not build ({premise}):\n{text}");
-    // Independently of the build's own check: the image's Kea takes it.
+    // Independently of the build's own check: the image's Kea takes it
+    // (the hooks image has no Kea: the library is mounted into the image
+    // it was built for).
+    let dir = TestDir::new();
+    copy_from_image(hooks, "/hooks/libdhcp_mac_acl.so", &dir.path().join("libdhcp_mac_acl.so"));
     let check = podman(&[
-        "run", "--rm", "--entrypoint", "/bin/sh", hooks, "-c",
+        "run", "--rm", "-v", &format!("{}:/hooks:ro", dir.path().display()), "--entrypoint", "/bin/sh", ahead, "-c",
         "printf '{ \"Dhcp4\": { \"hooks-libraries\": [ { \"library\": \"/hooks/libdhcp_mac_acl.so\" } ] } }' >/tmp/c.json; \
          kea-dhcp4 -v; KEA_HOOKS_PATH=/hooks kea-dhcp4 -t /tmp/c.json",
     ]);
