@@ -1,7 +1,9 @@
 //! Builds the C++ shim against the installed Kea and tells rustc which
 //! Kea libraries to link.
 //!
-//! Finding Kea, first match wins:
+//! Finding Kea, first match wins (the search is `kea_hooks_shim::kea::find`,
+//! in the build-dependency kea-hooks-shim, `cpp-shim/src/kea.rs`, shared
+//! with kea-hooks-test's build script):
 //! 1. `KEA_INCLUDE_DIR` (the directory holding `hooks/hooks.h`) and, if the
 //!    libraries are not on the linker's default path, `KEA_LIB_DIR`;
 //! 2. `KEA_PREFIX`: `$KEA_PREFIX/include/kea` and the first of
@@ -55,6 +57,7 @@ use std::process::{Command, Stdio};
 // The shim's C++ files come from the build-dependency kea-hooks-shim
 // (`cpp-shim/` in the repository, its own package when published): see
 // that crate's documentation for why it is a crate of its own.
+use kea_hooks_shim::kea::{self as kea_search, multiarch, Kea, KeaVersion};
 use kea_hooks_shim::{compat_dir, source_dir, COMPAT_HEADERS, HEADERS as SHIM_HEADERS, SOURCES as SHIM_SOURCES};
 
 /// Releases that get a cfg `kea_X_Y` (see the top of this file).
@@ -65,7 +68,7 @@ fn kea_libs(v: &KeaVersion) -> Vec<&'static str> {
     let mut libs = vec![
         "kea-hooks",
         "kea-dhcpsrv",
-        if v.at_least(3, 0) { "kea-dhcp" } else { "kea-dhcp++" },
+        v.dhcp_lib(),
         "kea-log",
         "kea-cc",
         "kea-asiolink",
@@ -110,43 +113,7 @@ fn prerequisites(v: &KeaVersion) -> Vec<(&'static str, &'static str)> {
     list
 }
 
-const INSTALL_HINT: &str = "Debian/Ubuntu: `apt-get install kea-dev libboost-dev liblog4cplus-dev libssl-dev`";
-
-struct Kea {
-    include: PathBuf,
-    lib: Option<PathBuf>,
-    /// How it was found, for messages.
-    via: String,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct KeaVersion {
-    hooks_version: u32,
-    major: u32,
-    minor: u32,
-    patch: u32,
-}
-
-impl KeaVersion {
-    fn from_hooks_version(v: u32) -> KeaVersion {
-        KeaVersion { hooks_version: v, major: v / 10000, minor: v / 100 % 100, patch: v % 100 }
-    }
-
-    fn at_least(&self, major: u32, minor: u32) -> bool {
-        (self.major, self.minor) >= (major, minor)
-    }
-}
-
-impl std::fmt::Display for KeaVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
-}
-
 fn main() {
-    for var in ["KEA_PREFIX", "KEA_INCLUDE_DIR", "KEA_LIB_DIR", "PKG_CONFIG", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR"] {
-        println!("cargo:rerun-if-env-changed={var}");
-    }
     println!("cargo:rerun-if-env-changed=DOCS_RS");
     for (major, minor) in CFG_RELEASES {
         println!("cargo::rustc-check-cfg=cfg(kea_{major}_{minor})");
@@ -160,10 +127,12 @@ fn main() {
         return;
     }
 
-    let kea = find_kea();
+    // Prints cargo:rerun-if-env-changed for KEA_PREFIX, KEA_INCLUDE_DIR,
+    // KEA_LIB_DIR and pkg-config's variables.
+    let kea = kea_search::find("kea-hooks");
     let include = &kea.include;
-    let hooks_h = include.join("hooks/hooks.h");
-    let version = KeaVersion::from_hooks_version(read_hooks_version(&hooks_h));
+    let hooks_h = kea.hooks_h();
+    let version = KeaVersion::from_hooks_version(kea_search::hooks_version("kea-hooks", &hooks_h));
     println!("cargo:rerun-if-changed={}", hooks_h.display());
     if !version.at_least(2, 2) {
         println!("cargo:warning=kea-hooks: Kea {version} ({}) is older than 2.2, the oldest release this SDK is tested with", kea.via);
@@ -185,7 +154,7 @@ fn main() {
     // network.h mentions is enough to parse it: kea-hooks-shim's own
     // stand-in (`compat_dir()`), on the include path only when Kea's header
     // is missing.
-    let compat = (!include.join("dhcpsrv/cfg_globals.h").exists()).then(compat_dir);
+    let compat = kea.compat_include();
 
     let libs = kea_libs(&version);
     check_libs(&libs, &kea, &version);
@@ -206,11 +175,10 @@ fn main() {
         .include(include)
         .includes(&compat)
         .std("c++17")
-        .define("KEA_SHIM_HOOKS_VERSION", version.hooks_version.to_string().as_str())
-        .flag_if_supported("-Wno-unused-parameter")
-        .flag_if_supported("-Wno-deprecated-declarations")
-        .flag_if_supported("-Wno-deprecated-copy")
-        .flag_if_supported("-Wno-class-memaccess");
+        .define("KEA_SHIM_HOOKS_VERSION", version.hooks_version.to_string().as_str());
+    for flag in kea_search::QUIET_FLAGS {
+        build.flag_if_supported(flag);
+    }
     if let Err(e) = build.try_compile("kea_hooks_shim") {
         let compiler = || build.get_compiler().to_command();
         panic!("{}", explain_compile_failure(&compiler, &kea, &version, &e.to_string()));
@@ -267,97 +235,6 @@ fn docs_only(out: &Path) {
     println!("cargo:hooks_version={}", version.hooks_version);
     println!("cargo:version={version}");
     write_version_rs(out, &version);
-}
-
-fn find_kea() -> Kea {
-    if let Ok(dir) = env::var("KEA_INCLUDE_DIR") {
-        let include = PathBuf::from(dir);
-        require_hooks_h(&include, "KEA_INCLUDE_DIR");
-        return Kea { include, lib: env::var("KEA_LIB_DIR").ok().map(PathBuf::from), via: "KEA_INCLUDE_DIR".into() };
-    }
-    if let Ok(prefix) = env::var("KEA_PREFIX") {
-        let p = PathBuf::from(prefix);
-        let include = p.join("include/kea");
-        require_hooks_h(&include, "KEA_PREFIX");
-        let candidates = [p.join("lib").join(multiarch()), p.join("lib64"), p.join("lib")];
-        let lib = candidates.iter().find(|d| d.join("libkea-hooks.so").exists()).unwrap_or(&candidates[2]).clone();
-        return Kea { include, lib: Some(lib), via: format!("KEA_PREFIX={}", p.display()) };
-    }
-    if let Some(kea) = from_pkg_config() {
-        return kea;
-    }
-    for (inc, lib) in [("/usr/include/kea", None), ("/usr/local/include/kea", Some("/usr/local/lib"))] {
-        if Path::new(inc).join("hooks/hooks.h").exists() {
-            return Kea { include: PathBuf::from(inc), lib: lib.map(PathBuf::from), via: inc.to_owned() };
-        }
-    }
-    panic!(
-        "\n\nkea-hooks: Kea's development headers were not found (no `kea` for pkg-config, no \
-         hooks/hooks.h in /usr/include/kea or /usr/local/include/kea).\n{INSTALL_HINT}\n\
-         or point KEA_PREFIX, or KEA_INCLUDE_DIR and KEA_LIB_DIR, at the Kea you build for.\n\n"
-    );
-}
-
-fn require_hooks_h(include: &Path, var: &str) {
-    if !include.join("hooks/hooks.h").exists() {
-        panic!(
-            "\n\nkea-hooks: {var} is set, but {} has no hooks/hooks.h: it must name the Kea \
-             release's include directory (the one holding hooks/, dhcp/, dhcpsrv/).\n\n",
-            include.display()
-        );
-    }
-}
-
-/// Debian's multiarch directory for the target, e.g. `x86_64-linux-gnu`.
-fn multiarch() -> String {
-    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
-    let env_ = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    let arch = match arch.as_str() {
-        "x86" => "i386",
-        "arm" => "arm",
-        other => other,
-    };
-    format!("{arch}-linux-{env_}")
-}
-
-/// Kea through pkg-config (3.0+). Reads only `--modversion` and variables:
-/// `--cflags`/`--libs` also resolve `Requires:` (openssl, log4cplus,
-/// mariadb, libpq), which fails on machines without those -dev packages.
-fn from_pkg_config() -> Option<Kea> {
-    let pkg_config = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".into());
-    let query = |args: &[&str]| -> Option<String> {
-        let out = Command::new(&pkg_config).args(args).stderr(Stdio::null()).output().ok()?;
-        let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-        (out.status.success() && !text.is_empty()).then_some(text)
-    };
-    let modversion = query(&["--modversion", "kea"])?;
-    let includedir = query(&["--variable=includedir", "kea"])?;
-    let libdir = query(&["--variable=libdir", "kea"]);
-    // kea.pc's Cflags are -I${includedir}/kea.
-    let include = Path::new(&includedir).join("kea");
-    if !include.join("hooks/hooks.h").exists() {
-        println!(
-            "cargo:warning=kea-hooks: pkg-config knows kea {modversion}, but {} has no hooks/hooks.h; \
-             looking in the default places",
-            include.display()
-        );
-        return None;
-    }
-    Some(Kea { include, lib: libdir.map(PathBuf::from), via: format!("pkg-config kea {modversion}") })
-}
-
-fn read_hooks_version(hooks_h: &Path) -> u32 {
-    let text = fs::read_to_string(hooks_h)
-        .unwrap_or_else(|e| panic!("kea-hooks: cannot read {}: {e}", hooks_h.display()));
-    text.lines()
-        .find_map(|line| {
-            let rest = line.split("KEA_HOOKS_VERSION").nth(1)?;
-            let value = rest.split('=').nth(1)?.trim().trim_end_matches(';').trim();
-            value.parse().ok()
-        })
-        .unwrap_or_else(|| {
-            panic!("kea-hooks: no `KEA_HOOKS_VERSION = N;` in {}", hooks_h.display())
-        })
 }
 
 /// After the shim failed to compile: preprocesses each prerequisite header

@@ -20,10 +20,17 @@
 //!
 //! Depend on `kea-hooks`, not on this crate: its files are tied to the
 //! `kea-hooks` release of the same version.
+//!
+//! It also holds the search for the installed Kea ([`kea`]) that kea-hooks'
+//! build script does, and kea-hooks-test's, whose `unit` module compiles
+//! C++ against Kea too: a build script that compiles against Kea the way
+//! kea-hooks does can call [`kea::find()`].
 
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
+
+pub mod kea;
 
 /// The shim's C++ files, each the C++ half of the Rust module it names:
 /// the family-neutral half of kea-hooks' `src/ffi/shim.rs` (load.rs and
