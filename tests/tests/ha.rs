@@ -333,12 +333,15 @@ fn run_script_sync_and_ha_both_hold_the_reply() {
     }
     let t0 = Instant::now();
     let net = HaNet::new();
-    let mut configs = HaPair::configs(&net, Family::V4, HaMode::HotStandby, &[(run_script::lib(), None)]);
+    // run-script before HA (see HaPair::configs_around): listed after it,
+    // it may find the packet already released by HA's lease update, as
+    // the run-script README says.
+    let mut configs = HaPair::configs_around(&net, Family::V4, HaMode::HotStandby, &[(run_script::lib(), None)], &[]);
     let scripts = configs.each_mut().map(|cfg| {
         let script = run_script::recorder(cfg.dir(), "gate");
         std::fs::write(format!("{}.deny", script.display()), "02:4c:00:00:00:02\n").unwrap();
-        // lease_cmds, HA, run-script.
-        cfg.set_hook_parameters(2, json!({ "name": script, "sync": true, "timeout-ms": 5000 }));
+        // lease_cmds, run-script, HA.
+        cfg.set_hook_parameters(1, json!({ "name": script, "sync": true, "timeout-ms": 5000 }));
         script
     });
     let pair = HaPair::start(net, configs, HaMode::HotStandby);

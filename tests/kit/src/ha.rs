@@ -185,6 +185,23 @@ impl HaPair {
     /// one directory per server ([`hooks_together`]). Change them (e.g.
     /// [`KeaConfig::merge`]) before [`HaPair::start`].
     pub fn configs(net: &HaNet, family: Family, mode: HaMode, hooks: &[(PathBuf, Option<Value>)]) -> [KeaConfig; 2] {
+        HaPair::configs_around(net, family, mode, &[], hooks)
+    }
+
+    /// [`HaPair::configs`] with `before` listed between lease_cmds and
+    /// HA, and `after` after HA: `hooks-libraries` is lease_cmds,
+    /// `before`..., HA, `after`.... Order matters where two libraries
+    /// park the same packet (HA and a hook holding the reply): Kea
+    /// releases a parked packet when every library that has taken a
+    /// reference so far let go, so one listed after HA can find the packet
+    /// already released by HA's quick lease update.
+    pub fn configs_around(
+        net: &HaNet,
+        family: Family,
+        mode: HaMode,
+        before: &[(PathBuf, Option<Value>)],
+        after: &[(PathBuf, Option<Value>)],
+    ) -> [KeaConfig; 2] {
         [0, 1].map(|i| {
             let view = net.view(i);
             let cfg = match family {
@@ -193,7 +210,7 @@ impl HaPair {
             }
             .multi_threading(true);
             let isc = [isc_hook("libdhcp_lease_cmds.so"), isc_hook("libdhcp_ha.so")];
-            let libs: Vec<PathBuf> = isc.iter().cloned().chain(hooks.iter().map(|(l, _)| l.clone())).collect();
+            let libs: Vec<PathBuf> = isc.iter().cloned().chain(before.iter().chain(after).map(|(l, _)| l.clone())).collect();
             let copies = hooks_together(cfg.dir(), &libs);
             let roles = match mode {
                 HaMode::HotStandby => ["primary", "standby"],
@@ -208,8 +225,12 @@ impl HaPair {
                                      "http-listener-threads": 1, "http-client-threads": 1 },
                 "peers": peers,
             }]});
-            let mut cfg = cfg.hook(&copies[0], None).hook(&copies[1], Some(ha));
-            for (copy, (_, params)) in copies[2..].iter().zip(hooks) {
+            let mut cfg = cfg.hook(&copies[0], None);
+            for (copy, (_, params)) in copies[2..2 + before.len()].iter().zip(before) {
+                cfg = cfg.hook(copy, params.clone());
+            }
+            cfg = cfg.hook(&copies[1], Some(ha));
+            for (copy, (_, params)) in copies[2 + before.len()..].iter().zip(after) {
                 cfg = cfg.hook(copy, params.clone());
             }
             cfg
