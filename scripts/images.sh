@@ -28,8 +28,10 @@
 # import` as localhost/kea-hooks-debian:SUITE (no registry is reachable
 # here; elsewhere debian:SUITE-slim does as well), kept until the mirror
 # or the recipe changes. Installs podman, runc and debootstrap when
-# missing. The crates are vendored (`cargo vendor`) into
-# the build context, so the hook build inside the image is offline.
+# missing. The crates are vendored (`cargo vendor`, every run, so they
+# follow Cargo.lock) into the build context, so the hook build inside the
+# image is offline; into vendor.tmp first, then moved, so that an
+# interrupted run (a full disk) never leaves a partial vendor/ behind.
 # Prints each image's size and the time taken at the end; the tests
 # print what they measure (the hooks image's size, the server images').
 set -euo pipefail
@@ -133,7 +135,10 @@ kea_image() {
 }
 
 images=()
-[[ -d vendor ]] || cargo vendor --quiet --locked vendor >/dev/null
+rm -rf vendor.tmp
+cargo vendor --quiet --locked vendor.tmp >/dev/null
+rm -rf vendor
+mv vendor.tmp vendor
 for rel in "${releases[@]}"; do
   suite=$(suite_of "$rel")
   base_image "$suite"
