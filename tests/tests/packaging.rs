@@ -188,14 +188,18 @@ fn cargo_test(dir: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
+/// The directory where the kit's `build_hook`, run by a test in a crate
+/// built into `target`, put `lib<lib>.so`: the test binary's target
+/// directory, which is `target`, or the build directory for cargo 1.91+.
+fn built_dir(target: &Path, lib: &str) -> PathBuf {
+    let candidates = [target.join("debug"), target_dir().join("debug")];
+    candidates.iter().find(|d| d.join(format!("lib{lib}.so")).exists()).unwrap_or_else(|| panic!("no lib{lib}.so in {candidates:?}")).clone()
+}
+
 /// Asserts that the hook library `lib` was built from the unpacked SDK in
 /// `sdk`, not this workspace's: cargo's dependency info names the sources.
-/// (The kit's `build_hook` builds into the test binary's target directory,
-/// which is `target`, or the build directory for cargo 1.91+.)
 fn assert_built_from(target: &Path, lib: &str, sdk: &Path) {
-    let candidates = [target.join("debug"), target_dir().join("debug")].map(|d| d.join(format!("lib{lib}.d")));
-    let file = candidates.iter().find(|f| f.exists()).unwrap_or_else(|| panic!("no {candidates:?}"));
-    let deps = std::fs::read_to_string(file).unwrap();
+    let deps = std::fs::read_to_string(built_dir(target, lib).join(format!("lib{lib}.d"))).unwrap();
     let sdk = sdk.join("src/lib.rs");
     assert!(deps.contains(sdk.to_str().unwrap()), "lib{lib}.so was not built from {}:\n{deps}", sdk.display());
 }
@@ -253,10 +257,7 @@ fn the_readme_quickstart_and_a_generated_crate_build_from_the_packages_and_pass_
     // The generated configuration's parameters are good for that hook (the
     // checker runs the hook's own parameter check), a misspelt one is not.
     let check = |config: &Path| {
-        let built = [packaged.join("debug"), target_dir().join("debug")]
-            .into_iter()
-            .find(|d| d.join("libdhcp_template_check.so").exists())
-            .expect("the generated test built libdhcp_template_check.so");
+        let built = built_dir(&packaged, "dhcp_template_check");
         let out = Command::new(&checker).arg("--hooks-dir").arg(built).arg(config).output().expect("run kea-hooks-check");
         (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
     };
