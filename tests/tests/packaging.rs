@@ -83,25 +83,39 @@ fn packaged_crates() -> Vec<PathBuf> {
 }
 
 /// Unpacks `.crate` files (gzip'd tar files of `<name>-<version>/`) into
-/// `into`, emptied first; returns each one's source directory. (A
-/// directory under the target directory: a rerun finds the files unchanged,
-/// the archives keep their times, so cargo builds them again only when
-/// they changed.)
+/// `into`; returns each one's source directory. Cargo stamps every file
+/// of a package with one fixed old time, so files unpacked with their
+/// times would always look older than an earlier build of that directory,
+/// and cargo would reuse it after the sources changed. So each crate is
+/// unpacked with the time of unpacking (`tar -m`) into a fresh directory,
+/// which replaces the one under `into` unless that one holds the same
+/// files: then it stays, times and all, and a rerun builds nothing again.
 fn unpack(crates: &[PathBuf], into: &Path) -> Vec<PathBuf> {
-    if into.exists() {
-        std::fs::remove_dir_all(into).unwrap_or_else(|e| panic!("{}: {e}", into.display()));
+    let fresh = into.with_extension("unpacking");
+    if fresh.exists() {
+        std::fs::remove_dir_all(&fresh).unwrap_or_else(|e| panic!("{}: {e}", fresh.display()));
     }
+    std::fs::create_dir_all(&fresh).unwrap();
     std::fs::create_dir_all(into).unwrap();
-    crates
+    let dirs = crates
         .iter()
         .map(|file| {
-            run(Command::new("tar").arg("-xzf").arg(file).arg("-C").arg(into), "unpacking a .crate");
+            run(Command::new("tar").arg("-xmzf").arg(file).arg("-C").arg(&fresh), "unpacking a .crate");
             let stem = file.file_name().unwrap().to_string_lossy().strip_suffix(".crate").unwrap().to_owned();
-            let dir = into.join(stem);
-            assert!(dir.join("Cargo.toml").exists(), "{} has no {}/Cargo.toml", file.display(), dir.display());
+            let (new, dir) = (fresh.join(&stem), into.join(&stem));
+            assert!(new.join("Cargo.toml").exists(), "{} has no {}/Cargo.toml", file.display(), new.display());
+            let same = dir.exists() && Command::new("diff").arg("-rq").arg(&new).arg(&dir).output().expect("run diff").status.success();
+            if !same {
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+                }
+                std::fs::rename(&new, &dir).unwrap_or_else(|e| panic!("{} to {}: {e}", new.display(), dir.display()));
+            }
             dir
         })
-        .collect()
+        .collect();
+    std::fs::remove_dir_all(&fresh).unwrap_or_else(|e| panic!("{}: {e}", fresh.display()));
+    dirs
 }
 
 /// The fenced block of `lang` that follows `marker` in `text`.
